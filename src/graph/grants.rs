@@ -1,0 +1,343 @@
+//! Turns every IAM resource — member, binding or policy — into one uniform list of role
+//! bindings with resolved roles and principals. Unknown roles, members and policy documents are
+//! resolved through configuration references (custom roles, service accounts, `data
+//! "google_iam_policy"`); what stays unknown is kept as unknown, with the reason.
+
+use crate::iam::{self, Caps};
+use crate::inventory::{Grant, IamResource, MemberValue, PolicyBinding, SideInventory};
+use crate::plan::{Address, Tri};
+
+use super::link::{Context, Followed};
+
+/// The authority of the resource that made a grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authority {
+    Member,
+    Binding,
+    Policy,
+}
+
+/// A principal after resolution.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Principal {
+    /// A member string, normalised. `sensitive` members are never printed.
+    Known { member: String, sensitive: bool },
+    /// Not knowable at plan time.
+    Unknown,
+}
+
+impl Principal {
+    /// The text used in reports; sensitive and unknown principals have fixed placeholders.
+    pub fn display(&self) -> &str {
+        match self {
+            Principal::Known {
+                sensitive: true, ..
+            } => "(sensitive)",
+            Principal::Known { member, .. } => member,
+            Principal::Unknown => "(unknown)",
+        }
+    }
+}
+
+/// A role after resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleRef {
+    /// The role name, when known (`roles/run.invoker`, `projects/p/roles/x`), or the custom role
+    /// resource address when only that is known.
+    pub name: Option<String>,
+    pub caps: Tri<Caps>,
+}
+
+impl RoleRef {
+    pub fn display(&self) -> &str {
+        self.name.as_deref().unwrap_or("(unknown role)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ResolvedBinding {
+    pub role: RoleRef,
+    pub principals: Vec<Principal>,
+    pub conditional: bool,
+}
+
+/// One IAM resource, resolved.
+#[derive(Debug, Clone)]
+pub struct ResolvedGrant {
+    pub authority: Authority,
+    /// `None` when the whole policy document is unknown at plan time.
+    pub bindings: Option<Vec<ResolvedBinding>>,
+    /// Why something in this grant stays unknown.
+    pub unresolved: Vec<String>,
+}
+
+pub fn resolve(iam: &IamResource, side: &SideInventory, ctx: &Context) -> ResolvedGrant {
+    let mut unresolved = Vec::new();
+    let r = Resolver { iam, side, ctx };
+    let (authority, bindings) = match &iam.grant {
+        Grant::Member {
+            role,
+            member,
+            conditional,
+        } => (
+            Authority::Member,
+            Some(vec![ResolvedBinding {
+                role: r.role(role, &mut unresolved),
+                principals: r.members(std::slice::from_ref(member), "member", &mut unresolved),
+                conditional: *conditional,
+            }]),
+        ),
+        Grant::Binding {
+            role,
+            members,
+            conditional,
+        } => {
+            let principals = match members {
+                Tri::Known(m) => r.members(m, "members", &mut unresolved),
+                _ => r.unknown_members("members", &mut unresolved),
+            };
+            (
+                Authority::Binding,
+                Some(vec![ResolvedBinding {
+                    role: r.role(role, &mut unresolved),
+                    principals,
+                    conditional: *conditional,
+                }]),
+            )
+        }
+        Grant::Policy { bindings } => (
+            Authority::Policy,
+            match bindings {
+                Tri::Known(b) => Some(r.policy_bindings(b)),
+                _ => r.policy_from_data_source(&mut unresolved),
+            },
+        ),
+    };
+    ResolvedGrant {
+        authority,
+        bindings,
+        unresolved,
+    }
+}
+
+struct Resolver<'a> {
+    iam: &'a IamResource,
+    side: &'a SideInventory,
+    ctx: &'a Context<'a>,
+}
+
+impl Resolver<'_> {
+    fn role(&self, role: &Tri<String>, unresolved: &mut Vec<String>) -> RoleRef {
+        match role {
+            Tri::Known(name) => role_by_name(name, self.side),
+            _ => {
+                let candidates: Vec<&Address> =
+                    self.side.custom_roles.iter().map(|c| &c.address).collect();
+                match self.ctx.follow(&self.iam.address, &["role"], &candidates) {
+                    Followed::Instances(found) if found.len() == 1 => {
+                        let custom = self
+                            .side
+                            .custom_roles
+                            .iter()
+                            .find(|c| &c.address == found[0])
+                            .expect("candidate came from this list");
+                        RoleRef {
+                            name: Some(
+                                custom
+                                    .name
+                                    .clone()
+                                    .known()
+                                    .unwrap_or_else(|| custom.address.to_string()),
+                            ),
+                            caps: custom.caps.clone(),
+                        }
+                    }
+                    Followed::Constant(Value::String(name)) => role_by_name(&name, self.side),
+                    Followed::Opaque(reason) => {
+                        unresolved.push(format!("role unknown at plan time: {reason}"));
+                        RoleRef {
+                            name: None,
+                            caps: Tri::Unknown,
+                        }
+                    }
+                    _ => {
+                        unresolved.push("role unknown at plan time".into());
+                        RoleRef {
+                            name: None,
+                            caps: Tri::Unknown,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn members(
+        &self,
+        members: &[MemberValue],
+        attribute: &str,
+        unresolved: &mut Vec<String>,
+    ) -> Vec<Principal> {
+        let mut out = Vec::new();
+        let mut followed_unknown = false;
+        for m in members {
+            match m {
+                MemberValue::Known { value, sensitive } => out.push(Principal::Known {
+                    member: iam::normalize(value),
+                    sensitive: *sensitive,
+                }),
+                MemberValue::Unknown if !followed_unknown => {
+                    followed_unknown = true;
+                    out.extend(self.unknown_members(attribute, unresolved));
+                }
+                MemberValue::Unknown => {}
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Follows the `member`/`members` expression: a service account reference gives its
+    /// `serviceAccount:` member, a constant gives itself.
+    fn unknown_members(&self, attribute: &str, unresolved: &mut Vec<String>) -> Vec<Principal> {
+        let candidates: Vec<&Address> = self
+            .side
+            .service_accounts
+            .iter()
+            .map(|a| &a.address)
+            .collect();
+        match self
+            .ctx
+            .follow(&self.iam.address, &[attribute], &candidates)
+        {
+            Followed::Instances(found) => found
+                .iter()
+                .map(|addr| {
+                    let account = self
+                        .side
+                        .service_accounts
+                        .iter()
+                        .find(|a| &a.address == *addr)
+                        .expect("candidate came from this list");
+                    match &account.email {
+                        Tri::Known(email) => Principal::Known {
+                            member: iam::member::service_account_member(email),
+                            sensitive: false,
+                        },
+                        _ => {
+                            unresolved.push(format!(
+                                "{attribute}: the email of `{addr}` is unknown at plan time"
+                            ));
+                            Principal::Unknown
+                        }
+                    }
+                })
+                .collect(),
+            Followed::Constant(Value::String(s)) => vec![Principal::Known {
+                member: iam::normalize(&s),
+                sensitive: false,
+            }],
+            Followed::Constant(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|s| Principal::Known {
+                    member: iam::normalize(s),
+                    sensitive: false,
+                })
+                .collect(),
+            Followed::Constant(_) => {
+                unresolved.push(format!("{attribute} unknown at plan time"));
+                vec![Principal::Unknown]
+            }
+            Followed::Opaque(reason) => {
+                unresolved.push(format!("{attribute} unknown at plan time: {reason}"));
+                vec![Principal::Unknown]
+            }
+        }
+    }
+
+    fn policy_bindings(&self, bindings: &[PolicyBinding]) -> Vec<ResolvedBinding> {
+        bindings
+            .iter()
+            .map(|b| ResolvedBinding {
+                role: role_by_name(&b.role, self.side),
+                principals: {
+                    let mut p: Vec<Principal> = b
+                        .members
+                        .iter()
+                        .map(|m| match m {
+                            MemberValue::Known { value, sensitive } => Principal::Known {
+                                member: iam::normalize(value),
+                                sensitive: *sensitive,
+                            },
+                            MemberValue::Unknown => Principal::Unknown,
+                        })
+                        .collect();
+                    p.sort();
+                    p.dedup();
+                    p
+                },
+                conditional: b.conditional,
+            })
+            .collect()
+    }
+
+    /// `policy_data = data.google_iam_policy.X.policy_data`, unknown at plan time: take the
+    /// bindings of that data source.
+    fn policy_from_data_source(
+        &self,
+        unresolved: &mut Vec<String>,
+    ) -> Option<Vec<ResolvedBinding>> {
+        let candidates: Vec<&Address> = self.side.policy_data.iter().map(|d| &d.address).collect();
+        match self
+            .ctx
+            .follow(&self.iam.address, &["policy_data"], &candidates)
+        {
+            Followed::Instances(found) if found.len() == 1 => {
+                let source = self
+                    .side
+                    .policy_data
+                    .iter()
+                    .find(|d| &d.address == found[0])
+                    .expect("candidate came from this list");
+                match &source.bindings {
+                    Tri::Known(b) => Some(self.policy_bindings(b)),
+                    _ => {
+                        unresolved.push(format!(
+                            "policy_data unknown at plan time, and so are the bindings of `{}`",
+                            source.address
+                        ));
+                        None
+                    }
+                }
+            }
+            Followed::Opaque(reason) => {
+                unresolved.push(format!("policy_data unknown at plan time: {reason}"));
+                None
+            }
+            _ => {
+                unresolved.push("policy_data unknown at plan time".into());
+                None
+            }
+        }
+    }
+}
+
+use serde_json::Value;
+
+/// Looks a role name up: predefined roles in the table, custom roles among those the plan defines.
+fn role_by_name(name: &str, side: &SideInventory) -> RoleRef {
+    let caps = match iam::predefined_caps(name) {
+        Some(caps) => Tri::Known(caps),
+        None => side
+            .custom_roles
+            .iter()
+            .find(|c| c.name.as_ref().known().is_some_and(|n| n == name))
+            .map_or(Tri::Unknown, |c| c.caps.clone()),
+    };
+    RoleRef {
+        name: Some(name.to_owned()),
+        caps,
+    }
+}

@@ -1,0 +1,108 @@
+//! IAM member strings (`allUsers`, `user:EMAIL`, `principalSet://...`), their classes, and the
+//! normalisation the provider applies before comparing them.
+
+/// The class of an IAM member, as far as exposure is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberKind {
+    /// `allUsers`: anyone on the internet, no credentials.
+    AllUsers,
+    /// `allAuthenticatedUsers`: any Google account or service account.
+    AllAuthenticatedUsers,
+    /// Many principals at once: `domain:`, `principalSet://.../*`, every service account of a
+    /// project, folder or organization.
+    Broad,
+    /// A named principal, group or service account.
+    Named,
+}
+
+/// Classifies a (normalised or raw) member string.
+pub fn classify(member: &str) -> MemberKind {
+    match member {
+        "allUsers" => MemberKind::AllUsers,
+        "allAuthenticatedUsers" => MemberKind::AllAuthenticatedUsers,
+        m if m.starts_with("domain:") => MemberKind::Broad,
+        m if m.starts_with("principalSet://")
+            && (m.ends_with("/*") || m.ends_with("/type/ServiceAccount")) =>
+        {
+            MemberKind::Broad
+        }
+        _ => MemberKind::Named,
+    }
+}
+
+/// Normalises a member the way the provider compares them: the type prefix is kept as written,
+/// the value is lower-cased except for the case-sensitive principal types.
+pub fn normalize(member: &str) -> String {
+    const CASE_SENSITIVE: [&str; 3] = ["principal:", "principalSet:", "principalHierarchy:"];
+    if member == "allUsers" || member == "allAuthenticatedUsers" {
+        return member.to_owned();
+    }
+    if CASE_SENSITIVE.iter().any(|p| member.starts_with(p)) {
+        return member.to_owned();
+    }
+    match member.split_once(':') {
+        Some((kind, value)) => format!("{kind}:{}", value.to_lowercase()),
+        None => member.to_owned(),
+    }
+}
+
+/// The `serviceAccount:` member of an email.
+pub fn service_account_member(email: &str) -> String {
+    format!("serviceAccount:{}", email.to_lowercase())
+}
+
+/// The Compute Engine default service account, Cloud Run's default runtime identity:
+/// `PROJECT_NUMBER-compute@developer.gserviceaccount.com`.
+pub fn is_default_compute_account(email: &str) -> bool {
+    email
+        .strip_suffix("-compute@developer.gserviceaccount.com")
+        .is_some_and(|n| !n.is_empty() && n.len() <= 20 && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes() {
+        assert_eq!(classify("allUsers"), MemberKind::AllUsers);
+        assert_eq!(
+            classify("allAuthenticatedUsers"),
+            MemberKind::AllAuthenticatedUsers
+        );
+        assert_eq!(classify("domain:acme.com"), MemberKind::Broad);
+        assert_eq!(
+            classify("principalSet://iam.googleapis.com/locations/global/workforcePools/p/*"),
+            MemberKind::Broad
+        );
+        assert_eq!(
+            classify(
+                "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/attribute.repo/x"
+            ),
+            MemberKind::Named
+        );
+        assert_eq!(classify("user:a@b.c"), MemberKind::Named);
+        // Member strings are case-sensitive in their type: this is not allUsers.
+        assert_eq!(classify("allusers"), MemberKind::Named);
+    }
+
+    #[test]
+    fn normalisation() {
+        assert_eq!(normalize("user:Alice@Acme.com"), "user:alice@acme.com");
+        assert_eq!(normalize("principal://X/Y"), "principal://X/Y");
+        assert_eq!(normalize("allUsers"), "allUsers");
+    }
+
+    #[test]
+    fn default_compute_account() {
+        assert!(is_default_compute_account(
+            "123456789012-compute@developer.gserviceaccount.com"
+        ));
+        assert!(!is_default_compute_account(
+            "api@acme.iam.gserviceaccount.com"
+        ));
+        assert!(!is_default_compute_account(
+            "x-compute@developer.gserviceaccount.com"
+        ));
+    }
+}

@@ -1,0 +1,7 @@
+//! IAM facts that do not depend on the plan: member syntax and role capabilities.
+
+pub mod member;
+pub mod roles;
+
+pub use member::{MemberKind, classify, normalize};
+pub use roles::{Caps, predefined_caps};

@@ -1,0 +1,223 @@
+//! What a role lets its holder do, for the permissions runguard reasons about.
+//!
+//! The table covers the predefined roles that carry any of these permissions, taken from the
+//! predefined-role catalogue (iam-dataset `gcp/roles/*.json`, summarised in
+//! `provider-schema.md` §6). A predefined role that is not listed carries none of them.
+//! Custom roles are read from the plan and mapped with [`Caps::from_permissions`].
+//!
+//! | capability | permission(s) |
+//! |---|---|
+//! | `INVOKE` | `run.routes.invoke` |
+//! | `RUN_JOB` | `run.jobs.run`, `run.jobs.runWithOverrides` |
+//! | `MODIFY` | `run.services.update`, `run.jobs.update`, `run.workerpools.update` (deploy new code) |
+//! | `ACT_AS` | `iam.serviceAccounts.actAs` |
+//! | `GET_TOKEN` | `iam.serviceAccounts.getAccessToken`, `signBlob`, `signJwt`, `implicitDelegation` |
+//! | `ID_TOKEN` | `iam.serviceAccounts.getOpenIdToken` |
+//! | `CREATE_KEY` | `iam.serviceAccountKeys.create` |
+//! | `SET_IAM` | `*.setIamPolicy` (run resources, projects, folders, organizations, service accounts) |
+
+use std::ops::BitOr;
+
+/// A set of capabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Caps(u16);
+
+impl Caps {
+    pub const NONE: Caps = Caps(0);
+    pub const INVOKE: Caps = Caps(1);
+    pub const RUN_JOB: Caps = Caps(1 << 1);
+    pub const MODIFY: Caps = Caps(1 << 2);
+    pub const ACT_AS: Caps = Caps(1 << 3);
+    pub const GET_TOKEN: Caps = Caps(1 << 4);
+    pub const ID_TOKEN: Caps = Caps(1 << 5);
+    pub const CREATE_KEY: Caps = Caps(1 << 6);
+    pub const SET_IAM: Caps = Caps(1 << 7);
+
+    /// Capabilities that let the holder use a service account's identity.
+    pub const IMPERSONATE: Caps =
+        Caps(Self::ACT_AS.0 | Self::GET_TOKEN.0 | Self::ID_TOKEN.0 | Self::CREATE_KEY.0);
+
+    pub fn contains(self, other: Caps) -> bool {
+        self.0 & other.0 == other.0 && other.0 != 0
+    }
+
+    pub fn intersects(self, other: Caps) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// Maps a custom role's permission list.
+    pub fn from_permissions<'a>(permissions: impl IntoIterator<Item = &'a str>) -> Caps {
+        permissions.into_iter().fold(Caps::NONE, |caps, p| {
+            caps | match p {
+                "run.routes.invoke" => Caps::INVOKE,
+                "run.jobs.run" | "run.jobs.runWithOverrides" => Caps::RUN_JOB,
+                "run.services.update" | "run.jobs.update" | "run.workerpools.update" => {
+                    Caps::MODIFY
+                }
+                "iam.serviceAccounts.actAs" => Caps::ACT_AS,
+                "iam.serviceAccounts.getAccessToken"
+                | "iam.serviceAccounts.signBlob"
+                | "iam.serviceAccounts.signJwt"
+                | "iam.serviceAccounts.implicitDelegation" => Caps::GET_TOKEN,
+                "iam.serviceAccounts.getOpenIdToken" => Caps::ID_TOKEN,
+                "iam.serviceAccountKeys.create" => Caps::CREATE_KEY,
+                p if p.ends_with(".setIamPolicy") => Caps::SET_IAM,
+                _ => Caps::NONE,
+            }
+        })
+    }
+
+    /// Short names of the capabilities, for reports.
+    pub fn names(self) -> Vec<&'static str> {
+        [
+            (Caps::INVOKE, "invoke"),
+            (Caps::RUN_JOB, "run jobs"),
+            (Caps::MODIFY, "deploy"),
+            (Caps::ACT_AS, "actAs"),
+            (Caps::GET_TOKEN, "mint access tokens"),
+            (Caps::ID_TOKEN, "mint ID tokens"),
+            (Caps::CREATE_KEY, "create keys"),
+            (Caps::SET_IAM, "set IAM policy"),
+        ]
+        .into_iter()
+        .filter(|(c, _)| self.contains(*c))
+        .map(|(_, n)| n)
+        .collect()
+    }
+}
+
+impl BitOr for Caps {
+    type Output = Caps;
+    fn bitor(self, rhs: Caps) -> Caps {
+        Caps(self.0 | rhs.0)
+    }
+}
+
+const SERVICE: Caps = Caps(Caps::INVOKE.0 | Caps::RUN_JOB.0);
+const DEVELOPER: Caps = Caps(SERVICE.0 | Caps::MODIFY.0);
+
+/// The predefined roles that carry capabilities runguard reasons about.
+const PREDEFINED: &[(&str, Caps)] = &[
+    ("roles/backupdr.computeEngineOperator", Caps::ACT_AS),
+    (
+        "roles/cloudfunctions.admin",
+        Caps(SERVICE.0 | Caps::SET_IAM.0),
+    ),
+    ("roles/cloudfunctions.developer", SERVICE),
+    ("roles/cloudfunctions.editor", SERVICE),
+    (
+        "roles/editor",
+        Caps(DEVELOPER.0 | Caps::ACT_AS.0 | Caps::CREATE_KEY.0),
+    ),
+    ("roles/firebase.admin", Caps(SERVICE.0 | Caps::SET_IAM.0)),
+    (
+        "roles/firebase.developAdmin",
+        Caps(SERVICE.0 | Caps::SET_IAM.0),
+    ),
+    (
+        "roles/iam.admin",
+        Caps(Caps::ACT_AS.0 | Caps::CREATE_KEY.0 | Caps::SET_IAM.0),
+    ),
+    ("roles/iam.databasesAdmin", Caps::ACT_AS),
+    ("roles/iam.dataScientist", Caps(SERVICE.0 | Caps::ACT_AS.0)),
+    ("roles/iam.devOps", Caps(SERVICE.0 | Caps::ACT_AS.0)),
+    (
+        "roles/iam.editor",
+        Caps(Caps::ACT_AS.0 | Caps::CREATE_KEY.0),
+    ),
+    ("roles/iam.mlEngineer", SERVICE),
+    ("roles/iam.securityAdmin", Caps::SET_IAM),
+    ("roles/iam.serviceAccountKeyAdmin", Caps::CREATE_KEY),
+    ("roles/iam.serviceAccountOpenIdTokenCreator", Caps::ID_TOKEN),
+    (
+        "roles/iam.serviceAccountTokenCreator",
+        Caps(Caps::GET_TOKEN.0 | Caps::ID_TOKEN.0),
+    ),
+    ("roles/iam.serviceAccountUser", Caps::ACT_AS),
+    (
+        "roles/iam.workloadIdentityUser",
+        Caps(Caps::GET_TOKEN.0 | Caps::ID_TOKEN.0),
+    ),
+    (
+        "roles/owner",
+        Caps(DEVELOPER.0 | Caps::ACT_AS.0 | Caps::CREATE_KEY.0 | Caps::SET_IAM.0),
+    ),
+    ("roles/resourcemanager.folderAdmin", Caps::SET_IAM),
+    ("roles/resourcemanager.organizationAdmin", Caps::SET_IAM),
+    ("roles/resourcemanager.projectIamAdmin", Caps::SET_IAM),
+    ("roles/run.admin", Caps(DEVELOPER.0 | Caps::SET_IAM.0)),
+    ("roles/run.developer", DEVELOPER),
+    ("roles/run.editor", DEVELOPER),
+    ("roles/run.invoker", SERVICE),
+    ("roles/run.jobsExecutor", Caps::RUN_JOB),
+    ("roles/run.jobsExecutorWithOverrides", Caps::RUN_JOB),
+    (
+        "roles/run.serviceAgent",
+        Caps(Caps::INVOKE.0 | Caps::ACT_AS.0 | Caps::GET_TOKEN.0 | Caps::ID_TOKEN.0),
+    ),
+    ("roles/run.servicesInvoker", Caps::INVOKE),
+    ("roles/run.sourceDeveloper", DEVELOPER),
+];
+
+/// Capabilities of a predefined role; `None` when the role is not predefined (`projects/...`
+/// and `organizations/...` custom roles).
+pub fn predefined_caps(role: &str) -> Option<Caps> {
+    if !role.starts_with("roles/") {
+        return None;
+    }
+    Some(
+        PREDEFINED
+            .binary_search_by(|(name, _)| name.cmp(&role))
+            .map_or(Caps::NONE, |i| PREDEFINED[i].1),
+    )
+}
+
+/// A role that makes its holder powerful: basic owner/editor, any `*admin` role, or one that
+/// can impersonate service accounts or change IAM.
+pub fn is_privileged(role: &str, caps: Caps) -> bool {
+    role == "roles/owner"
+        || role == "roles/editor"
+        || role.to_ascii_lowercase().ends_with("admin")
+        || caps.intersects(Caps::IMPERSONATE | Caps::SET_IAM)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_sorted_for_binary_search() {
+        assert!(PREDEFINED.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn known_facts() {
+        let editor = predefined_caps("roles/editor").unwrap();
+        assert!(editor.contains(Caps::INVOKE) && editor.contains(Caps::ACT_AS));
+        assert!(!editor.contains(Caps::SET_IAM));
+        assert!(
+            !predefined_caps("roles/run.admin")
+                .unwrap()
+                .contains(Caps::ACT_AS)
+        );
+        assert!(
+            !predefined_caps("roles/run.invoker")
+                .unwrap()
+                .contains(Caps::MODIFY)
+        );
+        assert_eq!(predefined_caps("roles/viewer"), Some(Caps::NONE));
+        assert_eq!(predefined_caps("projects/p/roles/custom"), None);
+    }
+
+    #[test]
+    fn custom_permissions() {
+        let caps = Caps::from_permissions(["run.routes.invoke", "run.services.get"]);
+        assert_eq!(caps, Caps::INVOKE);
+        assert!(is_privileged(
+            "projects/p/roles/x",
+            Caps::from_permissions(["iam.serviceAccounts.actAs"])
+        ));
+        assert!(is_privileged("roles/storage.admin", Caps::NONE));
+        assert!(!is_privileged("roles/run.invoker", SERVICE));
+    }
+}

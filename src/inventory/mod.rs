@@ -1,0 +1,190 @@
+//! Typed resources for each side of the plan.
+//!
+//! Every `resource_changes` entry of a type runguard reads contributes its `before` object to the
+//! before side and its `after` object to the after side (no-op entries to both, a created
+//! resource only to the after side, a deleted one only to the before side). Data sources come
+//! from `prior_state` and from deferred reads. Values stay tri-state ([`Tri`]); an attribute of
+//! the wrong JSON type makes that resource unanalysable on that side, with the reason, and the
+//! rest of the plan is still read.
+
+pub mod cloud_run;
+pub mod iam;
+pub mod load_balancer;
+pub mod policy_data;
+pub mod roles;
+pub mod service_account;
+
+use crate::plan::{Action, Address, Node, Plan, Tri, TypeMismatch};
+
+pub use cloud_run::{Api, Ingress, Workload, WorkloadKind};
+pub use iam::{Grant, IamResource, IamTarget, MemberValue, PolicyBinding, Scope};
+pub use load_balancer::{LbKind, LbResource};
+pub use policy_data::PolicyDataSource;
+pub use roles::CustomRole;
+pub use service_account::{AccountKey, ServiceAccount};
+
+/// Before or after the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    Before,
+    After,
+}
+
+impl Side {
+    pub const BOTH: [Side; 2] = [Side::Before, Side::After];
+}
+
+/// The typed resources of one side.
+#[derive(Debug, Default)]
+pub struct SideInventory {
+    pub workloads: Vec<Workload>,
+    pub iam: Vec<IamResource>,
+    pub custom_roles: Vec<CustomRole>,
+    pub service_accounts: Vec<ServiceAccount>,
+    pub keys: Vec<AccountKey>,
+    pub load_balancers: Vec<LbResource>,
+    pub policy_data: Vec<PolicyDataSource>,
+}
+
+/// A resource that could not be analysed on some side, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Unanalysable {
+    pub address: String,
+    pub reason: String,
+}
+
+/// Both sides, plus what could not be read.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub before: SideInventory,
+    pub after: SideInventory,
+    /// The plan action of every workload address.
+    pub workload_actions: Vec<(Address, Action)>,
+    pub unanalysable: Vec<Unanalysable>,
+}
+
+impl Inventory {
+    pub fn side(&self, side: Side) -> &SideInventory {
+        match side {
+            Side::Before => &self.before,
+            Side::After => &self.after,
+        }
+    }
+
+    fn side_mut(&mut self, side: Side) -> &mut SideInventory {
+        match side {
+            Side::Before => &mut self.before,
+            Side::After => &mut self.after,
+        }
+    }
+}
+
+/// The resource types whose entries the plan stage must deserialize.
+pub fn is_wanted(rtype: &str) -> bool {
+    cloud_run::handles(rtype)
+        || iam::handles(rtype)
+        || roles::handles(rtype)
+        || service_account::handles(rtype)
+        || load_balancer::handles(rtype)
+        || policy_data::handles(rtype)
+}
+
+/// Context for reading one side of one resource.
+pub struct Reading<'a, 'v> {
+    pub address: &'a Address,
+    pub rtype: &'a str,
+    pub node: Node<'v>,
+    pub side: Side,
+    /// The object is being created by this plan (computed attributes are unknown).
+    pub creating: bool,
+}
+
+/// Builds the inventory from a parsed plan.
+pub fn build(plan: &Plan) -> Inventory {
+    let mut inv = Inventory::default();
+    for u in &plan.unreadable {
+        inv.unanalysable.push(Unanalysable {
+            address: u.address.clone(),
+            reason: u.reason.clone(),
+        });
+    }
+    for change in &plan.changes {
+        let rtype = change.address.rtype.as_str();
+        if cloud_run::handles(rtype) && !change.address.data {
+            inv.workload_actions
+                .push((change.address.clone(), change.action));
+        }
+        let creating = matches!(change.action, Action::Create | Action::Replace);
+        for side in Side::BOTH {
+            let node = match side {
+                Side::Before => change.before_node(),
+                Side::After => change.after_node(),
+            };
+            let Some(node) = node else { continue };
+            let reading = Reading {
+                address: &change.address,
+                rtype,
+                node,
+                side,
+                creating: side == Side::After && creating,
+            };
+            if let Err(e) = read_one(&mut inv, &reading) {
+                record(&mut inv, &change.address, side, &e);
+            }
+        }
+    }
+    for data in &plan.prior_data {
+        if policy_data::handles(&data.address.rtype) {
+            let node = Node::root(&data.values, None, data.sensitive_values.as_ref());
+            match policy_data::read_prior(&data.address, &node) {
+                // Data sources read during planning describe the world the plan applies to.
+                Ok(source) => inv.after.policy_data.push(source),
+                Err(e) => record(&mut inv, &data.address, Side::After, &e),
+            }
+        }
+    }
+    inv.unanalysable.sort();
+    inv.unanalysable.dedup();
+    inv
+}
+
+fn record(inv: &mut Inventory, address: &Address, side: Side, e: &TypeMismatch) {
+    let side = match side {
+        Side::Before => "before",
+        Side::After => "after",
+    };
+    inv.unanalysable.push(Unanalysable {
+        address: address.to_string(),
+        reason: format!("{side}: {e}"),
+    });
+}
+
+fn read_one(inv: &mut Inventory, r: &Reading) -> Result<(), TypeMismatch> {
+    let side = inv.side_mut(r.side);
+    if r.address.data {
+        if policy_data::handles(r.rtype) {
+            side.policy_data.push(policy_data::read_change(r)?);
+        }
+        return Ok(());
+    }
+    if cloud_run::handles(r.rtype) {
+        side.workloads.push(cloud_run::read(r)?);
+    } else if iam::handles(r.rtype) {
+        side.iam.push(iam::read(r)?);
+    } else if roles::handles(r.rtype) {
+        side.custom_roles.push(roles::read(r)?);
+    } else if service_account::is_account(r.rtype) {
+        side.service_accounts
+            .push(service_account::read_account(r)?);
+    } else if service_account::is_key(r.rtype) {
+        side.keys.push(service_account::read_key(r)?);
+    } else if load_balancer::handles(r.rtype) {
+        side.load_balancers.push(load_balancer::read(r)?);
+    }
+    Ok(())
+}
+
+/// An optional string attribute that the provider fills in at apply when unset.
+pub(crate) fn computed_str(node: &Node, key: &str) -> Result<Tri<String>, TypeMismatch> {
+    Ok(node.key(key).non_empty_str()?.owned())
+}

@@ -1,0 +1,107 @@
+//! runguard: how a Terraform plan changes the security of Cloud Run workloads.
+//!
+//! The data flows one way, one module per stage:
+//!
+//! ```text
+//! bytes ─▶ plan ─▶ inventory ─▶ graph ─▶ posture ─▶ diff ─▶ report
+//! ```
+//!
+//! - [`plan`] reads the `terraform show -json` format (nothing Google-specific);
+//! - [`inventory`] types the Google resources of each side, with tri-state values;
+//! - [`graph`] links them per side, by value and through `configuration` references;
+//! - [`posture`] gives each workload's verdict on each side, with evidence;
+//! - [`diff`] runs the [`rules`] over each workload's two sides;
+//! - [`report`] renders; it contains no analysis.
+
+pub mod cli;
+pub mod diff;
+pub mod graph;
+pub mod iam;
+pub mod inventory;
+pub mod plan;
+pub mod posture;
+pub mod report;
+pub mod rules;
+
+use graph::{Context, SideGraph};
+use inventory::Side;
+use plan::InputError;
+use report::{Report, WorkloadEntry};
+
+/// What the analysis should include.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Also report risky posture that the plan leaves unchanged.
+    pub include_unchanged: bool,
+}
+
+/// Analyses one plan document (raw bytes, any supported encoding).
+pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
+    let text = plan::sniff::decode(bytes)?;
+    let plan = plan::parse(&text, &inventory::is_wanted)?;
+    let inventory = inventory::build(&plan);
+    let ctx = Context {
+        configuration: &plan.configuration,
+        variables: &plan.variables,
+    };
+    let before = SideGraph::build(Side::Before, &inventory.before, &ctx);
+    let after = SideGraph::build(Side::After, &inventory.after, &ctx);
+    let before_postures = posture::assess(&before);
+    let after_postures = posture::assess(&after);
+    let pairs = diff::pair(&before_postures, &after_postures);
+    let changes = diff::diff(&pairs, options.include_unchanged);
+
+    let workloads = pairs
+        .iter()
+        .map(|p| WorkloadEntry {
+            id: p.id.clone(),
+            action: inventory
+                .workload_actions
+                .iter()
+                .find(|(a, _)| a.to_string() == p.id.address)
+                .map(|(_, action)| *action),
+            before: p.before.cloned(),
+            after: p.after.cloned(),
+        })
+        .collect();
+    let mut unresolved: Vec<graph::Unresolved> = before
+        .unresolved
+        .iter()
+        .chain(&after.unresolved)
+        .cloned()
+        .collect();
+    unresolved.sort();
+    unresolved.dedup();
+
+    let mut notes = Vec::new();
+    if inventory
+        .after
+        .iam
+        .iter()
+        .chain(&inventory.before.iam)
+        .any(|i| {
+            matches!(
+                i.target,
+                inventory::IamTarget::Scope(
+                    inventory::Scope::Folder(_) | inventory::Scope::Organization(_)
+                )
+            )
+        })
+    {
+        notes.push(
+            "folder and organization IAM grants are assumed to cover every workload in the plan; \
+             the plan does not say which folder or organization holds each project"
+                .to_owned(),
+        );
+    }
+
+    Ok(Report {
+        format_version: plan.format_version.clone(),
+        terraform_version: plan.terraform_version.clone(),
+        workloads,
+        changes,
+        unresolved,
+        unanalysable: inventory.unanalysable.clone(),
+        notes,
+    })
+}

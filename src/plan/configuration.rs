@@ -1,0 +1,621 @@
+//! The `configuration` section: module calls, resource expressions and their references.
+//!
+//! When a value is unknown at plan time (a service name taken from a `random_id`, a member from
+//! a new service account), its expression's references still say where it comes from.
+//! [`Configuration::resolve`] follows those references through `var.` bindings of module calls
+//! and through module outputs, to the resources (or constants) they end at.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::address::{InstanceKey, ModuleStep};
+
+/// The flattened module tree, keyed by configuration module path (`""` for the root,
+/// `module.a.module.b` for nested calls).
+#[derive(Debug, Default)]
+pub struct Configuration {
+    modules: HashMap<String, Module>,
+    /// `provider "google" { project = ... }` when it is a constant.
+    pub provider_project: Option<String>,
+    /// `provider "google" { region = ... }` when it is a constant.
+    pub provider_region: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Module {
+    /// `type.name` / `data.type.name` → expressions.
+    resources: HashMap<String, Value>,
+    calls: HashMap<String, Call>,
+    outputs: HashMap<String, Value>,
+    variable_defaults: HashMap<String, Value>,
+}
+
+#[derive(Debug)]
+struct Call {
+    expressions: Value,
+    repeated: bool,
+}
+
+#[derive(Deserialize, Default)]
+struct RawConfiguration {
+    #[serde(default)]
+    provider_config: HashMap<String, RawProvider>,
+    #[serde(default)]
+    root_module: RawModule,
+}
+
+#[derive(Deserialize)]
+struct RawProvider {
+    name: Option<String>,
+    alias: Option<String>,
+    module_address: Option<String>,
+    #[serde(default)]
+    expressions: Value,
+}
+
+#[derive(Deserialize, Default)]
+struct RawModule {
+    #[serde(default)]
+    resources: Vec<RawResource>,
+    #[serde(default)]
+    module_calls: HashMap<String, RawCall>,
+    #[serde(default)]
+    outputs: HashMap<String, RawOutput>,
+    #[serde(default)]
+    variables: HashMap<String, RawVariable>,
+}
+
+#[derive(Deserialize)]
+struct RawResource {
+    address: String,
+    #[serde(default)]
+    expressions: Value,
+}
+
+#[derive(Deserialize)]
+struct RawCall {
+    #[serde(default)]
+    expressions: Value,
+    count_expression: Option<Value>,
+    for_each_expression: Option<Value>,
+    #[serde(default)]
+    module: RawModule,
+}
+
+#[derive(Deserialize)]
+struct RawOutput {
+    #[serde(default)]
+    expression: Value,
+}
+
+#[derive(Deserialize)]
+struct RawVariable {
+    #[serde(default)]
+    default: Value,
+}
+
+/// Where an expression's value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    /// A constant, possibly reached through variables.
+    Constant(Value),
+    /// An attribute of a resource (or data source) instance.
+    Resource(ResourceRef),
+    /// A chain that cannot be followed in plan JSON, with the reason.
+    Opaque(String),
+}
+
+/// A resource reached by resolution, addressed by module instance path where known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceRef {
+    /// Module steps from the root. A step's `key` is `None` when the instance is not fixed.
+    pub modules: Vec<ModuleStep>,
+    /// `type.name` or `data.type.name`.
+    pub resource: String,
+    /// The attribute referenced, if any (`name`, `email`, `id`).
+    pub attribute: Option<String>,
+    /// An explicit index written in the reference (`svc[0]`).
+    pub index: Option<InstanceKey>,
+    /// The `count.index` / `each.key` in force where the reference was made, used to pick the
+    /// matching instance of a resource with the same repetition.
+    pub context_key: Option<InstanceKey>,
+}
+
+/// One parsed entry of an expression's `references`.
+enum Reference {
+    Resource {
+        resource: String,
+        index: Option<InstanceKey>,
+        attribute: Option<String>,
+    },
+    Var(String),
+    ModuleOutput {
+        call: String,
+        index: Option<InstanceKey>,
+        output: Option<String>,
+    },
+    Local(String),
+    Meta,
+}
+
+const MAX_DEPTH: usize = 32;
+
+impl Configuration {
+    pub fn parse(raw: &str) -> Result<Configuration, serde_json::Error> {
+        let raw: RawConfiguration = serde_json::from_str(raw)?;
+        let mut config = Configuration::default();
+        if let Some(google) = raw.provider_config.values().find(|p| {
+            p.name.as_deref() == Some("google") && p.alias.is_none() && p.module_address.is_none()
+        }) {
+            config.provider_project = constant_str(&google.expressions, "project");
+            config.provider_region = constant_str(&google.expressions, "region");
+        }
+        flatten(String::new(), raw.root_module, &mut config.modules);
+        Ok(config)
+    }
+
+    /// The expression of `attribute_path` in the configuration of `resource` (`type.name`) in
+    /// configuration module `module`. Nested blocks are arrays of expression maps; a path step
+    /// of `"*"` takes the first block.
+    pub fn expression(
+        &self,
+        module: &str,
+        resource: &str,
+        attribute_path: &[&str],
+    ) -> Option<&Value> {
+        let mut v = self.modules.get(module)?.resources.get(resource)?;
+        for step in attribute_path {
+            v = match v {
+                Value::Array(items) if *step == "*" => items.first()?,
+                Value::Array(items) => items.first()?.get(*step)?,
+                other => other.get(*step)?,
+            };
+        }
+        Some(v)
+    }
+
+    /// Every expression at `attribute_path`, fanning out over all blocks where a step is `"*"`
+    /// (a backend service's `backend` blocks, a URL map's `path_matcher` blocks).
+    pub fn expressions(
+        &self,
+        module: &str,
+        resource: &str,
+        attribute_path: &[&str],
+    ) -> Vec<&Value> {
+        let Some(root) = self
+            .modules
+            .get(module)
+            .and_then(|m| m.resources.get(resource))
+        else {
+            return Vec::new();
+        };
+        let mut current = vec![root];
+        for step in attribute_path {
+            current = current
+                .into_iter()
+                .flat_map(|v| match v {
+                    Value::Array(items) if *step == "*" => items.iter().collect::<Vec<_>>(),
+                    Value::Array(items) => items.iter().filter_map(|i| i.get(*step)).collect(),
+                    other => other.get(*step).into_iter().collect(),
+                })
+                .collect();
+        }
+        current
+    }
+
+    /// Whether the configuration describes the resource at all (a plan without a
+    /// `configuration` section describes nothing).
+    pub fn has_resource(&self, module: &str, resource: &str) -> bool {
+        self.modules
+            .get(module)
+            .is_some_and(|m| m.resources.contains_key(resource))
+    }
+
+    /// Follows an expression to where its value comes from.
+    ///
+    /// `modules` is the module instance path where the expression is written, `context_key` the
+    /// instance key of the resource that holds it, and `root_variables` the plan's `variables`.
+    pub fn resolve(
+        &self,
+        modules: &[ModuleStep],
+        expression: &Value,
+        context_key: Option<&InstanceKey>,
+        root_variables: &std::collections::BTreeMap<String, Value>,
+    ) -> Vec<Origin> {
+        let mut out = Vec::new();
+        self.resolve_into(
+            modules,
+            expression,
+            context_key,
+            root_variables,
+            0,
+            &mut out,
+        );
+        out
+    }
+
+    fn resolve_into(
+        &self,
+        modules: &[ModuleStep],
+        expression: &Value,
+        context_key: Option<&InstanceKey>,
+        root_variables: &std::collections::BTreeMap<String, Value>,
+        depth: usize,
+        out: &mut Vec<Origin>,
+    ) {
+        if depth > MAX_DEPTH {
+            out.push(Origin::Opaque("the reference chain is too long".into()));
+            return;
+        }
+        if let Some(c) = expression.get("constant_value") {
+            out.push(Origin::Constant(c.clone()));
+            return;
+        }
+        let Some(refs) = expression.get("references").and_then(Value::as_array) else {
+            out.push(Origin::Opaque(
+                "the expression has no constant value or references".into(),
+            ));
+            return;
+        };
+        let before = out.len();
+        let mut seen: Vec<String> = Vec::new();
+        let mut opaque = None;
+        for r in refs.iter().filter_map(Value::as_str) {
+            match parse_reference(r) {
+                Reference::Resource {
+                    resource,
+                    index,
+                    attribute,
+                } => {
+                    // References are listed longest first; the shorter ones name the same thing.
+                    if seen.contains(&resource) {
+                        continue;
+                    }
+                    seen.push(resource.clone());
+                    out.push(Origin::Resource(ResourceRef {
+                        modules: modules.to_vec(),
+                        resource,
+                        attribute,
+                        index,
+                        context_key: context_key.cloned(),
+                    }));
+                }
+                Reference::Var(name) => {
+                    let key = format!("var.{name}");
+                    if seen.contains(&key) {
+                        continue;
+                    }
+                    seen.push(key);
+                    self.resolve_var(modules, &name, context_key, root_variables, depth, out);
+                }
+                Reference::ModuleOutput {
+                    call,
+                    index,
+                    output,
+                } => {
+                    let Some(output) = output else { continue };
+                    let key = format!("module.{call}.{output}");
+                    if seen.contains(&key) {
+                        continue;
+                    }
+                    seen.push(key);
+                    let parent = config_path(modules);
+                    let repeated = self
+                        .modules
+                        .get(&parent)
+                        .and_then(|m| m.calls.get(&call))
+                        .is_some_and(|c| c.repeated);
+                    let step_key =
+                        index.or_else(|| repeated.then(|| context_key.cloned()).flatten());
+                    let mut child = modules.to_vec();
+                    child.push(ModuleStep {
+                        name: call,
+                        key: step_key,
+                    });
+                    let child_path = config_path(&child);
+                    match self
+                        .modules
+                        .get(&child_path)
+                        .and_then(|m| m.outputs.get(&output))
+                    {
+                        Some(expr) => self.resolve_into(
+                            &child,
+                            expr,
+                            context_key,
+                            root_variables,
+                            depth + 1,
+                            out,
+                        ),
+                        None => {
+                            opaque = Some(format!(
+                                "module output `{child_path}.{output}` is not in the configuration"
+                            ));
+                        }
+                    }
+                }
+                Reference::Local(name) => {
+                    opaque = Some(format!(
+                        "it comes from `local.{name}`, and local values are not in plan JSON"
+                    ));
+                }
+                Reference::Meta => {}
+            }
+        }
+        if out.len() == before {
+            out.push(Origin::Opaque(opaque.unwrap_or_else(|| {
+                "its references lead to no resource or constant".into()
+            })));
+        }
+    }
+
+    fn resolve_var(
+        &self,
+        modules: &[ModuleStep],
+        name: &str,
+        context_key: Option<&InstanceKey>,
+        root_variables: &std::collections::BTreeMap<String, Value>,
+        depth: usize,
+        out: &mut Vec<Origin>,
+    ) {
+        let Some((call, parent)) = modules.split_last() else {
+            match root_variables.get(name) {
+                Some(v) => out.push(Origin::Constant(v.clone())),
+                None => out.push(Origin::Opaque(format!(
+                    "root variable `{name}` has no value in the plan"
+                ))),
+            }
+            return;
+        };
+        let parent_path = config_path(parent);
+        let bound = self
+            .modules
+            .get(&parent_path)
+            .and_then(|m| m.calls.get(&call.name))
+            .and_then(|c| c.expressions.get(name));
+        match bound {
+            // Moving up to the caller: the module instance's key is what `each.key` means there.
+            Some(expr) => self.resolve_into(
+                parent,
+                expr,
+                call.key.as_ref().or(context_key),
+                root_variables,
+                depth + 1,
+                out,
+            ),
+            None => {
+                let default = self
+                    .modules
+                    .get(&config_path(modules))
+                    .and_then(|m| m.variable_defaults.get(name));
+                match default {
+                    Some(v) if !v.is_null() => out.push(Origin::Constant(v.clone())),
+                    _ => out.push(Origin::Opaque(format!(
+                        "variable `{name}` of `{}` is not bound",
+                        config_path(modules)
+                    ))),
+                }
+            }
+        }
+    }
+}
+
+fn constant_str(expressions: &Value, key: &str) -> Option<String> {
+    expressions
+        .get(key)?
+        .get("constant_value")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn config_path(modules: &[ModuleStep]) -> String {
+    super::address::config_module_of(modules)
+}
+
+fn flatten(path: String, module: RawModule, out: &mut HashMap<String, Module>) {
+    let mut m = Module::default();
+    for r in module.resources {
+        m.resources.insert(r.address, r.expressions);
+    }
+    for (name, output) in module.outputs {
+        m.outputs.insert(name, output.expression);
+    }
+    for (name, var) in module.variables {
+        m.variable_defaults.insert(name, var.default);
+    }
+    for (name, call) in module.module_calls {
+        let child_path = if path.is_empty() {
+            format!("module.{name}")
+        } else {
+            format!("{path}.module.{name}")
+        };
+        m.calls.insert(
+            name,
+            Call {
+                expressions: call.expressions,
+                repeated: call.count_expression.is_some() || call.for_each_expression.is_some(),
+            },
+        );
+        flatten(child_path, call.module, out);
+    }
+    out.insert(path, m);
+}
+
+/// Splits `name[key]` into the name and its key.
+fn split_index(s: &str) -> (String, Option<InstanceKey>) {
+    match s.find('[') {
+        Some(i) if s.ends_with(']') => {
+            let inner = &s[i + 1..s.len() - 1];
+            let key = match serde_json::from_str::<String>(inner) {
+                Ok(k) => Some(InstanceKey::Str(k)),
+                Err(_) => inner.parse().ok().map(InstanceKey::Int),
+            };
+            (s[..i].to_owned(), key)
+        }
+        _ => (s.to_owned(), None),
+    }
+}
+
+/// Splits a reference on dots that are outside `[...]`.
+fn split_reference(r: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut start = 0;
+    let bytes = r.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if in_string => i += 1,
+            b'"' => in_string = !in_string,
+            b'[' if !in_string => depth += 1,
+            b']' if !in_string => depth = depth.saturating_sub(1),
+            b'.' if !in_string && depth == 0 => {
+                parts.push(&r[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    parts.push(&r[start..]);
+    parts
+}
+
+fn parse_reference(r: &str) -> Reference {
+    let parts = split_reference(r);
+    match parts.as_slice() {
+        ["var", name, ..] => Reference::Var(split_index(name).0),
+        ["local", name, ..] => Reference::Local(split_index(name).0),
+        ["module", call, rest @ ..] => {
+            let (call, index) = split_index(call);
+            Reference::ModuleOutput {
+                call,
+                index,
+                output: rest.first().map(|o| split_index(o).0),
+            }
+        }
+        ["each" | "count" | "path" | "self" | "terraform", ..] => Reference::Meta,
+        ["data", rtype, name, rest @ ..] => {
+            let (name, index) = split_index(name);
+            Reference::Resource {
+                resource: format!("data.{rtype}.{name}"),
+                index,
+                attribute: rest.first().map(|a| split_index(a).0),
+            }
+        }
+        [rtype, name, rest @ ..] => {
+            let (name, index) = split_index(name);
+            Reference::Resource {
+                resource: format!("{rtype}.{name}"),
+                index,
+                attribute: rest.first().map(|a| split_index(a).0),
+            }
+        }
+        _ => Reference::Meta,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    fn config() -> Configuration {
+        let raw = json!({
+            "provider_config": {"google": {"name": "google", "full_name": "registry.terraform.io/hashicorp/google",
+                "expressions": {"project": {"constant_value": "acme-prod"}}}},
+            "root_module": {
+                "resources": [
+                    {"address": "google_cloud_run_v2_service.api", "mode": "managed",
+                     "type": "google_cloud_run_v2_service", "name": "api", "expressions": {}}
+                ],
+                "module_calls": {
+                    "iam": {
+                        "source": "./iam",
+                        "for_each_expression": {"references": ["local.regions"]},
+                        "expressions": {"service_name": {"references": [
+                            "google_cloud_run_v2_service.api.name", "google_cloud_run_v2_service.api", "each.key"]}},
+                        "module": {
+                            "resources": [{"address": "google_cloud_run_v2_service_iam_member.m",
+                                "expressions": {"name": {"references": ["var.service_name"]},
+                                                "member": {"references": ["local.who"]}}}],
+                            "outputs": {"svc": {"expression": {"references": ["var.service_name"]}}}
+                        }
+                    }
+                }
+            }
+        });
+        Configuration::parse(&raw.to_string()).unwrap()
+    }
+
+    #[test]
+    fn follows_var_to_the_caller_with_the_module_key() {
+        let c = config();
+        let modules = vec![ModuleStep {
+            name: "iam".into(),
+            key: Some(InstanceKey::Str("eu".into())),
+        }];
+        let expr = c
+            .expression(
+                "module.iam",
+                "google_cloud_run_v2_service_iam_member.m",
+                &["name"],
+            )
+            .unwrap();
+        let got = c.resolve(&modules, expr, None, &BTreeMap::new());
+        assert_eq!(
+            got,
+            vec![Origin::Resource(ResourceRef {
+                modules: vec![],
+                resource: "google_cloud_run_v2_service.api".into(),
+                attribute: Some("name".into()),
+                index: None,
+                context_key: Some(InstanceKey::Str("eu".into())),
+            })]
+        );
+        assert_eq!(c.provider_project.as_deref(), Some("acme-prod"));
+    }
+
+    #[test]
+    fn locals_are_opaque_with_a_reason() {
+        let c = config();
+        let expr = c
+            .expression(
+                "module.iam",
+                "google_cloud_run_v2_service_iam_member.m",
+                &["member"],
+            )
+            .unwrap();
+        let got = c.resolve(&[], expr, None, &BTreeMap::new());
+        assert!(matches!(&got[..], [Origin::Opaque(r)] if r.contains("local.who")));
+    }
+
+    #[test]
+    fn follows_module_outputs() {
+        let c = config();
+        let expr = json!({"references": ["module.iam[\"us\"].svc", "module.iam[\"us\"]"]});
+        let got = c.resolve(&[], &expr, None, &BTreeMap::new());
+        assert!(matches!(&got[..], [Origin::Resource(r)]
+            if r.resource == "google_cloud_run_v2_service.api"
+            && r.context_key == Some(InstanceKey::Str("us".into()))));
+    }
+
+    #[test]
+    fn parses_indexed_references() {
+        match parse_reference("google_cloud_run_v2_service.api[\"a.b\"].name") {
+            Reference::Resource {
+                resource,
+                index,
+                attribute,
+            } => {
+                assert_eq!(resource, "google_cloud_run_v2_service.api");
+                assert_eq!(index, Some(InstanceKey::Str("a.b".into())));
+                assert_eq!(attribute.as_deref(), Some("name"));
+            }
+            _ => panic!("not a resource"),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Typed errors for input that is not a usable plan. Each message says what the input is and
+//! what to run instead; the binary prefixes the file name.
+
+use std::fmt;
+
+/// Why an input could not be read as a `terraform show -json` plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InputError {
+    /// Zero bytes, or only whitespace / a byte-order mark.
+    Empty,
+    /// A zip archive: the binary plan that `terraform plan -out` writes.
+    BinaryPlan,
+    /// An HTML or XML page, typically an error page saved by mistake.
+    Markup,
+    /// The machine-readable UI stream of `terraform plan -json`.
+    UiStream,
+    /// Bytes that are not valid UTF-8 (or UTF-16 that does not decode).
+    InvalidText { detail: String },
+    /// Text that is not JSON at all.
+    NotJson { line: usize, column: usize },
+    /// JSON that ends before the document is complete.
+    Truncated { line: usize, column: usize },
+    /// JSON that is syntactically broken or too deeply nested.
+    MalformedJson {
+        line: usize,
+        column: usize,
+        detail: String,
+    },
+    /// `terraform show -json` of a state file, not of a plan.
+    StateFile,
+    /// JSON, but no Terraform plan document.
+    NotAPlan { detail: String },
+    /// A plan whose `format_version` major is neither 0 nor 1.
+    UnsupportedFormat { version: String },
+    /// A plan whose structure is broken where the analysis must read it.
+    BadPlanStructure { detail: String },
+}
+
+const SHOW_HINT: &str = "run `terraform show -json tfplan > plan.json` and pass plan.json";
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InputError::Empty => write!(f, "the file is empty; {SHOW_HINT}"),
+            InputError::BinaryPlan => write!(
+                f,
+                "this is a binary plan file (a zip archive), not JSON; {SHOW_HINT}"
+            ),
+            InputError::Markup => {
+                write!(f, "this is an HTML/XML document, not a plan; {SHOW_HINT}")
+            }
+            InputError::UiStream => write!(
+                f,
+                "this is the `terraform plan -json` log stream (JSON Lines), not a plan document; \
+                 save the plan with `terraform plan -out tfplan`, then {SHOW_HINT}"
+            ),
+            InputError::InvalidText { detail } => {
+                write!(f, "the file is not valid text ({detail}); {SHOW_HINT}")
+            }
+            InputError::NotJson { line, column } => write!(
+                f,
+                "not JSON (line {line}, column {column}); is this `terraform plan` text output? \
+                 {SHOW_HINT}"
+            ),
+            InputError::Truncated { line, column } => write!(
+                f,
+                "the JSON ends early at line {line}, column {column} (truncated file?); \
+                 write it again with `terraform show -json tfplan > plan.json`"
+            ),
+            InputError::MalformedJson {
+                line,
+                column,
+                detail,
+            } => write!(
+                f,
+                "malformed JSON at line {line}, column {column}: {detail}; {SHOW_HINT}"
+            ),
+            InputError::StateFile => write!(
+                f,
+                "this is a Terraform state, not a plan; run `terraform plan -out tfplan`, then \
+                 {SHOW_HINT}"
+            ),
+            InputError::NotAPlan { detail } => {
+                write!(f, "not a Terraform plan: {detail}; {SHOW_HINT}")
+            }
+            InputError::UnsupportedFormat { version } => write!(
+                f,
+                "unsupported plan format_version {version:?} (runguard reads 0.x and 1.x); \
+                 produce the plan with Terraform 0.12 to 1.x or OpenTofu"
+            ),
+            InputError::BadPlanStructure { detail } => {
+                write!(f, "the plan is malformed: {detail}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for InputError {}

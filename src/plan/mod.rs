@@ -1,0 +1,496 @@
+//! The Terraform JSON plan format, and nothing Google-specific.
+//!
+//! [`parse`] reads a `terraform show -json` document once. It fully deserializes only the
+//! `resource_changes` entries whose type the caller asks for (and the `google_iam_policy`-style
+//! data sources of `prior_state` likewise); everything else is skipped as borrowed raw JSON
+//! without building trees.
+
+pub mod address;
+pub mod configuration;
+pub mod error;
+pub mod sniff;
+pub mod value;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+pub use address::{Address, InstanceKey, ModuleStep};
+pub use configuration::Configuration;
+pub use error::InputError;
+pub use value::{Node, Read, Tri, TypeMismatch};
+
+/// What a resource change does, as Terraform's `actions` array says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Action {
+    NoOp,
+    Create,
+    Read,
+    Update,
+    Replace,
+    Delete,
+    Forget,
+}
+
+impl Action {
+    fn from_actions(actions: &[String]) -> Option<Action> {
+        let a: Vec<&str> = actions.iter().map(String::as_str).collect();
+        Some(match a.as_slice() {
+            ["no-op"] => Action::NoOp,
+            ["create"] => Action::Create,
+            ["read"] => Action::Read,
+            ["update"] => Action::Update,
+            ["delete", "create"] | ["create", "delete"] => Action::Replace,
+            // Terraform writes create-then-forget, OpenTofu forget-then-create: the old object
+            // leaves Terraform's management and a new one is created.
+            ["create", "forget"] | ["forget", "create"] => Action::Replace,
+            ["delete"] => Action::Delete,
+            ["forget"] => Action::Forget,
+            _ => return None,
+        })
+    }
+
+    /// The spelling used in the JSON report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::NoOp => "no-op",
+            Action::Create => "create",
+            Action::Read => "read",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+            Action::Forget => "forget",
+        }
+    }
+}
+
+/// One entry of `resource_changes` whose type the analysis reads.
+#[derive(Debug)]
+pub struct ResourceChange {
+    pub address: Address,
+    pub action: Action,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub after_unknown: Option<Value>,
+    pub before_sensitive: Option<Value>,
+    pub after_sensitive: Option<Value>,
+}
+
+impl ResourceChange {
+    /// The state before the plan, or `None` when the object does not exist yet.
+    pub fn before_node(&self) -> Option<Node<'_>> {
+        match self.action {
+            Action::Create | Action::Read => None,
+            _ => self
+                .before
+                .as_ref()
+                .filter(|v| !v.is_null())
+                .map(|v| Node::root(v, None, self.before_sensitive.as_ref())),
+        }
+    }
+
+    /// The state after the plan, or `None` when the object is gone. A forgotten object keeps
+    /// running outside Terraform, so its after-state is its before-state.
+    pub fn after_node(&self) -> Option<Node<'_>> {
+        match self.action {
+            Action::Delete => None,
+            Action::Forget => self.before_node(),
+            _ => self.after.as_ref().filter(|v| !v.is_null()).map(|v| {
+                Node::root(
+                    v,
+                    self.after_unknown.as_ref(),
+                    self.after_sensitive.as_ref(),
+                )
+            }),
+        }
+    }
+}
+
+/// A data source read while planning, from `prior_state`.
+#[derive(Debug)]
+pub struct PriorData {
+    pub address: Address,
+    pub values: Value,
+    pub sensitive_values: Option<Value>,
+}
+
+/// An entry that could not be read, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub address: String,
+    pub reason: String,
+}
+
+/// The parts of a plan that the analysis reads.
+#[derive(Debug)]
+pub struct Plan {
+    pub format_version: String,
+    pub terraform_version: Option<String>,
+    /// Entries of the wanted types, in plan order.
+    pub changes: Vec<ResourceChange>,
+    /// Number of `resource_changes` entries in the plan, wanted or not.
+    pub total_changes: usize,
+    pub prior_data: Vec<PriorData>,
+    pub configuration: Configuration,
+    /// Root module input variables (`variables.NAME.value`).
+    pub variables: BTreeMap<String, Value>,
+    /// Wanted entries that are malformed where the analysis must read them.
+    pub unreadable: Vec<Unreadable>,
+}
+
+#[derive(Deserialize)]
+struct Document<'a> {
+    format_version: Option<Value>,
+    terraform_version: Option<Value>,
+    #[serde(borrow)]
+    resource_changes: Option<Vec<&'a RawValue>>,
+    #[serde(borrow)]
+    prior_state: Option<&'a RawValue>,
+    #[serde(borrow)]
+    configuration: Option<&'a RawValue>,
+    #[serde(borrow)]
+    variables: Option<&'a RawValue>,
+    #[serde(borrow)]
+    planned_values: Option<&'a RawValue>,
+    /// Present in state documents, absent in plans.
+    #[serde(borrow)]
+    values: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct EntryHead<'a> {
+    #[serde(borrow)]
+    address: Option<Cow<'a, str>>,
+    #[serde(rename = "type", borrow)]
+    rtype: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    change: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct ChangeBody {
+    actions: Vec<String>,
+    #[serde(default)]
+    before: Option<Value>,
+    #[serde(default)]
+    after: Option<Value>,
+    #[serde(default)]
+    after_unknown: Option<Value>,
+    #[serde(default)]
+    before_sensitive: Option<Value>,
+    #[serde(default)]
+    after_sensitive: Option<Value>,
+}
+
+fn json_error(e: &serde_json::Error) -> InputError {
+    let (line, column) = (e.line(), e.column());
+    match e.classify() {
+        serde_json::error::Category::Eof => InputError::Truncated { line, column },
+        serde_json::error::Category::Syntax if line == 1 && column <= 1 => {
+            InputError::NotJson { line, column }
+        }
+        serde_json::error::Category::Data => InputError::NotAPlan {
+            detail: "the top level is not a JSON object with plan keys".into(),
+        },
+        _ => InputError::MalformedJson {
+            line,
+            column,
+            detail: strip_position(&e.to_string()),
+        },
+    }
+}
+
+/// serde_json appends " at line L column C"; the message carries the position already.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+/// Parses a decoded plan. `wanted` selects the resource types to deserialize.
+pub fn parse(text: &str, wanted: &dyn Fn(&str) -> bool) -> Result<Plan, InputError> {
+    let doc: Document = serde_json::from_str(text).map_err(|e| json_error(&e))?;
+
+    if doc.values.is_some() && doc.resource_changes.is_none() && doc.planned_values.is_none() {
+        return Err(InputError::StateFile);
+    }
+    let format_version = match doc.format_version {
+        Some(Value::String(v)) => v,
+        Some(_) => {
+            return Err(InputError::NotAPlan {
+                detail: "`format_version` is not a string".into(),
+            });
+        }
+        None => {
+            return Err(InputError::NotAPlan {
+                detail: "there is no `format_version` key".into(),
+            });
+        }
+    };
+    let major = format_version.split('.').next().unwrap_or_default();
+    if major != "0" && major != "1" {
+        return Err(InputError::UnsupportedFormat {
+            version: format_version,
+        });
+    }
+    if doc.resource_changes.is_none() && doc.planned_values.is_none() && doc.configuration.is_none()
+    {
+        return Err(InputError::NotAPlan {
+            detail: "it has no `resource_changes`, `planned_values` or `configuration`".into(),
+        });
+    }
+
+    let raw_changes = doc.resource_changes.unwrap_or_default();
+    let mut changes = Vec::new();
+    let mut unreadable = Vec::new();
+    for (i, raw) in raw_changes.iter().enumerate() {
+        match read_entry(raw.get(), wanted) {
+            Ok(Some(c)) => changes.push(c),
+            Ok(None) => {}
+            Err((address, reason)) => unreadable.push(Unreadable {
+                address: address.unwrap_or_else(|| format!("resource_changes[{i}]")),
+                reason,
+            }),
+        }
+    }
+
+    let prior_data = match doc.prior_state {
+        Some(raw) => read_prior_data(raw.get(), wanted, &mut unreadable),
+        None => Vec::new(),
+    };
+    let configuration = match doc.configuration {
+        Some(raw) => Configuration::parse(raw.get()).map_err(|e| InputError::BadPlanStructure {
+            detail: format!("`configuration`: {}", strip_position(&e.to_string())),
+        })?,
+        None => Configuration::default(),
+    };
+    let variables = doc
+        .variables
+        .and_then(|raw| serde_json::from_str::<BTreeMap<String, VariableValue>>(raw.get()).ok())
+        .map(|m| m.into_iter().map(|(k, v)| (k, v.value)).collect())
+        .unwrap_or_default();
+    let terraform_version = match doc.terraform_version {
+        Some(Value::String(v)) => Some(v),
+        _ => None,
+    };
+
+    Ok(Plan {
+        format_version,
+        terraform_version,
+        changes,
+        total_changes: raw_changes.len(),
+        prior_data,
+        configuration,
+        variables,
+        unreadable,
+    })
+}
+
+#[derive(Deserialize)]
+struct VariableValue {
+    #[serde(default)]
+    value: Value,
+}
+
+type EntryError = (Option<String>, String);
+
+fn read_entry(
+    raw: &str,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<Option<ResourceChange>, EntryError> {
+    let head: EntryHead = serde_json::from_str(raw).map_err(|e| {
+        (
+            None,
+            format!("entry is malformed: {}", strip_position(&e.to_string())),
+        )
+    })?;
+    let Some(rtype) = head.rtype else {
+        return Err((
+            head.address.map(Cow::into_owned),
+            "entry has no `type`".into(),
+        ));
+    };
+    if !wanted(&rtype) {
+        return Ok(None);
+    }
+    let address_text = head
+        .address
+        .ok_or((None, format!("a `{rtype}` entry has no `address`")))?;
+    let address = Address::parse(&address_text).ok_or_else(|| {
+        (
+            Some(address_text.to_string()),
+            "the address cannot be parsed".to_string(),
+        )
+    })?;
+    let fail = |reason: String| (Some(address_text.to_string()), reason);
+    let change = head
+        .change
+        .ok_or_else(|| fail("entry has no `change`".into()))?;
+    let body: ChangeBody = serde_json::from_str(change.get()).map_err(|e| {
+        fail(format!(
+            "`change` is malformed: {}",
+            strip_position(&e.to_string())
+        ))
+    })?;
+    let action = Action::from_actions(&body.actions)
+        .ok_or_else(|| fail(format!("unrecognised actions {:?}", body.actions)))?;
+    Ok(Some(ResourceChange {
+        address,
+        action,
+        before: body.before,
+        after: body.after,
+        after_unknown: body.after_unknown,
+        before_sensitive: body.before_sensitive,
+        after_sensitive: body.after_sensitive,
+    }))
+}
+
+#[derive(Deserialize)]
+struct PriorState<'a> {
+    #[serde(borrow)]
+    values: Option<StateValues<'a>>,
+}
+
+#[derive(Deserialize)]
+struct StateValues<'a> {
+    #[serde(borrow)]
+    root_module: Option<StateModule<'a>>,
+}
+
+#[derive(Deserialize)]
+struct StateModule<'a> {
+    #[serde(default, borrow)]
+    resources: Vec<StateResource<'a>>,
+    #[serde(default, borrow)]
+    child_modules: Vec<StateModule<'a>>,
+}
+
+#[derive(Deserialize)]
+struct StateResource<'a> {
+    #[serde(borrow)]
+    address: Cow<'a, str>,
+    #[serde(borrow)]
+    mode: Cow<'a, str>,
+    #[serde(rename = "type", borrow)]
+    rtype: Cow<'a, str>,
+    #[serde(borrow)]
+    values: Option<&'a RawValue>,
+    #[serde(borrow)]
+    sensitive_values: Option<&'a RawValue>,
+}
+
+fn read_prior_data(
+    raw: &str,
+    wanted: &dyn Fn(&str) -> bool,
+    unreadable: &mut Vec<Unreadable>,
+) -> Vec<PriorData> {
+    let state: PriorState = match serde_json::from_str(raw) {
+        Ok(s) => s,
+        Err(e) => {
+            unreadable.push(Unreadable {
+                address: "prior_state".into(),
+                reason: strip_position(&e.to_string()),
+            });
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    let mut stack: Vec<StateModule> = state
+        .values
+        .and_then(|v| v.root_module)
+        .into_iter()
+        .collect();
+    while let Some(module) = stack.pop() {
+        for r in module.resources {
+            if r.mode != "data" || !wanted(&r.rtype) {
+                continue;
+            }
+            let Some(address) = Address::parse(&r.address) else {
+                unreadable.push(Unreadable {
+                    address: r.address.into_owned(),
+                    reason: "the address cannot be parsed".into(),
+                });
+                continue;
+            };
+            let values = r
+                .values
+                .and_then(|v| serde_json::from_str(v.get()).ok())
+                .unwrap_or(Value::Null);
+            let sensitive_values = r
+                .sensitive_values
+                .and_then(|v| serde_json::from_str(v.get()).ok());
+            out.push(PriorData {
+                address,
+                values,
+                sensitive_values,
+            });
+        }
+        stack.extend(module.child_modules);
+    }
+    out.sort_by(|a, b| a.address.cmp(&b.address));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(_: &str) -> bool {
+        true
+    }
+
+    #[test]
+    fn refuses_state_and_future_formats() {
+        let state =
+            r#"{"format_version":"1.0","terraform_version":"1.9.8","values":{"root_module":{}}}"#;
+        assert_eq!(parse(state, &all).unwrap_err(), InputError::StateFile);
+        let future = r#"{"format_version":"2.0","resource_changes":[]}"#;
+        assert!(matches!(
+            parse(future, &all).unwrap_err(),
+            InputError::UnsupportedFormat { .. }
+        ));
+    }
+
+    #[test]
+    fn classifies_json_errors() {
+        assert!(matches!(
+            parse(r#"{"format_version":"1.2","resource_changes":["#, &all).unwrap_err(),
+            InputError::Truncated { .. }
+        ));
+        assert!(matches!(
+            parse("Terraform will perform", &all).unwrap_err(),
+            InputError::NotJson { .. }
+        ));
+        assert!(matches!(
+            parse("[1]", &all).unwrap_err(),
+            InputError::NotAPlan { .. }
+        ));
+    }
+
+    #[test]
+    fn malformed_entries_are_reported_not_fatal() {
+        let text = r#"{"format_version":"1.2","resource_changes":[
+            {"address":"google_x.a","type":"google_x","change":{"actions":"create"}},
+            {"address":"google_x.b","type":"google_x","change":{"actions":["create"],"after":{}}},
+            7
+        ]}"#;
+        let plan = parse(text, &all).unwrap();
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.unreadable.len(), 2);
+        assert_eq!(plan.unreadable[0].address, "google_x.a");
+        assert_eq!(plan.unreadable[1].address, "resource_changes[2]");
+    }
+
+    #[test]
+    fn forget_keeps_the_object() {
+        let text = r#"{"format_version":"1.2","resource_changes":[
+            {"address":"google_x.a","type":"google_x","change":{"actions":["forget"],"before":{"k":1},"after":null}}
+        ]}"#;
+        let plan = parse(text, &all).unwrap();
+        assert!(plan.changes[0].after_node().is_some());
+    }
+}

@@ -1,0 +1,231 @@
+//! Whether anyone on the internet can reach and invoke a service: the invoker check, ingress,
+//! the default `run.app` URL, load-balancer paths through serverless NEGs, and IAP.
+
+use petgraph::graph::NodeIndex;
+
+use crate::graph::{EdgeKind, NodeKind, Principal, SideGraph};
+use crate::iam::{MemberKind, classify};
+use crate::inventory::{Ingress, LbKind, Workload, WorkloadKind};
+use crate::plan::Tri;
+
+use super::{Invoker, Verdict};
+
+/// An external path to the workload through a load balancer in the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LbPath {
+    pub forwarding_rule: String,
+    /// Every address on the path, frontend first.
+    pub chain: Vec<String>,
+    pub external: Option<bool>,
+    /// IAP is enabled on the backend service of this path.
+    pub iap: Option<bool>,
+}
+
+pub struct Exposure {
+    pub public: Verdict,
+    pub reasons: Vec<String>,
+    pub iap: Option<bool>,
+    pub paths: Vec<LbPath>,
+}
+
+/// Whether the workload's invoker check lets unauthenticated callers through.
+fn open_to_anyone(
+    check_disabled: &Tri<bool>,
+    invokers: &[Invoker],
+    reasons: &mut Vec<String>,
+) -> Verdict {
+    if *check_disabled == Tri::Known(true) {
+        reasons.push("the invoker IAM check is disabled".into());
+        return Verdict::Yes;
+    }
+    let all_users = invokers
+        .iter()
+        .find(|i| matches!(&i.principal, Principal::Known { member, .. } if classify(member) == MemberKind::AllUsers));
+    if let Some(i) = all_users {
+        if i.certain() {
+            reasons.push("allUsers holds an invoker role".into());
+            return Verdict::Yes;
+        }
+        reasons.push("allUsers may hold an invoker role (unknown role, condition or scope)".into());
+        return Verdict::Unknown;
+    }
+    if check_disabled.is_unknown() {
+        reasons.push("invoker_iam_disabled is unknown at plan time".into());
+        return Verdict::Unknown;
+    }
+    if invokers.iter().any(|i| i.principal == Principal::Unknown) {
+        reasons.push("an invoker is unknown at plan time".into());
+        return Verdict::Unknown;
+    }
+    Verdict::No
+}
+
+pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]) -> Exposure {
+    if w.kind != WorkloadKind::Service {
+        // Jobs and worker pools have no URL.
+        return Exposure {
+            public: Verdict::No,
+            reasons: Vec::new(),
+            iap: None,
+            paths: Vec::new(),
+        };
+    }
+    let mut reasons = Vec::new();
+    let paths = lb_paths(g, node);
+    let open = open_to_anyone(&w.invoker_iam_disabled, invokers, &mut reasons);
+    let ingress = w.ingress.clone().unwrap_or(Tri::Unknown);
+
+    // The default run.app URL is reachable when ingress is `all` and the URL is not disabled.
+    let direct = match &ingress {
+        Tri::Known(Ingress::All) => match &w.default_uri_disabled {
+            Tri::Known(true) => Verdict::No,
+            Tri::Unknown => Verdict::Unknown,
+            _ => Verdict::Yes,
+        },
+        Tri::Known(_) => Verdict::No,
+        _ => Verdict::Unknown,
+    };
+    if direct == Verdict::Yes {
+        reasons.push("ingress is `all` and the run.app URL is enabled".into());
+    }
+    let lb_allowed = match &ingress {
+        Tri::Known(Ingress::All | Ingress::InternalAndLoadBalancing) => Verdict::Yes,
+        Tri::Known(Ingress::Internal) => Verdict::No,
+        _ => Verdict::Unknown,
+    };
+    let mut via_lb = Vec::new();
+    for p in &paths {
+        let external = match p.external {
+            Some(true) => Verdict::Yes,
+            Some(false) => Verdict::No,
+            None => Verdict::Unknown,
+        };
+        let ungated = match p.iap {
+            Some(true) => Verdict::No,
+            Some(false) => Verdict::Yes,
+            None => Verdict::Unknown,
+        };
+        let v = lb_allowed.and(external).and(ungated);
+        if v == Verdict::Yes {
+            reasons.push(format!(
+                "external load balancer `{}` reaches it without IAP",
+                p.forwarding_rule
+            ));
+        }
+        via_lb.push(v);
+    }
+    // With no load balancer in the plan, one outside it may still front the service.
+    if paths.is_empty() && direct != Verdict::Yes && lb_allowed != Verdict::No {
+        reasons.push("a load balancer outside the plan could reach it".into());
+        via_lb.push(Verdict::Unknown);
+    }
+    let reachable = Verdict::any(std::iter::once(direct).chain(via_lb));
+    let service_iap = Verdict::from_tri(&w.iap_enabled);
+    let gated = match service_iap {
+        Verdict::Yes => {
+            reasons.push("IAP is enabled on the service".into());
+            Verdict::No
+        }
+        Verdict::Unknown => Verdict::Unknown,
+        Verdict::No => Verdict::Yes,
+    };
+    let public = open.and(reachable).and(gated);
+    let iap = iap_verdict(service_iap, direct, &paths);
+    Exposure {
+        public,
+        reasons: if public == Verdict::No && open == Verdict::No {
+            Vec::new()
+        } else {
+            reasons
+        },
+        iap,
+        paths,
+    }
+}
+
+/// IAP protects every path: on the service itself, or on every load balancer while the
+/// run.app URL is closed.
+fn iap_verdict(service_iap: Verdict, direct: Verdict, paths: &[LbPath]) -> Option<bool> {
+    match service_iap {
+        Verdict::Yes => return Some(true),
+        Verdict::Unknown => return None,
+        Verdict::No => {}
+    }
+    if paths.is_empty() {
+        return Some(false);
+    }
+    let lb = Verdict::any(paths.iter().map(|p| match p.iap {
+        Some(true) => Verdict::No,
+        Some(false) => Verdict::Yes,
+        None => Verdict::Unknown,
+    }));
+    match (direct, lb) {
+        (Verdict::No, Verdict::No) => Some(true),
+        (Verdict::Yes, _) | (_, Verdict::Yes) => Some(false),
+        _ => None,
+    }
+}
+
+/// A workload outside the plan: only the IAM that the plan manages is known.
+pub fn assess_external(kind: WorkloadKind, invokers: &[Invoker]) -> Exposure {
+    let mut reasons = Vec::new();
+    let public = if kind == WorkloadKind::Service
+        && open_to_anyone(&Tri::Known(false), invokers, &mut reasons) != Verdict::No
+    {
+        reasons.push("its ingress and invoker check are outside the plan".into());
+        Verdict::Unknown
+    } else {
+        Verdict::No
+    };
+    Exposure {
+        public,
+        reasons,
+        iap: None,
+        paths: Vec::new(),
+    }
+}
+
+/// Walks `Fronts` edges backwards from the workload to every forwarding rule.
+fn lb_paths(g: &SideGraph, node: NodeIndex) -> Vec<LbPath> {
+    let mut out = Vec::new();
+    let mut stack: Vec<(NodeIndex, Vec<NodeIndex>)> = vec![(node, Vec::new())];
+    while let Some((at, chain)) = stack.pop() {
+        // A chain has at most five pieces; a longer one is a cycle in malformed input.
+        if chain.len() > 5 {
+            continue;
+        }
+        for (src, _) in g.incoming(at, |e| e == EdgeKind::Fronts) {
+            let mut next = chain.clone();
+            next.push(src);
+            let NodeKind::Lb(i) = g.graph[src] else {
+                continue;
+            };
+            let lb = &g.inventory.load_balancers[i];
+            if lb.kind == LbKind::ForwardingRule {
+                let pieces: Vec<_> = next
+                    .iter()
+                    .rev()
+                    .filter_map(|n| match g.graph[*n] {
+                        NodeKind::Lb(j) => Some(&g.inventory.load_balancers[j]),
+                        _ => None,
+                    })
+                    .collect();
+                let iap = pieces
+                    .iter()
+                    .find(|p| p.kind == LbKind::Backend)
+                    .map_or(Tri::Known(false), |b| b.iap.clone());
+                out.push(LbPath {
+                    forwarding_rule: lb.address.to_string(),
+                    chain: pieces.iter().map(|p| p.address.to_string()).collect(),
+                    external: lb.external.clone().known(),
+                    iap: iap.known(),
+                });
+            } else {
+                stack.push((src, next));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.chain.cmp(&b.chain));
+    out.dedup();
+    out
+}

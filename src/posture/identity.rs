@@ -1,0 +1,205 @@
+//! The runtime identity: which service account a workload runs as, the roles that account
+//! holds, who can act as it or mint tokens for it, and the keys created for it.
+
+use crate::graph::{EdgeKind, Identity, NodeKind, Principal, SideGraph};
+use crate::iam::Caps;
+use crate::iam::member::service_account_member;
+use crate::iam::roles::is_privileged;
+use crate::inventory::{IamTarget, Scope, Workload};
+use crate::plan::Tri;
+
+/// A role held by the runtime account.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HeldRole {
+    pub role: String,
+    /// The IAM resource that grants it.
+    pub granted_by: String,
+    /// `project`, `folder` or `organization`.
+    pub level: &'static str,
+    pub privileged: bool,
+    pub capabilities: Vec<&'static str>,
+}
+
+/// A principal that can use the runtime account's identity.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Impersonator {
+    pub principal: Principal,
+    pub role: String,
+    pub granted_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityPosture {
+    /// The account email when known.
+    pub service_account: Option<String>,
+    /// Runs as the Compute Engine default account. `None` when unknown or not applicable.
+    pub default: Option<bool>,
+    /// `service_account` is unset and Cloud Run picks the default account.
+    pub implicit: bool,
+    /// A service account created by this plan whose email is not known yet.
+    pub planned_account: Option<String>,
+    pub roles: Vec<HeldRole>,
+    pub impersonators: Vec<Impersonator>,
+    pub keys: Vec<String>,
+    /// Why the identity cannot be known, or what about it lies outside the plan.
+    pub note: Option<String>,
+}
+
+impl IdentityPosture {
+    pub fn outside_plan() -> IdentityPosture {
+        IdentityPosture {
+            service_account: None,
+            default: None,
+            implicit: false,
+            planned_account: None,
+            roles: Vec::new(),
+            impersonators: Vec::new(),
+            keys: Vec::new(),
+            note: Some("the workload is not in the plan".into()),
+        }
+    }
+
+    /// The account as shown in reports.
+    pub fn display(&self) -> String {
+        match (&self.service_account, &self.planned_account) {
+            (Some(e), _) if self.implicit => format!("{e} (implicit default)"),
+            (Some(e), _) => e.clone(),
+            (None, Some(a)) => format!("(email of {a})"),
+            (None, None) if self.implicit => "default compute account (implicit)".into(),
+            (None, None) => "(unknown)".into(),
+        }
+    }
+}
+
+pub fn assess(g: &SideGraph, index: usize, w: &Workload) -> IdentityPosture {
+    let identity = &g.identities[index];
+    let account = g
+        .outgoing(g.workload_nodes[index], |e| e == EdgeKind::RunsAs)
+        .first()
+        .copied();
+    let mut posture = IdentityPosture {
+        service_account: match identity {
+            Identity::Account { email } => Some(email.clone()),
+            _ => None,
+        },
+        default: SideGraph::is_default_identity(identity),
+        implicit: *identity == Identity::ImplicitDefault,
+        planned_account: match identity {
+            Identity::PlannedAccount { address } => Some(address.to_string()),
+            _ => None,
+        },
+        roles: Vec::new(),
+        impersonators: Vec::new(),
+        keys: Vec::new(),
+        note: match identity {
+            Identity::ImplicitDefault => Some(
+                "the default compute account's project roles are outside the plan; it is granted \
+                 roles/editor automatically unless iam.automaticIamGrantsForDefaultServiceAccounts is enforced"
+                    .into(),
+            ),
+            Identity::Unknown { reason } => Some(reason.clone()),
+            _ => None,
+        },
+    };
+    let Some(account_node) = account else {
+        return posture;
+    };
+    let account = &g.accounts[g
+        .account_index(account_node)
+        .expect("RunsAs points at an account")];
+    let member = account.email.as_deref().map(service_account_member);
+
+    for (src, edge) in g.incoming(account_node, |_| true) {
+        match (edge, &g.graph[src]) {
+            (EdgeKind::HeldBy, NodeKind::Iam(i)) => {
+                let Some(member) = &member else { continue };
+                let level = scope_level(&g.inventory.iam[*i].target);
+                for b in g.grants[*i].bindings.iter().flatten() {
+                    if !b
+                        .principals
+                        .iter()
+                        .any(|p| matches!(p, Principal::Known { member: m, .. } if m == member))
+                    {
+                        continue;
+                    }
+                    let role = b.role.display().to_owned();
+                    let caps = b.role.caps.clone().known().unwrap_or(Caps::NONE);
+                    posture.roles.push(HeldRole {
+                        privileged: is_privileged(&role, caps),
+                        capabilities: caps.names(),
+                        role,
+                        granted_by: g.inventory.iam[*i].address.to_string(),
+                        level,
+                    });
+                }
+            }
+            (EdgeKind::GrantsOn, NodeKind::Iam(i)) => {
+                impersonators_of(g, *i, member.as_deref(), &mut posture.impersonators);
+            }
+            (EdgeKind::KeyFor, NodeKind::Key(k)) => {
+                posture.keys.push(g.inventory.keys[*k].address.to_string())
+            }
+            _ => {}
+        }
+    }
+    // Grants at project level (and above) of roles that can use any account of the project.
+    let account_project = account
+        .project()
+        .map(str::to_owned)
+        .or_else(|| w.project.clone().known());
+    for (i, iam) in g.inventory.iam.iter().enumerate() {
+        let IamTarget::Scope(scope) = &iam.target else {
+            continue;
+        };
+        let applies = match scope {
+            Scope::Project(Tri::Known(p)) => account_project.as_deref().is_none_or(|ap| ap == p),
+            _ => true,
+        };
+        if applies {
+            impersonators_of(g, i, member.as_deref(), &mut posture.impersonators);
+        }
+    }
+    posture.roles.sort();
+    posture.roles.dedup();
+    posture.impersonators.sort();
+    posture.impersonators.dedup();
+    posture.keys.sort();
+    posture
+}
+
+/// Principals of grant `i` whose role lets them act as or impersonate an account. The account
+/// itself is left out: acting as oneself adds nothing.
+fn impersonators_of(
+    g: &SideGraph,
+    i: usize,
+    own_member: Option<&str>,
+    out: &mut Vec<Impersonator>,
+) {
+    for b in g.grants[i].bindings.iter().flatten() {
+        let relevant = match &b.role.caps {
+            Tri::Known(caps) => caps.intersects(Caps::IMPERSONATE),
+            _ => matches!(g.inventory.iam[i].target, IamTarget::Account { .. }),
+        };
+        if !relevant {
+            continue;
+        }
+        for p in &b.principals {
+            if matches!(p, Principal::Known { member, .. } if Some(member.as_str()) == own_member) {
+                continue;
+            }
+            out.push(Impersonator {
+                principal: p.clone(),
+                role: b.role.display().to_owned(),
+                granted_by: g.inventory.iam[i].address.to_string(),
+            });
+        }
+    }
+}
+
+fn scope_level(target: &IamTarget) -> &'static str {
+    match target {
+        IamTarget::Scope(Scope::Folder(_)) => "folder",
+        IamTarget::Scope(Scope::Organization(_)) => "organization",
+        _ => "project",
+    }
+}

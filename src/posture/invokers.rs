@@ -1,0 +1,198 @@
+//! Who can invoke (or run, or redeploy) a workload, with real IAM semantics.
+//!
+//! Resource-level grants come from `GrantsOn` edges, inherited ones from `Covers` edges. A
+//! `*_iam_policy` replaces the whole policy and a `*_iam_binding` owns its role, so what one
+//! side shows is the union of the bindings Terraform manages there; when two authorities fight
+//! over the same policy (a policy with anything else, a binding and a member on one role) the
+//! outcome depends on apply order, so the union is kept and the conflict is reported.
+
+use petgraph::graph::NodeIndex;
+
+use crate::graph::{Authority, EdgeKind, Principal, SideGraph};
+use crate::inventory::{IamTarget, Scope, WorkloadKind};
+use crate::plan::Tri;
+
+/// How a principal gets access, for evidence.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Grant {
+    /// The IAM resource address.
+    pub address: String,
+    /// The role (or `(unknown role)`).
+    pub role: String,
+    /// `resource`, `project`, `folder` or `organization`.
+    pub level: &'static str,
+    /// False when the grant only might give access: unknown role, IAM condition, or a scope
+    /// match that the plan cannot prove.
+    pub certain: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoker {
+    pub principal: Principal,
+    pub grants: Vec<Grant>,
+}
+
+impl Invoker {
+    pub fn certain(&self) -> bool {
+        self.grants.iter().any(|g| g.certain)
+    }
+}
+
+/// IAM resources that fight over one policy.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Conflict {
+    pub message: String,
+    pub addresses: Vec<String>,
+}
+
+pub fn collect(
+    g: &SideGraph,
+    node: NodeIndex,
+    kind: WorkloadKind,
+) -> (Vec<Invoker>, Vec<Conflict>) {
+    let wanted = SideGraph::access_caps(kind);
+    let mut invokers: Vec<Invoker> = Vec::new();
+    let mut add = |principal: Principal, grant: Grant| match invokers
+        .iter_mut()
+        .find(|i| i.principal == principal)
+    {
+        Some(i) => {
+            if !i.grants.contains(&grant) {
+                i.grants.push(grant);
+            }
+        }
+        None => invokers.push(Invoker {
+            principal,
+            grants: vec![grant],
+        }),
+    };
+    let edges = g.incoming(node, |e| {
+        matches!(e, EdgeKind::GrantsOn | EdgeKind::Covers { .. })
+    });
+    for (source, edge) in &edges {
+        let Some(i) = g.iam_index(*source) else {
+            continue;
+        };
+        let iam = &g.inventory.iam[i];
+        let grant = &g.grants[i];
+        let (level, assumed) = match (&iam.target, edge) {
+            (IamTarget::Scope(Scope::Project(_)), EdgeKind::Covers { assumed }) => {
+                ("project", *assumed)
+            }
+            // Which folder or organization holds the project is outside the plan; such grants are
+            // counted as applying (the report says so) rather than dropped.
+            (IamTarget::Scope(Scope::Folder(_)), _) => ("folder", false),
+            (IamTarget::Scope(Scope::Organization(_)), _) => ("organization", false),
+            _ => ("resource", false),
+        };
+        let address = iam.address.to_string();
+        let Some(bindings) = &grant.bindings else {
+            // The whole policy is unknown: anyone may be in it.
+            add(
+                Principal::Unknown,
+                Grant {
+                    address,
+                    role: "(unknown policy)".into(),
+                    level,
+                    certain: false,
+                },
+            );
+            continue;
+        };
+        for b in bindings {
+            let relevant_and_certain = match &b.role.caps {
+                Tri::Known(caps) if caps.intersects(wanted) => Some(true),
+                Tri::Known(_) => None,
+                // An unknown role on the workload itself may well be the invoker role; an
+                // unknown role at project level is reported as unresolved instead, or every
+                // workload in the project would list the grant.
+                _ if level == "resource" => Some(false),
+                _ => None,
+            };
+            let Some(role_certain) = relevant_and_certain else {
+                continue;
+            };
+            for p in &b.principals {
+                add(
+                    p.clone(),
+                    Grant {
+                        address: address.clone(),
+                        role: b.role.display().to_owned(),
+                        level,
+                        certain: role_certain && !b.conditional && !assumed,
+                    },
+                );
+            }
+        }
+    }
+    for i in &mut invokers {
+        i.grants.sort();
+    }
+    invokers.sort_by(|a, b| a.principal.display().cmp(b.principal.display()));
+    (invokers, conflicts(g, &edges))
+}
+
+fn conflicts(g: &SideGraph, edges: &[(NodeIndex, EdgeKind)]) -> Vec<Conflict> {
+    let resource_level: Vec<usize> = edges
+        .iter()
+        .filter(|(_, e)| *e == EdgeKind::GrantsOn)
+        .filter_map(|(n, _)| g.iam_index(*n))
+        .collect();
+    let mut out = Vec::new();
+    let policies: Vec<usize> = resource_level
+        .iter()
+        .copied()
+        .filter(|&i| g.grants[i].authority == Authority::Policy)
+        .collect();
+    if !policies.is_empty() && resource_level.len() > 1 {
+        let mut addresses: Vec<String> = resource_level
+            .iter()
+            .map(|&i| g.inventory.iam[i].address.to_string())
+            .collect();
+        addresses.sort();
+        out.push(Conflict {
+            message: "an authoritative *_iam_policy is combined with other IAM resources on the same workload; \
+                      each apply overwrites the other"
+                .into(),
+            addresses,
+        });
+    }
+    let bindings: Vec<usize> = resource_level
+        .iter()
+        .copied()
+        .filter(|&i| g.grants[i].authority == Authority::Binding)
+        .collect();
+    for &b in &bindings {
+        let Some(role) = role_name(g, b) else {
+            continue;
+        };
+        let mut members: Vec<String> = resource_level
+            .iter()
+            .copied()
+            .filter(|&m| {
+                g.grants[m].authority == Authority::Member
+                    && role_name(g, m).as_deref() == Some(&role)
+            })
+            .map(|m| g.inventory.iam[m].address.to_string())
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        members.push(g.inventory.iam[b].address.to_string());
+        members.sort();
+        out.push(Conflict {
+            message: format!(
+                "a *_iam_binding owns `{role}` and *_iam_member resources add to the same role; \
+                 the binding removes them on its next apply"
+            ),
+            addresses: members,
+        });
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn role_name(g: &SideGraph, i: usize) -> Option<String> {
+    g.grants[i].bindings.as_ref()?.first()?.role.name.clone()
+}

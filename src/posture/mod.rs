@@ -1,0 +1,180 @@
+//! For each workload and each side: the verdict, with the evidence (addresses) behind it.
+
+pub mod exposure;
+pub mod identity;
+pub mod invokers;
+
+use std::collections::BTreeMap;
+
+use crate::graph::{Principal, SideGraph};
+use crate::inventory::{Api, Ingress, WorkloadKind};
+use crate::plan::Tri;
+
+pub use exposure::LbPath;
+pub use identity::IdentityPosture;
+pub use invokers::{Conflict, Invoker};
+
+/// Yes, no, or not knowable at plan time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verdict {
+    No,
+    Unknown,
+    Yes,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Yes => "yes",
+            Verdict::No => "no",
+            Verdict::Unknown => "unknown",
+        }
+    }
+
+    /// Any of several alternatives: yes if one is yes, unknown if one is unknown.
+    pub fn any(items: impl IntoIterator<Item = Verdict>) -> Verdict {
+        items.into_iter().max().unwrap_or(Verdict::No)
+    }
+
+    /// Both must hold.
+    pub fn and(self, other: Verdict) -> Verdict {
+        self.min(other)
+    }
+
+    pub fn from_tri(t: &Tri<bool>) -> Verdict {
+        match t {
+            Tri::Known(true) => Verdict::Yes,
+            Tri::Known(false) | Tri::Absent => Verdict::No,
+            Tri::Unknown => Verdict::Unknown,
+        }
+    }
+}
+
+/// A workload's ingress as reported: a setting, or unknown at plan time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngressValue {
+    Set(Ingress),
+    Unknown,
+}
+
+impl IngressValue {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IngressValue::Set(i) => i.as_str(),
+            IngressValue::Unknown => "unknown",
+        }
+    }
+}
+
+/// How a workload is identified across sides.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct WorkloadId {
+    /// The Terraform address, or the resource id of a workload outside the plan.
+    pub address: String,
+    pub kind: WorkloadKind,
+    pub api: Api,
+    /// The workload is not managed by this plan; only IAM on it is.
+    pub external: bool,
+}
+
+/// One side of one workload.
+#[derive(Debug, Clone)]
+pub struct Posture {
+    pub public: Verdict,
+    /// Why `public` is what it is, in a few words each.
+    pub public_reasons: Vec<String>,
+    pub invokers: Vec<Invoker>,
+    pub iam_check_disabled: Option<bool>,
+    pub ingress: Option<IngressValue>,
+    pub default_uri_disabled: Option<bool>,
+    pub iap: Option<bool>,
+    pub load_balancers: Vec<LbPath>,
+    pub identity: IdentityPosture,
+    pub conflicts: Vec<Conflict>,
+}
+
+impl Posture {
+    pub fn has_invoker(&self, member: &str) -> bool {
+        self.invokers
+            .iter()
+            .any(|i| matches!(&i.principal, Principal::Known { member: m, .. } if m == member))
+    }
+}
+
+/// The postures of every workload on one side.
+pub fn assess(g: &SideGraph) -> BTreeMap<WorkloadId, Posture> {
+    let mut out = BTreeMap::new();
+    for (i, w) in g.inventory.workloads.iter().enumerate() {
+        let node = g.workload_nodes[i];
+        let (invokers, conflicts) = invokers::collect(g, node, w.kind);
+        let exposure = exposure::assess(g, node, w, &invokers);
+        let identity = identity::assess(g, i, w);
+        out.insert(
+            WorkloadId {
+                address: w.address.to_string(),
+                kind: w.kind,
+                api: w.api,
+                external: false,
+            },
+            Posture {
+                public: exposure.public,
+                public_reasons: exposure.reasons,
+                invokers,
+                iam_check_disabled: match w.kind {
+                    WorkloadKind::Service => {
+                        w.invoker_iam_disabled
+                            .clone()
+                            .known()
+                            .or(match w.invoker_iam_disabled {
+                                Tri::Absent => Some(false),
+                                _ => None,
+                            })
+                    }
+                    _ => None,
+                },
+                ingress: w.ingress.as_ref().map(|t| match t {
+                    Tri::Known(i) => IngressValue::Set(*i),
+                    _ => IngressValue::Unknown,
+                }),
+                default_uri_disabled: match w.kind {
+                    WorkloadKind::Service => match &w.default_uri_disabled {
+                        Tri::Known(b) => Some(*b),
+                        Tri::Absent => Some(false),
+                        Tri::Unknown => None,
+                    },
+                    _ => None,
+                },
+                iap: exposure.iap,
+                load_balancers: exposure.paths,
+                identity,
+                conflicts,
+            },
+        );
+    }
+    for (i, e) in g.externals.iter().enumerate() {
+        let node = g.external_nodes[i];
+        let (invokers, conflicts) = invokers::collect(g, node, e.kind);
+        let exposure = exposure::assess_external(e.kind, &invokers);
+        out.insert(
+            WorkloadId {
+                address: e.id.clone(),
+                kind: e.kind,
+                api: Api::V2,
+                external: true,
+            },
+            Posture {
+                public: exposure.public,
+                public_reasons: exposure.reasons,
+                invokers,
+                iam_check_disabled: None,
+                ingress: (e.kind == WorkloadKind::Service).then_some(IngressValue::Unknown),
+                default_uri_disabled: None,
+                iap: None,
+                load_balancers: Vec::new(),
+                identity: IdentityPosture::outside_plan(),
+                conflicts,
+            },
+        );
+    }
+    out
+}

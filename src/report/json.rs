@@ -1,0 +1,277 @@
+//! `--format json`: the `runguard/report/v1` contract that CI users consume.
+//!
+//! The wire structs here are kept apart from the model so that the model can change without
+//! changing the contract. Field names and enum spellings are fixed; fields may be added.
+//! `docs/report-v1.md` documents every field.
+
+use serde::Serialize;
+
+use super::{Report, SCHEMA, WorkloadEntry};
+use crate::posture::{Posture, Verdict};
+use crate::rules::Direction;
+
+#[derive(Serialize)]
+struct Wire<'a> {
+    schema: &'static str,
+    plan: PlanInfo<'a>,
+    summary: Summary,
+    workloads: Vec<WireWorkload<'a>>,
+    changes: Vec<WireChange<'a>>,
+    unresolved: Vec<Reasoned<'a>>,
+    unanalysable: Vec<Reasoned<'a>>,
+    notes: &'a [String],
+}
+
+#[derive(Serialize)]
+struct PlanInfo<'a> {
+    format_version: &'a str,
+    terraform_version: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    workloads: usize,
+    changes: usize,
+    max_severity: Option<&'static str>,
+    worsened: usize,
+    improved: usize,
+    unchanged: usize,
+    complete: bool,
+    headline: String,
+}
+
+#[derive(Serialize)]
+struct WireWorkload<'a> {
+    address: &'a str,
+    kind: &'static str,
+    api: &'static str,
+    action: &'static str,
+    external: bool,
+    changed: bool,
+    before: Option<WirePosture<'a>>,
+    after: Option<WirePosture<'a>>,
+}
+
+#[derive(Serialize)]
+struct WirePosture<'a> {
+    public: &'static str,
+    invokers: Vec<&'a str>,
+    iam_check_disabled: Option<bool>,
+    ingress: Option<&'static str>,
+    iap: Option<bool>,
+    identity: WireIdentity<'a>,
+    default_uri_disabled: Option<bool>,
+    public_reasons: &'a [String],
+    invoker_grants: Vec<InvokerGrant<'a>>,
+    load_balancers: Vec<LoadBalancer<'a>>,
+    conflicts: Vec<Conflict<'a>>,
+}
+
+#[derive(Serialize)]
+struct WireIdentity<'a> {
+    service_account: Option<&'a str>,
+    default: Option<bool>,
+    implicit: bool,
+    planned_account: Option<&'a str>,
+    roles: Vec<Role<'a>>,
+    impersonators: Vec<Impersonator<'a>>,
+    keys: &'a [String],
+    note: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Role<'a> {
+    role: &'a str,
+    level: &'static str,
+    privileged: bool,
+    granted_by: &'a str,
+}
+
+#[derive(Serialize)]
+struct Impersonator<'a> {
+    member: &'a str,
+    role: &'a str,
+    granted_by: &'a str,
+}
+
+#[derive(Serialize)]
+struct InvokerGrant<'a> {
+    member: &'a str,
+    role: &'a str,
+    level: &'static str,
+    granted_by: &'a str,
+    certain: bool,
+}
+
+#[derive(Serialize)]
+struct LoadBalancer<'a> {
+    forwarding_rule: &'a str,
+    chain: &'a [String],
+    external: Option<bool>,
+    iap: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct Conflict<'a> {
+    message: &'a str,
+    addresses: &'a [String],
+}
+
+#[derive(Serialize)]
+struct WireChange<'a> {
+    rule: &'static str,
+    severity: &'static str,
+    direction: &'static str,
+    workload: &'a str,
+    message: &'a str,
+    evidence: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Reasoned<'a> {
+    address: &'a str,
+    reason: &'a str,
+}
+
+fn posture(p: &Posture) -> WirePosture<'_> {
+    WirePosture {
+        public: match p.public {
+            Verdict::Yes => "yes",
+            Verdict::No => "no",
+            Verdict::Unknown => "unknown",
+        },
+        invokers: p.invokers.iter().map(|i| i.principal.display()).collect(),
+        iam_check_disabled: p.iam_check_disabled,
+        ingress: p.ingress.map(|i| i.as_str()),
+        iap: p.iap,
+        identity: WireIdentity {
+            service_account: p.identity.service_account.as_deref(),
+            default: p.identity.default,
+            implicit: p.identity.implicit,
+            planned_account: p.identity.planned_account.as_deref(),
+            roles: p
+                .identity
+                .roles
+                .iter()
+                .map(|r| Role {
+                    role: &r.role,
+                    level: r.level,
+                    privileged: r.privileged,
+                    granted_by: &r.granted_by,
+                })
+                .collect(),
+            impersonators: p
+                .identity
+                .impersonators
+                .iter()
+                .map(|i| Impersonator {
+                    member: i.principal.display(),
+                    role: &i.role,
+                    granted_by: &i.granted_by,
+                })
+                .collect(),
+            keys: &p.identity.keys,
+            note: p.identity.note.as_deref(),
+        },
+        default_uri_disabled: p.default_uri_disabled,
+        public_reasons: &p.public_reasons,
+        invoker_grants: p
+            .invokers
+            .iter()
+            .flat_map(|i| {
+                i.grants.iter().map(move |g| InvokerGrant {
+                    member: i.principal.display(),
+                    role: &g.role,
+                    level: g.level,
+                    granted_by: &g.address,
+                    certain: g.certain,
+                })
+            })
+            .collect(),
+        load_balancers: p
+            .load_balancers
+            .iter()
+            .map(|l| LoadBalancer {
+                forwarding_rule: &l.forwarding_rule,
+                chain: &l.chain,
+                external: l.external,
+                iap: l.iap,
+            })
+            .collect(),
+        conflicts: p
+            .conflicts
+            .iter()
+            .map(|c| Conflict {
+                message: &c.message,
+                addresses: &c.addresses,
+            })
+            .collect(),
+    }
+}
+
+fn workload<'a>(r: &Report, w: &'a WorkloadEntry) -> WireWorkload<'a> {
+    WireWorkload {
+        address: &w.id.address,
+        kind: w.id.kind.as_str(),
+        api: w.id.api.as_str(),
+        // A workload outside the plan is untouched by it; only IAM on it changes.
+        action: w.action.map_or("no-op", |a| a.as_str()),
+        external: w.id.external,
+        changed: r.has_changes(&w.id.address),
+        before: w.before.as_ref().map(posture),
+        after: w.after.as_ref().map(posture),
+    }
+}
+
+/// Writes the report as pretty-printed JSON, followed by a newline.
+pub fn render(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let wire = Wire {
+        schema: SCHEMA,
+        plan: PlanInfo {
+            format_version: &r.format_version,
+            terraform_version: r.terraform_version.as_deref(),
+        },
+        summary: Summary {
+            workloads: r.workloads.len(),
+            changes: r.changes.len(),
+            max_severity: r.max_severity().map(|s| s.as_str()),
+            worsened: r.count(Direction::Worsened),
+            improved: r.count(Direction::Improved),
+            unchanged: r.count(Direction::Unchanged),
+            complete: r.complete(),
+            headline: r.headline(),
+        },
+        workloads: r.workloads.iter().map(|w| workload(r, w)).collect(),
+        changes: r
+            .changes
+            .iter()
+            .map(|c| WireChange {
+                rule: c.rule.id,
+                severity: c.severity().as_str(),
+                direction: c.direction.as_str(),
+                workload: &c.workload,
+                message: &c.message,
+                evidence: &c.evidence,
+            })
+            .collect(),
+        unresolved: r
+            .unresolved
+            .iter()
+            .map(|u| Reasoned {
+                address: &u.address,
+                reason: &u.reason,
+            })
+            .collect(),
+        unanalysable: r
+            .unanalysable
+            .iter()
+            .map(|u| Reasoned {
+                address: &u.address,
+                reason: &u.reason,
+            })
+            .collect(),
+        notes: &r.notes,
+    };
+    serde_json::to_writer_pretty(&mut *out, &wire).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")
+}

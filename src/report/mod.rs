@@ -1,0 +1,126 @@
+//! The report: the model every renderer reads, built once and sorted once. Renderers contain no
+//! analysis; each escapes what it prints, because names come from the pull request's author.
+
+pub mod escape;
+pub mod json;
+pub mod text;
+
+use crate::diff::Change;
+use crate::graph::Unresolved;
+use crate::inventory::Unanalysable;
+use crate::plan::Action;
+use crate::posture::{Posture, WorkloadId};
+use crate::rules::{Direction, Severity};
+
+/// The JSON report schema id.
+pub const SCHEMA: &str = "runguard/report/v1";
+
+#[derive(Debug, Clone)]
+pub struct WorkloadEntry {
+    pub id: WorkloadId,
+    /// `None` for workloads outside the plan.
+    pub action: Option<Action>,
+    pub before: Option<Posture>,
+    pub after: Option<Posture>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub format_version: String,
+    pub terraform_version: Option<String>,
+    pub workloads: Vec<WorkloadEntry>,
+    pub changes: Vec<Change>,
+    /// Links and values that could not be resolved, with reasons, from both sides.
+    pub unresolved: Vec<Unresolved>,
+    /// Resources that could not be analysed at all.
+    pub unanalysable: Vec<Unanalysable>,
+    /// Assumptions the analysis made that the reader should know.
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// The highest severity among worsened changes; `None` when nothing got worse.
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.worsened().map(Change::severity).max()
+    }
+
+    pub fn worsened(&self) -> impl Iterator<Item = &Change> {
+        self.changes
+            .iter()
+            .filter(|c| c.direction == Direction::Worsened)
+    }
+
+    pub fn count(&self, direction: Direction) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| c.direction == direction)
+            .count()
+    }
+
+    /// Whether every resource could be analysed.
+    pub fn complete(&self) -> bool {
+        self.unanalysable.is_empty()
+    }
+
+    /// Whether a workload has any change in the report.
+    pub fn has_changes(&self, address: &str) -> bool {
+        self.changes.iter().any(|c| c.workload == address)
+    }
+
+    /// The verdict in one sentence, worst news first.
+    pub fn headline(&self) -> String {
+        if self.workloads.is_empty() {
+            return "No Cloud Run workloads in this plan.".into();
+        }
+        let mut parts: Vec<(Severity, String)> = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for c in self.worsened() {
+            if seen.contains(&c.rule.id) {
+                continue;
+            }
+            seen.push(c.rule.id);
+            let mut workloads: Vec<&str> = self
+                .worsened()
+                .filter(|o| o.rule.id == c.rule.id)
+                .map(|o| o.workload.as_str())
+                .collect();
+            workloads.sort();
+            workloads.dedup();
+            let n = workloads.len();
+            let (one, many) = c.rule.headline;
+            parts.push((
+                c.severity(),
+                format!("{n} {}", if n == 1 { one } else { many }),
+            ));
+        }
+        let mut sentence = if parts.is_empty() {
+            let n = self.workloads.len();
+            format!(
+                "No security regressions in {n} Cloud Run workload{}",
+                if n == 1 { "" } else { "s" }
+            )
+        } else {
+            parts
+                .iter()
+                .map(|(_, p)| p.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let improved = self.count(Direction::Improved);
+        if improved > 0 {
+            sentence.push_str(&format!(
+                "; {improved} improvement{}",
+                if improved == 1 { "" } else { "s" }
+            ));
+        }
+        if !self.complete() {
+            let n = self.unanalysable.len();
+            sentence.push_str(&format!(
+                "; INCOMPLETE: {n} resource{} could not be analysed",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        sentence.push('.');
+        sentence
+    }
+}

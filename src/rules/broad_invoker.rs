@@ -1,0 +1,54 @@
+use super::{Delta, Direction, Rule, Severity, compare, invoker_items};
+use crate::iam::{MemberKind, classify};
+
+pub static RULE: Rule = Rule {
+    id: "broad-invoker",
+    severity: Severity::Medium,
+    summary: "A whole domain or identity pool can invoke a workload",
+    headline: (
+        "workload gains a broad invoker",
+        "workloads gain broad invokers",
+    ),
+    doc: r#"# broad-invoker
+
+## What it detects
+A member that stands for many principals gains (or loses) the right to invoke a service, run a
+job or redeploy a worker pool: `domain:` (every account of a Workspace or Cloud Identity domain),
+`principalSet://…/*` (every identity of a workforce or workload identity pool) and
+`principalSet://cloudresourcemanager.googleapis.com/…/type/ServiceAccount` (every service account
+of a project, folder or organization). Project, folder and organization grants count.
+
+## Why it matters
+A broad member grows without any Terraform change: every new employee, contractor account, CI
+identity or service account gets access.
+
+## Example
+```hcl
+resource "google_cloud_run_v2_service_iam_member" "staff" {
+  name   = google_cloud_run_v2_service.api.name
+  role   = "roles/run.invoker"
+  member = "domain:acme.com"
+}
+```
+
+## Use instead
+Grant access to a group whose membership is reviewed, or to the calling service accounts.
+
+## Known limits
+Group membership is outside the plan, so `group:` members are reported by `invoker-added`, not
+here.
+"#,
+    check,
+};
+
+fn check(d: &Delta) -> Vec<super::Finding> {
+    compare(
+        d,
+        |p| invoker_items(p, |m| classify(m) == MemberKind::Broad),
+        |item, dir| match dir {
+            Direction::Worsened => format!("broad member can now invoke it: {}", item.label),
+            Direction::Improved => format!("broad member can no longer invoke it: {}", item.label),
+            Direction::Unchanged => format!("broad member can still invoke it: {}", item.label),
+        },
+    )
+}

@@ -1,0 +1,72 @@
+use super::{Delta, Direction, Item, Rule, Severity, compare};
+
+pub static RULE: Rule = Rule {
+    id: "identity-impersonation",
+    severity: Severity::High,
+    summary: "A new principal can act as or impersonate a workload's runtime identity",
+    headline: (
+        "workload's runtime identity gains impersonators",
+        "workloads' runtime identities gain impersonators",
+    ),
+    doc: r#"# identity-impersonation
+
+## What it detects
+A principal that gains (or loses) the power to use the runtime service account of a workload:
+`iam.serviceAccounts.actAs` (deploy code that runs as it — `roles/iam.serviceAccountUser`,
+`roles/editor`, `roles/owner`), token minting (`roles/iam.serviceAccountTokenCreator`,
+`roles/iam.workloadIdentityUser`, `roles/iam.serviceAccountOpenIdTokenCreator`) or key creation.
+Grants on the account itself (`google_service_account_iam_*`) and project, folder and
+organization grants count. The account itself is not listed.
+
+## Why it matters
+Whoever can act as the runtime account has every permission the workload has, without touching
+the workload. It is a quiet path to its data and its privileges.
+
+## Example
+```hcl
+resource "google_service_account_iam_member" "ci" {
+  service_account_id = google_service_account.api.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = "user:dave@acme.com"
+}
+```
+
+## Use instead
+Let only the deployment pipeline's service account hold `roles/iam.serviceAccountUser` on the
+runtime account, on that account only, and avoid token-creator grants to people.
+
+## Known limits
+The implicit default account's project number is usually unknown, so grants on it by email
+cannot always be matched.
+"#,
+    check,
+};
+
+fn check(d: &Delta) -> Vec<super::Finding> {
+    compare(
+        d,
+        |p| {
+            p.identity
+                .impersonators
+                .iter()
+                .map(|i| Item {
+                    key: format!("{} {}", i.principal.display(), i.role),
+                    label: format!(
+                        "`{}` through `{}` on `{}`",
+                        i.principal.display(),
+                        i.role,
+                        p.identity.display()
+                    ),
+                    evidence: vec![i.granted_by.clone()],
+                })
+                .collect()
+        },
+        |item, dir| match dir {
+            Direction::Worsened => format!("can now act as the runtime identity: {}", item.label),
+            Direction::Improved => {
+                format!("can no longer act as the runtime identity: {}", item.label)
+            }
+            Direction::Unchanged => format!("can act as the runtime identity: {}", item.label),
+        },
+    )
+}

@@ -1,0 +1,63 @@
+use super::{Delta, Direction, Item, Rule, Severity, compare};
+
+pub static RULE: Rule = Rule {
+    id: "identity-key-created",
+    severity: Severity::High,
+    summary: "A long-lived key is created for a workload's runtime service account",
+    headline: (
+        "workload's runtime identity gets a new key",
+        "workloads' runtime identities get new keys",
+    ),
+    doc: r#"# identity-key-created
+
+## What it detects
+A `google_service_account_key` for the service account a workload runs as. Removing one is
+reported as improved.
+
+## Why it matters
+A key is a long-lived, exportable credential: anyone who copies it holds the workload's identity
+from anywhere, with no expiry and no trace of who used it. Its private key also lands in the
+Terraform state in clear text.
+
+## Example
+```hcl
+resource "google_service_account_key" "api" {
+  service_account_id = google_service_account.api.name
+}
+```
+
+## Use instead
+Use workload identity federation or short-lived tokens (`roles/iam.serviceAccountTokenCreator` for
+the one caller that needs it); enforce `iam.disableServiceAccountKeyCreation`.
+
+## Known limits
+Keys created outside Terraform are not seen. The key's value is never printed.
+"#,
+    check,
+};
+
+fn check(d: &Delta) -> Vec<super::Finding> {
+    compare(
+        d,
+        |p| {
+            p.identity
+                .keys
+                .iter()
+                .map(|k| Item {
+                    key: k.clone(),
+                    label: format!("`{k}` for `{}`", p.identity.display()),
+                    evidence: vec![k.clone()],
+                })
+                .collect()
+        },
+        |item, dir| match dir {
+            Direction::Worsened => {
+                format!("a key is created for the runtime identity: {}", item.label)
+            }
+            Direction::Improved => {
+                format!("a key of the runtime identity is deleted: {}", item.label)
+            }
+            Direction::Unchanged => format!("the runtime identity has a key: {}", item.label),
+        },
+    )
+}

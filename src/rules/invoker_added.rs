@@ -1,0 +1,57 @@
+use super::{Delta, Direction, Rule, Severity, compare, invoker_items};
+use crate::iam::{MemberKind, classify};
+use crate::inventory::WorkloadKind;
+
+pub static RULE: Rule = Rule {
+    id: "invoker-added",
+    severity: Severity::Low,
+    summary: "A principal gains (or loses) the right to invoke, run or redeploy a workload",
+    headline: ("workload gains invokers", "workloads gain invokers"),
+    doc: r#"# invoker-added
+
+## What it detects
+Any named principal — `user:`, `group:`, `serviceAccount:`, a single federated `principal://`,
+or a member unknown at plan time, shown as `(unknown)` — that gains (or loses) the right to invoke
+a service, run a job or redeploy a worker pool. Grants on the workload and project, folder and
+organization grants of roles that carry `run.routes.invoke` / `run.jobs.run` (including
+`roles/editor`, `roles/owner` and custom roles) all count.
+
+## Why it matters
+Every new caller widens who can reach the workload's code and data. Project-level grants are the
+easy one to miss: `roles/editor` on the project can invoke every service in it.
+
+## Example
+```hcl
+resource "google_project_iam_member" "bob" {
+  project = "acme-prod"
+  role    = "roles/run.invoker"
+  member  = "user:bob@acme.com"
+}
+```
+
+## Use instead
+Grant invoke rights on the one workload that needs them, to a service account or group.
+
+## Known limits
+Public and broad members have their own rules (`public-invoker`, `all-authenticated-invoker`,
+`broad-invoker`, `public-job-or-worker-pool`). Group membership is outside the plan.
+"#,
+    check,
+};
+
+fn check(d: &Delta) -> Vec<super::Finding> {
+    let verb = match d.workload.kind {
+        WorkloadKind::Service => "invoke it",
+        WorkloadKind::Job => "run it",
+        WorkloadKind::WorkerPool => "redeploy it",
+    };
+    compare(
+        d,
+        |p| invoker_items(p, |m| classify(m) == MemberKind::Named),
+        |item, dir| match dir {
+            Direction::Worsened => format!("new principal can {verb}: {}", item.label),
+            Direction::Improved => format!("principal can no longer {verb}: {}", item.label),
+            Direction::Unchanged => format!("principal can {verb}: {}", item.label),
+        },
+    )
+}

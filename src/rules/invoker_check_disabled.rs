@@ -1,0 +1,67 @@
+use super::{Delta, Direction, Item, Rule, Severity, compare};
+use crate::inventory::WorkloadKind;
+
+pub static RULE: Rule = Rule {
+    id: "invoker-check-disabled",
+    severity: Severity::High,
+    summary: "A service turns off its invoker IAM check",
+    headline: (
+        "service disables its invoker IAM check",
+        "services disable their invoker IAM check",
+    ),
+    doc: r#"# invoker-check-disabled
+
+## What it detects
+`invoker_iam_disabled = true` on a `google_cloud_run_v2_service`, or the
+`run.googleapis.com/invoker-iam-disabled: "true"` annotation on a v1 `google_cloud_run_service`.
+Cloud Run then stops checking `run.routes.invoke`: every request that reaches the service is
+served, whatever IAM says.
+
+## Why it matters
+With the check off, invoker IAM no longer protects the service; only ingress, IAP and the load
+balancer path do. It also hides the exposure from tools that only look at IAM bindings.
+
+## Example
+```hcl
+resource "google_cloud_run_v2_service" "api" {
+  invoker_iam_disabled = true
+  ingress              = "INGRESS_TRAFFIC_ALL"
+}
+```
+
+## Use instead
+Keep the check and grant `roles/run.invoker` to the callers; for a deliberately public service,
+keep ingress and IAP decisions explicit and accept the finding.
+
+## Known limits
+An org policy such as `run.managed.requireInvokerIam` may refuse the change at apply; runguard
+does not read org policies yet.
+"#,
+    check,
+};
+
+fn check(d: &Delta) -> Vec<super::Finding> {
+    if d.workload.kind != WorkloadKind::Service {
+        return Vec::new();
+    }
+    compare(
+        d,
+        |p| {
+            (p.iam_check_disabled == Some(true))
+                .then(|| Item {
+                    key: "disabled".into(),
+                    label: String::new(),
+                    evidence: Vec::new(),
+                })
+                .into_iter()
+                .collect()
+        },
+        |_, dir| {
+            match dir {
+            Direction::Worsened => "the invoker IAM check is disabled: every request that reaches the service is served".into(),
+            Direction::Improved => "the invoker IAM check is enforced again".into(),
+            Direction::Unchanged => "the invoker IAM check stays disabled".into(),
+        }
+        },
+    )
+}

@@ -1,0 +1,244 @@
+//! The rule registry. Each rule is one file that owns its detection and its documentation;
+//! every rule compares one workload's posture before and after the plan.
+
+mod all_authenticated_invoker;
+mod broad_invoker;
+mod conflicting_iam_authority;
+mod default_service_account;
+mod iap_removed;
+mod identity_impersonation;
+mod identity_key_created;
+mod ingress_widened;
+mod invoker_added;
+mod invoker_check_disabled;
+mod privileged_identity;
+mod public_exposure_unknown;
+mod public_invoker;
+mod public_job_or_worker_pool;
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::posture::{Posture, WorkloadId};
+
+/// How bad a change is. Ordered from least to most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which way a change moves the posture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Worsened,
+    Improved,
+    /// Risky posture that the plan leaves as it is (reported with `--all`).
+    Unchanged,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Worsened => "worsened",
+            Direction::Improved => "improved",
+            Direction::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// One workload's two sides; `None` where the workload does not exist.
+pub struct Delta<'a> {
+    pub workload: &'a WorkloadId,
+    pub before: Option<&'a Posture>,
+    pub after: Option<&'a Posture>,
+}
+
+/// What a rule found on one workload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub direction: Direction,
+    pub message: String,
+    /// Terraform addresses that cause the finding (the workload first).
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Rule {
+    /// Stable kebab-case id; a retired id is never reused.
+    pub id: &'static str,
+    pub severity: Severity,
+    /// One line: what the rule reports.
+    pub summary: &'static str,
+    /// Headline phrase after a count of workloads: (one, many).
+    pub headline: (&'static str, &'static str),
+    /// Markdown documentation: what it detects, why it matters, an example, the fix, limits.
+    pub doc: &'static str,
+    pub check: fn(&Delta) -> Vec<Finding>,
+}
+
+/// Every rule, sorted by id.
+pub static RULES: &[&Rule] = &[
+    &all_authenticated_invoker::RULE,
+    &broad_invoker::RULE,
+    &conflicting_iam_authority::RULE,
+    &default_service_account::RULE,
+    &iap_removed::RULE,
+    &identity_impersonation::RULE,
+    &identity_key_created::RULE,
+    &ingress_widened::RULE,
+    &invoker_added::RULE,
+    &invoker_check_disabled::RULE,
+    &privileged_identity::RULE,
+    &public_exposure_unknown::RULE,
+    &public_invoker::RULE,
+    &public_job_or_worker_pool::RULE,
+];
+
+pub fn find(id: &str) -> Option<&'static Rule> {
+    RULES.iter().copied().find(|r| r.id == id)
+}
+
+/// An element of a rule's risk set on one side.
+pub(crate) struct Item {
+    /// What makes two items the same risk across sides.
+    pub key: String,
+    /// How the item reads in a message.
+    pub label: String,
+    pub evidence: Vec<String>,
+}
+
+/// Compares the risk sets of both sides: an item that appears is worsened, one that goes is
+/// improved, one that stays is unchanged. A missing side has no items.
+pub(crate) fn compare(
+    d: &Delta,
+    items: impl Fn(&Posture) -> Vec<Item>,
+    message: impl Fn(&Item, Direction) -> String,
+) -> Vec<Finding> {
+    let before = d.before.map(&items).unwrap_or_default();
+    let after = d.after.map(&items).unwrap_or_default();
+    let mut out = Vec::new();
+    for item in &after {
+        let direction = if before.iter().any(|b| b.key == item.key) {
+            Direction::Unchanged
+        } else {
+            Direction::Worsened
+        };
+        out.push(finding(
+            d,
+            direction,
+            message(item, direction),
+            &item.evidence,
+        ));
+    }
+    for item in &before {
+        if !after.iter().any(|a| a.key == item.key) {
+            out.push(finding(
+                d,
+                Direction::Improved,
+                message(item, Direction::Improved),
+                &item.evidence,
+            ));
+        }
+    }
+    out
+}
+
+/// A finding whose evidence starts with the workload itself.
+pub(crate) fn finding(
+    d: &Delta,
+    direction: Direction,
+    message: String,
+    evidence: &[String],
+) -> Finding {
+    let mut all = vec![d.workload.address.clone()];
+    for e in evidence {
+        if !all.contains(e) {
+            all.push(e.clone());
+        }
+    }
+    Finding {
+        direction,
+        message,
+        evidence: all,
+    }
+}
+
+/// The invokers of one side whose member satisfies `pred`, as risk items with their grants.
+pub(crate) fn invoker_items(p: &Posture, pred: impl Fn(&str) -> bool) -> Vec<Item> {
+    p.invokers
+        .iter()
+        .filter(|i| pred(i.principal.display()))
+        .map(|i| Item {
+            key: i.principal.display().to_owned(),
+            label: format!(
+                "`{}` ({})",
+                i.principal.display(),
+                i.grants
+                    .iter()
+                    .map(|g| format!("{} at {} level", g.role, g.level))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            evidence: i.grants.iter().map(|g| g.address.clone()).collect(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_is_sorted_unique_and_documented() {
+        assert!(RULES.windows(2).all(|w| w[0].id < w[1].id));
+        for r in RULES {
+            assert!(
+                r.id.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{}",
+                r.id
+            );
+            for section in [
+                "## What it detects",
+                "## Why it matters",
+                "## Example",
+                "## Use instead",
+                "## Known limits",
+            ] {
+                assert!(r.doc.contains(section), "{} lacks {section}", r.id);
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+use super::{Delta, Direction, Item, Rule, Severity, compare};
+
+pub static RULE: Rule = Rule {
+    id: "privileged-identity",
+    severity: Severity::High,
+    summary: "A workload's runtime service account holds a privileged role",
+    headline: (
+        "workload gains a privileged runtime identity",
+        "workloads gain a privileged runtime identity",
+    ),
+    doc: r#"# privileged-identity
+
+## What it detects
+The service account a workload runs as holds (or stops holding) a privileged role at project,
+folder or organization level: `roles/owner`, `roles/editor`, any `*admin` role, or a role —
+predefined or custom — that can act as service accounts (`iam.serviceAccounts.actAs`), mint
+their tokens (`getAccessToken`, `signBlob`, `signJwt`), create their keys, or change IAM
+(`setIamPolicy`). A workload switching to an account that already holds such a role counts too.
+
+## Why it matters
+Whoever controls the workload — through a code bug, a compromised dependency or a malicious
+deployment — controls its identity. A privileged runtime account turns one vulnerable service
+into a project takeover.
+
+## Example
+```hcl
+resource "google_project_iam_member" "api_editor" {
+  project = "acme-prod"
+  role    = "roles/editor"
+  member  = "serviceAccount:${google_service_account.api.email}"
+}
+```
+
+## Use instead
+Grant narrow roles on the specific resources the code uses (a bucket, a secret, a topic) instead
+of project-wide basic or admin roles.
+
+## Known limits
+Roles granted outside the plan are not seen, nor the roles of the implicit default account.
+Resource-level grants (on a bucket, a secret) are not evaluated.
+"#,
+    check,
+};
+
+fn check(d: &Delta) -> Vec<super::Finding> {
+    compare(
+        d,
+        |p| {
+            p.identity
+                .roles
+                .iter()
+                .filter(|r| r.privileged)
+                .map(|r| Item {
+                    key: r.role.clone(),
+                    label: format!(
+                        "`{}` holds `{}` at {} level{}",
+                        p.identity.display(),
+                        r.role,
+                        r.level,
+                        if r.capabilities.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", r.capabilities.join(", "))
+                        }
+                    ),
+                    evidence: vec![r.granted_by.clone()],
+                })
+                .collect()
+        },
+        |item, dir| match dir {
+            Direction::Worsened => format!("runtime identity becomes privileged: {}", item.label),
+            Direction::Improved => format!("runtime identity no longer holds `{}`", item.key),
+            Direction::Unchanged => format!("runtime identity is privileged: {}", item.label),
+        },
+    )
+}

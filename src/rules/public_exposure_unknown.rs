@@ -1,0 +1,90 @@
+use super::{Delta, Direction, Finding, Rule, Severity, finding};
+use crate::inventory::WorkloadKind;
+use crate::posture::Verdict;
+
+pub static RULE: Rule = Rule {
+    id: "public-exposure-unknown",
+    severity: Severity::Medium,
+    summary: "Whether a service becomes public cannot be known at plan time",
+    headline: (
+        "service may become public (unknown at plan time)",
+        "services may become public (unknown at plan time)",
+    ),
+    doc: r#"# public-exposure-unknown
+
+## What it detects
+A service whose `public` verdict becomes `unknown`: the answer depends on a value Terraform only
+learns at apply, or on something outside the plan. Typical causes:
+
+- an invoker member that is unknown at plan time and whose configuration reference cannot be
+  followed (for example it comes from a `local` value);
+- `allUsers` granted through a role or IAM condition whose effect is unknown;
+- ingress `internal-and-cloud-load-balancing` with `allUsers`, and no load balancer in the plan;
+- IAM granted on a service that this plan does not manage.
+
+It is reported as improved when an unknown verdict becomes a proven `no`.
+
+## Why it matters
+Other scanners drop unknown values and pass the plan. runguard never takes an unknown as safe: a
+reviewer should confirm what the value will be.
+
+## Example
+```hcl
+resource "google_cloud_run_v2_service_iam_member" "caller" {
+  name   = google_cloud_run_v2_service.api.name
+  role   = "roles/run.invoker"
+  member = local.caller # not visible in plan JSON
+}
+```
+
+## Use instead
+Use values that are known at plan time for IAM members (literal strings, variables, or
+`google_service_account.x.member`), or check the apply output and accept the finding.
+
+## Known limits
+The rule says only that the answer is open; the report's `unresolved` section says why.
+"#,
+    check,
+};
+
+fn check(d: &Delta) -> Vec<Finding> {
+    if d.workload.kind != WorkloadKind::Service {
+        return Vec::new();
+    }
+    let before = d.before.map(|p| p.public);
+    let reasons = |p: &crate::posture::Posture| p.public_reasons.join("; ");
+    match (before, d.after) {
+        (Some(Verdict::Unknown), Some(p)) if p.public == Verdict::Unknown => vec![finding(
+            d,
+            Direction::Unchanged,
+            format!("public exposure stays unknown at plan time: {}", reasons(p)),
+            &[],
+        )],
+        (None | Some(Verdict::No), Some(p)) if p.public == Verdict::Unknown => vec![finding(
+            d,
+            Direction::Worsened,
+            format!(
+                "may become publicly invokable; it cannot be known at plan time: {}",
+                reasons(p)
+            ),
+            &p.invokers
+                .iter()
+                .flat_map(|i| {
+                    i.grants
+                        .iter()
+                        .filter(|g| !g.certain || i.principal.display() == "(unknown)")
+                        .map(|g| g.address.clone())
+                })
+                .collect::<Vec<_>>(),
+        )],
+        (Some(Verdict::Unknown), after) if after.is_none_or(|p| p.public == Verdict::No) => {
+            vec![finding(
+                d,
+                Direction::Improved,
+                "public exposure was unknown and is now known not to be public".into(),
+                &[],
+            )]
+        }
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,70 @@
+use super::{Delta, Direction, Rule, Severity, compare, invoker_items};
+use crate::iam::{MemberKind, classify};
+use crate::inventory::WorkloadKind;
+
+pub static RULE: Rule = Rule {
+    id: "public-job-or-worker-pool",
+    severity: Severity::Critical,
+    summary: "Anyone can run a job or redeploy a worker pool (allUsers / allAuthenticatedUsers)",
+    headline: (
+        "job or worker pool becomes usable by anyone",
+        "jobs or worker pools become usable by anyone",
+    ),
+    doc: r#"# public-job-or-worker-pool
+
+## What it detects
+`allUsers` or `allAuthenticatedUsers` gains (or loses) a role on a Cloud Run job that carries
+`run.jobs.run` (for example `roles/run.invoker`, `roles/run.jobsExecutor`), or a role on a
+worker pool that lets it redeploy the pool (`roles/run.developer`, `roles/run.admin`, …).
+
+## Why it matters
+Running a job executes code with the job's service account; with `run.jobs.runWithOverrides`
+the caller also picks the arguments and environment. Anyone on the internet could start
+executions, run up costs and act with the job's identity. A worker pool that anyone can redeploy
+runs anyone's code.
+
+## Example
+```hcl
+resource "google_cloud_run_v2_job_iam_member" "anyone" {
+  name   = google_cloud_run_v2_job.export.name
+  role   = "roles/run.invoker"
+  member = "allUsers"
+}
+```
+
+## Use instead
+Grant `roles/run.jobsExecutor` to the scheduler or workflow service account that starts the job.
+
+## Known limits
+Worker-pool access is judged from the predefined-role table and custom-role permissions
+(`run.workerpools.update`).
+"#,
+    check,
+};
+
+fn check(d: &Delta) -> Vec<super::Finding> {
+    if d.workload.kind == WorkloadKind::Service {
+        return Vec::new();
+    }
+    let what = if d.workload.kind == WorkloadKind::Job {
+        "run this job"
+    } else {
+        "redeploy this worker pool"
+    };
+    compare(
+        d,
+        |p| {
+            invoker_items(p, |m| {
+                matches!(
+                    classify(m),
+                    MemberKind::AllUsers | MemberKind::AllAuthenticatedUsers
+                )
+            })
+        },
+        |item, dir| match dir {
+            Direction::Worsened => format!("anyone can now {what}: {}", item.label),
+            Direction::Improved => format!("{} can no longer {what}", item.key),
+            Direction::Unchanged => format!("anyone can still {what}: {}", item.label),
+        },
+    )
+}
