@@ -103,5 +103,6 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
         unresolved,
         unanalysable: inventory.unanalysable.clone(),
         notes,
+        plan_incomplete: plan.incomplete.clone(),
     })
 }

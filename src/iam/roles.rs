@@ -118,8 +118,8 @@ const PREDEFINED: &[(&str, Caps)] = &[
         "roles/iam.admin",
         Caps(Caps::ACT_AS.0 | Caps::CREATE_KEY.0 | Caps::SET_IAM.0),
     ),
-    ("roles/iam.databasesAdmin", Caps::ACT_AS),
     ("roles/iam.dataScientist", Caps(SERVICE.0 | Caps::ACT_AS.0)),
+    ("roles/iam.databasesAdmin", Caps::ACT_AS),
     ("roles/iam.devOps", Caps(SERVICE.0 | Caps::ACT_AS.0)),
     (
         "roles/iam.editor",

@@ -146,10 +146,14 @@ pub fn read(r: &Reading) -> Result<LbResource, TypeMismatch> {
                 Tri::Known(items) if items.is_empty() => None,
                 _ => Some(cloud_run.key("service").non_empty_str()?.owned()),
             };
+            let project = computed_str(n, "project")?;
+            // The provider stores `region` as a self link (`https://…/regions/europe-west1`).
+            let region =
+                computed_str(n, "region")?.map(|r| r.rsplit('/').next().unwrap_or(&r).to_owned());
             neg_target = service.map(|service| NegTarget {
                 service,
-                project: computed_str(n, "project").unwrap_or(Tri::Unknown),
-                region: computed_str(n, "region").unwrap_or(Tri::Unknown),
+                project,
+                region,
             });
         }
     }

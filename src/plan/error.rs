@@ -87,7 +87,7 @@ impl fmt::Display for InputError {
             InputError::UnsupportedFormat { version } => write!(
                 f,
                 "unsupported plan format_version {version:?} (runguard reads 0.x and 1.x); \
-                 produce the plan with Terraform 0.12 to 1.x or OpenTofu"
+                 upgrade runguard, or write the plan with a Terraform or OpenTofu that emits 1.x"
             ),
             InputError::BadPlanStructure { detail } => {
                 write!(f, "the plan is malformed: {detail}")

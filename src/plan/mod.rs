@@ -139,6 +139,9 @@ pub struct Plan {
     pub variables: BTreeMap<String, Value>,
     /// Wanted entries that are malformed where the analysis must read them.
     pub unreadable: Vec<Unreadable>,
+    /// Why the plan itself does not describe every change (planning errored, changes were
+    /// deferred); empty for a complete plan.
+    pub incomplete: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -155,6 +158,10 @@ struct Document<'a> {
     variables: Option<&'a RawValue>,
     #[serde(borrow)]
     planned_values: Option<&'a RawValue>,
+    errored: Option<bool>,
+    complete: Option<bool>,
+    #[serde(borrow)]
+    deferred_changes: Option<Vec<&'a RawValue>>,
     /// Present in state documents, absent in plans.
     #[serde(borrow)]
     values: Option<&'a RawValue>,
@@ -185,13 +192,14 @@ struct ChangeBody {
     after_sensitive: Option<Value>,
 }
 
-fn json_error(e: &serde_json::Error) -> InputError {
+fn json_error(text: &str, e: &serde_json::Error) -> InputError {
     let (line, column) = (e.line(), e.column());
+    // Text that does not even start like a JSON document (the human `terraform plan` output).
+    if !text.trim_start().starts_with(['{', '[']) {
+        return InputError::NotJson { line, column };
+    }
     match e.classify() {
         serde_json::error::Category::Eof => InputError::Truncated { line, column },
-        serde_json::error::Category::Syntax if line == 1 && column <= 1 => {
-            InputError::NotJson { line, column }
-        }
         serde_json::error::Category::Data => InputError::NotAPlan {
             detail: "the top level is not a JSON object with plan keys".into(),
         },
@@ -213,7 +221,7 @@ fn strip_position(msg: &str) -> String {
 
 /// Parses a decoded plan. `wanted` selects the resource types to deserialize.
 pub fn parse(text: &str, wanted: &dyn Fn(&str) -> bool) -> Result<Plan, InputError> {
-    let doc: Document = serde_json::from_str(text).map_err(|e| json_error(&e))?;
+    let doc: Document = serde_json::from_str(text).map_err(|e| json_error(text, &e))?;
 
     if doc.values.is_some() && doc.resource_changes.is_none() && doc.planned_values.is_none() {
         return Err(InputError::StateFile);
@@ -244,6 +252,13 @@ pub fn parse(text: &str, wanted: &dyn Fn(&str) -> bool) -> Result<Plan, InputErr
         });
     }
 
+    if doc.resource_changes.is_none() && doc.planned_values.is_some_and(has_planned_resources) {
+        return Err(InputError::NotAPlan {
+            detail: "it lists resources in `planned_values` but has no `resource_changes`, so \
+                     before and after cannot be compared (was it cut down by hand?)"
+                .into(),
+        });
+    }
     let raw_changes = doc.resource_changes.unwrap_or_default();
     let mut changes = Vec::new();
     let mut unreadable = Vec::new();
@@ -278,6 +293,20 @@ pub fn parse(text: &str, wanted: &dyn Fn(&str) -> bool) -> Result<Plan, InputErr
         _ => None,
     };
 
+    let mut incomplete = Vec::new();
+    if doc.errored == Some(true) {
+        incomplete.push("planning errored (`errored: true`): the plan lists only what Terraform planned before the error".to_owned());
+    }
+    let deferred = doc.deferred_changes.map_or(0, |d| d.len());
+    if deferred > 0 {
+        incomplete.push(format!("{deferred} change(s) are deferred to a later plan (`deferred_changes`) and are not analysed"));
+    } else if doc.complete == Some(false) {
+        incomplete.push(
+            "the plan is marked `complete: false`: another plan and apply are needed to converge"
+                .to_owned(),
+        );
+    }
+
     Ok(Plan {
         format_version,
         terraform_version,
@@ -287,7 +316,31 @@ pub fn parse(text: &str, wanted: &dyn Fn(&str) -> bool) -> Result<Plan, InputErr
         configuration,
         variables,
         unreadable,
+        incomplete,
     })
+}
+
+#[derive(Deserialize, Default)]
+struct PlannedModule {
+    #[serde(default)]
+    resources: Vec<serde::de::IgnoredAny>,
+    #[serde(default)]
+    child_modules: Vec<PlannedModule>,
+}
+
+#[derive(Deserialize)]
+struct PlannedValues {
+    #[serde(default)]
+    root_module: PlannedModule,
+}
+
+/// Whether `planned_values` describes any resource (Terraform then always writes
+/// `resource_changes` too, no-op entries included).
+fn has_planned_resources(raw: &RawValue) -> bool {
+    fn any(m: &PlannedModule) -> bool {
+        !m.resources.is_empty() || m.child_modules.iter().any(any)
+    }
+    serde_json::from_str::<PlannedValues>(raw.get()).is_ok_and(|p| any(&p.root_module))
 }
 
 #[derive(Deserialize)]

@@ -101,13 +101,32 @@ pub fn assess(g: &SideGraph, index: usize, w: &Workload) -> IdentityPosture {
             _ => None,
         },
     };
-    let Some(account_node) = account else {
-        return posture;
+    let account = account.map(|n| {
+        let a = &g.accounts[g.account_index(n).expect("RunsAs points at an account")];
+        (n, a)
+    });
+    let member = account.and_then(|(_, a)| a.email.as_deref().map(service_account_member));
+    // Grants at project level (and above) of roles that can use any account of the project;
+    // for the implicit default account, the workload's project is the account's project.
+    let account_project = account
+        .and_then(|(_, a)| a.project().map(str::to_owned))
+        .or_else(|| w.project.clone().known())
+        .or_else(|| g.default_project.clone());
+    for (i, iam) in g.inventory.iam.iter().enumerate() {
+        let IamTarget::Scope(scope) = &iam.target else {
+            continue;
+        };
+        let applies = match scope {
+            Scope::Project(Tri::Known(p)) => account_project.as_deref().is_none_or(|ap| ap == p),
+            _ => true,
+        };
+        if applies {
+            impersonators_of(g, i, member.as_deref(), &mut posture.impersonators);
+        }
+    }
+    let Some((account_node, _)) = account else {
+        return finish(posture);
     };
-    let account = &g.accounts[g
-        .account_index(account_node)
-        .expect("RunsAs points at an account")];
-    let member = account.email.as_deref().map(service_account_member);
 
     for (src, edge) in g.incoming(account_node, |_| true) {
         match (edge, &g.graph[src]) {
@@ -142,23 +161,10 @@ pub fn assess(g: &SideGraph, index: usize, w: &Workload) -> IdentityPosture {
             _ => {}
         }
     }
-    // Grants at project level (and above) of roles that can use any account of the project.
-    let account_project = account
-        .project()
-        .map(str::to_owned)
-        .or_else(|| w.project.clone().known());
-    for (i, iam) in g.inventory.iam.iter().enumerate() {
-        let IamTarget::Scope(scope) = &iam.target else {
-            continue;
-        };
-        let applies = match scope {
-            Scope::Project(Tri::Known(p)) => account_project.as_deref().is_none_or(|ap| ap == p),
-            _ => true,
-        };
-        if applies {
-            impersonators_of(g, i, member.as_deref(), &mut posture.impersonators);
-        }
-    }
+    finish(posture)
+}
+
+fn finish(mut posture: IdentityPosture) -> IdentityPosture {
     posture.roles.sort();
     posture.roles.dedup();
     posture.impersonators.sort();

@@ -20,6 +20,7 @@ struct Wire<'a> {
     unresolved: Vec<Reasoned<'a>>,
     unanalysable: Vec<Reasoned<'a>>,
     notes: &'a [String],
+    plan_incomplete: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -271,6 +272,7 @@ pub fn render(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
             })
             .collect(),
         notes: &r.notes,
+        plan_incomplete: &r.plan_incomplete,
     };
     serde_json::to_writer_pretty(&mut *out, &wire).map_err(std::io::Error::other)?;
     out.write_all(b"\n")

@@ -36,6 +36,8 @@ pub struct Report {
     pub unanalysable: Vec<Unanalysable>,
     /// Assumptions the analysis made that the reader should know.
     pub notes: Vec<String>,
+    /// Why the plan does not describe every change (errored or deferred planning).
+    pub plan_incomplete: Vec<String>,
 }
 
 impl Report {
@@ -57,9 +59,9 @@ impl Report {
             .count()
     }
 
-    /// Whether every resource could be analysed.
+    /// Whether every resource could be analysed and the plan describes every change.
     pub fn complete(&self) -> bool {
-        self.unanalysable.is_empty()
+        self.unanalysable.is_empty() && self.plan_incomplete.is_empty()
     }
 
     /// Whether a workload has any change in the report.
@@ -69,9 +71,6 @@ impl Report {
 
     /// The verdict in one sentence, worst news first.
     pub fn headline(&self) -> String {
-        if self.workloads.is_empty() {
-            return "No Cloud Run workloads in this plan.".into();
-        }
         let mut parts: Vec<(Severity, String)> = Vec::new();
         let mut seen: Vec<&str> = Vec::new();
         for c in self.worsened() {
@@ -93,7 +92,9 @@ impl Report {
                 format!("{n} {}", if n == 1 { one } else { many }),
             ));
         }
-        let mut sentence = if parts.is_empty() {
+        let mut sentence = if self.workloads.is_empty() {
+            "No Cloud Run workloads in this plan".to_owned()
+        } else if parts.is_empty() {
             let n = self.workloads.len();
             format!(
                 "No security regressions in {n} Cloud Run workload{}",
@@ -113,12 +114,15 @@ impl Report {
                 if improved == 1 { "" } else { "s" }
             ));
         }
-        if !self.complete() {
+        if !self.unanalysable.is_empty() {
             let n = self.unanalysable.len();
             sentence.push_str(&format!(
                 "; INCOMPLETE: {n} resource{} could not be analysed",
                 if n == 1 { "" } else { "s" }
             ));
+        }
+        if !self.plan_incomplete.is_empty() {
+            sentence.push_str("; INCOMPLETE: the plan does not describe every change");
         }
         sentence.push('.');
         sentence

@@ -120,6 +120,17 @@ pub fn render(r: &Report, o: &TextOptions, out: &mut dyn Write) -> io::Result<()
             writeln!(out, "  - {}: {}", terminal(&u.address), terminal(&u.reason))?;
         }
     }
+    if !r.plan_incomplete.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            paint.wrap("1;31", "The plan itself is incomplete")
+        )?;
+        for why in &r.plan_incomplete {
+            writeln!(out, "  - {}", terminal(why))?;
+        }
+    }
     if !r.notes.is_empty() {
         writeln!(out)?;
         for n in &r.notes {

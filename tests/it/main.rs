@@ -1,1 +1,6 @@
+//! Integration tests, one module per theme.
 
+mod cli;
+mod corpus;
+mod scenarios;
+mod support;

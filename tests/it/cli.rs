@@ -1,0 +1,215 @@
+//! The binary: exit codes, standard input, gates, formats, subcommands and every bad input.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn runguard() -> Command {
+    let mut c = Command::cargo_bin("runguard").expect("binary built");
+    c.current_dir(crate::support::root()).env_remove("NO_COLOR");
+    c
+}
+
+const PUBLIC: &str = "testdata/plans/a01-v2-member-allusers-create.json";
+const MEDIUM_ONLY: &str = "testdata/plans/a07-domain-invoker.json";
+const IMPROVED: &str = "testdata/plans/a13-member-deleted.json";
+
+#[test]
+fn exit_1_when_the_gate_trips_and_0_when_clean() {
+    runguard()
+        .arg(PUBLIC)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("FAILED"));
+    runguard()
+        .arg(MEDIUM_ONLY)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("passed"));
+    runguard().arg(IMPROVED).assert().code(0);
+}
+
+#[test]
+fn fail_on_moves_the_gate() {
+    runguard()
+        .args([MEDIUM_ONLY, "--fail-on", "medium"])
+        .assert()
+        .code(1);
+    runguard()
+        .args([MEDIUM_ONLY, "--fail-on", "low"])
+        .assert()
+        .code(1);
+    runguard()
+        .args([PUBLIC, "--fail-on", "critical"])
+        .assert()
+        .code(1);
+    runguard()
+        .args([PUBLIC, "--fail-on", "none"])
+        .assert()
+        .code(0);
+    // Improvements never trip the gate, whatever their severity.
+    runguard()
+        .args([IMPROVED, "--fail-on", "low"])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn reads_standard_input() {
+    let plan = std::fs::read(crate::support::root().join(PUBLIC)).unwrap();
+    runguard()
+        .args(["-", "--format", "json"])
+        .write_stdin(plan)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "\"schema\": \"runguard/report/v1\"",
+        ));
+}
+
+#[test]
+fn bad_input_on_standard_input_names_stdin() {
+    runguard()
+        .arg("-")
+        .write_stdin("Terraform will perform the following actions:")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "runguard: error: <stdin>: not JSON",
+        ));
+}
+
+#[test]
+fn json_output_is_valid_json_with_the_contract_keys() {
+    let out = runguard()
+        .args([PUBLIC, "--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["schema", "plan", "summary", "workloads", "changes"] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["summary"]["max_severity"], "critical");
+}
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    // Not a terminal: no escape codes by default.
+    runguard()
+        .arg(PUBLIC)
+        .assert()
+        .stdout(predicate::str::contains("\x1b[").not());
+    runguard()
+        .args([PUBLIC, "--color", "always"])
+        .assert()
+        .stdout(predicate::str::contains("\x1b["));
+    runguard()
+        .args([PUBLIC, "--color", "never"])
+        .assert()
+        .stdout(predicate::str::contains("\x1b[").not());
+}
+
+#[test]
+fn every_bad_input_is_refused_with_a_one_line_error_naming_the_file() {
+    let cases = [
+        ("binary-plan.tfplan", "binary plan file"),
+        ("state.json", "Terraform state, not a plan"),
+        ("ui-stream.jsonl", "`terraform plan -json` log stream"),
+        ("not-json.txt", "not JSON"),
+        ("truncated.json", "ends early"),
+        (
+            "future-format.json",
+            "unsupported plan format_version \"2.0\"",
+        ),
+        ("html.html", "HTML/XML document"),
+        ("empty.json", "the file is empty"),
+    ];
+    for (file, gist) in cases {
+        let path = format!("testdata/not-a-plan/{file}");
+        let out = runguard().arg(&path).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{file}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.starts_with(&format!("runguard: error: {path}: ")),
+            "{file}: {stderr}"
+        );
+        assert!(stderr.contains(gist), "{file}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{file}: {stderr}");
+        assert!(out.stdout.is_empty(), "{file}: printed a report");
+    }
+}
+
+#[test]
+fn missing_path_directory_and_no_argument() {
+    runguard()
+        .arg("testdata/no-such-plan.json")
+        .assert()
+        .code(2)
+        .stderr("runguard: error: testdata/no-such-plan.json: cannot read: no such file\n");
+    runguard()
+        .arg("testdata")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("testdata: is a directory"));
+    runguard()
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no plan given"));
+    runguard()
+        .args(["--format", "yaml", PUBLIC])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn utf16_plan_from_powershell_is_decoded() {
+    runguard()
+        .arg("testdata/plans/b19-utf16-bom.json")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("becomes publicly invokable"));
+}
+
+#[test]
+fn rules_lists_every_rule_and_explain_prints_one() {
+    let out = runguard().arg("rules").output().unwrap();
+    assert!(out.status.success());
+    let listing = String::from_utf8(out.stdout).unwrap();
+    for rule in runguard::rules::RULES {
+        assert!(listing.contains(rule.id), "{}", rule.id);
+    }
+    runguard()
+        .args(["explain", "public-invoker"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("## Why it matters"));
+    runguard()
+        .args(["explain", "public"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean"));
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    runguard()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Exit codes:"));
+}
+
+#[test]
+fn no_cloud_run_and_empty_plans_say_so_and_exit_0() {
+    for plan in [
+        "testdata/plans/b17-no-cloud-run.json",
+        "testdata/plans/b18-empty-plan.json",
+    ] {
+        runguard()
+            .arg(plan)
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains(
+                "No Cloud Run workloads in this plan",
+            ));
+    }
+}

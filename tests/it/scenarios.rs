@@ -1,0 +1,142 @@
+//! Every hand-written scenario in `testdata/plans` against its reviewed expectation
+//! (`NAME.expect.json`, see `testdata/README.md`), plus snapshots of its text and JSON output.
+
+use serde_json::Value;
+
+use crate::support::{run, scenario_plans};
+
+/// Compares one scenario; returns the differences found.
+fn check(path: &std::path::Path) -> Vec<String> {
+    let expect_path = path.with_extension("expect.json");
+    let expect: Value = serde_json::from_str(
+        &std::fs::read_to_string(&expect_path)
+            .unwrap_or_else(|_| panic!("{} has no expectation", path.display())),
+    )
+    .expect("expectation is JSON");
+    let (report, _, exit) = run(path, false);
+    let mut problems = Vec::new();
+
+    let workloads = report["workloads"].as_array().expect("workloads array");
+    for (address, sides) in expect["workloads"].as_object().into_iter().flatten() {
+        let Some(got) = workloads.iter().find(|w| w["address"] == *address) else {
+            problems.push(format!("workload {address} missing from the report"));
+            continue;
+        };
+        for side in ["before", "after"] {
+            let want = &sides[side];
+            let have = &got[side];
+            match (want, have) {
+                (Value::Null, Value::Null) => {}
+                (Value::Null, _) => {
+                    problems.push(format!("{address} {side}: expected absent, got a posture"))
+                }
+                (Value::Object(fields), _) => {
+                    for (field, value) in fields {
+                        if have.get(field) != Some(value) {
+                            let got_value = have.get(field).cloned().unwrap_or(Value::Null);
+                            let want_value = match (field.as_str(), value) {
+                                // The contract's identity object may carry more fields.
+                                ("identity", Value::Object(o)) => {
+                                    if o.iter().all(|(k, v)| got_value.get(k) == Some(v)) {
+                                        continue;
+                                    }
+                                    value.clone()
+                                }
+                                _ => value.clone(),
+                            };
+                            problems.push(format!(
+                                "{address} {side}.{field}: expected {want_value}, got {got_value}"
+                            ));
+                        }
+                    }
+                }
+                _ => problems.push(format!("{address} {side}: bad expectation")),
+            }
+        }
+    }
+
+    let mut want: Vec<(String, String, String)> = expect["changes"]
+        .as_array()
+        .expect("changes array")
+        .iter()
+        .map(|c| {
+            (
+                c[0].as_str().unwrap().into(),
+                c[1].as_str().unwrap().into(),
+                c[2].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let mut have: Vec<(String, String, String)> = report["changes"]
+        .as_array()
+        .expect("changes array")
+        .iter()
+        .map(|c| {
+            (
+                c["rule"].as_str().unwrap().into(),
+                c["direction"].as_str().unwrap().into(),
+                c["workload"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    want.sort();
+    have.sort();
+    if want != have {
+        let missing: Vec<_> = want.iter().filter(|w| !have.contains(w)).collect();
+        let extra: Vec<_> = have.iter().filter(|h| !want.contains(h)).collect();
+        problems.push(format!(
+            "changes differ; missing {missing:?}; unexpected {extra:?}"
+        ));
+    }
+    if expect["exit_code"].as_u64() != Some(u64::from(exit)) {
+        problems.push(format!(
+            "exit code: expected {}, got {exit}",
+            expect["exit_code"]
+        ));
+    }
+    problems
+}
+
+#[test]
+fn scenarios_match_their_expectations() {
+    let plans = scenario_plans();
+    assert!(
+        plans.len() >= 25,
+        "at least 25 scenarios, found {}",
+        plans.len()
+    );
+    let mut failures = Vec::new();
+    for p in &plans {
+        for problem in check(p) {
+            failures.push(format!(
+                "{}: {problem}",
+                p.file_name().unwrap().to_string_lossy()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn scenario_snapshots() {
+    for p in scenario_plans() {
+        let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+        let (json, text, _) = run(&p, false);
+        insta::assert_snapshot!(format!("{name}.text"), text);
+        insta::assert_json_snapshot!(format!("{name}.json"), json);
+    }
+}
+
+#[test]
+fn all_flag_snapshots() {
+    for name in ["b14-noop-public-stays", "a13-member-deleted"] {
+        let p = crate::support::root().join(format!("testdata/plans/{name}.json"));
+        let (_, text, _) = run(&p, true);
+        insta::assert_snapshot!(format!("{name}.all.text"), text);
+    }
+}
