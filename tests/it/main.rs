@@ -2,5 +2,6 @@
 
 mod cli;
 mod corpus;
+mod json_contract;
 mod scenarios;
 mod support;
