@@ -232,8 +232,8 @@ fn every_scenario_report_reads_with_the_consumer_structs() {
     for plan in scenario_plans() {
         for all in [false, true] {
             let (json, _, _) = run(&plan, all);
-            let report: Report = serde_json::from_value(json)
-                .unwrap_or_else(|e| panic!("{}: {e}", plan.display()));
+            let report: Report =
+                serde_json::from_value(json).unwrap_or_else(|e| panic!("{}: {e}", plan.display()));
             assert_eq!(report.schema, "runguard/report/v1");
             assert_eq!(report.summary.workloads, report.workloads.len());
             assert_eq!(report.summary.changes, report.changes.len());
@@ -243,10 +243,23 @@ fn every_scenario_report_reads_with_the_consumer_structs() {
                 .filter(|c| c.direction == Direction::Worsened)
                 .map(|c| &c.severity)
                 .max();
-            assert_eq!(report.summary.max_severity.as_ref(), worst, "{}", plan.display());
+            assert_eq!(
+                report.summary.max_severity.as_ref(),
+                worst,
+                "{}",
+                plan.display()
+            );
             for c in &report.changes {
-                assert!(!c.evidence.is_empty() && c.evidence[0] == c.workload, "{}", c.rule);
-                assert!(runguard::rules::find(&c.rule).is_some(), "unregistered rule {}", c.rule);
+                assert!(
+                    !c.evidence.is_empty() && c.evidence[0] == c.workload,
+                    "{}",
+                    c.rule
+                );
+                assert!(
+                    runguard::rules::find(&c.rule).is_some(),
+                    "unregistered rule {}",
+                    c.rule
+                );
             }
         }
     }
@@ -274,5 +287,8 @@ fn every_documented_field_name_is_in_the_contract_page() {
             }
         }
     }
-    assert!(missing.is_empty(), "fields missing from docs/report-v1.md: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "fields missing from docs/report-v1.md: {missing:?}"
+    );
 }
