@@ -49,7 +49,8 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
     let before_postures = posture::assess(&before);
     let after_postures = posture::assess(&after);
     let pairs = diff::pair(&before_postures, &after_postures);
-    let changes = diff::diff(&pairs, options.include_unchanged);
+    let mut changes = diff::diff(&pairs, options.include_unchanged);
+    diff::attach_policy_diffs(&mut changes, &before, &after);
 
     let workloads = pairs
         .iter()

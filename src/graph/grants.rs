@@ -5,7 +5,9 @@
 
 use crate::iam::{self, Caps};
 use crate::inventory::{Grant, IamResource, MemberValue, PolicyBinding, SideInventory};
+use crate::plan::configuration::Origin;
 use crate::plan::{Address, Tri};
+use serde_json::Value;
 
 use super::link::{Context, Followed};
 
@@ -303,13 +305,7 @@ impl Resolver<'_> {
                     .expect("candidate came from this list");
                 match &source.bindings {
                     Tri::Known(b) => Some(self.policy_bindings(b)),
-                    _ => {
-                        unresolved.push(format!(
-                            "policy_data unknown at plan time, and so are the bindings of `{}`",
-                            source.address
-                        ));
-                        None
-                    }
+                    _ => self.configured_bindings(&source.address, unresolved),
                 }
             }
             Followed::Opaque(reason) => {
@@ -322,9 +318,77 @@ impl Resolver<'_> {
             }
         }
     }
-}
 
-use serde_json::Value;
+    /// The `binding` blocks of a `data "google_iam_policy"` as configured, when even its read
+    /// result is unknown: constant roles and members are taken as written, anything else stays
+    /// unknown.
+    fn configured_bindings(
+        &self,
+        source: &Address,
+        unresolved: &mut Vec<String>,
+    ) -> Option<Vec<ResolvedBinding>> {
+        let config = self.ctx.configuration;
+        let blocks = config.expressions(
+            &source.config_module(),
+            &source.config_resource(),
+            &["binding", "*"],
+        );
+        if blocks.is_empty() {
+            unresolved.push(format!(
+                "policy_data unknown at plan time, and so are the bindings of `{source}`"
+            ));
+            return None;
+        }
+        let mut bindings = Vec::new();
+        for block in blocks {
+            let role = block
+                .get("role")
+                .and_then(|r| r.get("constant_value"))
+                .and_then(Value::as_str);
+            let Some(role) = role else {
+                unresolved.push(format!(
+                    "a binding role of `{source}` is unknown at plan time"
+                ));
+                return None;
+            };
+            let mut principals = Vec::new();
+            for origin in block.get("members").map_or_else(Vec::new, |m| {
+                config.resolve(&source.modules, m, source.key.as_ref(), self.ctx.variables)
+            }) {
+                match origin {
+                    Origin::Constant(Value::Array(items)) => {
+                        principals.extend(items.iter().filter_map(Value::as_str).map(|m| {
+                            Principal::Known {
+                                member: iam::normalize(m),
+                                sensitive: false,
+                            }
+                        }))
+                    }
+                    Origin::Constant(Value::String(m)) => principals.push(Principal::Known {
+                        member: iam::normalize(&m),
+                        sensitive: false,
+                    }),
+                    _ => {
+                        unresolved.push(format!(
+                            "members of `{role}` in `{source}` are unknown at plan time"
+                        ));
+                        principals.push(Principal::Unknown);
+                    }
+                }
+            }
+            principals.sort();
+            principals.dedup();
+            bindings.push(ResolvedBinding {
+                role: role_by_name(role, self.side),
+                principals,
+                conditional: block
+                    .get("condition")
+                    .is_some_and(|c| c.as_array().is_none_or(|a| !a.is_empty())),
+            });
+        }
+        Some(bindings)
+    }
+}
 
 /// Looks a role name up: predefined roles in the table, custom roles among those the plan defines.
 fn role_by_name(name: &str, side: &SideInventory) -> RoleRef {

@@ -84,14 +84,6 @@ pub struct AccountNode {
 }
 
 impl AccountNode {
-    pub fn display(&self) -> String {
-        match (&self.email, &self.address) {
-            (Some(e), _) => e.clone(),
-            (None, Some(a)) => format!("(email of {a})"),
-            (None, None) => "(unknown)".into(),
-        }
-    }
-
     /// The project an account belongs to, from its email.
     pub fn project(&self) -> Option<&str> {
         let domain = self.email.as_deref()?.split_once('@')?.1;

@@ -99,6 +99,8 @@ pub struct Workload {
     /// The runtime service account email as written; unknown or absent means the analysis has
     /// to decide between the implicit default and a reference (see the graph stage).
     pub service_account: Tri<String>,
+    /// The plan marks the service account value sensitive: it is used, never printed.
+    pub service_account_sensitive: bool,
     /// Where `service_account` lives, for configuration lookups (`template.service_account`).
     pub service_account_path: &'static [&'static str],
     /// This side is being created by the plan.
@@ -194,6 +196,7 @@ fn read_v2(r: &Reading, kind: WorkloadKind) -> Result<Workload, TypeMismatch> {
         default_uri_disabled,
         iap_enabled,
         service_account: sa_node.non_empty_str()?.owned(),
+        service_account_sensitive: sa_node.is_sensitive(),
         service_account_path: path,
         creating: r.creating,
     })
@@ -232,12 +235,11 @@ fn read_v1(r: &Reading) -> Result<Workload, TypeMismatch> {
         Tri::Unknown => Tri::Unknown,
         Tri::Absent => Tri::Known(false),
     };
-    let sa = n
+    let sa_node = n
         .first("template")
         .first("spec")
-        .key("service_account_name")
-        .non_empty_str()?
-        .owned();
+        .key("service_account_name");
+    let sa = sa_node.non_empty_str()?.owned();
     Ok(Workload {
         address: r.address.clone(),
         kind: WorkloadKind::Service,
@@ -250,6 +252,7 @@ fn read_v1(r: &Reading) -> Result<Workload, TypeMismatch> {
         default_uri_disabled: Tri::Known(false),
         iap_enabled: flag(annotation(IAP_ENABLED)?),
         service_account: sa,
+        service_account_sensitive: sa_node.is_sensitive(),
         service_account_path: &["template", "spec", "service_account_name"],
         creating: r.creating,
     })

@@ -156,26 +156,6 @@ impl Configuration {
         Ok(config)
     }
 
-    /// The expression of `attribute_path` in the configuration of `resource` (`type.name`) in
-    /// configuration module `module`. Nested blocks are arrays of expression maps; a path step
-    /// of `"*"` takes the first block.
-    pub fn expression(
-        &self,
-        module: &str,
-        resource: &str,
-        attribute_path: &[&str],
-    ) -> Option<&Value> {
-        let mut v = self.modules.get(module)?.resources.get(resource)?;
-        for step in attribute_path {
-            v = match v {
-                Value::Array(items) if *step == "*" => items.first()?,
-                Value::Array(items) => items.first()?.get(*step)?,
-                other => other.get(*step)?,
-            };
-        }
-        Some(v)
-    }
-
     /// Every expression at `attribute_path`, fanning out over all blocks where a step is `"*"`
     /// (a backend service's `backend` blocks, a URL map's `path_matcher` blocks).
     pub fn expressions(
@@ -558,13 +538,11 @@ mod tests {
             name: "iam".into(),
             key: Some(InstanceKey::Str("eu".into())),
         }];
-        let expr = c
-            .expression(
-                "module.iam",
-                "google_cloud_run_v2_service_iam_member.m",
-                &["name"],
-            )
-            .unwrap();
+        let expr = c.expressions(
+            "module.iam",
+            "google_cloud_run_v2_service_iam_member.m",
+            &["name"],
+        )[0];
         let got = c.resolve(&modules, expr, None, &BTreeMap::new());
         assert_eq!(
             got,
@@ -582,13 +560,11 @@ mod tests {
     #[test]
     fn locals_are_opaque_with_a_reason() {
         let c = config();
-        let expr = c
-            .expression(
-                "module.iam",
-                "google_cloud_run_v2_service_iam_member.m",
-                &["member"],
-            )
-            .unwrap();
+        let expr = c.expressions(
+            "module.iam",
+            "google_cloud_run_v2_service_iam_member.m",
+            &["member"],
+        )[0];
         let got = c.resolve(&[], expr, None, &BTreeMap::new());
         assert!(matches!(&got[..], [Origin::Opaque(r)] if r.contains("local.who")));
     }

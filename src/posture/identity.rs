@@ -79,6 +79,7 @@ pub fn assess(g: &SideGraph, index: usize, w: &Workload) -> IdentityPosture {
         .copied();
     let mut posture = IdentityPosture {
         service_account: match identity {
+            Identity::Account { .. } if w.service_account_sensitive => Some("(sensitive)".into()),
             Identity::Account { email } => Some(email.clone()),
             _ => None,
         },

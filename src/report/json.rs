@@ -126,6 +126,13 @@ struct WireChange<'a> {
     workload: &'a str,
     message: &'a str,
     evidence: &'a [String],
+    policy_diffs: Vec<PolicyDiff<'a>>,
+}
+
+#[derive(Serialize)]
+struct PolicyDiff<'a> {
+    address: &'a str,
+    diff: &'a str,
 }
 
 #[derive(Serialize)]
@@ -253,6 +260,14 @@ pub fn render(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
                 workload: &c.workload,
                 message: &c.message,
                 evidence: &c.evidence,
+                policy_diffs: c
+                    .policy_diffs
+                    .iter()
+                    .map(|d| PolicyDiff {
+                        address: &d.address,
+                        diff: &d.diff,
+                    })
+                    .collect(),
             })
             .collect(),
         unresolved: r

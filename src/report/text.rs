@@ -92,6 +92,16 @@ pub fn render(r: &Report, o: &TextOptions, out: &mut dyn Write) -> io::Result<()
             writeln!(out, "      {}", terminal(&c.message))?;
             let evidence: Vec<_> = c.evidence.iter().map(|e| terminal(e)).collect();
             writeln!(out, "      evidence: {}", evidence.join(", "))?;
+            for d in &c.policy_diffs {
+                writeln!(out, "      bindings of {}:", terminal(&d.address))?;
+                for line in d
+                    .diff
+                    .lines()
+                    .filter(|l| !l.starts_with("---") && !l.starts_with("+++"))
+                {
+                    writeln!(out, "        {}", terminal(line))?;
+                }
+            }
         }
     }
 

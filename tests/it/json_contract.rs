@@ -209,6 +209,15 @@ struct Change {
     workload: String,
     message: String,
     evidence: Vec<String>,
+    policy_diffs: Vec<PolicyDiff>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct PolicyDiff {
+    address: String,
+    diff: String,
 }
 
 #[derive(Deserialize, PartialEq, Eq)]
