@@ -24,7 +24,6 @@ pub mod report;
 pub mod rules;
 
 use graph::{Context, SideGraph};
-use inventory::Side;
 use plan::InputError;
 use report::{Report, WorkloadEntry};
 
@@ -44,23 +43,24 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
         configuration: &plan.configuration,
         variables: &plan.variables,
     };
-    let before = SideGraph::build(Side::Before, &inventory.before, &ctx);
-    let after = SideGraph::build(Side::After, &inventory.after, &ctx);
+    let before = SideGraph::build(&inventory.before, &ctx);
+    let after = SideGraph::build(&inventory.after, &ctx);
     let before_postures = posture::assess(&before);
     let after_postures = posture::assess(&after);
     let pairs = diff::pair(&before_postures, &after_postures);
     let mut changes = diff::diff(&pairs, options.include_unchanged);
     diff::attach_policy_diffs(&mut changes, &before, &after);
 
+    let actions: std::collections::HashMap<String, plan::Action> = inventory
+        .workload_actions
+        .iter()
+        .map(|(a, action)| (a.to_string(), *action))
+        .collect();
     let workloads = pairs
         .iter()
         .map(|p| WorkloadEntry {
             id: p.id.clone(),
-            action: inventory
-                .workload_actions
-                .iter()
-                .find(|(a, _)| a.to_string() == p.id.address)
-                .map(|(_, action)| *action),
+            action: actions.get(p.id.address.as_str()).copied(),
             before: p.before.cloned(),
             after: p.after.cloned(),
         })

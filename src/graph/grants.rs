@@ -9,6 +9,7 @@ use crate::plan::configuration::Origin;
 use crate::plan::{Address, Tri};
 use serde_json::Value;
 
+use super::index::Indexes;
 use super::link::{Context, Followed};
 
 /// The authority of the resource that made a grant.
@@ -73,9 +74,19 @@ pub struct ResolvedGrant {
     pub unresolved: Vec<String>,
 }
 
-pub fn resolve(iam: &IamResource, side: &SideInventory, ctx: &Context) -> ResolvedGrant {
+pub fn resolve(
+    iam: &IamResource,
+    side: &SideInventory,
+    index: &Indexes,
+    ctx: &Context,
+) -> ResolvedGrant {
     let mut unresolved = Vec::new();
-    let r = Resolver { iam, side, ctx };
+    let r = Resolver {
+        iam,
+        side,
+        index,
+        ctx,
+    };
     let (authority, bindings) = match &iam.grant {
         Grant::Member {
             role,
@@ -125,24 +136,38 @@ pub fn resolve(iam: &IamResource, side: &SideInventory, ctx: &Context) -> Resolv
 struct Resolver<'a> {
     iam: &'a IamResource,
     side: &'a SideInventory,
+    index: &'a Indexes<'a>,
     ctx: &'a Context<'a>,
 }
 
 impl Resolver<'_> {
+    /// Looks a role name up: predefined roles in the table, custom roles among those the plan
+    /// defines; any other custom role's permissions are unknown.
+    fn role_by_name(&self, name: &str) -> RoleRef {
+        let caps = match iam::predefined_caps(name) {
+            Some(caps) => Tri::Known(caps),
+            None => self
+                .index
+                .custom_roles_by_name
+                .get(name)
+                .map_or(Tri::Unknown, |&i| self.side.custom_roles[i].caps.clone()),
+        };
+        RoleRef {
+            name: Some(name.to_owned()),
+            caps,
+        }
+    }
+
     fn role(&self, role: &Tri<String>, unresolved: &mut Vec<String>) -> RoleRef {
         match role {
-            Tri::Known(name) => role_by_name(name, self.side),
+            Tri::Known(name) => self.role_by_name(name),
             _ => {
-                let candidates: Vec<&Address> =
-                    self.side.custom_roles.iter().map(|c| &c.address).collect();
-                match self.ctx.follow(&self.iam.address, &["role"], &candidates) {
+                match self
+                    .ctx
+                    .follow(&self.iam.address, &["role"], &self.index.custom_roles)
+                {
                     Followed::Instances(found) if found.len() == 1 => {
-                        let custom = self
-                            .side
-                            .custom_roles
-                            .iter()
-                            .find(|c| &c.address == found[0])
-                            .expect("candidate came from this list");
+                        let custom = &self.side.custom_roles[found[0]];
                         RoleRef {
                             name: Some(
                                 custom
@@ -154,7 +179,7 @@ impl Resolver<'_> {
                             caps: custom.caps.clone(),
                         }
                     }
-                    Followed::Constant(Value::String(name)) => role_by_name(&name, self.side),
+                    Followed::Constant(Value::String(name)) => self.role_by_name(&name),
                     Followed::Opaque(reason) => {
                         unresolved.push(format!("role unknown at plan time: {reason}"));
                         RoleRef {
@@ -203,25 +228,15 @@ impl Resolver<'_> {
     /// Follows the `member`/`members` expression: a service account reference gives its
     /// `serviceAccount:` member, a constant gives itself.
     fn unknown_members(&self, attribute: &str, unresolved: &mut Vec<String>) -> Vec<Principal> {
-        let candidates: Vec<&Address> = self
-            .side
-            .service_accounts
-            .iter()
-            .map(|a| &a.address)
-            .collect();
         match self
             .ctx
-            .follow(&self.iam.address, &[attribute], &candidates)
+            .follow(&self.iam.address, &[attribute], &self.index.accounts)
         {
             Followed::Instances(found) => found
                 .iter()
-                .map(|addr| {
-                    let account = self
-                        .side
-                        .service_accounts
-                        .iter()
-                        .find(|a| &a.address == *addr)
-                        .expect("candidate came from this list");
+                .map(|&i| {
+                    let account = &self.side.service_accounts[i];
+                    let addr = &account.address;
                     match &account.email {
                         Tri::Known(email) => Principal::Known {
                             member: iam::member::service_account_member(email),
@@ -263,7 +278,7 @@ impl Resolver<'_> {
         bindings
             .iter()
             .map(|b| ResolvedBinding {
-                role: role_by_name(&b.role, self.side),
+                role: self.role_by_name(&b.role),
                 principals: {
                     let mut p: Vec<Principal> = b
                         .members
@@ -291,18 +306,12 @@ impl Resolver<'_> {
         &self,
         unresolved: &mut Vec<String>,
     ) -> Option<Vec<ResolvedBinding>> {
-        let candidates: Vec<&Address> = self.side.policy_data.iter().map(|d| &d.address).collect();
         match self
             .ctx
-            .follow(&self.iam.address, &["policy_data"], &candidates)
+            .follow(&self.iam.address, &["policy_data"], &self.index.policy_data)
         {
             Followed::Instances(found) if found.len() == 1 => {
-                let source = self
-                    .side
-                    .policy_data
-                    .iter()
-                    .find(|d| &d.address == found[0])
-                    .expect("candidate came from this list");
+                let source = &self.side.policy_data[found[0]];
                 match &source.bindings {
                     Tri::Known(b) => Some(self.policy_bindings(b)),
                     _ => self.configured_bindings(&source.address, unresolved),
@@ -379,7 +388,7 @@ impl Resolver<'_> {
             principals.sort();
             principals.dedup();
             bindings.push(ResolvedBinding {
-                role: role_by_name(role, self.side),
+                role: self.role_by_name(role),
                 principals,
                 conditional: block
                     .get("condition")
@@ -387,21 +396,5 @@ impl Resolver<'_> {
             });
         }
         Some(bindings)
-    }
-}
-
-/// Looks a role name up: predefined roles in the table, custom roles among those the plan defines.
-fn role_by_name(name: &str, side: &SideInventory) -> RoleRef {
-    let caps = match iam::predefined_caps(name) {
-        Some(caps) => Tri::Known(caps),
-        None => side
-            .custom_roles
-            .iter()
-            .find(|c| c.name.as_ref().known().is_some_and(|n| n == name))
-            .map_or(Tri::Unknown, |c| c.caps.clone()),
-    };
-    RoleRef {
-        name: Some(name.to_owned()),
-        caps,
     }
 }

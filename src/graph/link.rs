@@ -8,7 +8,7 @@
 use crate::plan::configuration::{Origin, ResourceRef};
 use crate::plan::{Address, Configuration, Tri};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
@@ -18,10 +18,31 @@ pub struct Context<'p> {
     pub variables: &'p BTreeMap<String, Value>,
 }
 
+/// Resource instances of one kind, indexed by configuration address (`module.a.type.name`
+/// without instance keys), so a reference finds its instances without scanning them all.
+#[derive(Default)]
+pub struct Candidates<'a> {
+    by_resource: HashMap<(String, String), Vec<(&'a Address, usize)>>,
+}
+
+impl<'a> Candidates<'a> {
+    /// Indexes `(address, position)` pairs; the position is what [`Followed::Instances`] returns.
+    pub fn new(items: impl IntoIterator<Item = (&'a Address, usize)>) -> Self {
+        let mut by_resource: HashMap<(String, String), Vec<(&'a Address, usize)>> = HashMap::new();
+        for (address, i) in items {
+            by_resource
+                .entry((address.config_module(), address.config_resource()))
+                .or_default()
+                .push((address, i));
+        }
+        Candidates { by_resource }
+    }
+}
+
 /// The result of following an attribute's configuration expression.
-pub enum Followed<'a> {
-    /// Instances of resources the expression refers to (possibly several candidates).
-    Instances(Vec<&'a Address>),
+pub enum Followed {
+    /// Positions of the instances the expression refers to (possibly several candidates).
+    Instances(Vec<usize>),
     /// A constant reached through variables.
     Constant(Value),
     /// Nothing could be followed, with the reason.
@@ -30,13 +51,13 @@ pub enum Followed<'a> {
 
 impl Context<'_> {
     /// Follows `attribute_path` of the resource at `from` and matches the referenced resources
-    /// among `candidates` (instance addresses of the kind of resource wanted).
-    pub fn follow<'a>(
+    /// among `candidates`.
+    pub fn follow(
         &self,
         from: &Address,
         attribute_path: &[&str],
-        candidates: &[&'a Address],
-    ) -> Followed<'a> {
+        candidates: &Candidates,
+    ) -> Followed {
         let module = from.config_module();
         let resource = from.config_resource();
         let expressions = self
@@ -52,7 +73,7 @@ impl Context<'_> {
                 "the plan has no configuration for this resource".into()
             });
         }
-        let mut instances: Vec<&'a Address> = Vec::new();
+        let mut instances: Vec<usize> = Vec::new();
         let mut constant = None;
         let mut opaque = None;
         for expr in expressions {
@@ -62,9 +83,9 @@ impl Context<'_> {
             {
                 match origin {
                     Origin::Resource(r) => {
-                        for a in match_instances(&r, candidates) {
-                            if !instances.contains(&a) {
-                                instances.push(a);
+                        for i in match_instances(&r, candidates) {
+                            if !instances.contains(&i) {
+                                instances.push(i);
                             }
                         }
                     }
@@ -85,38 +106,44 @@ impl Context<'_> {
     }
 }
 
-/// The instances among `candidates` that a configuration reference can mean.
-pub fn match_instances<'a>(r: &ResourceRef, candidates: &[&'a Address]) -> Vec<&'a Address> {
-    let same_resource: Vec<&'a Address> = candidates
+/// The positions of the candidates that a configuration reference can mean.
+pub fn match_instances(r: &ResourceRef, candidates: &Candidates) -> Vec<usize> {
+    let key = (
+        crate::plan::address::config_module_of(&r.modules),
+        r.resource.clone(),
+    );
+    let Some(same_resource) = candidates.by_resource.get(&key) else {
+        return Vec::new();
+    };
+    let same_resource: Vec<&(&Address, usize)> = same_resource
         .iter()
-        .copied()
-        .filter(|a| {
-            a.config_resource() == r.resource
-                && a.modules.len() == r.modules.len()
-                && a.modules.iter().zip(&r.modules).all(|(have, want)| {
-                    have.name == want.name && (want.key.is_none() || have.key == want.key)
-                })
+        .filter(|(a, _)| {
+            a.modules
+                .iter()
+                .zip(&r.modules)
+                .all(|(have, want)| want.key.is_none() || have.key == want.key)
         })
         .collect();
     if let Some(index) = &r.index {
         return same_resource
             .into_iter()
-            .filter(|a| a.key.as_ref() == Some(index))
+            .filter(|(a, _)| a.key.as_ref() == Some(index))
+            .map(|(_, i)| *i)
             .collect();
     }
     if same_resource.len() > 1 {
         if let Some(key) = &r.context_key {
-            let keyed: Vec<_> = same_resource
+            let keyed: Vec<usize> = same_resource
                 .iter()
-                .copied()
-                .filter(|a| a.key.as_ref() == Some(key))
+                .filter(|(a, _)| a.key.as_ref() == Some(key))
+                .map(|(_, i)| *i)
                 .collect();
             if !keyed.is_empty() {
                 return keyed;
             }
         }
     }
-    same_resource
+    same_resource.into_iter().map(|(_, i)| *i).collect()
 }
 
 /// Compares two optional name components: equal when both are known and equal, undecided when
@@ -144,11 +171,12 @@ mod tests {
             index: None,
             context_key: Some(InstanceKey::Int(1)),
         };
-        assert_eq!(match_instances(&r, &[&a0, &a1]), vec![&a1]);
+        let candidates = Candidates::new([(&a0, 0), (&a1, 1)]);
+        assert_eq!(match_instances(&r, &candidates), vec![1]);
         let no_ctx = ResourceRef {
             context_key: None,
             ..r
         };
-        assert_eq!(match_instances(&no_ctx, &[&a0, &a1]).len(), 2);
+        assert_eq!(match_instances(&no_ctx, &candidates).len(), 2);
     }
 }

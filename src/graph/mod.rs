@@ -1,12 +1,17 @@
-//! One graph per side: workloads, the IAM resources that grant on them, the service accounts
-//! they run as, keys, and load-balancer chains, joined by typed edges.
+//! One graph per side: workloads, the IAM resources that grant on them, the projects that
+//! scope grants, the service accounts workloads run as, keys, and load-balancer chains, joined
+//! by typed edges.
 //!
 //! Every link is made by parsed value first and through `configuration` references second
-//! ([`link`]). A link that cannot be made becomes an [`Unresolved`] entry with its reason; it
-//! is never dropped silently.
+//! ([`link`]), using look-up tables built once ([`index`]) so that linking stays linear in the
+//! size of the plan. A link that cannot be made becomes an [`Unresolved`] entry with its reason;
+//! it is never dropped silently.
 
 pub mod grants;
+pub mod index;
 pub mod link;
+
+use std::collections::HashMap;
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -14,15 +19,17 @@ use petgraph::visit::EdgeRef;
 
 use crate::iam::Caps;
 use crate::iam::member::is_default_compute_account;
-use crate::inventory::{IamTarget, LbKind, Scope, Side, SideInventory, Workload, WorkloadKind};
+use crate::inventory::load_balancer::NegTarget;
+use crate::inventory::{IamTarget, LbKind, Scope, SideInventory, Workload, WorkloadKind};
 use crate::plan::{Address, Tri};
 
 pub use grants::{Authority, Principal, ResolvedGrant, RoleRef};
+use index::Indexes;
 pub use link::Context;
 use link::{Followed, component_matches};
 
 /// A workload that IAM in the plan grants on, but that the plan does not manage.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ExternalWorkload {
     /// `projects/P/locations/L/services/N`, with `?` for a component unknown at plan time.
     pub id: String,
@@ -47,6 +54,9 @@ pub enum NodeKind {
     Workload(usize),
     External(usize),
     Iam(usize),
+    /// A project that project-level grants are made on; `None` gathers the grants whose scope
+    /// cannot be pinned to one project (unknown project id, folder, organization).
+    Project(Option<String>),
     Account(usize),
     Key(usize),
     Lb(usize),
@@ -56,9 +66,11 @@ pub enum NodeKind {
 pub enum EdgeKind {
     /// IAM resource → the workload or account it is attached to.
     GrantsOn,
-    /// Project/folder/organization IAM resource → a workload in its scope. `assumed` when the
-    /// scope match could not be proven from the plan.
-    Covers { assumed: bool },
+    /// Project/folder/organization IAM resource → the project node it applies to.
+    Covers,
+    /// Workload → a project node whose grants apply to it. `assumed` when the plan cannot
+    /// prove the workload sits in that scope.
+    InProject { assumed: bool },
     /// Project/folder/organization IAM resource → a service account among its members.
     HeldBy,
     /// Workload → the account it runs as.
@@ -92,7 +104,6 @@ impl AccountNode {
 }
 
 pub struct SideGraph<'i> {
-    pub side: Side,
     pub inventory: &'i SideInventory,
     pub graph: DiGraph<NodeKind, EdgeKind>,
     pub workload_nodes: Vec<NodeIndex>,
@@ -107,12 +118,16 @@ pub struct SideGraph<'i> {
     pub unresolved: Vec<Unresolved>,
     /// The provider's default project, used where a resource leaves `project` unset.
     pub default_project: Option<String>,
+    projects: HashMap<Option<String>, NodeIndex>,
+    accounts_by_email: HashMap<String, usize>,
+    accounts_by_address: HashMap<Address, usize>,
+    externals_by_id: HashMap<ExternalWorkload, usize>,
 }
 
 impl<'i> SideGraph<'i> {
-    pub fn build(side: Side, inventory: &'i SideInventory, ctx: &Context) -> SideGraph<'i> {
+    pub fn build(inventory: &'i SideInventory, ctx: &Context) -> SideGraph<'i> {
+        let index = Indexes::new(inventory);
         let mut g = SideGraph {
-            side,
             inventory,
             graph: DiGraph::new(),
             workload_nodes: Vec::new(),
@@ -126,6 +141,10 @@ impl<'i> SideGraph<'i> {
             lb_nodes: Vec::new(),
             unresolved: Vec::new(),
             default_project: ctx.configuration.provider_project.clone(),
+            projects: HashMap::new(),
+            accounts_by_email: HashMap::new(),
+            accounts_by_address: HashMap::new(),
+            externals_by_id: HashMap::new(),
         };
         for i in 0..inventory.workloads.len() {
             let n = g.graph.add_node(NodeKind::Workload(i));
@@ -137,16 +156,17 @@ impl<'i> SideGraph<'i> {
         for i in 0..inventory.iam.len() {
             let n = g.graph.add_node(NodeKind::Iam(i));
             g.iam_nodes.push(n);
-            let grant = grants::resolve(&inventory.iam[i], inventory, ctx);
+            let grant = grants::resolve(&inventory.iam[i], inventory, &index, ctx);
             for reason in &grant.unresolved {
                 g.unresolve(&inventory.iam[i].address, reason.clone());
             }
             g.grants.push(grant);
         }
-        g.link_identities(ctx);
-        g.link_iam(ctx);
-        g.link_keys(ctx);
-        g.link_load_balancers(ctx);
+        g.link_identities(&index, ctx);
+        g.link_iam(&index, ctx);
+        g.link_projects();
+        g.link_keys(&index, ctx);
+        g.link_load_balancers(&index, ctx);
         g.unresolved.sort();
         g.unresolved.dedup();
         g
@@ -161,24 +181,36 @@ impl<'i> SideGraph<'i> {
 
     /// The account node for an email or planned account, created on first use.
     fn account(&mut self, email: Option<String>, address: Option<Address>) -> NodeIndex {
-        let found = self.accounts.iter().position(|a| {
-            (email.is_some() && a.email == email)
-                || (email.is_none() && address.is_some() && a.address == address)
-        });
-        match found {
-            Some(i) => {
-                if self.accounts[i].address.is_none() {
-                    self.accounts[i].address = address;
-                }
-                self.account_nodes[i]
-            }
+        let found = email
+            .as_ref()
+            .and_then(|e| self.accounts_by_email.get(e))
+            .or_else(|| {
+                address
+                    .as_ref()
+                    .and_then(|a| self.accounts_by_address.get(a))
+            })
+            .copied();
+        let i = match found {
+            Some(i) => i,
             None => {
                 let n = self.graph.add_node(NodeKind::Account(self.accounts.len()));
-                self.accounts.push(AccountNode { email, address });
+                self.accounts.push(AccountNode {
+                    email: None,
+                    address: None,
+                });
                 self.account_nodes.push(n);
-                n
+                self.accounts.len() - 1
             }
+        };
+        if let (None, Some(e)) = (&self.accounts[i].email, email) {
+            self.accounts_by_email.insert(e.clone(), i);
+            self.accounts[i].email = Some(e);
         }
+        if let (None, Some(a)) = (&self.accounts[i].address, address) {
+            self.accounts_by_address.insert(a.clone(), i);
+            self.accounts[i].address = Some(a);
+        }
+        self.account_nodes[i]
     }
 
     pub fn account_index(&self, node: NodeIndex) -> Option<usize> {
@@ -189,9 +221,9 @@ impl<'i> SideGraph<'i> {
     }
 
     /// Resolves each workload's runtime identity and adds `RunsAs` edges.
-    fn link_identities(&mut self, ctx: &Context) {
+    fn link_identities(&mut self, index: &Indexes, ctx: &Context) {
         for (i, w) in self.inventory.workloads.iter().enumerate() {
-            let identity = self.identity_of(w, ctx);
+            let identity = self.identity_of(w, index, ctx);
             let target = match &identity {
                 Identity::Account { email } => Some(self.account(Some(email.clone()), None)),
                 Identity::PlannedAccount { address } => {
@@ -212,107 +244,169 @@ impl<'i> SideGraph<'i> {
         }
     }
 
-    fn identity_of(&self, w: &Workload, ctx: &Context) -> Identity {
+    fn identity_of(&self, w: &Workload, index: &Indexes, ctx: &Context) -> Identity {
         match &w.service_account {
             Tri::Known(email) => Identity::Account {
                 email: email.to_lowercase(),
             },
             Tri::Absent => Identity::ImplicitDefault,
-            Tri::Unknown => {
-                let candidates: Vec<&Address> = self
-                    .inventory
-                    .service_accounts
-                    .iter()
-                    .map(|a| &a.address)
-                    .collect();
-                match ctx.follow(&w.address, w.service_account_path, &candidates) {
-                    Followed::Instances(found) if found.len() == 1 => {
-                        let account = self
-                            .inventory
-                            .service_accounts
-                            .iter()
-                            .find(|a| &a.address == found[0])
-                            .expect("candidate came from this list");
-                        match &account.email {
-                            Tri::Known(email) => Identity::Account {
-                                email: email.clone(),
-                            },
-                            _ => Identity::PlannedAccount {
-                                address: account.address.clone(),
-                            },
-                        }
+            Tri::Unknown => match ctx.follow(&w.address, w.service_account_path, &index.accounts) {
+                Followed::Instances(found) if found.len() == 1 => {
+                    let account = &self.inventory.service_accounts[found[0]];
+                    match &account.email {
+                        Tri::Known(email) => Identity::Account {
+                            email: email.clone(),
+                        },
+                        _ => Identity::PlannedAccount {
+                            address: account.address.clone(),
+                        },
                     }
-                    Followed::Constant(serde_json::Value::String(email)) => Identity::Account {
-                        email: email.to_lowercase(),
-                    },
-                    // Not in the configuration: unset, so Cloud Run picks the default account.
-                    Followed::Opaque(_) if w.creating && !self.configured(w, ctx) => {
-                        Identity::ImplicitDefault
-                    }
-                    Followed::Opaque(reason) => Identity::Unknown { reason },
-                    _ => Identity::Unknown {
-                        reason: "it refers to more than one service account".into(),
-                    },
                 }
-            }
+                Followed::Constant(serde_json::Value::String(email)) => Identity::Account {
+                    email: email.to_lowercase(),
+                },
+                // Not in the configuration: unset, so Cloud Run picks the default account.
+                Followed::Opaque(_) if w.creating && !configured(w, ctx) => {
+                    Identity::ImplicitDefault
+                }
+                Followed::Opaque(reason) => Identity::Unknown { reason },
+                _ => Identity::Unknown {
+                    reason: "it refers to more than one service account".into(),
+                },
+            },
         }
     }
 
-    /// The workload's configuration sets its service account.
-    fn configured(&self, w: &Workload, ctx: &Context) -> bool {
-        !ctx.configuration
-            .expressions(
-                &w.address.config_module(),
-                &w.address.config_resource(),
-                w.service_account_path,
-            )
-            .is_empty()
-    }
-
-    fn link_iam(&mut self, ctx: &Context) {
+    fn link_iam(&mut self, index: &Indexes, ctx: &Context) {
         for i in 0..self.inventory.iam.len() {
             let iam = &self.inventory.iam[i];
             let node = self.iam_nodes[i];
             match &iam.target {
                 IamTarget::Workload { .. } => {
-                    if let Some(target) = self.workload_target(i, ctx) {
+                    if let Some(target) = self.workload_target(i, index, ctx) {
                         self.graph.add_edge(node, target, EdgeKind::GrantsOn);
                     }
                 }
                 IamTarget::Account { email } => {
                     let target = match email {
                         Tri::Known(e) => Some(self.account(Some(e.clone()), None)),
-                        _ => self.planned_account_target(&iam.address, ctx),
+                        _ => self.planned_account_target(&iam.address, index, ctx),
                     };
                     if let Some(t) = target {
                         self.graph.add_edge(node, t, EdgeKind::GrantsOn);
                     }
                 }
                 IamTarget::Scope(scope) => {
-                    let scope = scope.clone();
-                    self.link_scope(i, &scope);
+                    let project = match scope {
+                        Scope::Project(p) => self.with_default_project(p).known(),
+                        // Which folder or organization holds a project is outside the plan.
+                        Scope::Folder(_) | Scope::Organization(_) => None,
+                    };
+                    let p = self.project(project);
+                    self.graph.add_edge(node, p, EdgeKind::Covers);
+                    self.link_holders(i);
                 }
+            }
+        }
+    }
+
+    fn project(&mut self, id: Option<String>) -> NodeIndex {
+        if let Some(n) = self.projects.get(&id) {
+            return *n;
+        }
+        let n = self.graph.add_node(NodeKind::Project(id.clone()));
+        self.projects.insert(id, n);
+        n
+    }
+
+    /// Each workload is `InProject` of its own project's node, and (as an assumption) of the
+    /// node of grants whose project cannot be pinned; a workload whose project is unknown is
+    /// assumed to be in every project.
+    fn link_projects(&mut self) {
+        let unpinned = self.projects.get(&None).copied();
+        let mut pinned: Vec<(&Option<String>, &NodeIndex)> =
+            self.projects.iter().filter(|(k, _)| k.is_some()).collect();
+        pinned.sort();
+        let pinned: Vec<(Option<String>, NodeIndex)> =
+            pinned.into_iter().map(|(k, n)| (k.clone(), *n)).collect();
+        for (i, w) in self.inventory.workloads.iter().enumerate() {
+            let node = self.workload_nodes[i];
+            match self.with_default_project(&w.project) {
+                Tri::Known(p) => {
+                    if let Some(n) = self.projects.get(&Some(p)) {
+                        self.graph
+                            .add_edge(node, *n, EdgeKind::InProject { assumed: false });
+                    }
+                }
+                _ => {
+                    for (_, n) in &pinned {
+                        self.graph
+                            .add_edge(node, *n, EdgeKind::InProject { assumed: true });
+                    }
+                }
+            }
+            if let Some(n) = unpinned {
+                self.graph
+                    .add_edge(node, n, EdgeKind::InProject { assumed: true });
+            }
+        }
+    }
+
+    /// The project nodes whose grants apply to accounts of a project (`None`: unknown project).
+    pub fn project_nodes_for(&self, project: Option<&str>) -> Vec<NodeIndex> {
+        let mut out: Vec<NodeIndex> = match project {
+            Some(p) => self
+                .projects
+                .get(&Some(p.to_owned()))
+                .into_iter()
+                .copied()
+                .collect(),
+            None => self
+                .projects
+                .iter()
+                .filter(|(k, _)| k.is_some())
+                .map(|(_, n)| *n)
+                .collect(),
+        };
+        out.extend(self.projects.get(&None));
+        out.sort_by_key(|n| n.index());
+        out
+    }
+
+    /// `HeldBy` edges from a scope grant to the service accounts among its members.
+    fn link_holders(&mut self, iam_index: usize) {
+        let node = self.iam_nodes[iam_index];
+        let members: Vec<String> = self.grants[iam_index]
+            .bindings
+            .iter()
+            .flatten()
+            .flat_map(|b| &b.principals)
+            .filter_map(|p| match p {
+                Principal::Known { member, .. } => {
+                    member.strip_prefix("serviceAccount:").map(str::to_owned)
+                }
+                Principal::Unknown => None,
+            })
+            .collect();
+        for email in members {
+            let account = self.account(Some(email), None);
+            if !self.graph.contains_edge(node, account) {
+                self.graph.add_edge(node, account, EdgeKind::HeldBy);
             }
         }
     }
 
     /// `service_account_id` unknown at plan time: it names a service account created in this
     /// plan (`google_service_account.x.name`).
-    fn planned_account_target(&mut self, from: &Address, ctx: &Context) -> Option<NodeIndex> {
-        let candidates: Vec<&Address> = self
-            .inventory
-            .service_accounts
-            .iter()
-            .map(|a| &a.address)
-            .collect();
-        match ctx.follow(from, &["service_account_id"], &candidates) {
+    fn planned_account_target(
+        &mut self,
+        from: &Address,
+        index: &Indexes,
+        ctx: &Context,
+    ) -> Option<NodeIndex> {
+        match ctx.follow(from, &["service_account_id"], &index.accounts) {
             Followed::Instances(found) if found.len() == 1 => {
-                let account = self
-                    .inventory
-                    .service_accounts
-                    .iter()
-                    .find(|a| &a.address == found[0])
-                    .expect("candidate came from this list");
+                let account = &self.inventory.service_accounts[found[0]];
                 Some(self.account(account.email.clone().known(), Some(account.address.clone())))
             }
             Followed::Constant(serde_json::Value::String(s)) => {
@@ -338,7 +432,12 @@ impl<'i> SideGraph<'i> {
     /// Finds the workload an IAM resource is attached to, by name components, then by
     /// configuration reference; a known name that matches nothing in the plan is an external
     /// workload.
-    fn workload_target(&mut self, iam_index: usize, ctx: &Context) -> Option<NodeIndex> {
+    fn workload_target(
+        &mut self,
+        iam_index: usize,
+        index: &Indexes,
+        ctx: &Context,
+    ) -> Option<NodeIndex> {
         let iam = &self.inventory.iam[iam_index];
         let IamTarget::Workload {
             kind,
@@ -352,18 +451,17 @@ impl<'i> SideGraph<'i> {
             return None;
         };
         let project = self.with_default_project(project);
-        let same_kind: Vec<usize> = (0..self.inventory.workloads.len())
-            .filter(|&w| self.inventory.workloads[w].kind == *kind)
-            .collect();
         if let Tri::Known(n) = name {
-            let matches: Vec<usize> = same_kind
-                .iter()
+            let matches: Vec<usize> = index
+                .workloads_by_name
+                .get(&(*kind, n.as_str()))
+                .into_iter()
+                .flatten()
                 .copied()
                 .filter(|&w| {
                     let wl = &self.inventory.workloads[w];
-                    component_matches(&wl.name, &Tri::Known(n.clone())) == Some(true)
-                        && component_matches(&self.with_default_project(&wl.project), &project)
-                            != Some(false)
+                    component_matches(&self.with_default_project(&wl.project), &project)
+                        != Some(false)
                         && component_matches(&wl.location, location) != Some(false)
                 })
                 .collect();
@@ -378,22 +476,16 @@ impl<'i> SideGraph<'i> {
                 return None;
             }
         }
-        let candidates: Vec<&Address> = same_kind
-            .iter()
-            .map(|&w| &self.inventory.workloads[w].address)
-            .collect();
-        let followed = ctx.follow(&iam.address, &[attribute], &candidates);
+        let followed = ctx.follow(&iam.address, &[attribute], index.workloads_of(*kind));
         match followed {
             Followed::Instances(found) if found.len() == 1 => {
-                let w = same_kind
-                    .iter()
-                    .copied()
-                    .find(|&w| &self.inventory.workloads[w].address == found[0])
-                    .expect("candidate came from this list");
-                return Some(self.workload_nodes[w]);
+                return Some(self.workload_nodes[found[0]]);
             }
             Followed::Instances(found) => {
-                let list: Vec<String> = found.iter().map(|a| format!("`{a}`")).collect();
+                let list: Vec<String> = found
+                    .iter()
+                    .map(|&w| format!("`{}`", self.inventory.workloads[w].address))
+                    .collect();
                 self.unresolve(
                     &iam.address,
                     format!("{attribute} could mean any of {}", list.join(", ")),
@@ -440,62 +532,26 @@ impl<'i> SideGraph<'i> {
     }
 
     fn external(&mut self, external: ExternalWorkload) -> NodeIndex {
-        if let Some(i) = self.externals.iter().position(|e| *e == external) {
+        if let Some(&i) = self.externals_by_id.get(&external) {
             return self.external_nodes[i];
         }
         let n = self
             .graph
             .add_node(NodeKind::External(self.externals.len()));
+        self.externals_by_id
+            .insert(external.clone(), self.externals.len());
         self.externals.push(external);
         self.external_nodes.push(n);
         n
     }
 
-    /// Project, folder and organization grants: `Covers` the workloads of their scope and is
-    /// `HeldBy` the service accounts among their members.
-    fn link_scope(&mut self, iam_index: usize, scope: &Scope) {
-        let node = self.iam_nodes[iam_index];
-        for w in 0..self.inventory.workloads.len() {
-            let assumed = match scope {
-                Scope::Project(p) => {
-                    let wp = self.with_default_project(&self.inventory.workloads[w].project);
-                    match component_matches(&wp, &self.with_default_project(p)) {
-                        Some(true) => false,
-                        Some(false) => continue,
-                        None => true,
-                    }
-                }
-                // Which folder or organization a project sits in is outside the plan.
-                Scope::Folder(_) | Scope::Organization(_) => true,
-            };
-            self.graph
-                .add_edge(node, self.workload_nodes[w], EdgeKind::Covers { assumed });
-        }
-        let members: Vec<String> = self.grants[iam_index]
-            .bindings
-            .iter()
-            .flatten()
-            .flat_map(|b| &b.principals)
-            .filter_map(|p| match p {
-                Principal::Known { member, .. } => {
-                    member.strip_prefix("serviceAccount:").map(str::to_owned)
-                }
-                Principal::Unknown => None,
-            })
-            .collect();
-        for email in members {
-            let account = self.account(Some(email), None);
-            self.graph.add_edge(node, account, EdgeKind::HeldBy);
-        }
-    }
-
-    fn link_keys(&mut self, ctx: &Context) {
+    fn link_keys(&mut self, index: &Indexes, ctx: &Context) {
         for (i, key) in self.inventory.keys.iter().enumerate() {
             let n = self.graph.add_node(NodeKind::Key(i));
             let account = match &key.email {
                 Tri::Known(email) => Some(self.account(Some(email.clone()), None)),
                 // Usually `google_service_account.x.name`, unknown on create.
-                _ => self.planned_account_target(&key.address, ctx),
+                _ => self.planned_account_target(&key.address, index, ctx),
             };
             if let Some(a) = account {
                 self.graph.add_edge(n, a, EdgeKind::KeyFor);
@@ -503,7 +559,7 @@ impl<'i> SideGraph<'i> {
         }
     }
 
-    fn link_load_balancers(&mut self, ctx: &Context) {
+    fn link_load_balancers(&mut self, index: &Indexes, ctx: &Context) {
         for i in 0..self.inventory.load_balancers.len() {
             let n = self.graph.add_node(NodeKind::Lb(i));
             self.lb_nodes.push(n);
@@ -511,57 +567,37 @@ impl<'i> SideGraph<'i> {
         for i in 0..self.inventory.load_balancers.len() {
             let lb = &self.inventory.load_balancers[i];
             let next_kind = match lb.kind {
-                LbKind::ForwardingRule => Some(LbKind::Proxy),
-                LbKind::Proxy => Some(LbKind::UrlMap),
-                LbKind::UrlMap => Some(LbKind::Backend),
-                LbKind::Backend => Some(LbKind::Neg),
-                LbKind::Neg => None,
-            };
-            if let Some(next_kind) = next_kind {
-                let candidates: Vec<usize> = (0..self.inventory.load_balancers.len())
-                    .filter(|&j| self.inventory.load_balancers[j].kind == next_kind)
-                    .collect();
-                for link in &lb.links {
-                    let targets: Vec<usize> = match &link.value {
-                        Tri::Known(v) => candidates
-                            .iter()
-                            .copied()
-                            .filter(|&j| {
-                                let ids = &self.inventory.load_balancers[j].ids;
-                                ids.iter().any(|id| {
-                                    id == v
-                                        || (!v.contains('/') && id.rsplit('/').next() == Some(v))
-                                })
-                            })
-                            .collect(),
-                        _ => {
-                            let addrs: Vec<&Address> = candidates
-                                .iter()
-                                .map(|&j| &self.inventory.load_balancers[j].address)
-                                .collect();
-                            match ctx.follow(&lb.address, link.config_path, &addrs) {
-                                Followed::Instances(found) => candidates
-                                    .iter()
-                                    .copied()
-                                    .filter(|&j| {
-                                        found.contains(&&self.inventory.load_balancers[j].address)
-                                    })
-                                    .collect(),
-                                _ => Vec::new(),
-                            }
-                        }
-                    };
-                    for j in targets {
-                        let (a, b) = (self.lb_nodes[i], self.lb_nodes[j]);
-                        if !self.graph.contains_edge(a, b) {
+                LbKind::ForwardingRule => LbKind::Proxy,
+                LbKind::Proxy => LbKind::UrlMap,
+                LbKind::UrlMap => LbKind::Backend,
+                LbKind::Backend => LbKind::Neg,
+                LbKind::Neg => {
+                    if let Some(target) = &lb.neg_target {
+                        for w in self.neg_services(i, target, index, ctx) {
+                            let (a, b) = (self.lb_nodes[i], self.workload_nodes[w]);
                             self.graph.add_edge(a, b, EdgeKind::Fronts);
                         }
                     }
+                    continue;
                 }
-            } else if let Some(target) = &lb.neg_target {
-                for w in self.neg_services(i, target, ctx) {
-                    let (a, b) = (self.lb_nodes[i], self.workload_nodes[w]);
-                    self.graph.add_edge(a, b, EdgeKind::Fronts);
+            };
+            for link in &lb.links {
+                let targets: Vec<usize> = match &link.value {
+                    Tri::Known(v) => index
+                        .lb_by_id
+                        .get(&(next_kind, v.as_str()))
+                        .cloned()
+                        .unwrap_or_default(),
+                    _ => match ctx.follow(&lb.address, link.config_path, index.lb_of(next_kind)) {
+                        Followed::Instances(found) => found,
+                        _ => Vec::new(),
+                    },
+                };
+                for j in targets {
+                    let (a, b) = (self.lb_nodes[i], self.lb_nodes[j]);
+                    if !self.graph.contains_edge(a, b) {
+                        self.graph.add_edge(a, b, EdgeKind::Fronts);
+                    }
                 }
             }
         }
@@ -570,36 +606,34 @@ impl<'i> SideGraph<'i> {
     fn neg_services(
         &self,
         lb_index: usize,
-        target: &crate::inventory::load_balancer::NegTarget,
+        target: &NegTarget,
+        index: &Indexes,
         ctx: &Context,
     ) -> Vec<usize> {
-        let services: Vec<usize> = (0..self.inventory.workloads.len())
-            .filter(|&w| self.inventory.workloads[w].kind == WorkloadKind::Service)
-            .collect();
         match &target.service {
-            Tri::Known(name) => services
+            Tri::Known(name) => index
+                .workloads_by_name
+                .get(&(WorkloadKind::Service, name.as_str()))
                 .into_iter()
+                .flatten()
+                .copied()
                 .filter(|&w| {
                     let wl = &self.inventory.workloads[w];
-                    component_matches(&wl.name, &Tri::Known(name.clone())) == Some(true)
-                        && component_matches(
-                            &self.with_default_project(&wl.project),
-                            &self.with_default_project(&target.project),
-                        ) != Some(false)
+                    component_matches(
+                        &self.with_default_project(&wl.project),
+                        &self.with_default_project(&target.project),
+                    ) != Some(false)
                         && component_matches(&wl.location, &target.region) != Some(false)
                 })
                 .collect(),
             _ => {
                 let lb = &self.inventory.load_balancers[lb_index];
-                let addrs: Vec<&Address> = services
-                    .iter()
-                    .map(|&w| &self.inventory.workloads[w].address)
-                    .collect();
-                match ctx.follow(&lb.address, &["cloud_run", "*", "service"], &addrs) {
-                    Followed::Instances(found) => services
-                        .into_iter()
-                        .filter(|&w| found.contains(&&self.inventory.workloads[w].address))
-                        .collect(),
+                match ctx.follow(
+                    &lb.address,
+                    &["cloud_run", "*", "service"],
+                    index.workloads_of(WorkloadKind::Service),
+                ) {
+                    Followed::Instances(found) => found,
                     _ => Vec::new(),
                 }
             }
@@ -622,14 +656,19 @@ impl<'i> SideGraph<'i> {
         v
     }
 
-    pub fn outgoing(&self, node: NodeIndex, want: impl Fn(EdgeKind) -> bool) -> Vec<NodeIndex> {
+    /// Targets of outgoing edges of a kind, with the edge.
+    pub fn outgoing(
+        &self,
+        node: NodeIndex,
+        want: impl Fn(EdgeKind) -> bool,
+    ) -> Vec<(NodeIndex, EdgeKind)> {
         let mut v: Vec<_> = self
             .graph
             .edges_directed(node, Direction::Outgoing)
             .filter(|e| want(*e.weight()))
-            .map(|e| e.target())
+            .map(|e| (e.target(), *e.weight()))
             .collect();
-        v.sort_by_key(|n| n.index());
+        v.sort_by_key(|(n, _)| n.index());
         v
     }
 
@@ -658,4 +697,15 @@ impl<'i> SideGraph<'i> {
             WorkloadKind::WorkerPool => Caps::MODIFY,
         }
     }
+}
+
+/// The workload's configuration sets its service account.
+fn configured(w: &Workload, ctx: &Context) -> bool {
+    !ctx.configuration
+        .expressions(
+            &w.address.config_module(),
+            &w.address.config_resource(),
+            w.service_account_path,
+        )
+        .is_empty()
 }

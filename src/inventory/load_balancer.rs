@@ -5,7 +5,7 @@ use crate::plan::{Address, Node, Tri, TypeMismatch};
 
 use super::{Reading, computed_str};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LbKind {
     ForwardingRule,
     Proxy,

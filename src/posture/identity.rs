@@ -76,7 +76,7 @@ pub fn assess(g: &SideGraph, index: usize, w: &Workload) -> IdentityPosture {
     let account = g
         .outgoing(g.workload_nodes[index], |e| e == EdgeKind::RunsAs)
         .first()
-        .copied();
+        .map(|(n, _)| *n);
     let mut posture = IdentityPosture {
         service_account: match identity {
             Identity::Account { .. } if w.service_account_sensitive => Some("(sensitive)".into()),
@@ -113,16 +113,11 @@ pub fn assess(g: &SideGraph, index: usize, w: &Workload) -> IdentityPosture {
         .and_then(|(_, a)| a.project().map(str::to_owned))
         .or_else(|| w.project.clone().known())
         .or_else(|| g.default_project.clone());
-    for (i, iam) in g.inventory.iam.iter().enumerate() {
-        let IamTarget::Scope(scope) = &iam.target else {
-            continue;
-        };
-        let applies = match scope {
-            Scope::Project(Tri::Known(p)) => account_project.as_deref().is_none_or(|ap| ap == p),
-            _ => true,
-        };
-        if applies {
-            impersonators_of(g, i, member.as_deref(), &mut posture.impersonators);
+    for project in g.project_nodes_for(account_project.as_deref()) {
+        for (grant, _) in g.incoming(project, |e| e == EdgeKind::Covers) {
+            if let Some(i) = g.iam_index(grant) {
+                impersonators_of(g, i, member.as_deref(), &mut posture.impersonators);
+            }
         }
     }
     let Some((account_node, _)) = account else {

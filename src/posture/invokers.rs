@@ -66,23 +66,28 @@ pub fn collect(
             grants: vec![grant],
         }),
     };
-    let edges = g.incoming(node, |e| {
-        matches!(e, EdgeKind::GrantsOn | EdgeKind::Covers { .. })
-    });
-    for (source, edge) in &edges {
+    // Grants on the workload itself, then grants on the projects (and above) it sits in.
+    let direct = g.incoming(node, |e| e == EdgeKind::GrantsOn);
+    let mut sources: Vec<(NodeIndex, bool)> = direct.iter().map(|(n, _)| (*n, false)).collect();
+    for (project, edge) in g.outgoing(node, |e| matches!(e, EdgeKind::InProject { .. })) {
+        let EdgeKind::InProject { assumed } = edge else {
+            continue;
+        };
+        let covering = g.incoming(project, |e| e == EdgeKind::Covers);
+        sources.extend(covering.into_iter().map(|(n, _)| (n, assumed)));
+    }
+    for (source, assumed) in &sources {
         let Some(i) = g.iam_index(*source) else {
             continue;
         };
         let iam = &g.inventory.iam[i];
         let grant = &g.grants[i];
-        let (level, assumed) = match (&iam.target, edge) {
-            (IamTarget::Scope(Scope::Project(_)), EdgeKind::Covers { assumed }) => {
-                ("project", *assumed)
-            }
+        let (level, assumed) = match &iam.target {
+            IamTarget::Scope(Scope::Project(_)) => ("project", *assumed),
             // Which folder or organization holds the project is outside the plan; such grants are
             // counted as applying (the report says so) rather than dropped.
-            (IamTarget::Scope(Scope::Folder(_)), _) => ("folder", false),
-            (IamTarget::Scope(Scope::Organization(_)), _) => ("organization", false),
+            IamTarget::Scope(Scope::Folder(_)) => ("folder", false),
+            IamTarget::Scope(Scope::Organization(_)) => ("organization", false),
             _ => ("resource", false),
         };
         let address = iam.address.to_string();
@@ -129,7 +134,7 @@ pub fn collect(
         i.grants.sort();
     }
     invokers.sort_by(|a, b| a.principal.display().cmp(b.principal.display()));
-    (invokers, conflicts(g, &edges))
+    (invokers, conflicts(g, &direct))
 }
 
 fn conflicts(g: &SideGraph, edges: &[(NodeIndex, EdgeKind)]) -> Vec<Conflict> {

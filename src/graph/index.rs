@@ -1,0 +1,102 @@
+//! Look-up tables built once per side, so linking is linear in the size of the plan: by
+//! configuration address (for references), by name (for IAM targets), by id (for load-balancer
+//! self links).
+
+use std::collections::HashMap;
+
+use crate::inventory::{LbKind, SideInventory, WorkloadKind};
+use crate::plan::Tri;
+
+use super::link::Candidates;
+
+pub struct Indexes<'i> {
+    pub workloads: HashMap<WorkloadKind, Candidates<'i>>,
+    pub workloads_by_name: HashMap<(WorkloadKind, &'i str), Vec<usize>>,
+    pub accounts: Candidates<'i>,
+    pub custom_roles: Candidates<'i>,
+    pub custom_roles_by_name: HashMap<&'i str, usize>,
+    pub policy_data: Candidates<'i>,
+    pub lb: HashMap<LbKind, Candidates<'i>>,
+    /// Load-balancer pieces by normalised id or self link, and by the last segment of it (for
+    /// references written as a bare name).
+    pub lb_by_id: HashMap<(LbKind, &'i str), Vec<usize>>,
+    empty: Candidates<'i>,
+}
+
+impl<'i> Indexes<'i> {
+    pub fn new(side: &'i SideInventory) -> Indexes<'i> {
+        let mut workloads: HashMap<WorkloadKind, Vec<_>> = HashMap::new();
+        let mut workloads_by_name: HashMap<(WorkloadKind, &'i str), Vec<usize>> = HashMap::new();
+        for (i, w) in side.workloads.iter().enumerate() {
+            workloads.entry(w.kind).or_default().push((&w.address, i));
+            if let Tri::Known(name) = &w.name {
+                workloads_by_name
+                    .entry((w.kind, name.as_str()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        let mut lb: HashMap<LbKind, Vec<_>> = HashMap::new();
+        let mut lb_by_id: HashMap<(LbKind, &'i str), Vec<usize>> = HashMap::new();
+        for (i, r) in side.load_balancers.iter().enumerate() {
+            lb.entry(r.kind).or_default().push((&r.address, i));
+            for id in &r.ids {
+                let last = id.rsplit('/').next().unwrap_or(id);
+                for key in [id.as_str(), last] {
+                    let entry = lb_by_id.entry((r.kind, key)).or_default();
+                    if !entry.contains(&i) {
+                        entry.push(i);
+                    }
+                }
+            }
+        }
+        Indexes {
+            workloads: workloads
+                .into_iter()
+                .map(|(k, v)| (k, Candidates::new(v)))
+                .collect(),
+            workloads_by_name,
+            accounts: Candidates::new(
+                side.service_accounts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| (&a.address, i)),
+            ),
+            custom_roles: Candidates::new(
+                side.custom_roles
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (&c.address, i)),
+            ),
+            custom_roles_by_name: side
+                .custom_roles
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| match &c.name {
+                    Tri::Known(n) => Some((n.as_str(), i)),
+                    _ => None,
+                })
+                .collect(),
+            policy_data: Candidates::new(
+                side.policy_data
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| (&d.address, i)),
+            ),
+            lb: lb
+                .into_iter()
+                .map(|(k, v)| (k, Candidates::new(v)))
+                .collect(),
+            lb_by_id,
+            empty: Candidates::default(),
+        }
+    }
+
+    pub fn workloads_of(&self, kind: WorkloadKind) -> &Candidates<'i> {
+        self.workloads.get(&kind).unwrap_or(&self.empty)
+    }
+
+    pub fn lb_of(&self, kind: LbKind) -> &Candidates<'i> {
+        self.lb.get(&kind).unwrap_or(&self.empty)
+    }
+}
