@@ -646,27 +646,38 @@ impl<'i> SideGraph<'i> {
         node: NodeIndex,
         want: impl Fn(EdgeKind) -> bool,
     ) -> Vec<(NodeIndex, EdgeKind)> {
-        let mut v: Vec<_> = self
-            .graph
-            .edges_directed(node, Direction::Incoming)
-            .filter(|e| want(*e.weight()))
-            .map(|e| (e.source(), *e.weight()))
-            .collect();
-        v.sort_by_key(|(n, _)| n.index());
-        v
+        self.neighbours(node, Direction::Incoming, want)
     }
 
-    /// Targets of outgoing edges of a kind, with the edge.
+    /// Targets of outgoing edges of a kind.
     pub fn outgoing(
         &self,
         node: NodeIndex,
         want: impl Fn(EdgeKind) -> bool,
     ) -> Vec<(NodeIndex, EdgeKind)> {
+        self.neighbours(node, Direction::Outgoing, want)
+    }
+
+    /// Nodes at the other end of a node's edges of a kind, in node order so that every walk
+    /// over the graph is deterministic.
+    fn neighbours(
+        &self,
+        node: NodeIndex,
+        direction: Direction,
+        want: impl Fn(EdgeKind) -> bool,
+    ) -> Vec<(NodeIndex, EdgeKind)> {
         let mut v: Vec<_> = self
             .graph
-            .edges_directed(node, Direction::Outgoing)
+            .edges_directed(node, direction)
             .filter(|e| want(*e.weight()))
-            .map(|e| (e.target(), *e.weight()))
+            .map(|e| {
+                let other = if direction == Direction::Incoming {
+                    e.source()
+                } else {
+                    e.target()
+                };
+                (other, *e.weight())
+            })
             .collect();
         v.sort_by_key(|(n, _)| n.index());
         v
