@@ -30,6 +30,23 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// The class of the principal, from its real value (also when it is not printed). An
+    /// unknown principal is a single named one as far as rules go; exposure treats it apart.
+    pub fn kind(&self) -> crate::iam::MemberKind {
+        match self {
+            Principal::Known { member, .. } => crate::iam::classify(member),
+            Principal::Unknown => crate::iam::MemberKind::Named,
+        }
+    }
+
+    /// A key that tells principals apart, including sensitive ones; never printed.
+    pub fn identity_key(&self) -> &str {
+        match self {
+            Principal::Known { member, .. } => member,
+            Principal::Unknown => "(unknown)",
+        }
+    }
+
     /// The text used in reports; sensitive and unknown principals have fixed placeholders.
     pub fn display(&self) -> &str {
         match self {

@@ -1,5 +1,5 @@
 use super::{Delta, Direction, Rule, Severity, compare, invoker_items};
-use crate::iam::{MemberKind, classify};
+use crate::iam::MemberKind;
 use crate::inventory::WorkloadKind;
 
 pub static RULE: Rule = Rule {
@@ -45,7 +45,7 @@ fn check(d: &Delta) -> Vec<super::Finding> {
     }
     compare(
         d,
-        |p| invoker_items(p, |m| classify(m) == MemberKind::AllAuthenticatedUsers),
+        |p| invoker_items(p, |k| k == MemberKind::AllAuthenticatedUsers),
         |item, dir| match dir {
             Direction::Worsened => format!("any Google account can invoke it: {}", item.label),
             Direction::Improved => format!(

@@ -1,5 +1,5 @@
 use super::{Delta, Direction, Rule, Severity, compare, invoker_items};
-use crate::iam::{MemberKind, classify};
+use crate::iam::MemberKind;
 
 pub static RULE: Rule = Rule {
     id: "broad-invoker",
@@ -44,7 +44,7 @@ here.
 fn check(d: &Delta) -> Vec<super::Finding> {
     compare(
         d,
-        |p| invoker_items(p, |m| classify(m) == MemberKind::Broad),
+        |p| invoker_items(p, |k| k == MemberKind::Broad),
         |item, dir| match dir {
             Direction::Worsened => format!("broad member can now invoke it: {}", item.label),
             Direction::Improved => format!("broad member can no longer invoke it: {}", item.label),

@@ -1,5 +1,5 @@
 use super::{Delta, Direction, Rule, Severity, compare, invoker_items};
-use crate::iam::{MemberKind, classify};
+use crate::iam::MemberKind;
 use crate::inventory::WorkloadKind;
 
 pub static RULE: Rule = Rule {
@@ -47,7 +47,7 @@ fn check(d: &Delta) -> Vec<super::Finding> {
     };
     compare(
         d,
-        |p| invoker_items(p, |m| classify(m) == MemberKind::Named),
+        |p| invoker_items(p, |k| k == MemberKind::Named),
         |item, dir| match dir {
             Direction::Worsened => format!("new principal can {verb}: {}", item.label),
             Direction::Improved => format!("principal can no longer {verb}: {}", item.label),

@@ -20,6 +20,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::iam::MemberKind;
 use crate::posture::{Posture, WorkloadId};
 
 /// How bad a change is. Ordered from least to most severe.
@@ -196,13 +197,13 @@ pub(crate) fn finding(
     }
 }
 
-/// The invokers of one side whose member satisfies `pred`, as risk items with their grants.
-pub(crate) fn invoker_items(p: &Posture, pred: impl Fn(&str) -> bool) -> Vec<Item> {
+/// The invokers of one side whose member class satisfies `pred`, as risk items with their grants.
+pub(crate) fn invoker_items(p: &Posture, pred: impl Fn(MemberKind) -> bool) -> Vec<Item> {
     p.invokers
         .iter()
-        .filter(|i| pred(i.principal.display()))
+        .filter(|i| pred(i.principal.kind()))
         .map(|i| Item {
-            key: i.principal.display().to_owned(),
+            key: i.principal.identity_key().to_owned(),
             label: format!(
                 "`{}` ({})",
                 i.principal.display(),

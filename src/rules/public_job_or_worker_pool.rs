@@ -1,5 +1,5 @@
 use super::{Delta, Direction, Rule, Severity, compare, invoker_items};
-use crate::iam::{MemberKind, classify};
+use crate::iam::MemberKind;
 use crate::inventory::WorkloadKind;
 
 pub static RULE: Rule = Rule {
@@ -54,16 +54,13 @@ fn check(d: &Delta) -> Vec<super::Finding> {
     compare(
         d,
         |p| {
-            invoker_items(p, |m| {
-                matches!(
-                    classify(m),
-                    MemberKind::AllUsers | MemberKind::AllAuthenticatedUsers
-                )
+            invoker_items(p, |k| {
+                matches!(k, MemberKind::AllUsers | MemberKind::AllAuthenticatedUsers)
             })
         },
         |item, dir| match dir {
             Direction::Worsened => format!("anyone can now {what}: {}", item.label),
-            Direction::Improved => format!("{} can no longer {what}", item.key),
+            Direction::Improved => format!("anyone can no longer {what}: {}", item.label),
             Direction::Unchanged => format!("anyone can still {what}: {}", item.label),
         },
     )
