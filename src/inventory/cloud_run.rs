@@ -3,6 +3,7 @@
 
 use crate::plan::{Address, Node, Tri, TypeMismatch};
 
+use super::controls::{self, Controls};
 use super::{Reading, computed_str};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -105,6 +106,7 @@ pub struct Workload {
     pub service_account_path: &'static [&'static str],
     /// This side is being created by the plan.
     pub creating: bool,
+    pub controls: Controls,
 }
 
 const TYPES: [(&str, WorkloadKind, Api); 4] = [
@@ -174,16 +176,15 @@ fn read_v2(r: &Reading, kind: WorkloadKind) -> Result<Workload, TypeMismatch> {
         } else {
             (None, Tri::Absent, Tri::Absent, Tri::Absent)
         };
-    let (sa_node, path): (Node, &'static [&'static str]) = match kind {
+    // A job's task template is one level deeper than a service's revision template.
+    let (revision, path): (Node, &'static [&'static str]) = match kind {
         WorkloadKind::Job => (
-            n.first("template").first("template").key("service_account"),
+            n.first("template").first("template"),
             &["template", "template", "service_account"],
         ),
-        _ => (
-            n.first("template").key("service_account"),
-            &["template", "service_account"],
-        ),
+        _ => (n.first("template"), &["template", "service_account"]),
     };
+    let sa_node = revision.key("service_account");
     Ok(Workload {
         address: r.address.clone(),
         kind,
@@ -199,6 +200,7 @@ fn read_v2(r: &Reading, kind: WorkloadKind) -> Result<Workload, TypeMismatch> {
         service_account_sensitive: sa_node.is_sensitive(),
         service_account_path: path,
         creating: r.creating,
+        controls: controls::read_v2(n, &revision)?,
     })
 }
 
@@ -240,6 +242,15 @@ fn read_v1(r: &Reading) -> Result<Workload, TypeMismatch> {
         .first("spec")
         .key("service_account_name");
     let sa = sa_node.non_empty_str()?.owned();
+    // An annotation that is unknown only because the whole map is computed on create was not
+    // configured.
+    let configured = |key: &str| -> Result<Tri<String>, TypeMismatch> {
+        Ok(match annotation(key)? {
+            Tri::Unknown if r.creating => Tri::Absent,
+            other => other.owned(),
+        })
+    };
+    let controls = controls::read_v1(n, &configured)?;
     Ok(Workload {
         address: r.address.clone(),
         kind: WorkloadKind::Service,
@@ -255,5 +266,6 @@ fn read_v1(r: &Reading) -> Result<Workload, TypeMismatch> {
         service_account_sensitive: sa_node.is_sensitive(),
         service_account_path: &["template", "spec", "service_account_name"],
         creating: r.creating,
+        controls,
     })
 }

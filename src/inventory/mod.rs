@@ -8,6 +8,7 @@
 //! rest of the plan is still read.
 
 pub mod cloud_run;
+pub mod controls;
 pub mod iam;
 pub mod load_balancer;
 pub mod policy_data;

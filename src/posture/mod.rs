@@ -1,5 +1,6 @@
 //! For each workload and each side: the verdict, with the evidence (addresses) behind it.
 
+pub mod controls;
 pub mod exposure;
 pub mod identity;
 pub mod invokers;
@@ -10,6 +11,7 @@ use crate::graph::{Principal, SideGraph};
 use crate::inventory::{Api, Ingress, WorkloadKind};
 use crate::plan::Tri;
 
+pub use controls::PlaintextSecret;
 pub use exposure::LbPath;
 pub use identity::IdentityPosture;
 pub use invokers::{Conflict, Invoker};
@@ -91,6 +93,11 @@ pub struct Posture {
     pub load_balancers: Vec<LbPath>,
     pub identity: IdentityPosture,
     pub conflicts: Vec<Conflict>,
+    pub plaintext_secrets: Vec<PlaintextSecret>,
+    /// `enforced`, `breakglass`, `off` or `unknown`; `None` for a workload outside the plan.
+    pub binary_authorization: Option<&'static str>,
+    /// `none`, `private-ranges-only`, `all-traffic` or `unknown`; `None` outside the plan.
+    pub vpc_egress: Option<&'static str>,
 }
 
 impl Posture {
@@ -148,6 +155,9 @@ pub fn assess(g: &SideGraph) -> BTreeMap<WorkloadId, Posture> {
                 load_balancers: exposure.paths,
                 identity,
                 conflicts,
+                plaintext_secrets: controls::plaintext_secrets(w),
+                binary_authorization: Some(controls::binary_authorization(w)),
+                vpc_egress: Some(controls::vpc_egress(w)),
             },
         );
     }
@@ -173,6 +183,9 @@ pub fn assess(g: &SideGraph) -> BTreeMap<WorkloadId, Posture> {
                 load_balancers: Vec::new(),
                 identity: IdentityPosture::outside_plan(),
                 conflicts,
+                plaintext_secrets: Vec::new(),
+                binary_authorization: None,
+                vpc_egress: None,
             },
         );
     }

@@ -66,6 +66,16 @@ struct WirePosture<'a> {
     invoker_grants: Vec<InvokerGrant<'a>>,
     load_balancers: Vec<LoadBalancer<'a>>,
     conflicts: Vec<Conflict<'a>>,
+    plaintext_secret_env: Vec<Secret<'a>>,
+    binary_authorization: Option<&'static str>,
+    vpc_egress: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Secret<'a> {
+    container: &'a str,
+    name: &'a str,
+    reason: &'static str,
 }
 
 #[derive(Serialize)]
@@ -214,6 +224,17 @@ fn posture(p: &Posture) -> WirePosture<'_> {
                 addresses: &c.addresses,
             })
             .collect(),
+        plaintext_secret_env: p
+            .plaintext_secrets
+            .iter()
+            .map(|s| Secret {
+                container: &s.container,
+                name: &s.name,
+                reason: s.reason,
+            })
+            .collect(),
+        binary_authorization: p.binary_authorization,
+        vpc_egress: p.vpc_egress,
     }
 }
 

@@ -243,6 +243,19 @@ fn write_workload(w: &WorkloadEntry, out: &mut dyn Write, paint: &Paint) -> io::
         )
     });
     row(&mut b, "keys", &|p| lines(p.identity.keys.iter().cloned()));
+    row(&mut b, "plaintext secrets", &|p| {
+        lines(
+            p.plaintext_secrets
+                .iter()
+                .map(|s| format!("{} in {} ({})", s.name, s.container, s.reason)),
+        )
+    });
+    row(&mut b, "Binary Authorization", &|p| {
+        p.binary_authorization.unwrap_or("n/a").into()
+    });
+    row(&mut b, "VPC egress", &|p| {
+        p.vpc_egress.unwrap_or("n/a").into()
+    });
     let mut table = b.build();
     table.with(Style::rounded());
     for line in table.to_string().lines() {

@@ -2,6 +2,7 @@
 //! every rule compares one workload's posture before and after the plan.
 
 mod all_authenticated_invoker;
+mod binary_authorization_weakened;
 mod broad_invoker;
 mod conflicting_iam_authority;
 mod default_service_account;
@@ -11,6 +12,7 @@ mod identity_key_created;
 mod ingress_widened;
 mod invoker_added;
 mod invoker_check_disabled;
+mod plaintext_secret_env;
 mod privileged_identity;
 mod public_exposure_unknown;
 mod public_invoker;
@@ -113,6 +115,7 @@ pub struct Rule {
 /// Every rule, sorted by id.
 pub static RULES: &[&Rule] = &[
     &all_authenticated_invoker::RULE,
+    &binary_authorization_weakened::RULE,
     &broad_invoker::RULE,
     &conflicting_iam_authority::RULE,
     &default_service_account::RULE,
@@ -122,6 +125,7 @@ pub static RULES: &[&Rule] = &[
     &ingress_widened::RULE,
     &invoker_added::RULE,
     &invoker_check_disabled::RULE,
+    &plaintext_secret_env::RULE,
     &privileged_identity::RULE,
     &public_exposure_unknown::RULE,
     &public_invoker::RULE,

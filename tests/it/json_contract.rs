@@ -126,6 +126,44 @@ struct Posture {
     invoker_grants: Vec<InvokerGrant>,
     load_balancers: Vec<LoadBalancer>,
     conflicts: Vec<Conflict>,
+    plaintext_secret_env: Vec<Secret>,
+    binary_authorization: Option<BinaryAuthorization>,
+    vpc_egress: Option<VpcEgress>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Secret {
+    container: String,
+    name: String,
+    reason: SecretReason,
+}
+
+#[derive(Deserialize)]
+enum SecretReason {
+    #[serde(rename = "sensitive value")]
+    SensitiveValue,
+    #[serde(rename = "secret-like name")]
+    SecretLikeName,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum BinaryAuthorization {
+    Enforced,
+    Breakglass,
+    Off,
+    Unknown,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum VpcEgress {
+    None,
+    PrivateRangesOnly,
+    AllTraffic,
+    Unknown,
 }
 
 #[derive(Deserialize)]

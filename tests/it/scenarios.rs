@@ -140,3 +140,22 @@ fn all_flag_snapshots() {
         insta::assert_snapshot!(format!("{name}.all.text"), text);
     }
 }
+
+/// Fixtures plant secret values containing `PLANTED` (sensitive variables, plaintext env
+/// values); no output of any scenario, in any format, may contain one.
+#[test]
+fn planted_secrets_never_reach_any_output() {
+    for p in scenario_plans() {
+        for all in [false, true] {
+            let (json, text, _) = run(&p, all);
+            let json = json.to_string();
+            for (format, out) in [("json", &json), ("text", &text)] {
+                assert!(
+                    !out.contains("PLANTED"),
+                    "{} leaks a planted secret in {format}",
+                    p.display()
+                );
+            }
+        }
+    }
+}

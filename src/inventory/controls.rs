@@ -1,0 +1,259 @@
+//! The other security controls of a workload: environment variables (secret references or
+//! plaintext), Binary Authorization, and VPC egress. Environment values are never kept: only
+//! whether each is a Secret Manager reference, a literal, sensitive, or unknown.
+
+use crate::plan::{Node, Tri, TypeMismatch};
+
+/// How an environment variable gets its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvValue {
+    /// `value_source.secret_key_ref` (v1: `value_from.secret_key_ref`): read from Secret Manager.
+    SecretRef,
+    /// A literal in the configuration. `sensitive` when the plan marks the value sensitive.
+    Literal { sensitive: bool },
+    /// Unset or empty.
+    Empty,
+    /// Unknown at plan time. `sensitive` when the plan marks it sensitive.
+    Unknown { sensitive: bool },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvVar {
+    /// The container's name, or `#i` when it has none.
+    pub container: String,
+    pub name: Tri<String>,
+    pub value: EnvValue,
+}
+
+/// Binary Authorization on the workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum BinaryAuthorization {
+    Off,
+    /// Deployed with a break-glass justification: enforcement was bypassed.
+    Breakglass,
+    Enforced,
+}
+
+impl BinaryAuthorization {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BinaryAuthorization::Off => "off",
+            BinaryAuthorization::Breakglass => "breakglass",
+            BinaryAuthorization::Enforced => "enforced",
+        }
+    }
+}
+
+/// Where outbound traffic goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VpcEgress {
+    /// No VPC access: egress goes straight to the internet.
+    None,
+    PrivateRangesOnly,
+    AllTraffic,
+}
+
+impl VpcEgress {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VpcEgress::None => "none",
+            VpcEgress::PrivateRangesOnly => "private-ranges-only",
+            VpcEgress::AllTraffic => "all-traffic",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Controls {
+    pub env: Vec<EnvVar>,
+    pub binary_authorization: Tri<BinaryAuthorization>,
+    pub vpc_egress: Tri<VpcEgress>,
+}
+
+/// v2 services, jobs and worker pools. `revision` is the node holding `containers` and
+/// `vpc_access` (`template[0]`, or `template[0].template[0]` for a job).
+pub fn read_v2(workload: &Node, revision: &Node) -> Result<Controls, TypeMismatch> {
+    let env = read_env(revision, |e| {
+        Ok(match e.key("value_source").items()? {
+            Tri::Known(v) if !v.is_empty() => true,
+            _ => false,
+        })
+    })?;
+    let binary_authorization = match workload.key("binary_authorization").items()? {
+        Tri::Known(blocks) => match blocks.first() {
+            None => Tri::Known(BinaryAuthorization::Off),
+            Some(b) => {
+                let breakglass = b.key("breakglass_justification").non_empty_str()?;
+                let use_default = b.key("use_default").bool()?;
+                let policy = b.key("policy").non_empty_str()?;
+                match (breakglass, use_default, policy) {
+                    (Tri::Known(_), _, _) => Tri::Known(BinaryAuthorization::Breakglass),
+                    (Tri::Unknown, _, _) => Tri::Unknown,
+                    (_, Tri::Known(true), _) | (_, _, Tri::Known(_)) => {
+                        Tri::Known(BinaryAuthorization::Enforced)
+                    }
+                    (_, Tri::Unknown, _) | (_, _, Tri::Unknown) => Tri::Unknown,
+                    _ => Tri::Known(BinaryAuthorization::Off),
+                }
+            }
+        },
+        Tri::Unknown => Tri::Unknown,
+        Tri::Absent => Tri::Known(BinaryAuthorization::Off),
+    };
+    let vpc_egress = match revision.key("vpc_access").items()? {
+        Tri::Known(blocks) => match blocks.first() {
+            None => Tri::Known(VpcEgress::None),
+            Some(b) => egress(b.key("egress").non_empty_str()?),
+        },
+        Tri::Unknown => Tri::Unknown,
+        Tri::Absent => Tri::Known(VpcEgress::None),
+    };
+    Ok(Controls {
+        env,
+        binary_authorization,
+        vpc_egress,
+    })
+}
+
+fn egress(value: Tri<&str>) -> Tri<VpcEgress> {
+    match value {
+        Tri::Known("ALL_TRAFFIC" | "all-traffic") => Tri::Known(VpcEgress::AllTraffic),
+        Tri::Known(_) => Tri::Known(VpcEgress::PrivateRangesOnly),
+        // The API default with a connector or network interface is private ranges only.
+        Tri::Absent => Tri::Known(VpcEgress::PrivateRangesOnly),
+        Tri::Unknown => Tri::Unknown,
+    }
+}
+
+const BINARY_AUTHORIZATION: &str = "run.googleapis.com/binary-authorization";
+const BREAKGLASS: &str = "run.googleapis.com/binary-authorization-breakglass";
+const VPC_CONNECTOR: &str = "run.googleapis.com/vpc-access-connector";
+const VPC_EGRESS: &str = "run.googleapis.com/vpc-access-egress";
+const NETWORK_INTERFACES: &str = "run.googleapis.com/network-interfaces";
+
+/// The legacy v1 service: controls are annotations (service-level for Binary Authorization,
+/// revision-level for VPC access). `annotation` reads a service annotation.
+pub fn read_v1(
+    service: &Node,
+    annotation: &dyn Fn(&str) -> Result<Tri<String>, TypeMismatch>,
+) -> Result<Controls, TypeMismatch> {
+    let spec = service.first("template").first("spec");
+    let env = read_env(&spec, |e| {
+        Ok(match e.key("value_from").items()? {
+            Tri::Known(v) if !v.is_empty() => true,
+            _ => false,
+        })
+    })?;
+    let binary_authorization = match (annotation(BREAKGLASS)?, annotation(BINARY_AUTHORIZATION)?) {
+        (Tri::Known(_), _) => Tri::Known(BinaryAuthorization::Breakglass),
+        (Tri::Unknown, _) | (_, Tri::Unknown) => Tri::Unknown,
+        (_, Tri::Known(_)) => Tri::Known(BinaryAuthorization::Enforced),
+        _ => Tri::Known(BinaryAuthorization::Off),
+    };
+    let revision = service
+        .first("template")
+        .first("metadata")
+        .key("annotations");
+    let vpc_egress = match (
+        revision.key(VPC_CONNECTOR).non_empty_str()?,
+        revision.key(NETWORK_INTERFACES).non_empty_str()?,
+    ) {
+        (Tri::Absent, Tri::Absent) => Tri::Known(VpcEgress::None),
+        _ => egress(revision.key(VPC_EGRESS).non_empty_str()?),
+    };
+    Ok(Controls {
+        env,
+        binary_authorization,
+        vpc_egress,
+    })
+}
+
+/// Reads `containers[*].env[*]` under `parent`; `from_secret` says whether an entry takes its
+/// value from Secret Manager.
+fn read_env(
+    parent: &Node,
+    from_secret: impl Fn(&Node) -> Result<bool, TypeMismatch>,
+) -> Result<Vec<EnvVar>, TypeMismatch> {
+    let Tri::Known(containers) = parent.key("containers").items()? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (i, c) in containers.iter().enumerate() {
+        let container = match c.key("name").non_empty_str()? {
+            Tri::Known(n) => n.to_owned(),
+            _ => format!("#{i}"),
+        };
+        let Tri::Known(entries) = c.key("env").items()? else {
+            continue;
+        };
+        for e in entries {
+            let value_node = e.key("value");
+            let value = if from_secret(&e)? {
+                EnvValue::SecretRef
+            } else {
+                match value_node.str()? {
+                    Tri::Known("") | Tri::Absent => EnvValue::Empty,
+                    Tri::Known(_) => EnvValue::Literal {
+                        sensitive: value_node.is_sensitive(),
+                    },
+                    Tri::Unknown => EnvValue::Unknown {
+                        sensitive: value_node.is_sensitive(),
+                    },
+                }
+            };
+            let name_node = e.key("name");
+            // A name under a sensitive mask is as secret as the value: never kept.
+            let name = if name_node.is_sensitive() {
+                Tri::Known("(sensitive)".to_owned())
+            } else {
+                name_node.str()?.owned()
+            };
+            out.push(EnvVar {
+                container: container.clone(),
+                name,
+                value,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// An environment variable name that conventionally carries a credential.
+pub fn is_secret_like(name: &str) -> bool {
+    const WORDS: [&str; 11] = [
+        "PASSWORD",
+        "PASSWD",
+        "SECRET",
+        "TOKEN",
+        "APIKEY",
+        "API_KEY",
+        "PRIVATE_KEY",
+        "CREDENTIAL",
+        "ACCESS_KEY",
+        "SIGNING_KEY",
+        "ENCRYPTION_KEY",
+    ];
+    let upper = name.to_ascii_uppercase();
+    WORDS.iter().any(|w| upper.contains(w)) || upper.ends_with("_PASS") || upper == "PASS"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_like_names() {
+        for n in [
+            "DB_PASSWORD",
+            "stripe_api_key",
+            "GITHUB_TOKEN",
+            "DB_PASS",
+            "client_secret",
+        ] {
+            assert!(is_secret_like(n), "{n}");
+        }
+        for n in ["PORT", "LOG_LEVEL", "PASSAGE_COUNT"] {
+            assert!(!is_secret_like(n), "{n}");
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! Plaintext secrets in environment variables, Binary Authorization and VPC egress.
+
+use crate::inventory::Workload;
+use crate::inventory::controls::{EnvValue, is_secret_like};
+use crate::plan::Tri;
+
+/// An environment variable that carries a credential as plain text instead of a Secret
+/// Manager reference. Only where it is and why it was flagged are kept, never the value.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PlaintextSecret {
+    pub container: String,
+    pub name: String,
+    /// `sensitive value` (the plan marks the value sensitive) or `secret-like name`.
+    pub reason: &'static str,
+}
+
+pub fn plaintext_secrets(w: &Workload) -> Vec<PlaintextSecret> {
+    let mut out: Vec<PlaintextSecret> =
+        w.controls
+            .env
+            .iter()
+            .filter_map(|e| {
+                let name = e.name.clone().known().unwrap_or_else(|| "(unknown)".into());
+                let reason = match e.value {
+                    EnvValue::Literal { sensitive: true }
+                    | EnvValue::Unknown { sensitive: true } => "sensitive value",
+                    EnvValue::Literal { sensitive: false } if is_secret_like(&name) => {
+                        "secret-like name"
+                    }
+                    _ => return None,
+                };
+                Some(PlaintextSecret {
+                    container: e.container.clone(),
+                    name,
+                    reason,
+                })
+            })
+            .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+pub fn binary_authorization(w: &Workload) -> &'static str {
+    match w.controls.binary_authorization {
+        Tri::Known(b) => b.as_str(),
+        _ => "unknown",
+    }
+}
+
+pub fn vpc_egress(w: &Workload) -> &'static str {
+    match w.controls.vpc_egress {
+        Tri::Known(e) => e.as_str(),
+        _ => "unknown",
+    }
+}

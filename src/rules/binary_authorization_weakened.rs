@@ -1,0 +1,71 @@
+use super::{Delta, Direction, Finding, Rule, Severity, finding};
+
+pub static RULE: Rule = Rule {
+    id: "binary-authorization-weakened",
+    severity: Severity::Medium,
+    summary: "Binary Authorization stops being enforced on a workload, or is bypassed",
+    headline: (
+        "workload weakens Binary Authorization",
+        "workloads weaken Binary Authorization",
+    ),
+    doc: r#"# binary-authorization-weakened
+
+## What it detects
+An existing workload whose Binary Authorization goes down the order `enforced` >
+`breakglass` > `off`: the `binary_authorization` block (`use_default = true` or a `policy`) is
+removed, or a `breakglass_justification` is added (v1: the `run.googleapis.com/binary-authorization`
+and `…-breakglass` annotations). Going up is reported as improved.
+
+## Why it matters
+Binary Authorization makes Cloud Run refuse images that are not attested (built by your
+pipeline, scanned, signed). Removing it, or deploying with break-glass, lets any image run with
+the workload's identity and reach.
+
+## Example
+```hcl
+resource "google_cloud_run_v2_service" "api" {
+  binary_authorization {
+    use_default              = true
+    breakglass_justification = "hotfix, bypassing attestation"
+  }
+}
+```
+
+## Use instead
+Keep `use_default = true` (or a named policy) and attest the image; use break-glass only in an
+incident, and remove it right after.
+
+## Known limits
+Whether the project policy (`google_binary_authorization_policy`) actually enforces anything is
+not evaluated. New workloads are not judged, only changes of existing ones.
+"#,
+    check,
+};
+
+fn check(d: &Delta) -> Vec<Finding> {
+    let (Some(before), Some(after)) = (d.before, d.after) else {
+        return Vec::new();
+    };
+    let rank = |s: Option<&str>| match s {
+        Some("enforced") => Some(2),
+        Some("breakglass") => Some(1),
+        Some("off") => Some(0),
+        _ => None,
+    };
+    let (Some(b), Some(a)) = (
+        rank(before.binary_authorization),
+        rank(after.binary_authorization),
+    ) else {
+        return Vec::new();
+    };
+    let message = format!(
+        "Binary Authorization goes from `{}` to `{}`",
+        before.binary_authorization.unwrap_or_default(),
+        after.binary_authorization.unwrap_or_default()
+    );
+    match a.cmp(&b) {
+        std::cmp::Ordering::Less => vec![finding(d, Direction::Worsened, message, &[])],
+        std::cmp::Ordering::Greater => vec![finding(d, Direction::Improved, message, &[])],
+        std::cmp::Ordering::Equal => Vec::new(),
+    }
+}
