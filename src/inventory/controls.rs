@@ -73,12 +73,7 @@ pub struct Controls {
 /// v2 services, jobs and worker pools. `revision` is the node holding `containers` and
 /// `vpc_access` (`template[0]`, or `template[0].template[0]` for a job).
 pub fn read_v2(workload: &Node, revision: &Node) -> Result<Controls, TypeMismatch> {
-    let env = read_env(revision, |e| {
-        Ok(match e.key("value_source").items()? {
-            Tri::Known(v) if !v.is_empty() => true,
-            _ => false,
-        })
-    })?;
+    let env = read_env(revision, "value_source")?;
     let binary_authorization = match workload.key("binary_authorization").items()? {
         Tri::Known(blocks) => match blocks.first() {
             None => Tri::Known(BinaryAuthorization::Off),
@@ -138,12 +133,7 @@ pub fn read_v1(
     annotation: &dyn Fn(&str) -> Result<Tri<String>, TypeMismatch>,
 ) -> Result<Controls, TypeMismatch> {
     let spec = service.first("template").first("spec");
-    let env = read_env(&spec, |e| {
-        Ok(match e.key("value_from").items()? {
-            Tri::Known(v) if !v.is_empty() => true,
-            _ => false,
-        })
-    })?;
+    let env = read_env(&spec, "value_from")?;
     let binary_authorization = match (annotation(BREAKGLASS)?, annotation(BINARY_AUTHORIZATION)?) {
         (Tri::Known(_), _) => Tri::Known(BinaryAuthorization::Breakglass),
         (Tri::Unknown, _) | (_, Tri::Unknown) => Tri::Unknown,
@@ -168,12 +158,9 @@ pub fn read_v1(
     })
 }
 
-/// Reads `containers[*].env[*]` under `parent`; `from_secret` says whether an entry takes its
-/// value from Secret Manager.
-fn read_env(
-    parent: &Node,
-    from_secret: impl Fn(&Node) -> Result<bool, TypeMismatch>,
-) -> Result<Vec<EnvVar>, TypeMismatch> {
+/// Reads `containers[*].env[*]` under `parent`. An entry with a non-empty `secret_block`
+/// (`value_source` in v2, `value_from` in v1) takes its value from Secret Manager.
+fn read_env(parent: &Node, secret_block: &str) -> Result<Vec<EnvVar>, TypeMismatch> {
     let Tri::Known(containers) = parent.key("containers").items()? else {
         return Ok(Vec::new());
     };
@@ -188,7 +175,9 @@ fn read_env(
         };
         for e in entries {
             let value_node = e.key("value");
-            let value = if from_secret(&e)? {
+            let from_secret =
+                matches!(e.key(secret_block).items()?, Tri::Known(v) if !v.is_empty());
+            let value = if from_secret {
                 EnvValue::SecretRef
             } else {
                 match value_node.str()? {
