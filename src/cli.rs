@@ -3,9 +3,12 @@
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::report::Report;
 use crate::report::text::TextOptions;
 use crate::rules::{RULES, Severity};
 use crate::{Options, analyze};
@@ -43,8 +46,9 @@ enum Command {
 
 #[derive(Args, Debug)]
 struct CheckArgs {
-    /// Plan JSON from `terraform show -json tfplan`; `-` reads standard input.
-    plan: Option<String>,
+    /// Plan JSON from `terraform show -json tfplan`; `-` reads standard input. Several plans
+    /// are analysed in parallel, one per core, and reported in the order given.
+    plans: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -132,68 +136,140 @@ impl From<io::Error> for Failure {
 }
 
 fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<u8, Failure> {
-    let Some(source) = &args.plan else {
+    let sources = &args.plans;
+    if sources.is_empty() {
         return Err(Failure::Input(
             "no plan given; usage: runguard PLAN.json (or `-` for standard input). \
              Produce one with `terraform show -json tfplan > plan.json`"
                 .into(),
         ));
+    }
+    if sources.iter().filter(|s| *s == "-").count() > 1 {
+        return Err(Failure::Input(
+            "standard input (`-`) can be given only once".into(),
+        ));
+    }
+    let options = Options {
+        include_unchanged: args.all,
     };
-    let (name, bytes) = read_input(source)?;
-    let report = analyze(
-        &bytes,
-        &Options {
-            include_unchanged: args.all,
-        },
-    )
-    .map_err(|e| Failure::Input(format!("{name}: {e}")))?;
     let threshold = args.fail_on.threshold();
-    let tripped = threshold.is_some_and(|t| report.max_severity().is_some_and(|m| m >= t));
+    let tripped = |r: &Report| threshold.is_some_and(|t| r.max_severity().is_some_and(|m| m >= t));
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let text_options = |r: &Report| TextOptions {
+        color,
+        all: args.all,
+        gate: threshold.map(|t| (t, tripped(r))),
+    };
+
+    if let [source] = sources.as_slice() {
+        let report = load_and_analyze(source, &options).map_err(Failure::Input)?;
+        match args.format {
+            Format::Json => crate::report::json::render(&report, out)?,
+            Format::Text => crate::report::text::render(&report, &text_options(&report), out)?,
+        }
+        out.flush()?;
+        return Ok(u8::from(tripped(&report)));
+    }
+
+    let results = analyze_in_parallel(sources, &options);
+    for (_, result) in &results {
+        if let Err(message) = result {
+            eprintln!("runguard: error: {message}");
+        }
+    }
     match args.format {
-        Format::Json => crate::report::json::render(&report, out)?,
+        Format::Json => crate::report::json::render_set(&results, out)?,
         Format::Text => {
-            let color = match args.color {
-                Color::Always => true,
-                Color::Never => false,
-                Color::Auto => {
-                    io::stdout().is_terminal()
-                        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            for (i, (source, result)) in results.iter().enumerate() {
+                if i > 0 {
+                    writeln!(out)?;
                 }
-            };
-            let options = TextOptions {
-                color,
-                all: args.all,
-                gate: threshold.map(|t| (t, tripped)),
-            };
-            crate::report::text::render(&report, &options, out)?;
+                writeln!(out, "== {} ==", crate::report::escape::terminal(source))?;
+                match result {
+                    Ok(report) => crate::report::text::render(report, &text_options(report), out)?,
+                    Err(message) => writeln!(
+                        out,
+                        "not analysed: {}",
+                        crate::report::escape::terminal(message)
+                    )?,
+                }
+            }
         }
     }
     out.flush()?;
-    Ok(u8::from(tripped))
+    let failed = results.iter().any(|(_, r)| r.is_err());
+    let any_tripped = results.iter().any(|(_, r)| r.as_ref().is_ok_and(tripped));
+    Ok(if failed { 2 } else { u8::from(any_tripped) })
 }
 
-fn read_input(source: &str) -> Result<(String, Vec<u8>), Failure> {
+/// Reads and analyses one plan; the error names the source.
+fn load_and_analyze(source: &str, options: &Options) -> Result<Report, String> {
+    let (name, bytes) = read_input(source)?;
+    analyze(&bytes, options).map_err(|e| format!("{name}: {e}"))
+}
+
+/// Analyses every plan on a pool of one worker per core (at most one per plan). Each worker
+/// reads, analyses and drops one plan at a time, so memory holds one plan per core; results
+/// come back in the order given, so output does not depend on scheduling.
+fn analyze_in_parallel(
+    sources: &[String],
+    options: &Options,
+) -> Vec<(String, Result<Report, String>)> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(sources.len());
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Result<Report, String>>>> =
+        sources.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(source) = sources.get(i) else { break };
+                    let result = load_and_analyze(source, options);
+                    *slots[i].lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
+                }
+            });
+        }
+    });
+    sources
+        .iter()
+        .zip(slots)
+        .map(|(source, slot)| {
+            let result = slot
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner)
+                .unwrap_or_else(|| Err(format!("{source}: the analysis did not finish")));
+            (source.clone(), result)
+        })
+        .collect()
+}
+
+fn read_input(source: &str) -> Result<(String, Vec<u8>), String> {
     if source == "-" {
         let stdin = io::stdin();
         if stdin.is_terminal() {
-            return Err(Failure::Input(
-                "standard input is a terminal; pipe a plan in: \
-                 `terraform show -json tfplan | runguard -`"
-                    .into(),
-            ));
+            return Err("standard input is a terminal; pipe a plan in: \
+                        `terraform show -json tfplan | runguard -`"
+                .into());
         }
         let mut bytes = Vec::new();
         stdin
             .lock()
             .read_to_end(&mut bytes)
-            .map_err(|e| Failure::Input(format!("<stdin>: cannot read: {e}")))?;
+            .map_err(|e| format!("<stdin>: cannot read: {e}"))?;
         return Ok(("<stdin>".into(), bytes));
     }
     let path = Path::new(source);
     if path.is_dir() {
-        return Err(Failure::Input(format!(
-            "{source}: is a directory; pass the plan JSON file"
-        )));
+        return Err(format!("{source}: is a directory; pass the plan JSON file"));
     }
     let bytes = std::fs::read(path).map_err(|e| {
         let why = match e.kind() {
@@ -201,7 +277,7 @@ fn read_input(source: &str) -> Result<(String, Vec<u8>), Failure> {
             io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
             _ => e.to_string(),
         };
-        Failure::Input(format!("{source}: cannot read: {why}"))
+        format!("{source}: cannot read: {why}")
     })?;
     Ok((source.to_owned(), bytes))
 }

@@ -254,7 +254,51 @@ fn workload<'a>(r: &Report, w: &'a WorkloadEntry) -> WireWorkload<'a> {
 
 /// Writes the report as pretty-printed JSON, followed by a newline.
 pub fn render(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    let wire = Wire {
+    serde_json::to_writer_pretty(&mut *out, &wire(r)).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+/// The schema id of the document printed when several plans are analysed at once.
+pub const SET_SCHEMA: &str = "runguard/report-set/v1";
+
+#[derive(Serialize)]
+struct WireSet<'a> {
+    schema: &'static str,
+    reports: Vec<SetEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct SetEntry<'a> {
+    source: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<Wire<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+/// Writes the reports of several plans, in the order given: each entry carries its `source`
+/// and either its `report` (a `runguard/report/v1` document) or the `error` that refused it.
+pub fn render_set(
+    results: &[(String, Result<Report, String>)],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let set = WireSet {
+        schema: SET_SCHEMA,
+        reports: results
+            .iter()
+            .map(|(source, result)| SetEntry {
+                source,
+                report: result.as_ref().ok().map(wire),
+                error: result.as_ref().err().map(String::as_str),
+            })
+            .collect(),
+    };
+    serde_json::to_writer_pretty(&mut *out, &set).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+fn wire(r: &Report) -> Wire<'_> {
+    Wire {
         schema: SCHEMA,
         plan: PlanInfo {
             format_version: &r.format_version,
@@ -309,7 +353,5 @@ pub fn render(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
             .collect(),
         notes: &r.notes,
         plan_incomplete: &r.plan_incomplete,
-    };
-    serde_json::to_writer_pretty(&mut *out, &wire).map_err(std::io::Error::other)?;
-    out.write_all(b"\n")
+    }
 }

@@ -213,3 +213,72 @@ fn no_cloud_run_and_empty_plans_say_so_and_exit_0() {
             ));
     }
 }
+
+#[test]
+fn several_plans_are_reported_in_the_order_given() {
+    let plans = [MEDIUM_ONLY, PUBLIC, IMPROVED, MEDIUM_ONLY];
+    let out = runguard()
+        .args(plans)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "one plan trips the gate");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], "runguard/report-set/v1");
+    let sources: Vec<&str> = v["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, plans);
+    for r in v["reports"].as_array().unwrap() {
+        assert_eq!(r["report"]["schema"], "runguard/report/v1");
+    }
+    // The same run twice gives the same bytes, whatever the thread scheduling.
+    let again = runguard()
+        .args(plans)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, again.stdout);
+}
+
+#[test]
+fn one_refused_plan_among_several_is_reported_and_exits_2() {
+    let out = runguard()
+        .args([MEDIUM_ONLY, "testdata/not-a-plan/state.json"])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["reports"][0]["report"].is_object());
+    assert!(
+        v["reports"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("Terraform state, not a plan")
+    );
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("state.json: this is a Terraform state")
+    );
+    runguard()
+        .args([MEDIUM_ONLY, "testdata/not-a-plan/state.json"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains(
+            "== testdata/not-a-plan/state.json ==\nnot analysed:",
+        ));
+}
+
+#[test]
+fn standard_input_only_once() {
+    runguard()
+        .args(["-", "-"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("only once"));
+}
