@@ -1,6 +1,7 @@
 use super::{Delta, Direction, Finding, Rule, Severity, finding};
+use crate::graph::Principal;
 use crate::inventory::WorkloadKind;
-use crate::posture::Verdict;
+use crate::posture::{Posture, Verdict};
 
 pub static RULE: Rule = Rule {
     id: "public-exposure-unknown",
@@ -47,12 +48,27 @@ The rule says only that the answer is open; the report's `unresolved` section sa
     check,
 };
 
+/// The grants that leave the answer open: an unknown principal, or a grant that only might
+/// apply.
+fn uncertain_grants(p: &Posture) -> Vec<String> {
+    p.invokers
+        .iter()
+        .flat_map(|i| {
+            let unknown = i.principal == Principal::Unknown;
+            i.grants
+                .iter()
+                .filter(move |g| unknown || !g.certain)
+                .map(|g| g.address.clone())
+        })
+        .collect()
+}
+
 fn check(d: &Delta) -> Vec<Finding> {
     if d.workload.kind != WorkloadKind::Service {
         return Vec::new();
     }
     let before = d.before.map(|p| p.public);
-    let reasons = |p: &crate::posture::Posture| p.public_reasons.join("; ");
+    let reasons = |p: &Posture| p.public_reasons.join("; ");
     match (before, d.after) {
         (Some(Verdict::Unknown), Some(p)) if p.public == Verdict::Unknown => vec![finding(
             d,
@@ -67,15 +83,7 @@ fn check(d: &Delta) -> Vec<Finding> {
                 "may become publicly invokable; it cannot be known at plan time: {}",
                 reasons(p)
             ),
-            &p.invokers
-                .iter()
-                .flat_map(|i| {
-                    i.grants
-                        .iter()
-                        .filter(|g| !g.certain || i.principal.display() == "(unknown)")
-                        .map(|g| g.address.clone())
-                })
-                .collect::<Vec<_>>(),
+            &uncertain_grants(p),
         )],
         (Some(Verdict::Unknown), after) if after.is_none_or(|p| p.public == Verdict::No) => {
             vec![finding(
