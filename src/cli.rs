@@ -102,8 +102,10 @@ enum Color {
 /// Parses the process arguments, runs, and maps the outcome to an exit code.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    // Stdout is line-buffered; reports are written in large blocks instead, or a big JSON
+    // report costs one write call per line.
     let stdout = io::stdout();
-    let mut out = stdout.lock();
+    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let result = match cli.command {
         Some(Command::Rules) => list_rules(&mut out),
         Some(Command::Explain { rule }) => explain(&rule, &mut out),

@@ -47,9 +47,9 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
     let after = SideGraph::build(&inventory.after, &ctx);
     let before_postures = posture::assess(&before);
     let after_postures = posture::assess(&after);
-    let pairs = diff::pair(&before_postures, &after_postures);
-    let mut changes = diff::diff(&pairs, options.include_unchanged);
-    diff::attach_policy_diffs(&mut changes, &before, &after);
+    let pairs = diff::pair(before_postures, after_postures);
+    let changes = diff::diff(&pairs, options.include_unchanged);
+    let policy_diffs = diff::policy_diffs(&changes, &before, &after);
 
     let actions: std::collections::HashMap<String, plan::Action> = inventory
         .workload_actions
@@ -57,12 +57,12 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
         .map(|(a, action)| (a.to_string(), *action))
         .collect();
     let workloads = pairs
-        .iter()
+        .into_iter()
         .map(|p| WorkloadEntry {
-            id: p.id.clone(),
             action: actions.get(p.id.address.as_str()).copied(),
-            before: p.before.cloned(),
-            after: p.after.cloned(),
+            id: p.id,
+            before: p.before,
+            after: p.after,
         })
         .collect();
     let mut unresolved: Vec<graph::Unresolved> = before
@@ -101,6 +101,7 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
         terraform_version: plan.terraform_version.clone(),
         workloads,
         changes,
+        policy_diffs,
         unresolved,
         unanalysable: inventory.unanalysable.clone(),
         notes,

@@ -1,6 +1,6 @@
 //! Compares the two sides of every workload with every rule, and orders the changes once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use similar::TextDiff;
 
@@ -18,11 +18,10 @@ pub struct Change {
     pub message: String,
     /// Addresses that cause the change, the workload first.
     pub evidence: Vec<String>,
-    /// For authoritative IAM resources among the evidence (`*_iam_policy`, `*_iam_binding`)
-    /// whose bindings change: a unified diff of their bindings, one member per line.
-    pub policy_diffs: Vec<PolicyDiff>,
 }
 
+/// How the bindings of an authoritative IAM resource (`*_iam_policy`, `*_iam_binding`) change:
+/// a unified diff of its bindings, one `role member` per line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyDiff {
     pub address: String,
@@ -36,21 +35,22 @@ impl Change {
 }
 
 /// Both sides of one workload.
-pub struct Pair<'a> {
-    pub id: &'a WorkloadId,
-    pub before: Option<&'a Posture>,
-    pub after: Option<&'a Posture>,
+pub struct Pair {
+    pub id: WorkloadId,
+    pub before: Option<Posture>,
+    pub after: Option<Posture>,
 }
 
-/// Pairs the postures of both sides by workload address.
-pub fn pair<'a>(
-    before: &'a BTreeMap<WorkloadId, Posture>,
-    after: &'a BTreeMap<WorkloadId, Posture>,
-) -> Vec<Pair<'a>> {
-    let mut by_address: BTreeMap<&str, Pair<'a>> = BTreeMap::new();
+/// Pairs the postures of both sides by workload address (moving them, not copying: a posture
+/// can list hundreds of thousands of invokers).
+pub fn pair(
+    before: BTreeMap<WorkloadId, Posture>,
+    after: BTreeMap<WorkloadId, Posture>,
+) -> Vec<Pair> {
+    let mut by_address: BTreeMap<String, Pair> = BTreeMap::new();
     for (id, p) in before {
         by_address.insert(
-            &id.address,
+            id.address.clone(),
             Pair {
                 id,
                 before: Some(p),
@@ -59,18 +59,23 @@ pub fn pair<'a>(
         );
     }
     for (id, p) in after {
-        by_address
-            .entry(&id.address)
-            .and_modify(|e| {
+        match by_address.get_mut(&id.address) {
+            Some(e) => {
                 e.after = Some(p);
                 // The after side names the kind and API the workload will have.
                 e.id = id;
-            })
-            .or_insert(Pair {
-                id,
-                before: None,
-                after: Some(p),
-            });
+            }
+            None => {
+                by_address.insert(
+                    id.address.clone(),
+                    Pair {
+                        id,
+                        before: None,
+                        after: Some(p),
+                    },
+                );
+            }
+        }
     }
     by_address.into_values().collect()
 }
@@ -80,9 +85,10 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Change> {
     let mut changes = Vec::new();
     for p in pairs {
         let delta = Delta {
-            workload: p.id,
-            before: p.before,
-            after: p.after,
+            workload: &p.id,
+            before: p.before.as_ref(),
+            after: p.after.as_ref(),
+            include_unchanged,
         };
         for rule in RULES {
             for f in (rule.check)(&delta) {
@@ -95,7 +101,6 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Change> {
                     workload: p.id.address.clone(),
                     message: f.message,
                     evidence: f.evidence,
-                    policy_diffs: Vec::new(),
                 });
             }
         }
@@ -111,9 +116,9 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Change> {
     changes
 }
 
-/// Attaches the bindings diff of every authoritative IAM resource that a change names as
-/// evidence and whose bindings differ between the sides.
-pub fn attach_policy_diffs(changes: &mut [Change], before: &SideGraph, after: &SideGraph) {
+/// The bindings diff of every authoritative IAM resource that some change names as evidence
+/// and whose bindings differ between the sides, once per resource, sorted by address.
+pub fn policy_diffs(changes: &[Change], before: &SideGraph, after: &SideGraph) -> Vec<PolicyDiff> {
     let index = |g: &SideGraph| -> HashMap<String, usize> {
         (0..g.inventory.iam.len())
             .filter(|&i| g.grants[i].authority != Authority::Member)
@@ -121,34 +126,26 @@ pub fn attach_policy_diffs(changes: &mut [Change], before: &SideGraph, after: &S
             .collect()
     };
     let (b_index, a_index) = (index(before), index(after));
-    let mut cache: HashMap<&str, Option<String>> = HashMap::new();
-    for change in changes.iter_mut() {
-        for address in &change.evidence {
-            let diff = cache.entry(address).or_insert_with(|| {
-                let (b, a) = (
-                    b_index.get(address.as_str())?,
-                    a_index.get(address.as_str())?,
-                );
-                let (b, a) = (
-                    canonical(&before.grants[*b])?,
-                    canonical(&after.grants[*a])?,
-                );
-                (b != a).then(|| {
-                    TextDiff::from_lines(&b, &a)
-                        .unified_diff()
-                        .context_radius(2)
-                        .header("before", "after")
-                        .to_string()
-                })
-            });
-            if let Some(diff) = diff {
-                change.policy_diffs.push(PolicyDiff {
-                    address: address.clone(),
-                    diff: diff.clone(),
-                });
-            }
-        }
-    }
+    let named: BTreeSet<&str> = changes
+        .iter()
+        .flat_map(|c| c.evidence.iter().map(String::as_str))
+        .filter(|a| b_index.contains_key(*a) && a_index.contains_key(*a))
+        .collect();
+    named
+        .into_iter()
+        .filter_map(|address| {
+            let b = canonical(&before.grants[b_index[address]])?;
+            let a = canonical(&after.grants[a_index[address]])?;
+            (b != a).then(|| PolicyDiff {
+                address: address.to_owned(),
+                diff: TextDiff::from_lines(&b, &a)
+                    .unified_diff()
+                    .context_radius(2)
+                    .header("before", "after")
+                    .to_string(),
+            })
+        })
+        .collect()
 }
 
 /// The bindings of a grant as sorted `role member` lines; `None` when they are unknown.

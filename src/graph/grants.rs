@@ -21,7 +21,7 @@ pub enum Authority {
 }
 
 /// A principal after resolution.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Principal {
     /// A member string, normalised. `sensitive` members are never printed.
     Known { member: String, sensitive: bool },

@@ -6,6 +6,9 @@
 //! over the same policy (a policy with anything else, a binding and a member on one role) the
 //! outcome depends on apply order, so the union is kept and the conflict is reported.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use petgraph::graph::NodeIndex;
 
 use crate::graph::{Authority, EdgeKind, Principal, SideGraph};
@@ -15,10 +18,10 @@ use crate::plan::Tri;
 /// How a principal gets access, for evidence.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Grant {
-    /// The IAM resource address.
-    pub address: String,
-    /// The role (or `(unknown role)`).
-    pub role: String,
+    /// The IAM resource address (shared by every principal of the resource).
+    pub address: Arc<str>,
+    /// The role (or `(unknown role)`), likewise shared.
+    pub role: Arc<str>,
     /// `resource`, `project`, `folder` or `organization`.
     pub level: &'static str,
     /// False when the grant only might give access: unknown role, IAM condition, or a scope
@@ -52,19 +55,21 @@ pub fn collect(
 ) -> (Vec<Invoker>, Vec<Conflict>) {
     let wanted = SideGraph::access_caps(kind);
     let mut invokers: Vec<Invoker> = Vec::new();
-    let mut add = |principal: Principal, grant: Grant| match invokers
-        .iter_mut()
-        .find(|i| i.principal == principal)
-    {
-        Some(i) => {
-            if !i.grants.contains(&grant) {
-                i.grants.push(grant);
+    // Bindings can list hundreds of thousands of members: look principals up by hash.
+    let mut positions: HashMap<Principal, usize> = HashMap::new();
+    let mut add = |principal: Principal, grant: Grant| match positions.get(&principal) {
+        Some(&i) => {
+            if !invokers[i].grants.contains(&grant) {
+                invokers[i].grants.push(grant);
             }
         }
-        None => invokers.push(Invoker {
-            principal,
-            grants: vec![grant],
-        }),
+        None => {
+            positions.insert(principal.clone(), invokers.len());
+            invokers.push(Invoker {
+                principal,
+                grants: vec![grant],
+            });
+        }
     };
     // Grants on the workload itself, then grants on the projects (and above) it sits in.
     let direct = g.incoming(node, |e| e == EdgeKind::GrantsOn);
@@ -90,7 +95,7 @@ pub fn collect(
             IamTarget::Scope(Scope::Organization(_)) => ("organization", false),
             _ => ("resource", false),
         };
-        let address = iam.address.to_string();
+        let address: Arc<str> = iam.address.to_string().into();
         let Some(bindings) = &grant.bindings else {
             // The whole policy is unknown: anyone may be in it.
             add(
@@ -117,12 +122,13 @@ pub fn collect(
             let Some(role_certain) = relevant_and_certain else {
                 continue;
             };
+            let role: Arc<str> = b.role.display().into();
             for p in &b.principals {
                 add(
                     p.clone(),
                     Grant {
                         address: address.clone(),
-                        role: b.role.display().to_owned(),
+                        role: role.clone(),
                         level,
                         certain: role_certain && !b.conditional && !assumed,
                     },

@@ -17,6 +17,7 @@ struct Wire<'a> {
     summary: Summary,
     workloads: Vec<WireWorkload<'a>>,
     changes: Vec<WireChange<'a>>,
+    policy_diffs: Vec<PolicyDiff<'a>>,
     unresolved: Vec<Reasoned<'a>>,
     unanalysable: Vec<Reasoned<'a>>,
     notes: &'a [String],
@@ -136,7 +137,6 @@ struct WireChange<'a> {
     workload: &'a str,
     message: &'a str,
     evidence: &'a [String],
-    policy_diffs: Vec<PolicyDiff<'a>>,
 }
 
 #[derive(Serialize)]
@@ -325,14 +325,14 @@ fn wire(r: &Report) -> Wire<'_> {
                 workload: &c.workload,
                 message: &c.message,
                 evidence: &c.evidence,
-                policy_diffs: c
-                    .policy_diffs
-                    .iter()
-                    .map(|d| PolicyDiff {
-                        address: &d.address,
-                        diff: &d.diff,
-                    })
-                    .collect(),
+            })
+            .collect(),
+        policy_diffs: r
+            .policy_diffs
+            .iter()
+            .map(|d| PolicyDiff {
+                address: &d.address,
+                diff: &d.diff,
             })
             .collect(),
         unresolved: r

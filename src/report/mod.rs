@@ -5,7 +5,7 @@ pub mod escape;
 pub mod json;
 pub mod text;
 
-use crate::diff::Change;
+use crate::diff::{Change, PolicyDiff};
 use crate::graph::Unresolved;
 use crate::inventory::Unanalysable;
 use crate::plan::Action;
@@ -30,6 +30,8 @@ pub struct Report {
     pub terraform_version: Option<String>,
     pub workloads: Vec<WorkloadEntry>,
     pub changes: Vec<Change>,
+    /// Bindings diffs of the authoritative IAM resources that changes name as evidence.
+    pub policy_diffs: Vec<PolicyDiff>,
     /// Links and values that could not be resolved, with reasons, from both sides.
     pub unresolved: Vec<Unresolved>,
     /// Resources that could not be analysed at all.

@@ -1,6 +1,7 @@
 //! `--format text`: a headline, a before → after table for each workload with a change, the
 //! changes ranked by severity with their evidence, and what could not be resolved.
 
+use std::collections::HashSet;
 use std::io::{self, Write};
 
 use tabled::builder::Builder;
@@ -92,19 +93,23 @@ pub fn render(r: &Report, o: &TextOptions, out: &mut dyn Write) -> io::Result<()
             writeln!(out, "      {}", terminal(&c.message))?;
             let evidence: Vec<_> = c.evidence.iter().map(|e| terminal(e)).collect();
             writeln!(out, "      evidence: {}", evidence.join(", "))?;
-            for d in &c.policy_diffs {
-                writeln!(out, "      bindings of {}:", terminal(&d.address))?;
-                for line in d
-                    .diff
-                    .lines()
-                    .filter(|l| !l.starts_with("---") && !l.starts_with("+++"))
-                {
-                    writeln!(out, "        {}", terminal(line))?;
-                }
-            }
         }
     }
 
+    if !r.policy_diffs.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", paint.wrap("1", "Bindings that change"))?;
+        for d in &r.policy_diffs {
+            writeln!(out, "  {}:", terminal(&d.address))?;
+            let body = d
+                .diff
+                .lines()
+                .filter(|l| !l.starts_with("---") && !l.starts_with("+++"));
+            for line in body {
+                writeln!(out, "    {}", terminal(line))?;
+            }
+        }
+    }
     if !r.unresolved.is_empty() {
         writeln!(out)?;
         writeln!(
@@ -277,7 +282,9 @@ fn invoker_cells(before: Option<&Posture>, after: Option<&Posture>) -> (String, 
         .unwrap_or_default()
     };
     let (b, a) = (names(before), names(after));
-    let cell = |p: Option<&Posture>, own: &[String], other: &[String], mark: &str| match p {
+    let (b_set, a_set): (HashSet<&String>, HashSet<&String>) =
+        (b.iter().collect(), a.iter().collect());
+    let cell = |p: Option<&Posture>, own: &[String], other: &HashSet<&String>, mark: &str| match p {
         None => "(absent)".to_owned(),
         Some(_) if own.is_empty() => "none".to_owned(),
         Some(_) => own
@@ -292,7 +299,7 @@ fn invoker_cells(before: Option<&Posture>, after: Option<&Posture>) -> (String, 
             .collect::<Vec<_>>()
             .join("\n"),
     };
-    (cell(before, &b, &a, "-"), cell(after, &a, &b, "+"))
+    (cell(before, &b, &a_set, "-"), cell(after, &a, &b_set, "+"))
 }
 
 fn optional_bool(b: Option<bool>) -> &'static str {

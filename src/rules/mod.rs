@@ -18,6 +18,7 @@ mod public_exposure_unknown;
 mod public_invoker;
 mod public_job_or_worker_pool;
 
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::Serialize;
@@ -87,6 +88,8 @@ pub struct Delta<'a> {
     pub workload: &'a WorkloadId,
     pub before: Option<&'a Posture>,
     pub after: Option<&'a Posture>,
+    /// Unchanged-but-risky findings are wanted (`--all`); rules may skip building them.
+    pub include_unchanged: bool,
 }
 
 /// What a rule found on one workload.
@@ -154,9 +157,14 @@ pub(crate) fn compare(
 ) -> Vec<Finding> {
     let before = d.before.map(&items).unwrap_or_default();
     let after = d.after.map(&items).unwrap_or_default();
+    let before_keys: HashSet<&str> = before.iter().map(|i| i.key.as_str()).collect();
+    let after_keys: HashSet<&str> = after.iter().map(|i| i.key.as_str()).collect();
     let mut out = Vec::new();
     for item in &after {
-        let direction = if before.iter().any(|b| b.key == item.key) {
+        let direction = if before_keys.contains(item.key.as_str()) {
+            if !d.include_unchanged {
+                continue;
+            }
             Direction::Unchanged
         } else {
             Direction::Worsened
@@ -169,7 +177,7 @@ pub(crate) fn compare(
         ));
     }
     for item in &before {
-        if !after.iter().any(|a| a.key == item.key) {
+        if !after_keys.contains(item.key.as_str()) {
             out.push(finding(
                 d,
                 Direction::Improved,
@@ -217,7 +225,7 @@ pub(crate) fn invoker_items(p: &Posture, pred: impl Fn(MemberKind) -> bool) -> V
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            evidence: i.grants.iter().map(|g| g.address.clone()).collect(),
+            evidence: i.grants.iter().map(|g| g.address.to_string()).collect(),
         })
         .collect()
 }

@@ -58,7 +58,7 @@ fn uncertain_grants(p: &Posture) -> Vec<String> {
             i.grants
                 .iter()
                 .filter(move |g| unknown || !g.certain)
-                .map(|g| g.address.clone())
+                .map(|g| g.address.to_string())
         })
         .collect()
 }

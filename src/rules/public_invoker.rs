@@ -97,7 +97,7 @@ fn evidence(p: &Posture) -> Vec<String> {
         .invokers
         .iter()
         .filter(|i| matches!(&i.principal, Principal::Known { member, .. } if classify(member) == MemberKind::AllUsers))
-        .flat_map(|i| i.grants.iter().map(|g| g.address.clone()))
+        .flat_map(|i| i.grants.iter().map(|g| g.address.to_string()))
         .collect();
     out.extend(
         p.load_balancers

@@ -15,6 +15,7 @@ struct Report {
     summary: Summary,
     workloads: Vec<Workload>,
     changes: Vec<Change>,
+    policy_diffs: Vec<PolicyDiff>,
     unresolved: Vec<Reasoned>,
     unanalysable: Vec<Reasoned>,
     notes: Vec<String>,
@@ -247,7 +248,6 @@ struct Change {
     workload: String,
     message: String,
     evidence: Vec<String>,
-    policy_diffs: Vec<PolicyDiff>,
 }
 
 #[derive(Deserialize)]
