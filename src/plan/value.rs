@@ -82,6 +82,9 @@ pub struct Node<'v> {
     unknown: Mask<'v>,
     sensitive: Mask<'v>,
     path: String,
+    /// Set when the path walked through a value of the wrong type (a string where a block
+    /// was expected): every read below reports it, instead of reading "absent".
+    broken: Option<Box<TypeMismatch>>,
 }
 
 #[derive(Clone, Copy)]
@@ -148,13 +151,15 @@ impl<'v> Node<'v> {
             unknown: Mask::of(unknown),
             sensitive: Mask::of(sensitive),
             path: String::new(),
+            broken: None,
         }
     }
 
     pub fn key(&self, k: &str) -> Node<'v> {
-        let value = match self.value {
-            Some(Value::Object(m)) => m.get(k),
-            _ => None,
+        let (value, broken) = match self.value {
+            Some(Value::Object(m)) => (m.get(k), None),
+            None | Some(Value::Null) => (None, None),
+            Some(other) => (None, Some(self.mismatch("an object", other))),
         };
         let path = if self.path.is_empty() {
             k.to_owned()
@@ -166,19 +171,22 @@ impl<'v> Node<'v> {
             unknown: self.unknown.key(k),
             sensitive: self.sensitive.key(k),
             path,
+            broken: self.broken.clone().or(broken.map(Box::new)),
         }
     }
 
     pub fn index(&self, i: usize) -> Node<'v> {
-        let value = match self.value {
-            Some(Value::Array(a)) => a.get(i),
-            _ => None,
+        let (value, broken) = match self.value {
+            Some(Value::Array(a)) => (a.get(i), None),
+            None | Some(Value::Null) => (None, None),
+            Some(other) => (None, Some(self.mismatch("an array", other))),
         };
         Node {
             value,
             unknown: self.unknown.index(i),
             sensitive: self.sensitive.index(i),
             path: format!("{}[{i}]", self.path),
+            broken: self.broken.clone().or(broken.map(Box::new)),
         }
     }
 
@@ -209,6 +217,9 @@ impl<'v> Node<'v> {
 
     /// Known value, unknown, or absent; `f` converts a non-null value or reports its type.
     fn read<T>(&self, expected: &'static str, f: impl FnOnce(&'v Value) -> Option<T>) -> Read<T> {
+        if let Some(e) = &self.broken {
+            return Err((**e).clone());
+        }
         if self.is_unknown() {
             return Ok(Tri::Unknown);
         }
@@ -299,6 +310,27 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.path, "template[0].service_account");
         assert_eq!(err.found, "a number");
+    }
+
+    #[test]
+    fn a_block_of_the_wrong_type_breaks_every_read_below_it() {
+        let after = json!({"template": "oops", "labels": {"a": "b"}});
+        let root = Node::root(&after, None, None);
+        let err = root
+            .first("template")
+            .key("service_account")
+            .str()
+            .unwrap_err();
+        assert_eq!(err.path, "template");
+        assert_eq!(err.expected, "an array");
+        assert_eq!(err.found, "a string");
+        // Walking into null is still just absent.
+        let after = json!({"template": null});
+        let root = Node::root(&after, None, None);
+        assert_eq!(
+            root.first("template").key("service_account").str(),
+            Ok(Tri::Absent)
+        );
     }
 
     #[test]
