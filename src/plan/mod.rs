@@ -9,6 +9,7 @@ pub mod address;
 pub mod configuration;
 pub mod error;
 pub mod sniff;
+pub mod strict;
 pub mod value;
 
 use std::borrow::Cow;
@@ -177,19 +178,20 @@ struct EntryHead<'a> {
     change: Option<&'a RawValue>,
 }
 
+/// Read through [`strict::StrictValue`]: a duplicate key makes the entry unreadable.
 #[derive(Deserialize)]
 struct ChangeBody {
     actions: Vec<String>,
     #[serde(default)]
-    before: Option<Value>,
+    before: Option<strict::StrictValue>,
     #[serde(default)]
-    after: Option<Value>,
+    after: Option<strict::StrictValue>,
     #[serde(default)]
-    after_unknown: Option<Value>,
+    after_unknown: Option<strict::StrictValue>,
     #[serde(default)]
-    before_sensitive: Option<Value>,
+    before_sensitive: Option<strict::StrictValue>,
     #[serde(default)]
-    after_sensitive: Option<Value>,
+    after_sensitive: Option<strict::StrictValue>,
 }
 
 fn json_error(text: &str, e: &serde_json::Error) -> InputError {
@@ -200,8 +202,18 @@ fn json_error(text: &str, e: &serde_json::Error) -> InputError {
     }
     match e.classify() {
         serde_json::error::Category::Eof => InputError::Truncated { line, column },
-        serde_json::error::Category::Data => InputError::NotAPlan {
-            detail: "the top level is not a JSON object with plan keys".into(),
+        // The document is an array, not an object.
+        serde_json::error::Category::Data if text.trim_start().starts_with('[') => {
+            InputError::NotAPlan {
+                detail: "the top level is a JSON array, not an object with plan keys".into(),
+            }
+        }
+        // A plan key of the wrong type, or given twice.
+        serde_json::error::Category::Data => InputError::BadPlanStructure {
+            detail: format!(
+                "{} (line {line}, column {column})",
+                strip_position(&e.to_string())
+            ),
         },
         _ => InputError::MalformedJson {
             line,
@@ -394,11 +406,11 @@ fn read_entry(
     Ok(Some(ResourceChange {
         address,
         action,
-        before: body.before,
-        after: body.after,
-        after_unknown: body.after_unknown,
-        before_sensitive: body.before_sensitive,
-        after_sensitive: body.after_sensitive,
+        before: body.before.map(|v| v.0),
+        after: body.after.map(|v| v.0),
+        after_unknown: body.after_unknown.map(|v| v.0),
+        before_sensitive: body.before_sensitive.map(|v| v.0),
+        after_sensitive: body.after_sensitive.map(|v| v.0),
     }))
 }
 
@@ -469,13 +481,21 @@ fn read_prior_data(
                 });
                 continue;
             };
-            let values = r
-                .values
-                .and_then(|v| serde_json::from_str(v.get()).ok())
-                .unwrap_or(Value::Null);
-            let sensitive_values = r
-                .sensitive_values
-                .and_then(|v| serde_json::from_str(v.get()).ok());
+            let strict = |raw: Option<&RawValue>| -> Result<Option<Value>, String> {
+                raw.map(|v| serde_json::from_str::<strict::StrictValue>(v.get()).map(|s| s.0))
+                    .transpose()
+                    .map_err(|e| strip_position(&e.to_string()))
+            };
+            let (values, sensitive_values) = match (strict(r.values), strict(r.sensitive_values)) {
+                (Ok(v), Ok(s)) => (v.unwrap_or(Value::Null), s),
+                (Err(reason), _) | (_, Err(reason)) => {
+                    unreadable.push(Unreadable {
+                        address: address.to_string(),
+                        reason: format!("prior_state values are malformed: {reason}"),
+                    });
+                    continue;
+                }
+            };
             out.push(PriorData {
                 address,
                 values,
@@ -522,6 +542,23 @@ mod tests {
             parse("[1]", &all).unwrap_err(),
             InputError::NotAPlan { .. }
         ));
+    }
+
+    #[test]
+    fn duplicate_plan_keys_are_refused_by_name() {
+        let text = r#"{"format_version":"1.2","resource_changes":[],"resource_changes":[]}"#;
+        assert!(matches!(parse(text, &all).unwrap_err(),
+            InputError::BadPlanStructure { detail } if detail.contains("duplicate field `resource_changes`")));
+    }
+
+    #[test]
+    fn duplicate_keys_inside_an_entry_make_it_unreadable() {
+        let text = r#"{"format_version":"1.2","resource_changes":[
+            {"address":"google_x.a","type":"google_x","change":{"actions":["create"],"after":{"member":"user:a","member":"allUsers"}}}
+        ]}"#;
+        let plan = parse(text, &all).unwrap();
+        assert!(plan.changes.is_empty());
+        assert!(plan.unreadable[0].reason.contains("duplicate key `member`"));
     }
 
     #[test]
