@@ -39,6 +39,17 @@ impl<'a> Candidates<'a> {
     }
 }
 
+/// What an attribute's configuration expression refers to.
+#[derive(Default)]
+pub struct Origins {
+    /// The resource sets the attribute at all.
+    pub configured: bool,
+    pub instances: Vec<usize>,
+    pub constants: Vec<Value>,
+    /// References that cannot be followed, with the reason.
+    pub opaque: Vec<String>,
+}
+
 /// The result of following an attribute's configuration expression.
 pub enum Followed {
     /// Positions of the instances the expression refers to (possibly several candidates).
@@ -58,24 +69,48 @@ impl Context<'_> {
         attribute_path: &[&str],
         candidates: &Candidates,
     ) -> Followed {
+        let o = self.origins(from, attribute_path, candidates);
+        if !o.instances.is_empty() {
+            Followed::Instances(o.instances)
+        } else if let Some(c) = o.constants.into_iter().next() {
+            Followed::Constant(c)
+        } else {
+            Followed::Opaque(o.opaque.into_iter().next().unwrap_or_else(|| {
+                "its references lead to no resource of the expected type in the plan".into()
+            }))
+        }
+    }
+
+    /// Everything an attribute's expression refers to: matching instances, constants reached
+    /// through variables, and what cannot be followed. `configuration` keeps references, not
+    /// operators, so `var.x ? null : google_service_account.a.email` gives both a constant and
+    /// an instance; callers that must not guess use all three.
+    pub fn origins(
+        &self,
+        from: &Address,
+        attribute_path: &[&str],
+        candidates: &Candidates,
+    ) -> Origins {
         let module = from.config_module();
         let resource = from.config_resource();
         let expressions = self
             .configuration
             .expressions(&module, &resource, attribute_path);
+        let mut out = Origins {
+            configured: !expressions.is_empty(),
+            ..Origins::default()
+        };
         if expressions.is_empty() {
-            return Followed::Opaque(if self.configuration.has_resource(&module, &resource) {
-                format!(
-                    "`{}` is not set in the configuration",
-                    attribute_path.join(".")
-                )
-            } else {
-                "the plan has no configuration for this resource".into()
-            });
+            out.opaque
+                .push(if self.configuration.has_resource(&module, &resource) {
+                    format!(
+                        "`{}` is not set in the configuration",
+                        attribute_path.join(".")
+                    )
+                } else {
+                    "the plan has no configuration for this resource".into()
+                });
         }
-        let mut instances: Vec<usize> = Vec::new();
-        let mut constant = None;
-        let mut opaque = None;
         for expr in expressions {
             for origin in
                 self.configuration
@@ -84,25 +119,17 @@ impl Context<'_> {
                 match origin {
                     Origin::Resource(r) => {
                         for i in match_instances(&r, candidates) {
-                            if !instances.contains(&i) {
-                                instances.push(i);
+                            if !out.instances.contains(&i) {
+                                out.instances.push(i);
                             }
                         }
                     }
-                    Origin::Constant(c) => constant = Some(c),
-                    Origin::Opaque(reason) => opaque = Some(reason),
+                    Origin::Constant(c) => out.constants.push(c),
+                    Origin::Opaque(reason) => out.opaque.push(reason),
                 }
             }
         }
-        if !instances.is_empty() {
-            Followed::Instances(instances)
-        } else if let Some(c) = constant {
-            Followed::Constant(c)
-        } else {
-            Followed::Opaque(opaque.unwrap_or_else(|| {
-                "its references lead to no resource of the expected type in the plan".into()
-            }))
-        }
+        out
     }
 }
 

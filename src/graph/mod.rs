@@ -250,29 +250,58 @@ impl<'i> SideGraph<'i> {
                 email: email.to_lowercase(),
             },
             Tri::Absent => Identity::ImplicitDefault,
-            Tri::Unknown => match ctx.follow(&w.address, w.service_account_path, &index.accounts) {
-                Followed::Instances(found) if found.len() == 1 => {
-                    let account = &self.inventory.service_accounts[found[0]];
-                    match &account.email {
-                        Tri::Known(email) => Identity::Account {
-                            email: email.clone(),
-                        },
-                        _ => Identity::PlannedAccount {
-                            address: account.address.clone(),
-                        },
-                    }
+            Tri::Unknown => self.unknown_identity(w, index, ctx),
+        }
+    }
+
+    /// `service_account` is unknown at plan time. It is optional and computed: left null, it is
+    /// unknown on create and Cloud Run picks the default account. `configuration` keeps the
+    /// expression's references but not its operators, so the answer is reasoned from them:
+    ///
+    /// - not configured at all: the implicit default (on create);
+    /// - a plain reference to one service account: that account;
+    /// - a mix (`var.x ? null : google_service_account.a.email`) whose inputs are all known at
+    ///   plan time: the value would be known if it were one of them, so it is null, the
+    ///   implicit default (on create);
+    /// - anything else: unknown, with the reason. It is never guessed.
+    fn unknown_identity(&self, w: &Workload, index: &Indexes, ctx: &Context) -> Identity {
+        let o = ctx.origins(&w.address, w.service_account_path, &index.accounts);
+        if !o.configured {
+            return if w.creating {
+                Identity::ImplicitDefault
+            } else {
+                Identity::Unknown {
+                    reason: o.opaque.into_iter().next().unwrap_or_default(),
                 }
-                Followed::Constant(serde_json::Value::String(email)) => Identity::Account {
-                    email: email.to_lowercase(),
+            };
+        }
+        if let Some(reason) = o.opaque.into_iter().next() {
+            return Identity::Unknown { reason };
+        }
+        let accounts: Vec<&crate::inventory::ServiceAccount> = o
+            .instances
+            .iter()
+            .map(|&i| &self.inventory.service_accounts[i])
+            .collect();
+        match (accounts.as_slice(), o.constants.is_empty()) {
+            ([account], true) => match &account.email {
+                Tri::Known(email) => Identity::Account {
+                    email: email.clone(),
                 },
-                // Not in the configuration: unset, so Cloud Run picks the default account.
-                Followed::Opaque(_) if w.creating && !configured(w, ctx) => {
-                    Identity::ImplicitDefault
-                }
-                Followed::Opaque(reason) => Identity::Unknown { reason },
-                _ => Identity::Unknown {
-                    reason: "it refers to more than one service account".into(),
+                _ => Identity::PlannedAccount {
+                    address: account.address.clone(),
                 },
+            },
+            _ if w.creating && accounts.iter().all(|a| a.email_in_plan) => {
+                Identity::ImplicitDefault
+            }
+            ([], _) => Identity::Unknown {
+                reason: "it is computed from values that are known, yet it is unknown".into(),
+            },
+            _ => Identity::Unknown {
+                reason: "it depends on a condition over service accounts whose emails are not \
+                         known at plan time"
+                    .into(),
             },
         }
     }
@@ -708,15 +737,4 @@ impl<'i> SideGraph<'i> {
             WorkloadKind::WorkerPool => Caps::MODIFY,
         }
     }
-}
-
-/// The workload's configuration sets its service account.
-fn configured(w: &Workload, ctx: &Context) -> bool {
-    !ctx.configuration
-        .expressions(
-            &w.address.config_module(),
-            &w.address.config_resource(),
-            w.service_account_path,
-        )
-        .is_empty()
 }

@@ -9,6 +9,9 @@ use super::{Reading, computed_str};
 pub struct ServiceAccount {
     pub address: Address,
     pub email: Tri<String>,
+    /// The plan itself states the email (providers since 6.13 compute it at plan time); false
+    /// when runguard derived it from `account_id` and `project`.
+    pub email_in_plan: bool,
     pub disabled: Tri<bool>,
 }
 
@@ -35,7 +38,9 @@ pub fn read_account(r: &Reading) -> Result<ServiceAccount, TypeMismatch> {
     let n = &r.node;
     // Providers before 6.13 leave `email` unknown on create; it is always
     // `{account_id}@{project}.iam.gserviceaccount.com`.
-    let email = match computed_str(n, "email")? {
+    let stated = computed_str(n, "email")?;
+    let email_in_plan = matches!(stated, Tri::Known(_));
+    let email = match stated {
         Tri::Known(e) => Tri::Known(e.to_lowercase()),
         _ => match (n.key("account_id").str()?, n.key("project").str()?) {
             (Tri::Known(a), Tri::Known(p)) => {
@@ -47,6 +52,7 @@ pub fn read_account(r: &Reading) -> Result<ServiceAccount, TypeMismatch> {
     Ok(ServiceAccount {
         address: r.address.clone(),
         email,
+        email_in_plan,
         disabled: n.key("disabled").bool()?,
     })
 }

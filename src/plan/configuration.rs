@@ -137,7 +137,8 @@ enum Reference {
         output: Option<String>,
     },
     Local(String),
-    Meta,
+    /// `each.*`, `count.*`, `path.*`, `self.*`, `terraform.*`, as written.
+    Meta(String),
 }
 
 const MAX_DEPTH: usize = 32;
@@ -320,7 +321,14 @@ impl Configuration {
                         "it comes from `local.{name}`, and local values are not in plan JSON"
                     ));
                 }
-                Reference::Meta => {}
+                // The instance key picks among instances; its value is not in plan JSON.
+                Reference::Meta(name) => {
+                    if opaque.is_none() && name.starts_with("each.value") {
+                        opaque = Some(format!(
+                            "it comes from `{name}`, which plan JSON does not record"
+                        ));
+                    }
+                }
             }
         }
         if out.len() == before {
@@ -476,7 +484,7 @@ fn parse_reference(r: &str) -> Reference {
                 output: rest.first().map(|o| split_index(o).0),
             }
         }
-        ["each" | "count" | "path" | "self" | "terraform", ..] => Reference::Meta,
+        ["each" | "count" | "path" | "self" | "terraform", ..] => Reference::Meta(r.to_owned()),
         ["data", rtype, name, rest @ ..] => {
             let (name, index) = split_index(name);
             Reference::Resource {
@@ -493,7 +501,7 @@ fn parse_reference(r: &str) -> Reference {
                 attribute: rest.first().map(|a| split_index(a).0),
             }
         }
-        _ => Reference::Meta,
+        _ => Reference::Meta(r.to_owned()),
     }
 }
 
