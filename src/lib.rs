@@ -37,8 +37,11 @@ pub struct Options {
 /// Analyses one plan document (raw bytes, any supported encoding).
 pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
     let text = plan::sniff::decode(bytes)?;
-    let plan = plan::parse(&text, &inventory::is_wanted)?;
-    let inventory = inventory::build(&plan);
+    let mut inventory = inventory::Inventory::default();
+    let plan = plan::parse(&text, &inventory::is_wanted, &mut |change| {
+        inventory.add_change(&change)
+    })?;
+    inventory.finish(&plan);
     let ctx = Context {
         configuration: &plan.configuration,
         variables: &plan.variables,

@@ -15,7 +15,7 @@ pub mod policy_data;
 pub mod roles;
 pub mod service_account;
 
-use crate::plan::{Action, Address, Node, Plan, Tri, TypeMismatch};
+use crate::plan::{Action, Address, Node, Plan, ResourceChange, Tri, TypeMismatch};
 
 pub use cloud_run::{Api, Ingress, Workload, WorkloadKind};
 pub use iam::{Grant, IamResource, IamTarget, MemberValue, PolicyBinding, Scope};
@@ -100,19 +100,13 @@ pub struct Reading<'a, 'v> {
     pub creating: bool,
 }
 
-/// Builds the inventory from a parsed plan.
-pub fn build(plan: &Plan) -> Inventory {
-    let mut inv = Inventory::default();
-    for u in &plan.unreadable {
-        inv.unanalysable.push(Unanalysable {
-            address: u.address.clone(),
-            reason: u.reason.clone(),
-        });
-    }
-    for change in &plan.changes {
+impl Inventory {
+    /// Adds both sides of one resource change. The plan stage calls this for each wanted entry
+    /// as it reads it, so the entry's JSON is freed right after.
+    pub fn add_change(&mut self, change: &ResourceChange) {
         let rtype = change.address.rtype.as_str();
         if cloud_run::handles(rtype) && !change.address.data {
-            inv.workload_actions
+            self.workload_actions
                 .push((change.address.clone(), change.action));
         }
         let creating = matches!(change.action, Action::Create | Action::Replace);
@@ -129,24 +123,34 @@ pub fn build(plan: &Plan) -> Inventory {
                 side,
                 creating: side == Side::After && creating,
             };
-            if let Err(e) = read_one(&mut inv, &reading) {
-                record(&mut inv, &change.address, side, &e);
+            if let Err(e) = read_one(self, &reading) {
+                record(self, &change.address, side, &e);
             }
         }
     }
-    for data in &plan.prior_data {
-        if policy_data::handles(&data.address.rtype) {
-            let node = Node::root(&data.values, None, data.sensitive_values.as_ref());
-            match policy_data::read_prior(&data.address, &node) {
-                // Data sources read during planning describe the world the plan applies to.
-                Ok(source) => inv.after.policy_data.push(source),
-                Err(e) => record(&mut inv, &data.address, Side::After, &e),
+
+    /// Adds what the rest of the plan says: entries that could not be read, and the data
+    /// sources read while planning.
+    pub fn finish(&mut self, plan: &Plan) {
+        for u in &plan.unreadable {
+            self.unanalysable.push(Unanalysable {
+                address: u.address.clone(),
+                reason: u.reason.clone(),
+            });
+        }
+        for data in &plan.prior_data {
+            if policy_data::handles(&data.address.rtype) {
+                let node = Node::root(&data.values, None, data.sensitive_values.as_ref());
+                match policy_data::read_prior(&data.address, &node) {
+                    // Data sources read during planning describe the world the plan applies to.
+                    Ok(source) => self.after.policy_data.push(source),
+                    Err(e) => record(self, &data.address, Side::After, &e),
+                }
             }
         }
+        self.unanalysable.sort();
+        self.unanalysable.dedup();
     }
-    inv.unanalysable.sort();
-    inv.unanalysable.dedup();
-    inv
 }
 
 fn record(inv: &mut Inventory, address: &Address, side: Side, e: &TypeMismatch) {

@@ -39,11 +39,11 @@ struct Call {
 }
 
 #[derive(Deserialize, Default)]
-struct RawConfiguration {
+struct RawConfiguration<'a> {
     #[serde(default)]
     provider_config: HashMap<String, RawProvider>,
-    #[serde(default)]
-    root_module: RawModule,
+    #[serde(default, borrow)]
+    root_module: RawModule<'a>,
 }
 
 #[derive(Deserialize)]
@@ -56,11 +56,11 @@ struct RawProvider {
 }
 
 #[derive(Deserialize, Default)]
-struct RawModule {
-    #[serde(default)]
-    resources: Vec<RawResource>,
-    #[serde(default)]
-    module_calls: HashMap<String, RawCall>,
+struct RawModule<'a> {
+    #[serde(default, borrow)]
+    resources: Vec<RawResource<'a>>,
+    #[serde(default, borrow)]
+    module_calls: HashMap<String, RawCall<'a>>,
     #[serde(default)]
     outputs: HashMap<String, RawOutput>,
     #[serde(default)]
@@ -68,20 +68,21 @@ struct RawModule {
 }
 
 #[derive(Deserialize)]
-struct RawResource {
+struct RawResource<'a> {
     address: String,
-    #[serde(default)]
-    expressions: Value,
+    /// Kept raw: only the resource types the analysis reads are turned into values.
+    #[serde(borrow)]
+    expressions: Option<&'a serde_json::value::RawValue>,
 }
 
 #[derive(Deserialize)]
-struct RawCall {
+struct RawCall<'a> {
     #[serde(default)]
     expressions: Value,
-    count_expression: Option<Value>,
-    for_each_expression: Option<Value>,
-    #[serde(default)]
-    module: RawModule,
+    count_expression: Option<serde::de::IgnoredAny>,
+    for_each_expression: Option<serde::de::IgnoredAny>,
+    #[serde(default, borrow)]
+    module: RawModule<'a>,
 }
 
 #[derive(Deserialize)]
@@ -144,7 +145,12 @@ enum Reference {
 const MAX_DEPTH: usize = 32;
 
 impl Configuration {
-    pub fn parse(raw: &str) -> Result<Configuration, serde_json::Error> {
+    /// Parses the `configuration` section; only resources whose type `wanted` selects keep
+    /// their expressions.
+    pub fn parse(
+        raw: &str,
+        wanted: &dyn Fn(&str) -> bool,
+    ) -> Result<Configuration, serde_json::Error> {
         let raw: RawConfiguration = serde_json::from_str(raw)?;
         let mut config = Configuration::default();
         if let Some(google) = raw.provider_config.values().find(|p| {
@@ -153,7 +159,7 @@ impl Configuration {
             config.provider_project = constant_str(&google.expressions, "project");
             config.provider_region = constant_str(&google.expressions, "region");
         }
-        flatten(String::new(), raw.root_module, &mut config.modules);
+        flatten(String::new(), raw.root_module, wanted, &mut config.modules)?;
         Ok(config)
     }
 
@@ -401,10 +407,21 @@ fn config_path(modules: &[ModuleStep]) -> String {
     super::address::config_module_of(modules)
 }
 
-fn flatten(path: String, module: RawModule, out: &mut HashMap<String, Module>) {
+fn flatten(
+    path: String,
+    module: RawModule,
+    wanted: &dyn Fn(&str) -> bool,
+    out: &mut HashMap<String, Module>,
+) -> Result<(), serde_json::Error> {
     let mut m = Module::default();
     for r in module.resources {
-        m.resources.insert(r.address, r.expressions);
+        let rtype = r.address.strip_prefix("data.").unwrap_or(&r.address);
+        let rtype = rtype.split('.').next().unwrap_or_default();
+        let expressions = match r.expressions {
+            Some(raw) if wanted(rtype) => serde_json::from_str(raw.get())?,
+            _ => Value::Null,
+        };
+        m.resources.insert(r.address, expressions);
     }
     for (name, output) in module.outputs {
         m.outputs.insert(name, output.expression);
@@ -425,9 +442,10 @@ fn flatten(path: String, module: RawModule, out: &mut HashMap<String, Module>) {
                 repeated: call.count_expression.is_some() || call.for_each_expression.is_some(),
             },
         );
-        flatten(child_path, call.module, out);
+        flatten(child_path, call.module, wanted, out)?;
     }
     out.insert(path, m);
+    Ok(())
 }
 
 /// Splits `name[key]` into the name and its key.
@@ -536,7 +554,7 @@ mod tests {
                 }
             }
         });
-        Configuration::parse(&raw.to_string()).unwrap()
+        Configuration::parse(&raw.to_string(), &|_| true).unwrap()
     }
 
     #[test]

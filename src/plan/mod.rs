@@ -130,8 +130,6 @@ pub struct Unreadable {
 pub struct Plan {
     pub format_version: String,
     pub terraform_version: Option<String>,
-    /// Entries of the wanted types, in plan order.
-    pub changes: Vec<ResourceChange>,
     /// Number of `resource_changes` entries in the plan, wanted or not.
     pub total_changes: usize,
     pub prior_data: Vec<PriorData>,
@@ -150,7 +148,7 @@ struct Document<'a> {
     format_version: Option<Value>,
     terraform_version: Option<Value>,
     #[serde(borrow)]
-    resource_changes: Option<Vec<&'a RawValue>>,
+    resource_changes: Option<Vec<EntryHead<'a>>>,
     #[serde(borrow)]
     prior_state: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -168,14 +166,96 @@ struct Document<'a> {
     values: Option<&'a RawValue>,
 }
 
-#[derive(Deserialize)]
+/// The parts of a `resource_changes` entry needed to decide whether to read it, taken in the
+/// same pass that scans the document: `change` stays raw until the type is known to be wanted.
+/// An entry that is not an object is kept as such, so one broken entry does not stop the rest.
+#[derive(Default)]
 struct EntryHead<'a> {
-    #[serde(borrow)]
-    address: Option<Cow<'a, str>>,
-    #[serde(rename = "type", borrow)]
-    rtype: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    address: Option<&'a RawValue>,
+    rtype: Option<&'a RawValue>,
     change: Option<&'a RawValue>,
+    not_an_object: bool,
+    duplicate_key: Option<String>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for EntryHead<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(HeadVisitor(std::marker::PhantomData))
+    }
+}
+
+struct HeadVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'a> HeadVisitor<'a> {
+    fn other<E>(self) -> Result<EntryHead<'a>, E> {
+        Ok(EntryHead {
+            not_an_object: true,
+            ..EntryHead::default()
+        })
+    }
+}
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for HeadVisitor<'a> {
+    type Value = EntryHead<'a>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a resource change")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> Result<EntryHead<'a>, A::Error> {
+        let mut head = EntryHead::default();
+        while let Some(key) = map.next_key::<Cow<'a, str>>()? {
+            let slot = match key.as_ref() {
+                "address" => &mut head.address,
+                "type" => &mut head.rtype,
+                "change" => &mut head.change,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    continue;
+                }
+            };
+            if slot.is_some() {
+                head.duplicate_key = Some(key.into_owned());
+            }
+            *slot = Some(map.next_value()?);
+        }
+        Ok(head)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> Result<EntryHead<'a>, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        self.other()
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<EntryHead<'a>, E> {
+        self.other()
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<EntryHead<'a>, E> {
+        self.other()
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<EntryHead<'a>, E> {
+        self.other()
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<EntryHead<'a>, E> {
+        self.other()
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<EntryHead<'a>, E> {
+        self.other()
+    }
+
+    fn visit_unit<E>(self) -> Result<EntryHead<'a>, E> {
+        self.other()
+    }
 }
 
 /// Read through [`strict::StrictValue`]: a duplicate key makes the entry unreadable.
@@ -231,8 +311,14 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
-/// Parses a decoded plan. `wanted` selects the resource types to deserialize.
-pub fn parse(text: &str, wanted: &dyn Fn(&str) -> bool) -> Result<Plan, InputError> {
+/// Parses a decoded plan. `wanted` selects the resource types to deserialize; each wanted
+/// entry is handed to `sink` as soon as it is read and not kept, so its JSON trees are freed
+/// before the next one is built.
+pub fn parse(
+    text: &str,
+    wanted: &dyn Fn(&str) -> bool,
+    sink: &mut dyn FnMut(ResourceChange),
+) -> Result<Plan, InputError> {
     let doc: Document = serde_json::from_str(text).map_err(|e| json_error(text, &e))?;
 
     if doc.values.is_some() && doc.resource_changes.is_none() && doc.planned_values.is_none() {
@@ -271,12 +357,11 @@ pub fn parse(text: &str, wanted: &dyn Fn(&str) -> bool) -> Result<Plan, InputErr
                 .into(),
         });
     }
-    let raw_changes = doc.resource_changes.unwrap_or_default();
-    let mut changes = Vec::new();
+    let heads = doc.resource_changes.unwrap_or_default();
     let mut unreadable = Vec::new();
-    for (i, raw) in raw_changes.iter().enumerate() {
-        match read_entry(raw.get(), wanted) {
-            Ok(Some(c)) => changes.push(c),
+    for (i, head) in heads.iter().enumerate() {
+        match read_entry(head, wanted) {
+            Ok(Some(c)) => sink(c),
             Ok(None) => {}
             Err((address, reason)) => unreadable.push(Unreadable {
                 address: address.unwrap_or_else(|| format!("resource_changes[{i}]")),
@@ -290,9 +375,11 @@ pub fn parse(text: &str, wanted: &dyn Fn(&str) -> bool) -> Result<Plan, InputErr
         None => Vec::new(),
     };
     let configuration = match doc.configuration {
-        Some(raw) => Configuration::parse(raw.get()).map_err(|e| InputError::BadPlanStructure {
-            detail: format!("`configuration`: {}", strip_position(&e.to_string())),
-        })?,
+        Some(raw) => {
+            Configuration::parse(raw.get(), wanted).map_err(|e| InputError::BadPlanStructure {
+                detail: format!("`configuration`: {}", strip_position(&e.to_string())),
+            })?
+        }
         None => Configuration::default(),
     };
     let variables = doc
@@ -322,8 +409,7 @@ pub fn parse(text: &str, wanted: &dyn Fn(&str) -> bool) -> Result<Plan, InputErr
     Ok(Plan {
         format_version,
         terraform_version,
-        changes,
-        total_changes: raw_changes.len(),
+        total_changes: heads.len(),
         prior_data,
         configuration,
         variables,
@@ -364,27 +450,32 @@ struct VariableValue {
 type EntryError = (Option<String>, String);
 
 fn read_entry(
-    raw: &str,
+    head: &EntryHead,
     wanted: &dyn Fn(&str) -> bool,
 ) -> Result<Option<ResourceChange>, EntryError> {
-    let head: EntryHead = serde_json::from_str(raw).map_err(|e| {
-        (
-            None,
-            format!("entry is malformed: {}", strip_position(&e.to_string())),
-        )
-    })?;
-    let Some(rtype) = head.rtype else {
+    let text =
+        |raw: Option<&RawValue>| raw.and_then(|r| serde_json::from_str::<Cow<str>>(r.get()).ok());
+    let address_text = text(head.address);
+    if head.not_an_object {
+        return Err((None, "entry is not an object".into()));
+    }
+    let Some(rtype) = text(head.rtype) else {
         return Err((
-            head.address.map(Cow::into_owned),
-            "entry has no `type`".into(),
+            address_text.map(Cow::into_owned),
+            "entry has no `type` string".into(),
         ));
     };
     if !wanted(&rtype) {
         return Ok(None);
     }
-    let address_text = head
-        .address
-        .ok_or((None, format!("a `{rtype}` entry has no `address`")))?;
+    if let Some(key) = &head.duplicate_key {
+        return Err((
+            address_text.map(Cow::into_owned),
+            format!("duplicate key `{key}`"),
+        ));
+    }
+    let address_text =
+        address_text.ok_or((None, format!("a `{rtype}` entry has no `address` string")))?;
     let address = Address::parse(&address_text).ok_or_else(|| {
         (
             Some(address_text.to_string()),
@@ -516,14 +607,21 @@ mod tests {
         true
     }
 
+    /// Parses and collects the wanted entries.
+    fn parse_all(text: &str) -> Result<(Plan, Vec<ResourceChange>), InputError> {
+        let mut changes = Vec::new();
+        let plan = parse(text, &all, &mut |c| changes.push(c))?;
+        Ok((plan, changes))
+    }
+
     #[test]
     fn refuses_state_and_future_formats() {
         let state =
             r#"{"format_version":"1.0","terraform_version":"1.9.8","values":{"root_module":{}}}"#;
-        assert_eq!(parse(state, &all).unwrap_err(), InputError::StateFile);
+        assert_eq!(parse_all(state).unwrap_err(), InputError::StateFile);
         let future = r#"{"format_version":"2.0","resource_changes":[]}"#;
         assert!(matches!(
-            parse(future, &all).unwrap_err(),
+            parse_all(future).unwrap_err(),
             InputError::UnsupportedFormat { .. }
         ));
     }
@@ -531,15 +629,15 @@ mod tests {
     #[test]
     fn classifies_json_errors() {
         assert!(matches!(
-            parse(r#"{"format_version":"1.2","resource_changes":["#, &all).unwrap_err(),
+            parse_all(r#"{"format_version":"1.2","resource_changes":["#).unwrap_err(),
             InputError::Truncated { .. }
         ));
         assert!(matches!(
-            parse("Terraform will perform", &all).unwrap_err(),
+            parse_all("Terraform will perform").unwrap_err(),
             InputError::NotJson { .. }
         ));
         assert!(matches!(
-            parse("[1]", &all).unwrap_err(),
+            parse_all("[1]").unwrap_err(),
             InputError::NotAPlan { .. }
         ));
     }
@@ -547,7 +645,7 @@ mod tests {
     #[test]
     fn duplicate_plan_keys_are_refused_by_name() {
         let text = r#"{"format_version":"1.2","resource_changes":[],"resource_changes":[]}"#;
-        assert!(matches!(parse(text, &all).unwrap_err(),
+        assert!(matches!(parse_all(text).unwrap_err(),
             InputError::BadPlanStructure { detail } if detail.contains("duplicate field `resource_changes`")));
     }
 
@@ -556,8 +654,8 @@ mod tests {
         let text = r#"{"format_version":"1.2","resource_changes":[
             {"address":"google_x.a","type":"google_x","change":{"actions":["create"],"after":{"member":"user:a","member":"allUsers"}}}
         ]}"#;
-        let plan = parse(text, &all).unwrap();
-        assert!(plan.changes.is_empty());
+        let (plan, changes) = parse_all(text).unwrap();
+        assert!(changes.is_empty());
         assert!(plan.unreadable[0].reason.contains("duplicate key `member`"));
     }
 
@@ -568,8 +666,8 @@ mod tests {
             {"address":"google_x.b","type":"google_x","change":{"actions":["create"],"after":{}}},
             7
         ]}"#;
-        let plan = parse(text, &all).unwrap();
-        assert_eq!(plan.changes.len(), 1);
+        let (plan, changes) = parse_all(text).unwrap();
+        assert_eq!(changes.len(), 1);
         assert_eq!(plan.unreadable.len(), 2);
         assert_eq!(plan.unreadable[0].address, "google_x.a");
         assert_eq!(plan.unreadable[1].address, "resource_changes[2]");
@@ -580,7 +678,7 @@ mod tests {
         let text = r#"{"format_version":"1.2","resource_changes":[
             {"address":"google_x.a","type":"google_x","change":{"actions":["forget"],"before":{"k":1},"after":null}}
         ]}"#;
-        let plan = parse(text, &all).unwrap();
-        assert!(plan.changes[0].after_node().is_some());
+        let (_, changes) = parse_all(text).unwrap();
+        assert!(changes[0].after_node().is_some());
     }
 }
