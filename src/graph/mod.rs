@@ -110,6 +110,8 @@ pub struct SideGraph<'i> {
     pub externals: Vec<ExternalWorkload>,
     pub external_nodes: Vec<NodeIndex>,
     pub iam_nodes: Vec<NodeIndex>,
+    /// Each IAM resource's address, formatted once: postures cite them for every principal.
+    pub iam_addresses: Vec<std::sync::Arc<str>>,
     pub grants: Vec<ResolvedGrant>,
     pub accounts: Vec<AccountNode>,
     pub account_nodes: Vec<NodeIndex>,
@@ -119,6 +121,10 @@ pub struct SideGraph<'i> {
     /// The provider's default project, used where a resource leaves `project` unset.
     pub default_project: Option<String>,
     projects: HashMap<Option<String>, NodeIndex>,
+    /// For each project node and capability, the scope grants with a binding whose role is
+    /// known to carry it, in node order: built once, so a workload does not rescan every grant
+    /// of its project.
+    scope_grants: HashMap<(NodeIndex, Caps), Vec<usize>>,
     accounts_by_email: HashMap<String, usize>,
     accounts_by_address: HashMap<Address, usize>,
     externals_by_id: HashMap<ExternalWorkload, usize>,
@@ -134,6 +140,11 @@ impl<'i> SideGraph<'i> {
             externals: Vec::new(),
             external_nodes: Vec::new(),
             iam_nodes: Vec::new(),
+            iam_addresses: inventory
+                .iam
+                .iter()
+                .map(|i| i.address.to_string().into())
+                .collect(),
             grants: Vec::new(),
             accounts: Vec::new(),
             account_nodes: Vec::new(),
@@ -142,6 +153,7 @@ impl<'i> SideGraph<'i> {
             unresolved: Vec::new(),
             default_project: ctx.configuration.provider_project.clone(),
             projects: HashMap::new(),
+            scope_grants: HashMap::new(),
             accounts_by_email: HashMap::new(),
             accounts_by_address: HashMap::new(),
             externals_by_id: HashMap::new(),
@@ -165,6 +177,7 @@ impl<'i> SideGraph<'i> {
         g.link_identities(&index, ctx);
         g.link_iam(&index, ctx);
         g.link_projects();
+        g.index_scope_grants();
         g.link_keys(&index, ctx);
         g.link_load_balancers(&index, ctx);
         g.unresolved.sort();
@@ -379,6 +392,37 @@ impl<'i> SideGraph<'i> {
                     .add_edge(node, n, EdgeKind::InProject { assumed: true });
             }
         }
+    }
+
+    /// The capabilities that posture asks project-level grants about.
+    const SCOPE_CAPS: [Caps; 4] = [Caps::INVOKE, Caps::RUN_JOB, Caps::MODIFY, Caps::IMPERSONATE];
+
+    fn index_scope_grants(&mut self) {
+        let projects: Vec<NodeIndex> = self.projects.values().copied().collect();
+        for project in projects {
+            let covering = self.incoming(project, |e| e == EdgeKind::Covers);
+            for caps in Self::SCOPE_CAPS {
+                let relevant: Vec<usize> =
+                    covering
+                        .iter()
+                        .filter_map(|(n, _)| self.iam_index(*n))
+                        .filter(|&i| {
+                            self.grants[i].bindings.iter().flatten().any(
+                                |b| matches!(&b.role.caps, Tri::Known(c) if c.intersects(caps)),
+                            )
+                        })
+                        .collect();
+                self.scope_grants.insert((project, caps), relevant);
+            }
+        }
+    }
+
+    /// The project-level (or higher) grants on a project node whose roles carry one of `caps`
+    /// (one of [`Self::SCOPE_CAPS`]).
+    pub fn scope_grants(&self, project: NodeIndex, caps: Caps) -> &[usize] {
+        self.scope_grants
+            .get(&(project, caps))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The project nodes whose grants apply to accounts of a project (`None`: unknown project).

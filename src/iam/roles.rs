@@ -19,7 +19,7 @@
 use std::ops::BitOr;
 
 /// A set of capabilities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Caps(u16);
 
 impl Caps {

@@ -1,6 +1,6 @@
 //! Terraform resource instance addresses: `module.a["eu"].module.b[0].google_x.name[2]`.
 
-use std::fmt;
+use std::fmt::{self, Write};
 
 /// A `count` index or a `for_each` key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -24,7 +24,19 @@ impl fmt::Display for InstanceKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             InstanceKey::Int(i) => write!(f, "[{i}]"),
-            InstanceKey::Str(s) => write!(f, "[{}]", serde_json::Value::String(s.clone())),
+            InstanceKey::Str(s) => {
+                // Quoted as Terraform prints it: `["eu"]`, with `"` and `\` escaped.
+                f.write_str("[\"")?;
+                for c in s.chars() {
+                    match c {
+                        '"' => f.write_str("\\\"")?,
+                        '\\' => f.write_str("\\\\")?,
+                        c if c.is_control() => write!(f, "\\u{:04x}", c as u32)?,
+                        c => f.write_char(c)?,
+                    }
+                }
+                f.write_str("\"]")
+            }
         }
     }
 }

@@ -88,9 +88,16 @@ fn strip_wrapper_lines(text: &str) -> &str {
     }
 }
 
-/// The UI stream is JSON Lines whose objects carry `@level` and `@message`.
+/// The UI stream is JSON Lines whose objects carry `@level` and `@message`. Only the start of
+/// the first line is looked at: a compact plan is one line of hundreds of megabytes.
 fn looks_like_ui_stream(body: &str) -> bool {
-    let first_line = body.lines().next().unwrap_or_default();
+    let end = body.len().min(4096);
+    let end = (0..=end)
+        .rev()
+        .find(|&i| body.is_char_boundary(i))
+        .unwrap_or(0);
+    let head = &body[..end];
+    let first_line = head.lines().next().unwrap_or_default();
     first_line.starts_with('{')
         && first_line.contains("\"@level\"")
         && first_line.contains("\"@message\"")

@@ -114,10 +114,8 @@ pub fn assess(g: &SideGraph, index: usize, w: &Workload) -> IdentityPosture {
         .or_else(|| w.project.clone().known())
         .or_else(|| g.default_project.clone());
     for project in g.project_nodes_for(account_project.as_deref()) {
-        for (grant, _) in g.incoming(project, |e| e == EdgeKind::Covers) {
-            if let Some(i) = g.iam_index(grant) {
-                impersonators_of(g, i, member.as_deref(), &mut posture.impersonators);
-            }
+        for &i in g.scope_grants(project, Caps::IMPERSONATE) {
+            impersonators_of(g, i, member.as_deref(), &mut posture.impersonators);
         }
     }
     let Some((account_node, _)) = account else {

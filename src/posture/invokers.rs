@@ -78,8 +78,8 @@ pub fn collect(
         let EdgeKind::InProject { assumed } = edge else {
             continue;
         };
-        let covering = g.incoming(project, |e| e == EdgeKind::Covers);
-        sources.extend(covering.into_iter().map(|(n, _)| (n, assumed)));
+        let covering = g.scope_grants(project, wanted);
+        sources.extend(covering.iter().map(|&i| (g.iam_nodes[i], assumed)));
     }
     for (source, assumed) in &sources {
         let Some(i) = g.iam_index(*source) else {
@@ -95,13 +95,13 @@ pub fn collect(
             IamTarget::Scope(Scope::Organization(_)) => ("organization", false),
             _ => ("resource", false),
         };
-        let address: Arc<str> = iam.address.to_string().into();
+        let address = &g.iam_addresses[i];
         let Some(bindings) = &grant.bindings else {
             // The whole policy is unknown: anyone may be in it.
             add(
                 Principal::Unknown,
                 Grant {
-                    address,
+                    address: address.clone(),
                     role: "(unknown policy)".into(),
                     level,
                     certain: false,
