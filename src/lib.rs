@@ -38,7 +38,7 @@ pub struct Options {
 pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
     let text = plan::sniff::decode(bytes)?;
     let mut inventory = inventory::Inventory::default();
-    let plan = plan::parse(&text, &inventory::is_wanted, &mut |change| {
+    let plan = plan::parse(&text, &inventory::projection, &mut |change| {
         inventory.add_change(&change)
     })?;
     inventory.finish(&plan);

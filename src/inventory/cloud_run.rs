@@ -1,6 +1,7 @@
 //! Cloud Run workloads: v2 services, jobs and worker pools, and the legacy v1 service whose
 //! security settings are `run.googleapis.com/*` annotations.
 
+use crate::plan::Projection::{self, All, Keys};
 use crate::plan::{Address, Node, Tri, TypeMismatch};
 
 use super::controls::{self, Controls};
@@ -126,6 +127,58 @@ const TYPES: [(&str, WorkloadKind, Api); 4] = [
 
 pub fn handles(rtype: &str) -> bool {
     TYPES.iter().any(|(t, _, _)| *t == rtype)
+}
+
+/// The attributes of a workload that the analysis reads; the rest of a workload (probes,
+/// ports, resources, images, volumes, scaling, labels) is skipped while parsing.
+pub fn projection(rtype: &str) -> &'static Projection {
+    const CONTAINER: Projection = Keys(&[("name", All), ("env", All)]);
+    const TASK: Projection = Keys(&[
+        ("service_account", All),
+        ("vpc_access", All),
+        ("containers", CONTAINER),
+    ]);
+    static V2: Projection = Keys(&[
+        ("name", All),
+        ("project", All),
+        ("location", All),
+        ("ingress", All),
+        ("invoker_iam_disabled", All),
+        ("default_uri_disabled", All),
+        ("iap_enabled", All),
+        ("binary_authorization", All),
+        // A job's task template sits one level deeper: template[0].template[0].
+        (
+            "template",
+            Keys(&[
+                ("service_account", All),
+                ("vpc_access", All),
+                ("containers", CONTAINER),
+                ("template", TASK),
+            ]),
+        ),
+    ]);
+    static V1: Projection = Keys(&[
+        ("name", All),
+        ("project", All),
+        ("location", All),
+        ("metadata", All),
+        (
+            "template",
+            Keys(&[
+                ("metadata", All),
+                (
+                    "spec",
+                    Keys(&[("service_account_name", All), ("containers", CONTAINER)]),
+                ),
+            ]),
+        ),
+    ]);
+    if rtype == "google_cloud_run_service" {
+        &V1
+    } else {
+        &V2
+    }
 }
 
 pub fn read(r: &Reading) -> Result<Workload, TypeMismatch> {

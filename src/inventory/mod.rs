@@ -15,7 +15,7 @@ pub mod policy_data;
 pub mod roles;
 pub mod service_account;
 
-use crate::plan::{Action, Address, Node, Plan, ResourceChange, Tri, TypeMismatch};
+use crate::plan::{Action, Address, Node, Plan, Projection, ResourceChange, Tri, TypeMismatch};
 
 pub use cloud_run::{Api, Ingress, Workload, WorkloadKind};
 pub use iam::{Grant, IamResource, IamTarget, MemberValue, PolicyBinding, Scope};
@@ -80,10 +80,21 @@ impl Inventory {
     }
 }
 
-/// The resource types whose entries the plan stage must deserialize.
-pub fn is_wanted(rtype: &str) -> bool {
-    cloud_run::handles(rtype)
-        || iam::handles(rtype)
+/// What the plan stage must deserialize of a resource type: `None` for types the analysis
+/// does not read, a projection for workloads, everything for the small resource types.
+pub fn projection(rtype: &str) -> Option<&'static Projection> {
+    static ALL: Projection = Projection::All;
+    if cloud_run::handles(rtype) {
+        Some(cloud_run::projection(rtype))
+    } else if reads_whole(rtype) {
+        Some(&ALL)
+    } else {
+        None
+    }
+}
+
+fn reads_whole(rtype: &str) -> bool {
+    iam::handles(rtype)
         || roles::handles(rtype)
         || service_account::handles(rtype)
         || load_balancer::handles(rtype)

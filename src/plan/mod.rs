@@ -22,6 +22,7 @@ use serde_json::value::RawValue;
 pub use address::{Address, InstanceKey, ModuleStep};
 pub use configuration::Configuration;
 pub use error::InputError;
+pub use strict::Projection;
 pub use value::{Node, Read, Tri, TypeMismatch};
 
 /// What a resource change does, as Terraform's `actions` array says.
@@ -258,20 +259,35 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for HeadVisitor<'a> {
     }
 }
 
-/// Read through [`strict::StrictValue`]: a duplicate key makes the entry unreadable.
+/// The raw parts of a `change`; each value part is then read through its type's projection
+/// ([`strict::Projected`]), where a duplicate key makes the entry unreadable.
 #[derive(Deserialize)]
-struct ChangeBody {
+struct ChangeBody<'a> {
     actions: Vec<String>,
-    #[serde(default)]
-    before: Option<strict::StrictValue>,
-    #[serde(default)]
-    after: Option<strict::StrictValue>,
-    #[serde(default)]
-    after_unknown: Option<strict::StrictValue>,
-    #[serde(default)]
-    before_sensitive: Option<strict::StrictValue>,
-    #[serde(default)]
-    after_sensitive: Option<strict::StrictValue>,
+    #[serde(default, borrow)]
+    before: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    after: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    after_unknown: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    before_sensitive: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    after_sensitive: Option<&'a RawValue>,
+}
+
+/// Reads one raw part of a change through a projection.
+fn projected(
+    raw: Option<&RawValue>,
+    projection: &Projection,
+) -> Result<Option<Value>, serde_json::Error> {
+    raw.map(|r| {
+        serde::de::DeserializeSeed::deserialize(
+            strict::Projected(projection),
+            &mut serde_json::Deserializer::from_str(r.get()),
+        )
+    })
+    .transpose()
 }
 
 fn json_error(text: &str, e: &serde_json::Error) -> InputError {
@@ -311,12 +327,15 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
+/// Which resource types to read, and which of their attributes: `None` skips the type.
+pub type Wanted = dyn Fn(&str) -> Option<&'static Projection>;
+
 /// Parses a decoded plan. `wanted` selects the resource types to deserialize; each wanted
 /// entry is handed to `sink` as soon as it is read and not kept, so its JSON trees are freed
 /// before the next one is built.
 pub fn parse(
     text: &str,
-    wanted: &dyn Fn(&str) -> bool,
+    wanted: &Wanted,
     sink: &mut dyn FnMut(ResourceChange),
 ) -> Result<Plan, InputError> {
     let doc: Document = serde_json::from_str(text).map_err(|e| json_error(text, &e))?;
@@ -375,11 +394,11 @@ pub fn parse(
         None => Vec::new(),
     };
     let configuration = match doc.configuration {
-        Some(raw) => {
-            Configuration::parse(raw.get(), wanted).map_err(|e| InputError::BadPlanStructure {
+        Some(raw) => Configuration::parse(raw.get(), &|t| wanted(t).is_some()).map_err(|e| {
+            InputError::BadPlanStructure {
                 detail: format!("`configuration`: {}", strip_position(&e.to_string())),
-            })?
-        }
+            }
+        })?,
         None => Configuration::default(),
     };
     let variables = doc
@@ -449,10 +468,7 @@ struct VariableValue {
 
 type EntryError = (Option<String>, String);
 
-fn read_entry(
-    head: &EntryHead,
-    wanted: &dyn Fn(&str) -> bool,
-) -> Result<Option<ResourceChange>, EntryError> {
+fn read_entry(head: &EntryHead, wanted: &Wanted) -> Result<Option<ResourceChange>, EntryError> {
     let text =
         |raw: Option<&RawValue>| raw.and_then(|r| serde_json::from_str::<Cow<str>>(r.get()).ok());
     let address_text = text(head.address);
@@ -465,9 +481,9 @@ fn read_entry(
             "entry has no `type` string".into(),
         ));
     };
-    if !wanted(&rtype) {
+    let Some(projection) = wanted(&rtype) else {
         return Ok(None);
-    }
+    };
     if let Some(key) = &head.duplicate_key {
         return Err((
             address_text.map(Cow::into_owned),
@@ -494,14 +510,22 @@ fn read_entry(
     })?;
     let action = Action::from_actions(&body.actions)
         .ok_or_else(|| fail(format!("unrecognised actions {:?}", body.actions)))?;
+    let part = |raw| {
+        projected(raw, projection).map_err(|e| {
+            fail(format!(
+                "`change` is malformed: {}",
+                strip_position(&e.to_string())
+            ))
+        })
+    };
     Ok(Some(ResourceChange {
         address,
         action,
-        before: body.before.map(|v| v.0),
-        after: body.after.map(|v| v.0),
-        after_unknown: body.after_unknown.map(|v| v.0),
-        before_sensitive: body.before_sensitive.map(|v| v.0),
-        after_sensitive: body.after_sensitive.map(|v| v.0),
+        before: part(body.before)?,
+        after: part(body.after)?,
+        after_unknown: part(body.after_unknown)?,
+        before_sensitive: part(body.before_sensitive)?,
+        after_sensitive: part(body.after_sensitive)?,
     }))
 }
 
@@ -539,11 +563,7 @@ struct StateResource<'a> {
     sensitive_values: Option<&'a RawValue>,
 }
 
-fn read_prior_data(
-    raw: &str,
-    wanted: &dyn Fn(&str) -> bool,
-    unreadable: &mut Vec<Unreadable>,
-) -> Vec<PriorData> {
+fn read_prior_data(raw: &str, wanted: &Wanted, unreadable: &mut Vec<Unreadable>) -> Vec<PriorData> {
     let state: PriorState = match serde_json::from_str(raw) {
         Ok(s) => s,
         Err(e) => {
@@ -562,7 +582,7 @@ fn read_prior_data(
         .collect();
     while let Some(module) = stack.pop() {
         for r in module.resources {
-            if r.mode != "data" || !wanted(&r.rtype) {
+            if r.mode != "data" || wanted(&r.rtype).is_none() {
                 continue;
             }
             let Some(address) = Address::parse(&r.address) else {
@@ -603,8 +623,8 @@ fn read_prior_data(
 mod tests {
     use super::*;
 
-    fn all(_: &str) -> bool {
-        true
+    fn all(_: &str) -> Option<&'static Projection> {
+        Some(&Projection::All)
     }
 
     /// Parses and collects the wanted entries.

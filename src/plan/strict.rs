@@ -4,24 +4,58 @@
 //! plan that has them was edited, and two readers may take different copies: one tool sees
 //! `"member": "user:a"`, another `"member": "allUsers"`. Resource changes are read through
 //! [`StrictValue`], which refuses them.
+//!
+//! A [`Projection`] keeps only the attribute paths the analysis reads (a Cloud Run service's
+//! probes, ports and images are skipped without building anything); the masks
+//! `after_unknown` and `*_sensitive` mirror the value and take the same projection.
 
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
+/// Which parts of a JSON value to keep.
+#[derive(Debug)]
+pub enum Projection {
+    /// The whole value.
+    All,
+    /// In objects, only these keys, each with its own projection; arrays (nested blocks) apply
+    /// the projection to each element; scalars are kept.
+    Keys(&'static [(&'static str, Projection)]),
+}
+
+impl Projection {
+    fn child(&self, key: &str) -> Option<&Projection> {
+        match self {
+            Projection::All => Some(self),
+            Projection::Keys(keys) => keys.iter().find(|(k, _)| *k == key).map(|(_, p)| p),
+        }
+    }
+}
+
 /// A `serde_json::Value` deserialized with duplicate keys refused.
 pub struct StrictValue(pub Value);
 
 impl<'de> Deserialize<'de> for StrictValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+        de::DeserializeSeed::deserialize(Projected(&Projection::All), deserializer).map(StrictValue)
     }
 }
 
-struct StrictVisitor;
+/// Deserializes a strict value restricted to a projection.
+pub struct Projected<'p>(pub &'p Projection);
 
-impl<'de> Visitor<'de> for StrictVisitor {
+impl<'de> de::DeserializeSeed<'de> for Projected<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(StrictVisitor(self.0))
+    }
+}
+
+struct StrictVisitor<'p>(&'p Projection);
+
+impl<'de> Visitor<'de> for StrictVisitor<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -61,12 +95,12 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        StrictValue::deserialize(d).map(|v| v.0)
+        de::DeserializeSeed::deserialize(Projected(self.0), d)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(StrictValue(v)) = seq.next_element()? {
+        while let Some(v) = seq.next_element_seed(Projected(self.0))? {
             items.push(v);
         }
         Ok(Value::Array(items))
@@ -74,12 +108,16 @@ impl<'de> Visitor<'de> for StrictVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let Some(child) = self.0.child(&key) else {
+                map.next_value::<de::IgnoredAny>()?;
+                continue;
+            };
+            if out.contains_key(key.as_ref()) {
                 return Err(de::Error::custom(format_args!("duplicate key `{key}`")));
             }
-            let StrictValue(v) = map.next_value()?;
-            out.insert(key, v);
+            let v = map.next_value_seed(Projected(child))?;
+            out.insert(key.into_owned(), v);
         }
         Ok(Value::Object(out))
     }
@@ -88,6 +126,28 @@ impl<'de> Visitor<'de> for StrictVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn projection_keeps_only_the_listed_paths() {
+        static P: Projection = Projection::Keys(&[
+            ("name", Projection::All),
+            (
+                "template",
+                Projection::Keys(&[("service_account", Projection::All)]),
+            ),
+        ]);
+        let text =
+            r#"{"name":"api","image":"x","template":[{"service_account":"a@b","probes":[1,2]}]}"#;
+        let v = de::DeserializeSeed::deserialize(
+            Projected(&P),
+            &mut serde_json::Deserializer::from_str(text),
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"name":"api","template":[{"service_account":"a@b"}]})
+        );
+    }
 
     #[test]
     fn refuses_duplicates_at_any_depth() {
