@@ -38,8 +38,9 @@ struct Call {
     repeated: bool,
 }
 
+/// The `configuration` section as deserialized, expressions still raw.
 #[derive(Deserialize, Default)]
-struct RawConfiguration<'a> {
+pub struct RawConfiguration<'a> {
     #[serde(default)]
     provider_config: HashMap<String, RawProvider>,
     #[serde(default, borrow)]
@@ -145,13 +146,12 @@ enum Reference {
 const MAX_DEPTH: usize = 32;
 
 impl Configuration {
-    /// Parses the `configuration` section; only resources whose type `wanted` selects keep
-    /// their expressions.
-    pub fn parse(
-        raw: &str,
+    /// Builds the configuration from its deserialized section; only resources whose type
+    /// `wanted` selects keep their expressions.
+    pub fn from_raw(
+        raw: RawConfiguration,
         wanted: &dyn Fn(&str) -> bool,
     ) -> Result<Configuration, serde_json::Error> {
-        let raw: RawConfiguration = serde_json::from_str(raw)?;
         let mut config = Configuration::default();
         if let Some(google) = raw.provider_config.values().find(|p| {
             p.name.as_deref() == Some("google") && p.alias.is_none() && p.module_address.is_none()
@@ -554,7 +554,9 @@ mod tests {
                 }
             }
         });
-        Configuration::parse(&raw.to_string(), &|_| true).unwrap()
+        let text = raw.to_string();
+        let parsed: RawConfiguration = serde_json::from_str(&text).unwrap();
+        Configuration::from_raw(parsed, &|_| true).unwrap()
     }
 
     #[test]

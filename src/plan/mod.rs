@@ -150,10 +150,11 @@ struct Document<'a> {
     terraform_version: Option<Value>,
     #[serde(borrow)]
     resource_changes: Option<Vec<EntryHead<'a>>>,
+    /// Read in the same pass as the rest of the document, as are `configuration`'s.
     #[serde(borrow)]
-    prior_state: Option<&'a RawValue>,
+    prior_state: Option<PriorState<'a>>,
     #[serde(borrow)]
-    configuration: Option<&'a RawValue>,
+    configuration: Option<configuration::RawConfiguration<'a>>,
     #[serde(borrow)]
     variables: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -390,11 +391,11 @@ pub fn parse(
     }
 
     let prior_data = match doc.prior_state {
-        Some(raw) => read_prior_data(raw.get(), wanted, &mut unreadable),
+        Some(state) => read_prior_data(state, wanted, &mut unreadable),
         None => Vec::new(),
     };
     let configuration = match doc.configuration {
-        Some(raw) => Configuration::parse(raw.get(), &|t| wanted(t).is_some()).map_err(|e| {
+        Some(raw) => Configuration::from_raw(raw, &|t| wanted(t).is_some()).map_err(|e| {
             InputError::BadPlanStructure {
                 detail: format!("`configuration`: {}", strip_position(&e.to_string())),
             }
@@ -563,17 +564,11 @@ struct StateResource<'a> {
     sensitive_values: Option<&'a RawValue>,
 }
 
-fn read_prior_data(raw: &str, wanted: &Wanted, unreadable: &mut Vec<Unreadable>) -> Vec<PriorData> {
-    let state: PriorState = match serde_json::from_str(raw) {
-        Ok(s) => s,
-        Err(e) => {
-            unreadable.push(Unreadable {
-                address: "prior_state".into(),
-                reason: strip_position(&e.to_string()),
-            });
-            return Vec::new();
-        }
-    };
+fn read_prior_data(
+    state: PriorState,
+    wanted: &Wanted,
+    unreadable: &mut Vec<Unreadable>,
+) -> Vec<PriorData> {
     let mut out = Vec::new();
     let mut stack: Vec<StateModule> = state
         .values
