@@ -232,12 +232,15 @@ fn read_member(n: &Node) -> Result<MemberValue, TypeMismatch> {
     })
 }
 
+/// `members` is required: null there is a broken plan, not an empty binding.
 fn read_members(n: &Node) -> Result<Tri<Vec<MemberValue>>, TypeMismatch> {
-    Ok(match n.items()? {
-        Tri::Known(items) => Tri::Known(items.iter().map(read_member).collect::<Result<_, _>>()?),
-        Tri::Unknown => Tri::Unknown,
-        Tri::Absent => Tri::Known(Vec::new()),
-    })
+    match n.items()? {
+        Tri::Known(items) => Ok(Tri::Known(
+            items.iter().map(read_member).collect::<Result<_, _>>()?,
+        )),
+        Tri::Unknown => Ok(Tri::Unknown),
+        Tri::Absent => Err(n.required("an array of members")),
+    }
 }
 
 /// `policy_data` is a JSON string holding `{"bindings": [{role, members, condition}]}`.
@@ -245,7 +248,8 @@ pub fn read_policy_data(n: &Node) -> Result<Tri<Vec<PolicyBinding>>, TypeMismatc
     let text = match n.str()? {
         Tri::Known(t) => t,
         Tri::Unknown => return Ok(Tri::Unknown),
-        Tri::Absent => return Ok(Tri::Known(Vec::new())),
+        // Required on a *_iam_policy: null is a broken plan, not an empty policy.
+        Tri::Absent => return Err(n.required("an IAM policy JSON document")),
     };
     let sensitive = n.is_sensitive();
     let invalid = || TypeMismatch {

@@ -27,7 +27,12 @@ pub fn read_change(r: &Reading) -> Result<PolicyDataSource, TypeMismatch> {
 }
 
 fn read_node(address: &Address, n: &Node) -> Result<PolicyDataSource, TypeMismatch> {
-    let bindings = match read_policy_data(&n.key("policy_data"))? {
+    // On the data source `policy_data` is computed: absent just means "not read yet".
+    let document = match n.key("policy_data").str()? {
+        Tri::Known(_) => read_policy_data(&n.key("policy_data"))?,
+        other => other.map(|_| Vec::new()),
+    };
+    let bindings = match document {
         Tri::Known(b) if !b.is_empty() => Tri::Known(b),
         from_document => match read_binding_blocks(n)? {
             Tri::Known(b) => Tri::Known(b),

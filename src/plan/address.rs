@@ -1,6 +1,6 @@
 //! Terraform resource instance addresses: `module.a["eu"].module.b[0].google_x.name[2]`.
 
-use std::fmt::{self, Write};
+use std::fmt;
 
 /// A `count` index or a `for_each` key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -20,27 +20,6 @@ impl InstanceKey {
     }
 }
 
-impl fmt::Display for InstanceKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            InstanceKey::Int(i) => write!(f, "[{i}]"),
-            InstanceKey::Str(s) => {
-                // Quoted as Terraform prints it: `["eu"]`, with `"` and `\` escaped.
-                f.write_str("[\"")?;
-                for c in s.chars() {
-                    match c {
-                        '"' => f.write_str("\\\"")?,
-                        '\\' => f.write_str("\\\\")?,
-                        c if c.is_control() => write!(f, "\\u{:04x}", c as u32)?,
-                        c => f.write_char(c)?,
-                    }
-                }
-                f.write_str("\"]")
-            }
-        }
-    }
-}
-
 /// One `module.NAME[KEY]` step of a module instance path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ModuleStep {
@@ -48,9 +27,11 @@ pub struct ModuleStep {
     pub key: Option<InstanceKey>,
 }
 
-/// A parsed resource instance address.
+/// A parsed resource instance address. It prints exactly as the plan wrote it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Address {
+    /// The address as written in the plan (first, so addresses sort by it).
+    text: String,
     pub modules: Vec<ModuleStep>,
     pub data: bool,
     pub rtype: String,
@@ -78,6 +59,7 @@ impl Address {
             return None;
         }
         Some(Address {
+            text: s.to_owned(),
             modules,
             data,
             rtype,
@@ -111,21 +93,7 @@ pub fn config_module_of(modules: &[ModuleStep]) -> String {
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for m in &self.modules {
-            write!(f, "module.{}", m.name)?;
-            if let Some(k) = &m.key {
-                write!(f, "{k}")?;
-            }
-            f.write_str(".")?;
-        }
-        if self.data {
-            f.write_str("data.")?;
-        }
-        write!(f, "{}.{}", self.rtype, self.name)?;
-        if let Some(k) = &self.key {
-            write!(f, "{k}")?;
-        }
-        Ok(())
+        f.write_str(&self.text)
     }
 }
 

@@ -144,6 +144,15 @@ enum Reference {
 }
 
 const MAX_DEPTH: usize = 32;
+/// Expressions visited while resolving one attribute, at most: a plan can make references fan
+/// out exponentially without a cycle.
+const MAX_STEPS: usize = 10_000;
+
+/// The state of one resolution: the chain being followed, and the steps left.
+struct Walk {
+    chain: Vec<(usize, Vec<ModuleStep>)>,
+    budget: usize,
+}
 
 impl Configuration {
     /// Builds the configuration from its deserialized section; only resources whose type
@@ -212,12 +221,16 @@ impl Configuration {
         root_variables: &std::collections::BTreeMap<String, Value>,
     ) -> Vec<Origin> {
         let mut out = Vec::new();
+        let mut walk = Walk {
+            chain: Vec::new(),
+            budget: MAX_STEPS,
+        };
         self.resolve_into(
             modules,
             expression,
             context_key,
             root_variables,
-            0,
+            &mut walk,
             &mut out,
         );
         out
@@ -229,13 +242,34 @@ impl Configuration {
         expression: &Value,
         context_key: Option<&InstanceKey>,
         root_variables: &std::collections::BTreeMap<String, Value>,
-        depth: usize,
+        walk: &mut Walk,
         out: &mut Vec<Origin>,
     ) {
-        if depth > MAX_DEPTH {
+        if walk.chain.len() > MAX_DEPTH || walk.budget == 0 {
             out.push(Origin::Opaque("the reference chain is too long".into()));
             return;
         }
+        walk.budget -= 1;
+        // A plan can make `var`s and module outputs refer to each other in a circle.
+        let step = (std::ptr::from_ref(expression) as usize, modules.to_vec());
+        if walk.chain.contains(&step) {
+            out.push(Origin::Opaque("its references form a cycle".into()));
+            return;
+        }
+        walk.chain.push(step);
+        self.resolve_step(modules, expression, context_key, root_variables, walk, out);
+        walk.chain.pop();
+    }
+
+    fn resolve_step(
+        &self,
+        modules: &[ModuleStep],
+        expression: &Value,
+        context_key: Option<&InstanceKey>,
+        root_variables: &std::collections::BTreeMap<String, Value>,
+        walk: &mut Walk,
+        out: &mut Vec<Origin>,
+    ) {
         if let Some(c) = expression.get("constant_value") {
             out.push(Origin::Constant(c.clone()));
             return;
@@ -275,7 +309,7 @@ impl Configuration {
                         continue;
                     }
                     seen.push(key);
-                    self.resolve_var(modules, &name, context_key, root_variables, depth, out);
+                    self.resolve_var(modules, &name, context_key, root_variables, walk, out);
                 }
                 Reference::ModuleOutput {
                     call,
@@ -307,14 +341,9 @@ impl Configuration {
                         .get(&child_path)
                         .and_then(|m| m.outputs.get(&output))
                     {
-                        Some(expr) => self.resolve_into(
-                            &child,
-                            expr,
-                            context_key,
-                            root_variables,
-                            depth + 1,
-                            out,
-                        ),
+                        Some(expr) => {
+                            self.resolve_into(&child, expr, context_key, root_variables, walk, out)
+                        }
                         None => {
                             opaque = Some(format!(
                                 "module output `{child_path}.{output}` is not in the configuration"
@@ -350,7 +379,7 @@ impl Configuration {
         name: &str,
         context_key: Option<&InstanceKey>,
         root_variables: &std::collections::BTreeMap<String, Value>,
-        depth: usize,
+        walk: &mut Walk,
         out: &mut Vec<Origin>,
     ) {
         let Some((call, parent)) = modules.split_last() else {
@@ -375,7 +404,7 @@ impl Configuration {
                 expr,
                 call.key.as_ref().or(context_key),
                 root_variables,
-                depth + 1,
+                walk,
                 out,
             ),
             None => {

@@ -511,6 +511,24 @@ fn read_entry(head: &EntryHead, wanted: &Wanted) -> Result<Option<ResourceChange
     })?;
     let action = Action::from_actions(&body.actions)
         .ok_or_else(|| fail(format!("unrecognised actions {:?}", body.actions)))?;
+    // Masks mirror the value: an object, or a boolean for the whole of it.
+    for (name, raw) in [
+        ("after_unknown", body.after_unknown),
+        ("before_sensitive", body.before_sensitive),
+        ("after_sensitive", body.after_sensitive),
+    ] {
+        let text = raw.map_or("null", RawValue::get).trim_start();
+        if !(text.starts_with('{')
+            || text.starts_with('[')
+            || text.starts_with("true")
+            || text.starts_with("false")
+            || text.starts_with("null"))
+        {
+            return Err(fail(format!(
+                "`change.{name}` is not an object or a boolean"
+            )));
+        }
+    }
     let part = |raw| {
         projected(raw, projection).map_err(|e| {
             fail(format!(

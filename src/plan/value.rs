@@ -102,7 +102,10 @@ impl<'v> Mask<'v> {
         match v {
             Some(Value::Bool(true)) => Mask::All,
             Some(v @ (Value::Object(_) | Value::Array(_))) => Mask::At(v),
-            _ => Mask::None,
+            None | Some(Value::Null | Value::Bool(false)) => Mask::None,
+            // A mask of the wrong type is read the safe way: unknown is never taken as known,
+            // sensitive never printed. The plan stage reports a malformed top-level mask.
+            Some(Value::String(_) | Value::Number(_)) => Mask::All,
         }
     }
 
@@ -205,6 +208,15 @@ impl<'v> Node<'v> {
 
     pub fn is_sensitive(&self) -> bool {
         self.sensitive.is_set()
+    }
+
+    /// The error for a required attribute that is null or missing.
+    pub fn required(&self, expected: &'static str) -> TypeMismatch {
+        TypeMismatch {
+            path: self.path.clone(),
+            expected,
+            found: "null",
+        }
     }
 
     fn mismatch(&self, expected: &'static str, found: &Value) -> TypeMismatch {

@@ -2,6 +2,8 @@
 //! holds, who can act as it or mint tokens for it, and the keys created for it.
 
 use crate::graph::{EdgeKind, Identity, NodeKind, Principal, SideGraph};
+use std::collections::HashMap;
+
 use crate::iam::Caps;
 use crate::iam::member::service_account_member;
 use crate::iam::roles::is_privileged;
@@ -71,61 +73,115 @@ impl IdentityPosture {
     }
 }
 
-pub fn assess(g: &SideGraph, index: usize, w: &Workload) -> IdentityPosture {
-    let identity = &g.identities[index];
-    let account = g
-        .outgoing(g.workload_nodes[index], |e| e == EdgeKind::RunsAs)
-        .first()
-        .map(|(n, _)| *n);
-    let mut posture = IdentityPosture {
-        service_account: match identity {
-            Identity::Account { .. } if w.service_account_sensitive => Some("(sensitive)".into()),
-            Identity::Account { email } => Some(email.clone()),
-            _ => None,
-        },
-        default: SideGraph::is_default_identity(identity),
-        implicit: *identity == Identity::ImplicitDefault,
-        planned_account: match identity {
-            Identity::PlannedAccount { address } => Some(address.to_string()),
-            _ => None,
-        },
-        roles: Vec::new(),
-        impersonators: Vec::new(),
-        keys: Vec::new(),
-        note: match identity {
-            Identity::ImplicitDefault => Some(
-                "the default compute account's project roles are outside the plan; it is granted \
-                 roles/editor automatically unless iam.automaticIamGrantsForDefaultServiceAccounts is enforced"
-                    .into(),
-            ),
-            Identity::Unknown { reason } => Some(reason.clone()),
-            _ => None,
-        },
-    };
-    let account = account.map(|n| {
-        let a = &g.accounts[g.account_index(n).expect("RunsAs points at an account")];
-        (n, a)
-    });
-    let member = account.and_then(|(_, a)| a.email.as_deref().map(service_account_member));
-    // Grants at project level (and above) of roles that can use any account of the project;
-    // for the implicit default account, the workload's project is the account's project.
-    let account_project = account
-        .and_then(|(_, a)| a.project().map(str::to_owned))
-        .or_else(|| w.project.clone().known())
-        .or_else(|| g.default_project.clone());
-    for project in g.project_nodes_for(account_project.as_deref()) {
-        for &i in g.scope_grants(project, Caps::IMPERSONATE) {
-            impersonators_of(g, i, member.as_deref(), &mut posture.impersonators);
+/// What an account can do and who can use it: the same for every workload that runs as it.
+#[derive(Clone, Default)]
+struct AccountFacts {
+    roles: Vec<HeldRole>,
+    impersonators: Vec<Impersonator>,
+    keys: Vec<String>,
+}
+
+/// Assesses runtime identities, computing each account's facts once: thousands of workloads
+/// can share one account, and an account node has an edge from each of them.
+pub struct Identities<'g, 'i> {
+    g: &'g SideGraph<'i>,
+    accounts: HashMap<usize, AccountFacts>,
+    /// Project-level impersonators, by (account project, account member).
+    projects: HashMap<(Option<String>, Option<String>), Vec<Impersonator>>,
+}
+
+impl<'g, 'i> Identities<'g, 'i> {
+    pub fn new(g: &'g SideGraph<'i>) -> Self {
+        Identities {
+            g,
+            accounts: HashMap::new(),
+            projects: HashMap::new(),
         }
     }
-    let Some((account_node, _)) = account else {
-        return finish(posture);
-    };
 
-    for (src, edge) in g.incoming(account_node, |_| true) {
+    pub fn assess(&mut self, index: usize, w: &Workload) -> IdentityPosture {
+        let g = self.g;
+        let identity = &g.identities[index];
+        let account = g
+            .outgoing(g.workload_nodes[index], |e| e == EdgeKind::RunsAs)
+            .first()
+            .map(|(n, _)| *n);
+        let mut posture = IdentityPosture {
+            service_account: match identity {
+                Identity::Account { .. } if w.service_account_sensitive => Some("(sensitive)".into()),
+                Identity::Account { email } => Some(email.clone()),
+                _ => None,
+            },
+            default: SideGraph::is_default_identity(identity),
+            implicit: *identity == Identity::ImplicitDefault,
+            planned_account: match identity {
+                Identity::PlannedAccount { address } => Some(address.to_string()),
+                _ => None,
+            },
+            roles: Vec::new(),
+            impersonators: Vec::new(),
+            keys: Vec::new(),
+            note: match identity {
+                Identity::ImplicitDefault => Some(
+                    "the default compute account's project roles are outside the plan; it is granted \
+                     roles/editor automatically unless iam.automaticIamGrantsForDefaultServiceAccounts is enforced"
+                        .into(),
+                ),
+                Identity::Unknown { reason } => Some(reason.clone()),
+                _ => None,
+            },
+        };
+        let account =
+            account.map(|n| (n, g.account_index(n).expect("RunsAs points at an account")));
+        let member =
+            account.and_then(|(_, a)| g.accounts[a].email.as_deref().map(service_account_member));
+        // Grants at project level (and above) of roles that can use any account of the project;
+        // for the implicit default account, the workload's project is the account's project.
+        let account_project = account
+            .and_then(|(_, a)| g.accounts[a].project().map(str::to_owned))
+            .or_else(|| w.project.clone().known())
+            .or_else(|| g.default_project.clone());
+        let project_level = self
+            .projects
+            .entry((account_project.clone(), member.clone()))
+            .or_insert_with(|| {
+                let mut out = Vec::new();
+                for project in g.project_nodes_for(account_project.as_deref()) {
+                    for &i in g.scope_grants(project, Caps::IMPERSONATE) {
+                        impersonators_of(g, i, member.as_deref(), &mut out);
+                    }
+                }
+                out
+            });
+        posture.impersonators.extend(project_level.iter().cloned());
+        if let Some((node, a)) = account {
+            let facts = self
+                .accounts
+                .entry(a)
+                .or_insert_with(|| account_facts(g, node, member.as_deref()));
+            posture.roles = facts.roles.clone();
+            posture
+                .impersonators
+                .extend(facts.impersonators.iter().cloned());
+            posture.keys = facts.keys.clone();
+        }
+        finish(posture)
+    }
+}
+
+/// Roles an account holds, who can use it through grants on it, and its keys.
+fn account_facts(
+    g: &SideGraph,
+    account_node: petgraph::graph::NodeIndex,
+    member: Option<&str>,
+) -> AccountFacts {
+    let mut facts = AccountFacts::default();
+    for (src, edge) in g.incoming(account_node, |e| {
+        matches!(e, EdgeKind::HeldBy | EdgeKind::GrantsOn | EdgeKind::KeyFor)
+    }) {
         match (edge, &g.graph[src]) {
             (EdgeKind::HeldBy, NodeKind::Iam(i)) => {
-                let Some(member) = &member else { continue };
+                let Some(member) = member else { continue };
                 let level = scope_level(&g.inventory.iam[*i].target);
                 for b in g.grants[*i].bindings.iter().flatten() {
                     if !b
@@ -137,7 +193,7 @@ pub fn assess(g: &SideGraph, index: usize, w: &Workload) -> IdentityPosture {
                     }
                     let role = b.role.display().to_owned();
                     let caps = b.role.caps.clone().known().unwrap_or(Caps::NONE);
-                    posture.roles.push(HeldRole {
+                    facts.roles.push(HeldRole {
                         privileged: is_privileged(&role, caps),
                         capabilities: caps.names(),
                         role,
@@ -147,15 +203,15 @@ pub fn assess(g: &SideGraph, index: usize, w: &Workload) -> IdentityPosture {
                 }
             }
             (EdgeKind::GrantsOn, NodeKind::Iam(i)) => {
-                impersonators_of(g, *i, member.as_deref(), &mut posture.impersonators);
+                impersonators_of(g, *i, member, &mut facts.impersonators);
             }
             (EdgeKind::KeyFor, NodeKind::Key(k)) => {
-                posture.keys.push(g.inventory.keys[*k].address.to_string())
+                facts.keys.push(g.inventory.keys[*k].address.to_string())
             }
             _ => {}
         }
     }
-    finish(posture)
+    facts
 }
 
 fn finish(mut posture: IdentityPosture) -> IdentityPosture {

@@ -111,11 +111,12 @@ impl Posture {
 /// The postures of every workload on one side.
 pub fn assess(g: &SideGraph) -> BTreeMap<WorkloadId, Posture> {
     let mut out = BTreeMap::new();
+    let mut identities = identity::Identities::new(g);
     for (i, w) in g.inventory.workloads.iter().enumerate() {
         let node = g.workload_nodes[i];
         let (invokers, conflicts) = invokers::collect(g, node, w.kind);
         let exposure = exposure::assess(g, node, w, &invokers);
-        let identity = identity::assess(g, i, w);
+        let identity = identities.assess(i, w);
         out.insert(
             WorkloadId {
                 address: w.address.to_string(),
