@@ -1,7 +1,9 @@
 //! Integration tests, one module per theme.
 
+mod adversarial;
 mod cli;
 mod corpus;
+mod generated;
 mod json_contract;
 mod scenarios;
 mod support;
