@@ -5,5 +5,6 @@ mod cli;
 mod corpus;
 mod generated;
 mod json_contract;
+mod properties;
 mod scenarios;
 mod support;
