@@ -2,7 +2,7 @@
 //! deterministic, and whose Cloud Run findings runguard reproduces exactly.
 
 #[path = "../../benches/generator.rs"]
-mod generator;
+pub(crate) mod generator;
 
 use std::collections::BTreeSet;
 

@@ -9,9 +9,7 @@ use serde_json::{Value, json};
 use runguard::rules::Direction;
 use runguard::{Options, analyze};
 
-#[path = "../../benches/generator.rs"]
-#[allow(dead_code)]
-mod generator;
+use crate::generated::generator;
 
 /// Each change as (rule, direction, workload): the verdicts, without the wording.
 fn verdicts(bytes: &[u8]) -> Vec<(String, Direction, String)> {
