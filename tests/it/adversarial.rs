@@ -119,20 +119,8 @@ fn analyse(what: &str, bytes: Vec<u8>, all: bool) -> Result<Outcome, InputError>
             },
         )?;
         drop(bytes);
-        let mut json = Vec::new();
-        runguard::report::json::render(&report, &mut json).expect("render json");
-        let tripped = report.max_severity().is_some_and(|m| m >= Severity::High);
-        let mut text = Vec::new();
-        let options = TextOptions {
-            color: false,
-            all,
-            gate: Some((Severity::High, tripped)),
-        };
-        runguard::report::text::render(&report, &options, &mut text).expect("render text");
-        Ok(Outcome {
-            json: serde_json::from_slice(&json).expect("JSON output is valid JSON"),
-            text: String::from_utf8(text).expect("text output is UTF-8"),
-        })
+        let (json, text, _) = crate::support::render(&report, all);
+        Ok(Outcome { json, text })
     })
 }
 

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use runguard::report::Report;
 use runguard::report::text::TextOptions;
 use runguard::rules::Severity;
 use runguard::{Options, analyze};
@@ -34,8 +35,14 @@ pub fn run(path: &Path, all: bool) -> (serde_json::Value, String, u8) {
         },
     )
     .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    render(&report, all)
+}
+
+/// Renders a report as the CLI does with the default gate: JSON (parsed back, so it must be
+/// valid), text without colour, and the exit code.
+pub fn render(report: &Report, all: bool) -> (serde_json::Value, String, u8) {
     let mut json = Vec::new();
-    runguard::report::json::render(&report, &mut json).expect("render json");
+    runguard::report::json::render(report, &mut json).expect("render json");
     let tripped = report.max_severity().is_some_and(|m| m >= Severity::High);
     let mut text = Vec::new();
     let options = TextOptions {
@@ -43,10 +50,10 @@ pub fn run(path: &Path, all: bool) -> (serde_json::Value, String, u8) {
         all,
         gate: Some((Severity::High, tripped)),
     };
-    runguard::report::text::render(&report, &options, &mut text).expect("render text");
+    runguard::report::text::render(report, &options, &mut text).expect("render text");
     (
-        serde_json::from_slice(&json).expect("valid JSON"),
-        String::from_utf8(text).expect("UTF-8 text"),
+        serde_json::from_slice(&json).expect("JSON output is valid JSON"),
+        String::from_utf8(text).expect("text output is UTF-8"),
         u8::from(tripped),
     )
 }
