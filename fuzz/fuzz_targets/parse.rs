@@ -15,6 +15,6 @@ fuzz_target!(|data: &[u8]| {
         sides += usize::from(c.before_node().is_some()) + usize::from(c.after_node().is_some());
     });
     if let Ok(plan) = parsed {
-        let _ = (plan.unreadable.len(), plan.total_changes, sides);
+        let _ = (plan.unreadable.len(), sides);
     }
 });

@@ -65,13 +65,6 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    pub fn side(&self, side: Side) -> &SideInventory {
-        match side {
-            Side::Before => &self.before,
-            Side::After => &self.after,
-        }
-    }
-
     fn side_mut(&mut self, side: Side) -> &mut SideInventory {
         match side {
             Side::Before => &mut self.before,

@@ -12,7 +12,6 @@ pub struct ServiceAccount {
     /// The plan itself states the email (providers since 6.13 compute it at plan time); false
     /// when runguard derived it from `account_id` and `project`.
     pub email_in_plan: bool,
-    pub disabled: Tri<bool>,
 }
 
 /// `google_service_account_key`: a long-lived exportable credential for an account.
@@ -53,7 +52,6 @@ pub fn read_account(r: &Reading) -> Result<ServiceAccount, TypeMismatch> {
         address: r.address.clone(),
         email,
         email_in_plan,
-        disabled: n.key("disabled").bool()?,
     })
 }
 

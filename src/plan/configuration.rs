@@ -19,8 +19,6 @@ pub struct Configuration {
     modules: HashMap<String, Module>,
     /// `provider "google" { project = ... }` when it is a constant.
     pub provider_project: Option<String>,
-    /// `provider "google" { region = ... }` when it is a constant.
-    pub provider_region: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -166,7 +164,6 @@ impl Configuration {
             p.name.as_deref() == Some("google") && p.alias.is_none() && p.module_address.is_none()
         }) {
             config.provider_project = constant_str(&google.expressions, "project");
-            config.provider_region = constant_str(&google.expressions, "region");
         }
         flatten(String::new(), raw.root_module, wanted, &mut config.modules)?;
         Ok(config)

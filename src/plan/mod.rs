@@ -131,8 +131,6 @@ pub struct Unreadable {
 pub struct Plan {
     pub format_version: String,
     pub terraform_version: Option<String>,
-    /// Number of `resource_changes` entries in the plan, wanted or not.
-    pub total_changes: usize,
     pub prior_data: Vec<PriorData>,
     pub configuration: Configuration,
     /// Root module input variables (`variables.NAME.value`).
@@ -429,7 +427,6 @@ pub fn parse(
     Ok(Plan {
         format_version,
         terraform_version,
-        total_changes: heads.len(),
         prior_data,
         configuration,
         variables,

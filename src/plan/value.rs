@@ -37,14 +37,6 @@ impl<T> Tri<T> {
             Tri::Absent => Tri::Absent,
         }
     }
-
-    pub fn as_ref(&self) -> Tri<&T> {
-        match self {
-            Tri::Known(v) => Tri::Known(v),
-            Tri::Unknown => Tri::Unknown,
-            Tri::Absent => Tri::Absent,
-        }
-    }
 }
 
 impl Tri<&str> {
@@ -263,12 +255,6 @@ impl<'v> Node<'v> {
     pub fn items(&self) -> Read<Vec<Node<'v>>> {
         self.read("an array", Value::as_array)
             .map(|t| t.map(|a| (0..a.len()).map(|i| self.index(i)).collect()))
-    }
-
-    /// The entries of a map attribute, such as `annotations`.
-    pub fn entries(&self) -> Read<Vec<(&'v str, Node<'v>)>> {
-        self.read("an object", Value::as_object)
-            .map(|t| t.map(|m| m.keys().map(|k| (k.as_str(), self.key(k))).collect()))
     }
 }
 

@@ -7,7 +7,7 @@ pub mod invokers;
 
 use std::collections::BTreeMap;
 
-use crate::graph::{Principal, SideGraph};
+use crate::graph::SideGraph;
 use crate::inventory::{Api, Ingress, WorkloadKind};
 use crate::plan::Tri;
 
@@ -98,14 +98,6 @@ pub struct Posture {
     pub binary_authorization: Option<&'static str>,
     /// `none`, `private-ranges-only`, `all-traffic` or `unknown`; `None` outside the plan.
     pub vpc_egress: Option<&'static str>,
-}
-
-impl Posture {
-    pub fn has_invoker(&self, member: &str) -> bool {
-        self.invokers
-            .iter()
-            .any(|i| matches!(&i.principal, Principal::Known { member: m, .. } if m == member))
-    }
 }
 
 /// The postures of every workload on one side.
