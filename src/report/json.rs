@@ -238,7 +238,10 @@ fn posture(p: &Posture) -> WirePosture<'_> {
     }
 }
 
-fn workload<'a>(r: &Report, w: &'a WorkloadEntry) -> WireWorkload<'a> {
+fn workload<'a>(
+    w: &'a WorkloadEntry,
+    changed: &std::collections::HashSet<&str>,
+) -> WireWorkload<'a> {
     WireWorkload {
         address: &w.id.address,
         kind: w.id.kind.as_str(),
@@ -246,7 +249,7 @@ fn workload<'a>(r: &Report, w: &'a WorkloadEntry) -> WireWorkload<'a> {
         // A workload outside the plan is untouched by it; only IAM on it changes.
         action: w.action.map_or("no-op", |a| a.as_str()),
         external: w.id.external,
-        changed: r.has_changes(&w.id.address),
+        changed: changed.contains(w.id.address.as_str()),
         before: w.before.as_ref().map(posture),
         after: w.after.as_ref().map(posture),
     }
@@ -314,7 +317,10 @@ fn wire(r: &Report) -> Wire<'_> {
             complete: r.complete(),
             headline: r.headline(),
         },
-        workloads: r.workloads.iter().map(|w| workload(r, w)).collect(),
+        workloads: {
+            let changed = r.changed_workloads();
+            r.workloads.iter().map(|w| workload(w, &changed)).collect()
+        },
         changes: r
             .changes
             .iter()

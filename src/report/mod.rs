@@ -66,9 +66,10 @@ impl Report {
         self.unanalysable.is_empty() && self.plan_incomplete.is_empty()
     }
 
-    /// Whether a workload has any change in the report.
-    pub fn has_changes(&self, address: &str) -> bool {
-        self.changes.iter().any(|c| c.workload == address)
+    /// The workloads that some change concerns (computed once per render: a plan can have
+    /// thousands of workloads and changes).
+    pub fn changed_workloads(&self) -> std::collections::HashSet<&str> {
+        self.changes.iter().map(|c| c.workload.as_str()).collect()
     }
 
     /// The verdict in one sentence, worst news first.

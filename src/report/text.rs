@@ -68,10 +68,11 @@ pub fn render(r: &Report, o: &TextOptions, out: &mut dyn Write) -> io::Result<()
         terminal(&r.headline())
     )?;
 
+    let changed = r.changed_workloads();
     let shown: Vec<&WorkloadEntry> = r
         .workloads
         .iter()
-        .filter(|w| o.all || r.has_changes(&w.id.address))
+        .filter(|w| o.all || changed.contains(w.id.address.as_str()))
         .collect();
     for w in &shown {
         writeln!(out)?;
