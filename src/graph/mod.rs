@@ -19,7 +19,7 @@ use petgraph::visit::EdgeRef;
 
 use crate::iam::Caps;
 use crate::iam::member::is_default_compute_account;
-use crate::inventory::load_balancer::NegTarget;
+use crate::inventory::load_balancer::{NegTarget, normalize_ref};
 use crate::inventory::{IamTarget, LbKind, Scope, SideInventory, Workload, WorkloadKind};
 use crate::plan::{Address, Tri};
 
@@ -118,6 +118,8 @@ pub struct SideGraph<'i> {
     pub identities: Vec<Identity>,
     pub lb_nodes: Vec<NodeIndex>,
     pub unresolved: Vec<Unresolved>,
+    /// Some load-balancer link of this side could not be resolved (listed in `unresolved`).
+    pub lb_unresolved: bool,
     /// The provider's default project, used where a resource leaves `project` unset.
     pub default_project: Option<String>,
     projects: HashMap<Option<String>, NodeIndex>,
@@ -151,6 +153,7 @@ impl<'i> SideGraph<'i> {
             identities: Vec::new(),
             lb_nodes: Vec::new(),
             unresolved: Vec::new(),
+            lb_unresolved: false,
             default_project: ctx.configuration.provider_project.clone(),
             projects: HashMap::new(),
             scope_grants: HashMap::new(),
@@ -646,24 +649,39 @@ impl<'i> SideGraph<'i> {
                 LbKind::Backend => LbKind::Neg,
                 LbKind::Neg => {
                     if let Some(target) = &lb.neg_target {
-                        for w in self.neg_services(i, target, index, ctx) {
-                            let (a, b) = (self.lb_nodes[i], self.workload_nodes[w]);
-                            self.graph.add_edge(a, b, EdgeKind::Fronts);
+                        match self.neg_services(i, target, index, ctx) {
+                            Ok(services) => {
+                                for w in services {
+                                    let (a, b) = (self.lb_nodes[i], self.workload_nodes[w]);
+                                    self.graph.add_edge(a, b, EdgeKind::Fronts);
+                                }
+                            }
+                            Err(reason) => self.lb_link_unresolved(i, "cloud_run.service", reason),
                         }
                     }
                     continue;
                 }
             };
             for link in &lb.links {
-                let targets: Vec<usize> = match &link.value {
-                    Tri::Known(v) => index
+                let by_id = |v: &str| {
+                    index
                         .lb_by_id
-                        .get(&(next_kind, v.as_str()))
+                        .get(&(next_kind, normalize_ref(v).as_str()))
                         .cloned()
-                        .unwrap_or_default(),
+                        .unwrap_or_default()
+                };
+                // A known link that matches nothing points outside the plan; an unknown one
+                // that cannot be followed is reported, never dropped.
+                let targets: Vec<usize> = match &link.value {
+                    Tri::Known(v) => by_id(v),
                     _ => match ctx.follow(&lb.address, link.config_path, index.lb_of(next_kind)) {
                         Followed::Instances(found) => found,
-                        _ => Vec::new(),
+                        Followed::Constant(serde_json::Value::String(v)) => by_id(&v),
+                        Followed::Constant(_) => Vec::new(),
+                        Followed::Opaque(reason) => {
+                            self.lb_link_unresolved(i, &link.config_path.join("."), reason);
+                            Vec::new()
+                        }
                     },
                 };
                 for j in targets {
@@ -676,14 +694,26 @@ impl<'i> SideGraph<'i> {
         }
     }
 
+    /// A load-balancer link unknown at plan time that cannot be followed: a path to some
+    /// service may exist that the analysis cannot see.
+    fn lb_link_unresolved(&mut self, lb_index: usize, attribute: &str, reason: String) {
+        let address = self.inventory.load_balancers[lb_index].address.clone();
+        self.unresolve(
+            &address,
+            format!("{attribute} unknown at plan time: {reason}"),
+        );
+        self.lb_unresolved = true;
+    }
+
+    /// The services a serverless NEG sends traffic to; the reason when it cannot be known.
     fn neg_services(
         &self,
         lb_index: usize,
         target: &NegTarget,
         index: &Indexes,
         ctx: &Context,
-    ) -> Vec<usize> {
-        match &target.service {
+    ) -> Result<Vec<usize>, String> {
+        Ok(match &target.service {
             Tri::Known(name) => index
                 .workloads_by_name
                 .get(&(WorkloadKind::Service, name.as_str()))
@@ -707,10 +737,11 @@ impl<'i> SideGraph<'i> {
                     index.workloads_of(WorkloadKind::Service),
                 ) {
                     Followed::Instances(found) => found,
-                    _ => Vec::new(),
+                    Followed::Constant(_) => Vec::new(),
+                    Followed::Opaque(reason) => return Err(reason),
                 }
             }
-        }
+        })
     }
 
     /// Sources of incoming edges of a kind.

@@ -114,10 +114,16 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
         }
         via_lb.push(v);
     }
-    // With no load balancer in the plan, one outside it may still front the service.
-    if paths.is_empty() && direct != Verdict::Yes && lb_allowed != Verdict::No {
-        reasons.push("a load balancer outside the plan could reach it".into());
-        via_lb.push(Verdict::Unknown);
+    // With no load balancer in the plan, one outside it may still front the service; with a
+    // load-balancer link in the plan that cannot be resolved, one in the plan may.
+    if direct != Verdict::Yes && lb_allowed != Verdict::No {
+        if paths.is_empty() {
+            reasons.push("a load balancer outside the plan could reach it".into());
+            via_lb.push(Verdict::Unknown);
+        } else if g.lb_unresolved {
+            reasons.push("a load-balancer link in the plan is unknown at plan time".into());
+            via_lb.push(Verdict::Unknown);
+        }
     }
     let reachable = Verdict::any(std::iter::once(direct).chain(via_lb));
     let service_iap = Verdict::from_tri(&w.iap_enabled);
@@ -130,7 +136,11 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
         Verdict::No => Verdict::Yes,
     };
     let public = open.and(reachable).and(gated);
-    let iap = iap_verdict(service_iap, direct, &paths);
+    let iap = match iap_verdict(service_iap, direct, &paths) {
+        // IAP on every load balancer cannot be proven while one link is unknown.
+        Some(true) if service_iap != Verdict::Yes && g.lb_unresolved => None,
+        other => other,
+    };
     Exposure {
         public,
         reasons: if public == Verdict::No && open == Verdict::No {
