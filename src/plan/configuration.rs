@@ -146,10 +146,12 @@ const MAX_DEPTH: usize = 32;
 /// out exponentially without a cycle.
 const MAX_STEPS: usize = 10_000;
 
-/// The state of one resolution: the chain being followed, and the steps left.
-struct Walk {
+/// The state of one resolution: the chain being followed, the steps left, and the plan's root
+/// variables.
+struct Walk<'a> {
     chain: Vec<(usize, Vec<ModuleStep>)>,
     budget: usize,
+    root_variables: &'a std::collections::BTreeMap<String, Value>,
 }
 
 impl Configuration {
@@ -221,15 +223,9 @@ impl Configuration {
         let mut walk = Walk {
             chain: Vec::new(),
             budget: MAX_STEPS,
-        };
-        self.resolve_into(
-            modules,
-            expression,
-            context_key,
             root_variables,
-            &mut walk,
-            &mut out,
-        );
+        };
+        self.resolve_into(modules, expression, context_key, &mut walk, &mut out);
         out
     }
 
@@ -238,8 +234,7 @@ impl Configuration {
         modules: &[ModuleStep],
         expression: &Value,
         context_key: Option<&InstanceKey>,
-        root_variables: &std::collections::BTreeMap<String, Value>,
-        walk: &mut Walk,
+        walk: &mut Walk<'_>,
         out: &mut Vec<Origin>,
     ) {
         if walk.chain.len() > MAX_DEPTH || walk.budget == 0 {
@@ -254,7 +249,7 @@ impl Configuration {
             return;
         }
         walk.chain.push(step);
-        self.resolve_step(modules, expression, context_key, root_variables, walk, out);
+        self.resolve_step(modules, expression, context_key, walk, out);
         walk.chain.pop();
     }
 
@@ -263,8 +258,7 @@ impl Configuration {
         modules: &[ModuleStep],
         expression: &Value,
         context_key: Option<&InstanceKey>,
-        root_variables: &std::collections::BTreeMap<String, Value>,
-        walk: &mut Walk,
+        walk: &mut Walk<'_>,
         out: &mut Vec<Origin>,
     ) {
         if let Some(c) = expression.get("constant_value") {
@@ -306,7 +300,7 @@ impl Configuration {
                         continue;
                     }
                     seen.push(key);
-                    self.resolve_var(modules, &name, context_key, root_variables, walk, out);
+                    self.resolve_var(modules, &name, context_key, walk, out);
                 }
                 Reference::ModuleOutput {
                     call,
@@ -338,9 +332,7 @@ impl Configuration {
                         .get(&child_path)
                         .and_then(|m| m.outputs.get(&output))
                     {
-                        Some(expr) => {
-                            self.resolve_into(&child, expr, context_key, root_variables, walk, out)
-                        }
+                        Some(expr) => self.resolve_into(&child, expr, context_key, walk, out),
                         None => {
                             opaque = Some(format!(
                                 "module output `{child_path}.{output}` is not in the configuration"
@@ -375,12 +367,11 @@ impl Configuration {
         modules: &[ModuleStep],
         name: &str,
         context_key: Option<&InstanceKey>,
-        root_variables: &std::collections::BTreeMap<String, Value>,
-        walk: &mut Walk,
+        walk: &mut Walk<'_>,
         out: &mut Vec<Origin>,
     ) {
         let Some((call, parent)) = modules.split_last() else {
-            match root_variables.get(name) {
+            match walk.root_variables.get(name) {
                 Some(v) => out.push(Origin::Constant(v.clone())),
                 None => out.push(Origin::Opaque(format!(
                     "root variable `{name}` has no value in the plan"
@@ -396,14 +387,9 @@ impl Configuration {
             .and_then(|c| c.expressions.get(name));
         match bound {
             // Moving up to the caller: the module instance's key is what `each.key` means there.
-            Some(expr) => self.resolve_into(
-                parent,
-                expr,
-                call.key.as_ref().or(context_key),
-                root_variables,
-                walk,
-                out,
-            ),
+            Some(expr) => {
+                self.resolve_into(parent, expr, call.key.as_ref().or(context_key), walk, out)
+            }
             None => {
                 let default = self
                     .modules
