@@ -151,37 +151,48 @@ impl<'v> Node<'v> {
     }
 
     pub fn key(&self, k: &str) -> Node<'v> {
-        let (value, broken) = match self.value {
-            Some(Value::Object(m)) => (m.get(k), None),
-            None | Some(Value::Null) => (None, None),
-            Some(other) => (None, Some(self.mismatch("an object", other))),
-        };
         let path = if self.path.is_empty() {
             k.to_owned()
         } else {
             format!("{}.{k}", self.path)
         };
-        Node {
-            value,
-            unknown: self.unknown.key(k),
-            sensitive: self.sensitive.key(k),
-            path,
-            broken: self.broken.clone().or(broken.map(Box::new)),
-        }
+        let child = match self.value {
+            Some(Value::Object(m)) => Ok(m.get(k)),
+            other => Err(("an object", other)),
+        };
+        self.descend(child, self.unknown.key(k), self.sensitive.key(k), path)
     }
 
     pub fn index(&self, i: usize) -> Node<'v> {
-        let (value, broken) = match self.value {
-            Some(Value::Array(a)) => (a.get(i), None),
-            None | Some(Value::Null) => (None, None),
-            Some(other) => (None, Some(self.mismatch("an array", other))),
+        let child = match self.value {
+            Some(Value::Array(a)) => Ok(a.get(i)),
+            other => Err(("an array", other)),
+        };
+        let path = format!("{}[{i}]", self.path);
+        self.descend(child, self.unknown.index(i), self.sensitive.index(i), path)
+    }
+
+    /// One step down. `child` is the value there, or — when this value is not of the container
+    /// type the step needs — what was expected: null is simply absent, anything else breaks
+    /// every read below.
+    fn descend(
+        &self,
+        child: Result<Option<&'v Value>, (&'static str, Option<&'v Value>)>,
+        unknown: Mask<'v>,
+        sensitive: Mask<'v>,
+        path: String,
+    ) -> Node<'v> {
+        let (value, broken) = match child {
+            Ok(v) => (v, None),
+            Err((_, None | Some(Value::Null))) => (None, None),
+            Err((expected, Some(found))) => (None, Some(Box::new(self.mismatch(expected, found)))),
         };
         Node {
             value,
-            unknown: self.unknown.index(i),
-            sensitive: self.sensitive.index(i),
-            path: format!("{}[{i}]", self.path),
-            broken: self.broken.clone().or(broken.map(Box::new)),
+            unknown,
+            sensitive,
+            path,
+            broken: self.broken.clone().or(broken),
         }
     }
 
