@@ -143,6 +143,17 @@ pub fn resolve(
             },
         ),
     };
+    // A named role whose permissions are unknown: say so, since project-level grants of it are
+    // not counted as invokers.
+    for b in bindings.iter().flatten() {
+        if let (Some(name), Tri::Unknown) = (&b.role.name, &b.role.caps) {
+            let reason =
+                format!("role `{name}` is not defined in the plan: its permissions are unknown");
+            if !unresolved.contains(&reason) {
+                unresolved.push(reason);
+            }
+        }
+    }
     ResolvedGrant {
         authority,
         bindings,

@@ -159,3 +159,23 @@ fn planted_secrets_never_reach_any_output() {
         }
     }
 }
+
+/// A grant whose role's permissions cannot be known is reported, not silently left out.
+#[test]
+fn a_role_with_unknown_permissions_is_reported_as_unresolved() {
+    let p =
+        crate::support::root().join("testdata/plans/a21-project-grant-of-outside-custom-role.json");
+    let (json, text, _) = run(&p, false);
+    let unresolved = json["unresolved"].as_array().expect("unresolved array");
+    assert!(
+        unresolved
+            .iter()
+            .any(|u| u["address"] == "google_project_iam_member.bob_invoker"
+                && u["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("projects/acme-prod/roles/legacyCaller")),
+        "{unresolved:?}"
+    );
+    assert!(text.contains("Not resolvable at plan time"), "{text}");
+}
