@@ -147,8 +147,10 @@ pub fn resolve(
     // not counted as invokers.
     for b in bindings.iter().flatten() {
         if let (Some(name), Tri::Unknown) = (&b.role.name, &b.role.caps) {
-            let reason =
-                format!("role `{name}` is not defined in the plan: its permissions are unknown");
+            let reason = format!(
+                "the permissions of role `{name}` are unknown (a custom role defined outside the \
+                 plan, or whose permissions are unknown at plan time)"
+            );
             if !unresolved.contains(&reason) {
                 unresolved.push(reason);
             }
