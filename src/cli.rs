@@ -9,7 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::report::Report;
-use crate::report::text::TextOptions;
+use crate::report::text::{Gate, TextOptions};
 use crate::rules::{RULES, Severity};
 use crate::{Options, analyze};
 
@@ -67,7 +67,7 @@ struct CheckArgs {
 enum Format {
     /// Tables and a ranked list of changes, for people.
     Text,
-    /// The `runguard/report/v1` JSON contract, for CI and tools.
+    /// The `runguard/report/v2` JSON contract, for CI and tools.
     Json,
 }
 
@@ -163,10 +163,15 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
+    let width = output_width();
     let text_options = |r: &Report| TextOptions {
         color,
         all: args.all,
-        gate: threshold.map(|t| (t, tripped(r))),
+        gate: Gate {
+            threshold,
+            tripped: tripped(r),
+        },
+        width,
     };
 
     if let [source] = sources.as_slice() {
@@ -204,10 +209,38 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             }
         }
     }
+    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    let tripped_count = results
+        .iter()
+        .filter(|(_, r)| r.as_ref().is_ok_and(tripped))
+        .count();
+    if args.format == Format::Text {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            crate::report::text::overall_verdict(results.len(), tripped_count, failed, threshold)
+        )?;
+    }
     out.flush()?;
-    let failed = results.iter().any(|(_, r)| r.is_err());
-    let any_tripped = results.iter().any(|(_, r)| r.as_ref().is_ok_and(tripped));
-    Ok(if failed { 2 } else { u8::from(any_tripped) })
+    Ok(if failed > 0 {
+        2
+    } else {
+        u8::from(tripped_count > 0)
+    })
+}
+
+/// The width text output must fit: the terminal's when stdout is one, else `COLUMNS`, else
+/// the default.
+fn output_width() -> usize {
+    if let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size_of(io::stdout()) {
+        return usize::from(w);
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&w| w > 0)
+        .unwrap_or(crate::report::text::DEFAULT_WIDTH)
 }
 
 /// Reads and analyses one plan; the error names the source.

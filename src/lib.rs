@@ -51,8 +51,8 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
     let before_postures = posture::assess(&before);
     let after_postures = posture::assess(&after);
     let pairs = diff::pair(before_postures, after_postures);
-    let changes = diff::diff(&pairs, options.include_unchanged);
-    let policy_diffs = diff::policy_diffs(&changes, &before, &after);
+    let findings = diff::diff(&pairs, options.include_unchanged);
+    let policy_diffs = diff::policy_diffs(&findings, &before, &after);
 
     let actions: std::collections::HashMap<String, plan::Action> = inventory
         .workload_actions
@@ -103,7 +103,7 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
         format_version: plan.format_version.clone(),
         terraform_version: plan.terraform_version.clone(),
         workloads,
-        changes,
+        findings,
         policy_diffs,
         unresolved,
         unanalysable: inventory.unanalysable.clone(),

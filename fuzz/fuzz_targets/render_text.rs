@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use runguard::report::text::{TextOptions, render};
+use runguard::report::text::{Gate, TextOptions, render};
 use runguard::rules::Severity;
 use runguard::{Options, analyze};
 
@@ -24,7 +24,12 @@ fuzz_target!(|data: &[u8]| {
         let options = TextOptions {
             color: false,
             all,
-            gate: Some((Severity::High, tripped)),
+            gate: Gate {
+                threshold: Some(Severity::High),
+                tripped,
+            },
+            // Odd widths exercise the narrow layouts too.
+            width: if all { 80 } else { 100 },
         };
         let mut out = Vec::new();
         render(&report, &options, &mut out).expect("rendering to a Vec cannot fail");

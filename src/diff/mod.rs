@@ -6,18 +6,27 @@ use similar::TextDiff;
 
 use crate::graph::{Authority, ResolvedGrant, SideGraph};
 use crate::posture::{Posture, WorkloadId};
-use crate::rules::{Delta, Direction, RULES, Rule, Severity};
+use crate::rules::{Delta, Direction, RULES, Rule, Severity, Subject};
+use sha2::{Digest, Sha256};
 
-/// One change of posture, attributed to a rule.
+/// One cause and its consequences: a rule, a direction, the resources a reviewer would change,
+/// the subject, and every workload it affects. A project-level grant that reaches a thousand
+/// workloads is one finding listing them all.
 #[derive(Debug, Clone)]
-pub struct Change {
+pub struct Finding {
     pub rule: &'static Rule,
+    pub severity: Severity,
     pub direction: Direction,
-    /// The workload address (or, for a workload outside the plan, its resource id).
-    pub workload: String,
+    /// The resources a reviewer would change, sorted.
+    pub causes: Vec<String>,
+    pub subject: Subject,
+    /// The affected workload addresses (resource ids for workloads outside the plan), sorted.
+    pub workloads: Vec<String>,
     pub message: String,
-    /// Addresses that cause the change, the workload first.
+    /// Every address behind the finding, causes and workloads included, sorted.
     pub evidence: Vec<String>,
+    /// Stable across runs, resource order and unrelated renames: see [`fingerprint`].
+    pub fingerprint: String,
 }
 
 /// How the bindings of an authoritative IAM resource (`*_iam_policy`, `*_iam_binding`) change:
@@ -26,12 +35,6 @@ pub struct Change {
 pub struct PolicyDiff {
     pub address: String,
     pub diff: String,
-}
-
-impl Change {
-    pub fn severity(&self) -> Severity {
-        self.rule.severity
-    }
 }
 
 /// Both sides of one workload.
@@ -80,9 +83,23 @@ pub fn pair(
     by_address.into_values().collect()
 }
 
-/// Runs every rule over every workload. Unchanged-but-risky findings are kept only when asked.
-pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Change> {
-    let mut changes = Vec::new();
+/// What makes two observations one finding: the same rule, direction, severity, causes, subject
+/// and message. The message is part of it so that findings are never merged across different
+/// statements; rules word messages by cause, never by workload, so that they group.
+type GroupKey = (
+    &'static str,
+    Direction,
+    Severity,
+    Vec<String>,
+    Subject,
+    String,
+);
+
+/// Runs every rule over every workload and groups what they observe by cause. Unchanged-but-risky
+/// findings are kept only when asked.
+pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
+    let mut groups: HashMap<GroupKey, (&'static Rule, Vec<String>, BTreeSet<String>)> =
+        HashMap::new();
     for p in pairs {
         let delta = Delta {
             workload: &p.id,
@@ -95,30 +112,101 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Change> {
                 if f.direction == Direction::Unchanged && !include_unchanged {
                     continue;
                 }
-                changes.push(Change {
-                    rule,
-                    direction: f.direction,
-                    workload: p.id.address.clone(),
-                    message: f.message,
-                    evidence: f.evidence,
-                });
+                let key = (
+                    rule.id,
+                    f.direction,
+                    f.severity.unwrap_or(rule.severity),
+                    f.causes,
+                    f.subject,
+                    f.message,
+                );
+                let (_, workloads, evidence) = groups
+                    .entry(key)
+                    .or_insert_with(|| (rule, Vec::new(), BTreeSet::new()));
+                workloads.push(p.id.address.clone());
+                evidence.extend(f.evidence);
             }
         }
     }
-    changes.sort_by(|a, b| {
-        b.severity()
-            .cmp(&a.severity())
+    let mut findings: Vec<Finding> = groups
+        .into_iter()
+        .map(
+            |(
+                (_, direction, severity, causes, subject, message),
+                (rule, mut workloads, evidence),
+            )| {
+                workloads.sort();
+                workloads.dedup();
+                Finding {
+                    fingerprint: fingerprint(rule.id, &causes, &subject),
+                    rule,
+                    severity,
+                    direction,
+                    causes,
+                    subject,
+                    workloads,
+                    message,
+                    evidence: evidence.into_iter().collect(),
+                }
+            },
+        )
+        .collect();
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
             .then(a.direction.cmp(&b.direction))
-            .then_with(|| a.workload.cmp(&b.workload))
             .then_with(|| a.rule.id.cmp(b.rule.id))
+            .then_with(|| a.causes.cmp(&b.causes))
+            .then_with(|| a.workloads.cmp(&b.workloads))
+            .then_with(|| a.subject.cmp(&b.subject))
             .then_with(|| a.message.cmp(&b.message))
     });
-    changes
+    findings
+}
+
+/// A finding's stable identity: SHA-256 over the rule, the causes and the subject, never over
+/// message text, ordering or the affected workloads, so that suppressions and sticky comments
+/// survive rewording, reordering and a grant reaching one more workload. A cryptographic hash,
+/// because cause addresses are chosen by the pull request's author: with a weak hash they could
+/// craft an address whose fingerprint collides with an accepted finding's.
+pub fn fingerprint(rule: &str, causes: &[String], subject: &Subject) -> String {
+    let mut h = Sha256::new();
+    let mut field = |s: &str| {
+        // Length-prefixed fields: no choice of strings can make two inputs read the same.
+        h.update((s.len() as u64).to_le_bytes());
+        h.update(s.as_bytes());
+    };
+    field("runguard-finding/1");
+    field(rule);
+    field(&causes.len().to_string());
+    for c in causes {
+        field(c);
+    }
+    for part in [
+        subject.principal.as_deref(),
+        subject.role.as_deref(),
+        subject.level,
+        subject.account.as_deref(),
+    ] {
+        match part {
+            Some(value) => {
+                field("some");
+                field(value);
+            }
+            None => field("none"),
+        }
+    }
+    let digest = h.finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The bindings diff of every authoritative IAM resource that some change names as evidence
 /// and whose bindings differ between the sides, once per resource, sorted by address.
-pub fn policy_diffs(changes: &[Change], before: &SideGraph, after: &SideGraph) -> Vec<PolicyDiff> {
+pub fn policy_diffs(
+    findings: &[Finding],
+    before: &SideGraph,
+    after: &SideGraph,
+) -> Vec<PolicyDiff> {
     let index = |g: &SideGraph| -> HashMap<String, usize> {
         (0..g.inventory.iam.len())
             .filter(|&i| g.grants[i].authority != Authority::Member)
@@ -126,9 +214,9 @@ pub fn policy_diffs(changes: &[Change], before: &SideGraph, after: &SideGraph) -
             .collect()
     };
     let (b_index, a_index) = (index(before), index(after));
-    let named: BTreeSet<&str> = changes
+    let named: BTreeSet<&str> = findings
         .iter()
-        .flat_map(|c| c.evidence.iter().map(String::as_str))
+        .flat_map(|f| f.evidence.iter().map(String::as_str))
         .filter(|a| b_index.contains_key(*a) && a_index.contains_key(*a))
         .collect();
     named

@@ -1,13 +1,22 @@
-//! `--format json`: the `runguard/report/v1` contract that CI users consume.
+//! `--format json`: the `runguard/report/v2` contract that CI users consume.
 //!
 //! The wire structs here are kept apart from the model so that the model can change without
 //! changing the contract. Field names and enum spellings are fixed; fields may be added.
-//! `docs/report-v1.md` documents every field.
+//! `docs/report-v2.md` documents every field.
+//!
+//! Tri-states are spelled `"yes"`, `"no"`, `"unknown"` everywhere; `null` means only "does not
+//! apply" (a job has no ingress). Grant lists that many workloads share, the invokers inherited
+//! from projects and above and the principals that can use a runtime account, are written once
+//! in `grant_sets` and referenced by id, so the report grows with the plan, not with
+//! workloads × grants.
+
+use std::collections::HashMap;
 
 use serde::Serialize;
 
 use super::{Report, SCHEMA, WorkloadEntry};
-use crate::posture::{Posture, Verdict};
+use crate::inventory::WorkloadKind;
+use crate::posture::Posture;
 use crate::rules::Direction;
 
 #[derive(Serialize)]
@@ -16,7 +25,8 @@ struct Wire<'a> {
     plan: PlanInfo<'a>,
     summary: Summary,
     workloads: Vec<WireWorkload<'a>>,
-    changes: Vec<WireChange<'a>>,
+    findings: Vec<WireFinding<'a>>,
+    grant_sets: Vec<GrantSet<'a>>,
     policy_diffs: Vec<PolicyDiff<'a>>,
     unresolved: Vec<Reasoned<'a>>,
     unanalysable: Vec<Reasoned<'a>>,
@@ -33,7 +43,7 @@ struct PlanInfo<'a> {
 #[derive(Serialize)]
 struct Summary {
     workloads: usize,
-    changes: usize,
+    findings: usize,
     max_severity: Option<&'static str>,
     worsened: usize,
     improved: usize,
@@ -57,15 +67,17 @@ struct WireWorkload<'a> {
 #[derive(Serialize)]
 struct WirePosture<'a> {
     public: &'static str,
-    invokers: Vec<&'a str>,
-    iam_check_disabled: Option<bool>,
-    ingress: Option<&'static str>,
-    iap: Option<bool>,
-    identity: WireIdentity<'a>,
-    default_uri_disabled: Option<bool>,
     public_reasons: &'a [String],
-    invoker_grants: Vec<InvokerGrant<'a>>,
+    /// Grants on the workload itself.
+    invokers: Vec<SetGrant<'a>>,
+    /// The id of the grant set inherited from projects, folders and organizations.
+    inherited_invokers: Option<String>,
+    iam_check_disabled: Option<&'static str>,
+    ingress: Option<&'static str>,
+    default_uri_disabled: Option<&'static str>,
+    iap: Option<&'static str>,
     load_balancers: Vec<LoadBalancer<'a>>,
+    identity: WireIdentity<'a>,
     conflicts: Vec<Conflict<'a>>,
     plaintext_secret_env: Vec<Secret<'a>>,
     binary_authorization: Option<&'static str>,
@@ -82,11 +94,12 @@ struct Secret<'a> {
 #[derive(Serialize)]
 struct WireIdentity<'a> {
     service_account: Option<&'a str>,
-    default: Option<bool>,
+    default: &'static str,
     implicit: bool,
     planned_account: Option<&'a str>,
     roles: Vec<Role<'a>>,
-    impersonators: Vec<Impersonator<'a>>,
+    /// The id of the grant set of principals that can act as the account.
+    impersonators: Option<String>,
     keys: &'a [String],
     note: Option<&'a str>,
 }
@@ -99,28 +112,61 @@ struct Role<'a> {
     granted_by: &'a str,
 }
 
-#[derive(Serialize)]
-struct Impersonator<'a> {
+/// One grant in a set or on a workload.
+#[derive(Serialize, Clone, PartialEq, Eq, Hash)]
+struct SetGrant<'a> {
     member: &'a str,
     role: &'a str,
+    level: Option<&'static str>,
     granted_by: &'a str,
+    certain: bool,
 }
 
 #[derive(Serialize)]
-struct InvokerGrant<'a> {
-    member: &'a str,
-    role: &'a str,
-    level: &'static str,
-    granted_by: &'a str,
-    certain: bool,
+struct GrantSet<'a> {
+    id: String,
+    grants: Vec<SetGrant<'a>>,
+}
+
+/// Interns grant lists: identical lists get one id, numbered in order of first use, so the
+/// output is deterministic.
+#[derive(Default)]
+struct GrantSets<'a> {
+    ids: HashMap<Vec<SetGrant<'a>>, usize>,
+    sets: Vec<Vec<SetGrant<'a>>>,
+}
+
+impl<'a> GrantSets<'a> {
+    fn intern(&mut self, grants: Vec<SetGrant<'a>>) -> Option<String> {
+        if grants.is_empty() {
+            return None;
+        }
+        let next = self.sets.len();
+        let id = *self.ids.entry(grants.clone()).or_insert_with(|| {
+            self.sets.push(grants);
+            next
+        });
+        Some(format!("g{}", id + 1))
+    }
+
+    fn into_wire(self) -> Vec<GrantSet<'a>> {
+        self.sets
+            .into_iter()
+            .enumerate()
+            .map(|(i, grants)| GrantSet {
+                id: format!("g{}", i + 1),
+                grants,
+            })
+            .collect()
+    }
 }
 
 #[derive(Serialize)]
 struct LoadBalancer<'a> {
     forwarding_rule: &'a str,
     chain: &'a [String],
-    external: Option<bool>,
-    iap: Option<bool>,
+    external: &'static str,
+    iap: &'static str,
 }
 
 #[derive(Serialize)]
@@ -130,13 +176,24 @@ struct Conflict<'a> {
 }
 
 #[derive(Serialize)]
-struct WireChange<'a> {
+struct WireFinding<'a> {
     rule: &'static str,
     severity: &'static str,
     direction: &'static str,
-    workload: &'a str,
+    causes: &'a [String],
+    subject: WireSubject<'a>,
+    workloads: &'a [String],
     message: &'a str,
     evidence: &'a [String],
+    fingerprint: &'a str,
+}
+
+#[derive(Serialize)]
+struct WireSubject<'a> {
+    principal: Option<&'a str>,
+    role: Option<&'a str>,
+    level: Option<&'static str>,
+    account: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -151,20 +208,65 @@ struct Reasoned<'a> {
     reason: &'a str,
 }
 
-fn posture(p: &Posture) -> WirePosture<'_> {
+/// A tri-state as the contract spells it.
+fn tri(value: Option<bool>) -> &'static str {
+    match value {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown",
+    }
+}
+
+/// `tri` for a field that applies only to services (`null` elsewhere).
+fn service_tri(kind: WorkloadKind, value: Option<bool>) -> Option<&'static str> {
+    (kind == WorkloadKind::Service).then(|| tri(value))
+}
+
+fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> WirePosture<'a> {
+    let grants = p.invokers.iter().flat_map(|i| {
+        i.grants.iter().map(move |g| SetGrant {
+            member: i.principal.display(),
+            role: &g.role,
+            level: Some(g.level),
+            granted_by: &g.address,
+            certain: g.certain,
+        })
+    });
+    let (invokers, inherited): (Vec<_>, Vec<_>) = grants.partition(|g| g.level == Some("resource"));
+    let impersonators = p
+        .identity
+        .impersonators
+        .iter()
+        .map(|i| SetGrant {
+            member: i.principal.display(),
+            role: &i.role,
+            level: None,
+            granted_by: &i.granted_by,
+            certain: true,
+        })
+        .collect();
     WirePosture {
-        public: match p.public {
-            Verdict::Yes => "yes",
-            Verdict::No => "no",
-            Verdict::Unknown => "unknown",
-        },
-        invokers: p.invokers.iter().map(|i| i.principal.display()).collect(),
-        iam_check_disabled: p.iam_check_disabled,
+        public: p.public.as_str(),
+        public_reasons: &p.public_reasons,
+        invokers,
+        inherited_invokers: sets.intern(inherited),
+        iam_check_disabled: service_tri(kind, p.iam_check_disabled),
         ingress: p.ingress.map(|i| i.as_str()),
-        iap: p.iap,
+        default_uri_disabled: service_tri(kind, p.default_uri_disabled),
+        iap: service_tri(kind, p.iap),
+        load_balancers: p
+            .load_balancers
+            .iter()
+            .map(|l| LoadBalancer {
+                forwarding_rule: &l.forwarding_rule,
+                chain: &l.chain,
+                external: tri(l.external),
+                iap: tri(l.iap),
+            })
+            .collect(),
         identity: WireIdentity {
             service_account: p.identity.service_account.as_deref(),
-            default: p.identity.default,
+            default: tri(p.identity.default),
             implicit: p.identity.implicit,
             planned_account: p.identity.planned_account.as_deref(),
             roles: p
@@ -178,44 +280,10 @@ fn posture(p: &Posture) -> WirePosture<'_> {
                     granted_by: &r.granted_by,
                 })
                 .collect(),
-            impersonators: p
-                .identity
-                .impersonators
-                .iter()
-                .map(|i| Impersonator {
-                    member: i.principal.display(),
-                    role: &i.role,
-                    granted_by: &i.granted_by,
-                })
-                .collect(),
+            impersonators: sets.intern(impersonators),
             keys: &p.identity.keys,
             note: p.identity.note.as_deref(),
         },
-        default_uri_disabled: p.default_uri_disabled,
-        public_reasons: &p.public_reasons,
-        invoker_grants: p
-            .invokers
-            .iter()
-            .flat_map(|i| {
-                i.grants.iter().map(move |g| InvokerGrant {
-                    member: i.principal.display(),
-                    role: &g.role,
-                    level: g.level,
-                    granted_by: &g.address,
-                    certain: g.certain,
-                })
-            })
-            .collect(),
-        load_balancers: p
-            .load_balancers
-            .iter()
-            .map(|l| LoadBalancer {
-                forwarding_rule: &l.forwarding_rule,
-                chain: &l.chain,
-                external: l.external,
-                iap: l.iap,
-            })
-            .collect(),
         conflicts: p
             .conflicts
             .iter()
@@ -241,6 +309,7 @@ fn posture(p: &Posture) -> WirePosture<'_> {
 fn workload<'a>(
     w: &'a WorkloadEntry,
     changed: &std::collections::HashSet<&str>,
+    sets: &mut GrantSets<'a>,
 ) -> WireWorkload<'a> {
     WireWorkload {
         address: &w.id.address,
@@ -250,8 +319,8 @@ fn workload<'a>(
         action: w.action.map_or("no-op", |a| a.as_str()),
         external: w.id.external,
         changed: changed.contains(w.id.address.as_str()),
-        before: w.before.as_ref().map(posture),
-        after: w.after.as_ref().map(posture),
+        before: w.before.as_ref().map(|p| posture(w.id.kind, p, sets)),
+        after: w.after.as_ref().map(|p| posture(w.id.kind, p, sets)),
     }
 }
 
@@ -262,7 +331,7 @@ pub fn render(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
 }
 
 /// The schema id of the document printed when several plans are analysed at once.
-pub const SET_SCHEMA: &str = "runguard/report-set/v1";
+pub const SET_SCHEMA: &str = "runguard/report-set/v2";
 
 #[derive(Serialize)]
 struct WireSet<'a> {
@@ -280,7 +349,7 @@ struct SetEntry<'a> {
 }
 
 /// Writes the reports of several plans, in the order given: each entry carries its `source`
-/// and either its `report` (a `runguard/report/v1` document) or the `error` that refused it.
+/// and either its `report` (a `runguard/report/v2` document) or the `error` that refused it.
 pub fn render_set(
     results: &[(String, Result<Report, String>)],
     out: &mut dyn std::io::Write,
@@ -301,6 +370,13 @@ pub fn render_set(
 }
 
 fn wire(r: &Report) -> Wire<'_> {
+    let mut sets = GrantSets::default();
+    let changed = r.changed_workloads();
+    let workloads = r
+        .workloads
+        .iter()
+        .map(|w| workload(w, &changed, &mut sets))
+        .collect();
     Wire {
         schema: SCHEMA,
         plan: PlanInfo {
@@ -309,7 +385,7 @@ fn wire(r: &Report) -> Wire<'_> {
         },
         summary: Summary {
             workloads: r.workloads.len(),
-            changes: r.changes.len(),
+            findings: r.findings.len(),
             max_severity: r.max_severity().map(|s| s.as_str()),
             worsened: r.count(Direction::Worsened),
             improved: r.count(Direction::Improved),
@@ -317,22 +393,28 @@ fn wire(r: &Report) -> Wire<'_> {
             complete: r.complete(),
             headline: r.headline(),
         },
-        workloads: {
-            let changed = r.changed_workloads();
-            r.workloads.iter().map(|w| workload(w, &changed)).collect()
-        },
-        changes: r
-            .changes
+        workloads,
+        findings: r
+            .findings
             .iter()
-            .map(|c| WireChange {
-                rule: c.rule.id,
-                severity: c.severity().as_str(),
-                direction: c.direction.as_str(),
-                workload: &c.workload,
-                message: &c.message,
-                evidence: &c.evidence,
+            .map(|f| WireFinding {
+                rule: f.rule.id,
+                severity: f.severity.as_str(),
+                direction: f.direction.as_str(),
+                causes: &f.causes,
+                subject: WireSubject {
+                    principal: f.subject.principal.as_deref(),
+                    role: f.subject.role.as_deref(),
+                    level: f.subject.level,
+                    account: f.subject.account.as_deref(),
+                },
+                workloads: &f.workloads,
+                message: &f.message,
+                evidence: &f.evidence,
+                fingerprint: &f.fingerprint,
             })
             .collect(),
+        grant_sets: sets.into_wire(),
         policy_diffs: r
             .policy_diffs
             .iter()

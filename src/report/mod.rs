@@ -3,9 +3,10 @@
 
 pub mod escape;
 pub mod json;
+pub mod rows;
 pub mod text;
 
-use crate::diff::{Change, PolicyDiff};
+use crate::diff::{Finding, PolicyDiff};
 use crate::graph::Unresolved;
 use crate::inventory::Unanalysable;
 use crate::plan::Action;
@@ -13,7 +14,7 @@ use crate::posture::{Posture, WorkloadId};
 use crate::rules::{Direction, Severity};
 
 /// The JSON report schema id.
-pub const SCHEMA: &str = "runguard/report/v1";
+pub const SCHEMA: &str = "runguard/report/v2";
 
 #[derive(Debug, Clone)]
 pub struct WorkloadEntry {
@@ -29,8 +30,9 @@ pub struct Report {
     pub format_version: String,
     pub terraform_version: Option<String>,
     pub workloads: Vec<WorkloadEntry>,
-    pub changes: Vec<Change>,
-    /// Bindings diffs of the authoritative IAM resources that changes name as evidence.
+    /// One per cause, most severe first.
+    pub findings: Vec<Finding>,
+    /// Bindings diffs of the authoritative IAM resources that findings name as evidence.
     pub policy_diffs: Vec<PolicyDiff>,
     /// Links and values that could not be resolved, with reasons, from both sides.
     pub unresolved: Vec<Unresolved>,
@@ -43,21 +45,21 @@ pub struct Report {
 }
 
 impl Report {
-    /// The highest severity among worsened changes; `None` when nothing got worse.
+    /// The highest severity among worsened findings; `None` when nothing got worse.
     pub fn max_severity(&self) -> Option<Severity> {
-        self.worsened().map(Change::severity).max()
+        self.worsened().map(|f| f.severity).max()
     }
 
-    pub fn worsened(&self) -> impl Iterator<Item = &Change> {
-        self.changes
+    pub fn worsened(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
             .iter()
-            .filter(|c| c.direction == Direction::Worsened)
+            .filter(|f| f.direction == Direction::Worsened)
     }
 
     pub fn count(&self, direction: Direction) -> usize {
-        self.changes
+        self.findings
             .iter()
-            .filter(|c| c.direction == direction)
+            .filter(|f| f.direction == direction)
             .count()
     }
 
@@ -66,35 +68,36 @@ impl Report {
         self.unanalysable.is_empty() && self.plan_incomplete.is_empty()
     }
 
-    /// The workloads that some change concerns (computed once per render: a plan can have
-    /// thousands of workloads and changes).
+    /// The workloads that some finding concerns (computed once per render: a plan can have
+    /// thousands of workloads and findings).
     pub fn changed_workloads(&self) -> std::collections::HashSet<&str> {
-        self.changes.iter().map(|c| c.workload.as_str()).collect()
+        self.findings
+            .iter()
+            .flat_map(|f| f.workloads.iter().map(String::as_str))
+            .collect()
     }
 
     /// The verdict in one sentence, worst news first.
     pub fn headline(&self) -> String {
-        let mut parts: Vec<(Severity, String)> = Vec::new();
-        let mut seen: Vec<&str> = Vec::new();
-        for c in self.worsened() {
-            if seen.contains(&c.rule.id) {
-                continue;
+        // One phrase per rule, counting the distinct workloads its worsened findings reach.
+        let mut parts: Vec<(
+            &'static crate::rules::Rule,
+            std::collections::BTreeSet<&str>,
+        )> = Vec::new();
+        for f in self.worsened() {
+            match parts.iter_mut().find(|(rule, _)| rule.id == f.rule.id) {
+                Some((_, workloads)) => workloads.extend(f.workloads.iter().map(String::as_str)),
+                None => parts.push((f.rule, f.workloads.iter().map(String::as_str).collect())),
             }
-            seen.push(c.rule.id);
-            let mut workloads: Vec<&str> = self
-                .worsened()
-                .filter(|o| o.rule.id == c.rule.id)
-                .map(|o| o.workload.as_str())
-                .collect();
-            workloads.sort();
-            workloads.dedup();
-            let n = workloads.len();
-            let (one, many) = c.rule.headline;
-            parts.push((
-                c.severity(),
-                format!("{n} {}", if n == 1 { one } else { many }),
-            ));
         }
+        let parts: Vec<String> = parts
+            .iter()
+            .map(|(rule, workloads)| {
+                let n = workloads.len();
+                let (one, many) = rule.headline;
+                format!("{n} {}", if n == 1 { one } else { many })
+            })
+            .collect();
         let mut sentence = if self.workloads.is_empty() {
             "No Cloud Run workloads in this plan".to_owned()
         } else if parts.is_empty() {
@@ -104,11 +107,7 @@ impl Report {
                 if n == 1 { "" } else { "s" }
             )
         } else {
-            parts
-                .iter()
-                .map(|(_, p)| p.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
+            parts.join("; ")
         };
         let improved = self.count(Direction::Improved);
         if improved > 0 {

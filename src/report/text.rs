@@ -1,26 +1,57 @@
-//! `--format text`: a headline, a before → after table for each workload with a change, the
-//! changes ranked by severity with their evidence, and what could not be resolved.
+//! `--format text`: what an engineer reads in a terminal. The headline; the findings, most
+//! severe first, each with its causes and the workloads it affects; for each changed workload
+//! only the posture rows that differ, the rest summarised in a line; what could not be resolved;
+//! the verdict line. Nothing is wider than the width it is given.
 
-use std::collections::HashSet;
 use std::io::{self, Write};
 
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
 use super::escape::terminal;
+use super::rows::{Row, Trend, posture_rows};
 use super::{Report, WorkloadEntry};
-use crate::posture::Posture;
+use crate::diff::Finding;
 use crate::rules::{Direction, Severity};
 
+/// The width used when neither the terminal nor `COLUMNS` gives one.
+pub const DEFAULT_WIDTH: usize = 100;
+
+/// The narrowest layout supported: below it lines are still cut at this width.
+const MIN_WIDTH: usize = 40;
+
+/// How many affected workloads a finding lists before `…and N more`.
+const WORKLOAD_LIMIT: usize = 5;
+
 /// How to render.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct TextOptions {
     /// Emit ANSI colours (only on a terminal, and never with `NO_COLOR`).
     pub color: bool,
-    /// Show every workload, not only those with a change.
+    /// Show every workload and every affected workload, not only those with a change.
     pub all: bool,
-    /// The gate: the threshold and whether it tripped.
-    pub gate: Option<(Severity, bool)>,
+    /// The gate, for the verdict line.
+    pub gate: Gate,
+    /// The display width no line may exceed.
+    pub width: usize,
+}
+
+impl Default for TextOptions {
+    fn default() -> Self {
+        TextOptions {
+            color: false,
+            all: false,
+            gate: Gate::default(),
+            width: DEFAULT_WIDTH,
+        }
+    }
+}
+
+/// The gate's threshold (`None` for `--fail-on none`) and whether the report trips it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gate {
+    pub threshold: Option<Severity>,
+    pub tripped: bool,
 }
 
 struct Paint {
@@ -37,7 +68,6 @@ impl Paint {
     }
 
     fn severity(&self, s: Severity) -> String {
-        let label = format!("{:<8}", s.as_str().to_uppercase());
         let code = match s {
             Severity::Critical => "1;31",
             Severity::High => "31",
@@ -45,28 +75,60 @@ impl Paint {
             Severity::Low => "36",
             Severity::Info => "2",
         };
-        self.wrap(code, &label)
+        self.wrap(code, &s.as_str().to_uppercase())
     }
 
     fn direction(&self, d: Direction) -> String {
-        let label = format!("{:<9}", d.as_str());
         let code = match d {
             Direction::Worsened => "31",
             Direction::Improved => "32",
             Direction::Unchanged => "2",
         };
-        self.wrap(code, &label)
+        self.wrap(code, d.as_str())
     }
+
+    fn trend(&self, t: Trend, s: &str) -> String {
+        match t {
+            Trend::Worse => self.wrap("31", s),
+            Trend::Better => self.wrap("32", s),
+            Trend::Changed => self.wrap("33", s),
+            Trend::Same => s.to_owned(),
+        }
+    }
+}
+
+/// Writes `text` wrapped to `width` display columns, every line indented by `first` then
+/// `rest`. Long words (addresses) are broken rather than allowed to overflow.
+fn wrapped(
+    out: &mut dyn Write,
+    text: &str,
+    width: usize,
+    first: &str,
+    rest: &str,
+) -> io::Result<()> {
+    let options = textwrap::Options::new(width)
+        .initial_indent(first)
+        .subsequent_indent(rest)
+        .break_words(true);
+    for line in textwrap::wrap(text, options) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
 }
 
 pub fn render(r: &Report, o: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
     let paint = Paint { on: o.color };
-    writeln!(
-        out,
-        "{} {}",
-        paint.wrap("1", "runguard:"),
-        terminal(&r.headline())
-    )?;
+    let width = o.width.max(MIN_WIDTH);
+    let label = format!("{} ", paint.wrap("1", "runguard:"));
+    wrapped(out, &terminal(&r.headline()), width, &label, "  ")?;
+
+    if !r.findings.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", paint.wrap("1", "Findings, most severe first"))?;
+        for f in &r.findings {
+            write_finding(f, o, width, &paint, out)?;
+        }
+    }
 
     let changed = r.changed_workloads();
     let shown: Vec<&WorkloadEntry> = r
@@ -74,26 +136,16 @@ pub fn render(r: &Report, o: &TextOptions, out: &mut dyn Write) -> io::Result<()
         .iter()
         .filter(|w| o.all || changed.contains(w.id.address.as_str()))
         .collect();
-    for w in &shown {
+    if !shown.is_empty() {
         writeln!(out)?;
-        write_workload(w, out, &paint)?;
-    }
-
-    if !r.changes.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "{}", paint.wrap("1", "Changes, most severe first"))?;
-        for c in &r.changes {
-            writeln!(
-                out,
-                "  {} {} {}  {}",
-                paint.severity(c.severity()),
-                paint.direction(c.direction),
-                c.rule.id,
-                terminal(&c.workload)
-            )?;
-            writeln!(out, "      {}", terminal(&c.message))?;
-            let evidence: Vec<_> = c.evidence.iter().map(|e| terminal(e)).collect();
-            writeln!(out, "      evidence: {}", evidence.join(", "))?;
+        let title = if o.all {
+            "Workloads, before → after"
+        } else {
+            "Changed workloads, before → after"
+        };
+        writeln!(out, "{}", paint.wrap("1", title))?;
+        for w in &shown {
+            write_workload(w, width, &paint, out)?;
         }
     }
 
@@ -101,13 +153,19 @@ pub fn render(r: &Report, o: &TextOptions, out: &mut dyn Write) -> io::Result<()
         writeln!(out)?;
         writeln!(out, "{}", paint.wrap("1", "Bindings that change"))?;
         for d in &r.policy_diffs {
-            writeln!(out, "  {}:", terminal(&d.address))?;
+            wrapped(
+                out,
+                &format!("{}:", terminal(&d.address)),
+                width,
+                "  ",
+                "    ",
+            )?;
             let body = d
                 .diff
                 .lines()
                 .filter(|l| !l.starts_with("---") && !l.starts_with("+++"));
             for line in body {
-                writeln!(out, "    {}", terminal(line))?;
+                wrapped(out, &terminal(line), width, "    ", "      ")?;
             }
         }
     }
@@ -122,7 +180,8 @@ pub fn render(r: &Report, o: &TextOptions, out: &mut dyn Write) -> io::Result<()
             )
         )?;
         for u in &r.unresolved {
-            writeln!(out, "  - {}: {}", terminal(&u.address), terminal(&u.reason))?;
+            let item = format!("{}: {}", terminal(&u.address), terminal(&u.reason));
+            wrapped(out, &item, width, "  - ", "    ")?;
         }
     }
     if !r.unanalysable.is_empty() {
@@ -133,7 +192,8 @@ pub fn render(r: &Report, o: &TextOptions, out: &mut dyn Write) -> io::Result<()
             paint.wrap("1;31", "Not analysed: the report is incomplete")
         )?;
         for u in &r.unanalysable {
-            writeln!(out, "  - {}: {}", terminal(&u.address), terminal(&u.reason))?;
+            let item = format!("{}: {}", terminal(&u.address), terminal(&u.reason));
+            wrapped(out, &item, width, "  - ", "    ")?;
         }
     }
     if !r.plan_incomplete.is_empty() {
@@ -144,179 +204,229 @@ pub fn render(r: &Report, o: &TextOptions, out: &mut dyn Write) -> io::Result<()
             paint.wrap("1;31", "The plan itself is incomplete")
         )?;
         for why in &r.plan_incomplete {
-            writeln!(out, "  - {}", terminal(why))?;
+            wrapped(out, &terminal(why), width, "  - ", "    ")?;
         }
     }
     if !r.notes.is_empty() {
         writeln!(out)?;
         for n in &r.notes {
-            writeln!(out, "note: {}", terminal(n))?;
+            wrapped(out, &terminal(n), width, "note: ", "      ")?;
         }
     }
-    if let Some((threshold, tripped)) = o.gate {
-        writeln!(out)?;
-        let n = r.worsened().filter(|c| c.severity() >= threshold).count();
-        if tripped {
-            writeln!(
-                out,
-                "{}: {n} worsened change{} at {threshold} or above (--fail-on {threshold})",
-                paint.wrap("1;31", "FAILED"),
-                if n == 1 { "" } else { "s" }
-            )?;
-        } else {
-            writeln!(
-                out,
-                "{}: nothing worsened at {threshold} or above (--fail-on {threshold})",
-                paint.wrap("32", "passed")
-            )?;
-        }
-    }
-    Ok(())
+    writeln!(out)?;
+    // textwrap measures display width without ANSI escape codes, so painted labels wrap right.
+    wrapped(out, &verdict_line(r, o.gate, &paint), width, "", "  ")
 }
 
-fn write_workload(w: &WorkloadEntry, out: &mut dyn Write, paint: &Paint) -> io::Result<()> {
-    let action = w.action.map_or("outside the plan", |a| a.as_str());
+/// The last line: whether the gate tripped, and on how many findings.
+fn verdict_line(r: &Report, gate: Gate, paint: &Paint) -> String {
+    let Some(threshold) = gate.threshold else {
+        let n = r.count(Direction::Worsened);
+        return format!(
+            "{}: {n} worsened finding{} (--fail-on none: the gate is off)",
+            paint.wrap("1", "not gated"),
+            if n == 1 { "" } else { "s" }
+        );
+    };
+    let n = r.worsened().filter(|f| f.severity >= threshold).count();
+    let plural = if n == 1 { "" } else { "s" };
+    if gate.tripped {
+        format!(
+            "{}: {n} worsened finding{plural} at {threshold} or above (--fail-on {threshold})",
+            paint.wrap("1;31", "FAILED")
+        )
+    } else {
+        format!(
+            "{}: nothing worsened at {threshold} or above (--fail-on {threshold})",
+            paint.wrap("32", "passed")
+        )
+    }
+}
+
+fn write_finding(
+    f: &Finding,
+    o: &TextOptions,
+    width: usize,
+    paint: &Paint,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(out)?;
+    // Severity, rule and direction are ASCII from the registry: they never need wrapping
+    // below MIN_WIDTH.
     writeln!(
         out,
-        "{}  ({}, {}, {action})",
-        paint.wrap("1", &terminal(&w.id.address)),
-        w.id.kind.as_str(),
-        w.id.api.as_str()
+        "  {}  {}  {}",
+        paint.severity(f.severity),
+        f.rule.id,
+        paint.direction(f.direction)
     )?;
-    let mut b = Builder::default();
-    b.push_record(["", "before", "after"]);
-    let (before, after) = (w.before.as_ref(), w.after.as_ref());
-    let row = |b: &mut Builder, label: &str, f: &dyn Fn(&Posture) -> String| {
-        let cell = |p: Option<&Posture>| p.map_or_else(|| "(absent)".to_owned(), f);
-        let (x, y) = (cell(before), cell(after));
-        b.push_record([label.to_owned(), x, y]);
-    };
-    row(&mut b, "public", &|p| p.public.as_str().into());
-    let (b_inv, a_inv) = invoker_cells(before, after);
-    b.push_record(["invokers".to_owned(), b_inv, a_inv]);
-    if w.id.kind == crate::inventory::WorkloadKind::Service {
-        row(
-            &mut b,
-            "invoker IAM check",
-            &|p| match p.iam_check_disabled {
-                Some(true) => "disabled".into(),
-                Some(false) => "enforced".into(),
-                None => "unknown".into(),
-            },
-        );
-        row(&mut b, "ingress", &|p| {
-            p.ingress.map_or("n/a", |i| i.as_str()).into()
-        });
-        row(&mut b, "run.app URL", &|p| match p.default_uri_disabled {
-            Some(true) => "disabled".into(),
-            Some(false) => "enabled".into(),
-            None => "unknown".into(),
-        });
-        row(&mut b, "IAP", &|p| optional_bool(p.iap).into());
-        if before.is_some_and(|p| !p.load_balancers.is_empty())
-            || after.is_some_and(|p| !p.load_balancers.is_empty())
-        {
-            row(&mut b, "load balancers", &|p| {
-                lines(p.load_balancers.iter().map(|l| {
-                    format!(
-                        "{} (external: {}, IAP: {})",
-                        l.forwarding_rule,
-                        optional_bool(l.external),
-                        optional_bool(l.iap)
-                    )
-                }))
-            });
-        }
+    wrapped(out, &terminal(&f.message), width, "    ", "    ")?;
+    let causes: Vec<String> = f.causes.iter().map(|c| terminal(c).into_owned()).collect();
+    labelled_list(out, "cause", &causes, usize::MAX, width)?;
+    let limit = if o.all { usize::MAX } else { WORKLOAD_LIMIT };
+    let workloads: Vec<String> = f
+        .workloads
+        .iter()
+        .map(|w| terminal(w).into_owned())
+        .collect();
+    labelled_list(out, "affects", &workloads, limit, width)
+}
+
+/// `label:` then one item per line, aligned, with `…and N more` past `limit`.
+fn labelled_list(
+    out: &mut dyn Write,
+    label: &str,
+    items: &[String],
+    limit: usize,
+    width: usize,
+) -> io::Result<()> {
+    let head = format!("    {label:<8}  ");
+    let pad = " ".repeat(head.len());
+    for (i, item) in items.iter().take(limit).enumerate() {
+        wrapped(out, item, width, if i == 0 { &head } else { &pad }, &pad)?;
     }
-    row(&mut b, "identity", &|p| {
-        terminal(&p.identity.display()).into_owned()
-    });
-    row(&mut b, "privileged roles", &|p| {
-        lines(
-            p.identity
-                .roles
-                .iter()
-                .filter(|r| r.privileged)
-                .map(|r| format!("{} ({})", r.role, r.level)),
-        )
-    });
-    row(&mut b, "can act as identity", &|p| {
-        lines(
-            p.identity
-                .impersonators
-                .iter()
-                .map(|i| format!("{} ({})", i.principal.display(), i.role)),
-        )
-    });
-    row(&mut b, "keys", &|p| lines(p.identity.keys.iter().cloned()));
-    row(&mut b, "plaintext secrets", &|p| {
-        lines(
-            p.plaintext_secrets
-                .iter()
-                .map(|s| format!("{} in {} ({})", s.name, s.container, s.reason)),
-        )
-    });
-    row(&mut b, "Binary Authorization", &|p| {
-        p.binary_authorization.unwrap_or("n/a").into()
-    });
-    row(&mut b, "VPC egress", &|p| {
-        p.vpc_egress.unwrap_or("n/a").into()
-    });
-    let mut table = b.build();
-    table.with(Style::rounded());
-    for line in table.to_string().lines() {
-        writeln!(out, "  {line}")?;
+    if items.len() > limit {
+        let more = items.len() - limit;
+        writeln!(out, "{pad}…and {more} more (--all lists every one)")?;
     }
     Ok(())
 }
 
-/// Invoker lists with `+` on the after side for added principals and `-` on the before side for
-/// removed ones.
-fn invoker_cells(before: Option<&Posture>, after: Option<&Posture>) -> (String, String) {
-    let names = |p: Option<&Posture>| -> Vec<String> {
-        p.map(|p| {
-            p.invokers
-                .iter()
-                .map(|i| terminal(i.principal.display()).into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-    };
-    let (b, a) = (names(before), names(after));
-    let (b_set, a_set): (HashSet<&String>, HashSet<&String>) =
-        (b.iter().collect(), a.iter().collect());
-    let cell = |p: Option<&Posture>, own: &[String], other: &HashSet<&String>, mark: &str| match p {
-        None => "(absent)".to_owned(),
-        Some(_) if own.is_empty() => "none".to_owned(),
-        Some(_) => own
+fn write_workload(
+    w: &WorkloadEntry,
+    width: usize,
+    paint: &Paint,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(out)?;
+    let action = w.action.map_or("outside the plan", |a| a.as_str());
+    let title = format!(
+        "{}  ({}, {}, {action})",
+        terminal(&w.id.address),
+        w.id.kind.as_str(),
+        w.id.api.as_str()
+    );
+    wrapped(out, &title, width, "  ", "    ")?;
+    let rows = posture_rows(w);
+    if w.before.is_none() || w.after.is_none() {
+        // Created or deleted: one side to show, every row of it.
+        let gone = w.after.is_none();
+        for row in &rows {
+            let value = if gone { &row.before } else { &row.after };
+            let head = format!("    {:<20}  ", row.label);
+            let pad = " ".repeat(head.len());
+            for (i, line) in value.lines().enumerate() {
+                wrapped(
+                    out,
+                    &terminal(line),
+                    width,
+                    if i == 0 { &head } else { &pad },
+                    &pad,
+                )?;
+            }
+        }
+        return Ok(());
+    }
+    let (differ, same): (Vec<&Row>, Vec<&Row>) = rows.iter().partition(|r| r.trend != Trend::Same);
+    if !differ.is_empty() {
+        let table = posture_table(&differ, paint);
+        // A table whose natural width does not fit would break values mid-word in narrow
+        // columns; one value per line reads better then.
+        if table.total_width() + 4 <= width {
+            for line in table.to_string().lines() {
+                writeln!(out, "    {line}")?;
+            }
+        } else {
+            for row in &differ {
+                writeln!(out, "    {}", row.label)?;
+                write_side(out, "before", &row.before, width, |l| {
+                    terminal(l).into_owned()
+                })?;
+                write_side(out, "after", &row.after, width, |l| {
+                    paint.trend(row.trend, &terminal(l))
+                })?;
+            }
+        }
+    }
+    if !same.is_empty() {
+        let summary: Vec<String> = same
             .iter()
-            .map(|m| {
-                if other.contains(m) {
-                    format!("  {m}")
-                } else {
-                    format!("{mark} {m}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-    };
-    (cell(before, &b, &a_set, "-"), cell(after, &a, &b_set, "+"))
-}
-
-fn optional_bool(b: Option<bool>) -> &'static str {
-    match b {
-        Some(true) => "yes",
-        Some(false) => "no",
-        None => "unknown",
+            .map(|r| format!("{} {}", r.label, terminal(&r.after.replace('\n', ", "))))
+            .collect();
+        let text = format!("unchanged: {}", summary.join(" · "));
+        wrapped(out, &text, width, "    ", "      ")?;
     }
+    Ok(())
 }
 
-/// One escaped item per line, or `none`.
-fn lines(items: impl Iterator<Item = String>) -> String {
-    let v: Vec<String> = items.map(|i| terminal(&i).into_owned()).collect();
-    if v.is_empty() {
-        "none".into()
+/// The one line that ends a run over several plans.
+pub fn overall_verdict(
+    plans: usize,
+    tripped: usize,
+    failed: usize,
+    threshold: Option<Severity>,
+) -> String {
+    let gate = threshold.map_or("--fail-on none".to_owned(), |t| format!("--fail-on {t}"));
+    let verdict = if failed > 0 {
+        "ERROR"
+    } else if tripped > 0 {
+        "FAILED"
     } else {
-        v.join("\n")
+        "passed"
+    };
+    format!(
+        "overall: {verdict}: {plans} plans, {tripped} tripped the gate, {failed} not analysed ({gate})"
+    )
+}
+
+/// The rows that differ as a before/after table; the after side coloured by its trend.
+fn posture_table(rows: &[&Row], paint: &Paint) -> tabled::Table {
+    let mut b = Builder::default();
+    b.push_record(["", "before", "after"]);
+    for row in rows {
+        let after: Vec<String> = row
+            .after
+            .lines()
+            .map(|l| paint.trend(row.trend, &terminal(l)))
+            .collect();
+        b.push_record([
+            row.label.to_owned(),
+            escape_lines(&row.before),
+            after.join("\n"),
+        ]);
     }
+    let mut table = b.build();
+    table.with(Style::rounded());
+    table
+}
+
+/// One side of a row in the vertical layout: `before`/`after`, then each value line wrapped.
+fn write_side(
+    out: &mut dyn Write,
+    side: &str,
+    value: &str,
+    width: usize,
+    show: impl Fn(&str) -> String,
+) -> io::Result<()> {
+    let head = format!("      {side:<6}  ");
+    let pad = " ".repeat(head.len());
+    for (i, line) in value.lines().enumerate() {
+        // Set markers (`+ `, `- `) stay in front of their item when it wraps.
+        wrapped(
+            out,
+            &show(line),
+            width,
+            if i == 0 { &head } else { &pad },
+            &format!("{pad}  "),
+        )?;
+    }
+    Ok(())
+}
+
+/// Escapes each line of a multi-line cell, keeping its line breaks.
+fn escape_lines(s: &str) -> String {
+    s.lines()
+        .map(|l| terminal(l).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -49,6 +49,7 @@ fn check(d: &Delta) -> Vec<super::Finding> {
                     key: c.addresses.join(" "),
                     label: format!("{} ({})", c.message, c.addresses.join(", ")),
                     evidence: c.addresses.clone(),
+                    subject: Default::default(),
                 })
                 .collect()
         },

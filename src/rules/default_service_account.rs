@@ -1,4 +1,4 @@
-use super::{Delta, Direction, Item, Rule, Severity, compare};
+use super::{Delta, Direction, Item, Rule, Severity, Subject, compare};
 
 pub static RULE: Rule = Rule {
     id: "default-service-account",
@@ -52,6 +52,10 @@ fn check(d: &Delta) -> Vec<super::Finding> {
                     key: "default".into(),
                     label: p.identity.display(),
                     evidence: Vec::new(),
+                    subject: Subject {
+                        account: Some(p.identity.display()),
+                        ..Subject::default()
+                    },
                 })
                 .into_iter()
                 .collect()

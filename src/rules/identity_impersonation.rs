@@ -1,4 +1,4 @@
-use super::{Delta, Direction, Item, Rule, Severity, compare};
+use super::{Delta, Direction, Item, Rule, Severity, Subject, compare};
 
 pub static RULE: Rule = Rule {
     id: "identity-impersonation",
@@ -50,14 +50,14 @@ fn check(d: &Delta) -> Vec<super::Finding> {
                 .impersonators
                 .iter()
                 .map(|i| Item {
-                    key: format!("{} {}", i.principal.display(), i.role),
-                    label: format!(
-                        "`{}` through `{}` on `{}`",
-                        i.principal.display(),
-                        i.role,
-                        p.identity.display()
-                    ),
+                    key: format!("{} {}", i.principal.identity_key(), i.role),
+                    label: format!("`{}` through `{}`", i.principal.display(), i.role),
                     evidence: vec![i.granted_by.clone()],
+                    subject: Subject {
+                        principal: Some(i.principal.display().to_owned()),
+                        role: Some(i.role.clone()),
+                        ..Subject::default()
+                    },
                 })
                 .collect()
         },

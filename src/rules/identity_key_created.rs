@@ -1,4 +1,4 @@
-use super::{Delta, Direction, Item, Rule, Severity, compare};
+use super::{Delta, Direction, Item, Rule, Severity, Subject, compare};
 
 pub static RULE: Rule = Rule {
     id: "identity-key-created",
@@ -47,6 +47,10 @@ fn check(d: &Delta) -> Vec<super::Finding> {
                     key: k.clone(),
                     label: format!("`{k}` for `{}`", p.identity.display()),
                     evidence: vec![k.clone()],
+                    subject: Subject {
+                        account: Some(p.identity.display()),
+                        ..Subject::default()
+                    },
                 })
                 .collect()
         },

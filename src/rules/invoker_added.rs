@@ -1,6 +1,5 @@
 use super::{Delta, Direction, Rule, Severity, compare, invoker_items};
 use crate::iam::MemberKind;
-use crate::inventory::WorkloadKind;
 
 pub static RULE: Rule = Rule {
     id: "invoker-added",
@@ -40,11 +39,10 @@ Public and broad members have their own rules (`public-invoker`, `all-authentica
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {
-    let verb = match d.workload.kind {
-        WorkloadKind::Service => "invoke it",
-        WorkloadKind::Job => "run it",
-        WorkloadKind::WorkerPool => "redeploy it",
-    };
+    // One wording for every kind, so that a project-level grant reaching services and jobs is
+    // one finding: invoking a service, running a job and redeploying a worker pool are all
+    // the access this rule is about.
+    let verb = "invoke, run or redeploy";
     compare(
         d,
         |p| invoker_items(p, |k| k == MemberKind::Named),

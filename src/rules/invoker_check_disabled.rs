@@ -52,6 +52,7 @@ fn check(d: &Delta) -> Vec<super::Finding> {
                     key: "disabled".into(),
                     label: String::new(),
                     evidence: Vec::new(),
+                    subject: Default::default(),
                 })
                 .into_iter()
                 .collect()

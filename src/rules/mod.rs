@@ -18,7 +18,7 @@ mod public_exposure_unknown;
 mod public_invoker;
 mod public_job_or_worker_pool;
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 
 use serde::Serialize;
@@ -84,13 +84,42 @@ pub struct Delta<'a> {
     pub include_unchanged: bool,
 }
 
-/// What a rule found on one workload.
+/// What a rule found on one workload. The diff groups these by cause: observations of one
+/// rule with the same direction, causes, subject and message become one finding that lists
+/// every workload they affect, so the message never names the workload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub direction: Direction,
+    /// Overrides the rule's severity for this finding (`None`: the rule's).
+    pub severity: Option<Severity>,
+    /// What happens, in terms of the cause: the same text for every workload it affects.
     pub message: String,
-    /// Terraform addresses that cause the finding (the workload first).
+    /// The resources a reviewer would change: IAM resources, load-balancer frontends, or the
+    /// workload itself when its own attributes are the cause.
+    pub causes: Vec<String>,
+    /// Who or what the finding is about, where one applies.
+    pub subject: Subject,
+    /// Terraform addresses behind the finding (the workload first).
     pub evidence: Vec<String>,
+}
+
+/// What a finding is about: a principal, a role at a level, a runtime account. Part of the
+/// finding's identity (grouping and fingerprint), so it holds display forms only: a sensitive
+/// principal is `(sensitive)`, never its value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Subject {
+    pub principal: Option<String>,
+    pub role: Option<String>,
+    /// `resource`, `project`, `folder` or `organization`.
+    pub level: Option<&'static str>,
+    /// The runtime service account, as displayed.
+    pub account: Option<String>,
+}
+
+impl Subject {
+    pub fn is_empty(&self) -> bool {
+        *self == Subject::default()
+    }
 }
 
 #[derive(Debug)]
@@ -135,9 +164,11 @@ pub fn find(id: &str) -> Option<&'static Rule> {
 pub(crate) struct Item {
     /// What makes two items the same risk across sides.
     pub key: String,
-    /// How the item reads in a message.
+    /// How the item reads in a message; it must not depend on the workload.
     pub label: String,
+    /// The resources that cause the item; empty when the workload's own attributes do.
     pub evidence: Vec<String>,
+    pub subject: Subject,
 }
 
 /// Compares the risk sets of both sides: an item that appears is worsened, one that goes is
@@ -161,27 +192,29 @@ pub(crate) fn compare(
         } else {
             Direction::Worsened
         };
-        out.push(finding(
-            d,
-            direction,
-            message(item, direction),
-            &item.evidence,
-        ));
+        out.push(
+            finding(d, direction, message(item, direction), &item.evidence)
+                .about(item.subject.clone()),
+        );
     }
     for item in &before {
         if !after_keys.contains(item.key.as_str()) {
-            out.push(finding(
-                d,
-                Direction::Improved,
-                message(item, Direction::Improved),
-                &item.evidence,
-            ));
+            out.push(
+                finding(
+                    d,
+                    Direction::Improved,
+                    message(item, Direction::Improved),
+                    &item.evidence,
+                )
+                .about(item.subject.clone()),
+            );
         }
     }
     out
 }
 
-/// A finding whose evidence starts with the workload itself.
+/// A finding whose evidence starts with the workload itself. Its causes are the evidence
+/// resources, or the workload when there are none (its own attributes are the cause).
 pub(crate) fn finding(
     d: &Delta,
     direction: Direction,
@@ -194,32 +227,82 @@ pub(crate) fn finding(
             all.push(e.clone());
         }
     }
+    let mut causes: Vec<String> = if all.len() > 1 {
+        all[1..].to_vec()
+    } else {
+        all.clone()
+    };
+    causes.sort();
+    causes.dedup();
     Finding {
         direction,
+        severity: None,
         message,
+        causes,
+        subject: Subject::default(),
         evidence: all,
     }
 }
 
-/// The invokers of one side whose member class satisfies `pred`, as risk items with their grants.
+impl Finding {
+    /// The same finding about `subject`.
+    pub(crate) fn about(mut self, subject: Subject) -> Finding {
+        self.subject = subject;
+        self
+    }
+
+    /// The same finding, also caused by the workload's own attributes.
+    pub(crate) fn caused_by_workload_too(mut self, workload: &str) -> Finding {
+        if !self.causes.iter().any(|c| c == workload) {
+            self.causes.push(workload.to_owned());
+            self.causes.sort();
+        }
+        self
+    }
+}
+
+/// The invokers of one side whose member class satisfies `pred`, as risk items, one per
+/// principal: a principal that could already invoke the workload through another grant gains
+/// nothing new. The label names the grants but never the workload, so that one project-level
+/// grant gives the same item on every workload it reaches.
 pub(crate) fn invoker_items(p: &Posture, pred: impl Fn(MemberKind) -> bool) -> Vec<Item> {
     p.invokers
         .iter()
         .filter(|i| pred(i.principal.kind()))
-        .map(|i| Item {
-            key: i.principal.identity_key().to_owned(),
-            label: format!(
-                "`{}` ({})",
-                i.principal.display(),
-                i.grants
-                    .iter()
-                    .map(|g| format!("{} at {} level", g.role, g.level))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            evidence: i.grants.iter().map(|g| g.address.to_string()).collect(),
+        .map(|i| {
+            let roles: BTreeSet<&str> = i.grants.iter().map(|g| &*g.role).collect();
+            let levels: BTreeSet<&'static str> = i.grants.iter().map(|g| g.level).collect();
+            Item {
+                key: i.principal.identity_key().to_owned(),
+                label: format!(
+                    "`{}` ({})",
+                    i.principal.display(),
+                    i.grants
+                        .iter()
+                        .map(|g| format!(
+                            "{} at {} level{}",
+                            g.role,
+                            g.level,
+                            if g.certain { "" } else { ", may not apply" }
+                        ))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                evidence: i.grants.iter().map(|g| g.address.to_string()).collect(),
+                subject: Subject {
+                    principal: Some(i.principal.display().to_owned()),
+                    role: only(&roles).map(|r| r.to_string()),
+                    level: only(&levels),
+                    account: None,
+                },
+            }
         })
         .collect()
+}
+
+/// The one element of a set, if it has exactly one.
+fn only<T: Copy + Ord>(set: &BTreeSet<T>) -> Option<T> {
+    (set.len() == 1).then(|| *set.first().expect("one element"))
 }
 
 #[cfg(test)]

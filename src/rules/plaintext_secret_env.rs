@@ -64,6 +64,7 @@ fn check(d: &Delta) -> Vec<super::Finding> {
                     key: format!("{}/{}", s.container, s.name),
                     label: format!("`{}` in container `{}` ({})", s.name, s.container, s.reason),
                     evidence: Vec::new(),
+                    subject: Default::default(),
                 })
                 .collect()
         },

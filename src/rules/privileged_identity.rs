@@ -1,4 +1,4 @@
-use super::{Delta, Direction, Item, Rule, Severity, compare};
+use super::{Delta, Direction, Item, Rule, Severity, Subject, compare};
 
 pub static RULE: Rule = Rule {
     id: "privileged-identity",
@@ -64,6 +64,12 @@ fn check(d: &Delta) -> Vec<super::Finding> {
                         }
                     ),
                     evidence: vec![r.granted_by.clone()],
+                    subject: Subject {
+                        account: Some(p.identity.display()),
+                        role: Some(r.role.clone()),
+                        level: Some(r.level),
+                        principal: None,
+                    },
                 })
                 .collect()
         },

@@ -63,21 +63,27 @@ fn check(d: &Delta) -> Vec<Finding> {
     let before = d.before.map(|p| p.public);
     let after = d.after.map(|p| p.public);
     match (before, d.after) {
-        (Some(Verdict::Yes), Some(p)) if p.public == Verdict::Yes => vec![finding(
-            d,
-            Direction::Unchanged,
-            format!("stays publicly invokable: {}", p.public_reasons.join("; ")),
-            &evidence(p),
-        )],
-        (_, Some(p)) if p.public == Verdict::Yes => vec![finding(
-            d,
-            Direction::Worsened,
-            format!(
-                "becomes publicly invokable: {}",
-                p.public_reasons.join("; ")
-            ),
-            &evidence(p),
-        )],
+        (Some(Verdict::Yes), Some(p)) if p.public == Verdict::Yes => vec![
+            finding(
+                d,
+                Direction::Unchanged,
+                format!("stays publicly invokable: {}", p.public_reasons.join("; ")),
+                &evidence(p),
+            )
+            .caused_by_workload_too(&d.workload.address),
+        ],
+        (_, Some(p)) if p.public == Verdict::Yes => vec![
+            finding(
+                d,
+                Direction::Worsened,
+                format!(
+                    "becomes publicly invokable: {}",
+                    p.public_reasons.join("; ")
+                ),
+                &evidence(p),
+            )
+            .caused_by_workload_too(&d.workload.address),
+        ],
         (Some(Verdict::Yes), _) if matches!(after, None | Some(Verdict::No)) => {
             let p = d.before.expect("before is yes");
             let message = if after.is_none() {
@@ -85,7 +91,10 @@ fn check(d: &Delta) -> Vec<Finding> {
             } else {
                 "is no longer publicly invokable".to_owned()
             };
-            vec![finding(d, Direction::Improved, message, &evidence(p))]
+            vec![
+                finding(d, Direction::Improved, message, &evidence(p))
+                    .caused_by_workload_too(&d.workload.address),
+            ]
         }
         _ => Vec::new(),
     }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use runguard::plan::InputError;
-use runguard::report::text::TextOptions;
+use runguard::report::text::{Gate, TextOptions};
 use runguard::rules::Severity;
 use runguard::{Options, analyze};
 use serde_json::{Value, json};
@@ -80,11 +80,15 @@ impl Outcome {
     }
 
     fn has_change(&self, rule: &str, direction: &str, workload: &str) -> bool {
-        self.json["changes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c["rule"] == rule && c["direction"] == direction && c["workload"] == workload)
+        self.json["findings"].as_array().unwrap().iter().any(|f| {
+            f["rule"] == rule
+                && f["direction"] == direction
+                && f["workloads"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|w| w == workload)
+        })
     }
 
     /// The control workload of [`control`] was analysed: the rest of the plan still counts.
@@ -388,11 +392,14 @@ fn deep_case(case: &str, bytes: &[u8]) -> (Run, Option<Value>) {
 }
 
 fn json_has_change(report: &Value, rule: &str, workload: &str) -> bool {
-    report["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["rule"] == rule && c["workload"] == workload)
+    report["findings"].as_array().unwrap().iter().any(|f| {
+        f["rule"] == rule
+            && f["workloads"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w == workload)
+    })
 }
 
 fn json_unanalysable(report: &Value, address: &str) -> bool {
@@ -802,7 +809,7 @@ fn gcp_ids_beyond_2_53_stay_exact() {
         w["after"]["identity"]["service_account"],
         default_sa.as_str()
     );
-    assert_eq!(w["after"]["identity"]["default"], true);
+    assert_eq!(w["after"]["identity"]["default"], "yes");
     assert!(
         out.text.contains(&svc_address),
         "text lost the address:\n{}",
@@ -1193,19 +1200,25 @@ fn changes_of_huge(what: &str, bytes: Vec<u8>) -> Vec<(String, String, String)> 
         let options = TextOptions {
             color: false,
             all: false,
-            gate: Some((Severity::High, true)),
+            gate: Gate {
+                threshold: Some(Severity::High),
+                tripped: true,
+            },
+            width: 100,
         };
         runguard::report::text::render(&report, &options, &mut std::io::sink())
             .expect("render text");
         report
-            .changes
+            .findings
             .iter()
-            .map(|c| {
-                (
-                    c.rule.id.to_owned(),
-                    c.direction.as_str().to_owned(),
-                    c.workload.clone(),
-                )
+            .flat_map(|f| {
+                f.workloads.iter().map(|w| {
+                    (
+                        f.rule.id.to_owned(),
+                        f.direction.as_str().to_owned(),
+                        w.clone(),
+                    )
+                })
             })
             .collect()
     })
@@ -1318,11 +1331,16 @@ fn many_cloud_run_services_sharing_one_account_are_analysed() {
     let changes = within("20k services", 30, move || {
         let report = analyze(&input, &Options::default()).expect("analysed");
         runguard::report::json::render(&report, &mut std::io::sink()).expect("render json");
-        report.changes.len()
+        report
+            .findings
+            .iter()
+            .filter(|f| f.rule.id == "public-invoker")
+            .map(|f| f.workloads.len())
+            .sum::<usize>()
     });
     assert!(
         changes >= SERVICES,
-        "{changes} changes for {SERVICES} public services"
+        "{changes} public services of {SERVICES} reported"
     );
 }
 
@@ -1693,10 +1711,11 @@ fn hostile_text_round_trips_exactly_in_json_output() {
                 .workload(a)
                 .unwrap_or_else(|| panic!("{a:?} is not among the workloads"));
             assert_eq!(
-                w["after"]["invokers"],
-                json!([m]),
+                w["after"]["invokers"][0]["member"],
+                json!(m),
                 "{a:?}: the hostile member is not its invoker"
             );
+            assert_eq!(w["after"]["invokers"].as_array().map(Vec::len), Some(1));
         }
         for p in [
             CSI_CLEAR, OSC8, OSC52, C1_CSI, CR, RLO, ZWSP, HTML, MARKDOWN, MERMAID,

@@ -62,7 +62,7 @@ fn reads_standard_input() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains(
-            "\"schema\": \"runguard/report/v1\"",
+            "\"schema\": \"runguard/report/v2\"",
         ));
 }
 
@@ -85,7 +85,14 @@ fn json_output_is_valid_json_with_the_contract_keys() {
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for key in ["schema", "plan", "summary", "workloads", "changes"] {
+    for key in [
+        "schema",
+        "plan",
+        "summary",
+        "workloads",
+        "findings",
+        "grant_sets",
+    ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     assert_eq!(v["summary"]["max_severity"], "critical");
@@ -224,7 +231,7 @@ fn several_plans_are_reported_in_the_order_given() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "one plan trips the gate");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["schema"], "runguard/report-set/v1");
+    assert_eq!(v["schema"], "runguard/report-set/v2");
     let sources: Vec<&str> = v["reports"]
         .as_array()
         .unwrap()
@@ -233,7 +240,7 @@ fn several_plans_are_reported_in_the_order_given() {
         .collect();
     assert_eq!(sources, plans);
     for r in v["reports"].as_array().unwrap() {
-        assert_eq!(r["report"]["schema"], "runguard/report/v1");
+        assert_eq!(r["report"]["schema"], "runguard/report/v2");
     }
     // The same run twice gives the same bytes, whatever the thread scheduling.
     let again = runguard()
@@ -281,4 +288,31 @@ fn standard_input_only_once() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("only once"));
+}
+
+#[test]
+fn a_text_run_over_several_plans_ends_with_one_overall_verdict() {
+    let out = runguard().args([MEDIUM_ONLY, PUBLIC]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let last = stdout.trim_end().lines().last().unwrap();
+    assert_eq!(
+        last,
+        "overall: FAILED: 2 plans, 1 tripped the gate, 0 not analysed (--fail-on high)"
+    );
+}
+
+#[test]
+fn fail_on_none_still_prints_the_verdict_line() {
+    let out = runguard()
+        .args([PUBLIC, "--fail-on", "none"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let last = stdout.trim_end().lines().last().unwrap();
+    assert!(
+        last.starts_with("not gated: ") && last.ends_with("(--fail-on none: the gate is off)"),
+        "{last}"
+    );
 }

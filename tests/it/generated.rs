@@ -44,10 +44,10 @@ fn generated_plan_findings_match_expected() {
         }
         assert_eq!(report.workloads.len(), expected.workloads, "seed {seed}");
         let public: BTreeSet<&str> = report
-            .changes
+            .findings
             .iter()
-            .filter(|c| c.rule.id == "public-invoker" && c.direction == Direction::Worsened)
-            .map(|c| c.workload.as_str())
+            .filter(|f| f.rule.id == "public-invoker" && f.direction == Direction::Worsened)
+            .flat_map(|f| f.workloads.iter().map(String::as_str))
             .collect();
         assert_eq!(
             public.len(),

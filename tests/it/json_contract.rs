@@ -1,6 +1,6 @@
-//! The consumer's view of `runguard/report/v1`: strict structs that reject unknown fields, read
+//! The consumer's view of `runguard/report/v2`: strict structs that reject unknown fields, read
 //! from every scenario report. A field added to the output without being documented in
-//! `docs/report-v1.md` and here fails this test.
+//! `docs/report-v2.md` and here fails this test.
 
 use serde::Deserialize;
 
@@ -14,7 +14,8 @@ struct Report {
     plan: Plan,
     summary: Summary,
     workloads: Vec<Workload>,
-    changes: Vec<Change>,
+    findings: Vec<Finding>,
+    grant_sets: Vec<GrantSet>,
     policy_diffs: Vec<PolicyDiff>,
     unresolved: Vec<Reasoned>,
     unanalysable: Vec<Reasoned>,
@@ -35,7 +36,7 @@ struct Plan {
 #[allow(dead_code)]
 struct Summary {
     workloads: usize,
-    changes: usize,
+    findings: usize,
     max_severity: Option<Severity>,
     worsened: usize,
     improved: usize,
@@ -117,14 +118,14 @@ enum Ingress {
 #[allow(dead_code)]
 struct Posture {
     public: YesNoUnknown,
-    invokers: Vec<String>,
-    iam_check_disabled: Option<bool>,
-    ingress: Option<Ingress>,
-    iap: Option<bool>,
-    identity: Identity,
-    default_uri_disabled: Option<bool>,
     public_reasons: Vec<String>,
-    invoker_grants: Vec<InvokerGrant>,
+    invokers: Vec<Grant>,
+    inherited_invokers: Option<String>,
+    iam_check_disabled: Option<YesNoUnknown>,
+    ingress: Option<Ingress>,
+    default_uri_disabled: Option<YesNoUnknown>,
+    iap: Option<YesNoUnknown>,
+    identity: Identity,
     load_balancers: Vec<LoadBalancer>,
     conflicts: Vec<Conflict>,
     plaintext_secret_env: Vec<Secret>,
@@ -172,11 +173,11 @@ enum VpcEgress {
 #[allow(dead_code)]
 struct Identity {
     service_account: Option<String>,
-    default: Option<bool>,
+    default: YesNoUnknown,
     implicit: bool,
     planned_account: Option<String>,
     roles: Vec<Role>,
-    impersonators: Vec<Impersonator>,
+    impersonators: Option<String>,
     keys: Vec<String>,
     note: Option<String>,
 }
@@ -203,21 +204,20 @@ enum Level {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
-struct Impersonator {
+struct Grant {
     member: String,
     role: String,
+    level: Option<Level>,
     granted_by: String,
+    certain: bool,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
-struct InvokerGrant {
-    member: String,
-    role: String,
-    level: Level,
-    granted_by: String,
-    certain: bool,
+struct GrantSet {
+    id: String,
+    grants: Vec<Grant>,
 }
 
 #[derive(Deserialize)]
@@ -226,8 +226,8 @@ struct InvokerGrant {
 struct LoadBalancer {
     forwarding_rule: String,
     chain: Vec<String>,
-    external: Option<bool>,
-    iap: Option<bool>,
+    external: YesNoUnknown,
+    iap: YesNoUnknown,
 }
 
 #[derive(Deserialize)]
@@ -241,13 +241,26 @@ struct Conflict {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
-struct Change {
+struct Finding {
     rule: String,
     severity: Severity,
     direction: Direction,
-    workload: String,
+    causes: Vec<String>,
+    subject: Subject,
+    workloads: Vec<String>,
     message: String,
     evidence: Vec<String>,
+    fingerprint: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Subject {
+    principal: Option<String>,
+    role: Option<String>,
+    level: Option<Level>,
+    account: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -281,40 +294,73 @@ fn every_scenario_report_reads_with_the_consumer_structs() {
             let (json, _, _) = run(&plan, all);
             let report: Report =
                 serde_json::from_value(json).unwrap_or_else(|e| panic!("{}: {e}", plan.display()));
-            assert_eq!(report.schema, "runguard/report/v1");
+            let name = plan.display();
+            assert_eq!(report.schema, "runguard/report/v2");
             assert_eq!(report.summary.workloads, report.workloads.len());
-            assert_eq!(report.summary.changes, report.changes.len());
+            assert_eq!(report.summary.findings, report.findings.len());
             let worst = report
-                .changes
+                .findings
                 .iter()
-                .filter(|c| c.direction == Direction::Worsened)
-                .map(|c| &c.severity)
+                .filter(|f| f.direction == Direction::Worsened)
+                .map(|f| &f.severity)
                 .max();
-            assert_eq!(
-                report.summary.max_severity.as_ref(),
-                worst,
-                "{}",
-                plan.display()
-            );
-            for c in &report.changes {
+            assert_eq!(report.summary.max_severity.as_ref(), worst, "{name}");
+            let addresses: Vec<&str> = report
+                .workloads
+                .iter()
+                .map(|w| w.address.as_str())
+                .collect();
+            for f in &report.findings {
                 assert!(
-                    !c.evidence.is_empty() && c.evidence[0] == c.workload,
-                    "{}",
-                    c.rule
+                    runguard::rules::find(&f.rule).is_some(),
+                    "unregistered rule {}",
+                    f.rule
                 );
                 assert!(
-                    runguard::rules::find(&c.rule).is_some(),
-                    "unregistered rule {}",
-                    c.rule
+                    !f.causes.is_empty() && !f.workloads.is_empty(),
+                    "{name}: {}",
+                    f.rule
+                );
+                assert!(
+                    f.causes.is_sorted() && f.workloads.is_sorted(),
+                    "{name}: {}",
+                    f.rule
+                );
+                for a in f.causes.iter().chain(&f.workloads) {
+                    assert!(f.evidence.contains(a), "{name}: {a} is not in the evidence");
+                }
+                for w in &f.workloads {
+                    assert!(
+                        addresses.contains(&w.as_str()),
+                        "{name}: {w} is not a workload"
+                    );
+                }
+                assert!(
+                    f.fingerprint.len() == 32
+                        && f.fingerprint.bytes().all(|b| b.is_ascii_hexdigit()),
+                    "{name}: fingerprint {}",
+                    f.fingerprint
                 );
             }
+            // Every referenced grant set exists, and every set is referenced.
+            let ids: Vec<&str> = report.grant_sets.iter().map(|s| s.id.as_str()).collect();
+            let mut used = std::collections::BTreeSet::new();
+            for w in &report.workloads {
+                for p in w.before.iter().chain(&w.after) {
+                    for id in p.inherited_invokers.iter().chain(&p.identity.impersonators) {
+                        assert!(ids.contains(&id.as_str()), "{name}: no grant set {id}");
+                        used.insert(id.as_str());
+                    }
+                }
+            }
+            assert_eq!(used.len(), ids.len(), "{name}: an unreferenced grant set");
         }
     }
 }
 
 #[test]
 fn every_documented_field_name_is_in_the_contract_page() {
-    let doc = std::fs::read_to_string(crate::support::root().join("docs/report-v1.md")).unwrap();
+    let doc = std::fs::read_to_string(crate::support::root().join("docs/report-v2.md")).unwrap();
     let mut missing = Vec::new();
     for plan in scenario_plans() {
         let (json, _, _) = run(&plan, true);
@@ -336,6 +382,6 @@ fn every_documented_field_name_is_in_the_contract_page() {
     }
     assert!(
         missing.is_empty(),
-        "fields missing from docs/report-v1.md: {missing:?}"
+        "fields missing from docs/report-v2.md: {missing:?}"
     );
 }

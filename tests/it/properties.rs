@@ -15,9 +15,13 @@ use crate::generated::generator;
 fn verdicts(bytes: &[u8]) -> Vec<(String, Direction, String)> {
     let report = analyze(bytes, &Options::default()).expect("generated plans analyse");
     let mut v: Vec<_> = report
-        .changes
+        .findings
         .iter()
-        .map(|c| (c.rule.id.to_owned(), c.direction, c.workload.clone()))
+        .flat_map(|f| {
+            f.workloads
+                .iter()
+                .map(|w| (f.rule.id.to_owned(), f.direction, w.clone()))
+        })
         .collect();
     v.sort();
     v

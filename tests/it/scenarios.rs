@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::support::{run, scenario_plans};
+use crate::support::{effective_invokers, run, scenario_plans};
 
 /// Compares one scenario; returns the differences found.
 fn check(path: &std::path::Path) -> Vec<String> {
@@ -32,8 +32,13 @@ fn check(path: &std::path::Path) -> Vec<String> {
                 }
                 (Value::Object(fields), _) => {
                     for (field, value) in fields {
-                        if have.get(field) != Some(value) {
-                            let got_value = have.get(field).cloned().unwrap_or(Value::Null);
+                        let got_field = if field == "invokers" {
+                            Some(effective_invokers(&report, have))
+                        } else {
+                            have.get(field).cloned()
+                        };
+                        if got_field.as_ref() != Some(value) {
+                            let got_value = got_field.unwrap_or(Value::Null);
                             let want_value = match (field.as_str(), value) {
                                 // The contract's identity object may carry more fields.
                                 ("identity", Value::Object(o)) => {
@@ -67,16 +72,19 @@ fn check(path: &std::path::Path) -> Vec<String> {
             )
         })
         .collect();
-    let mut have: Vec<(String, String, String)> = report["changes"]
+    // Findings are per cause; the expectation lists every (rule, direction, workload) they reach.
+    let mut have: Vec<(String, String, String)> = report["findings"]
         .as_array()
-        .expect("changes array")
+        .expect("findings array")
         .iter()
-        .map(|c| {
-            (
-                c["rule"].as_str().unwrap().into(),
-                c["direction"].as_str().unwrap().into(),
-                c["workload"].as_str().unwrap().into(),
-            )
+        .flat_map(|f| {
+            f["workloads"].as_array().unwrap().iter().map(move |w| {
+                (
+                    f["rule"].as_str().unwrap().into(),
+                    f["direction"].as_str().unwrap().into(),
+                    w.as_str().unwrap().into(),
+                )
+            })
         })
         .collect();
     want.sort();

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use runguard::report::Report;
-use runguard::report::text::TextOptions;
+use runguard::report::text::{Gate, TextOptions};
 use runguard::rules::Severity;
 use runguard::{Options, analyze};
 
@@ -48,7 +48,11 @@ pub fn render(report: &Report, all: bool) -> (serde_json::Value, String, u8) {
     let options = TextOptions {
         color: false,
         all,
-        gate: Some((Severity::High, tripped)),
+        gate: Gate {
+            threshold: Some(Severity::High),
+            tripped,
+        },
+        width: 100,
     };
     runguard::report::text::render(report, &options, &mut text).expect("render text");
     (
@@ -56,4 +60,36 @@ pub fn render(report: &Report, all: bool) -> (serde_json::Value, String, u8) {
         String::from_utf8(text).expect("text output is UTF-8"),
         u8::from(tripped),
     )
+}
+
+/// Every principal that can invoke a workload on one side of a `runguard/report/v2` document:
+/// its own grants and those of its inherited grant set, sorted and unique, as a JSON array.
+pub fn effective_invokers(
+    report: &serde_json::Value,
+    posture: &serde_json::Value,
+) -> serde_json::Value {
+    let mut members: Vec<String> = posture["invokers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|g| g["member"].as_str().expect("member").to_owned())
+        .collect();
+    if let Some(id) = posture["inherited_invokers"].as_str() {
+        let set = report["grant_sets"]
+            .as_array()
+            .expect("grant_sets")
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap_or_else(|| panic!("grant set {id} is listed"));
+        members.extend(
+            set["grants"]
+                .as_array()
+                .expect("grants")
+                .iter()
+                .map(|g| g["member"].as_str().expect("member").to_owned()),
+        );
+    }
+    members.sort();
+    members.dedup();
+    members.into_iter().map(serde_json::Value::String).collect()
 }

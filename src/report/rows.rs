@@ -1,0 +1,259 @@
+//! A workload's posture as labelled before → after rows, shared by the text and Markdown views:
+//! which rows differ, and whether the after side is worse, better, or only different. The
+//! values are plain text; each renderer escapes them for its medium.
+
+use std::collections::HashSet;
+
+use super::WorkloadEntry;
+use crate::inventory::WorkloadKind;
+use crate::posture::{IngressValue, Posture};
+
+/// How a row moves between the sides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trend {
+    Same,
+    Worse,
+    Better,
+    /// Different, with no better or worse (another account, another egress setting).
+    Changed,
+}
+
+/// One posture row. A missing side reads `(absent)`.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub label: &'static str,
+    pub before: String,
+    pub after: String,
+    pub trend: Trend,
+}
+
+const ABSENT: &str = "(absent)";
+
+/// Every row that applies to the workload's kind, in a fixed order.
+pub fn posture_rows(w: &WorkloadEntry) -> Vec<Row> {
+    let (before, after) = (w.before.as_ref(), w.after.as_ref());
+    let mut rows = Vec::new();
+    let push = |rows: &mut Vec<Row>,
+                label: &'static str,
+                show: &dyn Fn(&Posture) -> String,
+                risk: Risk| {
+        let cell = |p: Option<&Posture>| p.map_or_else(|| ABSENT.to_owned(), show);
+        let (b, a) = (cell(before), cell(after));
+        let trend = match (before, after) {
+            _ if b == a => Trend::Same,
+            (Some(x), Some(y)) => risk.trend(x, y),
+            (None, Some(_)) => Trend::Changed,
+            (Some(_), None) => Trend::Better,
+            (None, None) => Trend::Same,
+        };
+        rows.push(Row {
+            label,
+            before: b,
+            after: a,
+            trend,
+        });
+    };
+    push(
+        &mut rows,
+        "public",
+        &|p| p.public.as_str().into(),
+        Risk::Rank(&|p| p.public as u8),
+    );
+    rows.push(set_row(w, "invokers", &|p| {
+        p.invokers
+            .iter()
+            .map(|i| i.principal.display().to_owned())
+            .collect()
+    }));
+    if w.id.kind == WorkloadKind::Service {
+        push(
+            &mut rows,
+            "invoker IAM check",
+            &|p| on_off(p.iam_check_disabled, "disabled", "enforced"),
+            Risk::Rank(&|p| rank_bool(p.iam_check_disabled, true)),
+        );
+        push(
+            &mut rows,
+            "ingress",
+            &|p| p.ingress.map_or("n/a", IngressValue::as_str).into(),
+            Risk::Rank(&|p| match p.ingress {
+                Some(IngressValue::Set(i)) => i as u8 * 2,
+                Some(IngressValue::Unknown) | None => 3,
+            }),
+        );
+        push(
+            &mut rows,
+            "run.app URL",
+            &|p| on_off(p.default_uri_disabled, "disabled", "enabled"),
+            Risk::Rank(&|p| rank_bool(p.default_uri_disabled, false)),
+        );
+        push(
+            &mut rows,
+            "IAP",
+            &|p| on_off(p.iap, "on", "off"),
+            Risk::Rank(&|p| rank_bool(p.iap, false)),
+        );
+        push(
+            &mut rows,
+            "load balancers",
+            &|p| {
+                list(p.load_balancers.iter().map(|l| {
+                    format!(
+                        "{} (external: {}, IAP: {})",
+                        l.forwarding_rule,
+                        yes_no(l.external),
+                        yes_no(l.iap)
+                    )
+                }))
+            },
+            Risk::Changed,
+        );
+    }
+    push(
+        &mut rows,
+        "identity",
+        &|p| p.identity.display(),
+        Risk::Changed,
+    );
+    rows.push(set_row(w, "privileged roles", &privileged));
+    rows.push(set_row(w, "can act as identity", &impersonators));
+    rows.push(set_row(w, "keys", &|p| p.identity.keys.clone()));
+    rows.push(set_row(w, "plaintext secrets", &secrets));
+    push(
+        &mut rows,
+        "Binary Authorization",
+        &|p| p.binary_authorization.unwrap_or("n/a").into(),
+        Risk::Rank(&|p| match p.binary_authorization {
+            Some("enforced") => 0,
+            Some("breakglass") => 1,
+            Some("off") => 3,
+            _ => 2,
+        }),
+    );
+    push(
+        &mut rows,
+        "VPC egress",
+        &|p| p.vpc_egress.unwrap_or("n/a").into(),
+        Risk::Changed,
+    );
+    rows
+}
+
+/// A row whose value is a set, one item per line: on the after side an added item is marked
+/// `+`, on the before side a removed one `-`. Anything added is worse; only removals are better.
+fn set_row(w: &WorkloadEntry, label: &'static str, items: &dyn Fn(&Posture) -> Vec<String>) -> Row {
+    let (before, after) = (w.before.as_ref().map(items), w.after.as_ref().map(items));
+    let empty = Vec::new();
+    let (b, a) = (
+        before.as_ref().unwrap_or(&empty),
+        after.as_ref().unwrap_or(&empty),
+    );
+    let (b_set, a_set): (HashSet<&String>, HashSet<&String>) =
+        (b.iter().collect(), a.iter().collect());
+    let cell = |side: &Option<Vec<String>>, other: &HashSet<&String>, mark: &str| match side {
+        None => ABSENT.to_owned(),
+        Some(items) if items.is_empty() => "none".to_owned(),
+        // Both sides present: mark what differs. A created or deleted workload has nothing to
+        // compare with, so its items stand unmarked.
+        Some(items) if before.is_some() && after.is_some() => list(items.iter().map(|i| {
+            if other.contains(i) {
+                format!("  {i}")
+            } else {
+                format!("{mark} {i}")
+            }
+        })),
+        Some(items) => list(items.iter().cloned()),
+    };
+    let trend = match (&before, &after) {
+        _ if b_set == a_set && before.is_some() == after.is_some() => Trend::Same,
+        (Some(_), Some(_)) if !a_set.is_subset(&b_set) => Trend::Worse,
+        (Some(_), Some(_)) => Trend::Better,
+        (None, _) => Trend::Changed,
+        (Some(_), None) => Trend::Better,
+    };
+    Row {
+        label,
+        before: cell(&before, &a_set, "-"),
+        after: cell(&after, &b_set, "+"),
+        trend,
+    }
+}
+
+/// How to tell worse from better for one row.
+enum Risk<'f> {
+    /// A higher rank is worse.
+    Rank(&'f dyn Fn(&Posture) -> u8),
+    Changed,
+}
+
+impl Risk<'_> {
+    fn trend(&self, before: &Posture, after: &Posture) -> Trend {
+        match self {
+            Risk::Rank(rank) => match rank(after).cmp(&rank(before)) {
+                std::cmp::Ordering::Greater => Trend::Worse,
+                std::cmp::Ordering::Less => Trend::Better,
+                std::cmp::Ordering::Equal => Trend::Changed,
+            },
+            Risk::Changed => Trend::Changed,
+        }
+    }
+}
+
+/// Ranks a known-or-unknown flag: the risky value highest, unknown in between.
+fn rank_bool(value: Option<bool>, risky: bool) -> u8 {
+    match value {
+        Some(v) if v == risky => 2,
+        None => 1,
+        Some(_) => 0,
+    }
+}
+
+fn on_off(value: Option<bool>, yes: &str, no: &str) -> String {
+    match value {
+        Some(true) => yes.into(),
+        Some(false) => no.into(),
+        None => "unknown".into(),
+    }
+}
+
+fn yes_no(value: Option<bool>) -> &'static str {
+    match value {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown",
+    }
+}
+
+fn privileged(p: &Posture) -> Vec<String> {
+    p.identity
+        .roles
+        .iter()
+        .filter(|r| r.privileged)
+        .map(|r| format!("{} ({})", r.role, r.level))
+        .collect()
+}
+
+fn impersonators(p: &Posture) -> Vec<String> {
+    p.identity
+        .impersonators
+        .iter()
+        .map(|i| format!("{} ({})", i.principal.display(), i.role))
+        .collect()
+}
+
+fn secrets(p: &Posture) -> Vec<String> {
+    p.plaintext_secrets
+        .iter()
+        .map(|s| format!("{} in {} ({})", s.name, s.container, s.reason))
+        .collect()
+}
+
+/// One item per line, or `none`.
+fn list(items: impl Iterator<Item = String>) -> String {
+    let v: Vec<String> = items.collect();
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join("\n")
+    }
+}
