@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::report::Report;
 use crate::report::text::TextOptions;
@@ -42,6 +42,13 @@ enum Command {
         /// A rule id, as `runguard rules` lists them.
         rule: String,
     },
+    /// Print a shell completion script, e.g. `runguard completions bash > /etc/bash_completion.d/runguard`.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `runguard man > runguard.1`.
+    Man,
 }
 
 #[derive(Args, Debug)]
@@ -109,6 +116,8 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Some(Command::Rules) => list_rules(&mut out),
         Some(Command::Explain { rule }) => explain(&rule, &mut out),
+        Some(Command::Completions { shell }) => completions(shell, &mut out),
+        Some(Command::Man) => man_page(&mut out),
         None => check(&cli.check, &mut out),
     };
     match result {
@@ -325,4 +334,62 @@ fn explain(id: &str, out: &mut dyn Write) -> Result<u8, Failure> {
             Err(Failure::Input(format!("no rule named `{id}`; {hint}")))
         }
     }
+}
+
+/// Completions are generated from the same clap definitions that parse the arguments, so they
+/// cannot drift from the flags.
+fn completions(shell: clap_complete::Shell, out: &mut dyn Write) -> Result<u8, Failure> {
+    clap_complete::generate(shell, &mut Cli::command(), "runguard", out);
+    out.flush()?;
+    Ok(0)
+}
+
+/// The man page, generated like the completions from the clap definitions. One page: the
+/// subcommands are described in it rather than referred to pages (`runguard-rules(1)`) that
+/// nothing installs.
+fn man_page(out: &mut dyn Write) -> Result<u8, Failure> {
+    use clap_mangen::roff::{Roff, bold, italic, roman};
+
+    let cmd = Cli::command();
+    let man = clap_mangen::Man::new(cmd.clone());
+    man.render_title(out)?;
+    man.render_name_section(out)?;
+    man.render_synopsis_section(out)?;
+    man.render_description_section(out)?;
+    man.render_options_section(out)?;
+
+    let mut commands = Roff::new();
+    commands.control("SH", ["COMMANDS"]);
+    for sub in cmd.get_subcommands() {
+        let mut usage = vec![bold(format!("runguard {}", sub.get_name()))];
+        for arg in sub.get_positionals() {
+            let name = arg
+                .get_value_names()
+                .and_then(|names| names.first())
+                .map_or_else(|| arg.get_id().as_str().to_uppercase(), ToString::to_string);
+            usage.push(roman(" "));
+            usage.push(italic(name));
+        }
+        commands.control("TP", []);
+        commands.text(usage);
+        let about = sub.get_about().map(ToString::to_string).unwrap_or_default();
+        commands.text([roman(about)]);
+        for arg in sub.get_positionals() {
+            let values: Vec<String> = arg
+                .get_possible_values()
+                .iter()
+                .map(|v| v.get_name().to_owned())
+                .collect();
+            if !values.is_empty() {
+                commands.control("br", []);
+                commands.text([roman(format!("One of: {}.", values.join(", ")))]);
+            }
+        }
+    }
+    commands.to_writer(out)?;
+
+    man.render_extra_section(out)?;
+    man.render_version_section(out)?;
+    out.flush()?;
+    Ok(0)
 }

@@ -282,3 +282,72 @@ fn standard_input_only_once() {
         .code(2)
         .stderr(predicate::str::contains("only once"));
 }
+
+/// The long flags `runguard --help` lists, so the checks below follow the clap definitions.
+fn long_flags_in_help() -> Vec<String> {
+    let out = runguard().arg("--help").output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    let mut flags: Vec<String> = help
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == ']')
+        .filter(|w| {
+            w.starts_with("--")
+                && w.len() > 2
+                && w[2..].starts_with(|c: char| c.is_ascii_lowercase())
+        })
+        .map(|w| {
+            w.trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+                .to_owned()
+        })
+        .collect();
+    flags.sort();
+    flags.dedup();
+    assert!(flags.len() >= 5, "too few flags found in --help: {flags:?}");
+    flags
+}
+
+#[test]
+fn completions_for_bash_zsh_and_fish_know_the_flags_and_subcommands() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef runguard"),
+        ("fish", "complete -c runguard"),
+    ] {
+        let out = runguard().args(["completions", shell]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.contains(marker), "{shell}: no `{marker}`");
+        for word in ["fail-on", "explain", "completions"] {
+            assert!(script.contains(word), "{shell}: does not complete `{word}`");
+        }
+    }
+    runguard()
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid value 'tcsh'"));
+}
+
+#[test]
+fn man_page_is_roff_and_names_every_flag_and_subcommand() {
+    let out = runguard().arg("man").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let roff = String::from_utf8(out.stdout).unwrap();
+    assert!(roff.contains(".TH runguard 1"), "no title header");
+    // roff writes a hyphen as `\-`.
+    let text = roff.replace("\\-", "-");
+    for flag in long_flags_in_help() {
+        assert!(
+            text.contains(&format!("\\fB{flag}\\fR")),
+            "man page lacks {flag}"
+        );
+    }
+    for sub in ["rules", "explain", "completions", "man"] {
+        assert!(
+            text.contains(&format!("runguard {sub}")),
+            "man page lacks `{sub}`"
+        );
+    }
+    assert!(text.contains("Exit codes"));
+    // One page: no reference to per-subcommand pages that nothing installs.
+    assert!(!text.contains("runguard-rules(1)"));
+}
