@@ -68,8 +68,14 @@ struct CheckArgs {
     /// When to colour text output (`auto`: only on a terminal, and never with NO_COLOR set).
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
+    /// Also write the report in FORMAT to PATH (repeatable), from the same analysis; standard
+    /// output still gets --format. Each file is replaced atomically; text files have no colour.
+    #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output)]
+    outputs: Vec<OutputSpec>,
 }
 
+/// Every output, standard output's and `--output`'s, is named by one of these; a new format is
+/// a variant here and an arm in [`render`].
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
     /// Tables and a ranked list of changes, for people.
@@ -172,31 +178,76 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let text_options = |r: &Report| TextOptions {
+    let settings = RenderSettings {
         color,
         all: args.all,
-        gate: threshold.map(|t| (t, tripped(r))),
+        threshold,
+        tripped: &tripped,
+    };
+    // Every output file is opened before the analysis, so an unwritable path fails fast.
+    let pending = open_outputs(&args.outputs).map_err(Failure::Input)?;
+
+    let analysis = if let [source] = sources.as_slice() {
+        Analysis::One(load_and_analyze(source, &options).map_err(Failure::Input)?)
+    } else {
+        let results = analyze_in_parallel(sources, &options);
+        for (_, result) in &results {
+            if let Err(message) = result {
+                eprintln!("runguard: error: {message}");
+            }
+        }
+        Analysis::Many(results)
     };
 
-    if let [source] = sources.as_slice() {
-        let report = load_and_analyze(source, &options).map_err(Failure::Input)?;
-        match args.format {
-            Format::Json => crate::report::json::render(&report, out)?,
-            Format::Text => crate::report::text::render(&report, &text_options(&report), out)?,
+    write_outputs(pending, &analysis, &settings).map_err(Failure::Input)?;
+    render(args.format, &analysis, &settings, out)?;
+    out.flush()?;
+    Ok(match &analysis {
+        Analysis::One(report) => u8::from(tripped(report)),
+        Analysis::Many(results) => {
+            let failed = results.iter().any(|(_, r)| r.is_err());
+            let any_tripped = results.iter().any(|(_, r)| r.as_ref().is_ok_and(tripped));
+            if failed { 2 } else { u8::from(any_tripped) }
         }
-        out.flush()?;
-        return Ok(u8::from(tripped(&report)));
-    }
+    })
+}
 
-    let results = analyze_in_parallel(sources, &options);
-    for (_, result) in &results {
-        if let Err(message) = result {
-            eprintln!("runguard: error: {message}");
+/// What one run analysed: a single plan, or several in the order given (each may have been
+/// refused). Every output renders from this one value.
+enum Analysis {
+    One(Report),
+    Many(Vec<(String, Result<Report, String>)>),
+}
+
+/// What rendering needs beyond the reports.
+#[derive(Clone, Copy)]
+struct RenderSettings<'a> {
+    color: bool,
+    all: bool,
+    threshold: Option<Severity>,
+    /// Whether a report trips the gate, as the exit code decides it.
+    tripped: &'a dyn Fn(&Report) -> bool,
+}
+
+/// Renders the analysis in one format.
+fn render(
+    format: Format,
+    analysis: &Analysis,
+    settings: &RenderSettings,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let text_options = |r: &Report| TextOptions {
+        color: settings.color,
+        all: settings.all,
+        gate: settings.threshold.map(|t| (t, (settings.tripped)(r))),
+    };
+    match (format, analysis) {
+        (Format::Json, Analysis::One(report)) => crate::report::json::render(report, out),
+        (Format::Json, Analysis::Many(results)) => crate::report::json::render_set(results, out),
+        (Format::Text, Analysis::One(report)) => {
+            crate::report::text::render(report, &text_options(report), out)
         }
-    }
-    match args.format {
-        Format::Json => crate::report::json::render_set(&results, out)?,
-        Format::Text => {
+        (Format::Text, Analysis::Many(results)) => {
             for (i, (source, result)) in results.iter().enumerate() {
                 if i > 0 {
                     writeln!(out)?;
@@ -211,12 +262,128 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<u8, Failure> {
                     )?,
                 }
             }
+            Ok(())
         }
     }
-    out.flush()?;
-    let failed = results.iter().any(|(_, r)| r.is_err());
-    let any_tripped = results.iter().any(|(_, r)| r.as_ref().is_ok_and(tripped));
-    Ok(if failed { 2 } else { u8::from(any_tripped) })
+}
+
+/// One `--output FORMAT=PATH`.
+#[derive(Clone, Debug)]
+struct OutputSpec {
+    format: Format,
+    path: std::path::PathBuf,
+}
+
+/// Parses `FORMAT=PATH`; the format names are those of `--format`.
+fn parse_output(spec: &str) -> Result<OutputSpec, String> {
+    let names = || {
+        Format::value_variants()
+            .iter()
+            .filter_map(|f| f.to_possible_value())
+            .map(|v| v.get_name().to_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some((name, path)) = spec.split_once('=') else {
+        return Err(format!(
+            "expected FORMAT=PATH, e.g. json=runguard.json (formats: {})",
+            names()
+        ));
+    };
+    let format = Format::from_str(name, false)
+        .map_err(|_| format!("unknown format `{name}` (formats: {})", names()))?;
+    if path.is_empty() {
+        return Err(format!("no path after `{name}=`"));
+    }
+    Ok(OutputSpec {
+        format,
+        path: path.into(),
+    })
+}
+
+/// An output file being written: a temporary file beside its destination, renamed over it
+/// only once complete, so a reader never sees a partial report and a failure leaves none.
+/// Dropping it without [`tempfile::NamedTempFile::persist`] deletes the temporary file.
+struct PendingOutput {
+    spec: OutputSpec,
+    file: tempfile::NamedTempFile,
+}
+
+/// Opens a temporary file beside every destination; the error names the path that cannot be
+/// written, and nothing is left behind.
+fn open_outputs(specs: &[OutputSpec]) -> Result<Vec<PendingOutput>, String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut pending = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let shown = spec.path.display();
+        if !seen.insert(&spec.path) {
+            return Err(format!("--output {shown}: the path is given twice"));
+        }
+        if spec.path.is_dir() {
+            return Err(format!("--output {shown}: is a directory"));
+        }
+        let dir = match spec.path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".runguard-").suffix(".tmp");
+        // A report is no secret of the runner: readable as any new file is (the umask still
+        // applies), not the owner-only mode temporary files get by default.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let file = builder
+            .tempfile_in(dir)
+            .map_err(|e| format!("--output {shown}: cannot write: {}", io_reason(&e)))?;
+        pending.push(PendingOutput {
+            spec: spec.clone(),
+            file,
+        });
+    }
+    Ok(pending)
+}
+
+/// Renders every output into its temporary file, then renames them all into place: a
+/// rendering failure leaves no output at all.
+fn write_outputs(
+    pending: Vec<PendingOutput>,
+    analysis: &Analysis,
+    settings: &RenderSettings,
+) -> Result<(), String> {
+    let files_settings = RenderSettings {
+        color: false,
+        ..*settings
+    };
+    let mut rendered = Vec::with_capacity(pending.len());
+    for mut p in pending {
+        let shown = p.spec.path.display().to_string();
+        let mut writer = io::BufWriter::new(p.file.as_file_mut());
+        render(p.spec.format, analysis, &files_settings, &mut writer)
+            .and_then(|()| writer.flush())
+            .map_err(|e| format!("--output {shown}: cannot write: {}", io_reason(&e)))?;
+        drop(writer);
+        p.file
+            .as_file()
+            .sync_all()
+            .map_err(|e| format!("--output {shown}: cannot write: {}", io_reason(&e)))?;
+        rendered.push(p);
+    }
+    for p in rendered {
+        let shown = p.spec.path.display().to_string();
+        p.file
+            .persist(&p.spec.path)
+            .map_err(|e| format!("--output {shown}: cannot write: {}", io_reason(&e.error)))?;
+    }
+    Ok(())
+}
+
+/// An I/O error as a short reason.
+fn io_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such directory".to_owned(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => e.to_string(),
+    }
 }
 
 /// Reads and analyses one plan; the error names the source.

@@ -351,3 +351,155 @@ fn man_page_is_roff_and_names_every_flag_and_subcommand() {
     // One page: no reference to per-subcommand pages that nothing installs.
     assert!(!text.contains("runguard-rules(1)"));
 }
+
+/// The files in `dir`, sorted: a failed write must leave no temporary file behind.
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn output_writes_each_format_to_its_file_while_text_goes_to_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("runguard.json");
+    let text = dir.path().join("runguard.txt");
+    let out = runguard()
+        .arg(PUBLIC)
+        .arg("--output")
+        .arg(format!("json={}", json.display()))
+        .arg("--output")
+        .arg(format!("text={}", text.display()))
+        .args(["--color", "always"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the gate still decides the exit code"
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("FAILED") && stdout.contains("\x1b["),
+        "stdout keeps --format text"
+    );
+
+    let alone_json = runguard()
+        .args([PUBLIC, "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(std::fs::read(&json).unwrap(), alone_json.stdout);
+    // Colour is for terminals: the text file is the uncoloured report.
+    let alone_text = runguard()
+        .args([PUBLIC, "--color", "never"])
+        .output()
+        .unwrap();
+    assert_eq!(std::fs::read(&text).unwrap(), alone_text.stdout);
+    assert_eq!(entries(dir.path()), ["runguard.json", "runguard.txt"]);
+}
+
+#[test]
+fn one_analysis_feeds_every_output_even_from_standard_input() {
+    // Standard input can be read once: both outputs and stdout come from one analysis.
+    let plan = std::fs::read(crate::support::root().join(PUBLIC)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.json");
+    let b = dir.path().join("b.txt");
+    let out = runguard()
+        .args(["-", "--format", "json"])
+        .arg(format!("--output=json={}", a.display()))
+        .arg(format!("--output=text={}", b.display()))
+        .write_stdin(plan)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read(&a).unwrap(), out.stdout);
+    assert!(std::fs::read_to_string(&b).unwrap().contains("FAILED"));
+}
+
+#[test]
+fn output_replaces_an_existing_file_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("runguard.json");
+    std::fs::write(&json, "x".repeat(1 << 20)).unwrap();
+    runguard()
+        .arg(IMPROVED)
+        .arg(format!("--output=json={}", json.display()))
+        .assert()
+        .code(0);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(v["schema"], "runguard/report/v1");
+}
+
+#[test]
+fn output_of_several_plans_is_the_same_set_document_as_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("set.json");
+    let out = runguard()
+        .args([PUBLIC, IMPROVED, "--format", "json"])
+        .arg(format!("--output=json={}", json.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read(&json).unwrap(), out.stdout);
+}
+
+#[test]
+fn an_unwritable_output_path_is_exit_2_and_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.json");
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, "a file, so nothing can be created under it").unwrap();
+    let cases = [
+        (dir.path().join("missing/out.json"), "no such directory"),
+        (blocker.join("out.json"), "cannot write"),
+        (dir.path().to_path_buf(), "is a directory"),
+    ];
+    for (bad, gist) in cases {
+        let out = runguard()
+            .arg(PUBLIC)
+            .arg(format!("--output=json={}", good.display()))
+            .arg(format!("--output=json={}", bad.display()))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", bad.display());
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.starts_with(&format!("runguard: error: --output {}: ", bad.display())),
+            "{stderr}"
+        );
+        assert!(stderr.contains(gist), "{stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "printed a report despite the failure"
+        );
+        // Neither output exists: not the good one, not a temporary file.
+        assert_eq!(entries(dir.path()), ["blocker"], "{}", bad.display());
+    }
+}
+
+#[test]
+fn output_spec_errors_name_the_formats() {
+    for (spec, gist) in [
+        ("runguard.json", "expected FORMAT=PATH"),
+        (
+            "yaml=out.yaml",
+            "unknown format `yaml` (formats: text, json)",
+        ),
+        ("json=", "no path after `json=`"),
+    ] {
+        runguard()
+            .args([PUBLIC, "--output", spec])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(gist));
+    }
+    runguard()
+        .args([PUBLIC, "--output", "json=a.json", "--output", "text=a.json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the path is given twice"));
+}
