@@ -14,6 +14,7 @@
 //! - [`report`] renders; it contains no analysis.
 
 pub mod cli;
+pub mod config;
 pub mod diff;
 pub mod graph;
 pub mod iam;
