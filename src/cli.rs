@@ -8,6 +8,7 @@ use std::sync::{Mutex, PoisonError};
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use crate::config::Config;
 use crate::report::Report;
 use crate::report::text::TextOptions;
 use crate::rules::{RULES, Severity};
@@ -59,15 +60,19 @@ struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Exit with code 1 when a worsened change has at least this severity.
-    #[arg(long, value_enum, default_value_t = FailOn::High)]
-    fail_on: FailOn,
+    /// Exit with code 1 when a worsened change has at least this severity [default: runguard.toml's
+    /// `fail_on`, else high].
+    #[arg(long, value_enum)]
+    fail_on: Option<FailOn>,
     /// Also report risky posture the plan leaves unchanged, and every workload.
     #[arg(long)]
     all: bool,
     /// When to colour text output (`auto`: only on a terminal, and never with NO_COLOR set).
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
+    /// The runguard.toml to read [default: ./runguard.toml, else runguard.toml at the git root].
+    #[arg(long, value_name = "PATH")]
+    config: Option<std::path::PathBuf>,
     /// Also write the report in FORMAT to PATH (repeatable), from the same analysis; standard
     /// output still gets --format. Each file is replaced atomically; text files have no colour.
     #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output)]
@@ -169,7 +174,8 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     let options = Options {
         include_unchanged: args.all,
     };
-    let threshold = args.fail_on.threshold();
+    let config = load_config(args.config.as_deref())?;
+    let threshold = gate_threshold(args.fail_on, config.as_ref());
     let tripped = |r: &Report| threshold.is_some_and(|t| r.max_severity().is_some_and(|m| m >= t));
     let color = match args.color {
         Color::Always => true,
@@ -383,6 +389,29 @@ fn io_reason(e: &io::Error) -> String {
         io::ErrorKind::NotFound => "no such directory".to_owned(),
         io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
         _ => e.to_string(),
+    }
+}
+
+/// The configuration named by `--config`, else the one discovered from the current directory;
+/// one that cannot be used is an input error (exit 2).
+fn load_config(explicit: Option<&Path>) -> Result<Option<Config>, Failure> {
+    let loaded = match explicit {
+        Some(path) => Config::load(path).map(Some),
+        None => {
+            let cwd = std::env::current_dir()
+                .map_err(|e| Failure::Input(format!("cannot read the current directory: {e}")))?;
+            Config::discover(&cwd)
+        }
+    };
+    loaded.map_err(|e| Failure::Input(e.to_string()))
+}
+
+/// `--fail-on` wins over the configuration's `fail_on`; high when neither says.
+fn gate_threshold(flag: Option<FailOn>, config: Option<&Config>) -> Option<Severity> {
+    match (flag, config.and_then(|c| c.fail_on)) {
+        (Some(flag), _) => flag.threshold(),
+        (None, Some(configured)) => configured.threshold(),
+        (None, None) => Some(Severity::High),
     }
 }
 

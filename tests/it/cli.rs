@@ -503,3 +503,66 @@ fn output_spec_errors_name_the_formats() {
         .code(2)
         .stderr(predicate::str::contains("the path is given twice"));
 }
+
+#[test]
+fn config_fail_on_sets_the_gate_and_the_flag_wins() {
+    // full.toml says fail_on = "medium"; the domain invoker is a medium finding.
+    runguard()
+        .args([MEDIUM_ONLY, "--config", "testdata/config/full.toml"])
+        .assert()
+        .code(1);
+    runguard()
+        .args([
+            MEDIUM_ONLY,
+            "--config",
+            "testdata/config/full.toml",
+            "--fail-on",
+            "high",
+        ])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn a_broken_config_is_exit_2_naming_file_and_line() {
+    runguard()
+        .args([PUBLIC, "--config", "testdata/config/missing-reason.toml"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::starts_with(
+            "runguard: error: testdata/config/missing-reason.toml:7: [[accept]] has no `reason`",
+        ));
+    runguard()
+        .args([PUBLIC, "--config", "testdata/config/absent.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("absent.toml: cannot read"));
+}
+
+#[test]
+fn config_is_found_in_the_current_directory_or_at_the_git_root() {
+    let plan = crate::support::root().join(MEDIUM_ONLY);
+    let repo = tempfile::tempdir().unwrap();
+    let stack = repo.path().join("stacks/prod");
+    std::fs::create_dir_all(&stack).unwrap();
+    std::fs::create_dir(repo.path().join(".git")).unwrap();
+    let run_in = |dir: &std::path::Path| {
+        let mut c = runguard();
+        c.current_dir(dir).arg(&plan);
+        c
+    };
+    run_in(&stack).assert().code(0);
+    std::fs::write(repo.path().join("runguard.toml"), "fail_on = \"medium\"\n").unwrap();
+    run_in(&stack).assert().code(1);
+    // The current directory's file comes first.
+    std::fs::write(stack.join("runguard.toml"), "fail_on = \"critical\"\n").unwrap();
+    run_in(&stack).assert().code(0);
+    std::fs::write(stack.join("runguard.toml"), "fail_on = \"sometimes\"\n").unwrap();
+    run_in(&stack)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "runguard.toml:1: fail_on: `sometimes`",
+        ));
+}
