@@ -23,6 +23,7 @@ pub mod plan;
 pub mod posture;
 pub mod report;
 pub mod rules;
+pub mod tfsource;
 
 use graph::{Context, SideGraph};
 use plan::InputError;
