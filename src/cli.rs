@@ -43,7 +43,7 @@ enum Command {
         /// A rule id, as `runguard rules` lists them.
         rule: String,
     },
-    /// Print a shell completion script, e.g. `runguard completions bash > /etc/bash_completion.d/runguard`.
+    /// Print a shell completion script, e.g. `runguard completions zsh > _runguard`.
     Completions {
         /// The shell to complete in.
         shell: clap_complete::Shell,

@@ -412,7 +412,10 @@ mod tests {
             })
             .collect();
         assert_eq!(reasons.len(), 5, "{reasons:#?}");
-        assert!(reasons[0].starts_with("broken.tf: line 2: "), "{reasons:#?}");
+        assert!(
+            reasons[0].starts_with("broken.tf: line 2: "),
+            "{reasons:#?}"
+        );
         assert!(
             reasons[1].starts_with("module.gone: cannot read modules/gone: "),
             "{reasons:#?}"

@@ -566,3 +566,16 @@ fn config_is_found_in_the_current_directory_or_at_the_git_root() {
             "runguard.toml:1: fail_on: `sometimes`",
         ));
 }
+
+#[test]
+fn a_plan_that_cannot_be_analysed_leaves_no_output_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("runguard.json");
+    runguard()
+        .arg("testdata/not-a-plan/state.json")
+        .arg(format!("--output=json={}", json.display()))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("Terraform state, not a plan"));
+    assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+}
