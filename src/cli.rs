@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use crate::config::Config;
 use crate::report::Report;
 use crate::report::text::{Gate, TextOptions};
 use crate::rules::{RULES, Severity};
@@ -42,6 +43,13 @@ enum Command {
         /// A rule id, as `runguard rules` lists them.
         rule: String,
     },
+    /// Print a shell completion script, e.g. `runguard completions zsh > _runguard`.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `runguard man > runguard.1`.
+    Man,
 }
 
 #[derive(Args, Debug)]
@@ -52,17 +60,27 @@ struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Exit with code 1 when a worsened change has at least this severity.
-    #[arg(long, value_enum, default_value_t = FailOn::High)]
-    fail_on: FailOn,
+    /// Exit with code 1 when a worsened change has at least this severity [default: runguard.toml's
+    /// `fail_on`, else high].
+    #[arg(long, value_enum)]
+    fail_on: Option<FailOn>,
     /// Also report risky posture the plan leaves unchanged, and every workload.
     #[arg(long)]
     all: bool,
     /// When to colour text output (`auto`: only on a terminal, and never with NO_COLOR set).
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
+    /// The runguard.toml to read [default: ./runguard.toml, else runguard.toml at the git root].
+    #[arg(long, value_name = "PATH")]
+    config: Option<std::path::PathBuf>,
+    /// Also write the report in FORMAT to PATH (repeatable), from the same analysis; standard
+    /// output still gets --format. Each file is replaced atomically; text files have no colour.
+    #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output)]
+    outputs: Vec<OutputSpec>,
 }
 
+/// Every output, standard output's and `--output`'s, is named by one of these; a new format is
+/// a variant here and an arm in [`render`].
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
     /// Tables and a ranked list of changes, for people.
@@ -109,6 +127,8 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Some(Command::Rules) => list_rules(&mut out),
         Some(Command::Explain { rule }) => explain(&rule, &mut out),
+        Some(Command::Completions { shell }) => completions(shell, &mut out),
+        Some(Command::Man) => man_page(&mut out),
         None => check(&cli.check, &mut out),
     };
     match result {
@@ -154,7 +174,8 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     let options = Options {
         include_unchanged: args.all,
     };
-    let threshold = args.fail_on.threshold();
+    let config = load_config(args.config.as_deref())?;
+    let threshold = gate_threshold(args.fail_on, config.as_ref());
     let tripped = |r: &Report| threshold.is_some_and(|t| r.max_severity().is_some_and(|m| m >= t));
     let color = match args.color {
         Color::Always => true,
@@ -163,36 +184,83 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let width = output_width();
-    let text_options = |r: &Report| TextOptions {
+    let settings = RenderSettings {
         color,
         all: args.all,
-        gate: Gate {
-            threshold,
-            tripped: tripped(r),
-        },
-        width,
+        width: output_width(),
+        threshold,
+        tripped: &tripped,
+    };
+    // Every output file is opened before the analysis, so an unwritable path fails fast.
+    let pending = open_outputs(&args.outputs).map_err(Failure::Input)?;
+
+    let analysis = if let [source] = sources.as_slice() {
+        Analysis::One(load_and_analyze(source, &options).map_err(Failure::Input)?)
+    } else {
+        let results = analyze_in_parallel(sources, &options);
+        for (_, result) in &results {
+            if let Err(message) = result {
+                eprintln!("runguard: error: {message}");
+            }
+        }
+        Analysis::Many(results)
     };
 
-    if let [source] = sources.as_slice() {
-        let report = load_and_analyze(source, &options).map_err(Failure::Input)?;
-        match args.format {
-            Format::Json => crate::report::json::render(&report, out)?,
-            Format::Text => crate::report::text::render(&report, &text_options(&report), out)?,
+    write_outputs(pending, &analysis, &settings).map_err(Failure::Input)?;
+    render(args.format, &analysis, &settings, out)?;
+    out.flush()?;
+    Ok(match &analysis {
+        Analysis::One(report) => u8::from(tripped(report)),
+        Analysis::Many(results) => {
+            let failed = results.iter().any(|(_, r)| r.is_err());
+            let any_tripped = results.iter().any(|(_, r)| r.as_ref().is_ok_and(tripped));
+            if failed { 2 } else { u8::from(any_tripped) }
         }
-        out.flush()?;
-        return Ok(u8::from(tripped(&report)));
-    }
+    })
+}
 
-    let results = analyze_in_parallel(sources, &options);
-    for (_, result) in &results {
-        if let Err(message) = result {
-            eprintln!("runguard: error: {message}");
+/// What one run analysed: a single plan, or several in the order given (each may have been
+/// refused). Every output renders from this one value.
+enum Analysis {
+    One(Report),
+    Many(Vec<(String, Result<Report, String>)>),
+}
+
+/// What rendering needs beyond the reports.
+#[derive(Clone, Copy)]
+struct RenderSettings<'a> {
+    color: bool,
+    all: bool,
+    /// The display width text output must fit.
+    width: usize,
+    threshold: Option<Severity>,
+    /// Whether a report trips the gate, as the exit code decides it.
+    tripped: &'a dyn Fn(&Report) -> bool,
+}
+
+/// Renders the analysis in one format.
+fn render(
+    format: Format,
+    analysis: &Analysis,
+    settings: &RenderSettings,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let text_options = |r: &Report| TextOptions {
+        color: settings.color,
+        all: settings.all,
+        gate: Gate {
+            threshold: settings.threshold,
+            tripped: (settings.tripped)(r),
+        },
+        width: settings.width,
+    };
+    match (format, analysis) {
+        (Format::Json, Analysis::One(report)) => crate::report::json::render(report, out),
+        (Format::Json, Analysis::Many(results)) => crate::report::json::render_set(results, out),
+        (Format::Text, Analysis::One(report)) => {
+            crate::report::text::render(report, &text_options(report), out)
         }
-    }
-    match args.format {
-        Format::Json => crate::report::json::render_set(&results, out)?,
-        Format::Text => {
+        (Format::Text, Analysis::Many(results)) => {
             for (i, (source, result)) in results.iter().enumerate() {
                 if i > 0 {
                     writeln!(out)?;
@@ -207,40 +275,168 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<u8, Failure> {
                     )?,
                 }
             }
+            let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+            let tripped = results
+                .iter()
+                .filter(|(_, r)| r.as_ref().is_ok_and(|r| (settings.tripped)(r)))
+                .count();
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{}",
+                crate::report::text::overall_verdict(
+                    results.len(),
+                    tripped,
+                    failed,
+                    settings.threshold
+                )
+            )
         }
     }
-    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
-    let tripped_count = results
-        .iter()
-        .filter(|(_, r)| r.as_ref().is_ok_and(tripped))
-        .count();
-    if args.format == Format::Text {
-        writeln!(out)?;
-        writeln!(
-            out,
-            "{}",
-            crate::report::text::overall_verdict(results.len(), tripped_count, failed, threshold)
-        )?;
+}
+
+/// One `--output FORMAT=PATH`.
+#[derive(Clone, Debug)]
+struct OutputSpec {
+    format: Format,
+    path: std::path::PathBuf,
+}
+
+/// Parses `FORMAT=PATH`; the format names are those of `--format`.
+fn parse_output(spec: &str) -> Result<OutputSpec, String> {
+    let names = || {
+        Format::value_variants()
+            .iter()
+            .filter_map(|f| f.to_possible_value())
+            .map(|v| v.get_name().to_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some((name, path)) = spec.split_once('=') else {
+        return Err(format!(
+            "expected FORMAT=PATH, e.g. json=runguard.json (formats: {})",
+            names()
+        ));
+    };
+    let format = Format::from_str(name, false)
+        .map_err(|_| format!("unknown format `{name}` (formats: {})", names()))?;
+    if path.is_empty() {
+        return Err(format!("no path after `{name}=`"));
     }
-    out.flush()?;
-    Ok(if failed > 0 {
-        2
-    } else {
-        u8::from(tripped_count > 0)
+    Ok(OutputSpec {
+        format,
+        path: path.into(),
     })
 }
 
-/// The width text output must fit: the terminal's when stdout is one, else `COLUMNS`, else
-/// the default.
-fn output_width() -> usize {
-    if let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size_of(io::stdout()) {
-        return usize::from(w);
+/// An output file being written: a temporary file beside its destination, renamed over it
+/// only once complete, so a reader never sees a partial report and a failure leaves none.
+/// Dropping it without [`tempfile::NamedTempFile::persist`] deletes the temporary file.
+struct PendingOutput {
+    spec: OutputSpec,
+    file: tempfile::NamedTempFile,
+}
+
+/// Opens a temporary file beside every destination; the error names the path that cannot be
+/// written, and nothing is left behind.
+fn open_outputs(specs: &[OutputSpec]) -> Result<Vec<PendingOutput>, String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut pending = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let shown = spec.path.display();
+        if !seen.insert(&spec.path) {
+            return Err(format!("--output {shown}: the path is given twice"));
+        }
+        if spec.path.is_dir() {
+            return Err(format!("--output {shown}: is a directory"));
+        }
+        let dir = match spec.path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".runguard-").suffix(".tmp");
+        // A report is no secret of the runner: readable as any new file is (the umask still
+        // applies), not the owner-only mode temporary files get by default.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let file = builder
+            .tempfile_in(dir)
+            .map_err(|e| format!("--output {shown}: cannot write: {}", io_reason(&e)))?;
+        pending.push(PendingOutput {
+            spec: spec.clone(),
+            file,
+        });
     }
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.trim().parse::<usize>().ok())
-        .filter(|&w| w > 0)
-        .unwrap_or(crate::report::text::DEFAULT_WIDTH)
+    Ok(pending)
+}
+
+/// Renders every output into its temporary file, then renames them all into place: a
+/// rendering failure leaves no output at all.
+fn write_outputs(
+    pending: Vec<PendingOutput>,
+    analysis: &Analysis,
+    settings: &RenderSettings,
+) -> Result<(), String> {
+    // A file is read in an editor or a CI log, not the terminal that ran the command.
+    let files_settings = RenderSettings {
+        color: false,
+        width: crate::report::text::DEFAULT_WIDTH,
+        ..*settings
+    };
+    let mut rendered = Vec::with_capacity(pending.len());
+    for mut p in pending {
+        let shown = p.spec.path.display().to_string();
+        let mut writer = io::BufWriter::new(p.file.as_file_mut());
+        render(p.spec.format, analysis, &files_settings, &mut writer)
+            .and_then(|()| writer.flush())
+            .map_err(|e| format!("--output {shown}: cannot write: {}", io_reason(&e)))?;
+        drop(writer);
+        p.file
+            .as_file()
+            .sync_all()
+            .map_err(|e| format!("--output {shown}: cannot write: {}", io_reason(&e)))?;
+        rendered.push(p);
+    }
+    for p in rendered {
+        let shown = p.spec.path.display().to_string();
+        p.file
+            .persist(&p.spec.path)
+            .map_err(|e| format!("--output {shown}: cannot write: {}", io_reason(&e.error)))?;
+    }
+    Ok(())
+}
+
+/// An I/O error as a short reason.
+fn io_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such directory".to_owned(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+/// The configuration named by `--config`, else the one discovered from the current directory;
+/// one that cannot be used is an input error (exit 2).
+fn load_config(explicit: Option<&Path>) -> Result<Option<Config>, Failure> {
+    let loaded = match explicit {
+        Some(path) => Config::load(path).map(Some),
+        None => {
+            let cwd = std::env::current_dir()
+                .map_err(|e| Failure::Input(format!("cannot read the current directory: {e}")))?;
+            Config::discover(&cwd)
+        }
+    };
+    loaded.map_err(|e| Failure::Input(e.to_string()))
+}
+
+/// `--fail-on` wins over the configuration's `fail_on`; high when neither says.
+fn gate_threshold(flag: Option<FailOn>, config: Option<&Config>) -> Option<Severity> {
+    match (flag, config.and_then(|c| c.fail_on)) {
+        (Some(flag), _) => flag.threshold(),
+        (None, Some(configured)) => configured.threshold(),
+        (None, None) => Some(Severity::High),
+    }
 }
 
 /// Reads and analyses one plan; the error names the source.
@@ -358,4 +554,75 @@ fn explain(id: &str, out: &mut dyn Write) -> Result<u8, Failure> {
             Err(Failure::Input(format!("no rule named `{id}`; {hint}")))
         }
     }
+}
+
+/// Completions are generated from the same clap definitions that parse the arguments, so they
+/// cannot drift from the flags.
+fn completions(shell: clap_complete::Shell, out: &mut dyn Write) -> Result<u8, Failure> {
+    clap_complete::generate(shell, &mut Cli::command(), "runguard", out);
+    out.flush()?;
+    Ok(0)
+}
+
+/// The man page, generated like the completions from the clap definitions. One page: the
+/// subcommands are described in it rather than referred to pages (`runguard-rules(1)`) that
+/// nothing installs.
+fn man_page(out: &mut dyn Write) -> Result<u8, Failure> {
+    use clap_mangen::roff::{Roff, bold, italic, roman};
+
+    let cmd = Cli::command();
+    let man = clap_mangen::Man::new(cmd.clone());
+    man.render_title(out)?;
+    man.render_name_section(out)?;
+    man.render_synopsis_section(out)?;
+    man.render_description_section(out)?;
+    man.render_options_section(out)?;
+
+    let mut commands = Roff::new();
+    commands.control("SH", ["COMMANDS"]);
+    for sub in cmd.get_subcommands() {
+        let mut usage = vec![bold(format!("runguard {}", sub.get_name()))];
+        for arg in sub.get_positionals() {
+            let name = arg
+                .get_value_names()
+                .and_then(|names| names.first())
+                .map_or_else(|| arg.get_id().as_str().to_uppercase(), ToString::to_string);
+            usage.push(roman(" "));
+            usage.push(italic(name));
+        }
+        commands.control("TP", []);
+        commands.text(usage);
+        let about = sub.get_about().map(ToString::to_string).unwrap_or_default();
+        commands.text([roman(about)]);
+        for arg in sub.get_positionals() {
+            let values: Vec<String> = arg
+                .get_possible_values()
+                .iter()
+                .map(|v| v.get_name().to_owned())
+                .collect();
+            if !values.is_empty() {
+                commands.control("br", []);
+                commands.text([roman(format!("One of: {}.", values.join(", ")))]);
+            }
+        }
+    }
+    commands.to_writer(out)?;
+
+    man.render_extra_section(out)?;
+    man.render_version_section(out)?;
+    out.flush()?;
+    Ok(0)
+}
+
+/// The width text output must fit: the terminal's when stdout is one, else `COLUMNS`, else
+/// the default.
+fn output_width() -> usize {
+    if let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size_of(io::stdout()) {
+        return usize::from(w);
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&w| w > 0)
+        .unwrap_or(crate::report::text::DEFAULT_WIDTH)
 }

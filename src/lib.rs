@@ -14,6 +14,7 @@
 //! - [`report`] renders; it contains no analysis.
 
 pub mod cli;
+pub mod config;
 pub mod diff;
 pub mod graph;
 pub mod iam;
@@ -22,6 +23,7 @@ pub mod plan;
 pub mod posture;
 pub mod report;
 pub mod rules;
+pub mod tfsource;
 
 use graph::{Context, SideGraph};
 use plan::InputError;

@@ -34,6 +34,8 @@ struct Module {
 struct Call {
     expressions: Value,
     repeated: bool,
+    /// The call's `source` as written: `./modules/api`, a registry or git address.
+    source: Option<String>,
 }
 
 /// The `configuration` section as deserialized, expressions still raw.
@@ -80,6 +82,7 @@ struct RawCall<'a> {
     expressions: Value,
     count_expression: Option<serde::de::IgnoredAny>,
     for_each_expression: Option<serde::de::IgnoredAny>,
+    source: Option<String>,
     #[serde(default, borrow)]
     module: RawModule<'a>,
 }
@@ -198,6 +201,24 @@ impl Configuration {
                 .collect();
         }
         current
+    }
+
+    /// Every module call's `source` as written, keyed by configuration module path
+    /// (`module.api`, `module.api.module.db`); a nested source is relative to its caller's.
+    pub fn module_sources(&self) -> std::collections::BTreeMap<String, String> {
+        self.modules
+            .iter()
+            .flat_map(|(path, module)| {
+                module.calls.iter().filter_map(move |(name, call)| {
+                    let child = if path.is_empty() {
+                        format!("module.{name}")
+                    } else {
+                        format!("{path}.module.{name}")
+                    };
+                    Some((child, call.source.clone()?))
+                })
+            })
+            .collect()
     }
 
     /// Whether the configuration describes the resource at all (a plan without a
@@ -452,6 +473,7 @@ fn flatten(
             Call {
                 expressions: call.expressions,
                 repeated: call.count_expression.is_some() || call.for_each_expression.is_some(),
+                source: call.source,
             },
         );
         flatten(child_path, call.module, wanted, out)?;

@@ -316,3 +316,300 @@ fn fail_on_none_still_prints_the_verdict_line() {
         "{last}"
     );
 }
+
+/// The long flags `runguard --help` lists, so the checks below follow the clap definitions.
+fn long_flags_in_help() -> Vec<String> {
+    let out = runguard().arg("--help").output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    let mut flags: Vec<String> = help
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == ']')
+        .filter(|w| {
+            w.starts_with("--")
+                && w.len() > 2
+                && w[2..].starts_with(|c: char| c.is_ascii_lowercase())
+        })
+        .map(|w| {
+            w.trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+                .to_owned()
+        })
+        .collect();
+    flags.sort();
+    flags.dedup();
+    assert!(flags.len() >= 5, "too few flags found in --help: {flags:?}");
+    flags
+}
+
+#[test]
+fn completions_for_bash_zsh_and_fish_know_the_flags_and_subcommands() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef runguard"),
+        ("fish", "complete -c runguard"),
+    ] {
+        let out = runguard().args(["completions", shell]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.contains(marker), "{shell}: no `{marker}`");
+        for word in ["fail-on", "explain", "completions"] {
+            assert!(script.contains(word), "{shell}: does not complete `{word}`");
+        }
+    }
+    runguard()
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid value 'tcsh'"));
+}
+
+#[test]
+fn man_page_is_roff_and_names_every_flag_and_subcommand() {
+    let out = runguard().arg("man").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let roff = String::from_utf8(out.stdout).unwrap();
+    assert!(roff.contains(".TH runguard 1"), "no title header");
+    // roff writes a hyphen as `\-`.
+    let text = roff.replace("\\-", "-");
+    for flag in long_flags_in_help() {
+        assert!(
+            text.contains(&format!("\\fB{flag}\\fR")),
+            "man page lacks {flag}"
+        );
+    }
+    for sub in ["rules", "explain", "completions", "man"] {
+        assert!(
+            text.contains(&format!("runguard {sub}")),
+            "man page lacks `{sub}`"
+        );
+    }
+    assert!(text.contains("Exit codes"));
+    // One page: no reference to per-subcommand pages that nothing installs.
+    assert!(!text.contains("runguard-rules(1)"));
+}
+
+/// The files in `dir`, sorted: a failed write must leave no temporary file behind.
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn output_writes_each_format_to_its_file_while_text_goes_to_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("runguard.json");
+    let text = dir.path().join("runguard.txt");
+    let out = runguard()
+        .arg(PUBLIC)
+        .arg("--output")
+        .arg(format!("json={}", json.display()))
+        .arg("--output")
+        .arg(format!("text={}", text.display()))
+        .args(["--color", "always"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the gate still decides the exit code"
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("FAILED") && stdout.contains("\x1b["),
+        "stdout keeps --format text"
+    );
+
+    let alone_json = runguard()
+        .args([PUBLIC, "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(std::fs::read(&json).unwrap(), alone_json.stdout);
+    // Colour is for terminals: the text file is the uncoloured report.
+    let alone_text = runguard()
+        .args([PUBLIC, "--color", "never"])
+        .output()
+        .unwrap();
+    assert_eq!(std::fs::read(&text).unwrap(), alone_text.stdout);
+    assert_eq!(entries(dir.path()), ["runguard.json", "runguard.txt"]);
+}
+
+#[test]
+fn one_analysis_feeds_every_output_even_from_standard_input() {
+    // Standard input can be read once: both outputs and stdout come from one analysis.
+    let plan = std::fs::read(crate::support::root().join(PUBLIC)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.json");
+    let b = dir.path().join("b.txt");
+    let out = runguard()
+        .args(["-", "--format", "json"])
+        .arg(format!("--output=json={}", a.display()))
+        .arg(format!("--output=text={}", b.display()))
+        .write_stdin(plan)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read(&a).unwrap(), out.stdout);
+    assert!(std::fs::read_to_string(&b).unwrap().contains("FAILED"));
+}
+
+#[test]
+fn output_replaces_an_existing_file_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("runguard.json");
+    std::fs::write(&json, "x".repeat(1 << 20)).unwrap();
+    runguard()
+        .arg(IMPROVED)
+        .arg(format!("--output=json={}", json.display()))
+        .assert()
+        .code(0);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(v["schema"], "runguard/report/v2");
+}
+
+#[test]
+fn output_of_several_plans_is_the_same_set_document_as_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("set.json");
+    let out = runguard()
+        .args([PUBLIC, IMPROVED, "--format", "json"])
+        .arg(format!("--output=json={}", json.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read(&json).unwrap(), out.stdout);
+}
+
+#[test]
+fn an_unwritable_output_path_is_exit_2_and_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.json");
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, "a file, so nothing can be created under it").unwrap();
+    let cases = [
+        (dir.path().join("missing/out.json"), "no such directory"),
+        (blocker.join("out.json"), "cannot write"),
+        (dir.path().to_path_buf(), "is a directory"),
+    ];
+    for (bad, gist) in cases {
+        let out = runguard()
+            .arg(PUBLIC)
+            .arg(format!("--output=json={}", good.display()))
+            .arg(format!("--output=json={}", bad.display()))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", bad.display());
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.starts_with(&format!("runguard: error: --output {}: ", bad.display())),
+            "{stderr}"
+        );
+        assert!(stderr.contains(gist), "{stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "printed a report despite the failure"
+        );
+        // Neither output exists: not the good one, not a temporary file.
+        assert_eq!(entries(dir.path()), ["blocker"], "{}", bad.display());
+    }
+}
+
+#[test]
+fn output_spec_errors_name_the_formats() {
+    for (spec, gist) in [
+        ("runguard.json", "expected FORMAT=PATH"),
+        (
+            "yaml=out.yaml",
+            "unknown format `yaml` (formats: text, json)",
+        ),
+        ("json=", "no path after `json=`"),
+    ] {
+        runguard()
+            .args([PUBLIC, "--output", spec])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(gist));
+    }
+    runguard()
+        .args([PUBLIC, "--output", "json=a.json", "--output", "text=a.json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the path is given twice"));
+}
+
+#[test]
+fn config_fail_on_sets_the_gate_and_the_flag_wins() {
+    // full.toml says fail_on = "medium"; the domain invoker is a medium finding.
+    runguard()
+        .args([MEDIUM_ONLY, "--config", "testdata/config/full.toml"])
+        .assert()
+        .code(1);
+    runguard()
+        .args([
+            MEDIUM_ONLY,
+            "--config",
+            "testdata/config/full.toml",
+            "--fail-on",
+            "high",
+        ])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn a_broken_config_is_exit_2_naming_file_and_line() {
+    runguard()
+        .args([PUBLIC, "--config", "testdata/config/missing-reason.toml"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::starts_with(
+            "runguard: error: testdata/config/missing-reason.toml:7: [[accept]] has no `reason`",
+        ));
+    runguard()
+        .args([PUBLIC, "--config", "testdata/config/absent.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("absent.toml: cannot read"));
+}
+
+#[test]
+fn config_is_found_in_the_current_directory_or_at_the_git_root() {
+    let plan = crate::support::root().join(MEDIUM_ONLY);
+    let repo = tempfile::tempdir().unwrap();
+    let stack = repo.path().join("stacks/prod");
+    std::fs::create_dir_all(&stack).unwrap();
+    std::fs::create_dir(repo.path().join(".git")).unwrap();
+    let run_in = |dir: &std::path::Path| {
+        let mut c = runguard();
+        c.current_dir(dir).arg(&plan);
+        c
+    };
+    run_in(&stack).assert().code(0);
+    std::fs::write(repo.path().join("runguard.toml"), "fail_on = \"medium\"\n").unwrap();
+    run_in(&stack).assert().code(1);
+    // The current directory's file comes first.
+    std::fs::write(stack.join("runguard.toml"), "fail_on = \"critical\"\n").unwrap();
+    run_in(&stack).assert().code(0);
+    std::fs::write(stack.join("runguard.toml"), "fail_on = \"sometimes\"\n").unwrap();
+    run_in(&stack)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "runguard.toml:1: fail_on: `sometimes`",
+        ));
+}
+
+#[test]
+fn a_plan_that_cannot_be_analysed_leaves_no_output_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("runguard.json");
+    runguard()
+        .arg("testdata/not-a-plan/state.json")
+        .arg(format!("--output=json={}", json.display()))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("Terraform state, not a plan"));
+    assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+}
