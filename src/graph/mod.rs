@@ -66,6 +66,9 @@ pub enum NodeKind {
 pub enum EdgeKind {
     /// IAM resource → the workload or account it is attached to.
     GrantsOn,
+    /// IAM resource → one of the workloads it may be attached to, when the plan cannot tie it
+    /// to exactly one: its grants count on each candidate, never as certain.
+    MayGrantOn,
     /// Project/folder/organization IAM resource → the project node it applies to.
     Covers,
     /// Workload → a project node whose grants apply to it. `assumed` when the plan cannot
@@ -79,6 +82,14 @@ pub enum EdgeKind {
     KeyFor,
     /// Load-balancer piece → the next piece or the workload it sends traffic to.
     Fronts,
+}
+
+/// Where a workload IAM resource's grants land.
+enum WorkloadLink {
+    /// Exactly one workload, in the plan or outside it.
+    One(NodeIndex),
+    /// Any of these workloads (possibly none): the plan cannot tell which.
+    Candidates(Vec<NodeIndex>),
 }
 
 /// Something the analysis could not link or know, with the reason.
@@ -327,11 +338,16 @@ impl<'i> SideGraph<'i> {
             let iam = &self.inventory.iam[i];
             let node = self.iam_nodes[i];
             match &iam.target {
-                IamTarget::Workload { .. } => {
-                    if let Some(target) = self.workload_target(i, index, ctx) {
+                IamTarget::Workload { .. } => match self.workload_target(i, index, ctx) {
+                    WorkloadLink::One(target) => {
                         self.graph.add_edge(node, target, EdgeKind::GrantsOn);
                     }
-                }
+                    WorkloadLink::Candidates(candidates) => {
+                        for target in candidates {
+                            self.graph.add_edge(node, target, EdgeKind::MayGrantOn);
+                        }
+                    }
+                },
                 IamTarget::Account { email } => {
                     let target = match email {
                         Tri::Known(e) => Some(self.account(Some(e.clone()), None)),
@@ -505,15 +521,16 @@ impl<'i> SideGraph<'i> {
         }
     }
 
-    /// Finds the workload an IAM resource is attached to, by name components, then by
-    /// configuration reference; a known name that matches nothing in the plan is an external
-    /// workload.
+    /// Finds the workload an IAM resource is attached to: by name components, then by
+    /// configuration reference. A known name that matches nothing in the plan is an external
+    /// workload. When neither ties the resource to exactly one workload, every workload it may
+    /// mean is a candidate (the reason is listed as unresolved): an unknown is never dropped.
     fn workload_target(
         &mut self,
         iam_index: usize,
         index: &Indexes,
         ctx: &Context,
-    ) -> Option<NodeIndex> {
+    ) -> WorkloadLink {
         let iam = &self.inventory.iam[iam_index];
         let IamTarget::Workload {
             kind,
@@ -524,79 +541,126 @@ impl<'i> SideGraph<'i> {
             ..
         } = &iam.target
         else {
-            return None;
+            return WorkloadLink::Candidates(Vec::new());
         };
+        let (kind, attribute) = (*kind, *attribute);
+        let address = iam.address.clone();
         let project = self.with_default_project(project);
-        if let Tri::Known(n) = name {
-            let matches: Vec<usize> = index
+        let location = location.clone();
+        let name = name.clone();
+        // Whether a workload can be the target, and whether every name component proves it.
+        let fits = |g: &Self, w: usize| -> Option<bool> {
+            let wl = &g.inventory.workloads[w];
+            let components = [
+                component_matches(&g.with_default_project(&wl.project), &project),
+                component_matches(&wl.location, &location),
+                component_matches(&wl.name, &name),
+            ];
+            if components.contains(&Some(false)) {
+                None
+            } else {
+                Some(components.iter().all(|c| *c == Some(true)))
+            }
+        };
+        let possible: Vec<usize> = match &name {
+            Tri::Known(n) => index
                 .workloads_by_name
-                .get(&(*kind, n.as_str()))
+                .get(&(kind, n.as_str()))
                 .into_iter()
                 .flatten()
                 .copied()
-                .filter(|&w| {
-                    let wl = &self.inventory.workloads[w];
-                    component_matches(&self.with_default_project(&wl.project), &project)
-                        != Some(false)
-                        && component_matches(&wl.location, location) != Some(false)
-                })
-                .collect();
-            if matches.len() == 1 {
-                return Some(self.workload_nodes[matches[0]]);
-            }
-            if matches.len() > 1 {
-                self.unresolve(
-                    &iam.address,
-                    format!("{attribute} `{n}` matches more than one workload"),
-                );
-                return None;
-            }
+                .filter(|&w| fits(self, w).is_some())
+                .collect(),
+            _ => (0..self.inventory.workloads.len())
+                .filter(|&w| self.inventory.workloads[w].kind == kind && fits(self, w).is_some())
+                .collect(),
+        };
+        // A fully known name names one object, whatever else shares its short name.
+        let proven: Vec<usize> = possible
+            .iter()
+            .copied()
+            .filter(|&w| fits(self, w) == Some(true))
+            .collect();
+        if let [w] = proven[..] {
+            return WorkloadLink::One(self.workload_nodes[w]);
         }
-        let followed = ctx.follow(&iam.address, &[attribute], index.workloads_of(*kind));
-        match followed {
-            Followed::Instances(found) if found.len() == 1 => {
-                return Some(self.workload_nodes[found[0]]);
-            }
+        // The configuration reference says which workload the author meant.
+        let followed = ctx.follow(&address, &[attribute], index.workloads_of(kind));
+        let opaque = match followed {
             Followed::Instances(found) => {
-                let list: Vec<String> = found
-                    .iter()
-                    .map(|&w| format!("`{}`", self.inventory.workloads[w].address))
+                let found: Vec<usize> = found
+                    .into_iter()
+                    .filter(|&w| fits(self, w).is_some())
                     .collect();
-                self.unresolve(
-                    &iam.address,
-                    format!("{attribute} could mean any of {}", list.join(", ")),
-                );
-                return None;
+                if let [w] = found[..] {
+                    return WorkloadLink::One(self.workload_nodes[w]);
+                }
+                if found.len() > 1 {
+                    let list: Vec<String> = found
+                        .iter()
+                        .map(|&w| format!("`{}`", self.inventory.workloads[w].address))
+                        .collect();
+                    self.unresolve(
+                        &address,
+                        format!("{attribute} could mean any of {}", list.join(", ")),
+                    );
+                    return self.candidates(found);
+                }
+                None
             }
-            _ => {}
-        }
-        match name {
-            Tri::Known(n) => {
+            Followed::Opaque(reason) => Some(reason),
+            Followed::Constant(_) => None,
+        };
+        match (&name, possible.len()) {
+            (Tri::Known(n), 0) => {
                 let part = |t: &Tri<String>| t.clone().known().unwrap_or_else(|| "?".into());
                 let external = ExternalWorkload {
                     id: format!(
                         "projects/{}/locations/{}/{}/{n}",
                         part(&project),
-                        part(location),
+                        part(&location),
                         kind.collection()
                     ),
-                    kind: *kind,
+                    kind,
                 };
-                Some(self.external(external))
+                WorkloadLink::One(self.external(external))
+            }
+            (Tri::Known(n), 1) => {
+                self.unresolve(
+                    &address,
+                    format!(
+                        "{attribute} `{n}` may name `{}`, but its project or location is not \
+                         known at plan time",
+                        self.inventory.workloads[possible[0]].address
+                    ),
+                );
+                self.candidates(possible)
+            }
+            (Tri::Known(n), _) => {
+                self.unresolve(
+                    &address,
+                    format!("{attribute} `{n}` matches more than one workload"),
+                );
+                self.candidates(possible)
             }
             _ => {
-                let reason = match followed {
-                    Followed::Opaque(reason) => reason,
-                    _ => "no matching workload".into(),
-                };
-                let address = iam.address.clone();
+                let reason = opaque.unwrap_or_else(|| "no matching workload".into());
                 self.unresolve(
                     &address,
                     format!("target workload unknown at plan time: {reason}"),
                 );
-                None
+                self.candidates(possible)
             }
         }
+    }
+
+    fn candidates(&self, workloads: Vec<usize>) -> WorkloadLink {
+        WorkloadLink::Candidates(
+            workloads
+                .into_iter()
+                .map(|w| self.workload_nodes[w])
+                .collect(),
+        )
     }
 
     fn with_default_project(&self, project: &Tri<String>) -> Tri<String> {

@@ -1,6 +1,7 @@
 //! Who can invoke (or run, or redeploy) a workload, with real IAM semantics.
 //!
-//! Resource-level grants come from `GrantsOn` edges, inherited ones from `Covers` edges. A
+//! Resource-level grants come from `GrantsOn` edges (and, never as certain, `MayGrantOn` edges),
+//! inherited ones from `Covers` edges. A
 //! `*_iam_policy` replaces the whole policy and a `*_iam_binding` owns its role, so what one
 //! side shows is the union of the bindings Terraform manages there; when two authorities fight
 //! over the same policy (a policy with anything else, a binding and a member on one role) the
@@ -74,6 +75,9 @@ pub fn collect(
     // Grants on the workload itself, then grants on the projects (and above) it sits in.
     let direct = g.incoming(node, |e| e == EdgeKind::GrantsOn);
     let mut sources: Vec<(NodeIndex, bool)> = direct.iter().map(|(n, _)| (*n, false)).collect();
+    // Grants that may be on this workload or on another: they count, never as certain.
+    let maybe = g.incoming(node, |e| e == EdgeKind::MayGrantOn);
+    sources.extend(maybe.iter().map(|(n, _)| (*n, true)));
     for (project, edge) in g.outgoing(node, |e| matches!(e, EdgeKind::InProject { .. })) {
         let EdgeKind::InProject { assumed } = edge else {
             continue;
@@ -93,7 +97,7 @@ pub fn collect(
             // counted as applying (the report says so) rather than dropped.
             IamTarget::Scope(Scope::Folder(_)) => ("folder", false),
             IamTarget::Scope(Scope::Organization(_)) => ("organization", false),
-            _ => ("resource", false),
+            _ => ("resource", *assumed),
         };
         let address = &g.iam_addresses[i];
         let Some(bindings) = &grant.bindings else {

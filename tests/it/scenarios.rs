@@ -179,3 +179,22 @@ fn a_role_with_unknown_permissions_is_reported_as_unresolved() {
     );
     assert!(text.contains("Not resolvable at plan time"), "{text}");
 }
+
+/// An IAM resource that may mean several workloads counts on each of them as uncertain, and
+/// the reason stays listed as unresolved.
+#[test]
+fn an_ambiguous_iam_target_is_kept_as_unresolved() {
+    let p = crate::support::root().join("testdata/plans/c01-ambiguous-name-two-regions.json");
+    let (json, _, _) = run(&p, false);
+    let unresolved = json["unresolved"].as_array().expect("unresolved array");
+    assert!(
+        unresolved.iter().any(
+            |u| u["address"] == "google_cloud_run_v2_service_iam_member.public"
+                && u["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("matches more than one workload")
+        ),
+        "{unresolved:?}"
+    );
+}
