@@ -81,6 +81,39 @@ impl Context<'_> {
         }
     }
 
+    /// A scope attribute (`project`, `location`, `region`) of the resource at `from`, as the
+    /// provider will use it: its own value when the plan knows it; when the configuration leaves
+    /// it unset, `provider_argument` of the provider configuration the resource uses, or what
+    /// `learned` says of that configuration. Unknown otherwise: never another provider's value.
+    pub fn scope(
+        &self,
+        from: &Address,
+        value: &Tri<String>,
+        attribute: &str,
+        provider_argument: &str,
+        learned: &HashMap<String, String>,
+    ) -> Tri<String> {
+        if let Tri::Known(v) = value {
+            return Tri::Known(v.clone());
+        }
+        let (module, resource) = (from.config_module(), from.config_resource());
+        if !self
+            .configuration
+            .expressions(&module, &resource, &[attribute])
+            .is_empty()
+        {
+            // Set in the configuration to something unknown at plan time.
+            return Tri::Unknown;
+        }
+        let Some(key) = self.configuration.provider_of(&module, &resource) else {
+            return Tri::Unknown;
+        };
+        self.configuration
+            .provider_argument(key, provider_argument, self.variables)
+            .or_else(|| learned.get(key).cloned())
+            .map_or(Tri::Unknown, Tri::Known)
+    }
+
     /// Everything an attribute's expression refers to: matching instances, constants reached
     /// through variables, and what cannot be followed. `configuration` keeps references, not
     /// operators, so `var.x ? null : google_service_account.a.email` gives both a constant and

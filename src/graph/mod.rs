@@ -84,6 +84,29 @@ pub enum EdgeKind {
     Fronts,
 }
 
+/// The project of each provider configuration that workloads on this side reveal: a workload
+/// that leaves `project` unset gets its provider's project at plan time, and IAM resources on
+/// the same provider configuration (which have no such default at plan time) get the same one.
+fn learn_provider_projects(inventory: &SideInventory, ctx: &Context) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for w in &inventory.workloads {
+        let (module, resource) = (w.address.config_module(), w.address.config_resource());
+        if !ctx.configuration.has_resource(&module, &resource) {
+            continue;
+        }
+        let configured = !ctx
+            .configuration
+            .expressions(&module, &resource, &["project"])
+            .is_empty();
+        if let (Tri::Known(p), false) = (&w.project, configured) {
+            if let Some(key) = ctx.configuration.provider_of(&module, &resource) {
+                out.entry(key.to_owned()).or_insert_with(|| p.clone());
+            }
+        }
+    }
+    out
+}
+
 /// Where a workload IAM resource's grants land.
 enum WorkloadLink {
     /// Exactly one workload, in the plan or outside it.
@@ -133,6 +156,11 @@ pub struct SideGraph<'i> {
     pub lb_unresolved: bool,
     /// The provider's default project, used where a resource leaves `project` unset.
     pub default_project: Option<String>,
+    /// Each workload's project; an unset one filled from the provider configuration it uses.
+    workload_projects: Vec<Tri<String>>,
+    /// The project of provider configurations whose `project` the configuration does not fix,
+    /// learned from workloads that leave `project` unset: the provider fills it at plan time.
+    provider_projects: HashMap<String, String>,
     projects: HashMap<Option<String>, NodeIndex>,
     /// For each project node and capability, the scope grants with a binding whose role is
     /// known to carry it, in node order: built once, so a workload does not rescan every grant
@@ -166,15 +194,19 @@ impl<'i> SideGraph<'i> {
             unresolved: Vec::new(),
             lb_unresolved: false,
             default_project: ctx.configuration.provider_project.clone(),
+            workload_projects: Vec::new(),
+            provider_projects: learn_provider_projects(inventory, ctx),
             projects: HashMap::new(),
             scope_grants: HashMap::new(),
             accounts_by_email: HashMap::new(),
             accounts_by_address: HashMap::new(),
             externals_by_id: HashMap::new(),
         };
-        for i in 0..inventory.workloads.len() {
+        for (i, w) in inventory.workloads.iter().enumerate() {
             let n = g.graph.add_node(NodeKind::Workload(i));
             g.workload_nodes.push(n);
+            let project = g.project_of(&w.address, &w.project, ctx);
+            g.workload_projects.push(project);
         }
         for a in &inventory.service_accounts {
             g.account(a.email.clone().known(), Some(a.address.clone()));
@@ -359,7 +391,7 @@ impl<'i> SideGraph<'i> {
                 }
                 IamTarget::Scope(scope) => {
                     let project = match scope {
-                        Scope::Project(p) => self.with_default_project(p).known(),
+                        Scope::Project(p) => self.project_of(&iam.address, p, ctx).known(),
                         // Which folder or organization holds a project is outside the plan.
                         Scope::Folder(_) | Scope::Organization(_) => None,
                     };
@@ -390,11 +422,11 @@ impl<'i> SideGraph<'i> {
         pinned.sort();
         let pinned: Vec<(Option<String>, NodeIndex)> =
             pinned.into_iter().map(|(k, n)| (k.clone(), *n)).collect();
-        for (i, w) in self.inventory.workloads.iter().enumerate() {
+        for i in 0..self.inventory.workloads.len() {
             let node = self.workload_nodes[i];
-            match self.with_default_project(&w.project) {
+            match &self.workload_projects[i] {
                 Tri::Known(p) => {
-                    if let Some(n) = self.projects.get(&Some(p)) {
+                    if let Some(n) = self.projects.get(&Some(p.clone())) {
                         self.graph
                             .add_edge(node, *n, EdgeKind::InProject { assumed: false });
                     }
@@ -545,14 +577,14 @@ impl<'i> SideGraph<'i> {
         };
         let (kind, attribute) = (*kind, *attribute);
         let address = iam.address.clone();
-        let project = self.with_default_project(project);
-        let location = location.clone();
+        let project = self.project_of(&address, project, ctx);
+        let location = ctx.scope(&address, location, "location", "region", &HashMap::new());
         let name = name.clone();
         // Whether a workload can be the target, and whether every name component proves it.
         let fits = |g: &Self, w: usize| -> Option<bool> {
             let wl = &g.inventory.workloads[w];
             let components = [
-                component_matches(&g.with_default_project(&wl.project), &project),
+                component_matches(&g.workload_projects[w], &project),
                 component_matches(&wl.location, &location),
                 component_matches(&wl.name, &name),
             ];
@@ -663,12 +695,15 @@ impl<'i> SideGraph<'i> {
         )
     }
 
-    fn with_default_project(&self, project: &Tri<String>) -> Tri<String> {
-        match (project, &self.default_project) {
-            (Tri::Known(p), _) => Tri::Known(p.clone()),
-            (_, Some(d)) => Tri::Known(d.clone()),
-            (other, None) => other.clone(),
-        }
+    /// A resource's project, filled from its provider configuration when left unset.
+    fn project_of(&self, address: &Address, project: &Tri<String>, ctx: &Context) -> Tri<String> {
+        ctx.scope(
+            address,
+            project,
+            "project",
+            "project",
+            &self.provider_projects,
+        )
     }
 
     fn external(&mut self, external: ExternalWorkload) -> NodeIndex {
@@ -777,6 +812,15 @@ impl<'i> SideGraph<'i> {
         index: &Indexes,
         ctx: &Context,
     ) -> Result<Vec<usize>, String> {
+        let lb = &self.inventory.load_balancers[lb_index];
+        let project = self.project_of(&lb.address, &target.project, ctx);
+        let region = ctx.scope(
+            &lb.address,
+            &target.region,
+            "region",
+            "region",
+            &HashMap::new(),
+        );
         Ok(match &target.service {
             Tri::Known(name) => index
                 .workloads_by_name
@@ -785,16 +829,12 @@ impl<'i> SideGraph<'i> {
                 .flatten()
                 .copied()
                 .filter(|&w| {
-                    let wl = &self.inventory.workloads[w];
-                    component_matches(
-                        &self.with_default_project(&wl.project),
-                        &self.with_default_project(&target.project),
-                    ) != Some(false)
-                        && component_matches(&wl.location, &target.region) != Some(false)
+                    component_matches(&self.workload_projects[w], &project) != Some(false)
+                        && component_matches(&self.inventory.workloads[w].location, &region)
+                            != Some(false)
                 })
                 .collect(),
             _ => {
-                let lb = &self.inventory.load_balancers[lb_index];
                 match ctx.follow(
                     &lb.address,
                     &["cloud_run", "*", "service"],
