@@ -34,6 +34,8 @@ pub struct ExternalWorkload {
     /// `projects/P/locations/L/services/N`, with `?` for a component unknown at plan time.
     pub id: String,
     pub kind: WorkloadKind,
+    /// The project it sits in, when the plan knows it: grants on that project reach it.
+    pub project: Option<String>,
 }
 
 /// Who a workload runs as.
@@ -412,9 +414,9 @@ impl<'i> SideGraph<'i> {
         n
     }
 
-    /// Each workload is `InProject` of its own project's node, and (as an assumption) of the
-    /// node of grants whose project cannot be pinned; a workload whose project is unknown is
-    /// assumed to be in every project.
+    /// Each workload, in the plan or outside it, is `InProject` of its own project's node, and
+    /// (as an assumption) of the node of grants whose project cannot be pinned; a workload whose
+    /// project is unknown is assumed to be in every project.
     fn link_projects(&mut self) {
         let unpinned = self.projects.get(&None).copied();
         let mut pinned: Vec<(&Option<String>, &NodeIndex)> =
@@ -422,16 +424,30 @@ impl<'i> SideGraph<'i> {
         pinned.sort();
         let pinned: Vec<(Option<String>, NodeIndex)> =
             pinned.into_iter().map(|(k, n)| (k.clone(), *n)).collect();
-        for i in 0..self.inventory.workloads.len() {
-            let node = self.workload_nodes[i];
-            match &self.workload_projects[i] {
-                Tri::Known(p) => {
-                    if let Some(n) = self.projects.get(&Some(p.clone())) {
+        // Workloads outside the plan are reached by grants on their project like any other.
+        let members: Vec<(NodeIndex, Option<String>)> = (0..self.inventory.workloads.len())
+            .map(|i| {
+                (
+                    self.workload_nodes[i],
+                    self.workload_projects[i].clone().known(),
+                )
+            })
+            .chain(
+                self.externals
+                    .iter()
+                    .zip(&self.external_nodes)
+                    .map(|(e, n)| (*n, e.project.clone())),
+            )
+            .collect();
+        for (node, project) in members {
+            match project {
+                Some(p) => {
+                    if let Some(n) = self.projects.get(&Some(p)) {
                         self.graph
                             .add_edge(node, *n, EdgeKind::InProject { assumed: false });
                     }
                 }
-                _ => {
+                None => {
                     for (_, n) in &pinned {
                         self.graph
                             .add_edge(node, *n, EdgeKind::InProject { assumed: true });
@@ -654,6 +670,7 @@ impl<'i> SideGraph<'i> {
                         kind.collection()
                     ),
                     kind,
+                    project: project.clone().known(),
                 };
                 WorkloadLink::One(self.external(external))
             }
