@@ -27,9 +27,10 @@ pub struct Candidates<'a> {
 
 impl<'a> Candidates<'a> {
     /// Indexes `(address, position)` pairs; the position is what [`Followed::Instances`] returns.
+    /// A reference means the current object of an instance, never a deposed or forgotten one.
     pub fn new(items: impl IntoIterator<Item = (&'a Address, usize)>) -> Self {
         let mut by_resource: HashMap<(String, String), Vec<(&'a Address, usize)>> = HashMap::new();
-        for (address, i) in items {
+        for (address, i) in items.into_iter().filter(|(a, _)| a.is_current()) {
             by_resource
                 .entry((address.config_module(), address.config_resource()))
                 .or_default()
