@@ -152,7 +152,16 @@ impl Context<'_> {
             {
                 match origin {
                     Origin::Resource(r) => {
-                        for i in match_instances(&r, candidates) {
+                        let found = match_instances(&r, candidates);
+                        // A reference to something that is not a candidate proves nothing
+                        // about the value: it is not "no candidate", it is unknown.
+                        if found.is_empty() {
+                            out.opaque.push(format!(
+                                "it refers to `{}`, of which no instance in the plan can be linked",
+                                r.resource
+                            ));
+                        }
+                        for i in found {
                             if !out.instances.contains(&i) {
                                 out.instances.push(i);
                             }

@@ -353,7 +353,8 @@ impl<'i> SideGraph<'i> {
                     address: account.address.clone(),
                 },
             },
-            _ if w.creating && accounts.iter().all(|a| a.email_in_plan) => {
+            // An empty set of accounts proves nothing: it is not "all known".
+            _ if w.creating && !accounts.is_empty() && accounts.iter().all(|a| a.email_in_plan) => {
                 Identity::ImplicitDefault
             }
             ([], _) => Identity::Unknown {

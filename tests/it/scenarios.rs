@@ -198,3 +198,24 @@ fn an_ambiguous_iam_target_is_kept_as_unresolved() {
         "{unresolved:?}"
     );
 }
+
+/// A runtime account that is unknown at plan time although its expression only refers to
+/// known values (a hand-edited or inconsistent plan) stays unknown: no account among the
+/// candidates is not "every candidate known".
+#[test]
+fn an_identity_from_known_values_only_stays_unknown() {
+    let p =
+        crate::support::root().join("testdata/plans/c11-identity-from-deferred-data-source.json");
+    let mut plan: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    let service = &mut plan["configuration"]["root_module"]["resources"][0];
+    assert_eq!(service["address"], "google_cloud_run_v2_service.api");
+    service["expressions"]["template"][0]["service_account"] =
+        serde_json::json!({"references": ["var.runtime_sa"]});
+    plan["variables"] = serde_json::json!({"runtime_sa": {"value": "api-runtime@acme-prod.iam.gserviceaccount.com"}});
+    let report = runguard::analyze(plan.to_string().as_bytes(), &runguard::Options::default())
+        .expect("a plan");
+    let (json, _, _) = crate::support::render(&report, false);
+    let identity = &json["workloads"][0]["after"]["identity"];
+    assert_eq!(identity["default"], Value::Null, "{identity}");
+    assert_eq!(identity["implicit"], false, "{identity}");
+}
