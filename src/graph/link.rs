@@ -47,6 +47,8 @@ pub struct Origins {
     pub configured: bool,
     pub instances: Vec<usize>,
     pub constants: Vec<Value>,
+    /// Some constant was reached through a variable or output declared sensitive.
+    pub sensitive: bool,
     /// References that cannot be followed, with the reason.
     pub opaque: Vec<String>,
 }
@@ -55,8 +57,8 @@ pub struct Origins {
 pub enum Followed {
     /// Positions of the instances the expression refers to (possibly several candidates).
     Instances(Vec<usize>),
-    /// A constant reached through variables.
-    Constant(Value),
+    /// A constant reached through variables; `sensitive` when it must never be printed.
+    Constant { value: Value, sensitive: bool },
     /// Nothing could be followed, with the reason.
     Opaque(String),
 }
@@ -73,8 +75,11 @@ impl Context<'_> {
         let o = self.origins(from, attribute_path, candidates);
         if !o.instances.is_empty() {
             Followed::Instances(o.instances)
-        } else if let Some(c) = o.constants.into_iter().next() {
-            Followed::Constant(c)
+        } else if let Some(value) = o.constants.into_iter().next() {
+            Followed::Constant {
+                value,
+                sensitive: o.sensitive,
+            }
         } else {
             Followed::Opaque(o.opaque.into_iter().next().unwrap_or_else(|| {
                 "its references lead to no resource of the expected type in the plan".into()
@@ -167,7 +172,10 @@ impl Context<'_> {
                             }
                         }
                     }
-                    Origin::Constant(c) => out.constants.push(c),
+                    Origin::Constant { value, sensitive } => {
+                        out.sensitive |= sensitive;
+                        out.constants.push(value);
+                    }
                     Origin::Opaque(reason) => out.opaque.push(reason),
                 }
             }

@@ -550,9 +550,19 @@ impl<'i> SideGraph<'i> {
                 let account = &self.inventory.service_accounts[found[0]];
                 Some(self.account(account.email.clone().known(), Some(account.address.clone())))
             }
-            Followed::Constant(serde_json::Value::String(s)) => {
-                Some(self.account(Some(crate::inventory::iam::account_email(&s)), None))
+            Followed::Constant {
+                sensitive: true, ..
+            } => {
+                self.unresolve(
+                    from,
+                    "service_account_id comes from a sensitive value".into(),
+                );
+                None
             }
+            Followed::Constant {
+                value: serde_json::Value::String(s),
+                ..
+            } => Some(self.account(Some(crate::inventory::iam::account_email(&s)), None)),
             Followed::Opaque(reason) => {
                 self.unresolve(
                     from,
@@ -658,7 +668,7 @@ impl<'i> SideGraph<'i> {
                 None
             }
             Followed::Opaque(reason) => Some(reason),
-            Followed::Constant(_) => None,
+            Followed::Constant { .. } => None,
         };
         match (&name, possible.len()) {
             (Tri::Known(n), 0) => {
@@ -793,8 +803,11 @@ impl<'i> SideGraph<'i> {
                     Tri::Known(v) => by_id(v),
                     _ => match ctx.follow(&lb.address, link.config_path, index.lb_of(next_kind)) {
                         Followed::Instances(found) => found,
-                        Followed::Constant(serde_json::Value::String(v)) => by_id(&v),
-                        Followed::Constant(_) => Vec::new(),
+                        Followed::Constant {
+                            value: serde_json::Value::String(v),
+                            ..
+                        } => by_id(&v),
+                        Followed::Constant { .. } => Vec::new(),
                         Followed::Opaque(reason) => {
                             self.lb_link_unresolved(i, &link.config_path.join("."), reason);
                             Vec::new()
@@ -859,7 +872,7 @@ impl<'i> SideGraph<'i> {
                     index.workloads_of(WorkloadKind::Service),
                 ) {
                     Followed::Instances(found) => found,
-                    Followed::Constant(_) => Vec::new(),
+                    Followed::Constant { .. } => Vec::new(),
                     Followed::Opaque(reason) => return Err(reason),
                 }
             }

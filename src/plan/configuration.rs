@@ -41,6 +41,9 @@ struct Module {
     calls: HashMap<String, Call>,
     outputs: HashMap<String, Value>,
     variable_defaults: HashMap<String, Value>,
+    /// Variables and outputs declared `sensitive`: what flows through them keeps that mark.
+    sensitive_variables: std::collections::HashSet<String>,
+    sensitive_outputs: std::collections::HashSet<String>,
 }
 
 #[derive(Debug)]
@@ -102,19 +105,24 @@ struct RawCall<'a> {
 struct RawOutput {
     #[serde(default)]
     expression: Value,
+    #[serde(default)]
+    sensitive: bool,
 }
 
 #[derive(Deserialize)]
 struct RawVariable {
     #[serde(default)]
     default: Value,
+    #[serde(default)]
+    sensitive: bool,
 }
 
 /// Where an expression's value comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Origin {
-    /// A constant, possibly reached through variables.
-    Constant(Value),
+    /// A constant, possibly reached through variables; `sensitive` when a variable or output
+    /// on the way is declared sensitive, so the value must never be printed.
+    Constant { value: Value, sensitive: bool },
     /// An attribute of a resource (or data source) instance.
     Resource(ResourceRef),
     /// A chain that cannot be followed in plan JSON, with the reason.
@@ -244,7 +252,10 @@ impl Configuration {
         let expression = provider.expressions.get(argument)?;
         let origins = self.resolve(&provider.module, expression, None, root_variables);
         let mut values = origins.iter().map(|o| match o {
-            Origin::Constant(Value::String(s)) if !s.is_empty() => Some(s.as_str()),
+            Origin::Constant {
+                value: Value::String(s),
+                ..
+            } if !s.is_empty() => Some(s.as_str()),
             _ => None,
         });
         let first = values.next()??;
@@ -342,7 +353,10 @@ impl Configuration {
         out: &mut Vec<Origin>,
     ) {
         if let Some(c) = expression.get("constant_value") {
-            out.push(Origin::Constant(c.clone()));
+            out.push(Origin::Constant {
+                value: c.clone(),
+                sensitive: false,
+            });
             return;
         }
         let Some(refs) = expression.get("references").and_then(Value::as_array) else {
@@ -407,12 +421,15 @@ impl Configuration {
                         key: step_key,
                     });
                     let child_path = config_path(&child);
-                    match self
-                        .modules
-                        .get(&child_path)
-                        .and_then(|m| m.outputs.get(&output))
-                    {
-                        Some(expr) => self.resolve_into(&child, expr, context_key, walk, out),
+                    let child_module = self.modules.get(&child_path);
+                    match child_module.and_then(|m| m.outputs.get(&output)) {
+                        Some(expr) => {
+                            let from = out.len();
+                            self.resolve_into(&child, expr, context_key, walk, out);
+                            if child_module.is_some_and(|m| m.sensitive_outputs.contains(&output)) {
+                                mark_sensitive(&mut out[from..]);
+                            }
+                        }
                         None => {
                             opaque = Some(format!(
                                 "module output `{child_path}.{output}` is not in the configuration"
@@ -450,9 +467,31 @@ impl Configuration {
         walk: &mut Walk<'_>,
         out: &mut Vec<Origin>,
     ) {
+        let from = out.len();
+        self.resolve_var_value(modules, name, context_key, walk, out);
+        let declared_sensitive = self
+            .modules
+            .get(&config_path(modules))
+            .is_some_and(|m| m.sensitive_variables.contains(name));
+        if declared_sensitive {
+            mark_sensitive(&mut out[from..]);
+        }
+    }
+
+    fn resolve_var_value(
+        &self,
+        modules: &[ModuleStep],
+        name: &str,
+        context_key: Option<&InstanceKey>,
+        walk: &mut Walk<'_>,
+        out: &mut Vec<Origin>,
+    ) {
         let Some((call, parent)) = modules.split_last() else {
             match walk.root_variables.get(name) {
-                Some(v) => out.push(Origin::Constant(v.clone())),
+                Some(v) => out.push(Origin::Constant {
+                    value: v.clone(),
+                    sensitive: false,
+                }),
                 None => out.push(Origin::Opaque(format!(
                     "root variable `{name}` has no value in the plan"
                 ))),
@@ -476,13 +515,25 @@ impl Configuration {
                     .get(&config_path(modules))
                     .and_then(|m| m.variable_defaults.get(name));
                 match default {
-                    Some(v) if !v.is_null() => out.push(Origin::Constant(v.clone())),
+                    Some(v) if !v.is_null() => out.push(Origin::Constant {
+                        value: v.clone(),
+                        sensitive: false,
+                    }),
                     _ => out.push(Origin::Opaque(format!(
                         "variable `{name}` of `{}` is not bound",
                         config_path(modules)
                     ))),
                 }
             }
+        }
+    }
+}
+
+/// Marks the constants resolved through a sensitive variable or output as sensitive.
+fn mark_sensitive(origins: &mut [Origin]) {
+    for o in origins {
+        if let Origin::Constant { sensitive, .. } = o {
+            *sensitive = true;
         }
     }
 }
@@ -544,9 +595,15 @@ fn flatten(
         m.resources.insert(r.address, expressions);
     }
     for (name, output) in module.outputs {
+        if output.sensitive {
+            m.sensitive_outputs.insert(name.clone());
+        }
         m.outputs.insert(name, output.expression);
     }
     for (name, var) in module.variables {
+        if var.sensitive {
+            m.sensitive_variables.insert(name.clone());
+        }
         m.variable_defaults.insert(name, var.default);
     }
     for (name, call) in module.module_calls {
@@ -780,5 +837,39 @@ mod tests {
         assert_eq!(c.provider_argument("google.other", "project", &vars), None);
         // A resource the configuration does not describe: two google configurations, no answer.
         assert_eq!(c.provider_of("", "google_project_iam_member.x"), None);
+    }
+
+    #[test]
+    fn sensitivity_follows_variables_and_outputs() {
+        let raw = json!({
+            "root_module": {
+                "variables": {"secret": {"sensitive": true}, "plain": {}},
+                "module_calls": {"m": {
+                    "expressions": {"inner": {"references": ["var.plain"]}},
+                    "module": {
+                        "variables": {"inner": {}, "hidden": {"default": "x", "sensitive": true}},
+                        "outputs": {"out": {"expression": {"references": ["var.inner"]}, "sensitive": true},
+                                    "open": {"expression": {"references": ["var.inner"]}},
+                                    "from_hidden": {"expression": {"references": ["var.hidden"]}}}
+                    }
+                }}
+            }
+        });
+        let text = raw.to_string();
+        let c = Configuration::from_raw(serde_json::from_str(&text).unwrap(), &|_| true).unwrap();
+        let vars = BTreeMap::from([
+            ("secret".to_owned(), json!("s")),
+            ("plain".to_owned(), json!("p")),
+        ]);
+        let sensitive =
+            |refs: &[&str]| match &c.resolve(&[], &json!({"references": refs}), None, &vars)[..] {
+                [Origin::Constant { sensitive, .. }] => *sensitive,
+                other => panic!("{other:?}"),
+            };
+        assert!(sensitive(&["var.secret"]));
+        assert!(!sensitive(&["var.plain"]));
+        assert!(sensitive(&["module.m.out", "module.m"]));
+        assert!(!sensitive(&["module.m.open", "module.m"]));
+        assert!(sensitive(&["module.m.from_hidden", "module.m"]));
     }
 }
