@@ -62,15 +62,31 @@ pub enum NodeKind {
     Account(usize),
     Key(usize),
     Lb(usize),
+    /// The workloads an IAM resource may be attached to when the plan cannot tie it to one:
+    /// every workload whose name components do not contradict the known ones.
+    Candidates(CandidateSet),
+}
+
+/// The known name components of an IAM resource's target (`None`: unknown, any value fits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CandidateSet {
+    pub kind: WorkloadKind,
+    pub name: Option<String>,
+    pub project: Option<String>,
+    pub location: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EdgeKind {
     /// IAM resource → the workload or account it is attached to.
     GrantsOn,
-    /// IAM resource → one of the workloads it may be attached to, when the plan cannot tie it
-    /// to exactly one: its grants count on each candidate, never as certain.
+    /// IAM resource → a workload, or a candidate set, it may be attached to, when the plan
+    /// cannot tie it to exactly one workload: its grants count on each candidate, never as
+    /// certain.
     MayGrantOn,
+    /// Workload → a candidate set it belongs to. The sets keep linking linear: an IAM resource
+    /// whose target is unknown is one edge, not one edge per workload.
+    Candidate,
     /// Project/folder/organization IAM resource → the project node it applies to.
     Covers,
     /// Workload → a project node whose grants apply to it. `assumed` when the plan cannot
@@ -113,8 +129,10 @@ fn learn_provider_projects(inventory: &SideInventory, ctx: &Context) -> HashMap<
 enum WorkloadLink {
     /// Exactly one workload, in the plan or outside it.
     One(NodeIndex),
-    /// Any of these workloads (possibly none): the plan cannot tell which.
+    /// Any of these workloads: the plan cannot tell which.
     Candidates(Vec<NodeIndex>),
+    /// Any workload that fits these known name components.
+    Set(CandidateSet),
 }
 
 /// Something the analysis could not link or know, with the reason.
@@ -171,6 +189,7 @@ pub struct SideGraph<'i> {
     accounts_by_email: HashMap<String, usize>,
     accounts_by_address: HashMap<Address, usize>,
     externals_by_id: HashMap<ExternalWorkload, usize>,
+    candidate_sets: HashMap<CandidateSet, NodeIndex>,
 }
 
 impl<'i> SideGraph<'i> {
@@ -203,6 +222,7 @@ impl<'i> SideGraph<'i> {
             accounts_by_email: HashMap::new(),
             accounts_by_address: HashMap::new(),
             externals_by_id: HashMap::new(),
+            candidate_sets: HashMap::new(),
         };
         for (i, w) in inventory.workloads.iter().enumerate() {
             let n = g.graph.add_node(NodeKind::Workload(i));
@@ -224,6 +244,7 @@ impl<'i> SideGraph<'i> {
         }
         g.link_identities(&index, ctx);
         g.link_iam(&index, ctx);
+        g.link_candidate_sets();
         g.link_projects();
         g.index_scope_grants();
         g.link_keys(&index, ctx);
@@ -381,6 +402,10 @@ impl<'i> SideGraph<'i> {
                         for target in candidates {
                             self.graph.add_edge(node, target, EdgeKind::MayGrantOn);
                         }
+                    }
+                    WorkloadLink::Set(set) => {
+                        let target = self.candidate_set(set);
+                        self.graph.add_edge(node, target, EdgeKind::MayGrantOn);
                     }
                 },
                 IamTarget::Account { email } => {
@@ -630,9 +655,7 @@ impl<'i> SideGraph<'i> {
                 .copied()
                 .filter(|&w| fits(self, w).is_some())
                 .collect(),
-            _ => (0..self.inventory.workloads.len())
-                .filter(|&w| self.inventory.workloads[w].kind == kind && fits(self, w).is_some())
-                .collect(),
+            _ => Vec::new(),
         };
         // A fully known name names one object, whatever else shares its short name.
         let proven: Vec<usize> = possible
@@ -663,14 +686,16 @@ impl<'i> SideGraph<'i> {
                         &address,
                         format!("{attribute} could mean any of {}", list.join(", ")),
                     );
-                    return self.candidates(found);
+                    return WorkloadLink::Candidates(
+                        found.into_iter().map(|w| self.workload_nodes[w]).collect(),
+                    );
                 }
                 None
             }
             Followed::Opaque(reason) => Some(reason),
             Followed::Constant { .. } => None,
         };
-        match (&name, possible.len()) {
+        let reason = match (&name, possible.len()) {
             (Tri::Known(n), 0) => {
                 let part = |t: &Tri<String>| t.clone().known().unwrap_or_else(|| "?".into());
                 let external = ExternalWorkload {
@@ -683,44 +708,91 @@ impl<'i> SideGraph<'i> {
                     kind,
                     project: project.clone().known(),
                 };
-                WorkloadLink::One(self.external(external))
+                return WorkloadLink::One(self.external(external));
             }
-            (Tri::Known(n), 1) => {
-                self.unresolve(
-                    &address,
-                    format!(
-                        "{attribute} `{n}` may name `{}`, but its project or location is not \
-                         known at plan time",
-                        self.inventory.workloads[possible[0]].address
-                    ),
-                );
-                self.candidates(possible)
-            }
-            (Tri::Known(n), _) => {
-                self.unresolve(
-                    &address,
-                    format!("{attribute} `{n}` matches more than one workload"),
-                );
-                self.candidates(possible)
-            }
-            _ => {
-                let reason = opaque.unwrap_or_else(|| "no matching workload".into());
-                self.unresolve(
-                    &address,
-                    format!("target workload unknown at plan time: {reason}"),
-                );
-                self.candidates(possible)
-            }
-        }
+            (Tri::Known(n), 1) => format!(
+                "{attribute} `{n}` may name `{}`, but its project or location is not known at \
+                 plan time",
+                self.inventory.workloads[possible[0]].address
+            ),
+            (Tri::Known(n), _) => format!("{attribute} `{n}` matches more than one workload"),
+            _ => format!(
+                "target workload unknown at plan time: {}",
+                opaque.unwrap_or_else(|| "no matching workload".into())
+            ),
+        };
+        self.unresolve(&address, reason);
+        WorkloadLink::Set(CandidateSet {
+            kind,
+            name: name.known(),
+            project: project.known(),
+            location: location.known(),
+        })
     }
 
-    fn candidates(&self, workloads: Vec<usize>) -> WorkloadLink {
-        WorkloadLink::Candidates(
-            workloads
-                .into_iter()
-                .map(|w| self.workload_nodes[w])
-                .collect(),
-        )
+    /// The node of a candidate set, created on first use.
+    fn candidate_set(&mut self, set: CandidateSet) -> NodeIndex {
+        if let Some(&n) = self.candidate_sets.get(&set) {
+            return n;
+        }
+        let n = self.graph.add_node(NodeKind::Candidates(set.clone()));
+        self.candidate_sets.insert(set, n);
+        n
+    }
+
+    /// `Candidate` edges from each workload to the sets it fits. A workload whose components
+    /// are all known fits at most eight sets, found by look-up.
+    fn link_candidate_sets(&mut self) {
+        if self.candidate_sets.is_empty() {
+            return;
+        }
+        for i in 0..self.inventory.workloads.len() {
+            let w = &self.inventory.workloads[i];
+            let components = (
+                w.name.clone().known(),
+                self.workload_projects[i].clone().known(),
+                w.location.clone().known(),
+            );
+            let sets: Vec<NodeIndex> = match components {
+                (Some(name), Some(project), Some(location)) => {
+                    let mut found = Vec::new();
+                    for name in [None, Some(&name)] {
+                        for project in [None, Some(&project)] {
+                            for location in [None, Some(&location)] {
+                                let key = CandidateSet {
+                                    kind: w.kind,
+                                    name: name.cloned(),
+                                    project: project.cloned(),
+                                    location: location.cloned(),
+                                };
+                                found.extend(self.candidate_sets.get(&key));
+                            }
+                        }
+                    }
+                    found
+                }
+                (name, project, location) => {
+                    let fits = |want: &Option<String>, have: &Option<String>| match (want, have) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => true,
+                    };
+                    self.candidate_sets
+                        .iter()
+                        .filter(|(set, _)| {
+                            set.kind == w.kind
+                                && fits(&set.name, &name)
+                                && fits(&set.project, &project)
+                                && fits(&set.location, &location)
+                        })
+                        .map(|(_, n)| *n)
+                        .collect()
+                }
+            };
+            let node = self.workload_nodes[i];
+            for set in sets {
+                self.graph.add_edge(node, set, EdgeKind::Candidate);
+            }
+        }
     }
 
     /// A resource's project, filled from its provider configuration when left unset.

@@ -1,6 +1,7 @@
 //! Who can invoke (or run, or redeploy) a workload, with real IAM semantics.
 //!
-//! Resource-level grants come from `GrantsOn` edges (and, never as certain, `MayGrantOn` edges),
+//! Resource-level grants come from `GrantsOn` edges (and, never as certain, `MayGrantOn` edges
+//! to the workload or to a candidate set it belongs to),
 //! inherited ones from `Covers` edges. A
 //! `*_iam_policy` replaces the whole policy and a `*_iam_binding` owns its role, so what one
 //! side shows is the union of the bindings Terraform manages there; when two authorities fight
@@ -76,7 +77,10 @@ pub fn collect(
     let direct = g.incoming(node, |e| e == EdgeKind::GrantsOn);
     let mut sources: Vec<(NodeIndex, bool)> = direct.iter().map(|(n, _)| (*n, false)).collect();
     // Grants that may be on this workload or on another: they count, never as certain.
-    let maybe = g.incoming(node, |e| e == EdgeKind::MayGrantOn);
+    let mut maybe = g.incoming(node, |e| e == EdgeKind::MayGrantOn);
+    for (set, _) in g.outgoing(node, |e| e == EdgeKind::Candidate) {
+        maybe.extend(g.incoming(set, |e| e == EdgeKind::MayGrantOn));
+    }
     sources.extend(maybe.iter().map(|(n, _)| (*n, true)));
     for (project, edge) in g.outgoing(node, |e| matches!(e, EdgeKind::InProject { .. })) {
         let EdgeKind::InProject { assumed } = edge else {
