@@ -209,7 +209,11 @@ impl Resolver<'_> {
                             caps: custom.caps.clone(),
                         }
                     }
-                    Followed::Constant(Value::String(name)) => self.role_by_name(&name),
+                    // A role from a sensitive value is not printed: it stays unknown.
+                    Followed::Constant {
+                        value: Value::String(name),
+                        sensitive: false,
+                    } => self.role_by_name(&name),
                     Followed::Opaque(reason) => {
                         unresolved.push(format!("role unknown at plan time: {reason}"));
                         RoleRef {
@@ -281,19 +285,25 @@ impl Resolver<'_> {
                     }
                 })
                 .collect(),
-            Followed::Constant(Value::String(s)) => vec![Principal::Known {
+            Followed::Constant {
+                value: Value::String(s),
+                sensitive,
+            } => vec![Principal::Known {
                 member: iam::normalize(&s),
-                sensitive: false,
+                sensitive,
             }],
-            Followed::Constant(Value::Array(items)) => items
+            Followed::Constant {
+                value: Value::Array(items),
+                sensitive,
+            } => items
                 .iter()
                 .filter_map(Value::as_str)
                 .map(|s| Principal::Known {
                     member: iam::normalize(s),
-                    sensitive: false,
+                    sensitive,
                 })
                 .collect(),
-            Followed::Constant(_) => {
+            Followed::Constant { .. } => {
                 unresolved.push(format!("{attribute} unknown at plan time"));
                 vec![Principal::Unknown]
             }
@@ -395,17 +405,21 @@ impl Resolver<'_> {
                 config.resolve(&source.modules, m, source.key.as_ref(), self.ctx.variables)
             }) {
                 match origin {
-                    Origin::Constant(Value::Array(items)) => {
-                        principals.extend(items.iter().filter_map(Value::as_str).map(|m| {
-                            Principal::Known {
-                                member: iam::normalize(m),
-                                sensitive: false,
-                            }
-                        }))
-                    }
-                    Origin::Constant(Value::String(m)) => principals.push(Principal::Known {
+                    Origin::Constant {
+                        value: Value::Array(items),
+                        sensitive,
+                    } => principals.extend(items.iter().filter_map(Value::as_str).map(|m| {
+                        Principal::Known {
+                            member: iam::normalize(m),
+                            sensitive,
+                        }
+                    })),
+                    Origin::Constant {
+                        value: Value::String(m),
+                        sensitive,
+                    } => principals.push(Principal::Known {
                         member: iam::normalize(&m),
-                        sensitive: false,
+                        sensitive,
                     }),
                     _ => {
                         unresolved.push(format!(

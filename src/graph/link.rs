@@ -27,9 +27,10 @@ pub struct Candidates<'a> {
 
 impl<'a> Candidates<'a> {
     /// Indexes `(address, position)` pairs; the position is what [`Followed::Instances`] returns.
+    /// A reference means the current object of an instance, never a deposed or forgotten one.
     pub fn new(items: impl IntoIterator<Item = (&'a Address, usize)>) -> Self {
         let mut by_resource: HashMap<(String, String), Vec<(&'a Address, usize)>> = HashMap::new();
-        for (address, i) in items {
+        for (address, i) in items.into_iter().filter(|(a, _)| a.is_current()) {
             by_resource
                 .entry((address.config_module(), address.config_resource()))
                 .or_default()
@@ -46,6 +47,8 @@ pub struct Origins {
     pub configured: bool,
     pub instances: Vec<usize>,
     pub constants: Vec<Value>,
+    /// Some constant was reached through a variable or output declared sensitive.
+    pub sensitive: bool,
     /// References that cannot be followed, with the reason.
     pub opaque: Vec<String>,
 }
@@ -54,8 +57,8 @@ pub struct Origins {
 pub enum Followed {
     /// Positions of the instances the expression refers to (possibly several candidates).
     Instances(Vec<usize>),
-    /// A constant reached through variables.
-    Constant(Value),
+    /// A constant reached through variables; `sensitive` when it must never be printed.
+    Constant { value: Value, sensitive: bool },
     /// Nothing could be followed, with the reason.
     Opaque(String),
 }
@@ -72,13 +75,49 @@ impl Context<'_> {
         let o = self.origins(from, attribute_path, candidates);
         if !o.instances.is_empty() {
             Followed::Instances(o.instances)
-        } else if let Some(c) = o.constants.into_iter().next() {
-            Followed::Constant(c)
+        } else if let Some(value) = o.constants.into_iter().next() {
+            Followed::Constant {
+                value,
+                sensitive: o.sensitive,
+            }
         } else {
             Followed::Opaque(o.opaque.into_iter().next().unwrap_or_else(|| {
                 "its references lead to no resource of the expected type in the plan".into()
             }))
         }
+    }
+
+    /// A scope attribute (`project`, `location`, `region`) of the resource at `from`, as the
+    /// provider will use it: its own value when the plan knows it; when the configuration leaves
+    /// it unset, `provider_argument` of the provider configuration the resource uses, or what
+    /// `learned` says of that configuration. Unknown otherwise: never another provider's value.
+    pub fn scope(
+        &self,
+        from: &Address,
+        value: &Tri<String>,
+        attribute: &str,
+        provider_argument: &str,
+        learned: &HashMap<String, String>,
+    ) -> Tri<String> {
+        if let Tri::Known(v) = value {
+            return Tri::Known(v.clone());
+        }
+        let (module, resource) = (from.config_module(), from.config_resource());
+        if !self
+            .configuration
+            .expressions(&module, &resource, &[attribute])
+            .is_empty()
+        {
+            // Set in the configuration to something unknown at plan time.
+            return Tri::Unknown;
+        }
+        let Some(key) = self.configuration.provider_of(&module, &resource) else {
+            return Tri::Unknown;
+        };
+        self.configuration
+            .provider_argument(key, provider_argument, self.variables)
+            .or_else(|| learned.get(key).cloned())
+            .map_or(Tri::Unknown, Tri::Known)
     }
 
     /// Everything an attribute's expression refers to: matching instances, constants reached
@@ -118,13 +157,25 @@ impl Context<'_> {
             {
                 match origin {
                     Origin::Resource(r) => {
-                        for i in match_instances(&r, candidates) {
+                        let found = match_instances(&r, candidates);
+                        // A reference to something that is not a candidate proves nothing
+                        // about the value: it is not "no candidate", it is unknown.
+                        if found.is_empty() {
+                            out.opaque.push(format!(
+                                "it refers to `{}`, of which no instance in the plan can be linked",
+                                r.resource
+                            ));
+                        }
+                        for i in found {
                             if !out.instances.contains(&i) {
                                 out.instances.push(i);
                             }
                         }
                     }
-                    Origin::Constant(c) => out.constants.push(c),
+                    Origin::Constant { value, sensitive } => {
+                        out.sensitive |= sensitive;
+                        out.constants.push(value);
+                    }
                     Origin::Opaque(reason) => out.opaque.push(reason),
                 }
             }

@@ -34,6 +34,8 @@ pub struct ExternalWorkload {
     /// `projects/P/locations/L/services/N`, with `?` for a component unknown at plan time.
     pub id: String,
     pub kind: WorkloadKind,
+    /// The project it sits in, when the plan knows it: grants on that project reach it.
+    pub project: Option<String>,
 }
 
 /// Who a workload runs as.
@@ -60,12 +62,31 @@ pub enum NodeKind {
     Account(usize),
     Key(usize),
     Lb(usize),
+    /// The workloads an IAM resource may be attached to when the plan cannot tie it to one:
+    /// every workload whose name components do not contradict the known ones.
+    Candidates(CandidateSet),
+}
+
+/// The known name components of an IAM resource's target (`None`: unknown, any value fits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CandidateSet {
+    pub kind: WorkloadKind,
+    pub name: Option<String>,
+    pub project: Option<String>,
+    pub location: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EdgeKind {
     /// IAM resource → the workload or account it is attached to.
     GrantsOn,
+    /// IAM resource → a workload, or a candidate set, it may be attached to, when the plan
+    /// cannot tie it to exactly one workload: its grants count on each candidate, never as
+    /// certain.
+    MayGrantOn,
+    /// Workload → a candidate set it belongs to. The sets keep linking linear: an IAM resource
+    /// whose target is unknown is one edge, not one edge per workload.
+    Candidate,
     /// Project/folder/organization IAM resource → the project node it applies to.
     Covers,
     /// Workload → a project node whose grants apply to it. `assumed` when the plan cannot
@@ -79,6 +100,39 @@ pub enum EdgeKind {
     KeyFor,
     /// Load-balancer piece → the next piece or the workload it sends traffic to.
     Fronts,
+}
+
+/// The project of each provider configuration that workloads on this side reveal: a workload
+/// that leaves `project` unset gets its provider's project at plan time, and IAM resources on
+/// the same provider configuration (which have no such default at plan time) get the same one.
+fn learn_provider_projects(inventory: &SideInventory, ctx: &Context) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for w in &inventory.workloads {
+        let (module, resource) = (w.address.config_module(), w.address.config_resource());
+        if !ctx.configuration.has_resource(&module, &resource) {
+            continue;
+        }
+        let configured = !ctx
+            .configuration
+            .expressions(&module, &resource, &["project"])
+            .is_empty();
+        if let (Tri::Known(p), false) = (&w.project, configured) {
+            if let Some(key) = ctx.configuration.provider_of(&module, &resource) {
+                out.entry(key.to_owned()).or_insert_with(|| p.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Where a workload IAM resource's grants land.
+enum WorkloadLink {
+    /// Exactly one workload, in the plan or outside it.
+    One(NodeIndex),
+    /// Any of these workloads: the plan cannot tell which.
+    Candidates(Vec<NodeIndex>),
+    /// Any workload that fits these known name components.
+    Set(CandidateSet),
 }
 
 /// Something the analysis could not link or know, with the reason.
@@ -122,6 +176,11 @@ pub struct SideGraph<'i> {
     pub lb_unresolved: bool,
     /// The provider's default project, used where a resource leaves `project` unset.
     pub default_project: Option<String>,
+    /// Each workload's project; an unset one filled from the provider configuration it uses.
+    workload_projects: Vec<Tri<String>>,
+    /// The project of provider configurations whose `project` the configuration does not fix,
+    /// learned from workloads that leave `project` unset: the provider fills it at plan time.
+    provider_projects: HashMap<String, String>,
     projects: HashMap<Option<String>, NodeIndex>,
     /// For each project node and capability, the scope grants with a binding whose role is
     /// known to carry it, in node order: built once, so a workload does not rescan every grant
@@ -130,6 +189,7 @@ pub struct SideGraph<'i> {
     accounts_by_email: HashMap<String, usize>,
     accounts_by_address: HashMap<Address, usize>,
     externals_by_id: HashMap<ExternalWorkload, usize>,
+    candidate_sets: HashMap<CandidateSet, NodeIndex>,
 }
 
 impl<'i> SideGraph<'i> {
@@ -155,15 +215,20 @@ impl<'i> SideGraph<'i> {
             unresolved: Vec::new(),
             lb_unresolved: false,
             default_project: ctx.configuration.provider_project.clone(),
+            workload_projects: Vec::new(),
+            provider_projects: learn_provider_projects(inventory, ctx),
             projects: HashMap::new(),
             scope_grants: HashMap::new(),
             accounts_by_email: HashMap::new(),
             accounts_by_address: HashMap::new(),
             externals_by_id: HashMap::new(),
+            candidate_sets: HashMap::new(),
         };
-        for i in 0..inventory.workloads.len() {
+        for (i, w) in inventory.workloads.iter().enumerate() {
             let n = g.graph.add_node(NodeKind::Workload(i));
             g.workload_nodes.push(n);
+            let project = g.project_of(&w.address, &w.project, ctx);
+            g.workload_projects.push(project);
         }
         for a in &inventory.service_accounts {
             g.account(a.email.clone().known(), Some(a.address.clone()));
@@ -179,6 +244,7 @@ impl<'i> SideGraph<'i> {
         }
         g.link_identities(&index, ctx);
         g.link_iam(&index, ctx);
+        g.link_candidate_sets();
         g.link_projects();
         g.index_scope_grants();
         g.link_keys(&index, ctx);
@@ -308,7 +374,8 @@ impl<'i> SideGraph<'i> {
                     address: account.address.clone(),
                 },
             },
-            _ if w.creating && accounts.iter().all(|a| a.email_in_plan) => {
+            // An empty set of accounts proves nothing: it is not "all known".
+            _ if w.creating && !accounts.is_empty() && accounts.iter().all(|a| a.email_in_plan) => {
                 Identity::ImplicitDefault
             }
             ([], _) => Identity::Unknown {
@@ -327,11 +394,20 @@ impl<'i> SideGraph<'i> {
             let iam = &self.inventory.iam[i];
             let node = self.iam_nodes[i];
             match &iam.target {
-                IamTarget::Workload { .. } => {
-                    if let Some(target) = self.workload_target(i, index, ctx) {
+                IamTarget::Workload { .. } => match self.workload_target(i, index, ctx) {
+                    WorkloadLink::One(target) => {
                         self.graph.add_edge(node, target, EdgeKind::GrantsOn);
                     }
-                }
+                    WorkloadLink::Candidates(candidates) => {
+                        for target in candidates {
+                            self.graph.add_edge(node, target, EdgeKind::MayGrantOn);
+                        }
+                    }
+                    WorkloadLink::Set(set) => {
+                        let target = self.candidate_set(set);
+                        self.graph.add_edge(node, target, EdgeKind::MayGrantOn);
+                    }
+                },
                 IamTarget::Account { email } => {
                     let target = match email {
                         Tri::Known(e) => Some(self.account(Some(e.clone()), None)),
@@ -343,7 +419,7 @@ impl<'i> SideGraph<'i> {
                 }
                 IamTarget::Scope(scope) => {
                     let project = match scope {
-                        Scope::Project(p) => self.with_default_project(p).known(),
+                        Scope::Project(p) => self.project_of(&iam.address, p, ctx).known(),
                         // Which folder or organization holds a project is outside the plan.
                         Scope::Folder(_) | Scope::Organization(_) => None,
                     };
@@ -364,9 +440,9 @@ impl<'i> SideGraph<'i> {
         n
     }
 
-    /// Each workload is `InProject` of its own project's node, and (as an assumption) of the
-    /// node of grants whose project cannot be pinned; a workload whose project is unknown is
-    /// assumed to be in every project.
+    /// Each workload, in the plan or outside it, is `InProject` of its own project's node, and
+    /// (as an assumption) of the node of grants whose project cannot be pinned; a workload whose
+    /// project is unknown is assumed to be in every project.
     fn link_projects(&mut self) {
         let unpinned = self.projects.get(&None).copied();
         let mut pinned: Vec<(&Option<String>, &NodeIndex)> =
@@ -374,16 +450,30 @@ impl<'i> SideGraph<'i> {
         pinned.sort();
         let pinned: Vec<(Option<String>, NodeIndex)> =
             pinned.into_iter().map(|(k, n)| (k.clone(), *n)).collect();
-        for (i, w) in self.inventory.workloads.iter().enumerate() {
-            let node = self.workload_nodes[i];
-            match self.with_default_project(&w.project) {
-                Tri::Known(p) => {
+        // Workloads outside the plan are reached by grants on their project like any other.
+        let members: Vec<(NodeIndex, Option<String>)> = (0..self.inventory.workloads.len())
+            .map(|i| {
+                (
+                    self.workload_nodes[i],
+                    self.workload_projects[i].clone().known(),
+                )
+            })
+            .chain(
+                self.externals
+                    .iter()
+                    .zip(&self.external_nodes)
+                    .map(|(e, n)| (*n, e.project.clone())),
+            )
+            .collect();
+        for (node, project) in members {
+            match project {
+                Some(p) => {
                     if let Some(n) = self.projects.get(&Some(p)) {
                         self.graph
                             .add_edge(node, *n, EdgeKind::InProject { assumed: false });
                     }
                 }
-                _ => {
+                None => {
                     for (_, n) in &pinned {
                         self.graph
                             .add_edge(node, *n, EdgeKind::InProject { assumed: true });
@@ -485,9 +575,19 @@ impl<'i> SideGraph<'i> {
                 let account = &self.inventory.service_accounts[found[0]];
                 Some(self.account(account.email.clone().known(), Some(account.address.clone())))
             }
-            Followed::Constant(serde_json::Value::String(s)) => {
-                Some(self.account(Some(crate::inventory::iam::account_email(&s)), None))
+            Followed::Constant {
+                sensitive: true, ..
+            } => {
+                self.unresolve(
+                    from,
+                    "service_account_id comes from a sensitive value".into(),
+                );
+                None
             }
+            Followed::Constant {
+                value: serde_json::Value::String(s),
+                ..
+            } => Some(self.account(Some(crate::inventory::iam::account_email(&s)), None)),
             Followed::Opaque(reason) => {
                 self.unresolve(
                     from,
@@ -505,15 +605,16 @@ impl<'i> SideGraph<'i> {
         }
     }
 
-    /// Finds the workload an IAM resource is attached to, by name components, then by
-    /// configuration reference; a known name that matches nothing in the plan is an external
-    /// workload.
+    /// Finds the workload an IAM resource is attached to: by name components, then by
+    /// configuration reference. A known name that matches nothing in the plan is an external
+    /// workload. When neither ties the resource to exactly one workload, every workload it may
+    /// mean is a candidate (the reason is listed as unresolved): an unknown is never dropped.
     fn workload_target(
         &mut self,
         iam_index: usize,
         index: &Indexes,
         ctx: &Context,
-    ) -> Option<NodeIndex> {
+    ) -> WorkloadLink {
         let iam = &self.inventory.iam[iam_index];
         let IamTarget::Workload {
             kind,
@@ -524,87 +625,185 @@ impl<'i> SideGraph<'i> {
             ..
         } = &iam.target
         else {
-            return None;
+            return WorkloadLink::Candidates(Vec::new());
         };
-        let project = self.with_default_project(project);
-        if let Tri::Known(n) = name {
-            let matches: Vec<usize> = index
+        let (kind, attribute) = (*kind, *attribute);
+        let address = iam.address.clone();
+        let project = self.project_of(&address, project, ctx);
+        let location = ctx.scope(&address, location, "location", "region", &HashMap::new());
+        let name = name.clone();
+        // Whether a workload can be the target, and whether every name component proves it.
+        let fits = |g: &Self, w: usize| -> Option<bool> {
+            let wl = &g.inventory.workloads[w];
+            let components = [
+                component_matches(&g.workload_projects[w], &project),
+                component_matches(&wl.location, &location),
+                component_matches(&wl.name, &name),
+            ];
+            if components.contains(&Some(false)) {
+                None
+            } else {
+                Some(components.iter().all(|c| *c == Some(true)))
+            }
+        };
+        let possible: Vec<usize> = match &name {
+            Tri::Known(n) => index
                 .workloads_by_name
-                .get(&(*kind, n.as_str()))
+                .get(&(kind, n.as_str()))
                 .into_iter()
                 .flatten()
                 .copied()
-                .filter(|&w| {
-                    let wl = &self.inventory.workloads[w];
-                    component_matches(&self.with_default_project(&wl.project), &project)
-                        != Some(false)
-                        && component_matches(&wl.location, location) != Some(false)
-                })
-                .collect();
-            if matches.len() == 1 {
-                return Some(self.workload_nodes[matches[0]]);
-            }
-            if matches.len() > 1 {
-                self.unresolve(
-                    &iam.address,
-                    format!("{attribute} `{n}` matches more than one workload"),
-                );
-                return None;
-            }
+                .filter(|&w| fits(self, w).is_some())
+                .collect(),
+            _ => Vec::new(),
+        };
+        // A fully known name names one object, whatever else shares its short name.
+        let proven: Vec<usize> = possible
+            .iter()
+            .copied()
+            .filter(|&w| fits(self, w) == Some(true))
+            .collect();
+        if let [w] = proven[..] {
+            return WorkloadLink::One(self.workload_nodes[w]);
         }
-        let followed = ctx.follow(&iam.address, &[attribute], index.workloads_of(*kind));
-        match followed {
-            Followed::Instances(found) if found.len() == 1 => {
-                return Some(self.workload_nodes[found[0]]);
-            }
+        // The configuration reference says which workload the author meant.
+        let followed = ctx.follow(&address, &[attribute], index.workloads_of(kind));
+        let opaque = match followed {
             Followed::Instances(found) => {
-                let list: Vec<String> = found
-                    .iter()
-                    .map(|&w| format!("`{}`", self.inventory.workloads[w].address))
+                let found: Vec<usize> = found
+                    .into_iter()
+                    .filter(|&w| fits(self, w).is_some())
                     .collect();
-                self.unresolve(
-                    &iam.address,
-                    format!("{attribute} could mean any of {}", list.join(", ")),
-                );
-                return None;
+                if let [w] = found[..] {
+                    return WorkloadLink::One(self.workload_nodes[w]);
+                }
+                if found.len() > 1 {
+                    let list: Vec<String> = found
+                        .iter()
+                        .map(|&w| format!("`{}`", self.inventory.workloads[w].address))
+                        .collect();
+                    self.unresolve(
+                        &address,
+                        format!("{attribute} could mean any of {}", list.join(", ")),
+                    );
+                    return WorkloadLink::Candidates(
+                        found.into_iter().map(|w| self.workload_nodes[w]).collect(),
+                    );
+                }
+                None
             }
-            _ => {}
-        }
-        match name {
-            Tri::Known(n) => {
+            Followed::Opaque(reason) => Some(reason),
+            Followed::Constant { .. } => None,
+        };
+        let reason = match (&name, possible.len()) {
+            (Tri::Known(n), 0) => {
                 let part = |t: &Tri<String>| t.clone().known().unwrap_or_else(|| "?".into());
                 let external = ExternalWorkload {
                     id: format!(
                         "projects/{}/locations/{}/{}/{n}",
                         part(&project),
-                        part(location),
+                        part(&location),
                         kind.collection()
                     ),
-                    kind: *kind,
+                    kind,
+                    project: project.clone().known(),
                 };
-                Some(self.external(external))
+                return WorkloadLink::One(self.external(external));
             }
-            _ => {
-                let reason = match followed {
-                    Followed::Opaque(reason) => reason,
-                    _ => "no matching workload".into(),
-                };
-                let address = iam.address.clone();
-                self.unresolve(
-                    &address,
-                    format!("target workload unknown at plan time: {reason}"),
-                );
-                None
+            (Tri::Known(n), 1) => format!(
+                "{attribute} `{n}` may name `{}`, but its project or location is not known at \
+                 plan time",
+                self.inventory.workloads[possible[0]].address
+            ),
+            (Tri::Known(n), _) => format!("{attribute} `{n}` matches more than one workload"),
+            _ => format!(
+                "target workload unknown at plan time: {}",
+                opaque.unwrap_or_else(|| "no matching workload".into())
+            ),
+        };
+        self.unresolve(&address, reason);
+        WorkloadLink::Set(CandidateSet {
+            kind,
+            name: name.known(),
+            project: project.known(),
+            location: location.known(),
+        })
+    }
+
+    /// The node of a candidate set, created on first use.
+    fn candidate_set(&mut self, set: CandidateSet) -> NodeIndex {
+        if let Some(&n) = self.candidate_sets.get(&set) {
+            return n;
+        }
+        let n = self.graph.add_node(NodeKind::Candidates(set.clone()));
+        self.candidate_sets.insert(set, n);
+        n
+    }
+
+    /// `Candidate` edges from each workload to the sets it fits. A workload whose components
+    /// are all known fits at most eight sets, found by look-up.
+    fn link_candidate_sets(&mut self) {
+        if self.candidate_sets.is_empty() {
+            return;
+        }
+        for i in 0..self.inventory.workloads.len() {
+            let w = &self.inventory.workloads[i];
+            let components = (
+                w.name.clone().known(),
+                self.workload_projects[i].clone().known(),
+                w.location.clone().known(),
+            );
+            let sets: Vec<NodeIndex> = match components {
+                (Some(name), Some(project), Some(location)) => {
+                    let mut found = Vec::new();
+                    for name in [None, Some(&name)] {
+                        for project in [None, Some(&project)] {
+                            for location in [None, Some(&location)] {
+                                let key = CandidateSet {
+                                    kind: w.kind,
+                                    name: name.cloned(),
+                                    project: project.cloned(),
+                                    location: location.cloned(),
+                                };
+                                found.extend(self.candidate_sets.get(&key));
+                            }
+                        }
+                    }
+                    found
+                }
+                (name, project, location) => {
+                    let fits = |want: &Option<String>, have: &Option<String>| match (want, have) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => true,
+                    };
+                    self.candidate_sets
+                        .iter()
+                        .filter(|(set, _)| {
+                            set.kind == w.kind
+                                && fits(&set.name, &name)
+                                && fits(&set.project, &project)
+                                && fits(&set.location, &location)
+                        })
+                        .map(|(_, n)| *n)
+                        .collect()
+                }
+            };
+            let node = self.workload_nodes[i];
+            for set in sets {
+                self.graph.add_edge(node, set, EdgeKind::Candidate);
             }
         }
     }
 
-    fn with_default_project(&self, project: &Tri<String>) -> Tri<String> {
-        match (project, &self.default_project) {
-            (Tri::Known(p), _) => Tri::Known(p.clone()),
-            (_, Some(d)) => Tri::Known(d.clone()),
-            (other, None) => other.clone(),
-        }
+    /// A resource's project, filled from its provider configuration when left unset.
+    fn project_of(&self, address: &Address, project: &Tri<String>, ctx: &Context) -> Tri<String> {
+        ctx.scope(
+            address,
+            project,
+            "project",
+            "project",
+            &self.provider_projects,
+        )
     }
 
     fn external(&mut self, external: ExternalWorkload) -> NodeIndex {
@@ -676,8 +875,11 @@ impl<'i> SideGraph<'i> {
                     Tri::Known(v) => by_id(v),
                     _ => match ctx.follow(&lb.address, link.config_path, index.lb_of(next_kind)) {
                         Followed::Instances(found) => found,
-                        Followed::Constant(serde_json::Value::String(v)) => by_id(&v),
-                        Followed::Constant(_) => Vec::new(),
+                        Followed::Constant {
+                            value: serde_json::Value::String(v),
+                            ..
+                        } => by_id(&v),
+                        Followed::Constant { .. } => Vec::new(),
                         Followed::Opaque(reason) => {
                             self.lb_link_unresolved(i, &link.config_path.join("."), reason);
                             Vec::new()
@@ -713,6 +915,15 @@ impl<'i> SideGraph<'i> {
         index: &Indexes,
         ctx: &Context,
     ) -> Result<Vec<usize>, String> {
+        let lb = &self.inventory.load_balancers[lb_index];
+        let project = self.project_of(&lb.address, &target.project, ctx);
+        let region = ctx.scope(
+            &lb.address,
+            &target.region,
+            "region",
+            "region",
+            &HashMap::new(),
+        );
         Ok(match &target.service {
             Tri::Known(name) => index
                 .workloads_by_name
@@ -721,23 +932,19 @@ impl<'i> SideGraph<'i> {
                 .flatten()
                 .copied()
                 .filter(|&w| {
-                    let wl = &self.inventory.workloads[w];
-                    component_matches(
-                        &self.with_default_project(&wl.project),
-                        &self.with_default_project(&target.project),
-                    ) != Some(false)
-                        && component_matches(&wl.location, &target.region) != Some(false)
+                    component_matches(&self.workload_projects[w], &project) != Some(false)
+                        && component_matches(&self.inventory.workloads[w].location, &region)
+                            != Some(false)
                 })
                 .collect(),
             _ => {
-                let lb = &self.inventory.load_balancers[lb_index];
                 match ctx.follow(
                     &lb.address,
                     &["cloud_run", "*", "service"],
                     index.workloads_of(WorkloadKind::Service),
                 ) {
                     Followed::Instances(found) => found,
-                    Followed::Constant(_) => Vec::new(),
+                    Followed::Constant { .. } => Vec::new(),
                     Followed::Opaque(reason) => return Err(reason),
                 }
             }

@@ -109,7 +109,29 @@ impl Inventory {
     /// as it reads it, so the entry's JSON is freed right after.
     pub fn add_change(&mut self, change: &ResourceChange) {
         let rtype = change.address.rtype.as_str();
-        if cloud_run::handles(rtype) && !change.address.data {
+        let workload = cloud_run::handles(rtype) && !change.address.data;
+        if change.action == Action::CreateThenForget {
+            // The old object stays in the cloud with its settings and grants, outside
+            // Terraform: an instance of its own on both sides. The new one is created.
+            let kept = change.address.forgotten();
+            if workload {
+                self.workload_actions.push((kept.clone(), Action::Forget));
+                self.workload_actions
+                    .push((change.address.clone(), change.action));
+            }
+            for side in Side::BOTH {
+                self.add_object(&kept, rtype, change.before_node(), side, false);
+            }
+            self.add_object(
+                &change.address,
+                rtype,
+                change.after_node(),
+                Side::After,
+                true,
+            );
+            return;
+        }
+        if workload {
             self.workload_actions
                 .push((change.address.clone(), change.action));
         }
@@ -119,17 +141,30 @@ impl Inventory {
                 Side::Before => change.before_node(),
                 Side::After => change.after_node(),
             };
-            let Some(node) = node else { continue };
-            let reading = Reading {
-                address: &change.address,
-                rtype,
-                node,
-                side,
-                creating: side == Side::After && creating,
-            };
-            if let Err(e) = read_one(self, &reading) {
-                record(self, &change.address, side, &e);
-            }
+            let creating = side == Side::After && creating;
+            self.add_object(&change.address, rtype, node, side, creating);
+        }
+    }
+
+    /// Reads one object into one side, or records why it cannot be read.
+    fn add_object(
+        &mut self,
+        address: &Address,
+        rtype: &str,
+        node: Option<Node>,
+        side: Side,
+        creating: bool,
+    ) {
+        let Some(node) = node else { return };
+        let reading = Reading {
+            address,
+            rtype,
+            node,
+            side,
+            creating,
+        };
+        if let Err(e) = read_one(self, &reading) {
+            record(self, address, side, &e);
         }
     }
 

@@ -37,9 +37,46 @@ pub struct Address {
     pub rtype: String,
     pub name: String,
     pub key: Option<InstanceKey>,
+    /// Which object of the instance this is: the current one, a deposed one, or one that the
+    /// plan removes from Terraform's management but leaves in the cloud.
+    pub object: ObjectKind,
+}
+
+/// Which object of a resource instance an address stands for. Configuration references only
+/// ever mean the current object.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ObjectKind {
+    Current,
+    /// A `deposed` object (left over by a `create_before_destroy` replacement), by its key.
+    Deposed(String),
+    /// The old object of a replacement with `destroy = false`: it stays in the cloud.
+    Forgotten,
 }
 
 impl Address {
+    /// The same instance's deposed object `key`, printed as Terraform prints it.
+    pub fn deposed(&self, key: &str) -> Address {
+        Address {
+            text: format!("{} (deposed object {key})", self.text),
+            object: ObjectKind::Deposed(key.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    /// The same instance's old object, left in the cloud by a replacement with
+    /// `destroy = false`.
+    pub fn forgotten(&self) -> Address {
+        Address {
+            text: format!("{} (forgotten object)", self.text),
+            object: ObjectKind::Forgotten,
+            ..self.clone()
+        }
+    }
+
+    pub fn is_current(&self) -> bool {
+        self.object == ObjectKind::Current
+    }
+
     /// Parses an address as Terraform prints it. Returns `None` for anything else.
     pub fn parse(s: &str) -> Option<Address> {
         let mut p = Parser { rest: s };
@@ -65,6 +102,7 @@ impl Address {
             rtype,
             name,
             key,
+            object: ObjectKind::Current,
         })
     }
 
@@ -174,6 +212,17 @@ mod tests {
         let a = Address::parse("module.a[\"eu\"].module.b[3].data.google_x.y[1]").unwrap();
         assert_eq!(a.config_module(), "module.a.module.b");
         assert_eq!(a.config_resource(), "data.google_x.y");
+    }
+
+    #[test]
+    fn deposed_and_forgotten_objects_are_other_instances() {
+        let a = Address::parse("google_x.y[0]").unwrap();
+        let d = a.deposed("1a2b3c4d");
+        assert_eq!(d.to_string(), "google_x.y[0] (deposed object 1a2b3c4d)");
+        assert_ne!(d, a);
+        assert_ne!(a.forgotten(), a);
+        assert_eq!(d.config_resource(), a.config_resource());
+        assert!(a.is_current() && !d.is_current() && !a.forgotten().is_current());
     }
 
     #[test]

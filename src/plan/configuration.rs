@@ -19,15 +19,31 @@ pub struct Configuration {
     modules: HashMap<String, Module>,
     /// `provider "google" { project = ... }` when it is a constant.
     pub provider_project: Option<String>,
+    /// Every provider configuration, by its `provider_config` key (`google`, `google.staging`,
+    /// `module.a:google`).
+    providers: HashMap<String, Provider>,
+}
+
+#[derive(Debug)]
+struct Provider {
+    name: Option<String>,
+    /// The module that holds the `provider` block, where its expressions are evaluated.
+    module: Vec<ModuleStep>,
+    expressions: Value,
 }
 
 #[derive(Debug, Default)]
 struct Module {
     /// `type.name` / `data.type.name` → expressions.
     resources: HashMap<String, Value>,
+    /// `type.name` / `data.type.name` → the key of the provider configuration it uses.
+    provider_keys: HashMap<String, String>,
     calls: HashMap<String, Call>,
     outputs: HashMap<String, Value>,
     variable_defaults: HashMap<String, Value>,
+    /// Variables and outputs declared `sensitive`: what flows through them keeps that mark.
+    sensitive_variables: std::collections::HashSet<String>,
+    sensitive_outputs: std::collections::HashSet<String>,
 }
 
 #[derive(Debug)]
@@ -71,6 +87,7 @@ struct RawModule<'a> {
 #[derive(Deserialize)]
 struct RawResource<'a> {
     address: String,
+    provider_config_key: Option<String>,
     /// Kept raw: only the resource types the analysis reads are turned into values.
     #[serde(borrow)]
     expressions: Option<&'a serde_json::value::RawValue>,
@@ -91,19 +108,24 @@ struct RawCall<'a> {
 struct RawOutput {
     #[serde(default)]
     expression: Value,
+    #[serde(default)]
+    sensitive: bool,
 }
 
 #[derive(Deserialize)]
 struct RawVariable {
     #[serde(default)]
     default: Value,
+    #[serde(default)]
+    sensitive: bool,
 }
 
 /// Where an expression's value comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Origin {
-    /// A constant, possibly reached through variables.
-    Constant(Value),
+    /// A constant, possibly reached through variables; `sensitive` when a variable or output
+    /// on the way is declared sensitive, so the value must never be printed.
+    Constant { value: Value, sensitive: bool },
     /// An attribute of a resource (or data source) instance.
     Resource(ResourceRef),
     /// A chain that cannot be followed in plan JSON, with the reason.
@@ -170,8 +192,77 @@ impl Configuration {
         }) {
             config.provider_project = constant_str(&google.expressions, "project");
         }
+        for (key, p) in raw.provider_config {
+            let module = p
+                .module_address
+                .as_deref()
+                .map(module_steps)
+                .unwrap_or_default();
+            config.providers.insert(
+                key,
+                Provider {
+                    name: p.name,
+                    module,
+                    expressions: p.expressions,
+                },
+            );
+        }
         flatten(String::new(), raw.root_module, wanted, &mut config.modules)?;
         Ok(config)
+    }
+
+    /// The key of the provider configuration a resource uses: its `provider_config_key`; for a
+    /// resource the configuration does not describe, the plan's only `google` configuration, if
+    /// it has exactly one. `None` when it cannot be known.
+    pub fn provider_of(&self, module: &str, resource: &str) -> Option<&str> {
+        if let Some(key) = self
+            .modules
+            .get(module)
+            .and_then(|m| m.provider_keys.get(resource))
+        {
+            return Some(key);
+        }
+        if self.has_resource(module, resource) {
+            return None;
+        }
+        let mut google = self
+            .providers
+            .iter()
+            .filter(|(_, p)| p.name.as_deref() == Some("google"));
+        match (google.next(), google.next()) {
+            (Some((key, _)), None) => Some(key),
+            _ => None,
+        }
+    }
+
+    /// An argument (`project`, `region`) of a provider configuration, when the plan fixes it: a
+    /// constant, or references that resolve to one string (root variables, module variables).
+    /// A key that `provider_config` does not list (Terraform before 1.1 kept the child
+    /// module's key for an inherited provider) is looked up in the parent modules.
+    pub fn provider_argument(
+        &self,
+        key: &str,
+        argument: &str,
+        root_variables: &std::collections::BTreeMap<String, Value>,
+    ) -> Option<String> {
+        let mut key = key.to_owned();
+        let provider = loop {
+            if let Some(p) = self.providers.get(&key) {
+                break p;
+            }
+            key = parent_provider_key(&key)?;
+        };
+        let expression = provider.expressions.get(argument)?;
+        let origins = self.resolve(&provider.module, expression, None, root_variables);
+        let mut values = origins.iter().map(|o| match o {
+            Origin::Constant {
+                value: Value::String(s),
+                ..
+            } if !s.is_empty() => Some(s.as_str()),
+            _ => None,
+        });
+        let first = values.next()??;
+        values.all(|v| v == Some(first)).then(|| first.to_owned())
     }
 
     /// Every expression at `attribute_path`, fanning out over all blocks where a step is `"*"`
@@ -283,7 +374,10 @@ impl Configuration {
         out: &mut Vec<Origin>,
     ) {
         if let Some(c) = expression.get("constant_value") {
-            out.push(Origin::Constant(c.clone()));
+            out.push(Origin::Constant {
+                value: c.clone(),
+                sensitive: false,
+            });
             return;
         }
         let Some(refs) = expression.get("references").and_then(Value::as_array) else {
@@ -348,12 +442,15 @@ impl Configuration {
                         key: step_key,
                     });
                     let child_path = config_path(&child);
-                    match self
-                        .modules
-                        .get(&child_path)
-                        .and_then(|m| m.outputs.get(&output))
-                    {
-                        Some(expr) => self.resolve_into(&child, expr, context_key, walk, out),
+                    let child_module = self.modules.get(&child_path);
+                    match child_module.and_then(|m| m.outputs.get(&output)) {
+                        Some(expr) => {
+                            let from = out.len();
+                            self.resolve_into(&child, expr, context_key, walk, out);
+                            if child_module.is_some_and(|m| m.sensitive_outputs.contains(&output)) {
+                                mark_sensitive(&mut out[from..]);
+                            }
+                        }
                         None => {
                             opaque = Some(format!(
                                 "module output `{child_path}.{output}` is not in the configuration"
@@ -391,9 +488,31 @@ impl Configuration {
         walk: &mut Walk<'_>,
         out: &mut Vec<Origin>,
     ) {
+        let from = out.len();
+        self.resolve_var_value(modules, name, context_key, walk, out);
+        let declared_sensitive = self
+            .modules
+            .get(&config_path(modules))
+            .is_some_and(|m| m.sensitive_variables.contains(name));
+        if declared_sensitive {
+            mark_sensitive(&mut out[from..]);
+        }
+    }
+
+    fn resolve_var_value(
+        &self,
+        modules: &[ModuleStep],
+        name: &str,
+        context_key: Option<&InstanceKey>,
+        walk: &mut Walk<'_>,
+        out: &mut Vec<Origin>,
+    ) {
         let Some((call, parent)) = modules.split_last() else {
             match walk.root_variables.get(name) {
-                Some(v) => out.push(Origin::Constant(v.clone())),
+                Some(v) => out.push(Origin::Constant {
+                    value: v.clone(),
+                    sensitive: false,
+                }),
                 None => out.push(Origin::Opaque(format!(
                     "root variable `{name}` has no value in the plan"
                 ))),
@@ -417,7 +536,10 @@ impl Configuration {
                     .get(&config_path(modules))
                     .and_then(|m| m.variable_defaults.get(name));
                 match default {
-                    Some(v) if !v.is_null() => out.push(Origin::Constant(v.clone())),
+                    Some(v) if !v.is_null() => out.push(Origin::Constant {
+                        value: v.clone(),
+                        sensitive: false,
+                    }),
                     _ => out.push(Origin::Opaque(format!(
                         "variable `{name}` of `{}` is not bound",
                         config_path(modules)
@@ -426,6 +548,40 @@ impl Configuration {
             }
         }
     }
+}
+
+/// Marks the constants resolved through a sensitive variable or output as sensitive.
+fn mark_sensitive(origins: &mut [Origin]) {
+    for o in origins {
+        if let Origin::Constant { sensitive, .. } = o {
+            *sensitive = true;
+        }
+    }
+}
+
+/// `module.a.module.b:google.x` → `module.a:google.x` → `google.x`; `None` at the root.
+fn parent_provider_key(key: &str) -> Option<String> {
+    let (module, local) = key.split_once(':')?;
+    Some(match module.rsplit_once(".module.") {
+        Some((parent, _)) => format!("{parent}:{local}"),
+        None => local.to_owned(),
+    })
+}
+
+/// `module.a.module.b` → its steps, without instance keys (a module that holds a `provider`
+/// block cannot be repeated).
+fn module_steps(path: &str) -> Vec<ModuleStep> {
+    path.split('.')
+        .collect::<Vec<_>>()
+        .chunks(2)
+        .filter_map(|c| match c {
+            ["module", name] => Some(ModuleStep {
+                name: (*name).to_owned(),
+                key: None,
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 fn constant_str(expressions: &Value, key: &str) -> Option<String> {
@@ -454,12 +610,21 @@ fn flatten(
             Some(raw) if wanted(rtype) => serde_json::from_str(raw.get())?,
             _ => Value::Null,
         };
+        if let Some(key) = r.provider_config_key {
+            m.provider_keys.insert(r.address.clone(), key);
+        }
         m.resources.insert(r.address, expressions);
     }
     for (name, output) in module.outputs {
+        if output.sensitive {
+            m.sensitive_outputs.insert(name.clone());
+        }
         m.outputs.insert(name, output.expression);
     }
     for (name, var) in module.variables {
+        if var.sensitive {
+            m.sensitive_variables.insert(name.clone());
+        }
         m.variable_defaults.insert(name, var.default);
     }
     for (name, call) in module.module_calls {
@@ -655,5 +820,78 @@ mod tests {
             }
             _ => panic!("not a resource"),
         }
+    }
+
+    #[test]
+    fn provider_arguments_follow_aliases_variables_and_parent_modules() {
+        let raw = json!({
+            "provider_config": {
+                "google": {"name": "google", "expressions": {"project": {"constant_value": "acme-prod"}}},
+                "google.staging": {"name": "google", "alias": "staging",
+                    "expressions": {"project": {"references": ["var.staging_project"]},
+                                    "region": {"references": ["local.region"]}}}
+            },
+            "root_module": {
+                "resources": [{"address": "google_cloud_run_v2_service_iam_member.m",
+                               "provider_config_key": "google.staging", "expressions": {}}],
+                "variables": {"staging_project": {}}
+            }
+        });
+        let text = raw.to_string();
+        let c = Configuration::from_raw(serde_json::from_str(&text).unwrap(), &|_| true).unwrap();
+        let vars = BTreeMap::from([("staging_project".to_owned(), json!("acme-staging"))]);
+        let key = c
+            .provider_of("", "google_cloud_run_v2_service_iam_member.m")
+            .unwrap();
+        assert_eq!(key, "google.staging");
+        assert_eq!(
+            c.provider_argument(key, "project", &vars).as_deref(),
+            Some("acme-staging")
+        );
+        // A local is not in plan JSON: unknown, never the default provider's region.
+        assert_eq!(c.provider_argument(key, "region", &vars), None);
+        // A child module's inherited key that provider_config does not list.
+        assert_eq!(
+            c.provider_argument("module.a.module.b:google", "project", &vars)
+                .as_deref(),
+            Some("acme-prod")
+        );
+        assert_eq!(c.provider_argument("google.other", "project", &vars), None);
+        // A resource the configuration does not describe: two google configurations, no answer.
+        assert_eq!(c.provider_of("", "google_project_iam_member.x"), None);
+    }
+
+    #[test]
+    fn sensitivity_follows_variables_and_outputs() {
+        let raw = json!({
+            "root_module": {
+                "variables": {"secret": {"sensitive": true}, "plain": {}},
+                "module_calls": {"m": {
+                    "expressions": {"inner": {"references": ["var.plain"]}},
+                    "module": {
+                        "variables": {"inner": {}, "hidden": {"default": "x", "sensitive": true}},
+                        "outputs": {"out": {"expression": {"references": ["var.inner"]}, "sensitive": true},
+                                    "open": {"expression": {"references": ["var.inner"]}},
+                                    "from_hidden": {"expression": {"references": ["var.hidden"]}}}
+                    }
+                }}
+            }
+        });
+        let text = raw.to_string();
+        let c = Configuration::from_raw(serde_json::from_str(&text).unwrap(), &|_| true).unwrap();
+        let vars = BTreeMap::from([
+            ("secret".to_owned(), json!("s")),
+            ("plain".to_owned(), json!("p")),
+        ]);
+        let sensitive =
+            |refs: &[&str]| match &c.resolve(&[], &json!({"references": refs}), None, &vars)[..] {
+                [Origin::Constant { sensitive, .. }] => *sensitive,
+                other => panic!("{other:?}"),
+            };
+        assert!(sensitive(&["var.secret"]));
+        assert!(!sensitive(&["var.plain"]));
+        assert!(sensitive(&["module.m.out", "module.m"]));
+        assert!(!sensitive(&["module.m.open", "module.m"]));
+        assert!(sensitive(&["module.m.from_hidden", "module.m"]));
     }
 }

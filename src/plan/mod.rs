@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-pub use address::{Address, InstanceKey, ModuleStep};
+pub use address::{Address, InstanceKey, ModuleStep, ObjectKind};
 pub use configuration::Configuration;
 pub use error::InputError;
 pub use strict::Projection;
@@ -33,6 +33,9 @@ pub enum Action {
     Read,
     Update,
     Replace,
+    /// A replacement with `destroy = false`: the old object leaves Terraform's management and
+    /// stays in the cloud; a new one is created.
+    CreateThenForget,
     Delete,
     Forget,
 }
@@ -46,9 +49,8 @@ impl Action {
             ["read"] => Action::Read,
             ["update"] => Action::Update,
             ["delete", "create"] | ["create", "delete"] => Action::Replace,
-            // Terraform writes create-then-forget, OpenTofu forget-then-create: the old object
-            // leaves Terraform's management and a new one is created.
-            ["create", "forget"] | ["forget", "create"] => Action::Replace,
+            // Terraform writes create-then-forget, OpenTofu forget-then-create.
+            ["create", "forget"] | ["forget", "create"] => Action::CreateThenForget,
             ["delete"] => Action::Delete,
             ["forget"] => Action::Forget,
             _ => return None,
@@ -62,7 +64,7 @@ impl Action {
             Action::Create => "create",
             Action::Read => "read",
             Action::Update => "update",
-            Action::Replace => "replace",
+            Action::Replace | Action::CreateThenForget => "replace",
             Action::Delete => "delete",
             Action::Forget => "forget",
         }
@@ -72,6 +74,7 @@ impl Action {
 /// One entry of `resource_changes` whose type the analysis reads.
 #[derive(Debug)]
 pub struct ResourceChange {
+    /// The instance address; for a deposed object, that object's own address.
     pub address: Address,
     pub action: Action,
     pub before: Option<Value>,
@@ -173,6 +176,7 @@ struct Document<'a> {
 struct EntryHead<'a> {
     address: Option<&'a RawValue>,
     rtype: Option<&'a RawValue>,
+    deposed: Option<&'a RawValue>,
     change: Option<&'a RawValue>,
     not_an_object: bool,
     duplicate_key: Option<String>,
@@ -211,6 +215,7 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for HeadVisitor<'a> {
             let slot = match key.as_ref() {
                 "address" => &mut head.address,
                 "type" => &mut head.rtype,
+                "deposed" => &mut head.deposed,
                 "change" => &mut head.change,
                 _ => {
                     map.next_value::<serde::de::IgnoredAny>()?;
@@ -490,12 +495,24 @@ fn read_entry(head: &EntryHead, wanted: &Wanted) -> Result<Option<ResourceChange
     }
     let address_text =
         address_text.ok_or((None, format!("a `{rtype}` entry has no `address` string")))?;
-    let address = Address::parse(&address_text).ok_or_else(|| {
+    let mut address = Address::parse(&address_text).ok_or_else(|| {
         (
             Some(address_text.to_string()),
             "the address cannot be parsed".to_string(),
         )
     })?;
+    // A deposed object is an instance of its own, never the current object.
+    if let Some(raw) = head.deposed {
+        match serde_json::from_str::<Cow<str>>(raw.get()) {
+            Ok(key) => address = address.deposed(&key),
+            Err(_) => {
+                return Err((
+                    Some(address_text.to_string()),
+                    "`deposed` is not a string".into(),
+                ));
+            }
+        }
+    }
     let fail = |reason: String| (Some(address_text.to_string()), reason);
     let change = head
         .change
@@ -701,6 +718,35 @@ mod tests {
         assert_eq!(plan.unreadable.len(), 2);
         assert_eq!(plan.unreadable[0].address, "google_x.a");
         assert_eq!(plan.unreadable[1].address, "resource_changes[2]");
+    }
+
+    #[test]
+    fn a_deposed_object_has_its_own_address() {
+        let text = r#"{"format_version":"1.2","resource_changes":[
+            {"address":"google_x.a","type":"google_x","deposed":"1a2b3c4d","change":{"actions":["delete"],"before":{"k":1},"after":null}},
+            {"address":"google_x.a","type":"google_x","change":{"actions":["no-op"],"before":{"k":2},"after":{"k":2}}},
+            {"address":"google_x.b","type":"google_x","deposed":7,"change":{"actions":["delete"],"before":{"k":1},"after":null}}
+        ]}"#;
+        let (plan, changes) = parse_all(text).unwrap();
+        assert_eq!(
+            changes[0].address.to_string(),
+            "google_x.a (deposed object 1a2b3c4d)"
+        );
+        assert!(changes[1].address.is_current());
+        assert_eq!(plan.unreadable[0].reason, "`deposed` is not a string");
+    }
+
+    #[test]
+    fn create_then_forget_is_its_own_action() {
+        for actions in [r#"["create","forget"]"#, r#"["forget","create"]"#] {
+            let text = format!(
+                r#"{{"format_version":"1.2","resource_changes":[
+                {{"address":"google_x.a","type":"google_x","change":{{"actions":{actions},"before":{{"k":1}},"after":{{"k":2}}}}}}]}}"#
+            );
+            let (_, changes) = parse_all(&text).unwrap();
+            assert_eq!(changes[0].action, Action::CreateThenForget);
+            assert!(changes[0].before_node().is_some() && changes[0].after_node().is_some());
+        }
     }
 
     #[test]

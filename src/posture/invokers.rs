@@ -1,6 +1,8 @@
 //! Who can invoke (or run, or redeploy) a workload, with real IAM semantics.
 //!
-//! Resource-level grants come from `GrantsOn` edges, inherited ones from `Covers` edges. A
+//! Resource-level grants come from `GrantsOn` edges (and, never as certain, `MayGrantOn` edges
+//! to the workload or to a candidate set it belongs to),
+//! inherited ones from `Covers` edges. A
 //! `*_iam_policy` replaces the whole policy and a `*_iam_binding` owns its role, so what one
 //! side shows is the union of the bindings Terraform manages there; when two authorities fight
 //! over the same policy (a policy with anything else, a binding and a member on one role) the
@@ -74,6 +76,12 @@ pub fn collect(
     // Grants on the workload itself, then grants on the projects (and above) it sits in.
     let direct = g.incoming(node, |e| e == EdgeKind::GrantsOn);
     let mut sources: Vec<(NodeIndex, bool)> = direct.iter().map(|(n, _)| (*n, false)).collect();
+    // Grants that may be on this workload or on another: they count, never as certain.
+    let mut maybe = g.incoming(node, |e| e == EdgeKind::MayGrantOn);
+    for (set, _) in g.outgoing(node, |e| e == EdgeKind::Candidate) {
+        maybe.extend(g.incoming(set, |e| e == EdgeKind::MayGrantOn));
+    }
+    sources.extend(maybe.iter().map(|(n, _)| (*n, true)));
     for (project, edge) in g.outgoing(node, |e| matches!(e, EdgeKind::InProject { .. })) {
         let EdgeKind::InProject { assumed } = edge else {
             continue;
@@ -93,7 +101,7 @@ pub fn collect(
             // counted as applying (the report says so) rather than dropped.
             IamTarget::Scope(Scope::Folder(_)) => ("folder", false),
             IamTarget::Scope(Scope::Organization(_)) => ("organization", false),
-            _ => ("resource", false),
+            _ => ("resource", *assumed),
         };
         let address = &g.iam_addresses[i];
         let Some(bindings) = &grant.bindings else {
