@@ -245,7 +245,9 @@ impl<'i> SideGraph<'i> {
                 Identity::PlannedAccount { address } => {
                     Some(self.account(None, Some(address.clone())))
                 }
-                Identity::ImplicitDefault => None,
+                Identity::ImplicitDefault => self
+                    .default_account_of(&w.project)
+                    .map(|email| self.account(Some(email), None)),
                 Identity::Unknown { reason } => {
                     let reason = format!("runtime service account: {reason}");
                     self.unresolve(&w.address, reason);
@@ -258,6 +260,25 @@ impl<'i> SideGraph<'i> {
             }
             self.identities.push(identity);
         }
+    }
+
+    /// The default compute account of a workload's project, when the plan names exactly one
+    /// (from the project number of a `google_project` or the email of
+    /// `data "google_compute_default_service_account"`).
+    fn default_account_of(&self, project: &Tri<String>) -> Option<String> {
+        let Tri::Known(project) = self.with_default_project(project) else {
+            return None;
+        };
+        let mut emails =
+            self.inventory
+                .default_accounts
+                .iter()
+                .filter_map(|d| match (&d.project, &d.email) {
+                    (Tri::Known(p), Tri::Known(e)) if *p == project => Some(e.as_str()),
+                    _ => None,
+                });
+        let first = emails.next()?;
+        emails.all(|e| e == first).then(|| first.to_owned())
     }
 
     fn identity_of(&self, w: &Workload, index: &Indexes, ctx: &Context) -> Identity {

@@ -51,6 +51,11 @@ pub fn service_account_member(email: &str) -> String {
     format!("serviceAccount:{}", email.to_lowercase())
 }
 
+/// The Compute Engine default service account of a project number.
+pub fn default_compute_account(number: &str) -> String {
+    format!("{number}-compute@developer.gserviceaccount.com")
+}
+
 /// The Compute Engine default service account, Cloud Run's default runtime identity:
 /// `PROJECT_NUMBER-compute@developer.gserviceaccount.com`.
 pub fn is_default_compute_account(email: &str) -> bool {

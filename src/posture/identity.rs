@@ -41,11 +41,22 @@ pub struct IdentityPosture {
     /// A service account created by this plan whose email is not known yet.
     pub planned_account: Option<String>,
     pub roles: Vec<HeldRole>,
+    /// Why the account's roles are not all known, shown wherever its roles are: the roles it
+    /// holds outside the plan matter (the default compute account), or the account is unknown.
+    pub roles_unknown: Option<&'static str>,
     pub impersonators: Vec<Impersonator>,
     pub keys: Vec<String>,
     /// Why the identity cannot be known, or what about it lies outside the plan.
     pub note: Option<String>,
 }
+
+/// The roles of the Compute Engine default account: whatever the plan grants it, plus the
+/// automatic project grant that only an org policy outside the plan can prevent.
+pub const DEFAULT_ACCOUNT_ROLES: &str =
+    "unknown (holds roles/editor unless the automatic-grants org policy is enforced)";
+
+/// The roles of an account the plan cannot name.
+pub const UNKNOWN_ACCOUNT_ROLES: &str = "unknown (the runtime account is unknown)";
 
 impl IdentityPosture {
     pub fn outside_plan() -> IdentityPosture {
@@ -55,6 +66,7 @@ impl IdentityPosture {
             implicit: false,
             planned_account: None,
             roles: Vec::new(),
+            roles_unknown: None,
             impersonators: Vec::new(),
             keys: Vec::new(),
             note: Some("the workload is not in the plan".into()),
@@ -106,19 +118,29 @@ impl<'g, 'i> Identities<'g, 'i> {
             .outgoing(g.workload_nodes[index], |e| e == EdgeKind::RunsAs)
             .first()
             .map(|(n, _)| *n);
+        let account =
+            account.map(|n| (n, g.account_index(n).expect("RunsAs points at an account")));
+        let default = SideGraph::is_default_identity(identity);
         let mut posture = IdentityPosture {
             service_account: match identity {
                 Identity::Account { .. } if w.service_account_sensitive => Some("(sensitive)".into()),
                 Identity::Account { email } => Some(email.clone()),
+                // The plan names the project's default account (its number is known).
+                Identity::ImplicitDefault => account.and_then(|(_, a)| g.accounts[a].email.clone()),
                 _ => None,
             },
-            default: SideGraph::is_default_identity(identity),
+            default,
             implicit: *identity == Identity::ImplicitDefault,
             planned_account: match identity {
                 Identity::PlannedAccount { address } => Some(address.to_string()),
                 _ => None,
             },
             roles: Vec::new(),
+            roles_unknown: match identity {
+                Identity::Unknown { .. } => Some(UNKNOWN_ACCOUNT_ROLES),
+                _ if default == Some(true) => Some(DEFAULT_ACCOUNT_ROLES),
+                _ => None,
+            },
             impersonators: Vec::new(),
             keys: Vec::new(),
             note: match identity {
@@ -131,8 +153,6 @@ impl<'g, 'i> Identities<'g, 'i> {
                 _ => None,
             },
         };
-        let account =
-            account.map(|n| (n, g.account_index(n).expect("RunsAs points at an account")));
         let member =
             account.and_then(|(_, a)| g.accounts[a].email.as_deref().map(service_account_member));
         // Grants at project level (and above) of roles that can use any account of the project;

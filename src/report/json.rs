@@ -86,6 +86,7 @@ struct WireIdentity<'a> {
     implicit: bool,
     planned_account: Option<&'a str>,
     roles: Vec<Role<'a>>,
+    roles_unknown: Option<&'static str>,
     impersonators: Vec<Impersonator<'a>>,
     keys: &'a [String],
     note: Option<&'a str>,
@@ -178,6 +179,7 @@ fn posture(p: &Posture) -> WirePosture<'_> {
                     granted_by: &r.granted_by,
                 })
                 .collect(),
+            roles_unknown: p.identity.roles_unknown,
             impersonators: p
                 .identity
                 .impersonators

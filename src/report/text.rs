@@ -237,7 +237,8 @@ fn write_workload(w: &WorkloadEntry, out: &mut dyn Write, paint: &Paint) -> io::
                 .roles
                 .iter()
                 .filter(|r| r.privileged)
-                .map(|r| format!("{} ({})", r.role, r.level)),
+                .map(|r| format!("{} ({})", r.role, r.level))
+                .chain(p.identity.roles_unknown.map(str::to_owned)),
         )
     });
     row(&mut b, "can act as identity", &|p| {

@@ -176,6 +176,7 @@ struct Identity {
     implicit: bool,
     planned_account: Option<String>,
     roles: Vec<Role>,
+    roles_unknown: Option<String>,
     impersonators: Vec<Impersonator>,
     keys: Vec<String>,
     note: Option<String>,
