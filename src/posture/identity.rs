@@ -30,6 +30,18 @@ pub struct Impersonator {
     pub granted_by: String,
 }
 
+impl Impersonator {
+    /// What tells principals apart across sides. A sensitive member compares by its value
+    /// (never printed); an unknown one is only the same principal as the unknown member of
+    /// the same grant, since two unknown values may differ.
+    pub fn principal_key(&self) -> String {
+        match &self.principal {
+            Principal::Known { member, .. } => member.clone(),
+            Principal::Unknown => format!("(unknown member of {})", self.granted_by),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityPosture {
     /// The account email when known.
@@ -161,6 +173,7 @@ impl<'g, 'i> Identities<'g, 'i> {
             .and_then(|(_, a)| g.accounts[a].project().map(str::to_owned))
             .or_else(|| w.project.clone().known())
             .or_else(|| g.default_project.clone());
+        let own = account.map(|(_, a)| a);
         let project_level = self
             .projects
             .entry((account_project.clone(), member.clone()))
@@ -168,7 +181,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                 let mut out = Vec::new();
                 for project in g.project_nodes_for(account_project.as_deref()) {
                     for &i in g.scope_grants(project, Caps::IMPERSONATE) {
-                        impersonators_of(g, i, member.as_deref(), &mut out);
+                        impersonators_of(g, i, own, member.as_deref(), &mut out);
                     }
                 }
                 out
@@ -178,7 +191,7 @@ impl<'g, 'i> Identities<'g, 'i> {
             let facts = self
                 .accounts
                 .entry(a)
-                .or_insert_with(|| account_facts(g, node, member.as_deref()));
+                .or_insert_with(|| account_facts(g, node, a));
             posture.roles = facts.roles.clone();
             posture
                 .impersonators
@@ -193,7 +206,7 @@ impl<'g, 'i> Identities<'g, 'i> {
 fn account_facts(
     g: &SideGraph,
     account_node: petgraph::graph::NodeIndex,
-    member: Option<&str>,
+    account: usize,
 ) -> AccountFacts {
     let mut facts = AccountFacts::default();
     for (src, edge) in g.incoming(account_node, |e| {
@@ -201,13 +214,12 @@ fn account_facts(
     }) {
         match (edge, &g.graph[src]) {
             (EdgeKind::HeldBy, NodeKind::Iam(i)) => {
-                let Some(member) = member else { continue };
                 let level = scope_level(&g.inventory.iam[*i].target);
                 for b in g.grants[*i].bindings.iter().flatten() {
                     if !b
                         .principals
                         .iter()
-                        .any(|p| matches!(p, Principal::Known { member: m, .. } if m == member))
+                        .any(|p| g.principal_is_account(*i, p, account))
                     {
                         continue;
                     }
@@ -223,7 +235,7 @@ fn account_facts(
                 }
             }
             (EdgeKind::GrantsOn, NodeKind::Iam(i)) => {
-                impersonators_of(g, *i, member, &mut facts.impersonators);
+                impersonators_of(g, *i, Some(account), None, &mut facts.impersonators);
             }
             (EdgeKind::KeyFor, NodeKind::Key(k)) => {
                 facts.keys.push(g.inventory.keys[*k].address.to_string())
@@ -244,10 +256,12 @@ fn finish(mut posture: IdentityPosture) -> IdentityPosture {
 }
 
 /// Principals of grant `i` whose role lets them act as or impersonate an account. The account
-/// itself is left out: acting as oneself adds nothing.
+/// itself (its node, or its member when it has none) is left out: acting as oneself adds
+/// nothing.
 fn impersonators_of(
     g: &SideGraph,
     i: usize,
+    own: Option<usize>,
     own_member: Option<&str>,
     out: &mut Vec<Impersonator>,
 ) {
@@ -260,7 +274,9 @@ fn impersonators_of(
             continue;
         }
         for p in &b.principals {
-            if matches!(p, Principal::Known { member, .. } if Some(member.as_str()) == own_member) {
+            if own.is_some_and(|a| g.principal_is_account(i, p, a))
+                || matches!(p, Principal::Known { member, .. } if Some(member.as_str()) == own_member)
+            {
                 continue;
             }
             out.push(Impersonator {

@@ -50,7 +50,7 @@ fn check(d: &Delta) -> Vec<super::Finding> {
                 .impersonators
                 .iter()
                 .map(|i| Item {
-                    key: format!("{} {}", i.principal.display(), i.role),
+                    key: format!("{} {}", i.principal_key(), i.role),
                     label: format!(
                         "`{}` through `{}` on `{}`",
                         i.principal.display(),
