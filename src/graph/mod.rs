@@ -285,6 +285,20 @@ impl<'i> SideGraph<'i> {
         }
     }
 
+    /// The node of an account known on this side, by lower-cased email.
+    pub fn account_node_by_email(&self, email: &str) -> Option<NodeIndex> {
+        self.accounts_by_email
+            .get(email)
+            .map(|&i| self.account_nodes[i])
+    }
+
+    /// The node of a service account created in this plan, by address.
+    pub fn account_node_by_address(&self, address: &Address) -> Option<NodeIndex> {
+        self.accounts_by_address
+            .get(address)
+            .map(|&i| self.account_nodes[i])
+    }
+
     pub fn account_index(&self, node: NodeIndex) -> Option<usize> {
         match self.graph[node] {
             NodeKind::Account(i) => Some(i),

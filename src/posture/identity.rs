@@ -1,8 +1,11 @@
 //! The runtime identity: which service account a workload runs as, the roles that account
 //! holds, who can act as it or mint tokens for it, and the keys created for it.
 
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use petgraph::graph::NodeIndex;
+
 use crate::graph::{EdgeKind, Identity, NodeKind, Principal, SideGraph};
-use std::collections::HashMap;
 
 use crate::iam::Caps;
 use crate::iam::member::service_account_member;
@@ -28,6 +31,21 @@ pub struct Impersonator {
     pub principal: Principal,
     pub role: String,
     pub granted_by: String,
+    /// The service accounts between the principal and the runtime account: the principal can
+    /// use the first, which can use the next, and the last can use the runtime account. Empty
+    /// when the grant is on the runtime account (or its project) itself.
+    pub via: Vec<String>,
+}
+
+/// A key for the runtime account, or for an account that can use it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HeldKey {
+    pub address: String,
+    /// The account the key is for, as shown in reports.
+    pub account: String,
+    /// The accounts from that account to the runtime account (see [`Impersonator::via`]);
+    /// empty for a key of the runtime account itself.
+    pub via: Vec<String>,
 }
 
 impl Impersonator {
@@ -57,7 +75,7 @@ pub struct IdentityPosture {
     /// holds outside the plan matter (the default compute account), or the account is unknown.
     pub roles_unknown: Option<&'static str>,
     pub impersonators: Vec<Impersonator>,
-    pub keys: Vec<String>,
+    pub keys: Vec<HeldKey>,
     /// Why the identity cannot be known, or what about it lies outside the plan.
     pub note: Option<String>,
 }
@@ -97,29 +115,45 @@ impl IdentityPosture {
     }
 }
 
-/// What an account can do and who can use it: the same for every workload that runs as it.
-#[derive(Clone, Default)]
-struct AccountFacts {
-    roles: Vec<HeldRole>,
-    impersonators: Vec<Impersonator>,
-    keys: Vec<String>,
+/// An account whose controllers are looked up: a node of the graph, or (for an implicit
+/// default account whose number is unknown) just the project it belongs to.
+#[derive(Clone)]
+struct Target {
+    node: Option<NodeIndex>,
+    account: Option<usize>,
+    /// The `serviceAccount:` member, when the email is known.
+    member: Option<String>,
+    /// The account's project, for project-level grants; `None` when unknown.
+    project: Option<String>,
+    /// How the account reads in a chain.
+    label: String,
 }
 
-/// Assesses runtime identities, computing each account's facts once: thousands of workloads
-/// can share one account, and an account node has an edge from each of them.
+impl Target {
+    fn key(&self) -> String {
+        match (self.account, &self.member) {
+            (Some(a), _) => format!("#{a}"),
+            (None, Some(m)) => m.clone(),
+            (None, None) => format!("project {:?}", self.project),
+        }
+    }
+}
+
+/// Assesses runtime identities. Each account's one-hop controllers are computed once:
+/// thousands of workloads can share one account, and chains revisit the same accounts.
 pub struct Identities<'g, 'i> {
     g: &'g SideGraph<'i>,
-    accounts: HashMap<usize, AccountFacts>,
-    /// Project-level impersonators, by (account project, account member).
-    projects: HashMap<(Option<String>, Option<String>), Vec<Impersonator>>,
+    /// One-hop controllers by account, each with the account it is when it is one.
+    controllers: HashMap<String, Vec<(Impersonator, Option<Target>)>>,
+    roles: HashMap<usize, Vec<HeldRole>>,
 }
 
 impl<'g, 'i> Identities<'g, 'i> {
     pub fn new(g: &'g SideGraph<'i>) -> Self {
         Identities {
             g,
-            accounts: HashMap::new(),
-            projects: HashMap::new(),
+            controllers: HashMap::new(),
+            roles: HashMap::new(),
         }
     }
 
@@ -165,85 +199,184 @@ impl<'g, 'i> Identities<'g, 'i> {
                 _ => None,
             },
         };
-        let member =
-            account.and_then(|(_, a)| g.accounts[a].email.as_deref().map(service_account_member));
-        // Grants at project level (and above) of roles that can use any account of the project;
-        // for the implicit default account, the workload's project is the account's project.
-        let account_project = account
-            .and_then(|(_, a)| g.accounts[a].project().map(str::to_owned))
-            .or_else(|| w.project.clone().known())
-            .or_else(|| g.default_project.clone());
-        let own = account.map(|(_, a)| a);
-        let project_level = self
-            .projects
-            .entry((account_project.clone(), member.clone()))
-            .or_insert_with(|| {
-                let mut out = Vec::new();
-                for project in g.project_nodes_for(account_project.as_deref()) {
-                    for &i in g.scope_grants(project, Caps::IMPERSONATE) {
-                        impersonators_of(g, i, own, member.as_deref(), &mut out);
+        let target = match account {
+            Some((node, a)) => {
+                let mut t = self.account_target(node, a);
+                // The implicit default account belongs to the workload's project.
+                if t.project.is_none() {
+                    t.project = w
+                        .project
+                        .clone()
+                        .known()
+                        .or_else(|| g.default_project.clone());
+                }
+                t
+            }
+            None => Target {
+                node: None,
+                account: None,
+                member: None,
+                project: w
+                    .project
+                    .clone()
+                    .known()
+                    .or_else(|| g.default_project.clone()),
+                label: posture.display(),
+            },
+        };
+        if let Some(a) = target.account {
+            posture.roles = self
+                .roles
+                .entry(a)
+                .or_insert_with(|| held_roles(g, target.node.expect("an account has a node"), a))
+                .clone();
+        }
+        self.follow_chains(target, &mut posture);
+        finish(posture)
+    }
+
+    /// Everyone who can use the runtime account, directly or through other accounts, to a
+    /// fixed point, and the keys of every account on the way.
+    fn follow_chains(&mut self, runtime: Target, posture: &mut IdentityPosture) {
+        let g = self.g;
+        let runtime_key = runtime.key();
+        let mut seen: HashSet<String> = HashSet::from([runtime_key.clone()]);
+        let mut queue: VecDeque<(Target, Vec<String>)> = VecDeque::from([(runtime, Vec::new())]);
+        while let Some((target, via)) = queue.pop_front() {
+            if let Some(node) = target.node {
+                for (src, _) in g.incoming(node, |e| e == EdgeKind::KeyFor) {
+                    if let NodeKind::Key(k) = g.graph[src] {
+                        posture.keys.push(HeldKey {
+                            address: g.inventory.keys[k].address.to_string(),
+                            account: target.label.clone(),
+                            via: via.clone(),
+                        });
                     }
                 }
-                out
-            });
-        posture.impersonators.extend(project_level.iter().cloned());
-        if let Some((node, a)) = account {
-            let facts = self
-                .accounts
-                .entry(a)
-                .or_insert_with(|| account_facts(g, node, a));
-            posture.roles = facts.roles.clone();
-            posture
-                .impersonators
-                .extend(facts.impersonators.iter().cloned());
-            posture.keys = facts.keys.clone();
+            }
+            let controllers = self.controllers_of(&target).to_vec();
+            for (c, account) in controllers {
+                if let Some(next) = account {
+                    // A loop back to the runtime account adds nobody.
+                    if next.key() == runtime_key {
+                        continue;
+                    }
+                    if seen.insert(next.key()) {
+                        let mut next_via = vec![next.label.clone()];
+                        next_via.extend(via.iter().cloned());
+                        queue.push_back((next, next_via));
+                    }
+                }
+                posture.impersonators.push(Impersonator {
+                    via: via.clone(),
+                    ..c
+                });
+            }
         }
-        finish(posture)
+    }
+
+    fn account_target(&self, node: NodeIndex, a: usize) -> Target {
+        let account = &self.g.accounts[a];
+        Target {
+            node: Some(node),
+            account: Some(a),
+            member: account.email.as_deref().map(service_account_member),
+            project: account.project().map(str::to_owned),
+            label: account
+                .email
+                .clone()
+                .or_else(|| account.address.as_ref().map(|a| format!("(email of {a})")))
+                .unwrap_or_else(|| "(unknown)".into()),
+        }
+    }
+
+    /// The service account principal `p` of grant `i` is, when it is one.
+    fn principal_account(&self, i: usize, p: &Principal) -> Option<Target> {
+        let g = self.g;
+        match p {
+            Principal::Known { member, .. } => {
+                let email = member.strip_prefix("serviceAccount:")?;
+                match g.account_node_by_email(email) {
+                    Some(node) => {
+                        Some(self.account_target(node, g.account_index(node).expect("an account")))
+                    }
+                    None => Some(Target {
+                        node: None,
+                        account: None,
+                        member: Some(member.clone()),
+                        project: email
+                            .split_once('@')
+                            .and_then(|(_, d)| d.strip_suffix(".iam.gserviceaccount.com"))
+                            .map(str::to_owned),
+                        label: email.to_owned(),
+                    }),
+                }
+            }
+            Principal::Unknown => {
+                let planned = g.planned_members[i].first()?;
+                let node = g.account_node_by_address(planned)?;
+                Some(self.account_target(node, g.account_index(node).expect("an account")))
+            }
+        }
+    }
+
+    /// One hop: who can use an account through grants on it or on its project (and above).
+    fn controllers_of(&mut self, target: &Target) -> &[(Impersonator, Option<Target>)] {
+        let g = self.g;
+        let key = target.key();
+        if !self.controllers.contains_key(&key) {
+            let mut found = Vec::new();
+            if let (Some(node), Some(a)) = (target.node, target.account) {
+                for (src, _) in g.incoming(node, |e| e == EdgeKind::GrantsOn) {
+                    if let Some(i) = g.iam_index(src) {
+                        impersonators_of(g, i, Some(a), None, &mut found);
+                    }
+                }
+            }
+            for project in g.project_nodes_for(target.project.as_deref()) {
+                for &i in g.scope_grants(project, Caps::IMPERSONATE) {
+                    impersonators_of(g, i, target.account, target.member.as_deref(), &mut found);
+                }
+            }
+            let with_accounts = found
+                .into_iter()
+                .map(|(i, c)| {
+                    let account = self.principal_account(i, &c.principal);
+                    (c, account)
+                })
+                .collect();
+            self.controllers.insert(key.clone(), with_accounts);
+        }
+        &self.controllers[&key]
     }
 }
 
-/// Roles an account holds, who can use it through grants on it, and its keys.
-fn account_facts(
-    g: &SideGraph,
-    account_node: petgraph::graph::NodeIndex,
-    account: usize,
-) -> AccountFacts {
-    let mut facts = AccountFacts::default();
-    for (src, edge) in g.incoming(account_node, |e| {
-        matches!(e, EdgeKind::HeldBy | EdgeKind::GrantsOn | EdgeKind::KeyFor)
-    }) {
-        match (edge, &g.graph[src]) {
-            (EdgeKind::HeldBy, NodeKind::Iam(i)) => {
-                let level = scope_level(&g.inventory.iam[*i].target);
-                for b in g.grants[*i].bindings.iter().flatten() {
-                    if !b
-                        .principals
-                        .iter()
-                        .any(|p| g.principal_is_account(*i, p, account))
-                    {
-                        continue;
-                    }
-                    let role = b.role.display().to_owned();
-                    let caps = b.role.caps.clone().known().unwrap_or(Caps::NONE);
-                    facts.roles.push(HeldRole {
-                        privileged: is_privileged(&role, caps),
-                        capabilities: caps.names(),
-                        role,
-                        granted_by: g.inventory.iam[*i].address.to_string(),
-                        level,
-                    });
-                }
+/// Roles an account holds through project, folder and organization grants.
+fn held_roles(g: &SideGraph, account_node: NodeIndex, account: usize) -> Vec<HeldRole> {
+    let mut roles = Vec::new();
+    for (src, _) in g.incoming(account_node, |e| e == EdgeKind::HeldBy) {
+        let Some(i) = g.iam_index(src) else { continue };
+        let level = scope_level(&g.inventory.iam[i].target);
+        for b in g.grants[i].bindings.iter().flatten() {
+            if !b
+                .principals
+                .iter()
+                .any(|p| g.principal_is_account(i, p, account))
+            {
+                continue;
             }
-            (EdgeKind::GrantsOn, NodeKind::Iam(i)) => {
-                impersonators_of(g, *i, Some(account), None, &mut facts.impersonators);
-            }
-            (EdgeKind::KeyFor, NodeKind::Key(k)) => {
-                facts.keys.push(g.inventory.keys[*k].address.to_string())
-            }
-            _ => {}
+            let role = b.role.display().to_owned();
+            let caps = b.role.caps.clone().known().unwrap_or(Caps::NONE);
+            roles.push(HeldRole {
+                privileged: is_privileged(&role, caps),
+                capabilities: caps.names(),
+                role,
+                granted_by: g.inventory.iam[i].address.to_string(),
+                level,
+            });
         }
     }
-    facts
+    roles
 }
 
 fn finish(mut posture: IdentityPosture) -> IdentityPosture {
@@ -252,9 +385,9 @@ fn finish(mut posture: IdentityPosture) -> IdentityPosture {
     posture.impersonators.sort();
     posture.impersonators.dedup();
     posture.keys.sort();
+    posture.keys.dedup();
     posture
 }
-
 /// Principals of grant `i` whose role lets them act as or impersonate an account. The account
 /// itself (its node, or its member when it has none) is left out: acting as oneself adds
 /// nothing.
@@ -263,7 +396,7 @@ fn impersonators_of(
     i: usize,
     own: Option<usize>,
     own_member: Option<&str>,
-    out: &mut Vec<Impersonator>,
+    out: &mut Vec<(usize, Impersonator)>,
 ) {
     for b in g.grants[i].bindings.iter().flatten() {
         let relevant = match &b.role.caps {
@@ -279,11 +412,15 @@ fn impersonators_of(
             {
                 continue;
             }
-            out.push(Impersonator {
-                principal: p.clone(),
-                role: b.role.display().to_owned(),
-                granted_by: g.inventory.iam[i].address.to_string(),
-            });
+            out.push((
+                i,
+                Impersonator {
+                    principal: p.clone(),
+                    role: b.role.display().to_owned(),
+                    granted_by: g.inventory.iam[i].address.to_string(),
+                    via: Vec::new(),
+                },
+            ));
         }
     }
 }

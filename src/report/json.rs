@@ -88,7 +88,7 @@ struct WireIdentity<'a> {
     roles: Vec<Role<'a>>,
     roles_unknown: Option<&'static str>,
     impersonators: Vec<Impersonator<'a>>,
-    keys: &'a [String],
+    keys: Vec<&'a str>,
     note: Option<&'a str>,
 }
 
@@ -105,6 +105,7 @@ struct Impersonator<'a> {
     member: &'a str,
     role: &'a str,
     granted_by: &'a str,
+    via: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -188,9 +189,10 @@ fn posture(p: &Posture) -> WirePosture<'_> {
                     member: i.principal.display(),
                     role: &i.role,
                     granted_by: &i.granted_by,
+                    via: &i.via,
                 })
                 .collect(),
-            keys: &p.identity.keys,
+            keys: p.identity.keys.iter().map(|k| k.address.as_str()).collect(),
             note: p.identity.note.as_deref(),
         },
         default_uri_disabled: p.default_uri_disabled,

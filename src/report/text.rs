@@ -246,10 +246,18 @@ fn write_workload(w: &WorkloadEntry, out: &mut dyn Write, paint: &Paint) -> io::
             p.identity
                 .impersonators
                 .iter()
-                .map(|i| format!("{} ({})", i.principal.display(), i.role)),
+                .map(|i| format!("{} ({}){}", i.principal.display(), i.role, via_text(&i.via))),
         )
     });
-    row(&mut b, "keys", &|p| lines(p.identity.keys.iter().cloned()));
+    row(&mut b, "keys", &|p| {
+        lines(p.identity.keys.iter().map(|k| {
+            if k.via.is_empty() {
+                k.address.clone()
+            } else {
+                format!("{} (for {}{})", k.address, k.account, via_text(&k.via[1..]))
+            }
+        }))
+    });
     row(&mut b, "plaintext secrets", &|p| {
         lines(
             p.plaintext_secrets
@@ -302,6 +310,11 @@ fn invoker_cells(before: Option<&Posture>, after: Option<&Posture>) -> (String, 
             .join("\n"),
     };
     (cell(before, &b, &a_set, "-"), cell(after, &a, &b_set, "+"))
+}
+
+/// The accounts a chain of impersonation goes through, runtime account last.
+fn via_text(via: &[String]) -> String {
+    via.iter().map(|a| format!(" → {a}")).collect()
 }
 
 fn optional_bool(b: Option<bool>) -> &'static str {

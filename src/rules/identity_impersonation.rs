@@ -16,7 +16,9 @@ A principal that gains (or loses) the power to use the runtime service account o
 `roles/editor`, `roles/owner`), token minting (`roles/iam.serviceAccountTokenCreator`,
 `roles/iam.workloadIdentityUser`, `roles/iam.serviceAccountOpenIdTokenCreator`) or key creation.
 Grants on the account itself (`google_service_account_iam_*`) and project, folder and
-organization grants count. The account itself is not listed.
+organization grants count. Chains are followed to a fixed point: a principal that can use
+account A, where A can use the runtime account, can use the runtime account too; the message
+names every account on the way. The account itself is not listed.
 
 ## Why it matters
 Whoever can act as the runtime account has every permission the workload has, without touching
@@ -36,8 +38,8 @@ Let only the deployment pipeline's service account hold `roles/iam.serviceAccoun
 runtime account, on that account only, and avoid token-creator grants to people.
 
 ## Known limits
-The implicit default account's project number is usually unknown, so grants on it by email
-cannot always be matched.
+When the plan does not know the project number, grants to the implicit default account by
+email cannot be matched. Chains through accounts whose grants are outside the plan are not seen.
 "#,
     check,
 };
@@ -51,12 +53,19 @@ fn check(d: &Delta) -> Vec<super::Finding> {
                 .iter()
                 .map(|i| Item {
                     key: format!("{} {}", i.principal_key(), i.role),
-                    label: format!(
-                        "`{}` through `{}` on `{}`",
-                        i.principal.display(),
-                        i.role,
-                        p.identity.display()
-                    ),
+                    label: {
+                        // The account the grant is on, then each account it can act as, down
+                        // to the runtime one.
+                        let mut chain: Vec<String> =
+                            i.via.iter().map(|a| format!("`{a}`")).collect();
+                        chain.push(format!("`{}`", p.identity.display()));
+                        format!(
+                            "`{}` through `{}` on {}",
+                            i.principal.display(),
+                            i.role,
+                            chain.join(", which can act as ")
+                        )
+                    },
                     evidence: vec![i.granted_by.clone()],
                 })
                 .collect()

@@ -11,8 +11,10 @@ pub static RULE: Rule = Rule {
     doc: r#"# identity-key-created
 
 ## What it detects
-A `google_service_account_key` for the service account a workload runs as. Removing one is
-reported as improved.
+A `google_service_account_key` for the service account a workload runs as, or for any account
+that can act as it, directly or through a chain of accounts (a key for A, where A can mint
+tokens for the runtime account B, is a long-lived credential for B). Removing one is reported
+as improved.
 
 ## Why it matters
 A key is a long-lived, exportable credential: anyone who copies it holds the workload's identity
@@ -44,9 +46,15 @@ fn check(d: &Delta) -> Vec<super::Finding> {
                 .keys
                 .iter()
                 .map(|k| Item {
-                    key: k.clone(),
-                    label: format!("`{k}` for `{}`", p.identity.display()),
-                    evidence: vec![k.clone()],
+                    key: k.address.clone(),
+                    label: {
+                        // The key's account, then each account it can act as, down to the runtime one.
+                        let mut chain: Vec<String> =
+                            k.via.iter().map(|a| format!("`{a}`")).collect();
+                        chain.push(format!("`{}`", p.identity.display()));
+                        format!("`{}` for {}", k.address, chain.join(", which can act as "))
+                    },
+                    evidence: vec![k.address.clone()],
                 })
                 .collect()
         },

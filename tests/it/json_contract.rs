@@ -208,6 +208,7 @@ struct Impersonator {
     member: String,
     role: String,
     granted_by: String,
+    via: Vec<String>,
 }
 
 #[derive(Deserialize)]
