@@ -492,7 +492,13 @@ impl<'i> SideGraph<'i> {
     }
 
     /// The capabilities that posture asks project-level grants about.
-    const SCOPE_CAPS: [Caps; 4] = [Caps::INVOKE, Caps::RUN_JOB, Caps::MODIFY, Caps::IMPERSONATE];
+    const SCOPE_CAPS: [Caps; 5] = [
+        Caps::INVOKE,
+        Caps::RUN_JOB,
+        Caps::MODIFY,
+        Caps::IMPERSONATE,
+        Caps::IAM_ADMIN,
+    ];
 
     fn index_scope_grants(&mut self) {
         let projects: Vec<NodeIndex> = self.projects.values().copied().collect();

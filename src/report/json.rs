@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::{Report, SCHEMA, WorkloadEntry};
-use crate::posture::{Posture, Verdict};
+use crate::posture::{Invoker, Posture, Verdict};
 use crate::rules::Direction;
 
 #[derive(Serialize)]
@@ -65,6 +65,8 @@ struct WirePosture<'a> {
     default_uri_disabled: Option<bool>,
     public_reasons: &'a [String],
     invoker_grants: Vec<InvokerGrant<'a>>,
+    iam_admins: Vec<&'a str>,
+    iam_admin_grants: Vec<InvokerGrant<'a>>,
     load_balancers: Vec<LoadBalancer<'a>>,
     conflicts: Vec<Conflict<'a>>,
     plaintext_secret_env: Vec<Secret<'a>>,
@@ -153,6 +155,22 @@ struct Reasoned<'a> {
     reason: &'a str,
 }
 
+/// One entry per (principal, grant).
+fn grants(principals: &[Invoker]) -> Vec<InvokerGrant<'_>> {
+    principals
+        .iter()
+        .flat_map(|i| {
+            i.grants.iter().map(move |g| InvokerGrant {
+                member: i.principal.display(),
+                role: &g.role,
+                level: g.level,
+                granted_by: &g.address,
+                certain: g.certain,
+            })
+        })
+        .collect()
+}
+
 fn posture(p: &Posture) -> WirePosture<'_> {
     WirePosture {
         public: match p.public {
@@ -197,19 +215,9 @@ fn posture(p: &Posture) -> WirePosture<'_> {
         },
         default_uri_disabled: p.default_uri_disabled,
         public_reasons: &p.public_reasons,
-        invoker_grants: p
-            .invokers
-            .iter()
-            .flat_map(|i| {
-                i.grants.iter().map(move |g| InvokerGrant {
-                    member: i.principal.display(),
-                    role: &g.role,
-                    level: g.level,
-                    granted_by: &g.address,
-                    certain: g.certain,
-                })
-            })
-            .collect(),
+        invoker_grants: grants(&p.invokers),
+        iam_admins: p.iam_admins.iter().map(|i| i.principal.display()).collect(),
+        iam_admin_grants: grants(&p.iam_admins),
         load_balancers: p
             .load_balancers
             .iter()

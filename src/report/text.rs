@@ -194,6 +194,16 @@ fn write_workload(w: &WorkloadEntry, out: &mut dyn Write, paint: &Paint) -> io::
     row(&mut b, "public", &|p| p.public.as_str().into());
     let (b_inv, a_inv) = invoker_cells(before, after);
     b.push_record(["invokers".to_owned(), b_inv, a_inv]);
+    if before.is_some_and(|p| !p.iam_admins.is_empty())
+        || after.is_some_and(|p| !p.iam_admins.is_empty())
+    {
+        row(&mut b, "can change IAM", &|p| {
+            lines(p.iam_admins.iter().map(|a| {
+                let roles: Vec<&str> = a.grants.iter().map(|g| &*g.role).collect();
+                format!("{} ({})", a.principal.display(), roles.join(", "))
+            }))
+        });
+    }
     if w.id.kind == crate::inventory::WorkloadKind::Service {
         row(
             &mut b,

@@ -33,7 +33,8 @@ resource "google_project_iam_member" "bob" {
 Grant invoke rights on the one workload that needs them, to a service account or group.
 
 ## Known limits
-Public and broad members have their own rules (`public-invoker`, `all-authenticated-invoker`,
+Principals that can also change the workload's IAM policy are reported by
+`iam-admin-granted` instead. Public and broad members have their own rules (`public-invoker`, `all-authenticated-invoker`,
 `broad-invoker`, `public-job-or-worker-pool`). Group membership is outside the plan.
 "#,
     check,
@@ -47,7 +48,17 @@ fn check(d: &Delta) -> Vec<super::Finding> {
     };
     compare(
         d,
-        |p| invoker_items(p, |k| k == MemberKind::Named),
+        |p| {
+            // A principal that can also change the workload's IAM is reported once, at its
+            // full weight, by iam-admin-granted.
+            let mut items = invoker_items(p, |k| k == MemberKind::Named);
+            items.retain(|i| {
+                !p.iam_admins
+                    .iter()
+                    .any(|a| a.principal.identity_key() == i.key)
+            });
+            items
+        },
         |item, dir| match dir {
             Direction::Worsened => format!("new principal can {verb}: {}", item.label),
             Direction::Improved => format!("principal can no longer {verb}: {}", item.label),

@@ -125,6 +125,8 @@ struct Posture {
     default_uri_disabled: Option<bool>,
     public_reasons: Vec<String>,
     invoker_grants: Vec<InvokerGrant>,
+    iam_admins: Vec<String>,
+    iam_admin_grants: Vec<InvokerGrant>,
     load_balancers: Vec<LoadBalancer>,
     conflicts: Vec<Conflict>,
     plaintext_secret_env: Vec<Secret>,
