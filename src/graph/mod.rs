@@ -496,7 +496,7 @@ impl<'i> SideGraph<'i> {
         Caps::INVOKE,
         Caps::RUN_JOB,
         Caps::MODIFY,
-        Caps::IMPERSONATE,
+        Caps::CONTROL_ACCOUNT,
         Caps::IAM_ADMIN,
     ];
 

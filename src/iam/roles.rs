@@ -39,6 +39,10 @@ impl Caps {
     pub const SCOPE_IAM: Caps = Caps(1 << 9);
     pub const ACCOUNT_IAM: Caps = Caps(1 << 10);
 
+    /// Capabilities that give control of a service account: using it, or changing its IAM
+    /// policy to grant oneself that (`iam.serviceAccounts.setIamPolicy`).
+    pub const CONTROL_ACCOUNT: Caps = Caps(Self::IMPERSONATE.0 | Self::ACCOUNT_IAM.0);
+
     /// Any `setIamPolicy`.
     pub const ANY_SET_IAM: Caps =
         Caps(Self::SET_IAM.0 | Self::WORKLOAD_IAM.0 | Self::SCOPE_IAM.0 | Self::ACCOUNT_IAM.0);

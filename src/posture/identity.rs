@@ -8,7 +8,7 @@ use petgraph::graph::NodeIndex;
 use crate::graph::{EdgeKind, Identity, NodeKind, Principal, SideGraph};
 
 use crate::iam::Caps;
-use crate::iam::member::service_account_member;
+use crate::iam::member::{is_service_agent, service_account_member};
 use crate::iam::roles::is_privileged;
 use crate::inventory::{IamTarget, Scope, Workload};
 use crate::plan::Tri;
@@ -35,6 +35,9 @@ pub struct Impersonator {
     /// use the first, which can use the next, and the last can use the runtime account. Empty
     /// when the grant is on the runtime account (or its project) itself.
     pub via: Vec<String>,
+    /// Every grant of this chain exists on the other side of the plan too, with the same
+    /// principal and role: the power is not the plan's doing.
+    pub persists: bool,
 }
 
 /// A key for the runtime account, or for an account that can use it.
@@ -46,6 +49,8 @@ pub struct HeldKey {
     /// The accounts from that account to the runtime account (see [`Impersonator::via`]);
     /// empty for a key of the runtime account itself.
     pub via: Vec<String>,
+    /// The key and every grant of its chain exist on the other side of the plan too.
+    pub persists: bool,
 }
 
 impl Impersonator {
@@ -143,15 +148,19 @@ impl Target {
 /// thousands of workloads can share one account, and chains revisit the same accounts.
 pub struct Identities<'g, 'i> {
     g: &'g SideGraph<'i>,
+    /// The other side of the plan, to tell power that the plan creates or removes from power
+    /// that exists on both sides.
+    other: OtherSide<'g, 'i>,
     /// One-hop controllers by account, each with the account it is when it is one.
     controllers: HashMap<String, Vec<(Impersonator, Option<Target>)>>,
     roles: HashMap<usize, Vec<HeldRole>>,
 }
 
 impl<'g, 'i> Identities<'g, 'i> {
-    pub fn new(g: &'g SideGraph<'i>) -> Self {
+    pub fn new(g: &'g SideGraph<'i>, other: &'g SideGraph<'i>) -> Self {
         Identities {
             g,
+            other: OtherSide::new(other),
             controllers: HashMap::new(),
             roles: HashMap::new(),
         }
@@ -228,7 +237,12 @@ impl<'g, 'i> Identities<'g, 'i> {
             posture.roles = self
                 .roles
                 .entry(a)
-                .or_insert_with(|| held_roles(g, target.node.expect("an account has a node"), a))
+                .or_insert_with(|| {
+                    let node = target.node.expect("an account has a node");
+                    let mut roles = held_roles(g, node, a);
+                    roles.extend(roles_through_sets(g, a, target.project.as_deref()));
+                    roles
+                })
                 .clone();
         }
         self.follow_chains(target, &mut posture);
@@ -241,13 +255,18 @@ impl<'g, 'i> Identities<'g, 'i> {
         let g = self.g;
         let runtime_key = runtime.key();
         let mut seen: HashSet<String> = HashSet::from([runtime_key.clone()]);
-        let mut queue: VecDeque<(Target, Vec<String>)> = VecDeque::from([(runtime, Vec::new())]);
-        while let Some((target, via)) = queue.pop_front() {
+        // Each account with the accounts between it and the runtime account, and whether
+        // every grant linking them exists on the other side.
+        let mut queue: VecDeque<(Target, Vec<String>, bool)> =
+            VecDeque::from([(runtime, Vec::new(), true)]);
+        while let Some((target, via, path_persists)) = queue.pop_front() {
             if let Some(node) = target.node {
                 for (src, _) in g.incoming(node, |e| e == EdgeKind::KeyFor) {
                     if let NodeKind::Key(k) = g.graph[src] {
+                        let address = g.inventory.keys[k].address.to_string();
                         posture.keys.push(HeldKey {
-                            address: g.inventory.keys[k].address.to_string(),
+                            persists: path_persists && self.other.has_key(&address),
+                            address,
                             account: target.label.clone(),
                             via: via.clone(),
                         });
@@ -256,6 +275,7 @@ impl<'g, 'i> Identities<'g, 'i> {
             }
             let controllers = self.controllers_of(&target).to_vec();
             for (c, account) in controllers {
+                let persists = path_persists && self.other.has_grant(&c);
                 if let Some(next) = account {
                     // A loop back to the runtime account adds nobody.
                     if next.key() == runtime_key {
@@ -264,11 +284,12 @@ impl<'g, 'i> Identities<'g, 'i> {
                     if seen.insert(next.key()) {
                         let mut next_via = vec![next.label.clone()];
                         next_via.extend(via.iter().cloned());
-                        queue.push_back((next, next_via));
+                        queue.push_back((next, next_via, persists));
                     }
                 }
                 posture.impersonators.push(Impersonator {
                     via: via.clone(),
+                    persists,
                     ..c
                 });
             }
@@ -334,7 +355,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                 }
             }
             for project in g.project_nodes_for(target.project.as_deref()) {
-                for &i in g.scope_grants(project, Caps::IMPERSONATE) {
+                for &i in g.scope_grants(project, Caps::CONTROL_ACCOUNT) {
                     impersonators_of(g, i, target.account, target.member.as_deref(), &mut found);
                 }
             }
@@ -379,6 +400,118 @@ fn held_roles(g: &SideGraph, account_node: NodeIndex, account: usize) -> Vec<Hel
     roles
 }
 
+/// What the other side of the plan holds, looked up by address.
+struct OtherSide<'g, 'i> {
+    g: &'g SideGraph<'i>,
+    iam: HashMap<&'g str, usize>,
+    keys: HashSet<String>,
+}
+
+impl<'g, 'i> OtherSide<'g, 'i> {
+    fn new(g: &'g SideGraph<'i>) -> Self {
+        OtherSide {
+            g,
+            iam: g
+                .iam_addresses
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (&**a, i))
+                .collect(),
+            keys: g
+                .inventory
+                .keys
+                .iter()
+                .map(|k| k.address.to_string())
+                .collect(),
+        }
+    }
+
+    fn has_key(&self, address: &str) -> bool {
+        self.keys.contains(address)
+    }
+
+    /// The IAM resource behind `c` grants the same role to the same known principal on the
+    /// other side. An unknown principal never matches: two unknown values may differ.
+    fn has_grant(&self, c: &Impersonator) -> bool {
+        let Principal::Known { .. } = c.principal else {
+            return false;
+        };
+        let Some(&i) = self.iam.get(c.granted_by.as_str()) else {
+            return false;
+        };
+        self.g.grants[i]
+            .bindings
+            .iter()
+            .flatten()
+            .any(|b| b.role.display() == c.role && b.principals.contains(&c.principal))
+    }
+}
+
+/// Roles an account holds as a member of a principal set granted at project, folder or
+/// organization level: `principalSet://cloudresourcemanager.googleapis.com/{projects,folders,
+/// organizations}/NUMBER/type/ServiceAccount`, every service account there. A project set
+/// names its project by number; when the account's project number is not in the plan, the set
+/// may include it. Which folder or organization holds a project is outside the plan, so their
+/// sets are taken to include it.
+fn roles_through_sets(g: &SideGraph, account: usize, project: Option<&str>) -> Vec<HeldRole> {
+    const PREFIX: &str = "principalSet://cloudresourcemanager.googleapis.com/";
+    let email = g.accounts[account].email.as_deref();
+    // The number of the account's project: in a default compute account's email, or from a
+    // project the plan knows.
+    let number = email
+        .and_then(|e| e.strip_suffix("-compute@developer.gserviceaccount.com"))
+        .map(str::to_owned)
+        .or_else(|| {
+            g.inventory
+                .default_accounts
+                .iter()
+                .find_map(|d| match (&d.project, &d.email) {
+                    (Tri::Known(p), Tri::Known(e)) if Some(p.as_str()) == project => e
+                        .strip_suffix("-compute@developer.gserviceaccount.com")
+                        .map(str::to_owned),
+                    _ => None,
+                })
+        });
+    let includes = |member: &str| -> bool {
+        let Some(set) = member
+            .strip_prefix(PREFIX)
+            .and_then(|m| m.strip_suffix("/type/ServiceAccount"))
+        else {
+            return false;
+        };
+        match set.split_once('/') {
+            Some(("projects", n)) => number.as_deref().is_none_or(|own| own == n),
+            Some(("folders" | "organizations", _)) => true,
+            _ => false,
+        }
+    };
+    let mut roles = Vec::new();
+    for node in g.project_nodes_for(project) {
+        for (src, _) in g.incoming(node, |e| e == EdgeKind::Covers) {
+            let Some(i) = g.iam_index(src) else { continue };
+            for b in g.grants[i].bindings.iter().flatten() {
+                let in_set = b.principals.iter().any(|p| match p {
+                    Principal::Known { member, .. } => includes(member),
+                    Principal::Unknown => false,
+                });
+                if !in_set {
+                    continue;
+                }
+                let role = b.role.display().to_owned();
+                let caps = b.role.caps.clone().known().unwrap_or(Caps::NONE);
+                roles.push(HeldRole {
+                    privileged: is_privileged(&role, caps),
+                    capabilities: caps.names(),
+                    role,
+                    granted_by: g.inventory.iam[i].address.to_string(),
+                    level: scope_level(&g.inventory.iam[i].target),
+                });
+            }
+        }
+    }
+    roles
+}
+
 fn finish(mut posture: IdentityPosture) -> IdentityPosture {
     posture.roles.sort();
     posture.roles.dedup();
@@ -388,9 +521,10 @@ fn finish(mut posture: IdentityPosture) -> IdentityPosture {
     posture.keys.dedup();
     posture
 }
-/// Principals of grant `i` whose role lets them act as or impersonate an account. The account
-/// itself (its node, or its member when it has none) is left out: acting as oneself adds
-/// nothing.
+/// Principals of grant `i` whose role gives control of an account: acting as it, minting its
+/// tokens or keys, or changing its IAM policy (which can grant any of those). The account itself
+/// (its node, or its member when it has none) is left out, since acting as oneself adds nothing,
+/// and so are Google-managed service agents, which hold the grants their service needs.
 fn impersonators_of(
     g: &SideGraph,
     i: usize,
@@ -398,29 +532,45 @@ fn impersonators_of(
     own_member: Option<&str>,
     out: &mut Vec<(usize, Impersonator)>,
 ) {
-    for b in g.grants[i].bindings.iter().flatten() {
+    let on_account = matches!(g.inventory.iam[i].target, IamTarget::Account { .. });
+    let mut push = |principal: Principal, role: &str| {
+        out.push((
+            i,
+            Impersonator {
+                principal,
+                role: role.to_owned(),
+                granted_by: g.inventory.iam[i].address.to_string(),
+                via: Vec::new(),
+                persists: false,
+            },
+        ))
+    };
+    let Some(bindings) = &g.grants[i].bindings else {
+        // An authoritative account policy unknown as a whole may name anyone.
+        if on_account {
+            push(Principal::Unknown, "(unknown policy)");
+        }
+        return;
+    };
+    for b in bindings {
         let relevant = match &b.role.caps {
-            Tri::Known(caps) => caps.intersects(Caps::IMPERSONATE),
-            _ => matches!(g.inventory.iam[i].target, IamTarget::Account { .. }),
+            Tri::Known(caps) => caps.intersects(Caps::CONTROL_ACCOUNT),
+            _ => on_account,
         };
         if !relevant {
             continue;
         }
         for p in &b.principals {
-            if own.is_some_and(|a| g.principal_is_account(i, p, a))
-                || matches!(p, Principal::Known { member, .. } if Some(member.as_str()) == own_member)
-            {
+            let excluded = match p {
+                Principal::Known { member, .. } => {
+                    is_service_agent(member) || Some(member.as_str()) == own_member
+                }
+                Principal::Unknown => false,
+            };
+            if excluded || own.is_some_and(|a| g.principal_is_account(i, p, a)) {
                 continue;
             }
-            out.push((
-                i,
-                Impersonator {
-                    principal: p.clone(),
-                    role: b.role.display().to_owned(),
-                    granted_by: g.inventory.iam[i].address.to_string(),
-                    via: Vec::new(),
-                },
-            ));
+            push(p.clone(), b.role.display());
         }
     }
 }

@@ -103,10 +103,10 @@ pub struct Posture {
     pub vpc_egress: Option<&'static str>,
 }
 
-/// The postures of every workload on one side.
-pub fn assess(g: &SideGraph) -> BTreeMap<WorkloadId, Posture> {
+/// The postures of every workload on one side; `other` is the other side of the plan.
+pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture> {
     let mut out = BTreeMap::new();
-    let mut identities = identity::Identities::new(g);
+    let mut identities = identity::Identities::new(g, other);
     for (i, w) in g.inventory.workloads.iter().enumerate() {
         let node = g.workload_nodes[i];
         let (invokers, conflicts) = invokers::collect(g, node, w.kind);

@@ -1,4 +1,5 @@
-use super::{Delta, Direction, Item, Rule, Severity, compare};
+use super::identity_impersonation::compare_power;
+use super::{Delta, Direction, Item, Rule, Severity};
 
 pub static RULE: Rule = Rule {
     id: "identity-key-created",
@@ -39,22 +40,25 @@ Keys created outside Terraform are not seen. The key's value is never printed.
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {
-    compare(
+    compare_power(
         d,
         |p| {
             p.identity
                 .keys
                 .iter()
-                .map(|k| Item {
-                    key: k.address.clone(),
-                    label: {
-                        // The key's account, then each account it can act as, down to the runtime one.
-                        let mut chain: Vec<String> =
-                            k.via.iter().map(|a| format!("`{a}`")).collect();
-                        chain.push(format!("`{}`", p.identity.display()));
-                        format!("`{}` for {}", k.address, chain.join(", which can act as "))
-                    },
-                    evidence: vec![k.address.clone()],
+                .map(|k| {
+                    let item = Item {
+                        key: k.address.clone(),
+                        label: {
+                            // The key's account, then each account it can act as, down to the runtime one.
+                            let mut chain: Vec<String> =
+                                k.via.iter().map(|a| format!("`{a}`")).collect();
+                            chain.push(format!("`{}`", p.identity.display()));
+                            format!("`{}` for {}", k.address, chain.join(", which can act as "))
+                        },
+                        evidence: vec![k.address.clone()],
+                    };
+                    (item, k.persists)
                 })
                 .collect()
         },
