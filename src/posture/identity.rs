@@ -405,6 +405,9 @@ struct OtherSide<'g, 'i> {
     g: &'g SideGraph<'i>,
     iam: HashMap<&'g str, usize>,
     keys: HashSet<String>,
+    /// The known principals of each (IAM resource, role) asked about, built on first use: a
+    /// binding can list very many members.
+    members: HashMap<(usize, String), HashSet<&'g Principal>>,
 }
 
 impl<'g, 'i> OtherSide<'g, 'i> {
@@ -423,6 +426,7 @@ impl<'g, 'i> OtherSide<'g, 'i> {
                 .iter()
                 .map(|k| k.address.to_string())
                 .collect(),
+            members: HashMap::new(),
         }
     }
 
@@ -432,18 +436,26 @@ impl<'g, 'i> OtherSide<'g, 'i> {
 
     /// The IAM resource behind `c` grants the same role to the same known principal on the
     /// other side. An unknown principal never matches: two unknown values may differ.
-    fn has_grant(&self, c: &Impersonator) -> bool {
+    fn has_grant(&mut self, c: &Impersonator) -> bool {
         let Principal::Known { .. } = c.principal else {
             return false;
         };
         let Some(&i) = self.iam.get(c.granted_by.as_str()) else {
             return false;
         };
-        self.g.grants[i]
-            .bindings
-            .iter()
-            .flatten()
-            .any(|b| b.role.display() == c.role && b.principals.contains(&c.principal))
+        let g = self.g;
+        self.members
+            .entry((i, c.role.clone()))
+            .or_insert_with(|| {
+                g.grants[i]
+                    .bindings
+                    .iter()
+                    .flatten()
+                    .filter(|b| b.role.display() == c.role)
+                    .flat_map(|b| &b.principals)
+                    .collect()
+            })
+            .contains(&c.principal)
     }
 }
 
