@@ -51,33 +51,34 @@ fn check(d: &Delta) -> Vec<super::Finding> {
     compare(
         d,
         |p| {
-            p.iam_admins
-                .iter()
-                .map(|a| Item {
-                    // Unknown members are told apart by their grants: two unknown values may differ.
-                    key: match &a.principal {
-                        Principal::Unknown => format!(
-                            "(unknown) {}",
-                            a.grants
-                                .iter()
-                                .map(|g| &*g.address)
-                                .collect::<Vec<_>>()
-                                .join(" ")
-                        ),
-                        p => p.identity_key().to_owned(),
-                    },
-                    label: format!(
+            let mut items = Vec::new();
+            for a in &p.iam_admins {
+                let label = |grants: &[&crate::posture::invokers::Grant]| {
+                    format!(
                         "`{}` ({})",
                         a.principal.display(),
-                        a.grants
+                        grants
                             .iter()
                             .map(|g| format!("{} at {} level", g.role, g.level))
                             .collect::<Vec<_>>()
                             .join(", ")
-                    ),
-                    evidence: a.grants.iter().map(|g| g.address.to_string()).collect(),
-                })
-                .collect()
+                    )
+                };
+                match &a.principal {
+                    // Unknown members are one per grant: two unknown values may differ.
+                    Principal::Unknown => items.extend(a.grants.iter().map(|g| Item {
+                        key: format!("(unknown) {}", g.address),
+                        label: label(&[g]),
+                        evidence: vec![g.address.to_string()],
+                    })),
+                    principal => items.push(Item {
+                        key: principal.identity_key().to_owned(),
+                        label: label(&a.grants.iter().collect::<Vec<_>>()),
+                        evidence: a.grants.iter().map(|g| g.address.to_string()).collect(),
+                    }),
+                }
+            }
+            items
         },
         |item, dir| match dir {
             Direction::Worsened => format!(

@@ -1,4 +1,5 @@
-use super::{Delta, Direction, Rule, Severity, compare, invoker_items};
+use super::{Delta, Direction, Item, Rule, Severity, compare, invoker_items};
+use crate::graph::Principal;
 use crate::iam::MemberKind;
 use crate::inventory::WorkloadKind;
 
@@ -57,6 +58,22 @@ fn check(d: &Delta) -> Vec<super::Finding> {
                     .iter()
                     .any(|a| a.principal.identity_key() == i.key)
             });
+            // Unknown members are one per grant: two unknown values may differ, so an unknown
+            // member of a new grant is a new principal even if another grant has one too.
+            let unknown = Principal::Unknown.identity_key();
+            let split: Vec<Item> = p
+                .invokers
+                .iter()
+                .filter(|i| i.principal == Principal::Unknown)
+                .flat_map(|i| &i.grants)
+                .map(|g| Item {
+                    key: format!("{unknown} {}", g.address),
+                    label: format!("`{unknown}` ({} at {} level)", g.role, g.level),
+                    evidence: vec![g.address.to_string()],
+                })
+                .collect();
+            items.retain(|i| i.key != unknown);
+            items.extend(split);
             items
         },
         |item, dir| match dir {
