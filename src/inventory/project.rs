@@ -56,3 +56,51 @@ fn read_node(address: &Address, n: &Node) -> Result<DefaultAccount, TypeMismatch
         email,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(address: &str, values: serde_json::Value) -> DefaultAccount {
+        let address = Address::parse(address).unwrap();
+        read_prior(&address, &Node::root(&values, None, None)).unwrap()
+    }
+
+    #[test]
+    fn the_project_number_names_the_default_account() {
+        let d = read(
+            "data.google_project.this",
+            serde_json::json!({"project_id": "acme-prod", "number": "123456789012"}),
+        );
+        assert_eq!(d.project, Tri::Known("acme-prod".into()));
+        assert_eq!(
+            d.email,
+            Tri::Known("123456789012-compute@developer.gserviceaccount.com".into())
+        );
+    }
+
+    #[test]
+    fn the_default_account_data_source_gives_the_email() {
+        let d = read(
+            "data.google_compute_default_service_account.default",
+            serde_json::json!({
+                "project": "acme-prod",
+                "email": "123456789012-Compute@developer.gserviceaccount.com"
+            }),
+        );
+        assert_eq!(d.project, Tri::Known("acme-prod".into()));
+        assert_eq!(
+            d.email,
+            Tri::Known("123456789012-compute@developer.gserviceaccount.com".into())
+        );
+    }
+
+    #[test]
+    fn a_new_project_has_no_number_yet() {
+        let address = Address::parse("google_project.sandbox").unwrap();
+        let after = serde_json::json!({"project_id": "acme-sandbox"});
+        let unknown = serde_json::json!({"number": true});
+        let d = read_prior(&address, &Node::root(&after, Some(&unknown), None)).unwrap();
+        assert_eq!(d.email, Tri::Unknown);
+    }
+}
