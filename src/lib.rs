@@ -50,8 +50,8 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
     };
     let before = SideGraph::build(&inventory.before, &ctx);
     let after = SideGraph::build(&inventory.after, &ctx);
-    let before_postures = posture::assess(&before);
-    let after_postures = posture::assess(&after);
+    let before_postures = posture::assess(&before, &after);
+    let after_postures = posture::assess(&after, &before);
     let pairs = diff::pair(before_postures, after_postures);
     let findings = diff::diff(&pairs, options.include_unchanged);
     let policy_diffs = diff::policy_diffs(&findings, &before, &after);

@@ -167,6 +167,10 @@ pub struct SideGraph<'i> {
     /// Each IAM resource's address, formatted once: postures cite them for every principal.
     pub iam_addresses: Vec<std::sync::Arc<str>>,
     pub grants: Vec<ResolvedGrant>,
+    /// Per IAM resource: the service accounts created in this plan, email not yet known, that
+    /// its unknown member refers to (`google_service_account.x.member`). Such a member is that
+    /// account, although its string is unknown.
+    pub planned_members: Vec<Vec<Address>>,
     pub accounts: Vec<AccountNode>,
     pub account_nodes: Vec<NodeIndex>,
     pub identities: Vec<Identity>,
@@ -208,6 +212,7 @@ impl<'i> SideGraph<'i> {
                 .map(|i| i.address.to_string().into())
                 .collect(),
             grants: Vec::new(),
+            planned_members: Vec::new(),
             accounts: Vec::new(),
             account_nodes: Vec::new(),
             identities: Vec::new(),
@@ -240,7 +245,9 @@ impl<'i> SideGraph<'i> {
             for reason in &grant.unresolved {
                 g.unresolve(&inventory.iam[i].address, reason.clone());
             }
+            let planned = g.planned_members_of(i, &grant, &index, ctx);
             g.grants.push(grant);
+            g.planned_members.push(planned);
         }
         g.link_identities(&index, ctx);
         g.link_iam(&index, ctx);
@@ -295,6 +302,69 @@ impl<'i> SideGraph<'i> {
         self.account_nodes[i]
     }
 
+    /// The account node a known `service_account_id` names: the email in any of the forms the
+    /// provider accepts (`EMAIL`, `projects/P/serviceAccounts/EMAIL`, `projects/-/...`), or
+    /// the account's numeric unique id, which only an account in the plan can resolve. An id
+    /// that matches no account is unresolved.
+    fn account_by_reference(&mut self, from: &Address, reference: &str) -> Option<NodeIndex> {
+        let id = crate::inventory::iam::account_email(reference);
+        if id.contains('@') {
+            return Some(self.account(Some(id), None));
+        }
+        let found: Vec<&crate::inventory::ServiceAccount> = self
+            .inventory
+            .service_accounts
+            .iter()
+            .filter(|a| matches!(&a.unique_id, Tri::Known(u) if *u == id))
+            .collect();
+        match found.as_slice() {
+            [a] => {
+                let (email, address) = (a.email.clone().known(), a.address.clone());
+                Some(self.account(email, Some(address)))
+            }
+            _ => {
+                self.unresolve(
+                    from,
+                    format!(
+                        "service account `{reference}` is named by a unique id that no service \
+                         account in the plan has"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// Whether principal `p` of IAM resource `iam_index` is account `a`: by its
+    /// `serviceAccount:` member, or, for an unknown member, by the planned account it refers to.
+    pub fn principal_is_account(&self, iam_index: usize, p: &Principal, a: usize) -> bool {
+        let account = &self.accounts[a];
+        match p {
+            Principal::Known { member, .. } => account
+                .email
+                .as_deref()
+                .is_some_and(|e| member.strip_prefix("serviceAccount:") == Some(e)),
+            Principal::Unknown => account
+                .address
+                .as_ref()
+                .is_some_and(|addr| self.planned_members[iam_index].contains(addr)),
+        }
+    }
+
+    /// The node of an account known on this side, by lower-cased email.
+    pub fn account_node_by_email(&self, email: &str) -> Option<NodeIndex> {
+        self.accounts_by_email
+            .get(email)
+            .map(|&i| self.account_nodes[i])
+    }
+
+    /// The node of a service account created in this plan, by address.
+    pub fn account_node_by_address(&self, address: &Address) -> Option<NodeIndex> {
+        self.accounts_by_address
+            .get(address)
+            .map(|&i| self.account_nodes[i])
+    }
+
     pub fn account_index(&self, node: NodeIndex) -> Option<usize> {
         match self.graph[node] {
             NodeKind::Account(i) => Some(i),
@@ -311,7 +381,9 @@ impl<'i> SideGraph<'i> {
                 Identity::PlannedAccount { address } => {
                     Some(self.account(None, Some(address.clone())))
                 }
-                Identity::ImplicitDefault => None,
+                Identity::ImplicitDefault => self
+                    .default_account_of(&self.project_of(&w.address, &w.project, ctx))
+                    .map(|email| self.account(Some(email), None)),
                 Identity::Unknown { reason } => {
                     let reason = format!("runtime service account: {reason}");
                     self.unresolve(&w.address, reason);
@@ -324,6 +396,25 @@ impl<'i> SideGraph<'i> {
             }
             self.identities.push(identity);
         }
+    }
+
+    /// The default compute account of a workload's project, when the plan names exactly one
+    /// (from the project number of a `google_project` or the email of
+    /// `data "google_compute_default_service_account"`).
+    fn default_account_of(&self, project: &Tri<String>) -> Option<String> {
+        let Tri::Known(project) = project else {
+            return None;
+        };
+        let mut emails =
+            self.inventory
+                .default_accounts
+                .iter()
+                .filter_map(|d| match (&d.project, &d.email) {
+                    (Tri::Known(p), Tri::Known(e)) if p == project => Some(e.as_str()),
+                    _ => None,
+                });
+        let first = emails.next()?;
+        emails.all(|e| e == first).then(|| first.to_owned())
     }
 
     fn identity_of(&self, w: &Workload, index: &Indexes, ctx: &Context) -> Identity {
@@ -410,7 +501,10 @@ impl<'i> SideGraph<'i> {
                 },
                 IamTarget::Account { email } => {
                     let target = match email {
-                        Tri::Known(e) => Some(self.account(Some(e.clone()), None)),
+                        Tri::Known(e) => {
+                            let address = iam.address.clone();
+                            self.account_by_reference(&address, &e.clone())
+                        }
                         _ => self.planned_account_target(&iam.address, index, ctx),
                     };
                     if let Some(t) = target {
@@ -488,7 +582,13 @@ impl<'i> SideGraph<'i> {
     }
 
     /// The capabilities that posture asks project-level grants about.
-    const SCOPE_CAPS: [Caps; 4] = [Caps::INVOKE, Caps::RUN_JOB, Caps::MODIFY, Caps::IMPERSONATE];
+    const SCOPE_CAPS: [Caps; 5] = [
+        Caps::INVOKE,
+        Caps::RUN_JOB,
+        Caps::MODIFY,
+        Caps::CONTROL_ACCOUNT,
+        Caps::IAM_ADMIN,
+    ];
 
     fn index_scope_grants(&mut self) {
         let projects: Vec<NodeIndex> = self.projects.values().copied().collect();
@@ -539,6 +639,39 @@ impl<'i> SideGraph<'i> {
         out
     }
 
+    /// The planned accounts (email unknown) that an unknown `member`/`members` refers to.
+    fn planned_members_of(
+        &self,
+        iam_index: usize,
+        grant: &ResolvedGrant,
+        index: &Indexes,
+        ctx: &Context,
+    ) -> Vec<Address> {
+        let attribute = match grant.authority {
+            Authority::Member => "member",
+            Authority::Binding => "members",
+            Authority::Policy => return Vec::new(),
+        };
+        let unknown = grant
+            .bindings
+            .iter()
+            .flatten()
+            .any(|b| b.principals.contains(&Principal::Unknown));
+        if !unknown {
+            return Vec::new();
+        }
+        let iam = &self.inventory.iam[iam_index];
+        match ctx.follow(&iam.address, &[attribute], &index.accounts) {
+            Followed::Instances(found) => found
+                .iter()
+                .map(|&a| &self.inventory.service_accounts[a])
+                .filter(|a| a.email.is_unknown())
+                .map(|a| a.address.clone())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// `HeldBy` edges from a scope grant to the service accounts among its members.
     fn link_holders(&mut self, iam_index: usize) {
         let node = self.iam_nodes[iam_index];
@@ -554,8 +687,15 @@ impl<'i> SideGraph<'i> {
                 Principal::Unknown => None,
             })
             .collect();
-        for email in members {
-            let account = self.account(Some(email), None);
+        let planned = self.planned_members[iam_index].clone();
+        let mut accounts: Vec<NodeIndex> = members
+            .into_iter()
+            .map(|email| self.account(Some(email), None))
+            .collect();
+        for a in planned {
+            accounts.push(self.account(None, Some(a)));
+        }
+        for account in accounts {
             if !self.graph.contains_edge(node, account) {
                 self.graph.add_edge(node, account, EdgeKind::HeldBy);
             }
@@ -587,7 +727,7 @@ impl<'i> SideGraph<'i> {
             Followed::Constant {
                 value: serde_json::Value::String(s),
                 ..
-            } => Some(self.account(Some(crate::inventory::iam::account_email(&s)), None)),
+            } => self.account_by_reference(from, &s),
             Followed::Opaque(reason) => {
                 self.unresolve(
                     from,
@@ -824,7 +964,7 @@ impl<'i> SideGraph<'i> {
         for (i, key) in self.inventory.keys.iter().enumerate() {
             let n = self.graph.add_node(NodeKind::Key(i));
             let account = match &key.email {
-                Tri::Known(email) => Some(self.account(Some(email.clone()), None)),
+                Tri::Known(email) => self.account_by_reference(&key.address, email),
                 // Usually `google_service_account.x.name`, unknown on create.
                 _ => self.planned_account_target(&key.address, index, ctx),
             };

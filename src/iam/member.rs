@@ -51,6 +51,28 @@ pub fn service_account_member(email: &str) -> String {
     format!("serviceAccount:{}", email.to_lowercase())
 }
 
+/// A Google-managed service agent: `service-NUMBER@gcp-sa-*.iam.gserviceaccount.com`, or the
+/// Google APIs service agent `NUMBER@cloudservices.gserviceaccount.com`. Google grants them the
+/// roles their service needs; nobody outside Google acts as them.
+pub fn is_service_agent(member: &str) -> bool {
+    let Some(email) = member.strip_prefix("serviceAccount:") else {
+        return false;
+    };
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (local.strip_prefix("service-").is_some_and(digits)
+        && domain.starts_with("gcp-sa-")
+        && domain.ends_with(".iam.gserviceaccount.com"))
+        || (digits(local) && domain == "cloudservices.gserviceaccount.com")
+}
+
+/// The Compute Engine default service account of a project number.
+pub fn default_compute_account(number: &str) -> String {
+    format!("{number}-compute@developer.gserviceaccount.com")
+}
+
 /// The Compute Engine default service account, Cloud Run's default runtime identity:
 /// `PROJECT_NUMBER-compute@developer.gserviceaccount.com`.
 pub fn is_default_compute_account(email: &str) -> bool {
@@ -91,6 +113,26 @@ mod tests {
         assert_eq!(normalize("user:Alice@Acme.com"), "user:alice@acme.com");
         assert_eq!(normalize("principal://X/Y"), "principal://X/Y");
         assert_eq!(normalize("allUsers"), "allUsers");
+    }
+
+    #[test]
+    fn service_agents() {
+        assert!(is_service_agent(
+            "serviceAccount:service-123456789012@gcp-sa-cloudbuild.iam.gserviceaccount.com"
+        ));
+        assert!(is_service_agent(
+            "serviceAccount:123456789012@cloudservices.gserviceaccount.com"
+        ));
+        // Look-alikes that anyone can create are not agents.
+        assert!(!is_service_agent(
+            "serviceAccount:service-123@acme-prod.iam.gserviceaccount.com"
+        ));
+        assert!(!is_service_agent(
+            "serviceAccount:service-x@gcp-sa-run.iam.gserviceaccount.com"
+        ));
+        assert!(!is_service_agent(
+            "user:service-1@gcp-sa-run.iam.gserviceaccount.com"
+        ));
     }
 
     #[test]

@@ -14,7 +14,10 @@
 //! | `GET_TOKEN` | `iam.serviceAccounts.getAccessToken`, `signBlob`, `signJwt`, `implicitDelegation` |
 //! | `ID_TOKEN` | `iam.serviceAccounts.getOpenIdToken` |
 //! | `CREATE_KEY` | `iam.serviceAccountKeys.create` |
-//! | `SET_IAM` | `*.setIamPolicy` (run resources, projects, folders, organizations, service accounts) |
+//! | `WORKLOAD_IAM` | `run.services.setIamPolicy`, `run.jobs.setIamPolicy`, `run.workerpools.setIamPolicy` |
+//! | `SCOPE_IAM` | `resourcemanager.{projects,folders,organizations}.setIamPolicy` |
+//! | `ACCOUNT_IAM` | `iam.serviceAccounts.setIamPolicy` |
+//! | `SET_IAM` | any other `*.setIamPolicy` |
 
 use std::ops::BitOr;
 
@@ -32,6 +35,21 @@ impl Caps {
     pub const ID_TOKEN: Caps = Caps(1 << 5);
     pub const CREATE_KEY: Caps = Caps(1 << 6);
     pub const SET_IAM: Caps = Caps(1 << 7);
+    pub const WORKLOAD_IAM: Caps = Caps(1 << 8);
+    pub const SCOPE_IAM: Caps = Caps(1 << 9);
+    pub const ACCOUNT_IAM: Caps = Caps(1 << 10);
+
+    /// Capabilities that give control of a service account: using it, or changing its IAM
+    /// policy to grant oneself that (`iam.serviceAccounts.setIamPolicy`).
+    pub const CONTROL_ACCOUNT: Caps = Caps(Self::IMPERSONATE.0 | Self::ACCOUNT_IAM.0);
+
+    /// Any `setIamPolicy`.
+    pub const ANY_SET_IAM: Caps =
+        Caps(Self::SET_IAM.0 | Self::WORKLOAD_IAM.0 | Self::SCOPE_IAM.0 | Self::ACCOUNT_IAM.0);
+
+    /// Capabilities that let the holder change who can invoke a workload: its own IAM policy,
+    /// or the policy of a project, folder or organization above it (which can grant the first).
+    pub const IAM_ADMIN: Caps = Caps(Self::WORKLOAD_IAM.0 | Self::SCOPE_IAM.0);
 
     /// Capabilities that let the holder use a service account's identity.
     pub const IMPERSONATE: Caps =
@@ -61,6 +79,13 @@ impl Caps {
                 | "iam.serviceAccounts.implicitDelegation" => Caps::GET_TOKEN,
                 "iam.serviceAccounts.getOpenIdToken" => Caps::ID_TOKEN,
                 "iam.serviceAccountKeys.create" => Caps::CREATE_KEY,
+                "run.services.setIamPolicy"
+                | "run.jobs.setIamPolicy"
+                | "run.workerpools.setIamPolicy" => Caps::WORKLOAD_IAM,
+                "resourcemanager.projects.setIamPolicy"
+                | "resourcemanager.folders.setIamPolicy"
+                | "resourcemanager.organizations.setIamPolicy" => Caps::SCOPE_IAM,
+                "iam.serviceAccounts.setIamPolicy" => Caps::ACCOUNT_IAM,
                 p if p.ends_with(".setIamPolicy") => Caps::SET_IAM,
                 _ => Caps::NONE,
             }
@@ -78,6 +103,12 @@ impl Caps {
             (Caps::ID_TOKEN, "mint ID tokens"),
             (Caps::CREATE_KEY, "create keys"),
             (Caps::SET_IAM, "set IAM policy"),
+            (Caps::WORKLOAD_IAM, "set Cloud Run IAM policy"),
+            (
+                Caps::SCOPE_IAM,
+                "set project/folder/organization IAM policy",
+            ),
+            (Caps::ACCOUNT_IAM, "set service account IAM policy"),
         ]
         .into_iter()
         .filter(|(c, _)| self.contains(*c))
@@ -101,7 +132,7 @@ const PREDEFINED: &[(&str, Caps)] = &[
     ("roles/backupdr.computeEngineOperator", Caps::ACT_AS),
     (
         "roles/cloudfunctions.admin",
-        Caps(SERVICE.0 | Caps::SET_IAM.0),
+        Caps(SERVICE.0 | Caps::WORKLOAD_IAM.0),
     ),
     ("roles/cloudfunctions.developer", SERVICE),
     ("roles/cloudfunctions.editor", SERVICE),
@@ -109,14 +140,17 @@ const PREDEFINED: &[(&str, Caps)] = &[
         "roles/editor",
         Caps(DEVELOPER.0 | Caps::ACT_AS.0 | Caps::CREATE_KEY.0),
     ),
-    ("roles/firebase.admin", Caps(SERVICE.0 | Caps::SET_IAM.0)),
+    (
+        "roles/firebase.admin",
+        Caps(SERVICE.0 | Caps::WORKLOAD_IAM.0),
+    ),
     (
         "roles/firebase.developAdmin",
-        Caps(SERVICE.0 | Caps::SET_IAM.0),
+        Caps(SERVICE.0 | Caps::WORKLOAD_IAM.0),
     ),
     (
         "roles/iam.admin",
-        Caps(Caps::ACT_AS.0 | Caps::CREATE_KEY.0 | Caps::SET_IAM.0),
+        Caps(Caps::ACT_AS.0 | Caps::CREATE_KEY.0 | Caps::ACCOUNT_IAM.0),
     ),
     ("roles/iam.dataScientist", Caps(SERVICE.0 | Caps::ACT_AS.0)),
     ("roles/iam.databasesAdmin", Caps::ACT_AS),
@@ -126,7 +160,11 @@ const PREDEFINED: &[(&str, Caps)] = &[
         Caps(Caps::ACT_AS.0 | Caps::CREATE_KEY.0),
     ),
     ("roles/iam.mlEngineer", SERVICE),
-    ("roles/iam.securityAdmin", Caps::SET_IAM),
+    (
+        "roles/iam.securityAdmin",
+        Caps(Caps::WORKLOAD_IAM.0 | Caps::SCOPE_IAM.0 | Caps::ACCOUNT_IAM.0 | Caps::SET_IAM.0),
+    ),
+    ("roles/iam.serviceAccountAdmin", Caps::ACCOUNT_IAM),
     ("roles/iam.serviceAccountKeyAdmin", Caps::CREATE_KEY),
     ("roles/iam.serviceAccountOpenIdTokenCreator", Caps::ID_TOKEN),
     (
@@ -140,12 +178,12 @@ const PREDEFINED: &[(&str, Caps)] = &[
     ),
     (
         "roles/owner",
-        Caps(DEVELOPER.0 | Caps::ACT_AS.0 | Caps::CREATE_KEY.0 | Caps::SET_IAM.0),
+        Caps(DEVELOPER.0 | Caps::ACT_AS.0 | Caps::CREATE_KEY.0 | Caps::ANY_SET_IAM.0),
     ),
-    ("roles/resourcemanager.folderAdmin", Caps::SET_IAM),
-    ("roles/resourcemanager.organizationAdmin", Caps::SET_IAM),
-    ("roles/resourcemanager.projectIamAdmin", Caps::SET_IAM),
-    ("roles/run.admin", Caps(DEVELOPER.0 | Caps::SET_IAM.0)),
+    ("roles/resourcemanager.folderAdmin", Caps::SCOPE_IAM),
+    ("roles/resourcemanager.organizationAdmin", Caps::SCOPE_IAM),
+    ("roles/resourcemanager.projectIamAdmin", Caps::SCOPE_IAM),
+    ("roles/run.admin", Caps(DEVELOPER.0 | Caps::WORKLOAD_IAM.0)),
     ("roles/run.developer", DEVELOPER),
     ("roles/run.editor", DEVELOPER),
     ("roles/run.invoker", SERVICE),
@@ -178,7 +216,7 @@ pub fn is_privileged(role: &str, caps: Caps) -> bool {
     role == "roles/owner"
         || role == "roles/editor"
         || role.to_ascii_lowercase().ends_with("admin")
-        || caps.intersects(Caps::IMPERSONATE | Caps::SET_IAM)
+        || caps.intersects(Caps::IMPERSONATE | Caps::ANY_SET_IAM)
 }
 
 #[cfg(test)]
@@ -194,7 +232,30 @@ mod tests {
     fn known_facts() {
         let editor = predefined_caps("roles/editor").unwrap();
         assert!(editor.contains(Caps::INVOKE) && editor.contains(Caps::ACT_AS));
-        assert!(!editor.contains(Caps::SET_IAM));
+        assert!(!editor.intersects(Caps::ANY_SET_IAM));
+        // Who can change a workload's IAM, directly or from the project (provider-schema §6.2).
+        for admin in [
+            "roles/run.admin",
+            "roles/owner",
+            "roles/iam.securityAdmin",
+            "roles/resourcemanager.projectIamAdmin",
+            "roles/cloudfunctions.admin",
+        ] {
+            assert!(
+                predefined_caps(admin).unwrap().intersects(Caps::IAM_ADMIN),
+                "{admin}"
+            );
+        }
+        assert!(
+            !predefined_caps("roles/run.developer")
+                .unwrap()
+                .intersects(Caps::IAM_ADMIN)
+        );
+        assert!(
+            predefined_caps("roles/iam.serviceAccountAdmin")
+                .unwrap()
+                .contains(Caps::ACCOUNT_IAM)
+        );
         assert!(
             !predefined_caps("roles/run.admin")
                 .unwrap()
@@ -213,6 +274,22 @@ mod tests {
     fn custom_permissions() {
         let caps = Caps::from_permissions(["run.routes.invoke", "run.services.get"]);
         assert_eq!(caps, Caps::INVOKE);
+        assert_eq!(
+            Caps::from_permissions(["run.services.setIamPolicy"]),
+            Caps::WORKLOAD_IAM
+        );
+        assert_eq!(
+            Caps::from_permissions(["resourcemanager.projects.setIamPolicy"]),
+            Caps::SCOPE_IAM
+        );
+        assert_eq!(
+            Caps::from_permissions(["iam.serviceAccounts.setIamPolicy"]),
+            Caps::ACCOUNT_IAM
+        );
+        assert_eq!(
+            Caps::from_permissions(["storage.buckets.setIamPolicy"]),
+            Caps::SET_IAM
+        );
         assert!(is_privileged(
             "projects/p/roles/x",
             Caps::from_permissions(["iam.serviceAccounts.actAs"])

@@ -12,6 +12,7 @@ pub mod controls;
 pub mod iam;
 pub mod load_balancer;
 pub mod policy_data;
+pub mod project;
 pub mod roles;
 pub mod service_account;
 
@@ -21,6 +22,7 @@ pub use cloud_run::{Api, Ingress, Workload, WorkloadKind};
 pub use iam::{Grant, IamResource, IamTarget, MemberValue, PolicyBinding, Scope};
 pub use load_balancer::{LbKind, LbResource};
 pub use policy_data::PolicyDataSource;
+pub use project::DefaultAccount;
 pub use roles::CustomRole;
 pub use service_account::{AccountKey, ServiceAccount};
 
@@ -45,6 +47,8 @@ pub struct SideInventory {
     pub keys: Vec<AccountKey>,
     pub load_balancers: Vec<LbResource>,
     pub policy_data: Vec<PolicyDataSource>,
+    /// The projects whose default compute account the plan can name.
+    pub default_accounts: Vec<DefaultAccount>,
 }
 
 /// A resource that could not be analysed on some side, with the reason.
@@ -92,6 +96,7 @@ fn reads_whole(rtype: &str) -> bool {
         || service_account::handles(rtype)
         || load_balancer::handles(rtype)
         || policy_data::handles(rtype)
+        || project::handles(rtype)
 }
 
 /// Context for reading one side of one resource.
@@ -186,6 +191,17 @@ impl Inventory {
                     Err(e) => record(self, &data.address, Side::After, &e),
                 }
             }
+            if project::handles(&data.address.rtype) {
+                let node = Node::root(&data.values, None, data.sensitive_values.as_ref());
+                match project::read_prior(&data.address, &node) {
+                    // A project's number does not change: it names the same account on both sides.
+                    Ok(account) => {
+                        self.before.default_accounts.push(account.clone());
+                        self.after.default_accounts.push(account);
+                    }
+                    Err(e) => record(self, &data.address, Side::After, &e),
+                }
+            }
         }
         self.unanalysable.sort();
         self.unanalysable.dedup();
@@ -208,6 +224,8 @@ fn read_one(inv: &mut Inventory, r: &Reading) -> Result<(), TypeMismatch> {
     if r.address.data {
         if policy_data::handles(r.rtype) {
             side.policy_data.push(policy_data::read_change(r)?);
+        } else if project::handles(r.rtype) {
+            side.default_accounts.push(project::read_change(r)?);
         }
         return Ok(());
     }
@@ -224,6 +242,8 @@ fn read_one(inv: &mut Inventory, r: &Reading) -> Result<(), TypeMismatch> {
         side.keys.push(service_account::read_key(r)?);
     } else if load_balancer::handles(r.rtype) {
         side.load_balancers.push(load_balancer::read(r)?);
+    } else if project::handles(r.rtype) {
+        side.default_accounts.push(project::read_change(r)?);
     }
     Ok(())
 }

@@ -12,6 +12,9 @@ pub struct ServiceAccount {
     /// The plan itself states the email (providers since 6.13 compute it at plan time); false
     /// when runguard derived it from `account_id` and `project`.
     pub email_in_plan: bool,
+    /// The numeric id that `projects/P/serviceAccounts/ID` references may use instead of the
+    /// email; computed, so unknown on create.
+    pub unique_id: Tri<String>,
 }
 
 /// `google_service_account_key`: a long-lived exportable credential for an account.
@@ -52,6 +55,7 @@ pub fn read_account(r: &Reading) -> Result<ServiceAccount, TypeMismatch> {
         address: r.address.clone(),
         email,
         email_in_plan,
+        unique_id: computed_str(n, "unique_id")?,
     })
 }
 

@@ -53,7 +53,11 @@ fn open_to_anyone(
         reasons.push("invoker_iam_disabled is unknown at plan time".into());
         return Verdict::Unknown;
     }
-    if invokers.iter().any(|i| i.principal == Principal::Unknown) {
+    // Project, folder and organization policies cannot hold allUsers or allAuthenticatedUsers,
+    // so an unknown member there is someone, never the public.
+    if invokers.iter().any(|i| {
+        i.principal == Principal::Unknown && i.grants.iter().any(|g| g.level == "resource")
+    }) {
         reasons.push("an invoker is unknown at plan time".into());
         return Verdict::Unknown;
     }

@@ -1,11 +1,14 @@
 //! The runtime identity: which service account a workload runs as, the roles that account
 //! holds, who can act as it or mint tokens for it, and the keys created for it.
 
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use petgraph::graph::NodeIndex;
+
 use crate::graph::{EdgeKind, Identity, NodeKind, Principal, SideGraph};
-use std::collections::HashMap;
 
 use crate::iam::Caps;
-use crate::iam::member::service_account_member;
+use crate::iam::member::{is_service_agent, service_account_member};
 use crate::iam::roles::is_privileged;
 use crate::inventory::{IamTarget, Scope, Workload};
 use crate::plan::Tri;
@@ -28,6 +31,38 @@ pub struct Impersonator {
     pub principal: Principal,
     pub role: String,
     pub granted_by: String,
+    /// The service accounts between the principal and the runtime account: the principal can
+    /// use the first, which can use the next, and the last can use the runtime account. Empty
+    /// when the grant is on the runtime account (or its project) itself.
+    pub via: Vec<String>,
+    /// Every grant of this chain exists on the other side of the plan too, with the same
+    /// principal and role: the power is not the plan's doing.
+    pub persists: bool,
+}
+
+/// A key for the runtime account, or for an account that can use it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HeldKey {
+    pub address: String,
+    /// The account the key is for, as shown in reports.
+    pub account: String,
+    /// The accounts from that account to the runtime account (see [`Impersonator::via`]);
+    /// empty for a key of the runtime account itself.
+    pub via: Vec<String>,
+    /// The key and every grant of its chain exist on the other side of the plan too.
+    pub persists: bool,
+}
+
+impl Impersonator {
+    /// What tells principals apart across sides. A sensitive member compares by its value
+    /// (never printed); an unknown one is only the same principal as the unknown member of
+    /// the same grant, since two unknown values may differ.
+    pub fn principal_key(&self) -> String {
+        match &self.principal {
+            Principal::Known { member, .. } => member.clone(),
+            Principal::Unknown => format!("(unknown member of {})", self.granted_by),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,11 +76,22 @@ pub struct IdentityPosture {
     /// A service account created by this plan whose email is not known yet.
     pub planned_account: Option<String>,
     pub roles: Vec<HeldRole>,
+    /// Why the account's roles are not all known, shown wherever its roles are: the roles it
+    /// holds outside the plan matter (the default compute account), or the account is unknown.
+    pub roles_unknown: Option<&'static str>,
     pub impersonators: Vec<Impersonator>,
-    pub keys: Vec<String>,
+    pub keys: Vec<HeldKey>,
     /// Why the identity cannot be known, or what about it lies outside the plan.
     pub note: Option<String>,
 }
+
+/// The roles of the Compute Engine default account: whatever the plan grants it, plus the
+/// automatic project grant that only an org policy outside the plan can prevent.
+pub const DEFAULT_ACCOUNT_ROLES: &str =
+    "unknown (holds roles/editor unless the automatic-grants org policy is enforced)";
+
+/// The roles of an account the plan cannot name.
+pub const UNKNOWN_ACCOUNT_ROLES: &str = "unknown (the runtime account is unknown)";
 
 impl IdentityPosture {
     pub fn outside_plan() -> IdentityPosture {
@@ -55,6 +101,7 @@ impl IdentityPosture {
             implicit: false,
             planned_account: None,
             roles: Vec::new(),
+            roles_unknown: None,
             impersonators: Vec::new(),
             keys: Vec::new(),
             note: Some("the workload is not in the plan".into()),
@@ -73,29 +120,49 @@ impl IdentityPosture {
     }
 }
 
-/// What an account can do and who can use it: the same for every workload that runs as it.
-#[derive(Clone, Default)]
-struct AccountFacts {
-    roles: Vec<HeldRole>,
-    impersonators: Vec<Impersonator>,
-    keys: Vec<String>,
+/// An account whose controllers are looked up: a node of the graph, or (for an implicit
+/// default account whose number is unknown) just the project it belongs to.
+#[derive(Clone)]
+struct Target {
+    node: Option<NodeIndex>,
+    account: Option<usize>,
+    /// The `serviceAccount:` member, when the email is known.
+    member: Option<String>,
+    /// The account's project, for project-level grants; `None` when unknown.
+    project: Option<String>,
+    /// How the account reads in a chain.
+    label: String,
 }
 
-/// Assesses runtime identities, computing each account's facts once: thousands of workloads
-/// can share one account, and an account node has an edge from each of them.
+impl Target {
+    fn key(&self) -> String {
+        match (self.account, &self.member) {
+            (Some(a), _) => format!("#{a}"),
+            (None, Some(m)) => m.clone(),
+            (None, None) => format!("project {:?}", self.project),
+        }
+    }
+}
+
+/// Assesses runtime identities. Each account's one-hop controllers are computed once:
+/// thousands of workloads can share one account, and chains revisit the same accounts.
 pub struct Identities<'g, 'i> {
     g: &'g SideGraph<'i>,
-    accounts: HashMap<usize, AccountFacts>,
-    /// Project-level impersonators, by (account project, account member).
-    projects: HashMap<(Option<String>, Option<String>), Vec<Impersonator>>,
+    /// The other side of the plan, to tell power that the plan creates or removes from power
+    /// that exists on both sides.
+    other: OtherSide<'g, 'i>,
+    /// One-hop controllers by account, each with the account it is when it is one.
+    controllers: HashMap<String, Vec<(Impersonator, Option<Target>)>>,
+    roles: HashMap<usize, Vec<HeldRole>>,
 }
 
 impl<'g, 'i> Identities<'g, 'i> {
-    pub fn new(g: &'g SideGraph<'i>) -> Self {
+    pub fn new(g: &'g SideGraph<'i>, other: &'g SideGraph<'i>) -> Self {
         Identities {
             g,
-            accounts: HashMap::new(),
-            projects: HashMap::new(),
+            other: OtherSide::new(other),
+            controllers: HashMap::new(),
+            roles: HashMap::new(),
         }
     }
 
@@ -106,19 +173,29 @@ impl<'g, 'i> Identities<'g, 'i> {
             .outgoing(g.workload_nodes[index], |e| e == EdgeKind::RunsAs)
             .first()
             .map(|(n, _)| *n);
+        let account =
+            account.map(|n| (n, g.account_index(n).expect("RunsAs points at an account")));
+        let default = SideGraph::is_default_identity(identity);
         let mut posture = IdentityPosture {
             service_account: match identity {
                 Identity::Account { .. } if w.service_account_sensitive => Some("(sensitive)".into()),
                 Identity::Account { email } => Some(email.clone()),
+                // The plan names the project's default account (its number is known).
+                Identity::ImplicitDefault => account.and_then(|(_, a)| g.accounts[a].email.clone()),
                 _ => None,
             },
-            default: SideGraph::is_default_identity(identity),
+            default,
             implicit: *identity == Identity::ImplicitDefault,
             planned_account: match identity {
                 Identity::PlannedAccount { address } => Some(address.to_string()),
                 _ => None,
             },
             roles: Vec::new(),
+            roles_unknown: match identity {
+                Identity::Unknown { .. } => Some(UNKNOWN_ACCOUNT_ROLES),
+                _ if default == Some(true) => Some(DEFAULT_ACCOUNT_ROLES),
+                _ => None,
+            },
             impersonators: Vec::new(),
             keys: Vec::new(),
             note: match identity {
@@ -131,87 +208,320 @@ impl<'g, 'i> Identities<'g, 'i> {
                 _ => None,
             },
         };
-        let account =
-            account.map(|n| (n, g.account_index(n).expect("RunsAs points at an account")));
-        let member =
-            account.and_then(|(_, a)| g.accounts[a].email.as_deref().map(service_account_member));
-        // Grants at project level (and above) of roles that can use any account of the project;
-        // for the implicit default account, the workload's project is the account's project.
-        let account_project = account
-            .and_then(|(_, a)| g.accounts[a].project().map(str::to_owned))
-            .or_else(|| w.project.clone().known())
-            .or_else(|| g.default_project.clone());
-        let project_level = self
-            .projects
-            .entry((account_project.clone(), member.clone()))
-            .or_insert_with(|| {
-                let mut out = Vec::new();
-                for project in g.project_nodes_for(account_project.as_deref()) {
-                    for &i in g.scope_grants(project, Caps::IMPERSONATE) {
-                        impersonators_of(g, i, member.as_deref(), &mut out);
+        let target = match account {
+            Some((node, a)) => {
+                let mut t = self.account_target(node, a);
+                // The implicit default account belongs to the workload's project.
+                if t.project.is_none() {
+                    t.project = w
+                        .project
+                        .clone()
+                        .known()
+                        .or_else(|| g.default_project.clone());
+                }
+                t
+            }
+            None => Target {
+                node: None,
+                account: None,
+                member: None,
+                project: w
+                    .project
+                    .clone()
+                    .known()
+                    .or_else(|| g.default_project.clone()),
+                label: posture.display(),
+            },
+        };
+        if let Some(a) = target.account {
+            posture.roles = self
+                .roles
+                .entry(a)
+                .or_insert_with(|| {
+                    let node = target.node.expect("an account has a node");
+                    let mut roles = held_roles(g, node, a);
+                    roles.extend(roles_through_sets(g, a, target.project.as_deref()));
+                    roles
+                })
+                .clone();
+        }
+        self.follow_chains(target, &mut posture);
+        finish(posture)
+    }
+
+    /// Everyone who can use the runtime account, directly or through other accounts, to a
+    /// fixed point, and the keys of every account on the way.
+    fn follow_chains(&mut self, runtime: Target, posture: &mut IdentityPosture) {
+        let g = self.g;
+        let runtime_key = runtime.key();
+        let mut seen: HashSet<String> = HashSet::from([runtime_key.clone()]);
+        // Each account with the accounts between it and the runtime account, and whether
+        // every grant linking them exists on the other side.
+        let mut queue: VecDeque<(Target, Vec<String>, bool)> =
+            VecDeque::from([(runtime, Vec::new(), true)]);
+        while let Some((target, via, path_persists)) = queue.pop_front() {
+            if let Some(node) = target.node {
+                for (src, _) in g.incoming(node, |e| e == EdgeKind::KeyFor) {
+                    if let NodeKind::Key(k) = g.graph[src] {
+                        let address = g.inventory.keys[k].address.to_string();
+                        posture.keys.push(HeldKey {
+                            persists: path_persists && self.other.has_key(&address),
+                            address,
+                            account: target.label.clone(),
+                            via: via.clone(),
+                        });
                     }
                 }
-                out
-            });
-        posture.impersonators.extend(project_level.iter().cloned());
-        if let Some((node, a)) = account {
-            let facts = self
-                .accounts
-                .entry(a)
-                .or_insert_with(|| account_facts(g, node, member.as_deref()));
-            posture.roles = facts.roles.clone();
-            posture
-                .impersonators
-                .extend(facts.impersonators.iter().cloned());
-            posture.keys = facts.keys.clone();
+            }
+            let controllers = self.controllers_of(&target).to_vec();
+            for (c, account) in controllers {
+                let persists = path_persists && self.other.has_grant(&c);
+                if let Some(next) = account {
+                    // A loop back to the runtime account adds nobody.
+                    if next.key() == runtime_key {
+                        continue;
+                    }
+                    if seen.insert(next.key()) {
+                        let mut next_via = vec![next.label.clone()];
+                        next_via.extend(via.iter().cloned());
+                        queue.push_back((next, next_via, persists));
+                    }
+                }
+                posture.impersonators.push(Impersonator {
+                    via: via.clone(),
+                    persists,
+                    ..c
+                });
+            }
         }
-        finish(posture)
+    }
+
+    fn account_target(&self, node: NodeIndex, a: usize) -> Target {
+        let account = &self.g.accounts[a];
+        Target {
+            node: Some(node),
+            account: Some(a),
+            member: account.email.as_deref().map(service_account_member),
+            project: account.project().map(str::to_owned),
+            label: account
+                .email
+                .clone()
+                .or_else(|| account.address.as_ref().map(|a| format!("(email of {a})")))
+                .unwrap_or_else(|| "(unknown)".into()),
+        }
+    }
+
+    /// The service account principal `p` of grant `i` is, when it is one.
+    fn principal_account(&self, i: usize, p: &Principal) -> Option<Target> {
+        let g = self.g;
+        match p {
+            Principal::Known { member, .. } => {
+                let email = member.strip_prefix("serviceAccount:")?;
+                match g.account_node_by_email(email) {
+                    Some(node) => {
+                        Some(self.account_target(node, g.account_index(node).expect("an account")))
+                    }
+                    None => Some(Target {
+                        node: None,
+                        account: None,
+                        member: Some(member.clone()),
+                        project: email
+                            .split_once('@')
+                            .and_then(|(_, d)| d.strip_suffix(".iam.gserviceaccount.com"))
+                            .map(str::to_owned),
+                        label: email.to_owned(),
+                    }),
+                }
+            }
+            Principal::Unknown => {
+                let planned = g.planned_members[i].first()?;
+                let node = g.account_node_by_address(planned)?;
+                Some(self.account_target(node, g.account_index(node).expect("an account")))
+            }
+        }
+    }
+
+    /// One hop: who can use an account through grants on it or on its project (and above).
+    fn controllers_of(&mut self, target: &Target) -> &[(Impersonator, Option<Target>)] {
+        let g = self.g;
+        let key = target.key();
+        if !self.controllers.contains_key(&key) {
+            let mut found = Vec::new();
+            if let (Some(node), Some(a)) = (target.node, target.account) {
+                for (src, _) in g.incoming(node, |e| e == EdgeKind::GrantsOn) {
+                    if let Some(i) = g.iam_index(src) {
+                        impersonators_of(g, i, Some(a), None, &mut found);
+                    }
+                }
+            }
+            for project in g.project_nodes_for(target.project.as_deref()) {
+                for &i in g.scope_grants(project, Caps::CONTROL_ACCOUNT) {
+                    impersonators_of(g, i, target.account, target.member.as_deref(), &mut found);
+                }
+            }
+            let with_accounts = found
+                .into_iter()
+                .map(|(i, c)| {
+                    let account = self.principal_account(i, &c.principal);
+                    (c, account)
+                })
+                .collect();
+            self.controllers.insert(key.clone(), with_accounts);
+        }
+        &self.controllers[&key]
     }
 }
 
-/// Roles an account holds, who can use it through grants on it, and its keys.
-fn account_facts(
-    g: &SideGraph,
-    account_node: petgraph::graph::NodeIndex,
-    member: Option<&str>,
-) -> AccountFacts {
-    let mut facts = AccountFacts::default();
-    for (src, edge) in g.incoming(account_node, |e| {
-        matches!(e, EdgeKind::HeldBy | EdgeKind::GrantsOn | EdgeKind::KeyFor)
-    }) {
-        match (edge, &g.graph[src]) {
-            (EdgeKind::HeldBy, NodeKind::Iam(i)) => {
-                let Some(member) = member else { continue };
-                let level = scope_level(&g.inventory.iam[*i].target);
-                for b in g.grants[*i].bindings.iter().flatten() {
-                    if !b
-                        .principals
-                        .iter()
-                        .any(|p| matches!(p, Principal::Known { member: m, .. } if m == member))
-                    {
-                        continue;
-                    }
-                    let role = b.role.display().to_owned();
-                    let caps = b.role.caps.clone().known().unwrap_or(Caps::NONE);
-                    facts.roles.push(HeldRole {
-                        privileged: is_privileged(&role, caps),
-                        capabilities: caps.names(),
-                        role,
-                        granted_by: g.inventory.iam[*i].address.to_string(),
-                        level,
-                    });
-                }
+/// Roles an account holds through project, folder and organization grants.
+fn held_roles(g: &SideGraph, account_node: NodeIndex, account: usize) -> Vec<HeldRole> {
+    let mut roles = Vec::new();
+    for (src, _) in g.incoming(account_node, |e| e == EdgeKind::HeldBy) {
+        let Some(i) = g.iam_index(src) else { continue };
+        let level = scope_level(&g.inventory.iam[i].target);
+        for b in g.grants[i].bindings.iter().flatten() {
+            if !b
+                .principals
+                .iter()
+                .any(|p| g.principal_is_account(i, p, account))
+            {
+                continue;
             }
-            (EdgeKind::GrantsOn, NodeKind::Iam(i)) => {
-                impersonators_of(g, *i, member, &mut facts.impersonators);
-            }
-            (EdgeKind::KeyFor, NodeKind::Key(k)) => {
-                facts.keys.push(g.inventory.keys[*k].address.to_string())
-            }
-            _ => {}
+            let role = b.role.display().to_owned();
+            let caps = b.role.caps.clone().known().unwrap_or(Caps::NONE);
+            roles.push(HeldRole {
+                privileged: is_privileged(&role, caps),
+                capabilities: caps.names(),
+                role,
+                granted_by: g.inventory.iam[i].address.to_string(),
+                level,
+            });
         }
     }
-    facts
+    roles
+}
+
+/// What the other side of the plan holds, looked up by address.
+struct OtherSide<'g, 'i> {
+    g: &'g SideGraph<'i>,
+    iam: HashMap<&'g str, usize>,
+    keys: HashSet<String>,
+    /// The known principals of each (IAM resource, role) asked about, built on first use: a
+    /// binding can list very many members.
+    members: HashMap<(usize, String), HashSet<&'g Principal>>,
+}
+
+impl<'g, 'i> OtherSide<'g, 'i> {
+    fn new(g: &'g SideGraph<'i>) -> Self {
+        OtherSide {
+            g,
+            iam: g
+                .iam_addresses
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (&**a, i))
+                .collect(),
+            keys: g
+                .inventory
+                .keys
+                .iter()
+                .map(|k| k.address.to_string())
+                .collect(),
+            members: HashMap::new(),
+        }
+    }
+
+    fn has_key(&self, address: &str) -> bool {
+        self.keys.contains(address)
+    }
+
+    /// The IAM resource behind `c` grants the same role to the same known principal on the
+    /// other side. An unknown principal never matches: two unknown values may differ.
+    fn has_grant(&mut self, c: &Impersonator) -> bool {
+        let Principal::Known { .. } = c.principal else {
+            return false;
+        };
+        let Some(&i) = self.iam.get(c.granted_by.as_str()) else {
+            return false;
+        };
+        let g = self.g;
+        self.members
+            .entry((i, c.role.clone()))
+            .or_insert_with(|| {
+                g.grants[i]
+                    .bindings
+                    .iter()
+                    .flatten()
+                    .filter(|b| b.role.display() == c.role)
+                    .flat_map(|b| &b.principals)
+                    .collect()
+            })
+            .contains(&c.principal)
+    }
+}
+
+/// Roles an account holds as a member of a principal set granted at project, folder or
+/// organization level: `principalSet://cloudresourcemanager.googleapis.com/{projects,folders,
+/// organizations}/NUMBER/type/ServiceAccount`, every service account there. A project set
+/// names its project by number; when the account's project number is not in the plan, the set
+/// may include it. Which folder or organization holds a project is outside the plan, so their
+/// sets are taken to include it.
+fn roles_through_sets(g: &SideGraph, account: usize, project: Option<&str>) -> Vec<HeldRole> {
+    const PREFIX: &str = "principalSet://cloudresourcemanager.googleapis.com/";
+    let email = g.accounts[account].email.as_deref();
+    // The number of the account's project: in a default compute account's email, or from a
+    // project the plan knows.
+    let number = email
+        .and_then(|e| e.strip_suffix("-compute@developer.gserviceaccount.com"))
+        .map(str::to_owned)
+        .or_else(|| {
+            g.inventory
+                .default_accounts
+                .iter()
+                .find_map(|d| match (&d.project, &d.email) {
+                    (Tri::Known(p), Tri::Known(e)) if Some(p.as_str()) == project => e
+                        .strip_suffix("-compute@developer.gserviceaccount.com")
+                        .map(str::to_owned),
+                    _ => None,
+                })
+        });
+    let includes = |member: &str| -> bool {
+        let Some(set) = member
+            .strip_prefix(PREFIX)
+            .and_then(|m| m.strip_suffix("/type/ServiceAccount"))
+        else {
+            return false;
+        };
+        match set.split_once('/') {
+            Some(("projects", n)) => number.as_deref().is_none_or(|own| own == n),
+            Some(("folders" | "organizations", _)) => true,
+            _ => false,
+        }
+    };
+    let mut roles = Vec::new();
+    for node in g.project_nodes_for(project) {
+        for (src, _) in g.incoming(node, |e| e == EdgeKind::Covers) {
+            let Some(i) = g.iam_index(src) else { continue };
+            for b in g.grants[i].bindings.iter().flatten() {
+                let in_set = b.principals.iter().any(|p| match p {
+                    Principal::Known { member, .. } => includes(member),
+                    Principal::Unknown => false,
+                });
+                if !in_set {
+                    continue;
+                }
+                let role = b.role.display().to_owned();
+                let caps = b.role.caps.clone().known().unwrap_or(Caps::NONE);
+                roles.push(HeldRole {
+                    privileged: is_privileged(&role, caps),
+                    capabilities: caps.names(),
+                    role,
+                    granted_by: g.inventory.iam[i].address.to_string(),
+                    level: scope_level(&g.inventory.iam[i].target),
+                });
+            }
+        }
+    }
+    roles
 }
 
 fn finish(mut posture: IdentityPosture) -> IdentityPosture {
@@ -220,34 +530,59 @@ fn finish(mut posture: IdentityPosture) -> IdentityPosture {
     posture.impersonators.sort();
     posture.impersonators.dedup();
     posture.keys.sort();
+    posture.keys.dedup();
     posture
 }
-
-/// Principals of grant `i` whose role lets them act as or impersonate an account. The account
-/// itself is left out: acting as oneself adds nothing.
+/// Principals of grant `i` whose role gives control of an account: acting as it, minting its
+/// tokens or keys, or changing its IAM policy (which can grant any of those). The account itself
+/// (its node, or its member when it has none) is left out, since acting as oneself adds nothing,
+/// and so are Google-managed service agents, which hold the grants their service needs.
 fn impersonators_of(
     g: &SideGraph,
     i: usize,
+    own: Option<usize>,
     own_member: Option<&str>,
-    out: &mut Vec<Impersonator>,
+    out: &mut Vec<(usize, Impersonator)>,
 ) {
-    for b in g.grants[i].bindings.iter().flatten() {
+    let on_account = matches!(g.inventory.iam[i].target, IamTarget::Account { .. });
+    let mut push = |principal: Principal, role: &str| {
+        out.push((
+            i,
+            Impersonator {
+                principal,
+                role: role.to_owned(),
+                granted_by: g.inventory.iam[i].address.to_string(),
+                via: Vec::new(),
+                persists: false,
+            },
+        ))
+    };
+    let Some(bindings) = &g.grants[i].bindings else {
+        // An authoritative account policy unknown as a whole may name anyone.
+        if on_account {
+            push(Principal::Unknown, "(unknown policy)");
+        }
+        return;
+    };
+    for b in bindings {
         let relevant = match &b.role.caps {
-            Tri::Known(caps) => caps.intersects(Caps::IMPERSONATE),
-            _ => matches!(g.inventory.iam[i].target, IamTarget::Account { .. }),
+            Tri::Known(caps) => caps.intersects(Caps::CONTROL_ACCOUNT),
+            _ => on_account,
         };
         if !relevant {
             continue;
         }
         for p in &b.principals {
-            if matches!(p, Principal::Known { member, .. } if Some(member.as_str()) == own_member) {
+            let excluded = match p {
+                Principal::Known { member, .. } => {
+                    is_service_agent(member) || Some(member.as_str()) == own_member
+                }
+                Principal::Unknown => false,
+            };
+            if excluded || own.is_some_and(|a| g.principal_is_account(i, p, a)) {
                 continue;
             }
-            out.push(Impersonator {
-                principal: p.clone(),
-                role: b.role.display().to_owned(),
-                granted_by: g.inventory.iam[i].address.to_string(),
-            });
+            push(p.clone(), b.role.display());
         }
     }
 }

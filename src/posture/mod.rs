@@ -2,6 +2,7 @@
 
 pub mod controls;
 pub mod exposure;
+pub mod iam_admins;
 pub mod identity;
 pub mod invokers;
 
@@ -86,6 +87,8 @@ pub struct Posture {
     /// Why `public` is what it is, in a few words each.
     pub public_reasons: Vec<String>,
     pub invokers: Vec<Invoker>,
+    /// Principals that can change the workload's IAM policy (and so make it public).
+    pub iam_admins: Vec<Invoker>,
     pub iam_check_disabled: Option<bool>,
     pub ingress: Option<IngressValue>,
     pub default_uri_disabled: Option<bool>,
@@ -100,10 +103,10 @@ pub struct Posture {
     pub vpc_egress: Option<&'static str>,
 }
 
-/// The postures of every workload on one side.
-pub fn assess(g: &SideGraph) -> BTreeMap<WorkloadId, Posture> {
+/// The postures of every workload on one side; `other` is the other side of the plan.
+pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture> {
     let mut out = BTreeMap::new();
-    let mut identities = identity::Identities::new(g);
+    let mut identities = identity::Identities::new(g, other);
     for (i, w) in g.inventory.workloads.iter().enumerate() {
         let node = g.workload_nodes[i];
         let (invokers, conflicts) = invokers::collect(g, node, w.kind);
@@ -120,6 +123,7 @@ pub fn assess(g: &SideGraph) -> BTreeMap<WorkloadId, Posture> {
                 public: exposure.public,
                 public_reasons: exposure.reasons,
                 invokers,
+                iam_admins: iam_admins::collect(g, node),
                 iam_check_disabled: match w.kind {
                     WorkloadKind::Service => {
                         w.invoker_iam_disabled
@@ -169,6 +173,7 @@ pub fn assess(g: &SideGraph) -> BTreeMap<WorkloadId, Posture> {
                 public: exposure.public,
                 public_reasons: exposure.reasons,
                 invokers,
+                iam_admins: iam_admins::collect(g, node),
                 iam_check_disabled: None,
                 ingress: (e.kind == WorkloadKind::Service).then_some(IngressValue::Unknown),
                 default_uri_disabled: None,

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::{Report, SCHEMA, WorkloadEntry};
 use crate::inventory::WorkloadKind;
-use crate::posture::Posture;
+use crate::posture::{Invoker, Posture};
 use crate::rules::Direction;
 
 #[derive(Serialize)]
@@ -72,6 +72,10 @@ struct WirePosture<'a> {
     invokers: Vec<SetGrant<'a>>,
     /// The id of the grant set inherited from projects, folders and organizations.
     inherited_invokers: Option<String>,
+    /// Grants on the workload itself that let principals change its IAM policy.
+    iam_admins: Vec<SetGrant<'a>>,
+    /// The id of the grant set of IAM administrators inherited from above.
+    inherited_iam_admins: Option<String>,
     iam_check_disabled: Option<&'static str>,
     ingress: Option<&'static str>,
     default_uri_disabled: Option<&'static str>,
@@ -98,9 +102,11 @@ struct WireIdentity<'a> {
     implicit: bool,
     planned_account: Option<&'a str>,
     roles: Vec<Role<'a>>,
+    /// Why the account's roles cannot be known, when they cannot.
+    roles_unknown: Option<&'static str>,
     /// The id of the grant set of principals that can act as the account.
     impersonators: Option<String>,
-    keys: &'a [String],
+    keys: Vec<&'a str>,
     note: Option<&'a str>,
 }
 
@@ -120,6 +126,8 @@ struct SetGrant<'a> {
     level: Option<&'static str>,
     granted_by: &'a str,
     certain: bool,
+    /// For an impersonator: the accounts between the grant and the runtime account, in order.
+    via: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -222,17 +230,27 @@ fn service_tri(kind: WorkloadKind, value: Option<bool>) -> Option<&'static str> 
     (kind == WorkloadKind::Service).then(|| tri(value))
 }
 
-fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> WirePosture<'a> {
-    let grants = p.invokers.iter().flat_map(|i| {
-        i.grants.iter().map(move |g| SetGrant {
-            member: i.principal.display(),
-            role: &g.role,
-            level: Some(g.level),
-            granted_by: &g.address,
-            certain: g.certain,
+/// A posture's grants of one kind, split into those on the workload itself and those inherited
+/// from projects, folders and organizations.
+fn split_grants(principals: &[Invoker]) -> (Vec<SetGrant<'_>>, Vec<SetGrant<'_>>) {
+    principals
+        .iter()
+        .flat_map(|i| {
+            i.grants.iter().map(move |g| SetGrant {
+                member: i.principal.display(),
+                role: &g.role,
+                level: Some(g.level),
+                granted_by: &g.address,
+                certain: g.certain,
+                via: &[],
+            })
         })
-    });
-    let (invokers, inherited): (Vec<_>, Vec<_>) = grants.partition(|g| g.level == Some("resource"));
+        .partition(|g| g.level == Some("resource"))
+}
+
+fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> WirePosture<'a> {
+    let (invokers, inherited) = split_grants(&p.invokers);
+    let (iam_admins, inherited_admins) = split_grants(&p.iam_admins);
     let impersonators = p
         .identity
         .impersonators
@@ -243,6 +261,7 @@ fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> 
             level: None,
             granted_by: &i.granted_by,
             certain: true,
+            via: &i.via,
         })
         .collect();
     WirePosture {
@@ -250,6 +269,8 @@ fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> 
         public_reasons: &p.public_reasons,
         invokers,
         inherited_invokers: sets.intern(inherited),
+        iam_admins,
+        inherited_iam_admins: sets.intern(inherited_admins),
         iam_check_disabled: service_tri(kind, p.iam_check_disabled),
         ingress: p.ingress.map(|i| i.as_str()),
         default_uri_disabled: service_tri(kind, p.default_uri_disabled),
@@ -280,8 +301,9 @@ fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> 
                     granted_by: &r.granted_by,
                 })
                 .collect(),
+            roles_unknown: p.identity.roles_unknown,
             impersonators: sets.intern(impersonators),
-            keys: &p.identity.keys,
+            keys: p.identity.keys.iter().map(|k| k.address.as_str()).collect(),
             note: p.identity.note.as_deref(),
         },
         conflicts: p

@@ -65,6 +65,15 @@ pub fn posture_rows(w: &WorkloadEntry) -> Vec<Row> {
             .map(|i| i.principal.display().to_owned())
             .collect()
     }));
+    rows.push(set_row(w, "can change IAM", &|p| {
+        p.iam_admins
+            .iter()
+            .map(|a| {
+                let roles: Vec<&str> = a.grants.iter().map(|g| &*g.role).collect();
+                format!("{} ({})", a.principal.display(), roles.join(", "))
+            })
+            .collect()
+    }));
     if w.id.kind == WorkloadKind::Service {
         push(
             &mut rows,
@@ -117,7 +126,19 @@ pub fn posture_rows(w: &WorkloadEntry) -> Vec<Row> {
     );
     rows.push(set_row(w, "privileged roles", &privileged));
     rows.push(set_row(w, "can act as identity", &impersonators));
-    rows.push(set_row(w, "keys", &|p| p.identity.keys.clone()));
+    rows.push(set_row(w, "keys", &|p| {
+        p.identity
+            .keys
+            .iter()
+            .map(|k| {
+                if k.via.is_empty() {
+                    k.address.clone()
+                } else {
+                    format!("{} (for {}{})", k.address, k.account, via_text(&k.via[1..]))
+                }
+            })
+            .collect()
+    }));
     rows.push(set_row(w, "plaintext secrets", &secrets));
     push(
         &mut rows,
@@ -230,6 +251,7 @@ fn privileged(p: &Posture) -> Vec<String> {
         .iter()
         .filter(|r| r.privileged)
         .map(|r| format!("{} ({})", r.role, r.level))
+        .chain(p.identity.roles_unknown.map(str::to_owned))
         .collect()
 }
 
@@ -237,7 +259,7 @@ fn impersonators(p: &Posture) -> Vec<String> {
     p.identity
         .impersonators
         .iter()
-        .map(|i| format!("{} ({})", i.principal.display(), i.role))
+        .map(|i| format!("{} ({}){}", i.principal.display(), i.role, via_text(&i.via)))
         .collect()
 }
 
@@ -256,4 +278,9 @@ fn list(items: impl Iterator<Item = String>) -> String {
     } else {
         v.join("\n")
     }
+}
+
+/// The accounts a chain of impersonation goes through, runtime account last.
+fn via_text(via: &[String]) -> String {
+    via.iter().map(|a| format!(" → {a}")).collect()
 }

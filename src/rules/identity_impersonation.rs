@@ -1,4 +1,7 @@
-use super::{Delta, Direction, Item, Rule, Severity, Subject, compare};
+use std::collections::HashSet;
+
+use super::{Delta, Direction, Finding, Item, Rule, Severity, Subject, finding};
+use crate::posture::Posture;
 
 pub static RULE: Rule = Rule {
     id: "identity-impersonation",
@@ -14,9 +17,19 @@ pub static RULE: Rule = Rule {
 A principal that gains (or loses) the power to use the runtime service account of a workload:
 `iam.serviceAccounts.actAs` (deploy code that runs as it — `roles/iam.serviceAccountUser`,
 `roles/editor`, `roles/owner`), token minting (`roles/iam.serviceAccountTokenCreator`,
-`roles/iam.workloadIdentityUser`, `roles/iam.serviceAccountOpenIdTokenCreator`) or key creation.
-Grants on the account itself (`google_service_account_iam_*`) and project, folder and
-organization grants count. The account itself is not listed.
+`roles/iam.workloadIdentityUser`, `roles/iam.serviceAccountOpenIdTokenCreator`), key creation,
+or `iam.serviceAccounts.setIamPolicy` (`roles/iam.serviceAccountAdmin`, which can grant itself
+any of those). Grants on the account itself (`google_service_account_iam_*`) and project, folder
+and organization grants count; an authoritative account policy that is unknown at plan time
+counts as an unknown principal. Chains are followed to a fixed point: a principal that can use
+account A, where A can use the runtime account, can use the runtime account too; the message
+names every account on the way. The account itself is not listed, nor Google-managed service
+agents (`service-NNN@gcp-sa-*.iam.gserviceaccount.com`, `NNN@cloudservices.gserviceaccount.com`).
+
+Power is measured before against after. Power that exists on both sides — a new workload or a
+new account that inherits an existing project-level grant — is not the plan's doing and is not
+reported. When the workload changes identity, who could use the old account is compared with who
+can use the new one.
 
 ## Why it matters
 Whoever can act as the runtime account has every permission the workload has, without touching
@@ -36,28 +49,47 @@ Let only the deployment pipeline's service account hold `roles/iam.serviceAccoun
 runtime account, on that account only, and avoid token-creator grants to people.
 
 ## Known limits
-The implicit default account's project number is usually unknown, so grants on it by email
-cannot always be matched.
+When the plan does not know the project number, grants to the implicit default account by
+email cannot be matched. Chains through accounts whose grants are outside the plan are not seen.
 "#,
     check,
 };
 
-fn check(d: &Delta) -> Vec<super::Finding> {
-    compare(
+fn check(d: &Delta) -> Vec<Finding> {
+    compare_power(
         d,
         |p| {
             p.identity
                 .impersonators
                 .iter()
-                .map(|i| Item {
-                    key: format!("{} {}", i.principal.identity_key(), i.role),
-                    label: format!("`{}` through `{}`", i.principal.display(), i.role),
-                    evidence: vec![i.granted_by.clone()],
-                    subject: Subject {
-                        principal: Some(i.principal.display().to_owned()),
-                        role: Some(i.role.clone()),
-                        ..Subject::default()
-                    },
+                .map(|i| {
+                    let item = Item {
+                        key: format!("{} {}", i.principal_key(), i.role),
+                        label: if i.via.is_empty() {
+                            // A direct grant reads the same on every workload it reaches, so
+                            // that one grant is one finding; the account is in each posture.
+                            format!("`{}` through `{}`", i.principal.display(), i.role)
+                        } else {
+                            // The account the grant is on, then each account it can act as,
+                            // down to the runtime one.
+                            let mut chain: Vec<String> =
+                                i.via.iter().map(|a| format!("`{a}`")).collect();
+                            chain.push(format!("`{}`", p.identity.display()));
+                            format!(
+                                "`{}` through `{}` on {}",
+                                i.principal.display(),
+                                i.role,
+                                chain.join(", which can act as ")
+                            )
+                        },
+                        evidence: vec![i.granted_by.clone()],
+                        subject: Subject {
+                            principal: Some(i.principal.display().to_owned()),
+                            role: Some(i.role.clone()),
+                            ..Subject::default()
+                        },
+                    };
+                    (item, i.persists)
                 })
                 .collect()
         },
@@ -69,4 +101,66 @@ fn check(d: &Delta) -> Vec<super::Finding> {
             Direction::Unchanged => format!("can act as the runtime identity: {}", item.label),
         },
     )
+}
+
+/// Compares power over the runtime identity across the plan. Each item says whether the
+/// grants behind it exist on both sides (`persists`).
+///
+/// - An item on both sides is unchanged.
+/// - While the workload keeps its identity (or is created or deleted), an item whose grants
+///   persist is power that exists regardless of the plan (a new workload on an account that
+///   someone could already use), so it is unchanged too.
+/// - When the identity changes, who could use the old account is compared with who can use the
+///   new one, grants' age aside.
+pub(super) fn compare_power(
+    d: &Delta,
+    items: impl Fn(&Posture) -> Vec<(Item, bool)>,
+    message: impl Fn(&Item, Direction) -> String,
+) -> Vec<Finding> {
+    let before = d.before.map(&items).unwrap_or_default();
+    let after = d.after.map(&items).unwrap_or_default();
+    let same_identity = match (d.before, d.after) {
+        (Some(b), Some(a)) => {
+            (
+                &b.identity.service_account,
+                &b.identity.planned_account,
+                b.identity.implicit,
+            ) == (
+                &a.identity.service_account,
+                &a.identity.planned_account,
+                a.identity.implicit,
+            )
+        }
+        _ => true,
+    };
+    let keys = |items: &[(Item, bool)]| -> HashSet<String> {
+        items.iter().map(|(i, _)| i.key.clone()).collect()
+    };
+    let (before_keys, after_keys) = (keys(&before), keys(&after));
+    let mut out = Vec::new();
+    for (item, persists) in &after {
+        let direction = if before_keys.contains(&item.key) || (same_identity && *persists) {
+            Direction::Unchanged
+        } else {
+            Direction::Worsened
+        };
+        if direction == Direction::Unchanged && !d.include_unchanged {
+            continue;
+        }
+        out.push(
+            finding(d, direction, message(item, direction), &item.evidence)
+                .about(item.subject.clone()),
+        );
+    }
+    for (item, persists) in &before {
+        if after_keys.contains(&item.key) || (same_identity && *persists) {
+            continue;
+        }
+        let direction = Direction::Improved;
+        out.push(
+            finding(d, direction, message(item, direction), &item.evidence)
+                .about(item.subject.clone()),
+        );
+    }
+    out
 }

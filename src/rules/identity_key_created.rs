@@ -1,4 +1,5 @@
-use super::{Delta, Direction, Item, Rule, Severity, Subject, compare};
+use super::identity_impersonation::compare_power;
+use super::{Delta, Direction, Item, Rule, Severity, Subject};
 
 pub static RULE: Rule = Rule {
     id: "identity-key-created",
@@ -11,8 +12,10 @@ pub static RULE: Rule = Rule {
     doc: r#"# identity-key-created
 
 ## What it detects
-A `google_service_account_key` for the service account a workload runs as. Removing one is
-reported as improved.
+A `google_service_account_key` for the service account a workload runs as, or for any account
+that can act as it, directly or through a chain of accounts (a key for A, where A can mint
+tokens for the runtime account B, is a long-lived credential for B). Removing one is reported
+as improved.
 
 ## Why it matters
 A key is a long-lived, exportable credential: anyone who copies it holds the workload's identity
@@ -37,20 +40,29 @@ Keys created outside Terraform are not seen. The key's value is never printed.
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {
-    compare(
+    compare_power(
         d,
         |p| {
             p.identity
                 .keys
                 .iter()
-                .map(|k| Item {
-                    key: k.clone(),
-                    label: format!("`{k}` for `{}`", p.identity.display()),
-                    evidence: vec![k.clone()],
-                    subject: Subject {
-                        account: Some(p.identity.display()),
-                        ..Subject::default()
-                    },
+                .map(|k| {
+                    let item = Item {
+                        key: k.address.clone(),
+                        label: {
+                            // The key's account, then each account it can act as, down to the runtime one.
+                            let mut chain: Vec<String> =
+                                k.via.iter().map(|a| format!("`{a}`")).collect();
+                            chain.push(format!("`{}`", p.identity.display()));
+                            format!("`{}` for {}", k.address, chain.join(", which can act as "))
+                        },
+                        evidence: vec![k.address.clone()],
+                        subject: Subject {
+                            account: Some(p.identity.display()),
+                            ..Subject::default()
+                        },
+                    };
+                    (item, k.persists)
                 })
                 .collect()
         },

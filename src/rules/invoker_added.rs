@@ -1,4 +1,5 @@
-use super::{Delta, Direction, Rule, Severity, compare, invoker_items};
+use super::{Delta, Direction, Item, Rule, Severity, Subject, compare, invoker_items};
+use crate::graph::Principal;
 use crate::iam::MemberKind;
 
 pub static RULE: Rule = Rule {
@@ -32,7 +33,8 @@ resource "google_project_iam_member" "bob" {
 Grant invoke rights on the one workload that needs them, to a service account or group.
 
 ## Known limits
-Public and broad members have their own rules (`public-invoker`, `all-authenticated-invoker`,
+Principals that can also change the workload's IAM policy are reported by
+`iam-admin-granted` instead. Public and broad members have their own rules (`public-invoker`, `all-authenticated-invoker`,
 `broad-invoker`, `public-job-or-worker-pool`). Group membership is outside the plan.
 "#,
     check,
@@ -45,7 +47,39 @@ fn check(d: &Delta) -> Vec<super::Finding> {
     let verb = "invoke, run or redeploy";
     compare(
         d,
-        |p| invoker_items(p, |k| k == MemberKind::Named),
+        |p| {
+            // A principal that can also change the workload's IAM is reported once, at its
+            // full weight, by iam-admin-granted.
+            let mut items = invoker_items(p, |k| k == MemberKind::Named);
+            items.retain(|i| {
+                !p.iam_admins
+                    .iter()
+                    .any(|a| a.principal.identity_key() == i.key)
+            });
+            // Unknown members are one per grant: two unknown values may differ, so an unknown
+            // member of a new grant is a new principal even if another grant has one too.
+            let unknown = Principal::Unknown.identity_key();
+            let split: Vec<Item> = p
+                .invokers
+                .iter()
+                .filter(|i| i.principal == Principal::Unknown)
+                .flat_map(|i| &i.grants)
+                .map(|g| Item {
+                    key: format!("{unknown} {}", g.address),
+                    label: format!("`{unknown}` ({} at {} level)", g.role, g.level),
+                    evidence: vec![g.address.to_string()],
+                    subject: Subject {
+                        principal: Some(unknown.to_owned()),
+                        role: Some(g.role.to_string()),
+                        level: Some(g.level),
+                        account: None,
+                    },
+                })
+                .collect();
+            items.retain(|i| i.key != unknown);
+            items.extend(split);
+            items
+        },
         |item, dir| match dir {
             Direction::Worsened => format!("new principal can {verb}: {}", item.label),
             Direction::Improved => format!("principal can no longer {verb}: {}", item.label),

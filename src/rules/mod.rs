@@ -6,6 +6,7 @@ mod binary_authorization_weakened;
 mod broad_invoker;
 mod conflicting_iam_authority;
 mod default_service_account;
+mod iam_admin_granted;
 mod iap_removed;
 mod identity_impersonation;
 mod identity_key_created;
@@ -143,6 +144,7 @@ pub static RULES: &[&Rule] = &[
     &broad_invoker::RULE,
     &conflicting_iam_authority::RULE,
     &default_service_account::RULE,
+    &iam_admin_granted::RULE,
     &iap_removed::RULE,
     &identity_impersonation::RULE,
     &identity_key_created::RULE,

@@ -15,7 +15,10 @@ The service account a workload runs as holds (or stops holding) a privileged rol
 folder or organization level: `roles/owner`, `roles/editor`, any `*admin` role, or a role —
 predefined or custom — that can act as service accounts (`iam.serviceAccounts.actAs`), mint
 their tokens (`getAccessToken`, `signBlob`, `signJwt`), create their keys, or change IAM
-(`setIamPolicy`). A workload switching to an account that already holds such a role counts too.
+(`setIamPolicy`). Grants to principal sets that include the account count (every service account
+of its project, folder or organization:
+`principalSet://cloudresourcemanager.googleapis.com/projects/NUMBER/type/ServiceAccount`). A
+workload switching to an account that already holds such a role counts too.
 
 ## Why it matters
 Whoever controls the workload — through a code bug, a compromised dependency or a malicious
@@ -36,7 +39,8 @@ Grant narrow roles on the specific resources the code uses (a bucket, a secret, 
 of project-wide basic or admin roles.
 
 ## Known limits
-Roles granted outside the plan are not seen, nor the roles of the implicit default account.
+Roles granted outside the plan are not seen; the default compute account's roles are shown as
+unknown, since it holds `roles/editor` unless the automatic-grants org policy is enforced.
 Resource-level grants (on a bucket, a secret) are not evaluated.
 "#,
     check,

@@ -121,6 +121,8 @@ struct Posture {
     public_reasons: Vec<String>,
     invokers: Vec<Grant>,
     inherited_invokers: Option<String>,
+    iam_admins: Vec<Grant>,
+    inherited_iam_admins: Option<String>,
     iam_check_disabled: Option<YesNoUnknown>,
     ingress: Option<Ingress>,
     default_uri_disabled: Option<YesNoUnknown>,
@@ -177,6 +179,7 @@ struct Identity {
     implicit: bool,
     planned_account: Option<String>,
     roles: Vec<Role>,
+    roles_unknown: Option<String>,
     impersonators: Option<String>,
     keys: Vec<String>,
     note: Option<String>,
@@ -210,6 +213,7 @@ struct Grant {
     level: Option<Level>,
     granted_by: String,
     certain: bool,
+    via: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -347,7 +351,12 @@ fn every_scenario_report_reads_with_the_consumer_structs() {
             let mut used = std::collections::BTreeSet::new();
             for w in &report.workloads {
                 for p in w.before.iter().chain(&w.after) {
-                    for id in p.inherited_invokers.iter().chain(&p.identity.impersonators) {
+                    let referenced = [
+                        &p.inherited_invokers,
+                        &p.inherited_iam_admins,
+                        &p.identity.impersonators,
+                    ];
+                    for id in referenced.into_iter().flatten() {
                         assert!(ids.contains(&id.as_str()), "{name}: no grant set {id}");
                         used.insert(id.as_str());
                     }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::support::{effective_invokers, run, scenario_plans};
+use crate::support::{effective_invokers, effective_members, grant_set, run, scenario_plans};
 
 /// Compares one scenario; returns the differences found.
 fn check(path: &std::path::Path) -> Vec<String> {
@@ -32,10 +32,16 @@ fn check(path: &std::path::Path) -> Vec<String> {
                 }
                 (Value::Object(fields), _) => {
                     for (field, value) in fields {
-                        let got_field = if field == "invokers" {
-                            Some(effective_invokers(&report, have))
-                        } else {
-                            have.get(field).cloned()
+                        let got_field = match field.as_str() {
+                            "invokers" => Some(effective_invokers(&report, have)),
+                            "iam_admins" => Some(effective_members(
+                                &report,
+                                have,
+                                "iam_admins",
+                                "inherited_iam_admins",
+                            )),
+                            "identity" => Some(identity_with_impersonators(&report, have)),
+                            _ => have.get(field).cloned(),
                         };
                         if got_field.as_ref() != Some(value) {
                             let got_value = got_field.unwrap_or(Value::Null);
@@ -282,8 +288,27 @@ fn unknown_targets_link_through_one_candidate_set() {
         g.graph.edge_count()
     );
     // Each service still counts every one of those grants, as uncertain.
-    let postures = runguard::posture::assess(&g);
+    let postures = runguard::posture::assess(&g, &g);
     let first = postures.values().next().expect("a workload");
     assert_eq!(first.invokers.len(), N);
     assert!(first.invokers.iter().all(|i| !i.certain()));
+}
+
+/// A posture's identity with its impersonators' grant set expanded to the fields expectations
+/// list: member, role, granted_by and via.
+fn identity_with_impersonators(report: &Value, posture: &Value) -> Value {
+    let mut identity = posture["identity"].clone();
+    let impersonators: Vec<Value> = grant_set(report, &identity["impersonators"])
+        .iter()
+        .map(|g| {
+            serde_json::json!({
+                "member": g["member"],
+                "role": g["role"],
+                "granted_by": g["granted_by"],
+                "via": g["via"],
+            })
+        })
+        .collect();
+    identity["impersonators"] = Value::Array(impersonators);
+    identity
 }

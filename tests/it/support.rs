@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use serde_json::Value;
+
 use runguard::report::Report;
 use runguard::report::text::{Gate, TextOptions};
 use runguard::rules::Severity;
@@ -64,32 +66,36 @@ pub fn render(report: &Report, all: bool) -> (serde_json::Value, String, u8) {
 
 /// Every principal that can invoke a workload on one side of a `runguard/report/v2` document:
 /// its own grants and those of its inherited grant set, sorted and unique, as a JSON array.
-pub fn effective_invokers(
-    report: &serde_json::Value,
-    posture: &serde_json::Value,
-) -> serde_json::Value {
-    let mut members: Vec<String> = posture["invokers"]
+pub fn effective_invokers(report: &Value, posture: &Value) -> Value {
+    effective_members(report, posture, "invokers", "inherited_invokers")
+}
+
+/// The members of a posture's own grants (`own`) and of its inherited grant set (`inherited`),
+/// sorted and unique, as a JSON array.
+pub fn effective_members(report: &Value, posture: &Value, own: &str, inherited: &str) -> Value {
+    let mut members: Vec<String> = posture[own]
         .as_array()
         .into_iter()
         .flatten()
+        .chain(grant_set(report, &posture[inherited]))
         .map(|g| g["member"].as_str().expect("member").to_owned())
         .collect();
-    if let Some(id) = posture["inherited_invokers"].as_str() {
-        let set = report["grant_sets"]
-            .as_array()
-            .expect("grant_sets")
-            .iter()
-            .find(|s| s["id"] == id)
-            .unwrap_or_else(|| panic!("grant set {id} is listed"));
-        members.extend(
-            set["grants"]
-                .as_array()
-                .expect("grants")
-                .iter()
-                .map(|g| g["member"].as_str().expect("member").to_owned()),
-        );
-    }
     members.sort();
     members.dedup();
-    members.into_iter().map(serde_json::Value::String).collect()
+    members.into_iter().map(Value::String).collect()
+}
+
+/// The grants of the set a field refers to (`null`: none).
+pub fn grant_set<'r>(report: &'r Value, id: &Value) -> &'r [Value] {
+    let Some(id) = id.as_str() else {
+        return &[];
+    };
+    report["grant_sets"]
+        .as_array()
+        .expect("grant_sets")
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("grant set {id} is listed"))["grants"]
+        .as_array()
+        .expect("grants")
 }
