@@ -1,18 +1,25 @@
 //! The other security controls of a workload: environment variables (secret references or
 //! plaintext), Binary Authorization, and VPC egress. Environment values are never kept: only
-//! whether each is a Secret Manager reference, a literal, sensitive, or unknown.
+//! whether each is a Secret Manager reference, a literal (and whether it reads as a setting),
+//! sensitive, or unknown.
 
 use crate::plan::{Node, Tri, TypeMismatch};
 
 use super::cloud_run::{ANNOTATIONS_PATH, ApiDefault, OpenDefault, note_open};
+use super::secrets::looks_like_setting;
 
 /// How an environment variable gets its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnvValue {
     /// `value_source.secret_key_ref` (v1: `value_from.secret_key_ref`): read from Secret Manager.
     SecretRef,
-    /// A literal in the configuration. `sensitive` when the plan marks the value sensitive.
-    Literal { sensitive: bool },
+    /// A literal in the configuration. `sensitive` when the plan marks the value sensitive;
+    /// `setting_shaped` when the value reads as a setting (a URL, a number, a boolean, a short
+    /// identifier: see [`super::secrets::looks_like_setting`]), which is all that is kept of it.
+    Literal {
+        sensitive: bool,
+        setting_shaped: bool,
+    },
     /// Unset or empty.
     Empty,
     /// Unknown at plan time. `sensitive` when the plan marks it sensitive.
@@ -245,8 +252,9 @@ fn read_env(parent: &Node, secret_block: &str) -> Result<Vec<EnvVar>, TypeMismat
             } else {
                 match value_node.str()? {
                     Tri::Known("") | Tri::Absent => EnvValue::Empty,
-                    Tri::Known(_) => EnvValue::Literal {
+                    Tri::Known(v) => EnvValue::Literal {
                         sensitive: value_node.is_sensitive(),
+                        setting_shaped: looks_like_setting(v),
                     },
                     Tri::Unknown => EnvValue::Unknown {
                         sensitive: value_node.is_sensitive(),
@@ -268,44 +276,4 @@ fn read_env(parent: &Node, secret_block: &str) -> Result<Vec<EnvVar>, TypeMismat
         }
     }
     Ok(out)
-}
-
-/// An environment variable name that conventionally carries a credential.
-pub fn is_secret_like(name: &str) -> bool {
-    const WORDS: [&str; 11] = [
-        "PASSWORD",
-        "PASSWD",
-        "SECRET",
-        "TOKEN",
-        "APIKEY",
-        "API_KEY",
-        "PRIVATE_KEY",
-        "CREDENTIAL",
-        "ACCESS_KEY",
-        "SIGNING_KEY",
-        "ENCRYPTION_KEY",
-    ];
-    let upper = name.to_ascii_uppercase();
-    WORDS.iter().any(|w| upper.contains(w)) || upper.ends_with("_PASS") || upper == "PASS"
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_like_names() {
-        for n in [
-            "DB_PASSWORD",
-            "stripe_api_key",
-            "GITHUB_TOKEN",
-            "DB_PASS",
-            "client_secret",
-        ] {
-            assert!(is_secret_like(n), "{n}");
-        }
-        for n in ["PORT", "LOG_LEVEL", "PASSAGE_COUNT"] {
-            assert!(!is_secret_like(n), "{n}");
-        }
-    }
 }

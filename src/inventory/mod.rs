@@ -14,6 +14,7 @@ pub mod iam;
 pub mod load_balancer;
 pub mod policy_data;
 pub mod roles;
+pub mod secrets;
 pub mod service_account;
 
 use crate::plan::{Action, Address, Node, Plan, Projection, ResourceChange, Tri, TypeMismatch};
