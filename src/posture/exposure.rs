@@ -85,8 +85,17 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
         Tri::Known(_) => Verdict::No,
         _ => Verdict::Unknown,
     };
-    if direct == Verdict::Yes {
-        reasons.push("ingress is `all` and the run.app URL is enabled".into());
+    match (&ingress, direct) {
+        (_, Verdict::Yes) => {
+            reasons.push("ingress is `all` and the run.app URL is enabled".into());
+        }
+        (Tri::Known(_), Verdict::Unknown) => {
+            reasons.push("whether the run.app URL is disabled is unknown at plan time".into());
+        }
+        (Tri::Unknown | Tri::Absent, _) => {
+            reasons.push("ingress is unknown at plan time".into());
+        }
+        _ => {}
     }
     let lb_allowed = match &ingress {
         Tri::Known(Ingress::All | Ingress::InternalAndLoadBalancing) => Verdict::Yes,
@@ -132,7 +141,10 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
             reasons.push("IAP is enabled on the service".into());
             Verdict::No
         }
-        Verdict::Unknown => Verdict::Unknown,
+        Verdict::Unknown => {
+            reasons.push("whether IAP is enabled on the service is unknown at plan time".into());
+            Verdict::Unknown
+        }
         Verdict::No => Verdict::Yes,
     };
     let public = open.and(reachable).and(gated);

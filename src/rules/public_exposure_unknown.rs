@@ -1,7 +1,8 @@
+use super::public_invoker::{ExposureRule, transition};
 use super::{Delta, Direction, Finding, Rule, Severity, finding};
 use crate::graph::Principal;
 use crate::inventory::WorkloadKind;
-use crate::posture::{Posture, Verdict};
+use crate::posture::Posture;
 
 pub static RULE: Rule = Rule {
     id: "public-exposure-unknown",
@@ -23,7 +24,10 @@ learns at apply, or on something outside the plan. Typical causes:
 - ingress `internal-and-cloud-load-balancing` with `allUsers`, and no load balancer in the plan;
 - IAM granted on a service that this plan does not manage.
 
-It is reported as improved when an unknown verdict becomes a proven `no`.
+It is reported as improved when an unknown verdict becomes a proven `no` (or the service is
+deleted), and, with `--all`, as unchanged when it stays unknown. A service that was public and
+whose exposure becomes unknown is reported by `public-invoker` as improved, with a message that
+says it is now unknown; see `runguard explain public-invoker` for every transition.
 
 ## Why it matters
 Other scanners drop unknown values and pass the plan. runguard never takes an unknown as safe: a
@@ -68,31 +72,32 @@ fn check(d: &Delta) -> Vec<Finding> {
         return Vec::new();
     }
     let before = d.before.map(|p| p.public);
+    let after = d.after.map(|p| p.public);
+    let Some((ExposureRule::ExposureUnknown, direction)) = transition(before, after) else {
+        return Vec::new();
+    };
     let reasons = |p: &Posture| p.public_reasons.join("; ");
-    match (before, d.after) {
-        (Some(Verdict::Unknown), Some(p)) if p.public == Verdict::Unknown => vec![finding(
-            d,
-            Direction::Unchanged,
+    let (message, evidence) = match (direction, d.after) {
+        (Direction::Unchanged, Some(p)) => (
             format!("public exposure stays unknown at plan time: {}", reasons(p)),
-            &[],
-        )],
-        (None | Some(Verdict::No), Some(p)) if p.public == Verdict::Unknown => vec![finding(
-            d,
-            Direction::Worsened,
+            Vec::new(),
+        ),
+        (Direction::Worsened, Some(p)) => (
             format!(
                 "may become publicly invokable; it cannot be known at plan time: {}",
                 reasons(p)
             ),
-            &uncertain_grants(p),
-        )],
-        (Some(Verdict::Unknown), after) if after.is_none_or(|p| p.public == Verdict::No) => {
-            vec![finding(
-                d,
-                Direction::Improved,
-                "public exposure was unknown and is now known not to be public".into(),
-                &[],
-            )]
-        }
-        _ => Vec::new(),
-    }
+            uncertain_grants(p),
+        ),
+        (Direction::Improved, None) => (
+            "the service whose public exposure was unknown is deleted".to_owned(),
+            Vec::new(),
+        ),
+        (Direction::Improved, Some(_)) => (
+            "public exposure was unknown and is now known not to be public".to_owned(),
+            Vec::new(),
+        ),
+        _ => return Vec::new(),
+    };
+    vec![finding(d, direction, message, &evidence)]
 }
