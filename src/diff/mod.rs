@@ -13,6 +13,8 @@ use crate::rules::{Delta, Direction, RULES, Rule, Severity};
 pub struct Change {
     pub rule: &'static Rule,
     pub direction: Direction,
+    /// The finding's own severity, when it overrides the rule's.
+    pub severity_override: Option<Severity>,
     /// The workload address (or, for a workload outside the plan, its resource id).
     pub workload: String,
     pub message: String,
@@ -30,7 +32,7 @@ pub struct PolicyDiff {
 
 impl Change {
     pub fn severity(&self) -> Severity {
-        self.rule.severity
+        self.severity_override.unwrap_or(self.rule.severity)
     }
 }
 
@@ -98,6 +100,7 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Change> {
                 changes.push(Change {
                     rule,
                     direction: f.direction,
+                    severity_override: f.severity,
                     workload: p.id.address.clone(),
                     message: f.message,
                     evidence: f.evidence,

@@ -23,9 +23,36 @@ pub struct LbPath {
 
 pub struct Exposure {
     pub public: Verdict,
+    /// The invoker check lets anyone in: `allUsers` holds an invoker role or the check is
+    /// disabled (`unknown` when either may hold). An unknown principal does not count here.
+    pub anyone_allowed: Verdict,
+    /// A path from the internet reaches the service past IAP.
+    pub reachable: Verdict,
     pub reasons: Vec<String>,
     pub iap: Option<bool>,
     pub paths: Vec<LbPath>,
+}
+
+/// Whether the invoker check is open to anyone by `allUsers` or by being disabled, leaving
+/// unknown principals aside: the part of an open invoker check that only a public grant or
+/// setting can cause.
+fn anyone_allowed(check_disabled: &Tri<bool>, invokers: &[Invoker]) -> Verdict {
+    let all_users = Verdict::any(invokers.iter().map(|i| match &i.principal {
+        Principal::Known { member, .. } if classify(member) == MemberKind::AllUsers => {
+            if i.certain() {
+                Verdict::Yes
+            } else {
+                Verdict::Unknown
+            }
+        }
+        _ => Verdict::No,
+    }));
+    let disabled = match check_disabled {
+        Tri::Known(true) => Verdict::Yes,
+        Tri::Unknown => Verdict::Unknown,
+        _ => Verdict::No,
+    };
+    Verdict::any([all_users, disabled])
 }
 
 /// Whether the workload's invoker check lets unauthenticated callers through.
@@ -65,6 +92,8 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
         // Jobs and worker pools have no URL.
         return Exposure {
             public: Verdict::No,
+            anyone_allowed: Verdict::No,
+            reachable: Verdict::No,
             reasons: Vec::new(),
             iap: None,
             paths: Vec::new(),
@@ -147,7 +176,8 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
         }
         Verdict::No => Verdict::Yes,
     };
-    let public = open.and(reachable).and(gated);
+    let reachable = reachable.and(gated);
+    let public = open.and(reachable);
     let iap = match iap_verdict(service_iap, direct, &paths) {
         // IAP on every load balancer cannot be proven while one link is unknown.
         Some(true) if service_iap != Verdict::Yes && g.lb_unresolved => None,
@@ -155,6 +185,8 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
     };
     Exposure {
         public,
+        anyone_allowed: anyone_allowed(&w.invoker_iam_disabled, invokers),
+        reachable,
         reasons: if public == Verdict::No && open == Verdict::No {
             Vec::new()
         } else {
@@ -201,6 +233,8 @@ pub fn assess_external(kind: WorkloadKind, invokers: &[Invoker]) -> Exposure {
     };
     Exposure {
         public,
+        anyone_allowed: anyone_allowed(&Tri::Known(false), invokers),
+        reachable: Verdict::Unknown,
         reasons,
         iap: None,
         paths: Vec::new(),

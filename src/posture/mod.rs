@@ -85,6 +85,11 @@ pub struct Posture {
     pub public: Verdict,
     /// Why `public` is what it is, in a few words each.
     pub public_reasons: Vec<String>,
+    /// The two halves of `public` that are settings or grants for anyone: `allUsers` or a
+    /// disabled invoker check, and a path from the internet past IAP. Rules use them to tell
+    /// what a plan newly opens.
+    pub anyone_allowed: Verdict,
+    pub reachable: Verdict,
     pub invokers: Vec<Invoker>,
     pub iam_check_disabled: Option<bool>,
     pub ingress: Option<IngressValue>,
@@ -119,6 +124,8 @@ pub fn assess(g: &SideGraph) -> BTreeMap<WorkloadId, Posture> {
             Posture {
                 public: exposure.public,
                 public_reasons: exposure.reasons,
+                anyone_allowed: exposure.anyone_allowed,
+                reachable: exposure.reachable,
                 invokers,
                 iam_check_disabled: match w.kind {
                     WorkloadKind::Service => {
@@ -168,6 +175,8 @@ pub fn assess(g: &SideGraph) -> BTreeMap<WorkloadId, Posture> {
             Posture {
                 public: exposure.public,
                 public_reasons: exposure.reasons,
+                anyone_allowed: exposure.anyone_allowed,
+                reachable: exposure.reachable,
                 invokers,
                 iam_check_disabled: None,
                 ingress: (e.kind == WorkloadKind::Service).then_some(IngressValue::Unknown),

@@ -88,6 +88,8 @@ pub struct Delta<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub direction: Direction,
+    /// This finding's severity when it differs from the rule's; `None`: the rule's.
+    pub severity: Option<Severity>,
     pub message: String,
     /// Terraform addresses that cause the finding (the workload first).
     pub evidence: Vec<String>,
@@ -196,6 +198,7 @@ pub(crate) fn finding(
     }
     Finding {
         direction,
+        severity: None,
         message,
         evidence: all,
     }

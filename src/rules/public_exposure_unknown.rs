@@ -2,7 +2,7 @@ use super::public_invoker::{ExposureRule, transition};
 use super::{Delta, Direction, Finding, Rule, Severity, finding};
 use crate::graph::Principal;
 use crate::inventory::WorkloadKind;
-use crate::posture::Posture;
+use crate::posture::{Posture, Verdict};
 
 pub static RULE: Rule = Rule {
     id: "public-exposure-unknown",
@@ -28,6 +28,12 @@ It is reported as improved when an unknown verdict becomes a proven `no` (or the
 deleted), and, with `--all`, as unchanged when it stays unknown. A service that was public and
 whose exposure becomes unknown is reported by `public-invoker` as improved, with a message that
 says it is now unknown; see `runguard explain public-invoker` for every transition.
+
+Its severity is `medium`, and `high` when this plan is what opens the question: the open
+invoker (`allUsers` holding an invoker role, or the invoker check disabled, either of them
+certain or possible) is new in this plan, or the path from the internet becomes unknown where it
+was closed (`no`) or did not exist. Then the default gate (`--fail-on high`) stops, because a
+reviewer must look. An unknown principal on a service that was already reachable stays `medium`.
 
 ## Why it matters
 Other scanners drop unknown values and pass the plan. runguard never takes an unknown as safe: a
@@ -67,6 +73,18 @@ fn uncertain_grants(p: &Posture) -> Vec<String> {
         .collect()
 }
 
+/// The plan itself opens the question: the open invoker (`allUsers` or a disabled check,
+/// certain or possible) is new, or the path from the internet becomes unknown where it was
+/// closed or absent.
+fn opened_by_this_plan(before: Option<&Posture>, after: &Posture) -> bool {
+    let was = |f: fn(&Posture) -> Verdict| before.map_or(Verdict::No, f);
+    let new_open_invoker =
+        after.anyone_allowed != Verdict::No && after.anyone_allowed > was(|p| p.anyone_allowed);
+    let new_unknown_path =
+        after.reachable == Verdict::Unknown && was(|p| p.reachable) == Verdict::No;
+    new_open_invoker || new_unknown_path
+}
+
 fn check(d: &Delta) -> Vec<Finding> {
     if d.workload.kind != WorkloadKind::Service {
         return Vec::new();
@@ -82,13 +100,17 @@ fn check(d: &Delta) -> Vec<Finding> {
             format!("public exposure stays unknown at plan time: {}", reasons(p)),
             Vec::new(),
         ),
-        (Direction::Worsened, Some(p)) => (
-            format!(
+        (Direction::Worsened, Some(p)) => {
+            let message = format!(
                 "may become publicly invokable; it cannot be known at plan time: {}",
                 reasons(p)
-            ),
-            uncertain_grants(p),
-        ),
+            );
+            let mut f = finding(d, direction, message, &uncertain_grants(p));
+            if opened_by_this_plan(d.before, p) {
+                f.severity = Some(Severity::High);
+            }
+            return vec![f];
+        }
         (Direction::Improved, None) => (
             "the service whose public exposure was unknown is deleted".to_owned(),
             Vec::new(),

@@ -164,6 +164,8 @@ mod tests {
         Posture {
             public,
             public_reasons: vec!["because".into()],
+            anyone_allowed: public,
+            reachable: public,
             invokers: Vec::new(),
             iam_check_disabled: Some(false),
             ingress: None,
