@@ -8,15 +8,16 @@ use std::sync::{Mutex, PoisonError};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::report::Report;
 use crate::report::text::TextOptions;
+use crate::report::{Gate, Report};
 use crate::rules::{RULES, Severity};
 use crate::{Options, analyze};
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  no worsened change at or above the --fail-on severity
-  1  the gate tripped: a worsened change at or above --fail-on
+  0  no worsened change at or above the --fail-on severity, and the report is complete
+  1  the gate tripped: a worsened change at or above --fail-on, or an incomplete report
+     (without --allow-incomplete)
   2  usage error, or input that is not a readable plan";
 
 /// How a Terraform plan changes the security of Cloud Run workloads.
@@ -58,6 +59,10 @@ struct CheckArgs {
     /// Also report risky posture the plan leaves unchanged, and every workload.
     #[arg(long)]
     all: bool,
+    /// Do not fail when the report is incomplete (a resource could not be analysed, or the
+    /// plan errored or deferred changes). By default an incomplete report fails closed.
+    #[arg(long)]
+    allow_incomplete: bool,
     /// When to colour text output (`auto`: only on a terminal, and never with NO_COLOR set).
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
@@ -154,8 +159,11 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     let options = Options {
         include_unchanged: args.all,
     };
-    let threshold = args.fail_on.threshold();
-    let tripped = |r: &Report| threshold.is_some_and(|t| r.max_severity().is_some_and(|m| m >= t));
+    let gate = Gate {
+        threshold: args.fail_on.threshold(),
+        allow_incomplete: args.allow_incomplete,
+    };
+    let tripped = |r: &Report| gate.tripped(r);
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,
@@ -163,17 +171,17 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<u8, Failure> {
             io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let text_options = |r: &Report| TextOptions {
+    let text_options = TextOptions {
         color,
         all: args.all,
-        gate: threshold.map(|t| (t, tripped(r))),
+        gate: Some(gate),
     };
 
     if let [source] = sources.as_slice() {
         let report = load_and_analyze(source, &options).map_err(Failure::Input)?;
         match args.format {
             Format::Json => crate::report::json::render(&report, out)?,
-            Format::Text => crate::report::text::render(&report, &text_options(&report), out)?,
+            Format::Text => crate::report::text::render(&report, &text_options, out)?,
         }
         out.flush()?;
         return Ok(u8::from(tripped(&report)));
@@ -194,7 +202,7 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<u8, Failure> {
                 }
                 writeln!(out, "== {} ==", crate::report::escape::terminal(source))?;
                 match result {
-                    Ok(report) => crate::report::text::render(report, &text_options(report), out)?,
+                    Ok(report) => crate::report::text::render(report, &text_options, out)?,
                     Err(message) => writeln!(
                         out,
                         "not analysed: {}",

@@ -8,7 +8,7 @@ use tabled::builder::Builder;
 use tabled::settings::Style;
 
 use super::escape::terminal;
-use super::{Report, WorkloadEntry};
+use super::{Gate, Report, WorkloadEntry};
 use crate::posture::Posture;
 use crate::rules::{Direction, Severity};
 
@@ -19,8 +19,8 @@ pub struct TextOptions {
     pub color: bool,
     /// Show every workload, not only those with a change.
     pub all: bool,
-    /// The gate: the threshold and whether it tripped.
-    pub gate: Option<(Severity, bool)>,
+    /// The gate whose outcome ends the output; `None` prints none.
+    pub gate: Option<Gate>,
 }
 
 struct Paint {
@@ -153,23 +153,54 @@ pub fn render(r: &Report, o: &TextOptions, out: &mut dyn Write) -> io::Result<()
             writeln!(out, "note: {}", terminal(n))?;
         }
     }
-    if let Some((threshold, tripped)) = o.gate {
-        writeln!(out)?;
-        let n = r.worsened().filter(|c| c.severity() >= threshold).count();
-        if tripped {
+    if let Some(gate) = o.gate {
+        write_gate(r, &gate, &paint, out)?;
+    }
+    Ok(())
+}
+
+/// The gate's outcome: the incomplete line first (an incomplete report fails closed unless
+/// allowed), then the severity line.
+fn write_gate(r: &Report, gate: &Gate, paint: &Paint, out: &mut dyn Write) -> io::Result<()> {
+    let incomplete = r.incompleteness();
+    if incomplete.is_none() && gate.threshold.is_none() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    if let Some(why) = incomplete {
+        if gate.incomplete_tripped(r) {
             writeln!(
                 out,
-                "{}: {n} worsened change{} at {threshold} or above (--fail-on {threshold})",
-                paint.wrap("1;31", "FAILED"),
-                if n == 1 { "" } else { "s" }
+                "{}: {} — failing closed (--allow-incomplete to accept)",
+                paint.wrap("1;31", "INCOMPLETE"),
+                terminal(&why)
             )?;
         } else {
             writeln!(
                 out,
-                "{}: nothing worsened at {threshold} or above (--fail-on {threshold})",
-                paint.wrap("32", "passed")
+                "{}: {} — accepted by --allow-incomplete",
+                paint.wrap("33", "INCOMPLETE"),
+                terminal(&why)
             )?;
         }
+    }
+    let Some(threshold) = gate.threshold else {
+        return Ok(());
+    };
+    let n = r.worsened().filter(|c| c.severity() >= threshold).count();
+    if gate.severity_tripped(r) {
+        writeln!(
+            out,
+            "{}: {n} worsened change{} at {threshold} or above (--fail-on {threshold})",
+            paint.wrap("1;31", "FAILED"),
+            if n == 1 { "" } else { "s" }
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{}: nothing worsened at {threshold} or above (--fail-on {threshold})",
+            paint.wrap("32", "passed")
+        )?;
     }
     Ok(())
 }

@@ -1193,7 +1193,10 @@ fn changes_of_huge(what: &str, bytes: Vec<u8>) -> Vec<(String, String, String)> 
         let options = TextOptions {
             color: false,
             all: false,
-            gate: Some((Severity::High, true)),
+            gate: Some(runguard::report::Gate {
+                threshold: Some(Severity::High),
+                allow_incomplete: false,
+            }),
         };
         runguard::report::text::render(&report, &options, &mut std::io::sink())
             .expect("render text");

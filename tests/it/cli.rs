@@ -122,6 +122,14 @@ fn every_bad_input_is_refused_with_a_one_line_error_naming_the_file() {
         ),
         ("html.html", "HTML/XML document"),
         ("empty.json", "the file is empty"),
+        (
+            "resource-changes-not-objects.json",
+            "`resource_changes[0]` is not an object",
+        ),
+        (
+            "change-not-an-object.json",
+            "`resource_changes[0].change` is not an object",
+        ),
     ];
     for (file, gist) in cases {
         let path = format!("testdata/not-a-plan/{file}");
@@ -281,4 +289,85 @@ fn standard_input_only_once() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("only once"));
+}
+
+const INCOMPLETE: &str = "testdata/plans/e06-deferred-member-incomplete.json";
+
+#[test]
+fn an_incomplete_report_fails_closed_unless_allowed() {
+    runguard()
+        .arg(INCOMPLETE)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "INCOMPLETE: the plan does not describe every change — failing closed",
+        ));
+    // Whatever the severity threshold: an incomplete report says nothing about what it missed.
+    runguard()
+        .args([INCOMPLETE, "--fail-on", "none"])
+        .assert()
+        .code(1);
+    runguard()
+        .args([INCOMPLETE, "--allow-incomplete"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("accepted by --allow-incomplete"));
+    // --allow-incomplete does not loosen the severity gate.
+    runguard()
+        .args([PUBLIC, "--allow-incomplete"])
+        .assert()
+        .code(1);
+    // JSON output trips the same gate.
+    runguard()
+        .args([INCOMPLETE, "--format", "json"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\"complete\": false"));
+}
+
+#[test]
+fn a_plan_that_keeps_a_public_service_says_so_in_its_headline() {
+    let plan = "testdata/plans/b14-noop-public-stays.json";
+    let headline =
+        "No security regressions in 1 Cloud Run workload; 1 service stays public — see --all.";
+    runguard()
+        .arg(plan)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with(format!("runguard: {headline}")));
+    let out = runguard()
+        .args([plan, "--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["headline"], headline);
+}
+
+#[test]
+fn a_plan_without_format_version_is_analysed_with_a_note() {
+    let mut plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(crate::support::root().join(PUBLIC)).unwrap())
+            .unwrap();
+    plan.as_object_mut().unwrap().remove("format_version");
+    let out = runguard()
+        .args(["-", "--format", "json"])
+        .write_stdin(plan.to_string())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "analysed, and the gate trips");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("no `format_version`")
+    );
+    // Without planned_values as well, nothing says it is a plan: refused.
+    plan.as_object_mut().unwrap().remove("planned_values");
+    runguard()
+        .arg("-")
+        .write_stdin(plan.to_string())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no `format_version`"));
 }

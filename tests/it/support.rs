@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use runguard::report::Report;
 use runguard::report::text::TextOptions;
+use runguard::report::{Gate, Report};
 use runguard::rules::Severity;
 use runguard::{Options, analyze};
 
@@ -43,12 +43,16 @@ pub fn run(path: &Path, all: bool) -> (serde_json::Value, String, u8) {
 pub fn render(report: &Report, all: bool) -> (serde_json::Value, String, u8) {
     let mut json = Vec::new();
     runguard::report::json::render(report, &mut json).expect("render json");
-    let tripped = report.max_severity().is_some_and(|m| m >= Severity::High);
+    let gate = Gate {
+        threshold: Some(Severity::High),
+        allow_incomplete: false,
+    };
+    let tripped = gate.tripped(report);
     let mut text = Vec::new();
     let options = TextOptions {
         color: false,
         all,
-        gate: Some((Severity::High, tripped)),
+        gate: Some(gate),
     };
     runguard::report::text::render(report, &options, &mut text).expect("render text");
     (
