@@ -371,3 +371,35 @@ fn a_plan_without_format_version_is_analysed_with_a_note() {
         .code(2)
         .stderr(predicate::str::contains("no `format_version`"));
 }
+
+/// The README's example excerpt ("The output starts: ...") is what the command prints for
+/// `examples/plan.json`: each line is equal, or, ending in `…`, a prefix of the printed line.
+#[test]
+fn the_readme_example_excerpt_is_what_the_command_prints() {
+    let readme = std::fs::read_to_string(crate::support::root().join("README.md")).unwrap();
+    let after = readme
+        .split_once("output starts:")
+        .expect("README has the example excerpt")
+        .1;
+    let block = after
+        .split_once("```text\n")
+        .and_then(|(_, rest)| rest.split_once("\n```"))
+        .expect("the excerpt is a text block")
+        .0;
+    let out = runguard()
+        .args(["examples/plan.json", "--color", "never"])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let mut printed_lines = printed.lines();
+    for line in block.lines() {
+        let got = printed_lines.next().unwrap_or_default();
+        match line.strip_suffix('…') {
+            Some(prefix) => assert!(
+                got.starts_with(prefix),
+                "README excerpt line\n  {line}\nis not a prefix of the printed line\n  {got}"
+            ),
+            None => assert_eq!(got, line, "README excerpt differs from the output"),
+        }
+    }
+}
