@@ -1029,7 +1029,6 @@ fn wrong_types_at_other_attributes_runguard_reads() {
             "actions is unknown",
             entry(&|c| c["change"]["actions"] = json!(["explode"])),
         ),
-        ("change is an array", entry(&|c| c["change"] = json!([]))),
         (
             "change is missing",
             entry(&|c| {
@@ -1061,6 +1060,21 @@ fn wrong_types_at_other_attributes_runguard_reads() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// A `change` that is not an object is not one broken resource but a document that is not a
+/// plan: refused, never reported as a plan that lacks the resource.
+#[test]
+fn a_change_that_is_not_an_object_refuses_the_plan() {
+    let mut broken = broken_service(|_| {});
+    broken["change"] = json!([]);
+    match analyse("change is an array", bytes(&plan_with(vec![broken])), false) {
+        Err(InputError::BadPlanStructure { detail }) => {
+            assert!(detail.contains(".change` is not an object"), "{detail}")
+        }
+        Err(e) => panic!("refused with the wrong error: {e}"),
+        Ok(out) => panic!("analysed instead of refused:\n{}", out.text),
+    }
 }
 
 #[test]
