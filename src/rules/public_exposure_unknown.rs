@@ -75,13 +75,17 @@ fn uncertain_grants(p: &Posture) -> Vec<String> {
 
 /// The plan itself opens the question: the open invoker (`allUsers` or a disabled check,
 /// certain or possible) is new, or the path from the internet becomes unknown where it was
-/// closed or absent.
-fn opened_by_this_plan(before: Option<&Posture>, after: &Posture) -> bool {
-    let was = |f: fn(&Posture) -> Verdict| before.map_or(Verdict::No, f);
+/// closed or the service did not exist. A service outside the plan always has an unknown path,
+/// which no plan opens.
+fn opened_by_this_plan(d: &Delta, after: &Posture) -> bool {
+    let (was_allowed, was_reachable) = match d.before {
+        Some(p) => (p.anyone_allowed, p.reachable),
+        None if d.workload.external => (Verdict::No, Verdict::Unknown),
+        None => (Verdict::No, Verdict::No),
+    };
     let new_open_invoker =
-        after.anyone_allowed != Verdict::No && after.anyone_allowed > was(|p| p.anyone_allowed);
-    let new_unknown_path =
-        after.reachable == Verdict::Unknown && was(|p| p.reachable) == Verdict::No;
+        after.anyone_allowed != Verdict::No && after.anyone_allowed > was_allowed;
+    let new_unknown_path = after.reachable == Verdict::Unknown && was_reachable == Verdict::No;
     new_open_invoker || new_unknown_path
 }
 
@@ -106,7 +110,7 @@ fn check(d: &Delta) -> Vec<Finding> {
                 reasons(p)
             );
             let mut f = finding(d, direction, message, &uncertain_grants(p));
-            if opened_by_this_plan(d.before, p) {
+            if opened_by_this_plan(d, p) {
                 f.severity = Some(Severity::High);
             }
             return vec![f];
@@ -122,4 +126,88 @@ fn check(d: &Delta) -> Vec<Finding> {
         _ => return Vec::new(),
     };
     vec![finding(d, direction, message, &evidence)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::public_invoker::tests::posture;
+    use super::*;
+    use crate::inventory::Api;
+    use crate::posture::WorkloadId;
+    use crate::rules::Severity;
+
+    /// The severity of the worsened finding for `before` → `after`.
+    fn severity(before: Option<Posture>, after: Posture, external: bool) -> Severity {
+        let id = WorkloadId {
+            address: "google_cloud_run_v2_service.api".into(),
+            kind: WorkloadKind::Service,
+            api: Api::V2,
+            external,
+        };
+        let delta = Delta {
+            workload: &id,
+            before: before.as_ref(),
+            after: Some(&after),
+            include_unchanged: false,
+        };
+        let findings = check(&delta);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].direction, Direction::Worsened);
+        findings[0].severity.unwrap_or(RULE.severity)
+    }
+
+    fn unknown(anyone_allowed: Verdict, reachable: Verdict) -> Posture {
+        Posture {
+            anyone_allowed,
+            reachable,
+            ..posture(Verdict::Unknown)
+        }
+    }
+
+    fn no(anyone_allowed: Verdict, reachable: Verdict) -> Posture {
+        Posture {
+            anyone_allowed,
+            reachable,
+            ..posture(Verdict::No)
+        }
+    }
+
+    #[test]
+    fn high_when_the_plan_opens_the_invoker_or_the_path() {
+        use Verdict::{No, Unknown, Yes};
+        // A new service with allUsers, or with the invoker check possibly disabled.
+        assert_eq!(severity(None, unknown(Yes, Unknown), false), Severity::High);
+        assert_eq!(severity(None, unknown(Unknown, Yes), false), Severity::High);
+        // allUsers granted on a service whose path was already unknown.
+        assert_eq!(
+            severity(Some(no(No, Unknown)), unknown(Yes, Unknown), false),
+            Severity::High
+        );
+        // allUsers was there; the path becomes unknown.
+        assert_eq!(
+            severity(Some(no(Yes, No)), unknown(Yes, Unknown), false),
+            Severity::High
+        );
+        // allUsers newly granted on a service outside the plan.
+        assert_eq!(severity(None, unknown(Yes, Unknown), true), Severity::High);
+    }
+
+    #[test]
+    fn medium_when_only_an_unknown_principal_appears() {
+        use Verdict::{No, Unknown, Yes};
+        // An unknown member on a service that was already reachable.
+        assert_eq!(
+            severity(Some(no(No, Yes)), unknown(No, Yes), false),
+            Severity::Medium
+        );
+        // A new service reachable from the internet, with an unknown member.
+        assert_eq!(severity(None, unknown(No, Yes), false), Severity::Medium);
+        // An unknown member on a service outside the plan: its path was always unknown.
+        assert_eq!(severity(None, unknown(No, Unknown), true), Severity::Medium);
+        // An unknown member on a private service whose path was already unknown.
+        assert_eq!(
+            severity(Some(no(No, Unknown)), unknown(No, Unknown), false),
+            Severity::Medium
+        );
+    }
 }

@@ -154,13 +154,14 @@ fn evidence(p: &Posture) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::RULES;
     use super::*;
     use crate::inventory::Api;
     use crate::posture::{IdentityPosture, WorkloadId};
 
-    fn posture(public: Verdict) -> Posture {
+    /// A service posture with the given verdict; its halves agree with it.
+    pub(in crate::rules) fn posture(public: Verdict) -> Posture {
         Posture {
             public,
             public_reasons: vec!["because".into()],
