@@ -1,4 +1,4 @@
-use super::public_invoker::{ExposureRule, transition};
+use super::public_invoker::{ExposureRule, evidence as public_invoker_evidence, transition};
 use super::{Delta, Direction, Finding, Rule, Severity, finding};
 use crate::graph::Principal;
 use crate::inventory::WorkloadKind;
@@ -58,10 +58,12 @@ The rule says only that the answer is open; the report's `unresolved` section sa
     check,
 };
 
-/// The grants that leave the answer open: an unknown principal, or a grant that only might
-/// apply.
-fn uncertain_grants(p: &Posture) -> Vec<String> {
-    p.invokers
+/// What leaves the answer open: an unknown principal, a grant that only might apply, and what
+/// would make the service public if the open question went the wrong way (the grants to
+/// `allUsers`, the load balancers that reach it).
+fn open_question_evidence(p: &Posture) -> Vec<String> {
+    let mut out: Vec<String> = p
+        .invokers
         .iter()
         .flat_map(|i| {
             let unknown = i.principal == Principal::Unknown;
@@ -70,7 +72,13 @@ fn uncertain_grants(p: &Posture) -> Vec<String> {
                 .filter(move |g| unknown || !g.certain)
                 .map(|g| g.address.to_string())
         })
-        .collect()
+        .collect();
+    for e in public_invoker_evidence(p) {
+        if !out.contains(&e) {
+            out.push(e);
+        }
+    }
+    out
 }
 
 /// The plan itself opens the question: the open invoker (`allUsers` or a disabled check,
@@ -109,7 +117,7 @@ fn check(d: &Delta) -> Vec<Finding> {
                 "may become publicly invokable; it cannot be known at plan time: {}",
                 reasons(p)
             );
-            let mut f = finding(d, direction, message, &uncertain_grants(p));
+            let mut f = finding(d, direction, message, &open_question_evidence(p));
             if opened_by_this_plan(d, p) {
                 f.severity = Some(Severity::High);
             }

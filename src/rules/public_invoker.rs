@@ -137,7 +137,7 @@ fn check(d: &Delta) -> Vec<Finding> {
 }
 
 /// The grants that let allUsers in, and the load balancers that reach the service.
-fn evidence(p: &Posture) -> Vec<String> {
+pub(super) fn evidence(p: &Posture) -> Vec<String> {
     let mut out: Vec<String> = p
         .invokers
         .iter()
