@@ -9,15 +9,16 @@ use std::sync::{Mutex, PoisonError};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
-use crate::report::Report;
-use crate::report::text::{Gate, TextOptions};
+use crate::report::text::TextOptions;
+use crate::report::{Gate, Report};
 use crate::rules::{RULES, Severity};
 use crate::{Options, analyze};
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  no worsened change at or above the --fail-on severity
-  1  the gate tripped: a worsened change at or above --fail-on
+  0  no worsened finding at or above the --fail-on severity, and the report is complete
+  1  the gate tripped: a worsened finding at or above --fail-on, or an incomplete report
+     (without --allow-incomplete)
   2  usage error, or input that is not a readable plan";
 
 /// How a Terraform plan changes the security of Cloud Run workloads.
@@ -73,6 +74,10 @@ struct CheckArgs {
     /// The runguard.toml to read [default: ./runguard.toml, else runguard.toml at the git root].
     #[arg(long, value_name = "PATH")]
     config: Option<std::path::PathBuf>,
+    /// Do not fail when the report is incomplete (a resource could not be analysed, or the
+    /// plan errored or deferred changes). By default an incomplete report fails closed.
+    #[arg(long)]
+    allow_incomplete: bool,
     /// Also write the report in FORMAT to PATH (repeatable), from the same analysis; standard
     /// output still gets --format. Each file is replaced atomically; text files have no colour.
     #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output)]
@@ -175,8 +180,11 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         include_unchanged: args.all,
     };
     let config = load_config(args.config.as_deref())?;
-    let threshold = gate_threshold(args.fail_on, config.as_ref());
-    let tripped = |r: &Report| threshold.is_some_and(|t| r.max_severity().is_some_and(|m| m >= t));
+    let gate = Gate {
+        threshold: gate_threshold(args.fail_on, config.as_ref()),
+        allow_incomplete: args.allow_incomplete,
+    };
+    let tripped = |r: &Report| gate.tripped(r);
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,
@@ -188,8 +196,7 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         color,
         all: args.all,
         width: output_width(),
-        threshold,
-        tripped: &tripped,
+        gate,
     };
     // Every output file is opened before the analysis, so an unwritable path fails fast.
     let pending = open_outputs(&args.outputs).map_err(Failure::Input)?;
@@ -228,14 +235,12 @@ enum Analysis {
 
 /// What rendering needs beyond the reports.
 #[derive(Clone, Copy)]
-struct RenderSettings<'a> {
+struct RenderSettings {
     color: bool,
     all: bool,
     /// The display width text output must fit.
     width: usize,
-    threshold: Option<Severity>,
-    /// Whether a report trips the gate, as the exit code decides it.
-    tripped: &'a dyn Fn(&Report) -> bool,
+    gate: Gate,
 }
 
 /// Renders the analysis in one format.
@@ -245,20 +250,17 @@ fn render(
     settings: &RenderSettings,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let text_options = |r: &Report| TextOptions {
+    let text_options = TextOptions {
         color: settings.color,
         all: settings.all,
-        gate: Gate {
-            threshold: settings.threshold,
-            tripped: (settings.tripped)(r),
-        },
+        gate: settings.gate,
         width: settings.width,
     };
     match (format, analysis) {
         (Format::Json, Analysis::One(report)) => crate::report::json::render(report, out),
         (Format::Json, Analysis::Many(results)) => crate::report::json::render_set(results, out),
         (Format::Text, Analysis::One(report)) => {
-            crate::report::text::render(report, &text_options(report), out)
+            crate::report::text::render(report, &text_options, out)
         }
         (Format::Text, Analysis::Many(results)) => {
             for (i, (source, result)) in results.iter().enumerate() {
@@ -267,7 +269,7 @@ fn render(
                 }
                 writeln!(out, "== {} ==", crate::report::escape::terminal(source))?;
                 match result {
-                    Ok(report) => crate::report::text::render(report, &text_options(report), out)?,
+                    Ok(report) => crate::report::text::render(report, &text_options, out)?,
                     Err(message) => writeln!(
                         out,
                         "not analysed: {}",
@@ -278,7 +280,7 @@ fn render(
             let failed = results.iter().filter(|(_, r)| r.is_err()).count();
             let tripped = results
                 .iter()
-                .filter(|(_, r)| r.as_ref().is_ok_and(|r| (settings.tripped)(r)))
+                .filter(|(_, r)| r.as_ref().is_ok_and(|r| settings.gate.tripped(r)))
                 .count();
             writeln!(out)?;
             writeln!(
@@ -288,7 +290,7 @@ fn render(
                     results.len(),
                     tripped,
                     failed,
-                    settings.threshold
+                    settings.gate.threshold
                 )
             )
         }

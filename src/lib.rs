@@ -79,7 +79,7 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
     unresolved.sort();
     unresolved.dedup();
 
-    let mut notes = Vec::new();
+    let mut notes = plan.notes.clone();
     if inventory
         .after
         .iam

@@ -19,6 +19,7 @@ use petgraph::visit::EdgeRef;
 
 use crate::iam::Caps;
 use crate::iam::member::is_default_compute_account;
+use crate::inventory::defaults::{UnknownValue, unknown_value};
 use crate::inventory::load_balancer::{NegTarget, normalize_ref};
 use crate::inventory::{IamTarget, LbKind, Scope, SideInventory, Workload, WorkloadKind};
 use crate::plan::{Address, Tri};
@@ -439,13 +440,12 @@ impl<'i> SideGraph<'i> {
     /// - anything else: unknown, with the reason. It is never guessed.
     fn unknown_identity(&self, w: &Workload, index: &Indexes, ctx: &Context) -> Identity {
         let o = ctx.origins(&w.address, w.service_account_path, &index.accounts);
+        if unknown_value(w.creating, o.configured) == UnknownValue::ApiDefault {
+            return Identity::ImplicitDefault;
+        }
         if !o.configured {
-            return if w.creating {
-                Identity::ImplicitDefault
-            } else {
-                Identity::Unknown {
-                    reason: o.opaque.into_iter().next().unwrap_or_default(),
-                }
+            return Identity::Unknown {
+                reason: o.opaque.into_iter().next().unwrap_or_default(),
             };
         }
         if let Some(reason) = o.opaque.into_iter().next() {

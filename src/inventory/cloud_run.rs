@@ -4,7 +4,8 @@
 use crate::plan::Projection::{self, All, Keys};
 use crate::plan::{Address, Node, Tri, TypeMismatch};
 
-use super::controls::{self, Controls};
+use super::controls::{self, BinaryAuthorization, Controls, VpcEgress};
+use super::defaults::{UnknownValue, unknown_value};
 use super::{Reading, computed_str};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -108,6 +109,66 @@ pub struct Workload {
     /// This side is being created by the plan.
     pub creating: bool,
     pub controls: Controls,
+    /// Attributes with an API default that the plan shows as unknown. Whether each is its
+    /// default or truly unknown depends on the configuration, which the plan gives after the
+    /// resource changes: [`Workload::settle_defaults`] decides once it is read.
+    pub open_defaults: Vec<OpenDefault>,
+}
+
+/// The API default of an attribute, by attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiDefault {
+    Ingress(Ingress),
+    InvokerIamDisabled(bool),
+    DefaultUriDisabled(bool),
+    IapEnabled(bool),
+    BinaryAuthorization(BinaryAuthorization),
+    VpcEgress(VpcEgress),
+}
+
+/// An attribute that reads unknown, its default, and where the configuration would set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenDefault {
+    pub default: ApiDefault,
+    /// The attribute's path in the resource's configuration expressions (for a v1 annotation,
+    /// the annotation map that is unknown as a whole).
+    pub path: &'static [&'static str],
+}
+
+impl Workload {
+    /// Settles every open default by the shared rule ([`unknown_value`]): an attribute that
+    /// `is_configured` says has no expression, on a workload being created, takes its API
+    /// default; any other stays unknown.
+    pub fn settle_defaults(&mut self, is_configured: &dyn Fn(&Address, &[&str]) -> bool) {
+        for open in std::mem::take(&mut self.open_defaults) {
+            let configured = is_configured(&self.address, open.path);
+            if unknown_value(self.creating, configured) != UnknownValue::ApiDefault {
+                continue;
+            }
+            match open.default {
+                ApiDefault::Ingress(i) => self.ingress = Some(Tri::Known(i)),
+                ApiDefault::InvokerIamDisabled(b) => self.invoker_iam_disabled = Tri::Known(b),
+                ApiDefault::DefaultUriDisabled(b) => self.default_uri_disabled = Tri::Known(b),
+                ApiDefault::IapEnabled(b) => self.iap_enabled = Tri::Known(b),
+                ApiDefault::BinaryAuthorization(b) => {
+                    self.controls.binary_authorization = Tri::Known(b)
+                }
+                ApiDefault::VpcEgress(e) => self.controls.vpc_egress = Tri::Known(e),
+            }
+        }
+    }
+}
+
+/// Records `default` as open when the attribute reads unknown.
+pub(crate) fn note_open(
+    open: &mut Vec<OpenDefault>,
+    unknown: bool,
+    default: ApiDefault,
+    path: &'static [&'static str],
+) {
+    if unknown {
+        open.push(OpenDefault { default, path });
+    }
 }
 
 const TYPES: [(&str, WorkloadKind, Api); 4] = [
@@ -211,20 +272,48 @@ fn short_name(s: &str) -> String {
 
 fn read_v2(r: &Reading, kind: WorkloadKind) -> Result<Workload, TypeMismatch> {
     let n = &r.node;
+    let mut open = Vec::new();
     let (ingress, invoker_iam_disabled, default_uri_disabled, iap_enabled) =
         if kind == WorkloadKind::Service {
             let ingress = match n.key("ingress").non_empty_str()? {
                 Tri::Known(s) => Ingress::from_v2(s).map_or(Tri::Unknown, Tri::Known),
-                // O+C with the API default "all": unset on create means all.
-                Tri::Unknown if r.creating => Tri::Known(Ingress::All),
+                // O+C: unknown is the API default "all" only when the configuration leaves it
+                // unset on create (see `open`).
                 Tri::Unknown => Tri::Unknown,
                 Tri::Absent => Tri::Known(Ingress::All),
             };
+            let invoker_iam_disabled = n.key("invoker_iam_disabled").bool()?;
+            let default_uri_disabled = n.key("default_uri_disabled").bool()?;
+            let iap_enabled = n.key("iap_enabled").bool()?;
+            note_open(
+                &mut open,
+                ingress.is_unknown(),
+                ApiDefault::Ingress(Ingress::All),
+                &["ingress"],
+            );
+            note_open(
+                &mut open,
+                invoker_iam_disabled.is_unknown(),
+                ApiDefault::InvokerIamDisabled(false),
+                &["invoker_iam_disabled"],
+            );
+            note_open(
+                &mut open,
+                default_uri_disabled.is_unknown(),
+                ApiDefault::DefaultUriDisabled(false),
+                &["default_uri_disabled"],
+            );
+            note_open(
+                &mut open,
+                iap_enabled.is_unknown(),
+                ApiDefault::IapEnabled(false),
+                &["iap_enabled"],
+            );
             (
                 Some(ingress),
-                n.key("invoker_iam_disabled").bool()?,
-                n.key("default_uri_disabled").bool()?,
-                n.key("iap_enabled").bool()?,
+                invoker_iam_disabled,
+                default_uri_disabled,
+                iap_enabled,
             )
         } else {
             (None, Tri::Absent, Tri::Absent, Tri::Absent)
@@ -238,6 +327,7 @@ fn read_v2(r: &Reading, kind: WorkloadKind) -> Result<Workload, TypeMismatch> {
         _ => (n.first("template"), &["template", "service_account"]),
     };
     let sa_node = revision.key("service_account");
+    let controls = controls::read_v2(n, &revision, kind == WorkloadKind::Job, &mut open)?;
     Ok(Workload {
         address: r.address.clone(),
         kind,
@@ -253,7 +343,8 @@ fn read_v2(r: &Reading, kind: WorkloadKind) -> Result<Workload, TypeMismatch> {
         service_account_sensitive: sa_node.is_sensitive(),
         service_account_path: path,
         creating: r.creating,
-        controls: controls::read_v2(n, &revision)?,
+        controls,
+        open_defaults: open,
     })
 }
 
@@ -261,49 +352,61 @@ const INGRESS: &str = "run.googleapis.com/ingress";
 const INVOKER_IAM_DISABLED: &str = "run.googleapis.com/invoker-iam-disabled";
 const IAP_ENABLED: &str = "run.googleapis.com/iap-enabled";
 
+/// Where the v1 service annotations are set in the configuration.
+pub(crate) const ANNOTATIONS_PATH: &[&str] = &["metadata", "annotations"];
+
 fn read_v1(r: &Reading) -> Result<Workload, TypeMismatch> {
     let n = &r.node;
     let annotations = n.first("metadata").key("annotations");
     // Since provider 5.0 `annotations` holds only configured keys; the full map is
     // `effective_annotations`. Read the configured one first, then the effective one.
     let effective = n.first("metadata").key("effective_annotations");
-    let annotation = |key: &str| -> Result<Tri<&str>, TypeMismatch> {
-        match annotations.key(key).str()? {
+    let annotation = |key: &str| -> Result<Tri<String>, TypeMismatch> {
+        Ok(match annotations.key(key).str()? {
             Tri::Absent => match effective.key(key).str()? {
                 // effective_annotations is computed: unknown on create says nothing extra.
-                Tri::Unknown if !annotations.is_unknown() => Ok(Tri::Absent),
-                other => Ok(other),
+                Tri::Unknown if !annotations.is_unknown() => Tri::Absent,
+                other => other,
             },
-            other => Ok(other),
+            other => other,
+        }
+        .owned())
+    };
+    // An annotation that is unknown in a known map is set to something unknown. When the whole
+    // map is unknown (`metadata` is O+C), whether any key is set depends on the configuration:
+    // each unknown setting is an open default of the map.
+    let mut open = Vec::new();
+    let map_unknown = annotations.is_unknown();
+    let mut note = |unknown: bool, default| {
+        if map_unknown {
+            note_open(&mut open, unknown, default, ANNOTATIONS_PATH);
         }
     };
     let ingress = match annotation(INGRESS)? {
-        Tri::Known(s) => Ingress::from_v1(s).map_or(Tri::Unknown, Tri::Known),
-        Tri::Unknown if r.creating => Tri::Known(Ingress::All),
+        Tri::Known(s) => Ingress::from_v1(&s).map_or(Tri::Unknown, Tri::Known),
         Tri::Unknown => Tri::Unknown,
         // The provider strips `ingress: all` from the map: absent means all.
         Tri::Absent => Tri::Known(Ingress::All),
     };
-    let flag = |t: Tri<&str>| match t {
+    note(ingress.is_unknown(), ApiDefault::Ingress(Ingress::All));
+    let flag = |t: Tri<String>| match t {
         Tri::Known(s) => Tri::Known(s.eq_ignore_ascii_case("true")),
-        Tri::Unknown if r.creating => Tri::Known(false),
         Tri::Unknown => Tri::Unknown,
         Tri::Absent => Tri::Known(false),
     };
+    let invoker_iam_disabled = flag(annotation(INVOKER_IAM_DISABLED)?);
+    note(
+        invoker_iam_disabled.is_unknown(),
+        ApiDefault::InvokerIamDisabled(false),
+    );
+    let iap_enabled = flag(annotation(IAP_ENABLED)?);
+    note(iap_enabled.is_unknown(), ApiDefault::IapEnabled(false));
+    let controls = controls::read_v1(n, &annotation, map_unknown, &mut open)?;
     let sa_node = n
         .first("template")
         .first("spec")
         .key("service_account_name");
     let sa = sa_node.non_empty_str()?.owned();
-    // An annotation that is unknown only because the whole map is computed on create was not
-    // configured.
-    let configured = |key: &str| -> Result<Tri<String>, TypeMismatch> {
-        Ok(match annotation(key)? {
-            Tri::Unknown if r.creating => Tri::Absent,
-            other => other.owned(),
-        })
-    };
-    let controls = controls::read_v1(n, &configured)?;
     Ok(Workload {
         address: r.address.clone(),
         kind: WorkloadKind::Service,
@@ -312,13 +415,119 @@ fn read_v1(r: &Reading) -> Result<Workload, TypeMismatch> {
         location: Tri::Absent,
         name: Tri::Absent,
         ingress: Some(ingress),
-        invoker_iam_disabled: flag(annotation(INVOKER_IAM_DISABLED)?),
+        invoker_iam_disabled,
         default_uri_disabled: Tri::Known(false),
-        iap_enabled: flag(annotation(IAP_ENABLED)?),
+        iap_enabled,
         service_account: sa,
         service_account_sensitive: sa_node.is_sensitive(),
         service_account_path: &["template", "spec", "service_account_name"],
         creating: r.creating,
         controls,
+        open_defaults: open,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::Side;
+    use serde_json::{Value, json};
+
+    fn workload(rtype: &str, after: &Value, unknown: &Value, creating: bool) -> Workload {
+        let address = Address::parse(&format!("{rtype}.x")).expect("address");
+        let reading = Reading {
+            address: &address,
+            rtype,
+            node: Node::root(after, Some(unknown), None),
+            side: Side::After,
+            creating,
+        };
+        read(&reading).expect("readable")
+    }
+
+    fn settled(mut w: Workload, configured: &[&str]) -> Workload {
+        w.settle_defaults(&|_, path| configured.iter().any(|c| *c == path.join(".")));
+        w
+    }
+
+    #[test]
+    fn an_unknown_setting_is_the_default_only_when_unset_on_create() {
+        let after = json!({"template": [{"vpc_access": [{"connector": "c"}]}]});
+        let unknown = json!({
+            "ingress": true,
+            "invoker_iam_disabled": true,
+            "iap_enabled": true,
+            "default_uri_disabled": true,
+            "binary_authorization": true,
+            "template": [{"vpc_access": [{"egress": true}]}]
+        });
+        let kind = "google_cloud_run_v2_service";
+        let unset = settled(workload(kind, &after, &unknown, true), &[]);
+        assert_eq!(unset.ingress, Some(Tri::Known(Ingress::All)));
+        assert_eq!(unset.invoker_iam_disabled, Tri::Known(false));
+        assert_eq!(unset.iap_enabled, Tri::Known(false));
+        assert_eq!(unset.default_uri_disabled, Tri::Known(false));
+        assert_eq!(
+            unset.controls.binary_authorization,
+            Tri::Known(BinaryAuthorization::Off)
+        );
+        assert_eq!(
+            unset.controls.vpc_egress,
+            Tri::Known(VpcEgress::PrivateRangesOnly)
+        );
+        let all = [
+            "ingress",
+            "invoker_iam_disabled",
+            "iap_enabled",
+            "default_uri_disabled",
+            "binary_authorization",
+            "template.vpc_access.egress",
+        ];
+        let set = settled(workload(kind, &after, &unknown, true), &all);
+        assert_eq!(set.ingress, Some(Tri::Unknown));
+        assert_eq!(set.invoker_iam_disabled, Tri::Unknown);
+        assert_eq!(set.iap_enabled, Tri::Unknown);
+        assert_eq!(set.default_uri_disabled, Tri::Unknown);
+        assert_eq!(set.controls.binary_authorization, Tri::Unknown);
+        assert_eq!(set.controls.vpc_egress, Tri::Unknown);
+        // On an update an unknown value is being set: never the default.
+        let update = settled(workload(kind, &after, &unknown, false), &[]);
+        assert_eq!(update.ingress, Some(Tri::Unknown));
+        assert_eq!(update.controls.vpc_egress, Tri::Unknown);
+    }
+
+    #[test]
+    fn a_v1_annotation_unknown_in_a_known_map_is_set_to_something_unknown() {
+        let after = json!({"metadata": [{"annotations": {"run.googleapis.com/ingress": "all"}}]});
+        let unknown = json!({"metadata": [{
+            "annotations": {"run.googleapis.com/invoker-iam-disabled": true},
+            "effective_annotations": true
+        }]});
+        let w = settled(
+            workload("google_cloud_run_service", &after, &unknown, true),
+            &[],
+        );
+        assert_eq!(w.invoker_iam_disabled, Tri::Unknown);
+        assert_eq!(w.ingress, Some(Tri::Known(Ingress::All)));
+        assert_eq!(w.iap_enabled, Tri::Known(false));
+    }
+
+    #[test]
+    fn a_wholly_unknown_v1_annotation_map_follows_its_configuration() {
+        let after = json!({});
+        let unknown = json!({"metadata": true, "template": [{"metadata": true}]});
+        let kind = "google_cloud_run_service";
+        let unset = settled(workload(kind, &after, &unknown, true), &[]);
+        assert_eq!(unset.ingress, Some(Tri::Known(Ingress::All)));
+        assert_eq!(unset.invoker_iam_disabled, Tri::Known(false));
+        assert_eq!(unset.controls.vpc_egress, Tri::Known(VpcEgress::None));
+        let set = settled(
+            workload(kind, &after, &unknown, true),
+            &["metadata.annotations", "template.metadata.annotations"],
+        );
+        assert_eq!(set.ingress, Some(Tri::Unknown));
+        assert_eq!(set.invoker_iam_disabled, Tri::Unknown);
+        assert_eq!(set.controls.binary_authorization, Tri::Unknown);
+        assert_eq!(set.controls.vpc_egress, Tri::Unknown);
+    }
 }

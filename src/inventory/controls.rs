@@ -1,16 +1,25 @@
 //! The other security controls of a workload: environment variables (secret references or
 //! plaintext), Binary Authorization, and VPC egress. Environment values are never kept: only
-//! whether each is a Secret Manager reference, a literal, sensitive, or unknown.
+//! whether each is a Secret Manager reference, a literal (and whether it reads as a setting),
+//! sensitive, or unknown.
 
 use crate::plan::{Node, Tri, TypeMismatch};
+
+use super::cloud_run::{ANNOTATIONS_PATH, ApiDefault, OpenDefault, note_open};
+use super::secrets::looks_like_setting;
 
 /// How an environment variable gets its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnvValue {
     /// `value_source.secret_key_ref` (v1: `value_from.secret_key_ref`): read from Secret Manager.
     SecretRef,
-    /// A literal in the configuration. `sensitive` when the plan marks the value sensitive.
-    Literal { sensitive: bool },
+    /// A literal in the configuration. `sensitive` when the plan marks the value sensitive;
+    /// `setting_shaped` when the value reads as a setting (a URL, a number, a boolean, a short
+    /// identifier: see [`super::secrets::looks_like_setting`]), which is all that is kept of it.
+    Literal {
+        sensitive: bool,
+        setting_shaped: bool,
+    },
     /// Unset or empty.
     Empty,
     /// Unknown at plan time. `sensitive` when the plan marks it sensitive.
@@ -71,8 +80,14 @@ pub struct Controls {
 }
 
 /// v2 services, jobs and worker pools. `revision` is the node holding `containers` and
-/// `vpc_access` (`template[0]`, or `template[0].template[0]` for a job).
-pub fn read_v2(workload: &Node, revision: &Node) -> Result<Controls, TypeMismatch> {
+/// `vpc_access` (`template[0]`, or `template[0].template[0]` for a job). Settings that read
+/// unknown are added to `open` with their API default.
+pub fn read_v2(
+    workload: &Node,
+    revision: &Node,
+    job: bool,
+    open: &mut Vec<OpenDefault>,
+) -> Result<Controls, TypeMismatch> {
     let env = read_env(revision, "value_source")?;
     let binary_authorization = match workload.key("binary_authorization").items()? {
         Tri::Known(blocks) => match blocks.first() {
@@ -95,12 +110,42 @@ pub fn read_v2(workload: &Node, revision: &Node) -> Result<Controls, TypeMismatc
         Tri::Unknown => Tri::Unknown,
         Tri::Absent => Tri::Known(BinaryAuthorization::Off),
     };
+    note_open(
+        open,
+        binary_authorization.is_unknown(),
+        ApiDefault::BinaryAuthorization(BinaryAuthorization::Off),
+        &["binary_authorization"],
+    );
+    let (vpc_path, egress_path): (&'static [&'static str], &'static [&'static str]) = if job {
+        (
+            &["template", "template", "vpc_access"],
+            &["template", "template", "vpc_access", "egress"],
+        )
+    } else {
+        (
+            &["template", "vpc_access"],
+            &["template", "vpc_access", "egress"],
+        )
+    };
     let vpc_egress = match revision.key("vpc_access").items()? {
         Tri::Known(blocks) => match blocks.first() {
             None => Tri::Known(VpcEgress::None),
-            Some(b) => egress(b.key("egress").non_empty_str()?),
+            Some(b) => {
+                // `egress` is O+C inside a configured block: its default applies to the block.
+                let e = egress(b.key("egress").non_empty_str()?);
+                note_open(
+                    open,
+                    e.is_unknown(),
+                    ApiDefault::VpcEgress(VpcEgress::PrivateRangesOnly),
+                    egress_path,
+                );
+                e
+            }
         },
-        Tri::Unknown => Tri::Unknown,
+        Tri::Unknown => {
+            note_open(open, true, ApiDefault::VpcEgress(VpcEgress::None), vpc_path);
+            Tri::Unknown
+        }
         Tri::Absent => Tri::Known(VpcEgress::None),
     };
     Ok(Controls {
@@ -126,11 +171,18 @@ const VPC_CONNECTOR: &str = "run.googleapis.com/vpc-access-connector";
 const VPC_EGRESS: &str = "run.googleapis.com/vpc-access-egress";
 const NETWORK_INTERFACES: &str = "run.googleapis.com/network-interfaces";
 
+/// Where the v1 revision annotations are set in the configuration.
+const REVISION_ANNOTATIONS_PATH: &[&str] = &["template", "metadata", "annotations"];
+
 /// The legacy v1 service: controls are annotations (service-level for Binary Authorization,
-/// revision-level for VPC access). `annotation` reads a service annotation.
+/// revision-level for VPC access). `annotation` reads a service annotation;
+/// `service_map_unknown` says the service annotation map is unknown as a whole. Settings that
+/// read unknown because a whole (O+C) annotation map is unknown are added to `open`.
 pub fn read_v1(
     service: &Node,
     annotation: &dyn Fn(&str) -> Result<Tri<String>, TypeMismatch>,
+    service_map_unknown: bool,
+    open: &mut Vec<OpenDefault>,
 ) -> Result<Controls, TypeMismatch> {
     let spec = service.first("template").first("spec");
     let env = read_env(&spec, "value_from")?;
@@ -140,6 +192,14 @@ pub fn read_v1(
         (_, Tri::Known(_)) => Tri::Known(BinaryAuthorization::Enforced),
         _ => Tri::Known(BinaryAuthorization::Off),
     };
+    if service_map_unknown {
+        note_open(
+            open,
+            binary_authorization.is_unknown(),
+            ApiDefault::BinaryAuthorization(BinaryAuthorization::Off),
+            ANNOTATIONS_PATH,
+        );
+    }
     let revision = service
         .first("template")
         .first("metadata")
@@ -149,6 +209,16 @@ pub fn read_v1(
         revision.key(NETWORK_INTERFACES).non_empty_str()?,
     ) {
         (Tri::Absent, Tri::Absent) => Tri::Known(VpcEgress::None),
+        // The whole revision map unknown on create: no VPC access unless it is configured.
+        (Tri::Unknown, Tri::Unknown) if revision.is_unknown() => {
+            note_open(
+                open,
+                true,
+                ApiDefault::VpcEgress(VpcEgress::None),
+                REVISION_ANNOTATIONS_PATH,
+            );
+            Tri::Unknown
+        }
         _ => egress(revision.key(VPC_EGRESS).non_empty_str()?),
     };
     Ok(Controls {
@@ -182,8 +252,9 @@ fn read_env(parent: &Node, secret_block: &str) -> Result<Vec<EnvVar>, TypeMismat
             } else {
                 match value_node.str()? {
                     Tri::Known("") | Tri::Absent => EnvValue::Empty,
-                    Tri::Known(_) => EnvValue::Literal {
+                    Tri::Known(v) => EnvValue::Literal {
                         sensitive: value_node.is_sensitive(),
+                        setting_shaped: looks_like_setting(v),
                     },
                     Tri::Unknown => EnvValue::Unknown {
                         sensitive: value_node.is_sensitive(),
@@ -205,44 +276,4 @@ fn read_env(parent: &Node, secret_block: &str) -> Result<Vec<EnvVar>, TypeMismat
         }
     }
     Ok(out)
-}
-
-/// An environment variable name that conventionally carries a credential.
-pub fn is_secret_like(name: &str) -> bool {
-    const WORDS: [&str; 11] = [
-        "PASSWORD",
-        "PASSWD",
-        "SECRET",
-        "TOKEN",
-        "APIKEY",
-        "API_KEY",
-        "PRIVATE_KEY",
-        "CREDENTIAL",
-        "ACCESS_KEY",
-        "SIGNING_KEY",
-        "ENCRYPTION_KEY",
-    ];
-    let upper = name.to_ascii_uppercase();
-    WORDS.iter().any(|w| upper.contains(w)) || upper.ends_with("_PASS") || upper == "PASS"
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_like_names() {
-        for n in [
-            "DB_PASSWORD",
-            "stripe_api_key",
-            "GITHUB_TOKEN",
-            "DB_PASS",
-            "client_secret",
-        ] {
-            assert!(is_secret_like(n), "{n}");
-        }
-        for n in ["PORT", "LOG_LEVEL", "PASSAGE_COUNT"] {
-            assert!(!is_secret_like(n), "{n}");
-        }
-    }
 }

@@ -9,11 +9,13 @@
 
 pub mod cloud_run;
 pub mod controls;
+pub mod defaults;
 pub mod iam;
 pub mod load_balancer;
 pub mod policy_data;
 pub mod project;
 pub mod roles;
+pub mod secrets;
 pub mod service_account;
 
 use crate::plan::{Action, Address, Node, Plan, Projection, ResourceChange, Tri, TypeMismatch};
@@ -205,6 +207,15 @@ impl Inventory {
         }
         self.unanalysable.sort();
         self.unanalysable.dedup();
+        let is_configured = |address: &Address, path: &[&str]| {
+            !plan
+                .configuration
+                .expressions(&address.config_module(), &address.config_resource(), path)
+                .is_empty()
+        };
+        for w in &mut self.after.workloads {
+            w.settle_defaults(&is_configured);
+        }
     }
 }
 

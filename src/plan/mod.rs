@@ -132,6 +132,7 @@ pub struct Unreadable {
 /// The parts of a plan that the analysis reads.
 #[derive(Debug)]
 pub struct Plan {
+    /// Empty when the plan omits it (see `notes`).
     pub format_version: String,
     pub terraform_version: Option<String>,
     pub prior_data: Vec<PriorData>,
@@ -143,6 +144,8 @@ pub struct Plan {
     /// Why the plan itself does not describe every change (planning errored, changes were
     /// deferred); empty for a complete plan.
     pub incomplete: Vec<String>,
+    /// What the reader should know about how the document was read.
+    pub notes: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -171,7 +174,7 @@ struct Document<'a> {
 
 /// The parts of a `resource_changes` entry needed to decide whether to read it, taken in the
 /// same pass that scans the document: `change` stays raw until the type is known to be wanted.
-/// An entry that is not an object is kept as such, so one broken entry does not stop the rest.
+/// An entry that is not an object is kept as such, so that the refusal can name it.
 #[derive(Default)]
 struct EntryHead<'a> {
     address: Option<&'a RawValue>,
@@ -354,14 +357,24 @@ pub fn parse(
                 detail: "`format_version` is not a string".into(),
             });
         }
+        // Some tools strip it; `resource_changes` with `planned_values` is still a plan.
+        None if doc.resource_changes.is_some() && doc.planned_values.is_some() => String::new(),
         None => {
             return Err(InputError::NotAPlan {
                 detail: "there is no `format_version` key".into(),
             });
         }
     };
+    let mut notes = Vec::new();
+    if format_version.is_empty() {
+        notes.push(
+            "the plan has no `format_version` (a tool may have removed it); it was read as a \
+             `terraform show -json` plan because it has `resource_changes` and `planned_values`"
+                .to_owned(),
+        );
+    }
     let major = format_version.split('.').next().unwrap_or_default();
-    if major != "0" && major != "1" {
+    if !format_version.is_empty() && major != "0" && major != "1" {
         return Err(InputError::UnsupportedFormat {
             version: format_version,
         });
@@ -383,6 +396,9 @@ pub fn parse(
     let heads = doc.resource_changes.unwrap_or_default();
     let mut unreadable = Vec::new();
     for (i, head) in heads.iter().enumerate() {
+        if let Some(detail) = structure_error(i, head) {
+            return Err(InputError::BadPlanStructure { detail });
+        }
         match read_entry(head, wanted) {
             Ok(Some(c)) => sink(c),
             Ok(None) => {}
@@ -437,6 +453,7 @@ pub fn parse(
         variables,
         unreadable,
         incomplete,
+        notes,
     })
 }
 
@@ -471,13 +488,25 @@ struct VariableValue {
 
 type EntryError = (Option<String>, String);
 
+/// An entry that is not an object, or whose `change` is not one, is not a malformed resource
+/// but a document that is not a plan: refusing it is the only safe answer, since reporting it as
+/// an empty plan would pass the gate.
+fn structure_error(i: usize, head: &EntryHead) -> Option<String> {
+    if head.not_an_object {
+        return Some(format!("`resource_changes[{i}]` is not an object"));
+    }
+    match head.change {
+        Some(raw) if !raw.get().trim_start().starts_with('{') => {
+            Some(format!("`resource_changes[{i}].change` is not an object"))
+        }
+        _ => None,
+    }
+}
+
 fn read_entry(head: &EntryHead, wanted: &Wanted) -> Result<Option<ResourceChange>, EntryError> {
     let text =
         |raw: Option<&RawValue>| raw.and_then(|r| serde_json::from_str::<Cow<str>>(r.get()).ok());
     let address_text = text(head.address);
-    if head.not_an_object {
-        return Err((None, "entry is not an object".into()));
-    }
     let Some(rtype) = text(head.rtype) else {
         return Err((
             address_text.map(Cow::into_owned),
@@ -710,14 +739,31 @@ mod tests {
     fn malformed_entries_are_reported_not_fatal() {
         let text = r#"{"format_version":"1.2","resource_changes":[
             {"address":"google_x.a","type":"google_x","change":{"actions":"create"}},
-            {"address":"google_x.b","type":"google_x","change":{"actions":["create"],"after":{}}},
-            7
+            {"address":"google_x.b","type":"google_x","change":{"actions":["create"],"after":{}}}
         ]}"#;
         let (plan, changes) = parse_all(text).unwrap();
         assert_eq!(changes.len(), 1);
-        assert_eq!(plan.unreadable.len(), 2);
+        assert_eq!(plan.unreadable.len(), 1);
         assert_eq!(plan.unreadable[0].address, "google_x.a");
-        assert_eq!(plan.unreadable[1].address, "resource_changes[2]");
+    }
+
+    #[test]
+    fn entries_or_changes_that_are_not_objects_are_not_a_plan() {
+        for (text, detail) in [
+            (
+                r#"{"format_version":"1.2","resource_changes":[{"address":"a.b","type":"a","change":{}}, 7]}"#,
+                "`resource_changes[1]` is not an object",
+            ),
+            (
+                r#"{"format_version":"1.2","resource_changes":[{"address":"a.b","type":"unread","change":"create"}]}"#,
+                "`resource_changes[0].change` is not an object",
+            ),
+        ] {
+            match parse_all(text) {
+                Err(InputError::BadPlanStructure { detail: d }) => assert_eq!(d, detail),
+                other => panic!("{text}: {:?}", other.map(|_| ())),
+            }
+        }
     }
 
     #[test]

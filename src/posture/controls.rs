@@ -1,7 +1,8 @@
 //! Plaintext secrets in environment variables, Binary Authorization and VPC egress.
 
 use crate::inventory::Workload;
-use crate::inventory::controls::{EnvValue, is_secret_like};
+use crate::inventory::controls::EnvValue;
+use crate::inventory::secrets::is_secret_like;
 use crate::plan::Tri;
 
 /// An environment variable that carries a credential as plain text instead of a Secret
@@ -15,27 +16,32 @@ pub struct PlaintextSecret {
 }
 
 pub fn plaintext_secrets(w: &Workload) -> Vec<PlaintextSecret> {
-    let mut out: Vec<PlaintextSecret> =
-        w.controls
-            .env
-            .iter()
-            .filter_map(|e| {
-                let name = e.name.clone().known().unwrap_or_else(|| "(unknown)".into());
-                let reason = match e.value {
-                    EnvValue::Literal { sensitive: true }
-                    | EnvValue::Unknown { sensitive: true } => "sensitive value",
-                    EnvValue::Literal { sensitive: false } if is_secret_like(&name) => {
-                        "secret-like name"
-                    }
-                    _ => return None,
-                };
-                Some(PlaintextSecret {
-                    container: e.container.clone(),
-                    name,
-                    reason,
-                })
+    let mut out: Vec<PlaintextSecret> = w
+        .controls
+        .env
+        .iter()
+        .filter_map(|e| {
+            let name = e.name.clone().known().unwrap_or_else(|| "(unknown)".into());
+            let reason = match e.value {
+                EnvValue::Literal {
+                    sensitive: true, ..
+                }
+                | EnvValue::Unknown { sensitive: true } => "sensitive value",
+                // A credential name with a value that reads as a setting (a URL, a number,
+                // an identifier) is a setting named after the credential it configures.
+                EnvValue::Literal {
+                    sensitive: false,
+                    setting_shaped: false,
+                } if is_secret_like(&name) => "secret-like name",
+                _ => return None,
+            };
+            Some(PlaintextSecret {
+                container: e.container.clone(),
+                name,
+                reason,
             })
-            .collect();
+        })
+        .collect();
     out.sort();
     out.dedup();
     out

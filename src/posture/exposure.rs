@@ -23,9 +23,36 @@ pub struct LbPath {
 
 pub struct Exposure {
     pub public: Verdict,
+    /// The invoker check lets anyone in: `allUsers` holds an invoker role or the check is
+    /// disabled (`unknown` when either may hold). An unknown principal does not count here.
+    pub anyone_allowed: Verdict,
+    /// A path from the internet reaches the service past IAP.
+    pub reachable: Verdict,
     pub reasons: Vec<String>,
     pub iap: Option<bool>,
     pub paths: Vec<LbPath>,
+}
+
+/// Whether the invoker check is open to anyone by `allUsers` or by being disabled, leaving
+/// unknown principals aside: the part of an open invoker check that only a public grant or
+/// setting can cause.
+fn anyone_allowed(check_disabled: &Tri<bool>, invokers: &[Invoker]) -> Verdict {
+    let all_users = Verdict::any(invokers.iter().map(|i| match &i.principal {
+        Principal::Known { member, .. } if classify(member) == MemberKind::AllUsers => {
+            if i.certain() {
+                Verdict::Yes
+            } else {
+                Verdict::Unknown
+            }
+        }
+        _ => Verdict::No,
+    }));
+    let disabled = match check_disabled {
+        Tri::Known(true) => Verdict::Yes,
+        Tri::Unknown => Verdict::Unknown,
+        _ => Verdict::No,
+    };
+    Verdict::any([all_users, disabled])
 }
 
 /// Whether the workload's invoker check lets unauthenticated callers through.
@@ -69,6 +96,8 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
         // Jobs and worker pools have no URL.
         return Exposure {
             public: Verdict::No,
+            anyone_allowed: Verdict::No,
+            reachable: Verdict::No,
             reasons: Vec::new(),
             iap: None,
             paths: Vec::new(),
@@ -89,8 +118,17 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
         Tri::Known(_) => Verdict::No,
         _ => Verdict::Unknown,
     };
-    if direct == Verdict::Yes {
-        reasons.push("ingress is `all` and the run.app URL is enabled".into());
+    match (&ingress, direct) {
+        (_, Verdict::Yes) => {
+            reasons.push("ingress is `all` and the run.app URL is enabled".into());
+        }
+        (Tri::Known(_), Verdict::Unknown) => {
+            reasons.push("whether the run.app URL is disabled is unknown at plan time".into());
+        }
+        (Tri::Unknown | Tri::Absent, _) => {
+            reasons.push("ingress is unknown at plan time".into());
+        }
+        _ => {}
     }
     let lb_allowed = match &ingress {
         Tri::Known(Ingress::All | Ingress::InternalAndLoadBalancing) => Verdict::Yes,
@@ -136,10 +174,14 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
             reasons.push("IAP is enabled on the service".into());
             Verdict::No
         }
-        Verdict::Unknown => Verdict::Unknown,
+        Verdict::Unknown => {
+            reasons.push("whether IAP is enabled on the service is unknown at plan time".into());
+            Verdict::Unknown
+        }
         Verdict::No => Verdict::Yes,
     };
-    let public = open.and(reachable).and(gated);
+    let reachable = reachable.and(gated);
+    let public = open.and(reachable);
     let iap = match iap_verdict(service_iap, direct, &paths) {
         // IAP on every load balancer cannot be proven while one link is unknown.
         Some(true) if service_iap != Verdict::Yes && g.lb_unresolved => None,
@@ -147,6 +189,8 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
     };
     Exposure {
         public,
+        anyone_allowed: anyone_allowed(&w.invoker_iam_disabled, invokers),
+        reachable,
         reasons: if public == Verdict::No && open == Verdict::No {
             Vec::new()
         } else {
@@ -193,6 +237,8 @@ pub fn assess_external(kind: WorkloadKind, invokers: &[Invoker]) -> Exposure {
     };
     Exposure {
         public,
+        anyone_allowed: anyone_allowed(&Tri::Known(false), invokers),
+        reachable: Verdict::Unknown,
         reasons,
         iap: None,
         paths: Vec::new(),

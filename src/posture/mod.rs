@@ -86,6 +86,11 @@ pub struct Posture {
     pub public: Verdict,
     /// Why `public` is what it is, in a few words each.
     pub public_reasons: Vec<String>,
+    /// The two halves of `public` that are settings or grants for anyone: `allUsers` or a
+    /// disabled invoker check, and a path from the internet past IAP. Rules use them to tell
+    /// what a plan newly opens.
+    pub anyone_allowed: Verdict,
+    pub reachable: Verdict,
     pub invokers: Vec<Invoker>,
     /// Principals that can change the workload's IAM policy (and so make it public).
     pub iam_admins: Vec<Invoker>,
@@ -122,6 +127,8 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
             Posture {
                 public: exposure.public,
                 public_reasons: exposure.reasons,
+                anyone_allowed: exposure.anyone_allowed,
+                reachable: exposure.reachable,
                 invokers,
                 iam_admins: iam_admins::collect(g, node),
                 iam_check_disabled: match w.kind {
@@ -172,6 +179,8 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
             Posture {
                 public: exposure.public,
                 public_reasons: exposure.reasons,
+                anyone_allowed: exposure.anyone_allowed,
+                reachable: exposure.reachable,
                 invokers,
                 iam_admins: iam_admins::collect(g, node),
                 iam_check_disabled: None,

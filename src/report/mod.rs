@@ -13,6 +13,32 @@ use crate::plan::Action;
 use crate::posture::{Posture, WorkloadId};
 use crate::rules::{Direction, Severity};
 
+/// The CI gate: what makes a report fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gate {
+    /// `--fail-on`: a worsened change at or above it fails; `None` never fails on severity.
+    pub threshold: Option<Severity>,
+    /// `--allow-incomplete`: without it an incomplete report fails (closed).
+    pub allow_incomplete: bool,
+}
+
+impl Gate {
+    /// A worsened change at or above the threshold.
+    pub fn severity_tripped(&self, r: &Report) -> bool {
+        self.threshold
+            .is_some_and(|t| r.max_severity().is_some_and(|m| m >= t))
+    }
+
+    /// The report is incomplete and that is not allowed.
+    pub fn incomplete_tripped(&self, r: &Report) -> bool {
+        !self.allow_incomplete && !r.complete()
+    }
+
+    pub fn tripped(&self, r: &Report) -> bool {
+        self.severity_tripped(r) || self.incomplete_tripped(r)
+    }
+}
+
 /// The JSON report schema id.
 pub const SCHEMA: &str = "runguard/report/v2";
 
@@ -77,6 +103,65 @@ impl Report {
             .collect()
     }
 
+    /// Why the report is incomplete, in one phrase; `None` when it is complete.
+    pub fn incompleteness(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if !self.unanalysable.is_empty() {
+            let n = self.unanalysable.len();
+            parts.push(format!(
+                "{n} resource{} could not be analysed",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        if !self.plan_incomplete.is_empty() {
+            parts.push("the plan does not describe every change".to_owned());
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
+    /// Critical risks that the plan leaves in place, as headline phrases: services that stay
+    /// public, jobs and worker pools that anyone can still run or redeploy.
+    fn critical_kept(&self) -> Vec<String> {
+        use crate::inventory::WorkloadKind;
+        let stays = |w: &&WorkloadEntry| {
+            let open = |p: &Posture| match w.id.kind {
+                WorkloadKind::Service => p.public == crate::posture::Verdict::Yes,
+                _ => p.invokers.iter().any(|i| {
+                    matches!(
+                        i.principal.kind(),
+                        crate::iam::MemberKind::AllUsers
+                            | crate::iam::MemberKind::AllAuthenticatedUsers
+                    )
+                }),
+            };
+            w.before.as_ref().is_some_and(open) && w.after.as_ref().is_some_and(open)
+        };
+        let services = self
+            .workloads
+            .iter()
+            .filter(stays)
+            .filter(|w| w.id.kind == WorkloadKind::Service)
+            .count();
+        let others = self
+            .workloads
+            .iter()
+            .filter(stays)
+            .filter(|w| w.id.kind != WorkloadKind::Service)
+            .count();
+        let mut out = Vec::new();
+        match services {
+            0 => {}
+            1 => out.push("1 service stays public".to_owned()),
+            n => out.push(format!("{n} services stay public")),
+        }
+        match others {
+            0 => {}
+            1 => out.push("1 job or worker pool stays open to anyone".to_owned()),
+            n => out.push(format!("{n} jobs or worker pools stay open to anyone")),
+        }
+        out
+    }
+
     /// The verdict in one sentence, worst news first.
     pub fn headline(&self) -> String {
         // One phrase per rule, counting the distinct workloads its worsened findings reach.
@@ -102,10 +187,15 @@ impl Report {
             "No Cloud Run workloads in this plan".to_owned()
         } else if parts.is_empty() {
             let n = self.workloads.len();
-            format!(
+            let mut s = format!(
                 "No security regressions in {n} Cloud Run workload{}",
                 if n == 1 { "" } else { "s" }
-            )
+            );
+            let kept = self.critical_kept();
+            if !kept.is_empty() {
+                s.push_str(&format!("; {} — see --all", kept.join("; ")));
+            }
+            s
         } else {
             parts.join("; ")
         };
@@ -116,15 +206,8 @@ impl Report {
                 if improved == 1 { "" } else { "s" }
             ));
         }
-        if !self.unanalysable.is_empty() {
-            let n = self.unanalysable.len();
-            sentence.push_str(&format!(
-                "; INCOMPLETE: {n} resource{} could not be analysed",
-                if n == 1 { "" } else { "s" }
-            ));
-        }
-        if !self.plan_incomplete.is_empty() {
-            sentence.push_str("; INCOMPLETE: the plan does not describe every change");
+        if let Some(why) = self.incompleteness() {
+            sentence.push_str(&format!("; INCOMPLETE: {why}"));
         }
         sentence.push('.');
         sentence

@@ -10,7 +10,7 @@ use tabled::settings::Style;
 
 use super::escape::terminal;
 use super::rows::{Row, Trend, posture_rows};
-use super::{Report, WorkloadEntry};
+use super::{Gate, Report, WorkloadEntry};
 use crate::diff::Finding;
 use crate::rules::{Direction, Severity};
 
@@ -41,17 +41,13 @@ impl Default for TextOptions {
         TextOptions {
             color: false,
             all: false,
-            gate: Gate::default(),
+            gate: Gate {
+                threshold: Some(Severity::High),
+                allow_incomplete: false,
+            },
             width: DEFAULT_WIDTH,
         }
     }
-}
-
-/// The gate's threshold (`None` for `--fail-on none`) and whether the report trips it.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Gate {
-    pub threshold: Option<Severity>,
-    pub tripped: bool,
 }
 
 struct Paint {
@@ -214,12 +210,34 @@ pub fn render(r: &Report, o: &TextOptions, out: &mut dyn Write) -> io::Result<()
         }
     }
     writeln!(out)?;
+    if let Some(line) = incomplete_line(r, &o.gate, &paint) {
+        wrapped(out, &line, width, "", "  ")?;
+    }
     // textwrap measures display width without ANSI escape codes, so painted labels wrap right.
-    wrapped(out, &verdict_line(r, o.gate, &paint), width, "", "  ")
+    wrapped(out, &verdict_line(r, &o.gate, &paint), width, "", "  ")
+}
+
+/// An incomplete report fails closed unless `--allow-incomplete` accepts it; either way it
+/// gets its own line before the verdict.
+fn incomplete_line(r: &Report, gate: &Gate, paint: &Paint) -> Option<String> {
+    let why = r.incompleteness()?;
+    Some(if gate.incomplete_tripped(r) {
+        format!(
+            "{}: {} — failing closed (--allow-incomplete to accept)",
+            paint.wrap("1;31", "INCOMPLETE"),
+            terminal(&why)
+        )
+    } else {
+        format!(
+            "{}: {} — accepted by --allow-incomplete",
+            paint.wrap("33", "INCOMPLETE"),
+            terminal(&why)
+        )
+    })
 }
 
 /// The last line: whether the gate tripped, and on how many findings.
-fn verdict_line(r: &Report, gate: Gate, paint: &Paint) -> String {
+fn verdict_line(r: &Report, gate: &Gate, paint: &Paint) -> String {
     let Some(threshold) = gate.threshold else {
         let n = r.count(Direction::Worsened);
         return format!(
@@ -230,7 +248,7 @@ fn verdict_line(r: &Report, gate: Gate, paint: &Paint) -> String {
     };
     let n = r.worsened().filter(|f| f.severity >= threshold).count();
     let plural = if n == 1 { "" } else { "s" };
-    if gate.tripped {
+    if gate.severity_tripped(r) {
         format!(
             "{}: {n} worsened finding{plural} at {threshold} or above (--fail-on {threshold})",
             paint.wrap("1;31", "FAILED")

@@ -15,8 +15,17 @@ An environment variable of a container that carries a credential as a literal `v
 a Secret Manager reference (`value_source.secret_key_ref`; v1 `value_from.secret_key_ref`):
 
 - its value is marked sensitive in the plan (it comes from a `sensitive` variable or output), or
-- its name says it is a credential (`*PASSWORD*`, `*SECRET*`, `*TOKEN*`, `*API_KEY*`,
-  `*PRIVATE_KEY*`, `*CREDENTIAL*`, `*ACCESS_KEY*`, `*_PASS`, …) and its value is a literal.
+- its name says it is a credential and its literal value could be one.
+
+A name is judged by its words (split on `_`, `-`, `.` and camelCase), not by substrings: it
+holds a credential word (`PASSWORD`, `PASS`, `PWD`, `SECRET`, `TOKEN`, `APIKEY`, `CREDENTIALS`,
+or `KEY` after `API`, `PRIVATE`, `ACCESS`, `SIGNING`, `ENCRYPTION`, …) and its last word is not a
+setting word (`URL`, `URI`, `PROJECT`, `LENGTH`, `NAME`, `PATH`, `ID`, `FILE`, `HOST`, `PORT`,
+`REGION`, `ENDPOINT`, `VERSION`, `TTL`, `TIMEOUT`, `ENABLED`, …). So `DB_PASSWORD` and
+`githubToken` are credentials; `OAUTH_TOKEN_URL`, `SECRET_MANAGER_PROJECT` and
+`PASSWORD_MIN_LENGTH` are settings. A value that reads as a setting is not a credential either:
+a URL without user info or query string, a number (also `30s`, `512Mi`), a boolean, or a short
+lower-case identifier with separators (`my-proj`, `projects/p/secrets/db`).
 
 Switching to a secret reference is reported as improved. runguard prints the variable's name and
 container, never its value.
@@ -48,8 +57,10 @@ env {
 ```
 
 ## Known limits
-A credential under an innocent name with a non-sensitive literal value is not recognised;
-secret-like names are matched by convention and can give false positives (`TOKENIZER_PATH`).
+A credential under an innocent name with a non-sensitive literal value is not recognised, nor
+one under a credential name whose value happens to read as a setting (`DB_PASSWORD =
+"db-pass-2024"`). Names are matched by convention: a credential word followed by an unlisted
+word (`SECRET_KEY_BASE`) is still a credential.
 "#,
     check,
 };

@@ -1,3 +1,4 @@
+use super::public_invoker::{ExposureRule, evidence as public_invoker_evidence, transition};
 use super::{Delta, Direction, Finding, Rule, Severity, finding};
 use crate::graph::Principal;
 use crate::inventory::WorkloadKind;
@@ -23,7 +24,16 @@ learns at apply, or on something outside the plan. Typical causes:
 - ingress `internal-and-cloud-load-balancing` with `allUsers`, and no load balancer in the plan;
 - IAM granted on a service that this plan does not manage.
 
-It is reported as improved when an unknown verdict becomes a proven `no`.
+It is reported as improved when an unknown verdict becomes a proven `no` (or the service is
+deleted), and, with `--all`, as unchanged when it stays unknown. A service that was public and
+whose exposure becomes unknown is reported by `public-invoker` as improved, with a message that
+says it is now unknown; see `runguard explain public-invoker` for every transition.
+
+Its severity is `medium`, and `high` when this plan is what opens the question: the open
+invoker (`allUsers` holding an invoker role, or the invoker check disabled, either of them
+certain or possible) is new in this plan, or the path from the internet becomes unknown where it
+was closed (`no`) or did not exist. Then the default gate (`--fail-on high`) stops, because a
+reviewer must look. An unknown principal on a service that was already reachable stays `medium`.
 
 ## Why it matters
 Other scanners drop unknown values and pass the plan. runguard never takes an unknown as safe: a
@@ -48,10 +58,12 @@ The rule says only that the answer is open; the report's `unresolved` section sa
     check,
 };
 
-/// The grants that leave the answer open: an unknown principal, or a grant that only might
-/// apply.
-fn uncertain_grants(p: &Posture) -> Vec<String> {
-    p.invokers
+/// What leaves the answer open: an unknown principal, a grant that only might apply, and what
+/// would make the service public if the open question went the wrong way (the grants to
+/// `allUsers`, the load balancers that reach it).
+fn open_question_evidence(p: &Posture) -> Vec<String> {
+    let mut out: Vec<String> = p
+        .invokers
         .iter()
         .flat_map(|i| {
             let unknown = i.principal == Principal::Unknown;
@@ -60,7 +72,29 @@ fn uncertain_grants(p: &Posture) -> Vec<String> {
                 .filter(move |g| unknown || !g.certain)
                 .map(|g| g.address.to_string())
         })
-        .collect()
+        .collect();
+    for e in public_invoker_evidence(p) {
+        if !out.contains(&e) {
+            out.push(e);
+        }
+    }
+    out
+}
+
+/// The plan itself opens the question: the open invoker (`allUsers` or a disabled check,
+/// certain or possible) is new, or the path from the internet becomes unknown where it was
+/// closed or the service did not exist. A service outside the plan always has an unknown path,
+/// which no plan opens.
+fn opened_by_this_plan(d: &Delta, after: &Posture) -> bool {
+    let (was_allowed, was_reachable) = match d.before {
+        Some(p) => (p.anyone_allowed, p.reachable),
+        None if d.workload.external => (Verdict::No, Verdict::Unknown),
+        None => (Verdict::No, Verdict::No),
+    };
+    let new_open_invoker =
+        after.anyone_allowed != Verdict::No && after.anyone_allowed > was_allowed;
+    let new_unknown_path = after.reachable == Verdict::Unknown && was_reachable == Verdict::No;
+    new_open_invoker || new_unknown_path
 }
 
 fn check(d: &Delta) -> Vec<Finding> {
@@ -68,31 +102,120 @@ fn check(d: &Delta) -> Vec<Finding> {
         return Vec::new();
     }
     let before = d.before.map(|p| p.public);
+    let after = d.after.map(|p| p.public);
+    let Some((ExposureRule::ExposureUnknown, direction)) = transition(before, after) else {
+        return Vec::new();
+    };
     let reasons = |p: &Posture| p.public_reasons.join("; ");
-    match (before, d.after) {
-        (Some(Verdict::Unknown), Some(p)) if p.public == Verdict::Unknown => vec![finding(
-            d,
-            Direction::Unchanged,
+    let (message, evidence) = match (direction, d.after) {
+        (Direction::Unchanged, Some(p)) => (
             format!("public exposure stays unknown at plan time: {}", reasons(p)),
-            &[],
-        )],
-        (None | Some(Verdict::No), Some(p)) if p.public == Verdict::Unknown => vec![finding(
-            d,
-            Direction::Worsened,
-            format!(
+            Vec::new(),
+        ),
+        (Direction::Worsened, Some(p)) => {
+            let message = format!(
                 "may become publicly invokable; it cannot be known at plan time: {}",
                 reasons(p)
-            ),
-            &uncertain_grants(p),
-        )],
-        (Some(Verdict::Unknown), after) if after.is_none_or(|p| p.public == Verdict::No) => {
-            vec![finding(
-                d,
-                Direction::Improved,
-                "public exposure was unknown and is now known not to be public".into(),
-                &[],
-            )]
+            );
+            let mut f = finding(d, direction, message, &open_question_evidence(p));
+            if opened_by_this_plan(d, p) {
+                f.severity = Some(Severity::High);
+            }
+            return vec![f];
         }
-        _ => Vec::new(),
+        (Direction::Improved, None) => (
+            "the service whose public exposure was unknown is deleted".to_owned(),
+            Vec::new(),
+        ),
+        (Direction::Improved, Some(_)) => (
+            "public exposure was unknown and is now known not to be public".to_owned(),
+            Vec::new(),
+        ),
+        _ => return Vec::new(),
+    };
+    vec![finding(d, direction, message, &evidence)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::public_invoker::tests::posture;
+    use super::*;
+    use crate::inventory::Api;
+    use crate::posture::WorkloadId;
+    use crate::rules::Severity;
+
+    /// The severity of the worsened finding for `before` → `after`.
+    fn severity(before: Option<Posture>, after: Posture, external: bool) -> Severity {
+        let id = WorkloadId {
+            address: "google_cloud_run_v2_service.api".into(),
+            kind: WorkloadKind::Service,
+            api: Api::V2,
+            external,
+        };
+        let delta = Delta {
+            workload: &id,
+            before: before.as_ref(),
+            after: Some(&after),
+            include_unchanged: false,
+        };
+        let findings = check(&delta);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].direction, Direction::Worsened);
+        findings[0].severity.unwrap_or(RULE.severity)
+    }
+
+    fn unknown(anyone_allowed: Verdict, reachable: Verdict) -> Posture {
+        Posture {
+            anyone_allowed,
+            reachable,
+            ..posture(Verdict::Unknown)
+        }
+    }
+
+    fn no(anyone_allowed: Verdict, reachable: Verdict) -> Posture {
+        Posture {
+            anyone_allowed,
+            reachable,
+            ..posture(Verdict::No)
+        }
+    }
+
+    #[test]
+    fn high_when_the_plan_opens_the_invoker_or_the_path() {
+        use Verdict::{No, Unknown, Yes};
+        // A new service with allUsers, or with the invoker check possibly disabled.
+        assert_eq!(severity(None, unknown(Yes, Unknown), false), Severity::High);
+        assert_eq!(severity(None, unknown(Unknown, Yes), false), Severity::High);
+        // allUsers granted on a service whose path was already unknown.
+        assert_eq!(
+            severity(Some(no(No, Unknown)), unknown(Yes, Unknown), false),
+            Severity::High
+        );
+        // allUsers was there; the path becomes unknown.
+        assert_eq!(
+            severity(Some(no(Yes, No)), unknown(Yes, Unknown), false),
+            Severity::High
+        );
+        // allUsers newly granted on a service outside the plan.
+        assert_eq!(severity(None, unknown(Yes, Unknown), true), Severity::High);
+    }
+
+    #[test]
+    fn medium_when_only_an_unknown_principal_appears() {
+        use Verdict::{No, Unknown, Yes};
+        // An unknown member on a service that was already reachable.
+        assert_eq!(
+            severity(Some(no(No, Yes)), unknown(No, Yes), false),
+            Severity::Medium
+        );
+        // A new service reachable from the internet, with an unknown member.
+        assert_eq!(severity(None, unknown(No, Yes), false), Severity::Medium);
+        // An unknown member on a service outside the plan: its path was always unknown.
+        assert_eq!(severity(None, unknown(No, Unknown), true), Severity::Medium);
+        // An unknown member on a private service whose path was already unknown.
+        assert_eq!(
+            severity(Some(no(No, Unknown)), unknown(No, Unknown), false),
+            Severity::Medium
+        );
     }
 }

@@ -28,6 +28,19 @@ credentials at all can invoke it. That needs both an open invoker check and a re
 It is reported as improved when a public service stops being public, and, with `--all`, as
 unchanged when it stays public.
 
+Every change of the `public` verdict gets exactly one finding, from this rule or from
+`public-exposure-unknown`, in the direction of "could anyone on the internet invoke it", ordered
+`no` < `unknown` < `yes` (a service that does not exist on a side counts as `no`):
+
+| before \ after | no / absent | unknown | yes |
+|---|---|---|---|
+| **no / absent** | — | `public-exposure-unknown` worsened | `public-invoker` worsened |
+| **unknown** | `public-exposure-unknown` improved | `public-exposure-unknown` unchanged | `public-invoker` worsened |
+| **yes** | `public-invoker` improved | `public-invoker` improved (now unknown) | `public-invoker` unchanged |
+
+A public service whose exposure becomes unknown is no longer proven public, which is less bad
+than proven public; the finding says it is now unknown, so the reviewer still sees it.
+
 ## Why it matters
 A public service answers anyone. Every bug in it, every debug endpoint and every cost of a request
 flood is open to the internet. Making a service public is sometimes intended (a website), so the
@@ -56,52 +69,75 @@ A load balancer or domain mapping outside the plan is invisible; with ingress
     check,
 };
 
+/// The rule that reports a change of the `public` verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ExposureRule {
+    PublicInvoker,
+    ExposureUnknown,
+}
+
+/// Which rule reports the move from `before` to `after` (`None`: the service does not exist on
+/// that side, which counts as `no`), and in which direction, by the order `no` < `unknown` <
+/// `yes` of "could anyone on the internet invoke it". Every move gets one finding.
+pub(super) fn transition(
+    before: Option<Verdict>,
+    after: Option<Verdict>,
+) -> Option<(ExposureRule, Direction)> {
+    use ExposureRule::{ExposureUnknown, PublicInvoker};
+    let before = before.unwrap_or(Verdict::No);
+    let after = after.unwrap_or(Verdict::No);
+    Some(match (before, after) {
+        (Verdict::No, Verdict::No) => return None,
+        (Verdict::Yes, Verdict::Yes) => (PublicInvoker, Direction::Unchanged),
+        (Verdict::Unknown, Verdict::Unknown) => (ExposureUnknown, Direction::Unchanged),
+        (_, Verdict::Yes) => (PublicInvoker, Direction::Worsened),
+        (Verdict::Yes, _) => (PublicInvoker, Direction::Improved),
+        (Verdict::No, Verdict::Unknown) => (ExposureUnknown, Direction::Worsened),
+        (Verdict::Unknown, Verdict::No) => (ExposureUnknown, Direction::Improved),
+    })
+}
+
 fn check(d: &Delta) -> Vec<Finding> {
     if d.workload.kind != WorkloadKind::Service {
         return Vec::new();
     }
     let before = d.before.map(|p| p.public);
     let after = d.after.map(|p| p.public);
-    match (before, d.after) {
-        (Some(Verdict::Yes), Some(p)) if p.public == Verdict::Yes => vec![
-            finding(
-                d,
-                Direction::Unchanged,
-                format!("stays publicly invokable: {}", p.public_reasons.join("; ")),
-                &evidence(p),
-            )
-            .caused_by_workload_too(&d.workload.address),
-        ],
-        (_, Some(p)) if p.public == Verdict::Yes => vec![
-            finding(
-                d,
-                Direction::Worsened,
-                format!(
-                    "becomes publicly invokable: {}",
-                    p.public_reasons.join("; ")
-                ),
-                &evidence(p),
-            )
-            .caused_by_workload_too(&d.workload.address),
-        ],
-        (Some(Verdict::Yes), _) if matches!(after, None | Some(Verdict::No)) => {
-            let p = d.before.expect("before is yes");
-            let message = if after.is_none() {
-                "the publicly invokable service is deleted".to_owned()
-            } else {
-                "is no longer publicly invokable".to_owned()
-            };
-            vec![
-                finding(d, Direction::Improved, message, &evidence(p))
-                    .caused_by_workload_too(&d.workload.address),
-            ]
+    let Some((ExposureRule::PublicInvoker, direction)) = transition(before, after) else {
+        return Vec::new();
+    };
+    let reasons = |p: &Posture| p.public_reasons.join("; ");
+    let (message, evidence) = match (direction, d.before, d.after) {
+        (Direction::Unchanged, _, Some(p)) => (
+            format!("stays publicly invokable: {}", reasons(p)),
+            evidence(p),
+        ),
+        (Direction::Worsened, _, Some(p)) => (
+            format!("becomes publicly invokable: {}", reasons(p)),
+            evidence(p),
+        ),
+        (Direction::Improved, Some(p), None) => (
+            "the publicly invokable service is deleted".to_owned(),
+            evidence(p),
+        ),
+        (Direction::Improved, Some(_), Some(p)) if p.public == Verdict::Unknown => (
+            format!(
+                "is no longer proven publicly invokable; whether it is public is now unknown at \
+                 plan time: {}",
+                reasons(p)
+            ),
+            evidence(p),
+        ),
+        (Direction::Improved, Some(p), Some(_)) => {
+            ("is no longer publicly invokable".to_owned(), evidence(p))
         }
-        _ => Vec::new(),
-    }
+        _ => return Vec::new(),
+    };
+    vec![finding(d, direction, message, &evidence).caused_by_workload_too(&d.workload.address)]
 }
 
 /// The grants that let allUsers in, and the load balancers that reach the service.
-fn evidence(p: &Posture) -> Vec<String> {
+pub(super) fn evidence(p: &Posture) -> Vec<String> {
     let mut out: Vec<String> = p
         .invokers
         .iter()
@@ -115,4 +151,112 @@ fn evidence(p: &Posture) -> Vec<String> {
             .map(|l| l.forwarding_rule.clone()),
     );
     out
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::super::RULES;
+    use super::*;
+    use crate::inventory::Api;
+    use crate::posture::{IdentityPosture, WorkloadId};
+
+    /// A service posture with the given verdict; its halves agree with it.
+    pub(in crate::rules) fn posture(public: Verdict) -> Posture {
+        Posture {
+            public,
+            public_reasons: vec!["because".into()],
+            anyone_allowed: public,
+            reachable: public,
+            invokers: Vec::new(),
+            iam_admins: Vec::new(),
+            iam_check_disabled: Some(false),
+            ingress: None,
+            default_uri_disabled: Some(false),
+            iap: Some(false),
+            load_balancers: Vec::new(),
+            identity: IdentityPosture::outside_plan(),
+            conflicts: Vec::new(),
+            plaintext_secrets: Vec::new(),
+            binary_authorization: None,
+            vpc_egress: None,
+        }
+    }
+
+    /// The findings of both exposure rules, with `--all`, as (rule, direction, message).
+    fn exposure_findings(
+        before: Option<Verdict>,
+        after: Option<Verdict>,
+    ) -> Vec<(&'static str, Direction, String)> {
+        let id = WorkloadId {
+            address: "google_cloud_run_v2_service.api".into(),
+            kind: WorkloadKind::Service,
+            api: Api::V2,
+            external: false,
+        };
+        let (b, a) = (before.map(posture), after.map(posture));
+        let delta = Delta {
+            workload: &id,
+            before: b.as_ref(),
+            after: a.as_ref(),
+            include_unchanged: true,
+        };
+        RULES
+            .iter()
+            .filter(|r| matches!(r.id, "public-invoker" | "public-exposure-unknown"))
+            .flat_map(|r| {
+                (r.check)(&delta)
+                    .into_iter()
+                    .map(move |f| (r.id, f.direction, f.message))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_exposure_transition_gets_one_finding_in_the_right_direction() {
+        use Direction::{Improved, Unchanged, Worsened};
+        use Verdict::{No, Unknown, Yes};
+        const PI: &str = "public-invoker";
+        const PEU: &str = "public-exposure-unknown";
+        /// before, after, and the one finding expected.
+        type Row = (
+            Option<Verdict>,
+            Option<Verdict>,
+            Option<(&'static str, Direction)>,
+        );
+        let table: [Row; 16] = [
+            (None, None, None),
+            (None, Some(No), None),
+            (None, Some(Unknown), Some((PEU, Worsened))),
+            (None, Some(Yes), Some((PI, Worsened))),
+            (Some(No), None, None),
+            (Some(No), Some(No), None),
+            (Some(No), Some(Unknown), Some((PEU, Worsened))),
+            (Some(No), Some(Yes), Some((PI, Worsened))),
+            (Some(Unknown), None, Some((PEU, Improved))),
+            (Some(Unknown), Some(No), Some((PEU, Improved))),
+            (Some(Unknown), Some(Unknown), Some((PEU, Unchanged))),
+            (Some(Unknown), Some(Yes), Some((PI, Worsened))),
+            (Some(Yes), None, Some((PI, Improved))),
+            (Some(Yes), Some(No), Some((PI, Improved))),
+            (Some(Yes), Some(Unknown), Some((PI, Improved))),
+            (Some(Yes), Some(Yes), Some((PI, Unchanged))),
+        ];
+        for (before, after, want) in table {
+            let got = exposure_findings(before, after);
+            let got: Vec<(&str, Direction)> = got.iter().map(|(r, d, _)| (*r, *d)).collect();
+            assert_eq!(
+                got,
+                want.into_iter().collect::<Vec<_>>(),
+                "{before:?} -> {after:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn public_becoming_unknown_says_it_is_now_unknown() {
+        let findings = exposure_findings(Some(Verdict::Yes), Some(Verdict::Unknown));
+        assert!(findings[0].2.contains("now unknown"), "{}", findings[0].2);
+        let deleted = exposure_findings(Some(Verdict::Unknown), None);
+        assert!(deleted[0].2.contains("deleted"), "{}", deleted[0].2);
+    }
 }

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use runguard::plan::InputError;
-use runguard::report::text::{Gate, TextOptions};
+use runguard::report::Gate;
+use runguard::report::text::TextOptions;
 use runguard::rules::Severity;
 use runguard::{Options, analyze};
 use serde_json::{Value, json};
@@ -1036,7 +1037,6 @@ fn wrong_types_at_other_attributes_runguard_reads() {
             "actions is unknown",
             entry(&|c| c["change"]["actions"] = json!(["explode"])),
         ),
-        ("change is an array", entry(&|c| c["change"] = json!([]))),
         (
             "change is missing",
             entry(&|c| {
@@ -1068,6 +1068,21 @@ fn wrong_types_at_other_attributes_runguard_reads() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// A `change` that is not an object is not one broken resource but a document that is not a
+/// plan: refused, never reported as a plan that lacks the resource.
+#[test]
+fn a_change_that_is_not_an_object_refuses_the_plan() {
+    let mut broken = broken_service(|_| {});
+    broken["change"] = json!([]);
+    match analyse("change is an array", bytes(&plan_with(vec![broken])), false) {
+        Err(InputError::BadPlanStructure { detail }) => {
+            assert!(detail.contains(".change` is not an object"), "{detail}")
+        }
+        Err(e) => panic!("refused with the wrong error: {e}"),
+        Ok(out) => panic!("analysed instead of refused:\n{}", out.text),
+    }
 }
 
 #[test]
@@ -1202,7 +1217,7 @@ fn changes_of_huge(what: &str, bytes: Vec<u8>) -> Vec<(String, String, String)> 
             all: false,
             gate: Gate {
                 threshold: Some(Severity::High),
-                tripped: true,
+                allow_incomplete: false,
             },
             width: 100,
         };

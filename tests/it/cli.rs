@@ -129,6 +129,14 @@ fn every_bad_input_is_refused_with_a_one_line_error_naming_the_file() {
         ),
         ("html.html", "HTML/XML document"),
         ("empty.json", "the file is empty"),
+        (
+            "resource-changes-not-objects.json",
+            "`resource_changes[0]` is not an object",
+        ),
+        (
+            "change-not-an-object.json",
+            "`resource_changes[0].change` is not an object",
+        ),
     ];
     for (file, gist) in cases {
         let path = format!("testdata/not-a-plan/{file}");
@@ -612,4 +620,118 @@ fn a_plan_that_cannot_be_analysed_leaves_no_output_file() {
         .code(2)
         .stderr(predicate::str::contains("Terraform state, not a plan"));
     assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+}
+
+const INCOMPLETE: &str = "testdata/plans/e06-deferred-member-incomplete.json";
+
+#[test]
+fn an_incomplete_report_fails_closed_unless_allowed() {
+    runguard()
+        .arg(INCOMPLETE)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "INCOMPLETE: the plan does not describe every change — failing closed",
+        ));
+    // Whatever the severity threshold: an incomplete report says nothing about what it missed.
+    runguard()
+        .args([INCOMPLETE, "--fail-on", "none"])
+        .assert()
+        .code(1);
+    runguard()
+        .args([INCOMPLETE, "--allow-incomplete"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("accepted by --allow-incomplete"));
+    // --allow-incomplete does not loosen the severity gate.
+    runguard()
+        .args([PUBLIC, "--allow-incomplete"])
+        .assert()
+        .code(1);
+    // JSON output trips the same gate.
+    runguard()
+        .args([INCOMPLETE, "--format", "json"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\"complete\": false"));
+}
+
+#[test]
+fn a_plan_that_keeps_a_public_service_says_so_in_its_headline() {
+    let plan = "testdata/plans/b14-noop-public-stays.json";
+    let headline =
+        "No security regressions in 1 Cloud Run workload; 1 service stays public — see --all.";
+    runguard()
+        .arg(plan)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with(format!("runguard: {headline}")));
+    let out = runguard()
+        .args([plan, "--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["headline"], headline);
+}
+
+#[test]
+fn a_plan_without_format_version_is_analysed_with_a_note() {
+    let mut plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(crate::support::root().join(PUBLIC)).unwrap())
+            .unwrap();
+    plan.as_object_mut().unwrap().remove("format_version");
+    let out = runguard()
+        .args(["-", "--format", "json"])
+        .write_stdin(plan.to_string())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "analysed, and the gate trips");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("no `format_version`")
+    );
+    // Without planned_values as well, nothing says it is a plan: refused.
+    plan.as_object_mut().unwrap().remove("planned_values");
+    runguard()
+        .arg("-")
+        .write_stdin(plan.to_string())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no `format_version`"));
+}
+
+/// The README's example excerpt ("The output starts: ...") is what the command prints for
+/// `examples/plan.json`: each line is equal, or, ending in `…`, a prefix of the printed line.
+#[test]
+fn the_readme_example_excerpt_is_what_the_command_prints() {
+    let readme = std::fs::read_to_string(crate::support::root().join("README.md")).unwrap();
+    let after = readme
+        .split_once("output starts:")
+        .expect("README has the example excerpt")
+        .1;
+    let block = after
+        .split_once("```text\n")
+        .and_then(|(_, rest)| rest.split_once("\n```"))
+        .expect("the excerpt is a text block")
+        .0;
+    let out = runguard()
+        .args(["examples/plan.json", "--color", "never"])
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let mut printed_lines = printed.lines();
+    for line in block.lines() {
+        let got = printed_lines.next().unwrap_or_default();
+        match line.strip_suffix('…') {
+            Some(prefix) => assert!(
+                got.starts_with(prefix),
+                "README excerpt line\n  {line}\nis not a prefix of the printed line\n  {got}"
+            ),
+            None => assert_eq!(got, line, "README excerpt differs from the output"),
+        }
+    }
 }

@@ -7,14 +7,33 @@ use std::path::{Path, PathBuf};
 use runguard::plan::InputError;
 use runguard::{Options, analyze};
 
+/// The corpus, or `None` when it is absent: outside CI the corpus tests then pass with a
+/// `skipped` message (shown by `cargo test -- --nocapture`); in CI (`CI` set) its absence fails
+/// them, so a misconfigured pipeline cannot pass without running them.
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = crate::support::root().join("../shared/corpus");
+    let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    corpus_at(crate::support::root().join("../shared/corpus"), in_ci)
+}
+
+fn corpus_at(dir: PathBuf, in_ci: bool) -> Option<PathBuf> {
     if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: ../shared/corpus is not present");
-        None
+        return Some(dir);
     }
+    assert!(
+        !in_ci,
+        "CI is set but {} is missing: the corpus tests cannot run",
+        dir.display()
+    );
+    eprintln!("skipped: {} is not present", dir.display());
+    None
+}
+
+#[test]
+fn a_missing_corpus_is_skipped_only_outside_ci() {
+    let missing = crate::support::root().join("no-such-corpus");
+    assert_eq!(corpus_at(missing.clone(), false), None);
+    let in_ci = std::panic::catch_unwind(|| corpus_at(missing, true));
+    assert!(in_ci.is_err(), "a missing corpus must fail in CI");
 }
 
 fn corpus_files(dir: &Path) -> Vec<PathBuf> {
@@ -36,10 +55,6 @@ fn corpus_files(dir: &Path) -> Vec<PathBuf> {
 fn expected_refusal(name: &str) -> Option<fn(&InputError) -> bool> {
     Some(match name {
         "plan_ui_stream_NOT_SHOW_JSON.jsonl" => |e| *e == InputError::UiStream,
-        // A real plan with its format_version and terraform_version keys removed.
-        "overmind_tfutils_plan.json" => {
-            |e| matches!(e, InputError::NotAPlan { detail } if detail.contains("format_version"))
-        }
         // Hand-cut fragments: resources in planned_values, no resource_changes.
         "tfstride_gcp_nightmare_plan_FRAGMENT.json"
         | "tfstride_gcp_serverless_plan_FRAGMENT.json" => {
@@ -98,6 +113,25 @@ fn workload<'a>(r: &'a serde_json::Value, address: &str) -> &'a serde_json::Valu
         .iter()
         .find(|w| w["address"] == address)
         .unwrap_or_else(|| panic!("no workload {address}"))
+}
+
+/// A real plan with its `format_version` and `terraform_version` keys removed still has
+/// `resource_changes` and `planned_values`: it is analysed, and the report says what is missing.
+#[test]
+fn a_plan_without_format_version_is_analysed_with_a_note() {
+    let Some(r) = report("large/overmind_tfutils_plan.json") else {
+        return;
+    };
+    assert_eq!(r["plan"]["format_version"], "");
+    assert!(
+        r["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("no `format_version`")),
+        "{}",
+        r["notes"]
+    );
 }
 
 #[test]

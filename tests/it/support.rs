@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use runguard::report::Report;
-use runguard::report::text::{Gate, TextOptions};
+use runguard::report::text::TextOptions;
+use runguard::report::{Gate, Report};
 use runguard::rules::Severity;
 use runguard::{Options, analyze};
 
@@ -45,15 +45,16 @@ pub fn run(path: &Path, all: bool) -> (serde_json::Value, String, u8) {
 pub fn render(report: &Report, all: bool) -> (serde_json::Value, String, u8) {
     let mut json = Vec::new();
     runguard::report::json::render(report, &mut json).expect("render json");
-    let tripped = report.max_severity().is_some_and(|m| m >= Severity::High);
+    let gate = Gate {
+        threshold: Some(Severity::High),
+        allow_incomplete: false,
+    };
+    let tripped = gate.tripped(report);
     let mut text = Vec::new();
     let options = TextOptions {
         color: false,
         all,
-        gate: Gate {
-            threshold: Some(Severity::High),
-            tripped,
-        },
+        gate,
         width: 100,
     };
     runguard::report::text::render(report, &options, &mut text).expect("render text");
