@@ -315,13 +315,13 @@ impl<'g, 'i> Identities<'g, 'i> {
     fn principal_account(&self, i: usize, p: &Principal) -> Option<Target> {
         let g = self.g;
         match p {
-            Principal::Known { member, .. } => {
+            Principal::Known { member, sensitive } => {
                 let email = member.strip_prefix("serviceAccount:")?;
-                match g.account_node_by_email(email) {
+                let target = match g.account_node_by_email(email) {
                     Some(node) => {
-                        Some(self.account_target(node, g.account_index(node).expect("an account")))
+                        self.account_target(node, g.account_index(node).expect("an account"))
                     }
-                    None => Some(Target {
+                    None => Target {
                         node: None,
                         account: None,
                         member: Some(member.clone()),
@@ -330,8 +330,18 @@ impl<'g, 'i> Identities<'g, 'i> {
                             .and_then(|(_, d)| d.strip_suffix(".iam.gserviceaccount.com"))
                             .map(str::to_owned),
                         label: email.to_owned(),
-                    }),
-                }
+                    },
+                };
+                // An account named by a sensitive member is shown in chains by placeholder only:
+                // its email must never reach the output.
+                Some(Target {
+                    label: if *sensitive {
+                        p.display().to_owned()
+                    } else {
+                        target.label
+                    },
+                    ..target
+                })
             }
             Principal::Unknown => {
                 let planned = g.planned_members[i].first()?;

@@ -388,3 +388,79 @@ fn identity_with_impersonators(report: &Value, posture: &Value) -> Value {
     identity["impersonators"] = Value::Array(impersonators);
     identity
 }
+
+/// Every scenario's text fits 80 and 100 columns, measured in display columns (a wide
+/// character counts two), with `--all` too.
+#[test]
+fn every_scenario_fits_the_width_it_is_given() {
+    for p in scenario_plans() {
+        let bytes = std::fs::read(&p).unwrap();
+        for all in [false, true] {
+            let report = runguard::analyze(
+                &bytes,
+                &runguard::Options {
+                    include_unchanged: all,
+                },
+            )
+            .unwrap();
+            for width in [80, 100] {
+                let options = runguard::report::text::TextOptions {
+                    color: false,
+                    all,
+                    gate: runguard::report::Gate {
+                        threshold: Some(runguard::rules::Severity::High),
+                        allow_incomplete: false,
+                    },
+                    width,
+                };
+                let mut out = Vec::new();
+                runguard::report::text::render(&report, &options, &mut out).unwrap();
+                let text = String::from_utf8(out).unwrap();
+                for line in text.lines() {
+                    let columns = textwrap::core::display_width(line);
+                    assert!(
+                        columns <= width,
+                        "{} at {width} columns: a line of {columns}:\n{line}",
+                        p.display()
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Fingerprints depend on the rule, the causes and the subject only: reversing the order of the
+/// plan's resources keeps every one.
+#[test]
+fn fingerprints_survive_reordering_the_plan() {
+    for p in scenario_plans() {
+        // The UTF-16 scenario is not JSON to serde_json; its twin fixtures cover the same shapes.
+        let Ok(mut plan) = serde_json::from_slice::<Value>(&std::fs::read(&p).unwrap()) else {
+            continue;
+        };
+        let Some(changes) = plan["resource_changes"].as_array_mut() else {
+            continue;
+        };
+        let (before, _, _) = run(&p, true);
+        changes.reverse();
+        let report = runguard::analyze(
+            plan.to_string().as_bytes(),
+            &runguard::Options {
+                include_unchanged: true,
+            },
+        )
+        .unwrap();
+        let (after, _, _) = crate::support::render(&report, true);
+        let prints = |r: &Value| -> Vec<String> {
+            let mut v: Vec<String> = r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["fingerprint"].as_str().unwrap().to_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(prints(&before), prints(&after), "{}", p.display());
+    }
+}
