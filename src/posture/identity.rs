@@ -211,6 +211,8 @@ impl<'g, 'i> Identities<'g, 'i> {
         let target = match account {
             Some((node, a)) => {
                 let mut t = self.account_target(node, a);
+                // Shown as the workload names it (a sensitive email stays hidden).
+                t.label = posture.display();
                 // The implicit default account belongs to the workload's project.
                 if t.project.is_none() {
                     t.project = w
@@ -315,9 +317,9 @@ impl<'g, 'i> Identities<'g, 'i> {
     fn principal_account(&self, i: usize, p: &Principal) -> Option<Target> {
         let g = self.g;
         match p {
-            Principal::Known { member, .. } => {
+            Principal::Known { member, sensitive } => {
                 let email = member.strip_prefix("serviceAccount:")?;
-                match g.account_node_by_email(email) {
+                let target = match g.account_node_by_email(email) {
                     Some(node) => {
                         Some(self.account_target(node, g.account_index(node).expect("an account")))
                     }
@@ -331,7 +333,16 @@ impl<'g, 'i> Identities<'g, 'i> {
                             .map(str::to_owned),
                         label: email.to_owned(),
                     }),
-                }
+                };
+                // The account is shown as this grant names it: a sensitive member stays hidden.
+                target.map(|t| Target {
+                    label: if *sensitive {
+                        p.display().to_owned()
+                    } else {
+                        t.label
+                    },
+                    ..t
+                })
             }
             Principal::Unknown => {
                 let planned = g.planned_members[i].first()?;
