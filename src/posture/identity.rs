@@ -154,6 +154,8 @@ pub struct Identities<'g, 'i> {
     /// One-hop controllers by account, each with the account it is when it is one.
     controllers: HashMap<String, Vec<(Impersonator, Option<Target>)>>,
     roles: HashMap<usize, Vec<HeldRole>>,
+    /// Key addresses by account.
+    keys: HashMap<String, Vec<String>>,
 }
 
 impl<'g, 'i> Identities<'g, 'i> {
@@ -163,6 +165,7 @@ impl<'g, 'i> Identities<'g, 'i> {
             other: OtherSide::new(other),
             controllers: HashMap::new(),
             roles: HashMap::new(),
+            keys: HashMap::new(),
         }
     }
 
@@ -263,16 +266,23 @@ impl<'g, 'i> Identities<'g, 'i> {
             VecDeque::from([(runtime, Vec::new(), true)]);
         while let Some((target, via, path_persists)) = queue.pop_front() {
             if let Some(node) = target.node {
-                for (src, _) in g.incoming(node, |e| e == EdgeKind::KeyFor) {
-                    if let NodeKind::Key(k) = g.graph[src] {
-                        let address = g.inventory.keys[k].address.to_string();
-                        posture.keys.push(HeldKey {
-                            persists: path_persists && self.other.has_key(&address),
-                            address,
-                            account: target.label.clone(),
-                            via: via.clone(),
-                        });
-                    }
+                // An account node has an edge from every workload that runs as it: scan it once.
+                let keys = self.keys.entry(target.key()).or_insert_with(|| {
+                    g.incoming(node, |e| e == EdgeKind::KeyFor)
+                        .into_iter()
+                        .filter_map(|(src, _)| match g.graph[src] {
+                            NodeKind::Key(k) => Some(g.inventory.keys[k].address.to_string()),
+                            _ => None,
+                        })
+                        .collect()
+                });
+                for address in keys.iter() {
+                    posture.keys.push(HeldKey {
+                        persists: path_persists && self.other.has_key(address),
+                        address: address.clone(),
+                        account: target.label.clone(),
+                        via: via.clone(),
+                    });
                 }
             }
             let controllers = self.controllers_of(&target).to_vec();
