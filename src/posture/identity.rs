@@ -156,6 +156,8 @@ pub struct Identities<'g, 'i> {
     roles: HashMap<usize, Vec<HeldRole>>,
     /// Key addresses by account.
     keys: HashMap<String, Vec<String>>,
+    /// Impersonators and keys by runtime account.
+    chains: HashMap<String, (Vec<Impersonator>, Vec<HeldKey>)>,
 }
 
 impl<'g, 'i> Identities<'g, 'i> {
@@ -166,6 +168,7 @@ impl<'g, 'i> Identities<'g, 'i> {
             controllers: HashMap::new(),
             roles: HashMap::new(),
             keys: HashMap::new(),
+            chains: HashMap::new(),
         }
     }
 
@@ -250,14 +253,27 @@ impl<'g, 'i> Identities<'g, 'i> {
                 })
                 .clone();
         }
-        self.follow_chains(target, &mut posture);
+        // Every workload that runs as the same account (named the same way) has the same chains.
+        let memo = format!("{}|{}", target.key(), target.label);
+        if !self.chains.contains_key(&memo) {
+            let chains = self.follow_chains(target);
+            self.chains.insert(memo.clone(), chains);
+        }
+        let (impersonators, keys) = self.chains[&memo].clone();
+        posture.impersonators = impersonators;
+        posture.keys = keys;
         finish(posture)
     }
 
     /// Everyone who can use the runtime account, directly or through other accounts, to a
     /// fixed point, and the keys of every account on the way.
-    fn follow_chains(&mut self, runtime: Target, posture: &mut IdentityPosture) {
+    fn follow_chains(&mut self, runtime: Target) -> (Vec<Impersonator>, Vec<HeldKey>) {
         let g = self.g;
+        let (mut impersonators, mut held_keys) = (Vec::new(), Vec::new());
+        // A principal reached again through a longer chain (the same grant met from another
+        // account: a project-level grant covers them all) adds nothing: breadth first, the
+        // first path is the shortest.
+        let mut emitted: HashSet<(String, String, String)> = HashSet::new();
         let runtime_key = runtime.key();
         let mut seen: HashSet<String> = HashSet::from([runtime_key.clone()]);
         // Each account with the accounts between it and the runtime account, and whether
@@ -277,7 +293,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                         .collect()
                 });
                 for address in keys.iter() {
-                    posture.keys.push(HeldKey {
+                    held_keys.push(HeldKey {
                         persists: path_persists && self.other.has_key(address),
                         address: address.clone(),
                         account: target.label.clone(),
@@ -299,13 +315,16 @@ impl<'g, 'i> Identities<'g, 'i> {
                         queue.push_back((next, next_via, persists));
                     }
                 }
-                posture.impersonators.push(Impersonator {
-                    via: via.clone(),
-                    persists,
-                    ..c
-                });
+                if emitted.insert((c.principal_key(), c.role.clone(), c.granted_by.clone())) {
+                    impersonators.push(Impersonator {
+                        via: via.clone(),
+                        persists,
+                        ..c
+                    });
+                }
             }
         }
+        (impersonators, held_keys)
     }
 
     fn account_target(&self, node: NodeIndex, a: usize) -> Target {
