@@ -324,13 +324,15 @@ impl<'i> SideGraph<'i> {
                 Some(self.account(email, Some(address)))
             }
             _ => {
-                self.unresolve(
-                    from,
+                let reason = if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
                     format!(
                         "service account `{reference}` is named by a unique id that no service \
                          account in the plan has"
-                    ),
-                );
+                    )
+                } else {
+                    format!("`{reference}` names no service account by email or unique id")
+                };
+                self.unresolve(from, reason);
                 None
             }
         }

@@ -154,6 +154,10 @@ pub struct Identities<'g, 'i> {
     /// One-hop controllers by account, each with the account it is when it is one.
     controllers: HashMap<String, Vec<(Impersonator, Option<Target>)>>,
     roles: HashMap<usize, Vec<HeldRole>>,
+    /// Key addresses by account.
+    keys: HashMap<String, Vec<String>>,
+    /// Impersonators and keys by runtime account.
+    chains: HashMap<String, (Vec<Impersonator>, Vec<HeldKey>)>,
 }
 
 impl<'g, 'i> Identities<'g, 'i> {
@@ -163,6 +167,8 @@ impl<'g, 'i> Identities<'g, 'i> {
             other: OtherSide::new(other),
             controllers: HashMap::new(),
             roles: HashMap::new(),
+            keys: HashMap::new(),
+            chains: HashMap::new(),
         }
     }
 
@@ -211,6 +217,8 @@ impl<'g, 'i> Identities<'g, 'i> {
         let target = match account {
             Some((node, a)) => {
                 let mut t = self.account_target(node, a);
+                // Shown as the workload names it (a sensitive email stays hidden).
+                t.label = posture.display();
                 // The implicit default account belongs to the workload's project.
                 if t.project.is_none() {
                     t.project = w
@@ -245,14 +253,27 @@ impl<'g, 'i> Identities<'g, 'i> {
                 })
                 .clone();
         }
-        self.follow_chains(target, &mut posture);
+        // Every workload that runs as the same account (named the same way) has the same chains.
+        let memo = format!("{}|{}", target.key(), target.label);
+        if !self.chains.contains_key(&memo) {
+            let chains = self.follow_chains(target);
+            self.chains.insert(memo.clone(), chains);
+        }
+        let (impersonators, keys) = self.chains[&memo].clone();
+        posture.impersonators = impersonators;
+        posture.keys = keys;
         finish(posture)
     }
 
     /// Everyone who can use the runtime account, directly or through other accounts, to a
     /// fixed point, and the keys of every account on the way.
-    fn follow_chains(&mut self, runtime: Target, posture: &mut IdentityPosture) {
+    fn follow_chains(&mut self, runtime: Target) -> (Vec<Impersonator>, Vec<HeldKey>) {
         let g = self.g;
+        let (mut impersonators, mut held_keys) = (Vec::new(), Vec::new());
+        // A principal reached again through a longer chain (the same grant met from another
+        // account: a project-level grant covers them all) adds nothing: breadth first, the
+        // first path is the shortest.
+        let mut emitted: HashSet<(String, String, String)> = HashSet::new();
         let runtime_key = runtime.key();
         let mut seen: HashSet<String> = HashSet::from([runtime_key.clone()]);
         // Each account with the accounts between it and the runtime account, and whether
@@ -261,16 +282,23 @@ impl<'g, 'i> Identities<'g, 'i> {
             VecDeque::from([(runtime, Vec::new(), true)]);
         while let Some((target, via, path_persists)) = queue.pop_front() {
             if let Some(node) = target.node {
-                for (src, _) in g.incoming(node, |e| e == EdgeKind::KeyFor) {
-                    if let NodeKind::Key(k) = g.graph[src] {
-                        let address = g.inventory.keys[k].address.to_string();
-                        posture.keys.push(HeldKey {
-                            persists: path_persists && self.other.has_key(&address),
-                            address,
-                            account: target.label.clone(),
-                            via: via.clone(),
-                        });
-                    }
+                // An account node has an edge from every workload that runs as it: scan it once.
+                let keys = self.keys.entry(target.key()).or_insert_with(|| {
+                    g.incoming(node, |e| e == EdgeKind::KeyFor)
+                        .into_iter()
+                        .filter_map(|(src, _)| match g.graph[src] {
+                            NodeKind::Key(k) => Some(g.inventory.keys[k].address.to_string()),
+                            _ => None,
+                        })
+                        .collect()
+                });
+                for address in keys.iter() {
+                    held_keys.push(HeldKey {
+                        persists: path_persists && self.other.has_key(address),
+                        address: address.clone(),
+                        account: target.label.clone(),
+                        via: via.clone(),
+                    });
                 }
             }
             let controllers = self.controllers_of(&target).to_vec();
@@ -287,13 +315,16 @@ impl<'g, 'i> Identities<'g, 'i> {
                         queue.push_back((next, next_via, persists));
                     }
                 }
-                posture.impersonators.push(Impersonator {
-                    via: via.clone(),
-                    persists,
-                    ..c
-                });
+                if emitted.insert((c.principal_key(), c.role.clone(), c.granted_by.clone())) {
+                    impersonators.push(Impersonator {
+                        via: via.clone(),
+                        persists,
+                        ..c
+                    });
+                }
             }
         }
+        (impersonators, held_keys)
     }
 
     fn account_target(&self, node: NodeIndex, a: usize) -> Target {
@@ -319,9 +350,9 @@ impl<'g, 'i> Identities<'g, 'i> {
                 let email = member.strip_prefix("serviceAccount:")?;
                 let target = match g.account_node_by_email(email) {
                     Some(node) => {
-                        self.account_target(node, g.account_index(node).expect("an account"))
+                        Some(self.account_target(node, g.account_index(node).expect("an account")))
                     }
-                    None => Target {
+                    None => Some(Target {
                         node: None,
                         account: None,
                         member: Some(member.clone()),
@@ -330,17 +361,16 @@ impl<'g, 'i> Identities<'g, 'i> {
                             .and_then(|(_, d)| d.strip_suffix(".iam.gserviceaccount.com"))
                             .map(str::to_owned),
                         label: email.to_owned(),
-                    },
+                    }),
                 };
-                // An account named by a sensitive member is shown in chains by placeholder only:
-                // its email must never reach the output.
-                Some(Target {
+                // The account is shown as this grant names it: a sensitive member stays hidden.
+                target.map(|t| Target {
                     label: if *sensitive {
                         p.display().to_owned()
                     } else {
-                        target.label
+                        t.label
                     },
-                    ..target
+                    ..t
                 })
             }
             Principal::Unknown => {

@@ -111,7 +111,7 @@ fn check(d: &Delta) -> Vec<Finding> {
 ///   persist is power that exists regardless of the plan (a new workload on an account that
 ///   someone could already use), so it is unchanged too.
 /// - When the identity changes, who could use the old account is compared with who can use the
-///   new one, grants' age aside.
+///   new one, grants' age aside. When it becomes unknown, nothing is reported as improved.
 pub(super) fn compare_power(
     d: &Delta,
     items: impl Fn(&Posture) -> Vec<(Item, bool)>,
@@ -152,8 +152,10 @@ pub(super) fn compare_power(
                 .about(item.subject.clone()),
         );
     }
+    // An identity that becomes unknown may still be the old one: nobody is known to lose power.
+    let after_unknown = d.after.is_some_and(|a| a.identity.default.is_none());
     for (item, persists) in &before {
-        if after_keys.contains(&item.key) || (same_identity && *persists) {
+        if after_unknown || after_keys.contains(&item.key) || (same_identity && *persists) {
             continue;
         }
         let direction = Direction::Improved;
