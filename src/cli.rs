@@ -201,10 +201,22 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     // Every output file is opened before the analysis, so an unwritable path fails fast.
     let pending = open_outputs(&args.outputs).map_err(Failure::Input)?;
 
+    let today = judgement_day()?;
+    let apply = |mut report: Report| {
+        if let Some(config) = &config {
+            config.apply(&mut report, today);
+        }
+        report
+    };
     let analysis = if let [source] = sources.as_slice() {
-        Analysis::One(load_and_analyze(source, &options).map_err(Failure::Input)?)
+        Analysis::One(Box::new(apply(
+            load_and_analyze(source, &options).map_err(Failure::Input)?,
+        )))
     } else {
-        let results = analyze_in_parallel(sources, &options);
+        let results = analyze_in_parallel(sources, &options)
+            .into_iter()
+            .map(|(source, result)| (source, result.map(apply)))
+            .collect::<Vec<_>>();
         for (_, result) in &results {
             if let Err(message) = result {
                 eprintln!("runguard: error: {message}");
@@ -229,7 +241,7 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<u8, Failure> {
 /// What one run analysed: a single plan, or several in the order given (each may have been
 /// refused). Every output renders from this one value.
 enum Analysis {
-    One(Report),
+    One(Box<Report>),
     Many(Vec<(String, Result<Report, String>)>),
 }
 
@@ -430,6 +442,17 @@ fn load_config(explicit: Option<&Path>) -> Result<Option<Config>, Failure> {
         }
     };
     loaded.map_err(|e| Failure::Input(e.to_string()))
+}
+
+/// The day `[[accept]]` expiry dates are judged against: `RUNGUARD_TODAY` (YYYY-MM-DD) when
+/// set, so that a CI run can be replayed exactly, else today in UTC.
+fn judgement_day() -> Result<crate::config::Date, Failure> {
+    match std::env::var("RUNGUARD_TODAY") {
+        Ok(day) => day
+            .parse()
+            .map_err(|e| Failure::Input(format!("RUNGUARD_TODAY: {e}"))),
+        Err(_) => Ok(crate::config::Date::today_utc()),
+    }
 }
 
 /// `--fail-on` wins over the configuration's `fail_on`; high when neither says.

@@ -37,6 +37,8 @@ use globset::{GlobBuilder, GlobMatcher};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::diff::Accepted;
+use crate::report::{AcceptanceOutcome, EntryNote, Report};
 use crate::rules::Severity;
 
 /// The name looked for in the current directory, then at the git root.
@@ -304,6 +306,45 @@ impl Config {
     /// The severity `[severity]` gives the rule, if it overrides it.
     pub fn severity(&self, rule: &str) -> Option<Severity> {
         self.severity.get(rule).copied()
+    }
+
+    /// Applies the configuration to a report: `[severity]` overrides first (so that the gate
+    /// and the order see them), then the `[[accept]]` entries judged on `today`. The report
+    /// records which entries expired and which matched nothing.
+    pub fn apply(&self, report: &mut Report, today: Date) {
+        for f in &mut report.findings {
+            if let Some(severity) = self.severity(f.rule.id) {
+                f.severity = severity;
+            }
+        }
+        crate::diff::sort(&mut report.findings);
+        let judgement = self.judge(
+            report.findings.iter().map(|f| FindingRef {
+                rule: f.rule.id,
+                fingerprint: &f.fingerprint,
+                workloads: &f.workloads,
+            }),
+            today,
+        );
+        for (f, acceptance) in report.findings.iter_mut().zip(judgement.accepted) {
+            f.accepted = acceptance.map(|a| Accepted {
+                line: self.accept[a.entry].line,
+                reason: a.reason,
+            });
+        }
+        let note = |entry: usize| {
+            let e = &self.accept[entry];
+            EntryNote {
+                line: e.line,
+                reason: e.reason.clone(),
+                expires: e.expires.map(|d| d.to_string()),
+            }
+        };
+        report.acceptance = Some(AcceptanceOutcome {
+            path: self.path.display().to_string(),
+            expired: judgement.expired.iter().map(|x| note(x.entry)).collect(),
+            stale: judgement.stale.iter().map(|&i| note(i)).collect(),
+        });
     }
 
     /// Which entry accepts each finding on `today`, and which entries are expired or stale.

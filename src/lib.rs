@@ -111,5 +111,6 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
         unanalysable: inventory.unanalysable.clone(),
         notes,
         plan_incomplete: plan.incomplete.clone(),
+        acceptance: None,
     })
 }

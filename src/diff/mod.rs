@@ -27,6 +27,17 @@ pub struct Finding {
     pub evidence: Vec<String>,
     /// Stable across runs, resource order and unrelated renames: see [`fingerprint`].
     pub fingerprint: String,
+    /// Set when a `runguard.toml` entry accepts the finding: it is still shown, and never
+    /// counts towards the gate.
+    pub accepted: Option<Accepted>,
+}
+
+/// Why a finding is accepted: the `[[accept]]` entry's reason and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub reason: String,
+    /// The line of the entry's `[[accept]]` header in the configuration file.
+    pub line: usize,
 }
 
 /// How the bindings of an authoritative IAM resource (`*_iam_policy`, `*_iam_binding`) change:
@@ -147,10 +158,18 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
                     workloads,
                     message,
                     evidence: evidence.into_iter().collect(),
+                    accepted: None,
                 }
             },
         )
         .collect();
+    sort(&mut findings);
+    findings
+}
+
+/// Most severe first, then by direction, rule, causes, workloads, subject and message: a total
+/// order, so output never depends on hashing.
+pub fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -161,7 +180,6 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
             .then_with(|| a.subject.cmp(&b.subject))
             .then_with(|| a.message.cmp(&b.message))
     });
-    findings
 }
 
 /// A finding's stable identity: SHA-256 over the rule, the causes and the subject, never over

@@ -32,6 +32,35 @@ struct Wire<'a> {
     unanalysable: Vec<Reasoned<'a>>,
     notes: &'a [String],
     plan_incomplete: &'a [String],
+    acceptance: Option<WireAcceptance<'a>>,
+}
+
+#[derive(Serialize)]
+struct WireAcceptance<'a> {
+    path: &'a str,
+    expired: Vec<WireEntry<'a>>,
+    stale: Vec<WireEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct WireEntry<'a> {
+    line: usize,
+    reason: &'a str,
+    expires: Option<&'a str>,
+}
+
+fn wire_entry(n: &crate::report::EntryNote) -> WireEntry<'_> {
+    WireEntry {
+        line: n.line,
+        reason: &n.reason,
+        expires: n.expires.as_deref(),
+    }
+}
+
+#[derive(Serialize)]
+struct WireAccepted<'a> {
+    reason: &'a str,
+    line: usize,
 }
 
 #[derive(Serialize)]
@@ -46,6 +75,7 @@ struct Summary {
     findings: usize,
     max_severity: Option<&'static str>,
     worsened: usize,
+    accepted: usize,
     improved: usize,
     unchanged: usize,
     complete: bool,
@@ -194,6 +224,7 @@ struct WireFinding<'a> {
     message: &'a str,
     evidence: &'a [String],
     fingerprint: &'a str,
+    accepted: Option<WireAccepted<'a>>,
 }
 
 #[derive(Serialize)]
@@ -410,6 +441,7 @@ fn wire(r: &Report) -> Wire<'_> {
             findings: r.findings.len(),
             max_severity: r.max_severity().map(|s| s.as_str()),
             worsened: r.count(Direction::Worsened),
+            accepted: r.accepted(),
             improved: r.count(Direction::Improved),
             unchanged: r.count(Direction::Unchanged),
             complete: r.complete(),
@@ -434,6 +466,10 @@ fn wire(r: &Report) -> Wire<'_> {
                 message: &f.message,
                 evidence: &f.evidence,
                 fingerprint: &f.fingerprint,
+                accepted: f.accepted.as_ref().map(|a| WireAccepted {
+                    reason: &a.reason,
+                    line: a.line,
+                }),
             })
             .collect(),
         grant_sets: sets.into_wire(),
@@ -463,5 +499,10 @@ fn wire(r: &Report) -> Wire<'_> {
             .collect(),
         notes: &r.notes,
         plan_incomplete: &r.plan_incomplete,
+        acceptance: r.acceptance.as_ref().map(|a| WireAcceptance {
+            path: &a.path,
+            expired: a.expired.iter().map(wire_entry).collect(),
+            stale: a.stale.iter().map(wire_entry).collect(),
+        }),
     }
 }

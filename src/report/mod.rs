@@ -68,6 +68,27 @@ pub struct Report {
     pub notes: Vec<String>,
     /// Why the plan does not describe every change (errored or deferred planning).
     pub plan_incomplete: Vec<String>,
+    /// What the `runguard.toml` accept entries did, when one was read.
+    pub acceptance: Option<AcceptanceOutcome>,
+}
+
+/// The `runguard.toml` entries that accepted nothing: expired ones, and stale ones (live but
+/// matching no finding), so that old exceptions get noticed and cleaned up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AcceptanceOutcome {
+    /// The configuration file, as given or found.
+    pub path: String,
+    pub expired: Vec<EntryNote>,
+    pub stale: Vec<EntryNote>,
+}
+
+/// One `[[accept]]` entry, by the line of its header, with its reason and, for an expired
+/// entry, its date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryNote {
+    pub line: usize,
+    pub reason: String,
+    pub expires: Option<String>,
 }
 
 impl Report {
@@ -76,10 +97,19 @@ impl Report {
         self.worsened().map(|f| f.severity).max()
     }
 
+    /// The worsened findings that count: accepted ones are shown but never gate.
     pub fn worsened(&self) -> impl Iterator<Item = &Finding> {
         self.findings
             .iter()
-            .filter(|f| f.direction == Direction::Worsened)
+            .filter(|f| f.direction == Direction::Worsened && f.accepted.is_none())
+    }
+
+    /// Findings that a `runguard.toml` entry accepts.
+    pub fn accepted(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.accepted.is_some())
+            .count()
     }
 
     pub fn count(&self, direction: Direction) -> usize {
@@ -199,6 +229,10 @@ impl Report {
         } else {
             parts.join("; ")
         };
+        let accepted = self.accepted();
+        if accepted > 0 {
+            sentence.push_str(&format!("; {accepted} accepted in runguard.toml"));
+        }
         let improved = self.count(Direction::Improved);
         if improved > 0 {
             sentence.push_str(&format!(

@@ -10,7 +10,7 @@ use tabled::settings::Style;
 
 use super::escape::terminal;
 use super::rows::{Row, Trend, posture_rows};
-use super::{Gate, Report, WorkloadEntry};
+use super::{AcceptanceOutcome, Gate, Report, WorkloadEntry};
 use crate::diff::Finding;
 use crate::rules::{Direction, Severity};
 
@@ -124,6 +124,10 @@ pub fn render(r: &Report, o: &TextOptions, out: &mut dyn Write) -> io::Result<()
         for f in &r.findings {
             write_finding(f, o, width, &paint, out)?;
         }
+    }
+
+    if let Some(a) = &r.acceptance {
+        write_acceptance(a, width, &paint, out)?;
     }
 
     let changed = r.changed_workloads();
@@ -287,7 +291,48 @@ fn write_finding(
         .iter()
         .map(|w| terminal(w).into_owned())
         .collect();
-    labelled_list(out, "affects", &workloads, limit, width)
+    labelled_list(out, "affects", &workloads, limit, width)?;
+    if let Some(a) = &f.accepted {
+        let text = format!("{} (runguard.toml line {})", terminal(&a.reason), a.line);
+        labelled_list(out, "accepted", &[text], 1, width)?;
+    }
+    Ok(())
+}
+
+/// The accept entries that accepted nothing, so that they get renewed or removed.
+fn write_acceptance(
+    a: &AcceptanceOutcome,
+    width: usize,
+    paint: &Paint,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if a.expired.is_empty() && a.stale.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    let title = format!(
+        "Accept entries in {} that accepted nothing",
+        terminal(&a.path)
+    );
+    wrapped(out, &paint.wrap("1", &title), width, "", "  ")?;
+    for e in &a.expired {
+        let item = format!(
+            "line {}: expired (its last day was {}): {}",
+            e.line,
+            e.expires.as_deref().unwrap_or("?"),
+            terminal(&e.reason)
+        );
+        wrapped(out, &item, width, "  - ", "    ")?;
+    }
+    for e in &a.stale {
+        let item = format!(
+            "line {}: stale, matches no finding: {}",
+            e.line,
+            terminal(&e.reason)
+        );
+        wrapped(out, &item, width, "  - ", "    ")?;
+    }
+    Ok(())
 }
 
 /// `label:` then one item per line, aligned, with `…and N more` past `limit`.

@@ -735,3 +735,84 @@ fn the_readme_example_excerpt_is_what_the_command_prints() {
         }
     }
 }
+
+/// An accepted finding is still reported, with its reason, and never trips the gate; an
+/// expired entry accepts nothing and a stale one is named, both with their lines.
+#[test]
+fn accepted_findings_are_shown_but_never_gate() {
+    let config = "testdata/config/accept-example/runguard.toml";
+    let json = runguard()
+        .args(["examples/plan.json", "--format", "json", "--config", config])
+        .env("RUNGUARD_TODAY", "2026-11-29")
+        .output()
+        .unwrap();
+    assert_eq!(
+        json.status.code(),
+        Some(0),
+        "everything high is accepted or downgraded"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let public = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "public-invoker")
+        .expect("the public finding is still reported");
+    assert_eq!(
+        public["accepted"],
+        serde_json::json!({"reason": "the EU API is public by design; it checks its own tokens", "line": 7})
+    );
+    assert_eq!(v["summary"]["accepted"], 1);
+    assert_eq!(v["summary"]["max_severity"], "medium");
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "identity-impersonation")
+            .all(|f| f["severity"] == "medium")
+    );
+    assert_eq!(v["acceptance"]["expired"][0]["line"], 12);
+    assert_eq!(v["acceptance"]["expired"][0]["expires"], "2026-06-30");
+    assert_eq!(v["acceptance"]["stale"][0]["line"], 18);
+
+    let text = runguard()
+        .args(["examples/plan.json", "--config", config])
+        .env("RUNGUARD_TODAY", "2026-11-29")
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("accepted  the EU API is public by design"),
+        "{text}"
+    );
+    assert!(
+        text.contains("line 12: expired (its last day was 2026-06-30)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("line 18: stale, matches no finding"),
+        "{text}"
+    );
+
+    // Before its last day, the second entry accepts the default-account finding.
+    let early = runguard()
+        .args(["examples/plan.json", "--format", "json", "--config", config])
+        .env("RUNGUARD_TODAY", "2026-06-30")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&early.stdout).unwrap();
+    assert_eq!(v["summary"]["accepted"], 2);
+    assert_eq!(v["acceptance"]["expired"], serde_json::json!([]));
+}
+
+#[test]
+fn a_bad_runguard_today_is_a_usage_error() {
+    runguard()
+        .args([PUBLIC])
+        .env("RUNGUARD_TODAY", "tomorrow")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("RUNGUARD_TODAY"));
+}

@@ -21,6 +21,33 @@ struct Report {
     unanalysable: Vec<Reasoned>,
     notes: Vec<String>,
     plan_incomplete: Vec<String>,
+    acceptance: Option<Acceptance>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Acceptance {
+    path: String,
+    expired: Vec<Entry>,
+    stale: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Entry {
+    line: usize,
+    reason: String,
+    expires: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Accepted {
+    reason: String,
+    line: usize,
 }
 
 #[derive(Deserialize)]
@@ -39,6 +66,7 @@ struct Summary {
     findings: usize,
     max_severity: Option<Severity>,
     worsened: usize,
+    accepted: usize,
     improved: usize,
     unchanged: usize,
     complete: bool,
@@ -255,6 +283,7 @@ struct Finding {
     message: String,
     evidence: Vec<String>,
     fingerprint: String,
+    accepted: Option<Accepted>,
 }
 
 #[derive(Deserialize)]
@@ -393,4 +422,22 @@ fn every_documented_field_name_is_in_the_contract_page() {
         missing.is_empty(),
         "fields missing from docs/report-v2.md: {missing:?}"
     );
+}
+
+/// A report made with a `runguard.toml` (accepted findings, expired and stale entries) reads
+/// with the consumer structs too, and names only documented fields.
+#[test]
+fn a_report_with_accepted_findings_reads_with_the_consumer_structs() {
+    let out = assert_cmd::Command::cargo_bin("runguard")
+        .unwrap()
+        .current_dir(crate::support::root())
+        .args(["examples/plan.json", "--format", "json"])
+        .args(["--config", "testdata/config/accept-example/runguard.toml"])
+        .env("RUNGUARD_TODAY", "2026-11-29")
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: Report = serde_json::from_value(json).expect("consumer structs read it");
+    assert!(report.acceptance.is_some());
+    assert!(report.findings.iter().any(|f| f.accepted.is_some()));
 }
