@@ -14,6 +14,7 @@ use std::sync::Arc;
 use petgraph::graph::NodeIndex;
 
 use crate::graph::{Authority, EdgeKind, Principal, SideGraph};
+use crate::iam::Caps;
 use crate::inventory::{IamTarget, Scope, WorkloadKind};
 use crate::plan::Tri;
 
@@ -50,24 +51,42 @@ pub struct Conflict {
     pub addresses: Vec<String>,
 }
 
+/// Who can invoke (run, redeploy) the workload at `node`, and the IAM resources on it that
+/// fight over one policy.
 pub fn collect(
     g: &SideGraph,
     node: NodeIndex,
     kind: WorkloadKind,
 ) -> (Vec<Invoker>, Vec<Conflict>) {
-    let wanted = SideGraph::access_caps(kind);
-    let mut invokers: Vec<Invoker> = Vec::new();
+    let invokers = holders(g, node, SideGraph::access_caps(kind), |_| true);
+    let direct = g.incoming(node, |e| e == EdgeKind::GrantsOn);
+    (invokers, conflicts(g, &direct))
+}
+
+/// The principals that hold any of `wanted` on the workload at `node`, with their grants:
+/// grants on the workload itself, grants that may be on it (a target the plan cannot tie to
+/// one workload), and grants on the projects, folders and organizations above it. `keep`
+/// leaves principals out (service agents, for some questions). One walk for every question
+/// asked of a workload's IAM, so that policy, binding and member semantics, uncertainty and
+/// levels are decided in one place.
+pub(super) fn holders(
+    g: &SideGraph,
+    node: NodeIndex,
+    wanted: Caps,
+    keep: impl Fn(&Principal) -> bool,
+) -> Vec<Invoker> {
+    let mut holders: Vec<Invoker> = Vec::new();
     // Bindings can list hundreds of thousands of members: look principals up by hash.
     let mut positions: HashMap<Principal, usize> = HashMap::new();
     let mut add = |principal: Principal, grant: Grant| match positions.get(&principal) {
         Some(&i) => {
-            if !invokers[i].grants.contains(&grant) {
-                invokers[i].grants.push(grant);
+            if !holders[i].grants.contains(&grant) {
+                holders[i].grants.push(grant);
             }
         }
         None => {
-            positions.insert(principal.clone(), invokers.len());
-            invokers.push(Invoker {
+            positions.insert(principal.clone(), holders.len());
+            holders.push(Invoker {
                 principal,
                 grants: vec![grant],
             });
@@ -131,7 +150,7 @@ pub fn collect(
                 continue;
             };
             let role: Arc<str> = b.role.display().into();
-            for p in &b.principals {
+            for p in b.principals.iter().filter(|p| keep(p)) {
                 add(
                     p.clone(),
                     Grant {
@@ -144,11 +163,11 @@ pub fn collect(
             }
         }
     }
-    for i in &mut invokers {
-        i.grants.sort();
+    for h in &mut holders {
+        h.grants.sort();
     }
-    invokers.sort_by(|a, b| a.principal.display().cmp(b.principal.display()));
-    (invokers, conflicts(g, &direct))
+    holders.sort_by(|a, b| a.principal.display().cmp(b.principal.display()));
+    holders
 }
 
 fn conflicts(g: &SideGraph, edges: &[(NodeIndex, EdgeKind)]) -> Vec<Conflict> {

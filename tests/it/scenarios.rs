@@ -464,3 +464,43 @@ fn fingerprints_survive_reordering_the_plan() {
         assert_eq!(prints(&before), prints(&after), "{}", p.display());
     }
 }
+
+/// A grant of IAM-admin power whose target cannot be tied to one workload counts, as uncertain,
+/// on every candidate: the same walk as invokers, so `iam-admin-granted` fires on both.
+#[test]
+fn an_ambiguous_admin_grant_counts_on_every_candidate() {
+    let p = crate::support::root().join("testdata/plans/c01-ambiguous-name-two-regions.json");
+    let mut plan: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    let member = plan["resource_changes"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|r| r["address"] == "google_cloud_run_v2_service_iam_member.public")
+        .unwrap();
+    member["change"]["after"]["role"] = "roles/run.admin".into();
+    member["change"]["after"]["member"] = "user:mallory@example.com".into();
+    let report = runguard::analyze(plan.to_string().as_bytes(), &runguard::Options::default())
+        .expect("a plan");
+    let (json, _, _) = crate::support::render(&report, false);
+    for address in [
+        "google_cloud_run_v2_service.api_eu",
+        "google_cloud_run_v2_service.api_us",
+    ] {
+        let w = json["workloads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["address"] == address)
+            .unwrap();
+        let admins = &w["after"]["iam_admins"];
+        assert_eq!(admins[0]["member"], "user:mallory@example.com", "{address}");
+        assert_eq!(admins[0]["certain"], false, "{address}");
+    }
+    let admin_finding = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "iam-admin-granted")
+        .expect("iam-admin-granted");
+    assert_eq!(admin_finding["workloads"].as_array().unwrap().len(), 2);
+}
