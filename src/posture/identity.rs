@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use petgraph::graph::NodeIndex;
 
-use crate::graph::{EdgeKind, Identity, NodeKind, Principal, SideGraph};
+use crate::graph::{EdgeKind, Identity, NodeKind, Principal, RoleRef, SideGraph};
 
 use crate::iam::Caps;
 use crate::iam::member::{is_service_agent, service_account_member};
@@ -23,6 +23,22 @@ pub struct HeldRole {
     pub level: &'static str,
     pub privileged: bool,
     pub capabilities: Vec<&'static str>,
+}
+
+impl HeldRole {
+    /// `role`, granted by IAM resource `i` at `level`; a role whose permissions are unknown has
+    /// no capabilities and is not counted as privileged by them (its name may still be).
+    fn granted(g: &SideGraph, i: usize, role: &RoleRef, level: &'static str) -> HeldRole {
+        let name = role.display().to_owned();
+        let caps = role.caps.clone().known().unwrap_or(Caps::NONE);
+        HeldRole {
+            privileged: is_privileged(&name, caps),
+            capabilities: caps.names(),
+            role: name,
+            granted_by: g.inventory.iam[i].address.to_string(),
+            level,
+        }
+    }
 }
 
 /// A principal that can use the runtime account's identity.
@@ -426,15 +442,7 @@ fn held_roles(g: &SideGraph, account_node: NodeIndex, account: usize) -> Vec<Hel
             {
                 continue;
             }
-            let role = b.role.display().to_owned();
-            let caps = b.role.caps.clone().known().unwrap_or(Caps::NONE);
-            roles.push(HeldRole {
-                privileged: is_privileged(&role, caps),
-                capabilities: caps.names(),
-                role,
-                granted_by: g.inventory.iam[i].address.to_string(),
-                level,
-            });
+            roles.push(HeldRole::granted(g, i, &b.role, level));
         }
     }
     roles
@@ -549,15 +557,8 @@ fn roles_through_sets(g: &SideGraph, account: usize, project: Option<&str>) -> V
                 if !in_set {
                     continue;
                 }
-                let role = b.role.display().to_owned();
-                let caps = b.role.caps.clone().known().unwrap_or(Caps::NONE);
-                roles.push(HeldRole {
-                    privileged: is_privileged(&role, caps),
-                    capabilities: caps.names(),
-                    role,
-                    granted_by: g.inventory.iam[i].address.to_string(),
-                    level: scope_level(&g.inventory.iam[i].target),
-                });
+                let level = scope_level(&g.inventory.iam[i].target);
+                roles.push(HeldRole::granted(g, i, &b.role, level));
             }
         }
     }

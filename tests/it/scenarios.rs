@@ -187,16 +187,7 @@ const ADVERSARY_GAPS: &[(&str, &str)] = &[
 
 #[test]
 fn adversary_plans_match_their_expectations() {
-    let dir = crate::support::root().join("testdata/adversary");
-    let mut plans: Vec<_> = std::fs::read_dir(&dir)
-        .expect("testdata/adversary exists")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "json")
-                && !p.to_string_lossy().ends_with(".expect.json")
-        })
-        .collect();
-    plans.sort();
+    let plans = crate::support::adversary_plans();
     assert!(plans.len() >= 30, "{} adversary plans", plans.len());
     let mut failures = Vec::new();
     for p in &plans {

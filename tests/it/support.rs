@@ -15,8 +15,18 @@ pub fn root() -> PathBuf {
 
 /// The scenario plans in `testdata/plans`, sorted (expectation files excluded).
 pub fn scenario_plans() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("testdata/plans"))
-        .expect("testdata/plans exists")
+    plans_in("testdata/plans")
+}
+
+/// The independent tester's plans in `testdata/adversary`, sorted.
+pub fn adversary_plans() -> Vec<PathBuf> {
+    plans_in("testdata/adversary")
+}
+
+/// The plans of a fixture directory, sorted, without their `.expect.json` expectations.
+fn plans_in(dir: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
         .map(|e| e.expect("readable entry").path())
         .filter(|p| {
             p.extension().is_some_and(|e| e == "json")
