@@ -105,6 +105,9 @@ fn wrapped(
     let options = textwrap::Options::new(width)
         .initial_indent(first)
         .subsequent_indent(rest)
+        // Addresses and members are copied from here into code and searches: never split them
+        // at a hyphen as if it were a word break. A word longer than the line is still cut.
+        .word_splitter(textwrap::WordSplitter::NoHyphenation)
         .break_words(true);
     for line in textwrap::wrap(text, options) {
         writeln!(out, "{line}")?;
