@@ -105,9 +105,14 @@ fn wrapped(
     let options = textwrap::Options::new(width)
         .initial_indent(first)
         .subsequent_indent(rest)
-        // Addresses and members are copied from here into code and searches: never split them
-        // at a hyphen as if it were a word break. A word longer than the line is still cut.
+        // Addresses and members are copied from here into code and searches: break lines at
+        // spaces only, never at a hyphen or slash inside a name as if it were a word break. A
+        // word longer than the line is still cut.
+        .word_separator(textwrap::WordSeparator::AsciiSpace)
         .word_splitter(textwrap::WordSplitter::NoHyphenation)
+        // First fit never goes past the width; the default optimal fit may, by a column or
+        // two, to balance lines.
+        .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit)
         .break_words(true);
     for line in textwrap::wrap(text, options) {
         writeln!(out, "{line}")?;
