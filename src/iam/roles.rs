@@ -19,49 +19,46 @@
 //! | `ACCOUNT_IAM` | `iam.serviceAccounts.setIamPolicy` |
 //! | `SET_IAM` | any other `*.setIamPolicy` |
 
-use std::ops::BitOr;
-
-/// A set of capabilities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Caps(u16);
+bitflags::bitflags! {
+    /// A set of capabilities.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct Caps: u16 {
+        const INVOKE = 1;
+        const RUN_JOB = 1 << 1;
+        const MODIFY = 1 << 2;
+        const ACT_AS = 1 << 3;
+        const GET_TOKEN = 1 << 4;
+        const ID_TOKEN = 1 << 5;
+        const CREATE_KEY = 1 << 6;
+        const SET_IAM = 1 << 7;
+        const WORKLOAD_IAM = 1 << 8;
+        const SCOPE_IAM = 1 << 9;
+        const ACCOUNT_IAM = 1 << 10;
+    }
+}
 
 impl Caps {
-    pub const NONE: Caps = Caps(0);
-    pub const INVOKE: Caps = Caps(1);
-    pub const RUN_JOB: Caps = Caps(1 << 1);
-    pub const MODIFY: Caps = Caps(1 << 2);
-    pub const ACT_AS: Caps = Caps(1 << 3);
-    pub const GET_TOKEN: Caps = Caps(1 << 4);
-    pub const ID_TOKEN: Caps = Caps(1 << 5);
-    pub const CREATE_KEY: Caps = Caps(1 << 6);
-    pub const SET_IAM: Caps = Caps(1 << 7);
-    pub const WORKLOAD_IAM: Caps = Caps(1 << 8);
-    pub const SCOPE_IAM: Caps = Caps(1 << 9);
-    pub const ACCOUNT_IAM: Caps = Caps(1 << 10);
+    pub const NONE: Caps = Caps::empty();
 
     /// Capabilities that give control of a service account: using it, or changing its IAM
     /// policy to grant oneself that (`iam.serviceAccounts.setIamPolicy`).
-    pub const CONTROL_ACCOUNT: Caps = Caps(Self::IMPERSONATE.0 | Self::ACCOUNT_IAM.0);
+    pub const CONTROL_ACCOUNT: Caps = Self::IMPERSONATE.union(Self::ACCOUNT_IAM);
 
     /// Any `setIamPolicy`.
-    pub const ANY_SET_IAM: Caps =
-        Caps(Self::SET_IAM.0 | Self::WORKLOAD_IAM.0 | Self::SCOPE_IAM.0 | Self::ACCOUNT_IAM.0);
+    pub const ANY_SET_IAM: Caps = Self::SET_IAM
+        .union(Self::WORKLOAD_IAM)
+        .union(Self::SCOPE_IAM)
+        .union(Self::ACCOUNT_IAM);
 
     /// Capabilities that let the holder change who can invoke a workload: its own IAM policy,
     /// or the policy of a project, folder or organization above it (which can grant the first).
-    pub const IAM_ADMIN: Caps = Caps(Self::WORKLOAD_IAM.0 | Self::SCOPE_IAM.0);
+    pub const IAM_ADMIN: Caps = Self::WORKLOAD_IAM.union(Self::SCOPE_IAM);
 
     /// Capabilities that let the holder use a service account's identity.
-    pub const IMPERSONATE: Caps =
-        Caps(Self::ACT_AS.0 | Self::GET_TOKEN.0 | Self::ID_TOKEN.0 | Self::CREATE_KEY.0);
-
-    pub fn contains(self, other: Caps) -> bool {
-        self.0 & other.0 == other.0 && other.0 != 0
-    }
-
-    pub fn intersects(self, other: Caps) -> bool {
-        self.0 & other.0 != 0
-    }
+    pub const IMPERSONATE: Caps = Self::ACT_AS
+        .union(Self::GET_TOKEN)
+        .union(Self::ID_TOKEN)
+        .union(Self::CREATE_KEY);
 
     /// Maps a custom role's permission list.
     pub fn from_permissions<'a>(permissions: impl IntoIterator<Item = &'a str>) -> Caps {
@@ -117,73 +114,68 @@ impl Caps {
     }
 }
 
-impl BitOr for Caps {
-    type Output = Caps;
-    fn bitor(self, rhs: Caps) -> Caps {
-        Caps(self.0 | rhs.0)
-    }
-}
-
-const SERVICE: Caps = Caps(Caps::INVOKE.0 | Caps::RUN_JOB.0);
-const DEVELOPER: Caps = Caps(SERVICE.0 | Caps::MODIFY.0);
+const SERVICE: Caps = Caps::INVOKE.union(Caps::RUN_JOB);
+const DEVELOPER: Caps = SERVICE.union(Caps::MODIFY);
 
 /// The predefined roles that carry capabilities runguard reasons about.
 const PREDEFINED: &[(&str, Caps)] = &[
     ("roles/backupdr.computeEngineOperator", Caps::ACT_AS),
     (
         "roles/cloudfunctions.admin",
-        Caps(SERVICE.0 | Caps::WORKLOAD_IAM.0),
+        SERVICE.union(Caps::WORKLOAD_IAM),
     ),
     ("roles/cloudfunctions.developer", SERVICE),
     ("roles/cloudfunctions.editor", SERVICE),
     (
         "roles/editor",
-        Caps(DEVELOPER.0 | Caps::ACT_AS.0 | Caps::CREATE_KEY.0),
+        DEVELOPER.union(Caps::ACT_AS).union(Caps::CREATE_KEY),
     ),
-    (
-        "roles/firebase.admin",
-        Caps(SERVICE.0 | Caps::WORKLOAD_IAM.0),
-    ),
+    ("roles/firebase.admin", SERVICE.union(Caps::WORKLOAD_IAM)),
     (
         "roles/firebase.developAdmin",
-        Caps(SERVICE.0 | Caps::WORKLOAD_IAM.0),
+        SERVICE.union(Caps::WORKLOAD_IAM),
     ),
     (
         "roles/iam.admin",
-        Caps(Caps::ACT_AS.0 | Caps::CREATE_KEY.0 | Caps::ACCOUNT_IAM.0),
+        Caps::ACT_AS
+            .union(Caps::CREATE_KEY)
+            .union(Caps::ACCOUNT_IAM),
     ),
-    ("roles/iam.dataScientist", Caps(SERVICE.0 | Caps::ACT_AS.0)),
+    ("roles/iam.dataScientist", SERVICE.union(Caps::ACT_AS)),
     ("roles/iam.databasesAdmin", Caps::ACT_AS),
-    ("roles/iam.devOps", Caps(SERVICE.0 | Caps::ACT_AS.0)),
-    (
-        "roles/iam.editor",
-        Caps(Caps::ACT_AS.0 | Caps::CREATE_KEY.0),
-    ),
+    ("roles/iam.devOps", SERVICE.union(Caps::ACT_AS)),
+    ("roles/iam.editor", Caps::ACT_AS.union(Caps::CREATE_KEY)),
     ("roles/iam.mlEngineer", SERVICE),
     (
         "roles/iam.securityAdmin",
-        Caps(Caps::WORKLOAD_IAM.0 | Caps::SCOPE_IAM.0 | Caps::ACCOUNT_IAM.0 | Caps::SET_IAM.0),
+        Caps::WORKLOAD_IAM
+            .union(Caps::SCOPE_IAM)
+            .union(Caps::ACCOUNT_IAM)
+            .union(Caps::SET_IAM),
     ),
     ("roles/iam.serviceAccountAdmin", Caps::ACCOUNT_IAM),
     ("roles/iam.serviceAccountKeyAdmin", Caps::CREATE_KEY),
     ("roles/iam.serviceAccountOpenIdTokenCreator", Caps::ID_TOKEN),
     (
         "roles/iam.serviceAccountTokenCreator",
-        Caps(Caps::GET_TOKEN.0 | Caps::ID_TOKEN.0),
+        Caps::GET_TOKEN.union(Caps::ID_TOKEN),
     ),
     ("roles/iam.serviceAccountUser", Caps::ACT_AS),
     (
         "roles/iam.workloadIdentityUser",
-        Caps(Caps::GET_TOKEN.0 | Caps::ID_TOKEN.0),
+        Caps::GET_TOKEN.union(Caps::ID_TOKEN),
     ),
     (
         "roles/owner",
-        Caps(DEVELOPER.0 | Caps::ACT_AS.0 | Caps::CREATE_KEY.0 | Caps::ANY_SET_IAM.0),
+        DEVELOPER
+            .union(Caps::ACT_AS)
+            .union(Caps::CREATE_KEY)
+            .union(Caps::ANY_SET_IAM),
     ),
     ("roles/resourcemanager.folderAdmin", Caps::SCOPE_IAM),
     ("roles/resourcemanager.organizationAdmin", Caps::SCOPE_IAM),
     ("roles/resourcemanager.projectIamAdmin", Caps::SCOPE_IAM),
-    ("roles/run.admin", Caps(DEVELOPER.0 | Caps::WORKLOAD_IAM.0)),
+    ("roles/run.admin", DEVELOPER.union(Caps::WORKLOAD_IAM)),
     ("roles/run.developer", DEVELOPER),
     ("roles/run.editor", DEVELOPER),
     ("roles/run.invoker", SERVICE),
@@ -191,7 +183,10 @@ const PREDEFINED: &[(&str, Caps)] = &[
     ("roles/run.jobsExecutorWithOverrides", Caps::RUN_JOB),
     (
         "roles/run.serviceAgent",
-        Caps(Caps::INVOKE.0 | Caps::ACT_AS.0 | Caps::GET_TOKEN.0 | Caps::ID_TOKEN.0),
+        Caps::INVOKE
+            .union(Caps::ACT_AS)
+            .union(Caps::GET_TOKEN)
+            .union(Caps::ID_TOKEN),
     ),
     ("roles/run.servicesInvoker", Caps::INVOKE),
     ("roles/run.sourceDeveloper", DEVELOPER),
