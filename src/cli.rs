@@ -38,7 +38,12 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// List every rule with its id, severity and summary.
-    Rules,
+    Rules {
+        /// `text`: a table that fits the terminal; `json`: the `runguard/rules/v1` list, each
+        /// rule with its documentation.
+        #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+        format: RulesFormat,
+    },
     /// Print the documentation of one rule.
     Explain {
         /// A rule id, as `runguard rules` lists them.
@@ -130,7 +135,7 @@ pub fn run() -> ExitCode {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let result = match cli.command {
-        Some(Command::Rules) => list_rules(&mut out),
+        Some(Command::Rules { format }) => list_rules(format, &mut out),
         Some(Command::Explain { rule }) => explain(&rule, &mut out),
         Some(Command::Completions { shell }) => completions(shell, &mut out),
         Some(Command::Man) => man_page(&mut out),
@@ -538,14 +543,43 @@ fn read_input(source: &str) -> Result<(String, Vec<u8>), String> {
     Ok((source.to_owned(), bytes))
 }
 
-fn list_rules(out: &mut dyn Write) -> Result<u8, Failure> {
+/// How `runguard rules` prints.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum RulesFormat {
+    Text,
+    Json,
+}
+
+fn list_rules(format: RulesFormat, out: &mut dyn Write) -> Result<u8, Failure> {
+    if format == RulesFormat::Json {
+        let rules: Vec<serde_json::Value> = RULES
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id,
+                    "severity": r.severity.as_str(),
+                    "summary": r.summary,
+                    "doc": r.doc,
+                })
+            })
+            .collect();
+        let list = serde_json::json!({"schema": "runguard/rules/v1", "rules": rules});
+        serde_json::to_writer_pretty(&mut *out, &list).map_err(io::Error::other)?;
+        writeln!(out)?;
+        return Ok(0);
+    }
     let mut b = tabled::builder::Builder::default();
     b.push_record(["rule", "severity", "summary"]);
     for r in RULES {
         b.push_record([r.id, r.severity.as_str(), r.summary]);
     }
     let mut table = b.build();
-    table.with(tabled::settings::Style::sharp());
+    // The summary column wraps (at word boundaries) so that the table fits the terminal.
+    table.with(tabled::settings::Style::sharp()).with(
+        tabled::settings::Width::wrap(output_width())
+            .keep_words(true)
+            .priority(tabled::settings::peaker::Priority::max(true)),
+    );
     writeln!(out, "{table}")?;
     writeln!(
         out,

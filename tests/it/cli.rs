@@ -816,3 +816,33 @@ fn a_bad_runguard_today_is_a_usage_error() {
         .code(2)
         .stderr(predicate::str::contains("RUNGUARD_TODAY"));
 }
+
+#[test]
+fn rules_fit_the_width_and_list_as_json() {
+    for width in ["80", "100"] {
+        let out = runguard()
+            .arg("rules")
+            .env("COLUMNS", width)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
+        assert!(
+            widest <= width.parse().unwrap(),
+            "{widest} columns at {width}:\n{text}"
+        );
+    }
+    let out = runguard()
+        .args(["rules", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], "runguard/rules/v1");
+    let rules = v["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), runguard::rules::RULES.len());
+    assert!(
+        rules
+            .iter()
+            .all(|r| r["doc"].as_str().unwrap().contains("## What it detects"))
+    );
+}
