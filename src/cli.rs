@@ -82,8 +82,8 @@ struct CheckArgs {
     /// output still gets --format. Each file is replaced atomically; text files have no colour.
     #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output)]
     outputs: Vec<OutputSpec>,
-    /// Markdown output is empty when the plan changes no security posture (no finding, and a
-    /// complete report), so that CI posts no comment.
+    /// Markdown output is empty when the plan changes no security posture (no finding, nothing
+    /// unresolved, a complete report), so that CI posts no comment.
     #[arg(long)]
     skip_clean: bool,
 }

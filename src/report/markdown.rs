@@ -51,10 +51,11 @@ pub struct MarkdownOptions {
     pub all: bool,
 }
 
-/// Whether the plan changes no security posture: no finding at all, and a complete report.
-/// `--skip-clean` prints nothing then.
+/// Whether the plan provably changes no security posture: no finding at all, nothing left
+/// unresolved (an unknown could hide a change, and the comment would say ⚠️ review), and a
+/// complete report. `--skip-clean` prints nothing then.
 pub fn is_clean(r: &Report) -> bool {
-    r.findings.is_empty() && r.complete()
+    r.findings.is_empty() && r.unresolved.is_empty() && r.complete()
 }
 
 pub fn render(r: &Report, o: &MarkdownOptions, out: &mut dyn Write) -> io::Result<()> {

@@ -500,6 +500,58 @@ fn skip_clean_prints_nothing_for_a_plan_without_findings() {
 }
 
 #[test]
+fn an_unresolved_value_is_never_skipped() {
+    // The runtime identity becomes unknown: no finding, but nothing proves the posture holds.
+    let plan = "testdata/plans/d10-identity-becomes-unknown.json";
+    let r = report(&root().join(plan));
+    assert!(r.findings.is_empty() && !r.unresolved.is_empty());
+    assert!(!is_clean(&r));
+    runguard()
+        .args([plan, "--format", "markdown", "--skip-clean"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("## ⚠️ runguard: review"))
+        .stdout(predicates::str::contains("Not resolvable at plan time"));
+}
+
+#[test]
+fn several_clean_plans_are_skipped_together() {
+    let clean = "testdata/plans/b17-no-cloud-run.json";
+    runguard()
+        .args([clean, "testdata/plans/b18-empty-plan.json"])
+        .args(["--format", "markdown", "--skip-clean"])
+        .assert()
+        .code(0)
+        .stdout("");
+    runguard()
+        .args([clean, "testdata/plans/a07-domain-invoker.json"])
+        .args(["--format", "markdown", "--skip-clean"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::starts_with(MARKER));
+}
+
+#[test]
+fn all_details_every_workload() {
+    // The service stays public: no finding without --all, so no details either.
+    let r = report(&root().join("testdata/plans/b14-noop-public-stays.json"));
+    let render_with = |all: bool| {
+        let mut out = Vec::new();
+        let options = MarkdownOptions { gate: gate(), all };
+        render(&r, &options, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    assert!(!render_with(false).contains("<details>"));
+    let all = render_with(true);
+    check_comment("b14 --all", &r, &all);
+    assert!(all.contains("### Workloads, before → after"));
+    assert_eq!(
+        all.matches("<details>\n<summary>").count(),
+        r.workloads.len()
+    );
+}
+
+#[test]
 fn an_incomplete_report_is_never_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("plan.json");
