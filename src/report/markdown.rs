@@ -41,6 +41,11 @@ const LINE_LIMIT: usize = 10;
 const DIFF_LINES: usize = 60;
 /// One plan string is cut to this many characters: an address can be arbitrarily long.
 const CLIP_CHARS: usize = 300;
+/// And cut further until its escaped form is at most this long: escaping can multiply a
+/// string's length by nine (`@a` becomes `\@&#8203;a`).
+const ESCAPED_CHARS: usize = 900;
+/// Reasons the report is incomplete listed in the header, which is never cut.
+const INCOMPLETE_LIMIT: usize = 5;
 
 /// How to render.
 #[derive(Debug, Clone, Copy)]
@@ -72,11 +77,11 @@ pub fn render_set(
     writeln!(out, "{MARKER}")?;
     let share = (BUDGET - MARKER.len() - 1) / results.len().max(1);
     for (source, result) in results {
-        let title = format!("### Plan {}\n\n", markdown(&clip(source)));
+        let title = format!("### Plan {}\n\n", md(source));
         out.write_all(title.as_bytes())?;
         let body = match result {
             Ok(report) => document(report, o, share.saturating_sub(count(&title))),
-            Err(message) => format!("❌ **not analysed**: {}\n\n", markdown(&clip(message))),
+            Err(message) => format!("❌ **not analysed**: {}\n\n", md(message)),
         };
         out.write_all(body.as_bytes())?;
     }
@@ -88,20 +93,28 @@ fn count(s: &str) -> usize {
     s.chars().count()
 }
 
-/// A plan string cut to [`CLIP_CHARS`].
-fn clip(s: &str) -> String {
-    if count(s) <= CLIP_CHARS {
-        s.to_owned()
-    } else {
-        let mut out: String = s.chars().take(CLIP_CHARS - 1).collect();
-        out.push('…');
-        out
+/// Plan text escaped by `escape`, cut first so that the result is at most [`ESCAPED_CHARS`].
+fn clipped(s: &str, escape: fn(&str) -> String) -> String {
+    let mut keep = CLIP_CHARS;
+    loop {
+        let cut = if count(s) <= keep {
+            s.to_owned()
+        } else {
+            let mut c: String = s.chars().take(keep - 1).collect();
+            c.push('…');
+            c
+        };
+        let escaped = escape(&cut);
+        if count(&escaped) <= ESCAPED_CHARS || keep <= 2 {
+            return escaped;
+        }
+        keep /= 2;
     }
 }
 
-/// Plan text for inline Markdown, cut first.
+/// Plan text for inline Markdown, cut.
 fn md(s: &str) -> String {
-    markdown(&clip(s))
+    clipped(s, markdown)
 }
 
 /// Items as lines of a table cell, `and N more` past `limit`.
@@ -269,7 +282,7 @@ fn header(r: &Report, gate: &Gate) -> String {
             .map(|u| format!("{}: {}", u.address, u.reason))
             .chain(r.plan_incomplete.iter().cloned())
             .collect();
-        s.push_str(&bullets(&items));
+        s.push_str(&bullets(&items, INCOMPLETE_LIMIT));
     }
     s
 }
@@ -391,7 +404,7 @@ fn workload_block(r: &Report, w: &WorkloadEntry) -> String {
     let differ: Vec<_> = rows.iter().filter(|r| r.trend != Trend::Same).collect();
     let mut s = format!(
         "<details>\n<summary>{mark} <b>{}</b> ({}, {}, {action}): {} finding{}</summary>\n\n",
-        html(&clip(&w.id.address)),
+        clipped(&w.id.address, html),
         w.id.kind.as_str(),
         w.id.api.as_str(),
         findings.len(),
@@ -433,7 +446,7 @@ fn workload_block(r: &Report, w: &WorkloadEntry) -> String {
     if !evidence.is_empty() {
         s.push_str("Evidence:\n\n");
         let items: Vec<String> = evidence.iter().map(|a| (*a).to_owned()).collect();
-        s.push_str(&bullets(&items));
+        s.push_str(&bullets(&items, LINE_LIMIT));
     }
     for d in r
         .policy_diffs
@@ -444,7 +457,7 @@ fn workload_block(r: &Report, w: &WorkloadEntry) -> String {
             .diff
             .lines()
             .filter(|l| !l.starts_with("---") && !l.starts_with("+++"))
-            .map(|l| terminal(&clip(l)).into_owned())
+            .map(|l| clipped(l, |l| terminal(l).into_owned()))
             .collect();
         let mut body: String = lines
             .iter()
@@ -471,15 +484,15 @@ fn value_cell(value: &str) -> String {
     cell_lines(&items, LINE_LIMIT)
 }
 
-/// A bulleted list, `and N more` past [`LINE_LIMIT`].
-fn bullets(items: &[String]) -> String {
+/// A bulleted list, `and N more` past `limit`.
+fn bullets(items: &[String], limit: usize) -> String {
     let mut s: String = items
         .iter()
-        .take(LINE_LIMIT)
+        .take(limit)
         .map(|i| format!("- {}\n", md(i)))
         .collect();
-    if items.len() > LINE_LIMIT {
-        let _ = writeln!(s, "- *and {} more*", items.len() - LINE_LIMIT);
+    if items.len() > limit {
+        let _ = writeln!(s, "- *and {} more*", items.len() - limit);
     }
     s.push('\n');
     s
@@ -510,7 +523,7 @@ fn acceptance(r: &Report) -> Option<String> {
     Some(format!(
         "### Accept entries in {} that accepted nothing\n\n{}",
         md(&a.path),
-        bullets(&items)
+        bullets(&items, LINE_LIMIT)
     ))
 }
 
@@ -526,7 +539,7 @@ fn unresolved(r: &Report) -> Option<String> {
     Some(format!(
         "<details>\n<summary>Not resolvable at plan time ({}), shown as unknown, never as safe</summary>\n\n{}</details>\n\n",
         items.len(),
-        bullets(&items)
+        bullets(&items, LINE_LIMIT)
     ))
 }
 
@@ -534,5 +547,5 @@ fn notes(r: &Report) -> Option<String> {
     if r.notes.is_empty() {
         return None;
     }
-    Some(format!("Notes:\n\n{}", bullets(&r.notes)))
+    Some(format!("Notes:\n\n{}", bullets(&r.notes, LINE_LIMIT)))
 }

@@ -468,6 +468,46 @@ fn a_huge_plan_is_cut_to_fit_a_comment() {
     );
 }
 
+#[test]
+fn the_longest_hostile_strings_still_fit() {
+    // Every plan string 21,000 characters of what escaping expands most, everywhere at once.
+    let worst = "|@a".repeat(7_000);
+    let mut r = report(&root().join("examples/plan.json"));
+    for f in &mut r.findings {
+        f.causes = vec![worst.clone(); 8];
+        f.workloads = vec![worst.clone(); 8];
+        f.evidence = vec![worst.clone(); 8];
+        f.message = worst.clone();
+        f.accepted = Some(runguard::diff::Accepted {
+            reason: worst.clone(),
+            line: 1,
+        });
+    }
+    for w in &mut r.workloads {
+        w.id.address = worst.clone();
+    }
+    r.unanalysable = (0..50)
+        .map(|_| runguard::inventory::Unanalysable {
+            address: worst.clone(),
+            reason: worst.clone(),
+        })
+        .collect();
+    r.plan_incomplete = vec![worst.clone(); 50];
+    r.unresolved = (0..50)
+        .map(|_| runguard::graph::Unresolved {
+            address: worst.clone(),
+            reason: worst.clone(),
+        })
+        .collect();
+    r.notes = vec![worst.clone(); 50];
+    let md = comment(&r);
+    assert!(md.chars().count() <= BUDGET, "{} chars", md.chars().count());
+    let rows = table_rows(&to_html(&md), 0);
+    assert!(rows.len() >= 2, "the most severe finding is kept");
+    assert!(rows[1][0].contains("critical"));
+    assert!(md.contains("Cut to fit a comment"));
+}
+
 fn runguard() -> Command {
     let mut c = Command::cargo_bin("runguard").expect("binary built");
     c.current_dir(root());
