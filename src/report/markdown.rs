@@ -68,22 +68,50 @@ pub fn render(r: &Report, o: &MarkdownOptions, out: &mut dyn Write) -> io::Resul
     out.write_all(document(r, o, BUDGET - MARKER.len() - 1).as_bytes())
 }
 
-/// One comment for several plans: a section per plan, each within its share of the budget.
+/// One comment for several plans: a section per plan, each within its share of the budget. A
+/// plan whose section cannot fit its share (its header alone is never cut) is summarised in its
+/// verdict and headline; plans past the whole budget are counted, not shown.
 pub fn render_set(
     results: &[(String, Result<Report, String>)],
     o: &MarkdownOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     writeln!(out, "{MARKER}")?;
-    let share = (BUDGET - MARKER.len() - 1) / results.len().max(1);
-    for (source, result) in results {
+    let mut budget = Budget {
+        left: BUDGET - count(MARKER) - 1 - CUT_NOTE_RESERVE,
+    };
+    let share = budget.left / results.len().max(1);
+    for (i, (source, result)) in results.iter().enumerate() {
         let title = format!("### Plan {}\n\n", md(source));
-        out.write_all(title.as_bytes())?;
+        let room = share.saturating_sub(count(&title));
         let body = match result {
-            Ok(report) => document(report, o, share.saturating_sub(count(&title))),
+            Ok(report) => {
+                let full = document(report, o, room);
+                if count(&full) <= room {
+                    full
+                } else {
+                    let (mark, words) = verdict(report, &o.gate);
+                    format!(
+                        "{mark} **{words}**: {} Details cut to fit; see the JSON report.\n\n",
+                        markdown(&report.headline())
+                    )
+                }
+            }
             Err(message) => format!("❌ **not analysed**: {}\n\n", md(message)),
         };
-        out.write_all(body.as_bytes())?;
+        let section = format!("{title}{body}");
+        if !budget.take(&section) {
+            writeln!(
+                out,
+                "> ✂️ **Cut to fit a comment** ({GITHUB_COMMENT_LIMIT} characters): {} of {} \
+                 plans are not shown. The full report is the JSON artifact: run runguard with \
+                 `--output json=runguard.json`.",
+                results.len() - i,
+                results.len()
+            )?;
+            break;
+        }
+        out.write_all(section.as_bytes())?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use assert_cmd::Command;
 use serde_json::{Value, json};
 
 use runguard::report::escape::terminal;
-use runguard::report::markdown::{BUDGET, MARKER, MarkdownOptions, is_clean, render};
+use runguard::report::markdown::{BUDGET, MARKER, MarkdownOptions, is_clean, render, render_set};
 use runguard::report::mermaid::MAX_NODES;
 use runguard::report::{Gate, Report};
 use runguard::rules::Severity;
@@ -144,17 +144,10 @@ fn cell_items(cell: &str) -> Vec<String> {
         .collect()
 }
 
-/// The checks every rendered comment must pass; `name` says which.
-fn check_comment(name: &str, r: &Report, md: &str) {
-    assert!(
-        md.starts_with(&format!("{MARKER}\n")),
-        "{name}: marker first"
-    );
-    let n = md.chars().count();
-    assert!(n <= BUDGET, "{name}: {n} chars");
-    let html = to_html(md);
-
-    for tag in tags(&html) {
+/// The checks on rendered HTML: only the tags runguard's Markdown makes, one comment (the
+/// marker), no link but e-mail autolinks, no mention or issue reference.
+fn check_html_only(name: &str, html: &str) {
+    for tag in tags(html) {
         if tag == "!--" {
             continue;
         }
@@ -196,6 +189,18 @@ fn check_comment(name: &str, r: &Report, md: &str) {
             );
         }
     }
+}
+
+/// The checks every rendered comment must pass; `name` says which.
+fn check_comment(name: &str, r: &Report, md: &str) {
+    assert!(
+        md.starts_with(&format!("{MARKER}\n")),
+        "{name}: marker first"
+    );
+    let n = md.chars().count();
+    assert!(n <= BUDGET, "{name}: {n} chars");
+    let html = to_html(md);
+    check_html_only(name, &html);
 
     // The findings table has one row per finding (all fit here) and five cells in every row,
     // and each causes / workloads cell holds exactly what the report says: no cell spilled.
@@ -506,6 +511,41 @@ fn the_longest_hostile_strings_still_fit() {
     assert!(rows.len() >= 2, "the most severe finding is kept");
     assert!(rows[1][0].contains("critical"));
     assert!(md.contains("Cut to fit a comment"));
+}
+
+#[test]
+fn a_comment_for_hundreds_of_plans_still_fits() {
+    let r = report(&root().join("examples/plan.json"));
+    let results: Vec<(String, Result<Report, String>)> = (0..300)
+        .map(|i| {
+            let result = if i % 7 == 3 {
+                Err(format!(
+                    "plan{i}.json: not a plan @octocat {}",
+                    "|".repeat(5000)
+                ))
+            } else {
+                Ok(r.clone())
+            };
+            (format!("plan{i}.json"), result)
+        })
+        .collect();
+    let options = MarkdownOptions {
+        gate: gate(),
+        all: false,
+    };
+    let mut out = Vec::new();
+    render_set(&results, &options, &mut out).unwrap();
+    let md = String::from_utf8(out).unwrap();
+    assert!(md.chars().count() <= BUDGET, "{} chars", md.chars().count());
+    assert_eq!(md.matches(MARKER).count(), 1);
+    assert!(md.contains("### Plan plan0.json"));
+    assert!(md.contains("Details cut to fit"));
+    assert!(
+        md.contains("plans are not shown"),
+        "{}",
+        &md[md.len() - 500..]
+    );
+    check_html_only("300 plans", &to_html(&md));
 }
 
 fn runguard() -> Command {
