@@ -87,6 +87,10 @@ struct CheckArgs {
     /// output still gets --format. Each file is replaced atomically; text files have no colour.
     #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output)]
     outputs: Vec<OutputSpec>,
+    /// Markdown output is empty when the plan changes no security posture (no finding, nothing
+    /// unresolved, a complete report), so that CI posts no comment.
+    #[arg(long)]
+    skip_clean: bool,
 }
 
 /// Every output, standard output's and `--output`'s, is named by one of these; a new format is
@@ -97,6 +101,8 @@ enum Format {
     Text,
     /// The `runguard/report/v2` JSON contract, for CI and tools.
     Json,
+    /// A pull-request comment (GitHub-flavoured Markdown), under GitHub's size limit.
+    Markdown,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,6 +208,7 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         all: args.all,
         width: output_width(),
         gate,
+        skip_clean: args.skip_clean,
     };
     // Every output file is opened before the analysis, so an unwritable path fails fast.
     let pending = open_outputs(&args.outputs).map_err(Failure::Input)?;
@@ -258,6 +265,8 @@ struct RenderSettings {
     /// The display width text output must fit.
     width: usize,
     gate: Gate,
+    /// `--skip-clean`: no Markdown for a plan that changes no security posture.
+    skip_clean: bool,
 }
 
 /// Renders the analysis in one format.
@@ -273,7 +282,25 @@ fn render(
         gate: settings.gate,
         width: settings.width,
     };
+    let markdown_options = crate::report::markdown::MarkdownOptions {
+        gate: settings.gate,
+        all: settings.all,
+    };
+    let clean =
+        |r: &Result<Report, String>| r.as_ref().is_ok_and(crate::report::markdown::is_clean);
     match (format, analysis) {
+        (Format::Markdown, Analysis::One(report)) => {
+            if settings.skip_clean && crate::report::markdown::is_clean(report) {
+                return Ok(());
+            }
+            crate::report::markdown::render(report, &markdown_options, out)
+        }
+        (Format::Markdown, Analysis::Many(results)) => {
+            if settings.skip_clean && results.iter().all(|(_, r)| clean(r)) {
+                return Ok(());
+            }
+            crate::report::markdown::render_set(results, &markdown_options, out)
+        }
         (Format::Json, Analysis::One(report)) => crate::report::json::render(report, out),
         (Format::Json, Analysis::Many(results)) => crate::report::json::render_set(results, out),
         (Format::Text, Analysis::One(report)) => {

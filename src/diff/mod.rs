@@ -264,7 +264,11 @@ fn canonical(grant: &ResolvedGrant) -> Option<String> {
             let condition = if b.conditional { " (conditional)" } else { "" };
             b.principals
                 .iter()
-                .map(move |p| format!("{} {}{condition}\n", b.role.display(), p.display()))
+                // A member's own newline would forge diff lines: it is shown as an escape.
+                .map(move |p| {
+                    let member = crate::report::escape::terminal(p.display());
+                    format!("{} {member}{condition}\n", b.role.display())
+                })
         })
         .collect();
     lines.sort();

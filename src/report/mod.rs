@@ -3,6 +3,8 @@
 
 pub mod escape;
 pub mod json;
+pub mod markdown;
+pub mod mermaid;
 pub mod rows;
 pub mod text;
 

@@ -270,9 +270,12 @@ fn secrets(p: &Posture) -> Vec<String> {
         .collect()
 }
 
-/// One item per line, or `none`.
+/// One item per line, or `none`. An item's own control characters (a newline in a member
+/// string) become visible escapes, so that it stays one line and cannot pose as several items.
 fn list(items: impl Iterator<Item = String>) -> String {
-    let v: Vec<String> = items.collect();
+    let v: Vec<String> = items
+        .map(|i| super::escape::terminal(&i).into_owned())
+        .collect();
     if v.is_empty() {
         "none".into()
     } else {

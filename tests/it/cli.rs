@@ -529,7 +529,7 @@ fn output_spec_errors_name_the_formats() {
         ("runguard.json", "expected FORMAT=PATH"),
         (
             "yaml=out.yaml",
-            "unknown format `yaml` (formats: text, json)",
+            "unknown format `yaml` (formats: text, json, markdown",
         ),
         ("json=", "no path after `json=`"),
     ] {

@@ -5,6 +5,7 @@ mod cli;
 mod corpus;
 mod generated;
 mod json_contract;
+mod markdown;
 mod properties;
 mod scenarios;
 mod support;
