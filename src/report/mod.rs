@@ -3,6 +3,7 @@
 
 pub mod escape;
 pub mod json;
+pub mod location;
 pub mod rows;
 pub mod text;
 
@@ -70,6 +71,9 @@ pub struct Report {
     pub plan_incomplete: Vec<String>,
     /// What the `runguard.toml` accept entries did, when one was read.
     pub acceptance: Option<AcceptanceOutcome>,
+    /// Module path → `source` of every module call in the plan's `configuration`, so that
+    /// `--tf-dir` can find each module's code (see [`crate::tfsource`]).
+    pub module_sources: std::collections::BTreeMap<String, String>,
 }
 
 /// The `runguard.toml` entries that accepted nothing: expired ones, and stale ones (live but
