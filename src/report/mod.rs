@@ -2,9 +2,11 @@
 //! analysis; each escapes what it prints, because names come from the pull request's author.
 
 pub mod escape;
+pub mod gitlab;
 pub mod json;
 pub mod location;
 pub mod rows;
+pub mod sarif;
 pub mod text;
 
 use crate::diff::{Finding, PolicyDiff};

@@ -6,5 +6,6 @@ mod corpus;
 mod generated;
 mod json_contract;
 mod properties;
+mod sarif;
 mod scenarios;
 mod support;
