@@ -243,21 +243,20 @@ pub fn render(plans: &[PlanOutput<'_>], out: &mut dyn Write) -> io::Result<()> {
                 .findings
                 .iter()
                 .filter(|f| f.direction != Direction::Improved)
-                .map(|f| result(plan, f)),
+                .map(|f| (f.severity, result(plan, f))),
         );
     }
-    if results.len() > MAX_RESULTS {
+    let cut = keep_most_severe(&mut results, MAX_RESULTS);
+    if cut > 0 {
         notifications.push(Notification {
             level: "warning",
             message: Text {
                 text: format!(
-                    "{} less severe results left out: code scanning accepts at most {MAX_RESULTS} \
-                     per run; the JSON report has every finding",
-                    results.len() - MAX_RESULTS
+                    "{cut} less severe results left out: code scanning accepts at most \
+                     {MAX_RESULTS} per run; the JSON report has every finding"
                 ),
             },
         });
-        results.truncate(MAX_RESULTS);
     }
     let log = Log {
         schema: SCHEMA_URI,
@@ -268,11 +267,23 @@ pub fn render(plans: &[PlanOutput<'_>], out: &mut dyn Write) -> io::Result<()> {
                 execution_successful: plans.iter().all(|p| p.report.is_ok()),
                 tool_execution_notifications: notifications,
             }],
-            results,
+            results: results.into_iter().map(|(_, r)| r).collect(),
         }],
     };
     serde_json::to_writer_pretty(&mut *out, &log).map_err(io::Error::other)?;
     out.write_all(b"\n")
+}
+
+/// Keeps at most `limit` items, the most severe whichever plan they come from, in their order
+/// otherwise; returns how many were left out.
+fn keep_most_severe<T>(items: &mut Vec<(Severity, T)>, limit: usize) -> usize {
+    if items.len() <= limit {
+        return 0;
+    }
+    items.sort_by_key(|(severity, _)| std::cmp::Reverse(*severity));
+    let cut = items.len() - limit;
+    items.truncate(limit);
+    cut
 }
 
 fn driver() -> Driver {
@@ -544,6 +555,54 @@ mod tests {
             assert!(full.len() > 40, "{}: {full}", r.id);
             assert!(!full.contains('\n') && !full.starts_with('#'), "{}", r.id);
         }
+    }
+
+    #[test]
+    fn past_the_limit_the_least_severe_results_go() {
+        use Severity::*;
+        let mut items = vec![
+            (Low, 1),
+            (Critical, 2),
+            (Medium, 3),
+            (Critical, 4),
+            (Info, 5),
+        ];
+        assert_eq!(keep_most_severe(&mut items, 3), 2);
+        assert_eq!(items, [(Critical, 2), (Critical, 4), (Medium, 3)]);
+        let mut few = vec![(Low, 1), (High, 2)];
+        assert_eq!(keep_most_severe(&mut few, 3), 0);
+        assert_eq!(few, [(Low, 1), (High, 2)], "order kept under the limit");
+    }
+
+    #[test]
+    fn related_locations_stop_at_what_github_shows_and_the_message_counts_the_rest() {
+        let workloads: Vec<String> = (0..150)
+            .map(|i| format!("google_cloud_run_v2_service.s{i:03}"))
+            .collect();
+        let finding = Finding {
+            rule: crate::rules::find("invoker-added").unwrap(),
+            severity: Severity::Low,
+            direction: Direction::Worsened,
+            causes: vec!["google_project_iam_member.everyone".to_owned()],
+            subject: crate::rules::Subject::default(),
+            workloads,
+            message: "new principal can invoke".to_owned(),
+            evidence: Vec::new(),
+            fingerprint: "f".repeat(32),
+            accepted: None,
+        };
+        let plan = PlanOutput {
+            plan: "plan.json",
+            report: Err("not read here"),
+            tree: None,
+        };
+        let r = result(&plan, &finding);
+        assert_eq!(r.related_locations.len(), MAX_RELATED);
+        assert_eq!(r.related_locations[0].id, Some(1));
+        let text = &r.message.text;
+        assert!(text.contains("Affects 150 workloads: "), "{text}");
+        assert!(text.contains("s009, and 140 more."), "{text}");
+        assert!(!text.contains("s010"), "{text}");
     }
 
     #[test]
