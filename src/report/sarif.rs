@@ -421,7 +421,7 @@ fn message(plan: &PlanOutput<'_>, f: &Finding) -> String {
     )
 }
 
-/// Plan text made safe for a SARIF plain-text message.
+/// Plan text made safe for a SARIF plain-text message (results' and notifications').
 fn message_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in escape::terminal(s).chars() {
@@ -475,13 +475,13 @@ fn suppression(plan: &PlanOutput<'_>, f: &Finding) -> Option<Suppression> {
 /// What the reader of the run should know about one plan: that it was refused, that its
 /// report is incomplete, or what `--tf-dir` could not map.
 fn plan_notifications(plan: &PlanOutput<'_>) -> Vec<Notification> {
-    let name = escape::terminal(plan.name());
+    let name = message_text(plan.name());
     let mut out = Vec::new();
     match plan.report {
         Err(why) => out.push(Notification {
             level: "error",
             message: Text {
-                text: format!("{name}: not analysed: {}", escape::terminal(why)),
+                text: format!("{name}: not analysed: {}", message_text(why)),
             },
         }),
         Ok(report) => {
@@ -491,7 +491,7 @@ fn plan_notifications(plan: &PlanOutput<'_>) -> Vec<Notification> {
                     message: Text {
                         text: format!(
                             "{name}: INCOMPLETE: {}; the JSON report lists what was not seen",
-                            escape::terminal(&why)
+                            message_text(&why)
                         ),
                     },
                 });
@@ -513,7 +513,7 @@ fn plan_notifications(plan: &PlanOutput<'_>) -> Vec<Notification> {
         out.push(Notification {
             level: "warning",
             message: Text {
-                text: format!("{name}: {}", escape::terminal(&text)),
+                text: format!("{name}: {}", message_text(&text)),
             },
         });
     }
