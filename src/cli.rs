@@ -9,6 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
+use crate::report::location::{PlanOutput, TfTree};
 use crate::report::text::TextOptions;
 use crate::report::{Gate, Report};
 use crate::rules::{RULES, Severity};
@@ -91,6 +92,11 @@ struct CheckArgs {
     /// unresolved, a complete report), so that CI posts no comment.
     #[arg(long)]
     skip_clean: bool,
+    /// The Terraform root module the plans were made from: SARIF and GitLab findings then point
+    /// at the line of each cause's `resource` block (local modules followed) instead of the plan
+    /// file. Paths are written relative to the current directory: run from the repository root.
+    #[arg(long, value_name = "DIR")]
+    tf_dir: Option<std::path::PathBuf>,
 }
 
 /// Every output, standard output's and `--output`'s, is named by one of these; a new format is
@@ -103,6 +109,10 @@ enum Format {
     Json,
     /// A pull-request comment (GitHub-flavoured Markdown), under GitHub's size limit.
     Markdown,
+    /// SARIF 2.1.0, for GitHub code scanning and SARIF viewers.
+    Sarif,
+    /// A GitLab code quality report, for the merge-request widget.
+    Gitlab,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -237,8 +247,10 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<u8, Failure> {
         Analysis::Many(results)
     };
 
-    write_outputs(pending, &analysis, &settings).map_err(Failure::Input)?;
-    render(args.format, &analysis, &settings, out)?;
+    let trees = tf_trees(args.tf_dir.as_deref(), &analysis)?;
+    let files = plan_outputs(sources, &analysis, &trees);
+    write_outputs(pending, &analysis, &files, &settings).map_err(Failure::Input)?;
+    render(args.format, &analysis, &files, &settings, out)?;
     out.flush()?;
     Ok(match &analysis {
         Analysis::One(report) => u8::from(tripped(report)),
@@ -257,6 +269,52 @@ enum Analysis {
     Many(Vec<(String, Result<Report, String>)>),
 }
 
+/// With `--tf-dir`, the Terraform code of every analysed plan, in the analysis' order (`None`
+/// for a plan that was refused), each mapped with its own plan's module sources.
+fn tf_trees(dir: Option<&Path>, analysis: &Analysis) -> Result<Vec<Option<TfTree>>, Failure> {
+    let Some(dir) = dir else {
+        return Ok(Vec::new());
+    };
+    let cwd = std::env::current_dir()
+        .map_err(|e| Failure::Input(format!("cannot read the current directory: {e}")))?;
+    let build = |report: &Report| {
+        TfTree::build(dir, report, &cwd).map_err(|e| Failure::Input(e.to_string()))
+    };
+    match analysis {
+        Analysis::One(report) => Ok(vec![Some(build(report)?)]),
+        Analysis::Many(results) => results
+            .iter()
+            .map(|(_, r)| r.as_ref().ok().map(build).transpose())
+            .collect(),
+    }
+}
+
+/// The analysis as the file-annotating formats (SARIF, GitLab) read it: each plan as named on
+/// the command line, with its report and its `--tf-dir` map.
+fn plan_outputs<'a>(
+    sources: &'a [String],
+    analysis: &'a Analysis,
+    trees: &'a [Option<TfTree>],
+) -> Vec<PlanOutput<'a>> {
+    let tree = |i: usize| trees.get(i).and_then(Option::as_ref);
+    match analysis {
+        Analysis::One(report) => vec![PlanOutput {
+            plan: &sources[0],
+            report: Ok(report),
+            tree: tree(0),
+        }],
+        Analysis::Many(results) => results
+            .iter()
+            .enumerate()
+            .map(|(i, (source, result))| PlanOutput {
+                plan: source,
+                report: result.as_ref().map_err(String::as_str),
+                tree: tree(i),
+            })
+            .collect(),
+    }
+}
+
 /// What rendering needs beyond the reports.
 #[derive(Clone, Copy)]
 struct RenderSettings {
@@ -273,6 +331,7 @@ struct RenderSettings {
 fn render(
     format: Format,
     analysis: &Analysis,
+    files: &[PlanOutput<'_>],
     settings: &RenderSettings,
     out: &mut dyn Write,
 ) -> io::Result<()> {
@@ -301,6 +360,8 @@ fn render(
             }
             crate::report::markdown::render_set(results, &markdown_options, out)
         }
+        (Format::Sarif, _) => crate::report::sarif::render(files, out),
+        (Format::Gitlab, _) => crate::report::gitlab::render(files, out),
         (Format::Json, Analysis::One(report)) => crate::report::json::render(report, out),
         (Format::Json, Analysis::Many(results)) => crate::report::json::render_set(results, out),
         (Format::Text, Analysis::One(report)) => {
@@ -422,6 +483,7 @@ fn open_outputs(specs: &[OutputSpec]) -> Result<Vec<PendingOutput>, String> {
 fn write_outputs(
     pending: Vec<PendingOutput>,
     analysis: &Analysis,
+    files: &[PlanOutput<'_>],
     settings: &RenderSettings,
 ) -> Result<(), String> {
     // A file is read in an editor or a CI log, not the terminal that ran the command.
@@ -434,7 +496,7 @@ fn write_outputs(
     for mut p in pending {
         let shown = p.spec.path.display().to_string();
         let mut writer = io::BufWriter::new(p.file.as_file_mut());
-        render(p.spec.format, analysis, &files_settings, &mut writer)
+        render(p.spec.format, analysis, files, &files_settings, &mut writer)
             .and_then(|()| writer.flush())
             .map_err(|e| format!("--output {shown}: cannot write: {}", io_reason(&e)))?;
         drop(writer);

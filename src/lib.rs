@@ -112,5 +112,6 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
         notes,
         plan_incomplete: plan.incomplete.clone(),
         acceptance: None,
+        module_sources: plan.configuration.module_sources(),
     })
 }

@@ -151,7 +151,7 @@ fn is_local(source: &str) -> bool {
 
 /// Removes `.` and folds `name/..` without touching the file system (a module directory is
 /// reported as the code names it, not through symbolic links).
-fn normalise(path: &Path) -> PathBuf {
+pub(crate) fn normalise(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {

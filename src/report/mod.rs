@@ -2,10 +2,13 @@
 //! analysis; each escapes what it prints, because names come from the pull request's author.
 
 pub mod escape;
+pub mod gitlab;
 pub mod json;
+pub mod location;
 pub mod markdown;
 pub mod mermaid;
 pub mod rows;
+pub mod sarif;
 pub mod text;
 
 use crate::diff::{Finding, PolicyDiff};
@@ -72,6 +75,9 @@ pub struct Report {
     pub plan_incomplete: Vec<String>,
     /// What the `runguard.toml` accept entries did, when one was read.
     pub acceptance: Option<AcceptanceOutcome>,
+    /// Module path → `source` of every module call in the plan's `configuration`, so that
+    /// `--tf-dir` can find each module's code (see [`crate::tfsource`]).
+    pub module_sources: std::collections::BTreeMap<String, String>,
 }
 
 /// The `runguard.toml` entries that accepted nothing: expired ones, and stale ones (live but

@@ -529,7 +529,8 @@ fn output_spec_errors_name_the_formats() {
         ("runguard.json", "expected FORMAT=PATH"),
         (
             "yaml=out.yaml",
-            "unknown format `yaml` (formats: text, json, markdown",
+            // The list goes on with every other format (sarif, gitlab...).
+            "unknown format `yaml` (formats: text, json, ",
         ),
         ("json=", "no path after `json=`"),
     ] {

@@ -7,5 +7,6 @@ mod generated;
 mod json_contract;
 mod markdown;
 mod properties;
+mod sarif;
 mod scenarios;
 mod support;
