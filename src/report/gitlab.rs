@@ -22,7 +22,7 @@ const DESCRIPTION_WORKLOADS: usize = 10;
 
 /// GitLab's severity for a runguard severity, one step each: info, minor, major, critical,
 /// blocker.
-pub fn severity(severity: Severity) -> &'static str {
+fn severity(severity: Severity) -> &'static str {
     match severity {
         Severity::Info => "info",
         Severity::Low => "minor",
@@ -119,4 +119,22 @@ fn description(plan: &PlanOutput<'_>, f: &Finding) -> String {
         names.join(", "),
         escape::terminal(plan.name()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_severity_is_one_gitlab_step() {
+        let all = [
+            Severity::Info,
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ];
+        let mapped: Vec<&str> = all.into_iter().map(severity).collect();
+        assert_eq!(mapped, ["info", "minor", "major", "critical", "blocker"]);
+    }
 }

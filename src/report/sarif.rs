@@ -28,25 +28,21 @@ use crate::tfsource::Skipped;
 const SCHEMA_URI: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
-/// The `partialFingerprints` key of the finding fingerprint ([`crate::diff::fingerprint`]);
-/// its version changes if the fingerprint's inputs ever do.
-pub const FINGERPRINT_KEY: &str = "runguard/v1";
-
 /// `uriBaseId` of relative paths: the repository root, as code scanning resolves it.
 const SRCROOT: &str = "%SRCROOT%";
 
 /// GitHub code scanning rejects a run with more results than this; the most severe are kept.
-pub const MAX_RESULTS: usize = 25_000;
+const MAX_RESULTS: usize = 25_000;
 
 /// GitHub shows at most this many locations of a result; more are cut and counted.
-pub const MAX_RELATED: usize = 100;
+const MAX_RELATED: usize = 100;
 
 /// Workloads named in a result's message before the rest are counted.
 const MESSAGE_WORKLOADS: usize = 10;
 
 /// The `security-severity` score of a severity, on GitHub's 0–10 scale, where 9.0 and above
 /// reads as critical, 7.0 high, 4.0 medium and 0.1 low.
-pub fn security_severity(severity: Severity) -> &'static str {
+fn security_severity(severity: Severity) -> &'static str {
     match severity {
         Severity::Critical => "9.5",
         Severity::High => "8.0",
@@ -57,7 +53,7 @@ pub fn security_severity(severity: Severity) -> &'static str {
 }
 
 /// The SARIF level of a severity: critical and high are errors, medium a warning, the rest notes.
-pub fn level(severity: Severity) -> &'static str {
+fn level(severity: Severity) -> &'static str {
     match severity {
         Severity::Critical | Severity::High => "error",
         Severity::Medium => "warning",
@@ -206,6 +202,8 @@ struct LogicalLocation<'a> {
 
 #[derive(Serialize)]
 struct PartialFingerprints<'a> {
+    /// The finding fingerprint ([`crate::diff::fingerprint`]); the key's version changes if
+    /// the fingerprint's inputs ever do.
     #[serde(rename = "runguard/v1")]
     finding: &'a str,
 }
@@ -322,7 +320,7 @@ fn descriptor(rule: &'static Rule) -> ReportingDescriptor {
 }
 
 /// The first paragraph of the rule's "What it detects" section, on one line.
-pub fn what_it_detects(rule: &Rule) -> String {
+fn what_it_detects(rule: &Rule) -> String {
     let section = rule
         .doc
         .split_once("## What it detects")
