@@ -3,6 +3,7 @@
 mod adversarial;
 mod cli;
 mod corpus;
+mod examples;
 mod generated;
 mod json_contract;
 mod markdown;
