@@ -23,6 +23,8 @@ pub fn collect(g: &SideGraph, node: NodeIndex) -> Vec<Invoker> {
         .incoming(node, |e| e == EdgeKind::GrantsOn)
         .iter()
         .filter_map(|(n, _)| g.iam_index(*n))
+        // A function's own policy does not decide who calls it (see `is_function_resource`).
+        .filter(|&i| !g.inventory.iam[i].target.is_function_resource())
         .map(|i| (i, false))
         .collect();
     for (project, edge) in g.outgoing(node, |e| matches!(e, EdgeKind::InProject { .. })) {
