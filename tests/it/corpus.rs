@@ -221,6 +221,15 @@ fn sentry_watchdog_lists_its_gen2_functions_as_workloads() {
         .filter(|w| w["external"] == true)
         .collect();
     assert!(externals.is_empty(), "external workloads: {externals:?}");
+    // Its roles/cloudfunctions.invoker members are explained, not silently dropped.
+    assert!(
+        r["notes"].as_array().unwrap().iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .contains("google_cloudfunctions2_function_iam_*")),
+        "{}",
+        r["notes"]
+    );
     for key in ["cookie-scanner", "example-gen2-cron", "sitemap-collector"] {
         let address = format!(
             "module.functions.module.cloud_function_gen2[\"{key}\"].google_cloudfunctions2_function.function"
