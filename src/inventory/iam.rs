@@ -339,6 +339,10 @@ mod tests {
             ),
             (Some("p"), Some("l"), "wp")
         );
+        assert_eq!(
+            parse_workload_name("projects/p/locations/l/functions/f", WorkloadKind::Function),
+            (Some("p"), Some("l"), "f")
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod adversarial;
 mod cli;
 mod corpus;
+mod functions;
 mod generated;
 mod json_contract;
 mod properties;
