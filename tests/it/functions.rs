@@ -142,3 +142,31 @@ fn function_iam_on_an_unmanaged_function_names_an_external_function() {
     assert_eq!(w["after"]["invokers"], json!([]));
     assert_eq!(w["after"]["public"], "no");
 }
+
+/// A function is judged as a service by the rules about who may call it.
+#[test]
+fn all_authenticated_users_on_a_function_service_is_reported_as_for_a_service() {
+    let r = report(
+        json!([
+            function("hook"),
+            iam(
+                "google_cloud_run_v2_service_iam_member",
+                "anyone",
+                json!({"condition": [], "member": "allAuthenticatedUsers",
+                       "role": "roles/run.invoker", "name": "hook",
+                       "location": "europe-west1", "project": "acme-prod"}),
+                json!({"etag": true, "id": true}),
+            )
+        ]),
+        json!([]),
+    );
+    let rules: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["direction"] == "worsened")
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"all-authenticated-invoker"), "{rules:?}");
+    assert!(!rules.contains(&"public-job-or-worker-pool"), "{rules:?}");
+}
