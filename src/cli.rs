@@ -24,8 +24,8 @@ Exit codes:
 
 /// How a Terraform plan changes the security of Cloud Run workloads.
 ///
-/// Reads `terraform show -json tfplan` output and reports, for each Cloud Run service, job and
-/// worker pool, who can invoke it, which identity it runs as and what that identity can do, and
+/// Reads `terraform show -json tfplan` output and reports, for each Cloud Run service, job,
+/// worker pool and Cloud Functions gen2 function, who can invoke it, which identity it runs as and what that identity can do, and
 /// its ingress and IAP posture, before and after the plan.
 #[derive(Parser, Debug)]
 #[command(name = "runguard", version, args_conflicts_with_subcommands = true, after_help = EXIT_CODES)]

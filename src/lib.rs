@@ -101,6 +101,22 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
         );
     }
 
+    if inventory
+        .after
+        .iam
+        .iter()
+        .chain(&inventory.before.iam)
+        .any(|i| i.target.is_function_resource())
+    {
+        notes.push(
+            "IAM on a Cloud Functions gen2 function (google_cloudfunctions2_function_iam_*) does \
+             not decide who can call it: calls need run.routes.invoke on the function's Cloud Run \
+             service (roles/run.invoker through google_cloud_run_v2_service_iam_*), so those \
+             grants are not counted as invokers"
+                .to_owned(),
+        );
+    }
+
     Ok(Report {
         format_version: plan.format_version.clone(),
         terraform_version: plan.terraform_version.clone(),

@@ -27,13 +27,16 @@ impl<'i> Indexes<'i> {
     pub fn new(side: &'i SideInventory) -> Indexes<'i> {
         let mut workloads: HashMap<WorkloadKind, Vec<_>> = HashMap::new();
         let mut workloads_by_name: HashMap<(WorkloadKind, &'i str), Vec<usize>> = HashMap::new();
+        // A function is also found as the Cloud Run service it runs on.
         for (i, w) in side.workloads.iter().enumerate() {
-            workloads.entry(w.kind).or_default().push((&w.address, i));
-            if let Tri::Known(name) = &w.name {
-                workloads_by_name
-                    .entry((w.kind, name.as_str()))
-                    .or_default()
-                    .push(i);
+            for (kind, name) in w.iam_names() {
+                workloads.entry(kind).or_default().push((&w.address, i));
+                if let Tri::Known(name) = name {
+                    workloads_by_name
+                        .entry((kind, name.as_str()))
+                        .or_default()
+                        .push(i);
+                }
             }
         }
         let mut lb: HashMap<LbKind, Vec<_>> = HashMap::new();

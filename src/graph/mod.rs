@@ -780,7 +780,8 @@ impl<'i> SideGraph<'i> {
             let components = [
                 component_matches(&g.workload_projects[w], &project),
                 component_matches(&wl.location, &location),
-                component_matches(&wl.name, &name),
+                // Cloud Run service IAM names a function by its backing service.
+                component_matches(wl.name_for(kind).unwrap_or(&wl.name), &name),
             ];
             if components.contains(&Some(false)) {
                 None
@@ -890,49 +891,58 @@ impl<'i> SideGraph<'i> {
         }
         for i in 0..self.inventory.workloads.len() {
             let w = &self.inventory.workloads[i];
-            let components = (
-                w.name.clone().known(),
-                self.workload_projects[i].clone().known(),
-                w.location.clone().known(),
-            );
-            let sets: Vec<NodeIndex> = match components {
-                (Some(name), Some(project), Some(location)) => {
-                    let mut found = Vec::new();
-                    for name in [None, Some(&name)] {
-                        for project in [None, Some(&project)] {
-                            for location in [None, Some(&location)] {
-                                let key = CandidateSet {
-                                    kind: w.kind,
-                                    name: name.cloned(),
-                                    project: project.cloned(),
-                                    location: location.cloned(),
-                                };
-                                found.extend(self.candidate_sets.get(&key));
-                            }
-                        }
-                    }
-                    found
-                }
-                (name, project, location) => {
-                    let fits = |want: &Option<String>, have: &Option<String>| match (want, have) {
-                        (Some(a), Some(b)) => a == b,
-                        _ => true,
-                    };
-                    self.candidate_sets
-                        .iter()
-                        .filter(|(set, _)| {
-                            set.kind == w.kind
-                                && fits(&set.name, &name)
-                                && fits(&set.project, &project)
-                                && fits(&set.location, &location)
-                        })
-                        .map(|(_, n)| *n)
-                        .collect()
-                }
-            };
+            let mut sets: Vec<NodeIndex> = Vec::new();
+            for (kind, name) in w.iam_names() {
+                sets.extend(self.sets_fitting(i, kind, name));
+            }
             let node = self.workload_nodes[i];
             for set in sets {
                 self.graph.add_edge(node, set, EdgeKind::Candidate);
+            }
+        }
+    }
+
+    /// The candidate sets of `kind` that workload `i`, named `name` for that kind, fits.
+    fn sets_fitting(&self, i: usize, kind: WorkloadKind, name: &Tri<String>) -> Vec<NodeIndex> {
+        let w = &self.inventory.workloads[i];
+        let components = (
+            name.clone().known(),
+            self.workload_projects[i].clone().known(),
+            w.location.clone().known(),
+        );
+        match components {
+            (Some(name), Some(project), Some(location)) => {
+                let mut found = Vec::new();
+                for name in [None, Some(&name)] {
+                    for project in [None, Some(&project)] {
+                        for location in [None, Some(&location)] {
+                            let key = CandidateSet {
+                                kind,
+                                name: name.cloned(),
+                                project: project.cloned(),
+                                location: location.cloned(),
+                            };
+                            found.extend(self.candidate_sets.get(&key));
+                        }
+                    }
+                }
+                found
+            }
+            (name, project, location) => {
+                let fits = |want: &Option<String>, have: &Option<String>| match (want, have) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                };
+                self.candidate_sets
+                    .iter()
+                    .filter(|(set, _)| {
+                        set.kind == kind
+                            && fits(&set.name, &name)
+                            && fits(&set.project, &project)
+                            && fits(&set.location, &location)
+                    })
+                    .map(|(_, n)| *n)
+                    .collect()
             }
         }
     }
@@ -1156,7 +1166,7 @@ impl<'i> SideGraph<'i> {
     /// Capabilities of a grant's bindings that matter for a workload kind.
     pub fn access_caps(kind: WorkloadKind) -> Caps {
         match kind {
-            WorkloadKind::Service => Caps::INVOKE,
+            WorkloadKind::Service | WorkloadKind::Function => Caps::INVOKE,
             WorkloadKind::Job => Caps::RUN_JOB,
             WorkloadKind::WorkerPool => Caps::MODIFY,
         }

@@ -1,5 +1,6 @@
 //! Cloud Run workloads: v2 services, jobs and worker pools, and the legacy v1 service whose
-//! security settings are `run.googleapis.com/*` annotations.
+//! security settings are `run.googleapis.com/*` annotations. Cloud Functions gen2, which run on
+//! a Cloud Run service, are read into the same shape by [`super::function`].
 
 use crate::plan::Projection::{self, All, Keys};
 use crate::plan::{Address, Node, Tri, TypeMismatch};
@@ -13,6 +14,9 @@ pub enum WorkloadKind {
     Service,
     Job,
     WorkerPool,
+    /// A Cloud Functions gen2 function: a Cloud Run service managed through the Cloud Functions
+    /// API, reached at its run.app and cloudfunctions.net URLs.
+    Function,
 }
 
 impl WorkloadKind {
@@ -21,7 +25,14 @@ impl WorkloadKind {
             WorkloadKind::Service => "service",
             WorkloadKind::Job => "job",
             WorkloadKind::WorkerPool => "worker_pool",
+            WorkloadKind::Function => "function",
         }
+    }
+
+    /// Serves requests at a URL, so that invokers, ingress and IAP decide who reaches it:
+    /// services and functions, not jobs or worker pools.
+    pub fn serves_requests(self) -> bool {
+        matches!(self, WorkloadKind::Service | WorkloadKind::Function)
     }
 
     /// The collection segment of the resource name: `projects/P/locations/L/<collection>/N`.
@@ -30,6 +41,7 @@ impl WorkloadKind {
             WorkloadKind::Service => "services",
             WorkloadKind::Job => "jobs",
             WorkloadKind::WorkerPool => "workerPools",
+            WorkloadKind::Function => "functions",
         }
     }
 }
@@ -66,7 +78,7 @@ impl Ingress {
         }
     }
 
-    fn from_v2(s: &str) -> Option<Ingress> {
+    pub(crate) fn from_v2(s: &str) -> Option<Ingress> {
         Some(match s {
             "INGRESS_TRAFFIC_ALL" => Ingress::All,
             "INGRESS_TRAFFIC_INTERNAL_ONLY" => Ingress::Internal,
@@ -94,6 +106,9 @@ pub struct Workload {
     pub project: Tri<String>,
     pub location: Tri<String>,
     pub name: Tri<String>,
+    /// For a function, the name of the Cloud Run service it runs on, which Cloud Run IAM names;
+    /// absent for Cloud Run workloads.
+    pub backing_service: Tri<String>,
     /// `None` for jobs and worker pools, which have no ingress.
     pub ingress: Option<Tri<Ingress>>,
     pub invoker_iam_disabled: Tri<bool>,
@@ -136,6 +151,24 @@ pub struct OpenDefault {
 }
 
 impl Workload {
+    /// The name by which IAM of `kind` names this workload: its own name, or for a function
+    /// the name of its backing service, which `google_cloud_run_*_service_iam_*` name.
+    pub fn name_for(&self, kind: WorkloadKind) -> Option<&Tri<String>> {
+        match (self.kind, kind) {
+            (own, wanted) if own == wanted => Some(&self.name),
+            (WorkloadKind::Function, WorkloadKind::Service) => Some(&self.backing_service),
+            _ => None,
+        }
+    }
+
+    /// Every (kind, name) by which workload IAM reaches this workload: its own, and for a
+    /// function also Cloud Run service IAM naming its backing service.
+    pub fn iam_names(&self) -> impl Iterator<Item = (WorkloadKind, &Tri<String>)> {
+        let backing = (self.kind == WorkloadKind::Function)
+            .then_some((WorkloadKind::Service, &self.backing_service));
+        std::iter::once((self.kind, &self.name)).chain(backing)
+    }
+
     /// Settles every open default by the shared rule ([`unknown_value`]): an attribute that
     /// `is_configured` says has no expression, on a workload being created, takes its API
     /// default; any other stays unknown.
@@ -266,7 +299,7 @@ pub fn read(r: &Reading) -> Result<Workload, TypeMismatch> {
 }
 
 /// The provider accepts a full resource path in `name` and compares on the last segment.
-fn short_name(s: &str) -> String {
+pub(crate) fn short_name(s: &str) -> String {
     s.rsplit('/').next().unwrap_or(s).to_owned()
 }
 
@@ -335,6 +368,7 @@ fn read_v2(r: &Reading, kind: WorkloadKind) -> Result<Workload, TypeMismatch> {
         project: Tri::Absent,
         location: Tri::Absent,
         name: Tri::Absent,
+        backing_service: Tri::Absent,
         ingress,
         invoker_iam_disabled,
         default_uri_disabled,
@@ -414,6 +448,7 @@ fn read_v1(r: &Reading) -> Result<Workload, TypeMismatch> {
         project: Tri::Absent,
         location: Tri::Absent,
         name: Tri::Absent,
+        backing_service: Tri::Absent,
         ingress: Some(ingress),
         invoker_iam_disabled,
         default_uri_disabled: Tri::Known(false),

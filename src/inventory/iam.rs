@@ -1,5 +1,5 @@
 //! IAM resources of every family runguard reads — `*_iam_member`, `*_iam_binding` and
-//! `*_iam_policy` on Cloud Run workloads (v2 and v1), on projects, folders and organizations,
+//! `*_iam_policy` on Cloud Run workloads (v2 and v1), on Cloud Functions gen2, on projects, folders and organizations,
 //! and on service accounts — in one shape: a target and a grant.
 
 use crate::plan::{Address, Node, Tri, TypeMismatch};
@@ -59,7 +59,8 @@ pub enum IamTarget {
         project: Tri<String>,
         location: Tri<String>,
         name: Tri<String>,
-        /// The parent attribute (`name` or `service`), for configuration lookups.
+        /// The parent attribute (`name`, `service` or `cloud_function`), for configuration
+        /// lookups.
         attribute: &'static str,
     },
     Scope(Scope),
@@ -67,6 +68,23 @@ pub enum IamTarget {
     Account {
         email: Tri<String>,
     },
+}
+
+impl IamTarget {
+    /// IAM on a gen2 function's own resource (`google_cloudfunctions2_function_iam_*`). It
+    /// governs the Cloud Functions API on the function, not calls to it: a gen2 function is
+    /// called through its Cloud Run service, which checks `run.routes.invoke` on that service.
+    /// `roles/cloudfunctions.invoker` carries only `cloudfunctions.functions.invoke`, which
+    /// gen2 calls do not check, and the API refuses `roles/run.invoker` on a function.
+    pub fn is_function_resource(&self) -> bool {
+        matches!(
+            self,
+            IamTarget::Workload {
+                kind: WorkloadKind::Function,
+                ..
+            }
+        )
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -85,7 +103,7 @@ enum Family {
     Account,
 }
 
-const FAMILIES: [(&str, Family); 8] = [
+const FAMILIES: [(&str, Family); 9] = [
     (
         "google_cloud_run_v2_service_iam_",
         Family::Workload(WorkloadKind::Service, Api::V2, "name"),
@@ -101,6 +119,10 @@ const FAMILIES: [(&str, Family); 8] = [
     (
         "google_cloud_run_service_iam_",
         Family::Workload(WorkloadKind::Service, Api::V1, "service"),
+    ),
+    (
+        "google_cloudfunctions2_function_iam_",
+        Family::Workload(WorkloadKind::Function, Api::V2, "cloud_function"),
     ),
     ("google_project_iam_", Family::Project),
     ("google_folder_iam_", Family::Folder),
@@ -316,6 +338,10 @@ mod tests {
                 WorkloadKind::WorkerPool
             ),
             (Some("p"), Some("l"), "wp")
+        );
+        assert_eq!(
+            parse_workload_name("projects/p/locations/l/functions/f", WorkloadKind::Function),
+            (Some("p"), Some("l"), "f")
         );
     }
 

@@ -10,6 +10,7 @@
 pub mod cloud_run;
 pub mod controls;
 pub mod defaults;
+pub mod function;
 pub mod iam;
 pub mod load_balancer;
 pub mod policy_data;
@@ -85,11 +86,18 @@ pub fn projection(rtype: &str) -> Option<&'static Projection> {
     static ALL: Projection = Projection::All;
     if cloud_run::handles(rtype) {
         Some(cloud_run::projection(rtype))
+    } else if function::handles(rtype) {
+        Some(function::projection())
     } else if reads_whole(rtype) {
         Some(&ALL)
     } else {
         None
     }
+}
+
+/// Cloud Run workloads and the gen2 functions that run on Cloud Run.
+fn is_workload(rtype: &str) -> bool {
+    cloud_run::handles(rtype) || function::handles(rtype)
 }
 
 fn reads_whole(rtype: &str) -> bool {
@@ -116,7 +124,7 @@ impl Inventory {
     /// as it reads it, so the entry's JSON is freed right after.
     pub fn add_change(&mut self, change: &ResourceChange) {
         let rtype = change.address.rtype.as_str();
-        let workload = cloud_run::handles(rtype) && !change.address.data;
+        let workload = is_workload(rtype) && !change.address.data;
         if change.action == Action::CreateThenForget {
             // The old object stays in the cloud with its settings and grants, outside
             // Terraform: an instance of its own on both sides. The new one is created.
@@ -242,6 +250,8 @@ fn read_one(inv: &mut Inventory, r: &Reading) -> Result<(), TypeMismatch> {
     }
     if cloud_run::handles(r.rtype) {
         side.workloads.push(cloud_run::read(r)?);
+    } else if function::handles(r.rtype) {
+        side.workloads.push(function::read(r)?);
     } else if iam::handles(r.rtype) {
         side.iam.push(iam::read(r)?);
     } else if roles::handles(r.rtype) {

@@ -262,6 +262,12 @@ impl<'v> Node<'v> {
         self.read("a boolean", Value::as_bool)
     }
 
+    /// The entries of a map (`environment_variables`), by key.
+    pub fn entries(&self) -> Read<Vec<(&'v str, Node<'v>)>> {
+        self.read("an object", Value::as_object)
+            .map(|t| t.map(|m| m.keys().map(|k| (k.as_str(), self.key(k))).collect()))
+    }
+
     /// The elements of a list, set or nested block.
     pub fn items(&self) -> Read<Vec<Node<'v>>> {
         self.read("an array", Value::as_array)

@@ -92,7 +92,7 @@ fn open_to_anyone(
 }
 
 pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]) -> Exposure {
-    if w.kind != WorkloadKind::Service {
+    if !w.kind.serves_requests() {
         // Jobs and worker pools have no URL.
         return Exposure {
             public: Verdict::No,
@@ -227,7 +227,7 @@ fn iap_verdict(service_iap: Verdict, direct: Verdict, paths: &[LbPath]) -> Optio
 /// A workload outside the plan: only the IAM that the plan manages is known.
 pub fn assess_external(kind: WorkloadKind, invokers: &[Invoker]) -> Exposure {
     let mut reasons = Vec::new();
-    let public = if kind == WorkloadKind::Service
+    let public = if kind.serves_requests()
         && open_to_anyone(&Tri::Known(false), invokers, &mut reasons) != Verdict::No
     {
         reasons.push("its ingress and invoker check are outside the plan".into());

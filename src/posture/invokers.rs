@@ -113,6 +113,9 @@ pub(super) fn holders(
             continue;
         };
         let iam = &g.inventory.iam[i];
+        if iam.target.is_function_resource() {
+            continue;
+        }
         let grant = &g.grants[i];
         let (level, assumed) = match &iam.target {
             IamTarget::Scope(Scope::Project(_)) => ("project", *assumed),
@@ -171,11 +174,25 @@ pub(super) fn holders(
 }
 
 fn conflicts(g: &SideGraph, edges: &[(NodeIndex, EdgeKind)]) -> Vec<Conflict> {
-    let resource_level: Vec<usize> = edges
+    let on_workload: Vec<usize> = edges
         .iter()
         .filter(|(_, e)| *e == EdgeKind::GrantsOn)
         .filter_map(|(n, _)| g.iam_index(*n))
         .collect();
+    // A gen2 function has two policies: its own and its Cloud Run service's. Resources on one
+    // never overwrite the other.
+    let (on_function, on_service): (Vec<usize>, Vec<usize>) = on_workload
+        .into_iter()
+        .partition(|&i| g.inventory.iam[i].target.is_function_resource());
+    let mut out = policy_conflicts(g, &on_function);
+    out.extend(policy_conflicts(g, &on_service));
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Conflicts among the IAM resources on one policy.
+fn policy_conflicts(g: &SideGraph, resource_level: &[usize]) -> Vec<Conflict> {
     let mut out = Vec::new();
     let policies: Vec<usize> = resource_level
         .iter()
@@ -226,8 +243,6 @@ fn conflicts(g: &SideGraph, edges: &[(NodeIndex, EdgeKind)]) -> Vec<Conflict> {
             addresses: members,
         });
     }
-    out.sort();
-    out.dedup();
     out
 }
 

@@ -184,7 +184,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 invokers,
                 iam_admins: iam_admins::collect(g, node),
                 iam_check_disabled: None,
-                ingress: (e.kind == WorkloadKind::Service).then_some(IngressValue::Unknown),
+                ingress: e.kind.serves_requests().then_some(IngressValue::Unknown),
                 default_uri_disabled: None,
                 iap: None,
                 load_balancers: Vec::new(),

@@ -305,7 +305,7 @@ fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> 
         iam_check_disabled: service_tri(kind, p.iam_check_disabled),
         ingress: p.ingress.map(|i| i.as_str()),
         default_uri_disabled: service_tri(kind, p.default_uri_disabled),
-        iap: service_tri(kind, p.iap),
+        iap: kind.serves_requests().then(|| tri(p.iap)),
         load_balancers: p
             .load_balancers
             .iter()

@@ -157,20 +157,23 @@ impl Report {
         (!parts.is_empty()).then(|| parts.join("; "))
     }
 
-    /// Critical risks that the plan leaves in place, as headline phrases: services that stay
-    /// public, jobs and worker pools that anyone can still run or redeploy.
+    /// Critical risks that the plan leaves in place, as headline phrases: services and
+    /// functions that stay public, jobs and worker pools that anyone can still run or redeploy.
     fn critical_kept(&self) -> Vec<String> {
         use crate::inventory::WorkloadKind;
         let stays = |w: &&WorkloadEntry| {
-            let open = |p: &Posture| match w.id.kind {
-                WorkloadKind::Service => p.public == crate::posture::Verdict::Yes,
-                _ => p.invokers.iter().any(|i| {
-                    matches!(
-                        i.principal.kind(),
-                        crate::iam::MemberKind::AllUsers
-                            | crate::iam::MemberKind::AllAuthenticatedUsers
-                    )
-                }),
+            let open = |p: &Posture| {
+                if w.id.kind.serves_requests() {
+                    p.public == crate::posture::Verdict::Yes
+                } else {
+                    p.invokers.iter().any(|i| {
+                        matches!(
+                            i.principal.kind(),
+                            crate::iam::MemberKind::AllUsers
+                                | crate::iam::MemberKind::AllAuthenticatedUsers
+                        )
+                    })
+                }
             };
             w.before.as_ref().is_some_and(open) && w.after.as_ref().is_some_and(open)
         };
@@ -180,17 +183,28 @@ impl Report {
             .filter(stays)
             .filter(|w| w.id.kind == WorkloadKind::Service)
             .count();
+        let functions = self
+            .workloads
+            .iter()
+            .filter(stays)
+            .filter(|w| w.id.kind == WorkloadKind::Function)
+            .count();
         let others = self
             .workloads
             .iter()
             .filter(stays)
-            .filter(|w| w.id.kind != WorkloadKind::Service)
+            .filter(|w| !w.id.kind.serves_requests())
             .count();
         let mut out = Vec::new();
         match services {
             0 => {}
             1 => out.push("1 service stays public".to_owned()),
             n => out.push(format!("{n} services stay public")),
+        }
+        match functions {
+            0 => {}
+            1 => out.push("1 function stays public".to_owned()),
+            n => out.push(format!("{n} functions stay public")),
         }
         match others {
             0 => {}

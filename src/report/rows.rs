@@ -74,13 +74,18 @@ pub fn posture_rows(w: &WorkloadEntry) -> Vec<Row> {
             })
             .collect()
     }));
-    if w.id.kind == WorkloadKind::Service {
+    // A gen2 function has ingress, IAP and load balancers, but no setting for its invoker check
+    // or its run.app URL.
+    let service = w.id.kind == WorkloadKind::Service;
+    if service {
         push(
             &mut rows,
             "invoker IAM check",
             &|p| on_off(p.iam_check_disabled, "disabled", "enforced"),
             Risk::Rank(&|p| rank_bool(p.iam_check_disabled, true)),
         );
+    }
+    if w.id.kind.serves_requests() {
         push(
             &mut rows,
             "ingress",
@@ -90,12 +95,14 @@ pub fn posture_rows(w: &WorkloadEntry) -> Vec<Row> {
                 Some(IngressValue::Unknown) | None => 3,
             }),
         );
-        push(
-            &mut rows,
-            "run.app URL",
-            &|p| on_off(p.default_uri_disabled, "disabled", "enabled"),
-            Risk::Rank(&|p| rank_bool(p.default_uri_disabled, false)),
-        );
+        if service {
+            push(
+                &mut rows,
+                "run.app URL",
+                &|p| on_off(p.default_uri_disabled, "disabled", "enabled"),
+                Risk::Rank(&|p| rank_bool(p.default_uri_disabled, false)),
+            );
+        }
         push(
             &mut rows,
             "IAP",

@@ -1,6 +1,5 @@
 use super::{Delta, Direction, Rule, Severity, compare, invoker_items};
 use crate::iam::MemberKind;
-use crate::inventory::WorkloadKind;
 
 pub static RULE: Rule = Rule {
     id: "all-authenticated-invoker",
@@ -34,13 +33,15 @@ Grant the role to a `group:` of your callers, to `domain:` of your Workspace dom
 calling service accounts.
 
 ## Known limits
-Jobs and worker pools are covered by `public-job-or-worker-pool`.
+Jobs and worker pools are covered by `public-job-or-worker-pool`. For a Cloud Functions gen2
+function only grants on its Cloud Run service count; `roles/cloudfunctions.invoker` on the
+function does not let anyone call it (see `public-invoker`).
 "#,
     check,
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {
-    if d.workload.kind != WorkloadKind::Service {
+    if !d.workload.kind.serves_requests() {
         return Vec::new();
     }
     compare(

@@ -12,7 +12,9 @@ pub static RULE: Rule = Rule {
 ## What it detects
 A change of a service's ingress setting towards the internet, in the order `internal` <
 `internal-and-cloud-load-balancing` < `all` (v2 `ingress` enum `INGRESS_TRAFFIC_*`, v1
-`run.googleapis.com/ingress` annotation). Narrowing is reported as improved.
+`run.googleapis.com/ingress` annotation, a gen2 function's `service_config.ingress_settings`
+`ALLOW_INTERNAL_ONLY` < `ALLOW_INTERNAL_AND_GCLB` < `ALLOW_ALL`). Narrowing is reported as
+improved.
 
 ## Why it matters
 Ingress is the network half of exposure: with `all`, the `run.app` URL answers from anywhere,

@@ -34,6 +34,8 @@ Keep the check and grant `roles/run.invoker` to the callers; for a deliberately 
 keep ingress and IAP decisions explicit and accept the finding.
 
 ## Known limits
+A Cloud Functions gen2 function has no such setting in the Cloud Functions API; the check of its
+Cloud Run service can only be turned off outside the plan, which runguard does not see.
 An org policy such as `run.managed.requireInvokerIam` may refuse the change at apply; runguard
 does not read org policies yet.
 "#,

@@ -1,7 +1,6 @@
 use super::public_invoker::{ExposureRule, evidence as public_invoker_evidence, transition};
 use super::{Delta, Direction, Finding, Rule, Severity, finding};
 use crate::graph::Principal;
-use crate::inventory::WorkloadKind;
 use crate::posture::{Posture, Verdict};
 
 pub static RULE: Rule = Rule {
@@ -98,7 +97,7 @@ fn opened_by_this_plan(d: &Delta, after: &Posture) -> bool {
 }
 
 fn check(d: &Delta) -> Vec<Finding> {
-    if d.workload.kind != WorkloadKind::Service {
+    if !d.workload.kind.serves_requests() {
         return Vec::new();
     }
     let before = d.before.map(|p| p.public);
@@ -140,7 +139,7 @@ fn check(d: &Delta) -> Vec<Finding> {
 mod tests {
     use super::super::public_invoker::tests::posture;
     use super::*;
-    use crate::inventory::Api;
+    use crate::inventory::{Api, WorkloadKind};
     use crate::posture::WorkloadId;
     use crate::rules::Severity;
 

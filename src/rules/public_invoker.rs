@@ -1,7 +1,6 @@
 use super::{Delta, Direction, Finding, Rule, Severity, finding};
 use crate::graph::Principal;
 use crate::iam::{MemberKind, classify};
-use crate::inventory::WorkloadKind;
 use crate::posture::{Posture, Verdict};
 
 pub static RULE: Rule = Rule {
@@ -15,8 +14,9 @@ pub static RULE: Rule = Rule {
     doc: r#"# public-invoker
 
 ## What it detects
-A Cloud Run service whose `public` verdict becomes `yes`: someone on the internet with no
-credentials at all can invoke it. That needs both an open invoker check and a reachable path:
+A Cloud Run service, or a Cloud Functions gen2 function (which runs on a Cloud Run service),
+whose `public` verdict becomes `yes`: someone on the internet with no credentials at all can
+invoke it. That needs both an open invoker check and a reachable path:
 
 - `allUsers` holds a role with `run.routes.invoke` (on the service, by `*_iam_member`,
   `*_iam_binding` or `*_iam_policy`, v2 or v1 IAM), or `invoker_iam_disabled = true`
@@ -24,6 +24,16 @@ credentials at all can invoke it. That needs both an open invoker check and a re
 - and ingress `all` with the `run.app` URL enabled, or an external load balancer in the plan that
   reaches the service through a serverless NEG without IAP;
 - and IAP is not enabled on the service itself.
+
+A gen2 function is called through its Cloud Run service (its run.app and cloudfunctions.net
+URLs), which checks `run.routes.invoke` on that service: `allUsers` on
+`google_cloud_run_service_iam_*` / `google_cloud_run_v2_service_iam_*` naming the function's
+service (`service_config.service`, which is the function's name) makes it public, with
+`service_config.ingress_settings = "ALLOW_ALL"` (the default). `roles/cloudfunctions.invoker` on
+`google_cloudfunctions2_function_iam_*` does not: it carries only
+`cloudfunctions.functions.invoke`, which gen2 calls do not check (Google's "Authenticate for
+invocation" page for functions created with the Cloud Functions v2 API), and the API refuses
+`roles/run.invoker` on a function.
 
 It is reported as improved when a public service stops being public, and, with `--all`, as
 unchanged when it stays public.
@@ -98,7 +108,7 @@ pub(super) fn transition(
 }
 
 fn check(d: &Delta) -> Vec<Finding> {
-    if d.workload.kind != WorkloadKind::Service {
+    if !d.workload.kind.serves_requests() {
         return Vec::new();
     }
     let before = d.before.map(|p| p.public);
@@ -157,7 +167,7 @@ pub(super) fn evidence(p: &Posture) -> Vec<String> {
 pub(super) mod tests {
     use super::super::RULES;
     use super::*;
-    use crate::inventory::Api;
+    use crate::inventory::{Api, WorkloadKind};
     use crate::posture::{IdentityPosture, WorkloadId};
 
     /// A service posture with the given verdict; its halves agree with it.

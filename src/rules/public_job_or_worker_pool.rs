@@ -43,7 +43,7 @@ Worker-pool access is judged from the predefined-role table and custom-role perm
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {
-    if d.workload.kind == WorkloadKind::Service {
+    if d.workload.kind.serves_requests() {
         return Vec::new();
     }
     let what = if d.workload.kind == WorkloadKind::Job {

@@ -204,30 +204,67 @@ fn alextzk_puts_a_v1_iam_policy_on_a_v2_service() {
     assert_eq!(w["after"]["identity"]["implicit"], true);
 }
 
+/// The sentry plan's three Cloud Functions gen2 are workloads of kind `function`, with the ingress
+/// and runtime accounts their `service_config` states. The Cloud Run IAM members its cron modules
+/// create on each function's backing service (named after the function) attach to the function,
+/// not to an external service; `roles/cloudfunctions.invoker` on the function itself lets nobody
+/// call a gen2 function, so it is not an invoker.
 #[test]
-fn sentry_watchdog_has_member_resources_in_for_each_modules() {
+fn sentry_watchdog_lists_its_gen2_functions_as_workloads() {
     let Some(r) = report("cloudrun/sentry_watchdog_tf-plan.json") else {
         return;
     };
-    for key in ["example-gen2-cron", "sitemap-collector"] {
-        let id = format!("projects/sentry-cookie-scanner/locations/us-west1/services/{key}");
-        let w = workload(&r, &id);
-        assert_eq!(w["external"], true);
-        assert_eq!(
-            w["after"]["invokers"][0]["granted_by"],
-            format!(
-                "module.functions.module.cronjob-gen2[\"{key}\"].google_cloud_run_service_iam_member.cj_gen2_cron_invoker"
-            )
+    let externals: Vec<&serde_json::Value> = r["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["external"] == true)
+        .collect();
+    assert!(externals.is_empty(), "external workloads: {externals:?}");
+    // Its roles/cloudfunctions.invoker members are explained, not silently dropped.
+    assert!(
+        r["notes"].as_array().unwrap().iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .contains("google_cloudfunctions2_function_iam_*")),
+        "{}",
+        r["notes"]
+    );
+    for key in ["cookie-scanner", "example-gen2-cron", "sitemap-collector"] {
+        let address = format!(
+            "module.functions.module.cloud_function_gen2[\"{key}\"].google_cloudfunctions2_function.function"
         );
+        let w = workload(&r, &address);
+        assert_eq!(w["kind"], "function");
+        assert_eq!(w["external"], false);
+        assert_eq!(w["after"]["ingress"], "all");
+        assert_eq!(
+            w["after"]["identity"]["service_account"],
+            format!("cf-{key}@sentry-cookie-scanner.iam.gserviceaccount.com")
+        );
+        assert_eq!(w["after"]["identity"]["default"], "no");
+        assert_eq!(w["after"]["public"], "no");
         // The project-level grant of roles/cloudfunctions.developer (which carries
-        // run.routes.invoke) reaches these services too, although the plan does not manage them.
+        // run.routes.invoke) reaches every function of the project.
+        let mut expected = vec![
+            "serviceAccount:gha-cloud-functions-deployment@sentry-cookie-scanner.iam.gserviceaccount.com"
+                .to_owned(),
+        ];
+        if key != "cookie-scanner" {
+            assert_eq!(
+                w["after"]["invokers"][0]["granted_by"],
+                format!(
+                    "module.functions.module.cronjob-gen2[\"{key}\"].google_cloud_run_service_iam_member.cj_gen2_cron_invoker"
+                )
+            );
+            expected.insert(
+                0,
+                format!("serviceAccount:cj-{key}@sentry-cookie-scanner.iam.gserviceaccount.com"),
+            );
+        }
         assert_eq!(
             crate::support::effective_invokers(&r, &w["after"]),
-            serde_json::json!([
-                format!("serviceAccount:cj-{key}@sentry-cookie-scanner.iam.gserviceaccount.com"),
-                "serviceAccount:gha-cloud-functions-deployment@sentry-cookie-scanner.iam.gserviceaccount.com"
-            ])
+            serde_json::json!(expected)
         );
-        assert_eq!(w["after"]["public"], "no");
     }
 }

@@ -103,6 +103,7 @@ enum Kind {
     Service,
     Job,
     WorkerPool,
+    Function,
 }
 
 #[derive(Deserialize)]

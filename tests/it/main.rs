@@ -4,6 +4,7 @@ mod adversarial;
 mod cli;
 mod corpus;
 mod examples;
+mod functions;
 mod generated;
 mod json_contract;
 mod markdown;

@@ -171,10 +171,6 @@ const ADVERSARY_GAPS: &[(&str, &str)] = &[
         "domain mappings are not read (issue 11)",
     ),
     (
-        "adv27-function-gen2-public",
-        "Cloud Functions gen2 are not workloads yet (issue 11)",
-    ),
-    (
         "adv28-public-becomes-unknown",
         "yes -> unknown is reported as public-invoker improved (order no < unknown < yes); \
          the tester expects public-exposure-unknown worsened",
