@@ -205,8 +205,10 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
     }
     via_lb.extend(via_domain.iter().copied());
     // With no load balancer in the plan, one outside it may still front the service; with a
-    // load-balancer link in the plan that cannot be resolved, one in the plan may.
-    if direct != Verdict::Yes && lb_allowed != Verdict::No {
+    // load-balancer link in the plan that cannot be resolved, one in the plan may. Neither
+    // matters once a path outside any load balancer is proven.
+    let outside_lb = Verdict::any(std::iter::once(direct).chain(via_domain.iter().copied()));
+    if outside_lb != Verdict::Yes && lb_allowed != Verdict::No {
         if paths.is_empty() {
             reasons.push("a load balancer outside the plan could reach it".into());
             via_lb.push(Verdict::Unknown);
