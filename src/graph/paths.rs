@@ -306,3 +306,137 @@ impl SideGraph<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::Inventory;
+    use crate::plan;
+    use serde_json::json;
+
+    /// Creates each `(address, after)` resource, then returns, per NEG or domain mapping
+    /// address, the workloads it fronts as `(address, proven)`.
+    fn fronted(resources: &[(&str, Value)]) -> Vec<(String, String, bool)> {
+        let changes: Vec<Value> = resources
+            .iter()
+            .map(|(address, after)| {
+                let (rtype, name) = address.split_once('.').unwrap();
+                json!({"address": address, "mode": "managed", "type": rtype, "name": name,
+                       "provider_name": "registry.terraform.io/hashicorp/google",
+                       "change": {"actions": ["create"], "before": null, "after": after,
+                                  "after_unknown": {}, "before_sensitive": false,
+                                  "after_sensitive": {}}})
+            })
+            .collect();
+        let text = json!({"format_version": "1.2", "terraform_version": "1.9.8",
+                          "resource_changes": changes})
+        .to_string();
+        let mut inventory = Inventory::default();
+        let plan = plan::parse(&text, &crate::inventory::projection, &mut |change| {
+            inventory.add_change(&change)
+        })
+        .expect("a plan");
+        inventory.finish(&plan);
+        let ctx = Context {
+            configuration: &plan.configuration,
+            variables: &plan.variables,
+        };
+        let g = SideGraph::build(&inventory.after, &ctx);
+        let mut out = Vec::new();
+        for e in g.graph.edge_indices() {
+            let (a, b) = g.graph.edge_endpoints(e).unwrap();
+            let from = match g.graph[a] {
+                NodeKind::Lb(i) => g.inventory.load_balancers[i].address.to_string(),
+                NodeKind::Domain(i) => g.inventory.domain_mappings[i].address.to_string(),
+                _ => continue,
+            };
+            if let NodeKind::Workload(w) = g.graph[b] {
+                let to = g.inventory.workloads[w].address.to_string();
+                out.push((from, to, g.graph[e] == EdgeKind::Fronts));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    fn service(name: &str, location: &str) -> Value {
+        json!({"name": name, "project": "p", "location": location})
+    }
+
+    fn neg(block: &str, target: Value, region: &str) -> Value {
+        json!({"project": "p", "region": region, "cloud_run": [], "cloud_function": [],
+               block: [target]})
+    }
+
+    #[test]
+    fn a_url_mask_reaches_every_service_of_its_region_and_a_function_mask_none() {
+        let got = fronted(&[
+            ("google_cloud_run_v2_service.api", service("api", "eu")),
+            ("google_cloud_run_v2_service.web", service("web", "eu")),
+            ("google_cloud_run_v2_service.us", service("us", "us")),
+            (
+                "google_compute_region_network_endpoint_group.masked",
+                neg(
+                    "cloud_run",
+                    json!({"url_mask": "<service>.example.com"}),
+                    "eu",
+                ),
+            ),
+            (
+                "google_compute_region_network_endpoint_group.no_placeholder",
+                neg("cloud_run", json!({"url_mask": "example.com/api"}), "us"),
+            ),
+            (
+                "google_compute_region_network_endpoint_group.functions",
+                neg("cloud_function", json!({"url_mask": "/<function>"}), "eu"),
+            ),
+        ]);
+        let masked = "google_compute_region_network_endpoint_group.masked";
+        let unproven = "google_compute_region_network_endpoint_group.no_placeholder";
+        assert_eq!(
+            got,
+            [
+                (
+                    masked.into(),
+                    "google_cloud_run_v2_service.api".into(),
+                    true
+                ),
+                (
+                    masked.into(),
+                    "google_cloud_run_v2_service.web".into(),
+                    true
+                ),
+                (
+                    unproven.into(),
+                    "google_cloud_run_v2_service.us".into(),
+                    false
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_domain_mapping_serves_the_named_service_of_its_project_and_location() {
+        let mapping = |route: &str, location: &str| {
+            json!({"name": "a.example.com", "project": "p", "location": location,
+                   "metadata": [{"namespace": "p"}], "spec": [{"route_name": route}]})
+        };
+        let got = fronted(&[
+            ("google_cloud_run_v2_service.api_eu", service("api", "eu")),
+            ("google_cloud_run_v2_service.api_us", service("api", "us")),
+            ("google_cloud_run_domain_mapping.eu", mapping("api", "eu")),
+            (
+                "google_cloud_run_domain_mapping.elsewhere",
+                mapping("api", "asia"),
+            ),
+        ]);
+        assert_eq!(
+            got,
+            [(
+                "google_cloud_run_domain_mapping.eu".into(),
+                "google_cloud_run_v2_service.api_eu".into(),
+                true
+            )]
+        );
+    }
+}
