@@ -102,17 +102,7 @@ impl SideGraph<'_> {
         );
         let config_path = target.platform.name_config_path();
         let reached = match &target.name {
-            Tri::Absent => {
-                let placeholder = target.platform.placeholder();
-                self.masked(
-                    &address,
-                    kind,
-                    &target.url_mask,
-                    placeholder,
-                    &project,
-                    &region,
-                )
-            }
+            Tri::Absent => self.masked(&address, kind, target, &project, &region),
             name => self.by_name(
                 &address,
                 kind,
@@ -140,19 +130,24 @@ impl SideGraph<'_> {
         &mut self,
         from: &Address,
         kind: WorkloadKind,
-        mask: &Tri<String>,
-        placeholder: &str,
+        target: &NegTarget,
         project: &Tri<String>,
         region: &Tri<String>,
     ) -> Result<Reached, String> {
-        let proven = match mask {
+        let placeholder = target.platform.placeholder();
+        let proven = match &target.url_mask {
             Tri::Known(m) if m.contains(placeholder) => true,
             Tri::Known(m) => {
+                let shown = if target.url_mask_sensitive {
+                    "(sensitive)"
+                } else {
+                    m
+                };
                 self.unresolve(
                     from,
                     format!(
-                        "url_mask `{m}` has no `{placeholder}` and the NEG names no target: it \
-                         may reach any workload of its project and region"
+                        "url_mask `{shown}` has no `{placeholder}` and the NEG names no target: \
+                         it may reach any workload of its project and region"
                     ),
                 );
                 false
@@ -314,18 +309,18 @@ mod tests {
     use crate::plan;
     use serde_json::json;
 
-    /// Creates each `(address, after)` resource, then returns, per NEG or domain mapping
-    /// address, the workloads it fronts as `(address, proven)`.
-    fn fronted(resources: &[(&str, Value)]) -> Vec<(String, String, bool)> {
+    /// Creates each `(address, after, after_sensitive)` resource and calls `f` with the
+    /// after side's graph.
+    fn with_graph<T>(resources: &[(&str, Value, Value)], f: impl FnOnce(&SideGraph) -> T) -> T {
         let changes: Vec<Value> = resources
             .iter()
-            .map(|(address, after)| {
+            .map(|(address, after, sensitive)| {
                 let (rtype, name) = address.split_once('.').unwrap();
                 json!({"address": address, "mode": "managed", "type": rtype, "name": name,
                        "provider_name": "registry.terraform.io/hashicorp/google",
                        "change": {"actions": ["create"], "before": null, "after": after,
                                   "after_unknown": {}, "before_sensitive": false,
-                                  "after_sensitive": {}}})
+                                  "after_sensitive": sensitive}})
             })
             .collect();
         let text = json!({"format_version": "1.2", "terraform_version": "1.9.8",
@@ -341,7 +336,20 @@ mod tests {
             configuration: &plan.configuration,
             variables: &plan.variables,
         };
-        let g = SideGraph::build(&inventory.after, &ctx);
+        f(&SideGraph::build(&inventory.after, &ctx))
+    }
+
+    /// Creates each `(address, after)` resource, then returns, per NEG or domain mapping
+    /// address, the workloads it fronts as `(address, proven)`.
+    fn fronted(resources: &[(&str, Value)]) -> Vec<(String, String, bool)> {
+        let resources: Vec<(&str, Value, Value)> = resources
+            .iter()
+            .map(|(a, v)| (*a, v.clone(), json!({})))
+            .collect();
+        with_graph(&resources, edges)
+    }
+
+    fn edges(g: &SideGraph) -> Vec<(String, String, bool)> {
         let mut out = Vec::new();
         for e in g.graph.edge_indices() {
             let (a, b) = g.graph.edge_endpoints(e).unwrap();
@@ -438,5 +446,36 @@ mod tests {
                 true
             )]
         );
+    }
+
+    #[test]
+    fn a_sensitive_url_mask_is_used_never_printed() {
+        let sensitive = json!({"cloud_run": [{"url_mask": true}]});
+        let reasons = with_graph(
+            &[
+                (
+                    "google_cloud_run_v2_service.api",
+                    service("api", "eu"),
+                    json!({}),
+                ),
+                (
+                    "google_compute_region_network_endpoint_group.masked",
+                    neg("cloud_run", json!({"url_mask": "secret.example.com"}), "eu"),
+                    sensitive,
+                ),
+            ],
+            |g| {
+                assert_eq!(edges(g).len(), 1, "the mask may still reach the service");
+                g.unresolved
+                    .iter()
+                    .map(|u| u.reason.clone())
+                    .collect::<Vec<_>>()
+            },
+        );
+        assert!(
+            reasons.iter().any(|r| r.contains("(sensitive)")),
+            "{reasons:?}"
+        );
+        assert!(reasons.iter().all(|r| !r.contains("secret")), "{reasons:?}");
     }
 }

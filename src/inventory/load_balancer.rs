@@ -107,6 +107,8 @@ pub struct NegTarget {
     pub name: Tri<String>,
     /// `url_mask`: a template such as `<service>.example.com` or `example.com/<service>`.
     pub url_mask: Tri<String>,
+    /// The plan marks the mask sensitive: it is used, never printed.
+    pub url_mask_sensitive: bool,
     pub project: Tri<String>,
     pub region: Tri<String>,
 }
@@ -335,6 +337,7 @@ fn read_neg_target(n: &Node) -> Result<Option<NegTarget>, TypeMismatch> {
             platform,
             name: block.key(platform.name_key()).non_empty_str()?.owned(),
             url_mask: block.key("url_mask").non_empty_str()?.owned(),
+            url_mask_sensitive: block.key("url_mask").is_sensitive(),
             project,
             region,
         }));
