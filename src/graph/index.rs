@@ -16,7 +16,9 @@ pub struct Indexes<'i> {
     pub custom_roles: Candidates<'i>,
     pub custom_roles_by_name: HashMap<&'i str, usize>,
     pub policy_data: Candidates<'i>,
-    pub lb: HashMap<LbKind, Candidates<'i>>,
+    /// Per load-balancer kind, the pieces that a piece of that kind may send traffic to, for
+    /// following its references through the configuration.
+    pub lb_targets: HashMap<LbKind, Candidates<'i>>,
     /// Load-balancer pieces by normalised id or self link, and by the last segment of it (for
     /// references written as a bare name).
     pub lb_by_id: HashMap<(LbKind, &'i str), Vec<usize>>,
@@ -39,10 +41,14 @@ impl<'i> Indexes<'i> {
                 }
             }
         }
-        let mut lb: HashMap<LbKind, Vec<_>> = HashMap::new();
+        let mut lb_targets: HashMap<LbKind, Vec<_>> = HashMap::new();
         let mut lb_by_id: HashMap<(LbKind, &'i str), Vec<usize>> = HashMap::new();
         for (i, r) in side.load_balancers.iter().enumerate() {
-            lb.entry(r.kind).or_default().push((&r.address, i));
+            for from in LbKind::ALL {
+                if from.next().contains(&r.kind) {
+                    lb_targets.entry(from).or_default().push((&r.address, i));
+                }
+            }
             for id in &r.ids {
                 let last = id.rsplit('/').next().unwrap_or(id);
                 for key in [id.as_str(), last] {
@@ -86,7 +92,7 @@ impl<'i> Indexes<'i> {
                     .enumerate()
                     .map(|(i, d)| (&d.address, i)),
             ),
-            lb: lb
+            lb_targets: lb_targets
                 .into_iter()
                 .map(|(k, v)| (k, Candidates::new(v)))
                 .collect(),
@@ -99,7 +105,8 @@ impl<'i> Indexes<'i> {
         self.workloads.get(&kind).unwrap_or(&self.empty)
     }
 
-    pub fn lb_of(&self, kind: LbKind) -> &Candidates<'i> {
-        self.lb.get(&kind).unwrap_or(&self.empty)
+    /// The pieces a piece of `kind` may send traffic to.
+    pub fn lb_targets_of(&self, kind: LbKind) -> &Candidates<'i> {
+        self.lb_targets.get(&kind).unwrap_or(&self.empty)
     }
 }

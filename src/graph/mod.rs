@@ -10,6 +10,7 @@
 pub mod grants;
 pub mod index;
 pub mod link;
+mod paths;
 
 use std::collections::HashMap;
 
@@ -20,8 +21,7 @@ use petgraph::visit::EdgeRef;
 use crate::iam::Caps;
 use crate::iam::member::is_default_compute_account;
 use crate::inventory::defaults::{UnknownValue, unknown_value};
-use crate::inventory::load_balancer::{NegTarget, normalize_ref};
-use crate::inventory::{IamTarget, LbKind, Scope, SideInventory, Workload, WorkloadKind};
+use crate::inventory::{IamTarget, Scope, SideInventory, Workload, WorkloadKind};
 use crate::plan::{Address, Tri};
 
 pub use grants::{Authority, Principal, ResolvedGrant, RoleRef};
@@ -63,6 +63,8 @@ pub enum NodeKind {
     Account(usize),
     Key(usize),
     Lb(usize),
+    /// A Cloud Run domain mapping.
+    Domain(usize),
     /// The workloads an IAM resource may be attached to when the plan cannot tie it to one:
     /// every workload whose name components do not contradict the known ones.
     Candidates(CandidateSet),
@@ -99,8 +101,12 @@ pub enum EdgeKind {
     RunsAs,
     /// Key → its account.
     KeyFor,
-    /// Load-balancer piece → the next piece or the workload it sends traffic to.
+    /// Load-balancer piece → the next piece or the workload it sends traffic to; domain
+    /// mapping → the service it serves.
     Fronts,
+    /// A serverless NEG or domain mapping → a workload it may send traffic to, when the plan
+    /// cannot prove it does (a URL mask or a name whose project or location is unknown).
+    MayFront,
 }
 
 /// The project of each provider configuration that workloads on this side reveal: a workload
@@ -176,9 +182,12 @@ pub struct SideGraph<'i> {
     pub account_nodes: Vec<NodeIndex>,
     pub identities: Vec<Identity>,
     pub lb_nodes: Vec<NodeIndex>,
+    pub domain_nodes: Vec<NodeIndex>,
     pub unresolved: Vec<Unresolved>,
     /// Some load-balancer link of this side could not be resolved (listed in `unresolved`).
     pub lb_unresolved: bool,
+    /// Some domain mapping of this side cannot be tied to a service (listed in `unresolved`).
+    pub domain_unresolved: bool,
     /// The provider's default project, used where a resource leaves `project` unset.
     pub default_project: Option<String>,
     /// Each workload's project; an unset one filled from the provider configuration it uses.
@@ -218,8 +227,10 @@ impl<'i> SideGraph<'i> {
             account_nodes: Vec::new(),
             identities: Vec::new(),
             lb_nodes: Vec::new(),
+            domain_nodes: Vec::new(),
             unresolved: Vec::new(),
             lb_unresolved: false,
+            domain_unresolved: false,
             default_project: ctx.configuration.provider_project.clone(),
             workload_projects: Vec::new(),
             provider_projects: learn_provider_projects(inventory, ctx),
@@ -257,6 +268,7 @@ impl<'i> SideGraph<'i> {
         g.index_scope_grants();
         g.link_keys(&index, ctx);
         g.link_load_balancers(&index, ctx);
+        g.link_domain_mappings(&index, ctx);
         g.unresolved.sort();
         g.unresolved.dedup();
         g
@@ -984,123 +996,6 @@ impl<'i> SideGraph<'i> {
                 self.graph.add_edge(n, a, EdgeKind::KeyFor);
             }
         }
-    }
-
-    fn link_load_balancers(&mut self, index: &Indexes, ctx: &Context) {
-        for i in 0..self.inventory.load_balancers.len() {
-            let n = self.graph.add_node(NodeKind::Lb(i));
-            self.lb_nodes.push(n);
-        }
-        for i in 0..self.inventory.load_balancers.len() {
-            let lb = &self.inventory.load_balancers[i];
-            let next_kind = match lb.kind {
-                LbKind::ForwardingRule => LbKind::Proxy,
-                LbKind::Proxy => LbKind::UrlMap,
-                LbKind::UrlMap => LbKind::Backend,
-                LbKind::Backend => LbKind::Neg,
-                LbKind::Neg => {
-                    if let Some(target) = &lb.neg_target {
-                        match self.neg_services(i, target, index, ctx) {
-                            Ok(services) => {
-                                for w in services {
-                                    let (a, b) = (self.lb_nodes[i], self.workload_nodes[w]);
-                                    self.graph.add_edge(a, b, EdgeKind::Fronts);
-                                }
-                            }
-                            Err(reason) => self.lb_link_unresolved(i, "cloud_run.service", reason),
-                        }
-                    }
-                    continue;
-                }
-            };
-            for link in &lb.links {
-                let by_id = |v: &str| {
-                    index
-                        .lb_by_id
-                        .get(&(next_kind, normalize_ref(v).as_str()))
-                        .cloned()
-                        .unwrap_or_default()
-                };
-                // A known link that matches nothing points outside the plan; an unknown one
-                // that cannot be followed is reported, never dropped.
-                let targets: Vec<usize> = match &link.value {
-                    Tri::Known(v) => by_id(v),
-                    _ => match ctx.follow(&lb.address, link.config_path, index.lb_of(next_kind)) {
-                        Followed::Instances(found) => found,
-                        Followed::Constant {
-                            value: serde_json::Value::String(v),
-                            ..
-                        } => by_id(&v),
-                        Followed::Constant { .. } => Vec::new(),
-                        Followed::Opaque(reason) => {
-                            self.lb_link_unresolved(i, &link.config_path.join("."), reason);
-                            Vec::new()
-                        }
-                    },
-                };
-                for j in targets {
-                    let (a, b) = (self.lb_nodes[i], self.lb_nodes[j]);
-                    if !self.graph.contains_edge(a, b) {
-                        self.graph.add_edge(a, b, EdgeKind::Fronts);
-                    }
-                }
-            }
-        }
-    }
-
-    /// A load-balancer link unknown at plan time that cannot be followed: a path to some
-    /// service may exist that the analysis cannot see.
-    fn lb_link_unresolved(&mut self, lb_index: usize, attribute: &str, reason: String) {
-        let address = self.inventory.load_balancers[lb_index].address.clone();
-        self.unresolve(
-            &address,
-            format!("{attribute} unknown at plan time: {reason}"),
-        );
-        self.lb_unresolved = true;
-    }
-
-    /// The services a serverless NEG sends traffic to; the reason when it cannot be known.
-    fn neg_services(
-        &self,
-        lb_index: usize,
-        target: &NegTarget,
-        index: &Indexes,
-        ctx: &Context,
-    ) -> Result<Vec<usize>, String> {
-        let lb = &self.inventory.load_balancers[lb_index];
-        let project = self.project_of(&lb.address, &target.project, ctx);
-        let region = ctx.scope(
-            &lb.address,
-            &target.region,
-            "region",
-            "region",
-            &HashMap::new(),
-        );
-        Ok(match &target.service {
-            Tri::Known(name) => index
-                .workloads_by_name
-                .get(&(WorkloadKind::Service, name.as_str()))
-                .into_iter()
-                .flatten()
-                .copied()
-                .filter(|&w| {
-                    component_matches(&self.workload_projects[w], &project) != Some(false)
-                        && component_matches(&self.inventory.workloads[w].location, &region)
-                            != Some(false)
-                })
-                .collect(),
-            _ => {
-                match ctx.follow(
-                    &lb.address,
-                    &["cloud_run", "*", "service"],
-                    index.workloads_of(WorkloadKind::Service),
-                ) {
-                    Followed::Instances(found) => found,
-                    Followed::Constant { .. } => Vec::new(),
-                    Followed::Opaque(reason) => return Err(reason),
-                }
-            }
-        })
     }
 
     /// Sources of incoming edges of a kind.

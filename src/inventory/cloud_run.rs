@@ -385,6 +385,7 @@ fn read_v2(r: &Reading, kind: WorkloadKind) -> Result<Workload, TypeMismatch> {
 const INGRESS: &str = "run.googleapis.com/ingress";
 const INVOKER_IAM_DISABLED: &str = "run.googleapis.com/invoker-iam-disabled";
 const IAP_ENABLED: &str = "run.googleapis.com/iap-enabled";
+const DEFAULT_URL_DISABLED: &str = "run.googleapis.com/default-url-disabled";
 
 /// Where the v1 service annotations are set in the configuration.
 pub(crate) const ANNOTATIONS_PATH: &[&str] = &["metadata", "annotations"];
@@ -435,6 +436,11 @@ fn read_v1(r: &Reading) -> Result<Workload, TypeMismatch> {
     );
     let iap_enabled = flag(annotation(IAP_ENABLED)?);
     note(iap_enabled.is_unknown(), ApiDefault::IapEnabled(false));
+    let default_uri_disabled = flag(annotation(DEFAULT_URL_DISABLED)?);
+    note(
+        default_uri_disabled.is_unknown(),
+        ApiDefault::DefaultUriDisabled(false),
+    );
     let controls = controls::read_v1(n, &annotation, map_unknown, &mut open)?;
     let sa_node = n
         .first("template")
@@ -451,7 +457,7 @@ fn read_v1(r: &Reading) -> Result<Workload, TypeMismatch> {
         backing_service: Tri::Absent,
         ingress: Some(ingress),
         invoker_iam_disabled,
-        default_uri_disabled: Tri::Known(false),
+        default_uri_disabled,
         iap_enabled,
         service_account: sa,
         service_account_sensitive: sa_node.is_sensitive(),
@@ -555,6 +561,7 @@ mod tests {
         let unset = settled(workload(kind, &after, &unknown, true), &[]);
         assert_eq!(unset.ingress, Some(Tri::Known(Ingress::All)));
         assert_eq!(unset.invoker_iam_disabled, Tri::Known(false));
+        assert_eq!(unset.default_uri_disabled, Tri::Known(false));
         assert_eq!(unset.controls.vpc_egress, Tri::Known(VpcEgress::None));
         let set = settled(
             workload(kind, &after, &unknown, true),
@@ -562,7 +569,49 @@ mod tests {
         );
         assert_eq!(set.ingress, Some(Tri::Unknown));
         assert_eq!(set.invoker_iam_disabled, Tri::Unknown);
+        assert_eq!(set.default_uri_disabled, Tri::Unknown);
         assert_eq!(set.controls.binary_authorization, Tri::Unknown);
         assert_eq!(set.controls.vpc_egress, Tri::Unknown);
+    }
+
+    #[test]
+    fn the_v1_default_url_annotation_is_read_from_either_map() {
+        let kind = "google_cloud_run_service";
+        let read = |metadata: Value, unknown: Value| {
+            let after = json!({ "metadata": [metadata] });
+            let unknown = json!({ "metadata": [unknown] });
+            settled(workload(kind, &after, &unknown, false), &[]).default_uri_disabled
+        };
+        let key = DEFAULT_URL_DISABLED;
+        assert_eq!(
+            read(json!({"annotations": {key: "true"}}), json!({})),
+            Tri::Known(true)
+        );
+        // Since provider 5.0 a key set outside the configuration is only in the effective map.
+        assert_eq!(
+            read(
+                json!({"annotations": null, "effective_annotations": {key: "true"}}),
+                json!({})
+            ),
+            Tri::Known(true)
+        );
+        assert_eq!(
+            read(json!({"annotations": {key: "false"}}), json!({})),
+            Tri::Known(false)
+        );
+        assert_eq!(
+            read(
+                json!({"annotations": null, "effective_annotations": {}}),
+                json!({})
+            ),
+            Tri::Known(false)
+        );
+        assert_eq!(
+            read(
+                json!({"annotations": {}}),
+                json!({"annotations": {key: true}})
+            ),
+            Tri::Unknown
+        );
     }
 }

@@ -10,6 +10,7 @@
 pub mod cloud_run;
 pub mod controls;
 pub mod defaults;
+pub mod domain_mapping;
 pub mod function;
 pub mod iam;
 pub mod load_balancer;
@@ -22,6 +23,7 @@ pub mod service_account;
 use crate::plan::{Action, Address, Node, Plan, Projection, ResourceChange, Tri, TypeMismatch};
 
 pub use cloud_run::{Api, Ingress, Workload, WorkloadKind};
+pub use domain_mapping::DomainMapping;
 pub use iam::{Grant, IamResource, IamTarget, MemberValue, PolicyBinding, Scope};
 pub use load_balancer::{LbKind, LbResource};
 pub use policy_data::PolicyDataSource;
@@ -49,6 +51,7 @@ pub struct SideInventory {
     pub service_accounts: Vec<ServiceAccount>,
     pub keys: Vec<AccountKey>,
     pub load_balancers: Vec<LbResource>,
+    pub domain_mappings: Vec<DomainMapping>,
     pub policy_data: Vec<PolicyDataSource>,
     /// The projects whose default compute account the plan can name.
     pub default_accounts: Vec<DefaultAccount>,
@@ -105,6 +108,7 @@ fn reads_whole(rtype: &str) -> bool {
         || roles::handles(rtype)
         || service_account::handles(rtype)
         || load_balancer::handles(rtype)
+        || domain_mapping::handles(rtype)
         || policy_data::handles(rtype)
         || project::handles(rtype)
 }
@@ -263,6 +267,8 @@ fn read_one(inv: &mut Inventory, r: &Reading) -> Result<(), TypeMismatch> {
         side.keys.push(service_account::read_key(r)?);
     } else if load_balancer::handles(r.rtype) {
         side.load_balancers.push(load_balancer::read(r)?);
+    } else if domain_mapping::handles(r.rtype) {
+        side.domain_mappings.push(domain_mapping::read(r)?);
     } else if project::handles(r.rtype) {
         side.default_accounts.push(project::read_change(r)?);
     }

@@ -1,5 +1,6 @@
 //! Whether anyone on the internet can reach and invoke a service: the invoker check, ingress,
-//! the default `run.app` URL, load-balancer paths through serverless NEGs, and IAP.
+//! the default `run.app` URL, load-balancer paths through serverless NEGs, domain mappings, and
+//! IAP.
 
 use petgraph::graph::NodeIndex;
 
@@ -19,6 +20,19 @@ pub struct LbPath {
     pub external: Option<bool>,
     /// IAP is enabled on the backend service of this path.
     pub iap: Option<bool>,
+    /// The plan proves that the path ends at this workload; `false` when it only may (a URL
+    /// mask, a name whose project or region is unknown).
+    pub certain: bool,
+}
+
+/// A Cloud Run domain mapping that serves the workload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainPath {
+    pub address: String,
+    /// The domain, `None` when unknown at plan time.
+    pub domain: Option<String>,
+    /// The plan proves the mapping serves this workload.
+    pub certain: bool,
 }
 
 pub struct Exposure {
@@ -31,6 +45,7 @@ pub struct Exposure {
     pub reasons: Vec<String>,
     pub iap: Option<bool>,
     pub paths: Vec<LbPath>,
+    pub domains: Vec<DomainPath>,
 }
 
 /// Whether the invoker check is open to anyone by `allUsers` or by being disabled, leaving
@@ -101,10 +116,12 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
             reasons: Vec::new(),
             iap: None,
             paths: Vec::new(),
+            domains: Vec::new(),
         };
     }
     let mut reasons = Vec::new();
     let paths = lb_paths(g, node);
+    let domains = domain_paths(g, node);
     let open = open_to_anyone(&w.invoker_iam_disabled, invokers, &mut reasons);
     let ingress = w.ingress.clone().unwrap_or(Tri::Unknown);
 
@@ -137,28 +154,61 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
     };
     let mut via_lb = Vec::new();
     for p in &paths {
-        let external = match p.external {
-            Some(true) => Verdict::Yes,
-            Some(false) => Verdict::No,
-            None => Verdict::Unknown,
-        };
-        let ungated = match p.iap {
-            Some(true) => Verdict::No,
-            Some(false) => Verdict::Yes,
-            None => Verdict::Unknown,
-        };
-        let v = lb_allowed.and(external).and(ungated);
-        if v == Verdict::Yes {
-            reasons.push(format!(
+        let v = lb_allowed
+            .and(verdict(p.external))
+            .and(ungated(p.iap))
+            .and(proven(p.certain));
+        match v {
+            Verdict::Yes => reasons.push(format!(
                 "external load balancer `{}` reaches it without IAP",
                 p.forwarding_rule
-            ));
+            )),
+            Verdict::Unknown if !p.certain => reasons.push(format!(
+                "load balancer `{}` may reach it: its serverless NEG cannot be tied to this \
+                 service alone",
+                p.forwarding_rule
+            )),
+            _ => {}
         }
         via_lb.push(v);
     }
+    // A domain mapping serves the service on its own domain whether or not the run.app URL
+    // is disabled; like that URL, it is outside any load balancer, so only ingress `all` lets
+    // its traffic in.
+    let domain_allowed = match &ingress {
+        Tri::Known(Ingress::All) => Verdict::Yes,
+        Tri::Known(_) => Verdict::No,
+        _ => Verdict::Unknown,
+    };
+    let via_domain: Vec<Verdict> = domains
+        .iter()
+        .map(|d| {
+            let v = domain_allowed.and(proven(d.certain));
+            let domain = d.domain.as_deref().unwrap_or("(unknown)");
+            match v {
+                Verdict::Yes => reasons.push(format!(
+                    "domain mapping `{}` serves it at `{domain}`",
+                    d.address
+                )),
+                Verdict::Unknown if !d.certain => reasons.push(format!(
+                    "domain mapping `{}` may serve it at `{domain}`",
+                    d.address
+                )),
+                _ => {}
+            }
+            v
+        })
+        .collect();
+    if g.domain_unresolved && direct != Verdict::Yes && domain_allowed != Verdict::No {
+        reasons.push("a domain mapping in the plan cannot be tied to its service".into());
+        via_lb.push(Verdict::Unknown);
+    }
+    via_lb.extend(via_domain.iter().copied());
     // With no load balancer in the plan, one outside it may still front the service; with a
-    // load-balancer link in the plan that cannot be resolved, one in the plan may.
-    if direct != Verdict::Yes && lb_allowed != Verdict::No {
+    // load-balancer link in the plan that cannot be resolved, one in the plan may. Neither
+    // matters once a path outside any load balancer is proven.
+    let outside_lb = Verdict::any(std::iter::once(direct).chain(via_domain.iter().copied()));
+    if outside_lb != Verdict::Yes && lb_allowed != Verdict::No {
         if paths.is_empty() {
             reasons.push("a load balancer outside the plan could reach it".into());
             via_lb.push(Verdict::Unknown);
@@ -182,7 +232,8 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
     };
     let reachable = reachable.and(gated);
     let public = open.and(reachable);
-    let iap = match iap_verdict(service_iap, direct, &paths) {
+    let unprotected_domain = Verdict::any(via_domain);
+    let iap = match iap_verdict(service_iap, direct, unprotected_domain, &paths) {
         // IAP on every load balancer cannot be proven while one link is unknown.
         Some(true) if service_iap != Verdict::Yes && g.lb_unresolved => None,
         other => other,
@@ -198,12 +249,44 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
         },
         iap,
         paths,
+        domains,
+    }
+}
+
+fn verdict(b: Option<bool>) -> Verdict {
+    match b {
+        Some(true) => Verdict::Yes,
+        Some(false) => Verdict::No,
+        None => Verdict::Unknown,
+    }
+}
+
+/// A path without IAP on its backend.
+fn ungated(iap: Option<bool>) -> Verdict {
+    match iap {
+        Some(true) => Verdict::No,
+        Some(false) => Verdict::Yes,
+        None => Verdict::Unknown,
+    }
+}
+
+/// A path the plan proves, or one it only may be.
+fn proven(certain: bool) -> Verdict {
+    if certain {
+        Verdict::Yes
+    } else {
+        Verdict::Unknown
     }
 }
 
 /// IAP protects every path: on the service itself, or on every load balancer while the
-/// run.app URL is closed.
-fn iap_verdict(service_iap: Verdict, direct: Verdict, paths: &[LbPath]) -> Option<bool> {
+/// run.app URL is closed and no domain mapping serves the service.
+fn iap_verdict(
+    service_iap: Verdict,
+    direct: Verdict,
+    domain: Verdict,
+    paths: &[LbPath],
+) -> Option<bool> {
     match service_iap {
         Verdict::Yes => return Some(true),
         Verdict::Unknown => return None,
@@ -212,15 +295,11 @@ fn iap_verdict(service_iap: Verdict, direct: Verdict, paths: &[LbPath]) -> Optio
     if paths.is_empty() {
         return Some(false);
     }
-    let lb = Verdict::any(paths.iter().map(|p| match p.iap {
-        Some(true) => Verdict::No,
-        Some(false) => Verdict::Yes,
-        None => Verdict::Unknown,
-    }));
-    match (direct, lb) {
-        (Verdict::No, Verdict::No) => Some(true),
-        (Verdict::Yes, _) | (_, Verdict::Yes) => Some(false),
-        _ => None,
+    let lb = Verdict::any(paths.iter().map(|p| ungated(p.iap).and(proven(p.certain))));
+    match Verdict::any([direct, domain, lb]) {
+        Verdict::No => Some(true),
+        Verdict::Yes => Some(false),
+        Verdict::Unknown => None,
     }
 }
 
@@ -242,21 +321,23 @@ pub fn assess_external(kind: WorkloadKind, invokers: &[Invoker]) -> Exposure {
         reasons,
         iap: None,
         paths: Vec::new(),
+        domains: Vec::new(),
     }
 }
 
-/// Walks `Fronts` edges backwards from the workload to every forwarding rule.
+/// Walks `Fronts` and `MayFront` edges backwards from the workload to every forwarding rule.
 fn lb_paths(g: &SideGraph, node: NodeIndex) -> Vec<LbPath> {
     let mut out = Vec::new();
-    let mut stack: Vec<(NodeIndex, Vec<NodeIndex>)> = vec![(node, Vec::new())];
-    while let Some((at, chain)) = stack.pop() {
+    let mut stack: Vec<(NodeIndex, Vec<NodeIndex>, bool)> = vec![(node, Vec::new(), true)];
+    while let Some((at, chain, certain)) = stack.pop() {
         // A chain has at most five pieces; a longer one is a cycle in malformed input.
         if chain.len() > 5 {
             continue;
         }
-        for (src, _) in g.incoming(at, |e| e == EdgeKind::Fronts) {
+        for (src, edge) in g.incoming(at, |e| matches!(e, EdgeKind::Fronts | EdgeKind::MayFront)) {
             let mut next = chain.clone();
             next.push(src);
+            let certain = certain && edge == EdgeKind::Fronts;
             let NodeKind::Lb(i) = g.graph[src] else {
                 continue;
             };
@@ -279,13 +360,35 @@ fn lb_paths(g: &SideGraph, node: NodeIndex) -> Vec<LbPath> {
                     chain: pieces.iter().map(|p| p.address.to_string()).collect(),
                     external: lb.external.clone().known(),
                     iap: iap.known(),
+                    certain,
                 });
             } else {
-                stack.push((src, next));
+                stack.push((src, next, certain));
             }
         }
     }
     out.sort_by(|a, b| a.chain.cmp(&b.chain));
     out.dedup();
+    out
+}
+
+/// The domain mappings that serve the workload.
+fn domain_paths(g: &SideGraph, node: NodeIndex) -> Vec<DomainPath> {
+    let mut out: Vec<DomainPath> = g
+        .incoming(node, |e| matches!(e, EdgeKind::Fronts | EdgeKind::MayFront))
+        .into_iter()
+        .filter_map(|(src, edge)| {
+            let NodeKind::Domain(i) = g.graph[src] else {
+                return None;
+            };
+            let m = &g.inventory.domain_mappings[i];
+            Some(DomainPath {
+                address: m.address.to_string(),
+                domain: m.domain.clone().known(),
+                certain: edge == EdgeKind::Fronts,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.address.cmp(&b.address));
     out
 }

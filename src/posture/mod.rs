@@ -13,7 +13,7 @@ use crate::inventory::{Api, Ingress, WorkloadKind};
 use crate::plan::Tri;
 
 pub use controls::PlaintextSecret;
-pub use exposure::LbPath;
+pub use exposure::{DomainPath, LbPath};
 pub use identity::IdentityPosture;
 pub use invokers::{Conflict, Invoker};
 
@@ -99,6 +99,8 @@ pub struct Posture {
     pub default_uri_disabled: Option<bool>,
     pub iap: Option<bool>,
     pub load_balancers: Vec<LbPath>,
+    /// The Cloud Run domain mappings that serve the workload.
+    pub domain_mappings: Vec<DomainPath>,
     pub identity: IdentityPosture,
     pub conflicts: Vec<Conflict>,
     pub plaintext_secrets: Vec<PlaintextSecret>,
@@ -157,6 +159,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 },
                 iap: exposure.iap,
                 load_balancers: exposure.paths,
+                domain_mappings: exposure.domains,
                 identity,
                 conflicts,
                 plaintext_secrets: controls::plaintext_secrets(w),
@@ -188,6 +191,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 default_uri_disabled: None,
                 iap: None,
                 load_balancers: Vec::new(),
+                domain_mappings: Vec::new(),
                 identity: IdentityPosture::outside_plan(),
                 conflicts,
                 plaintext_secrets: Vec::new(),

@@ -111,6 +111,7 @@ struct WirePosture<'a> {
     default_uri_disabled: Option<&'static str>,
     iap: Option<&'static str>,
     load_balancers: Vec<LoadBalancer<'a>>,
+    domain_mappings: Vec<DomainMapping<'a>>,
     identity: WireIdentity<'a>,
     conflicts: Vec<Conflict<'a>>,
     plaintext_secret_env: Vec<Secret<'a>>,
@@ -205,6 +206,14 @@ struct LoadBalancer<'a> {
     chain: &'a [String],
     external: &'static str,
     iap: &'static str,
+    certain: bool,
+}
+
+#[derive(Serialize)]
+struct DomainMapping<'a> {
+    address: &'a str,
+    domain: Option<&'a str>,
+    certain: bool,
 }
 
 #[derive(Serialize)]
@@ -314,6 +323,16 @@ fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> 
                 chain: &l.chain,
                 external: tri(l.external),
                 iap: tri(l.iap),
+                certain: l.certain,
+            })
+            .collect(),
+        domain_mappings: p
+            .domain_mappings
+            .iter()
+            .map(|d| DomainMapping {
+                address: &d.address,
+                domain: d.domain.as_deref(),
+                certain: d.certain,
             })
             .collect(),
         identity: WireIdentity {

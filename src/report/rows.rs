@@ -115,15 +115,35 @@ pub fn posture_rows(w: &WorkloadEntry) -> Vec<Row> {
             &|p| {
                 list(p.load_balancers.iter().map(|l| {
                     format!(
-                        "{} (external: {}, IAP: {})",
+                        "{} (external: {}, IAP: {}{})",
                         l.forwarding_rule,
                         yes_no(l.external),
-                        yes_no(l.iap)
+                        yes_no(l.iap),
+                        if l.certain { "" } else { ", may not reach it" }
                     )
                 }))
             },
             Risk::Changed,
         );
+        // Few services have a domain mapping: the row appears only where one does.
+        let mapped = |p: Option<&Posture>| p.is_some_and(|p| !p.domain_mappings.is_empty());
+        if mapped(before) || mapped(after) {
+            push(
+                &mut rows,
+                "domain mappings",
+                &|p| {
+                    list(p.domain_mappings.iter().map(|d| {
+                        format!(
+                            "{} ({}{})",
+                            d.domain.as_deref().unwrap_or("(unknown)"),
+                            d.address,
+                            if d.certain { "" } else { ", may not serve it" }
+                        )
+                    }))
+                },
+                Risk::Changed,
+            );
+        }
     }
     push(
         &mut rows,

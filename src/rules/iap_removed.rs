@@ -14,8 +14,9 @@ pub static RULE: Rule = Rule {
 A service whose `iap` verdict goes from `true` to `false`: Identity-Aware Proxy no longer gates
 every path to it. IAP counts when it is on the service itself (`iap_enabled`, v1 annotation
 `run.googleapis.com/iap-enabled`), or on every load-balancer backend that reaches the service
-while the `run.app` URL is closed (ingress not `all`, or `default_uri_disabled`). Gaining IAP is
-reported as improved.
+(by any route of the URL map) while the `run.app` URL is closed (ingress not `all`, or
+`default_uri_disabled`) and no Cloud Run domain mapping serves it. Gaining IAP is reported as
+improved.
 
 ## Why it matters
 IAP is often the only authentication in front of internal tools that grant `allUsers` the
@@ -48,6 +49,13 @@ fn check(d: &Delta) -> Vec<Finding> {
         .iter()
         .chain(&after.load_balancers)
         .flat_map(|p| p.chain.iter().cloned())
+        .chain(
+            before
+                .domain_mappings
+                .iter()
+                .chain(&after.domain_mappings)
+                .map(|d| d.address.clone()),
+        )
         .collect();
     match (before.iap, after.iap) {
         (Some(true), Some(false)) => vec![finding(

@@ -21,6 +21,9 @@ learns at apply, or on something outside the plan. Typical causes:
   followed (for example it comes from a `local` value);
 - `allUsers` granted through a role or IAM condition whose effect is unknown;
 - ingress `internal-and-cloud-load-balancing` with `allUsers`, and no load balancer in the plan;
+- a load-balancer route or domain mapping whose target cannot be followed (for example a URL-map
+  route to a backend named by a `local`), or a serverless NEG whose URL mask may reach the
+  service but whose project or region is unknown;
 - IAM granted on a service that this plan does not manage.
 
 It is reported as improved when an unknown verdict becomes a proven `no` (or the service is

@@ -22,7 +22,9 @@ invoke it. That needs both an open invoker check and a reachable path:
   `*_iam_binding` or `*_iam_policy`, v2 or v1 IAM), or `invoker_iam_disabled = true`
   (v1: the `run.googleapis.com/invoker-iam-disabled` annotation);
 - and ingress `all` with the `run.app` URL enabled, or an external load balancer in the plan that
-  reaches the service through a serverless NEG without IAP;
+  reaches the service through a serverless NEG without IAP (by any route of its URL map), or,
+  with ingress `all`, a Cloud Run domain mapping in the plan, which serves the service even when
+  its `run.app` URL is disabled;
 - and IAP is not enabled on the service itself.
 
 A gen2 function is called through its Cloud Run service (its run.app and cloudfunctions.net
@@ -146,7 +148,8 @@ fn check(d: &Delta) -> Vec<Finding> {
     vec![finding(d, direction, message, &evidence).caused_by_workload_too(&d.workload.address)]
 }
 
-/// The grants that let allUsers in, and the load balancers that reach the service.
+/// The grants that let allUsers in, and the load balancers and domain mappings that reach the
+/// service.
 pub(super) fn evidence(p: &Posture) -> Vec<String> {
     let mut out: Vec<String> = p
         .invokers
@@ -160,6 +163,7 @@ pub(super) fn evidence(p: &Posture) -> Vec<String> {
             .filter(|l| l.iap != Some(true))
             .map(|l| l.forwarding_rule.clone()),
     );
+    out.extend(p.domain_mappings.iter().map(|d| d.address.clone()));
     out
 }
 
@@ -184,6 +188,7 @@ pub(super) mod tests {
             default_uri_disabled: Some(false),
             iap: Some(false),
             load_balancers: Vec::new(),
+            domain_mappings: Vec::new(),
             identity: IdentityPosture::outside_plan(),
             conflicts: Vec::new(),
             plaintext_secrets: Vec::new(),

@@ -268,3 +268,19 @@ fn sentry_watchdog_lists_its_gen2_functions_as_workloads() {
         );
     }
 }
+
+#[test]
+fn the_domain_mapping_example_names_its_mapping() {
+    let Some(r) = report("cloudrun/tv_example_cloud_run_mapping.tfplan.json") else {
+        return;
+    };
+    let w = workload(&r, "google_cloud_run_service.default");
+    assert_eq!(
+        w["after"]["domain_mappings"],
+        serde_json::json!([{
+            "address": "google_cloud_run_domain_mapping.default",
+            "domain": "tf-test-domain-meep.gcp.tfacc.hashicorptest.com",
+            "certain": true
+        }])
+    );
+}

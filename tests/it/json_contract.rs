@@ -158,6 +158,7 @@ struct Posture {
     iap: Option<YesNoUnknown>,
     identity: Identity,
     load_balancers: Vec<LoadBalancer>,
+    domain_mappings: Vec<DomainMapping>,
     conflicts: Vec<Conflict>,
     plaintext_secret_env: Vec<Secret>,
     binary_authorization: Option<BinaryAuthorization>,
@@ -261,6 +262,16 @@ struct LoadBalancer {
     chain: Vec<String>,
     external: YesNoUnknown,
     iap: YesNoUnknown,
+    certain: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct DomainMapping {
+    address: String,
+    domain: Option<String>,
+    certain: bool,
 }
 
 #[derive(Deserialize)]

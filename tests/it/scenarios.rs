@@ -155,29 +155,9 @@ const ADVERSARY_GAPS: &[(&str, &str)] = &[
         "iam-admin-granted replaces invoker-added for the same principal; the tester expects both",
     ),
     (
-        "adv23-urlmap-route-rule-skips-iap",
-        "URL-map route_rules are not followed (issue 11)",
-    ),
-    (
-        "adv24-weighted-canary-without-iap",
-        "weighted backends are not followed (issue 11)",
-    ),
-    (
-        "adv25-url-mask-neg",
-        "URL-mask serverless NEGs are not linked (issue 11)",
-    ),
-    (
-        "adv26-domain-mapping-reopens",
-        "domain mappings are not read (issue 11)",
-    ),
-    (
         "adv28-public-becomes-unknown",
         "yes -> unknown is reported as public-invoker improved (order no < unknown < yes); \
          the tester expects public-exposure-unknown worsened",
-    ),
-    (
-        "adv37-v1-default-url-annotation-removed",
-        "the v1 default-url-disabled annotation is not read (issue 11)",
     ),
 ];
 
