@@ -784,7 +784,14 @@ impl<'i> SideGraph<'i> {
         let (kind, attribute) = (*kind, *attribute);
         let address = iam.address.clone();
         let project = self.project_of(&address, project, ctx);
-        let location = ctx.scope(&address, location, "location", "region", &HashMap::new());
+        // The provider fills an unset IAM `location` from the resource's `region` or `zone`,
+        // then from the provider's *zone*, never its region (tpgresource.GetLocation, called by
+        // the Cloud Run IAM updaters). A zone is no Cloud Run location, so an unset location
+        // proves nothing: every location stays a candidate.
+        let location = match location {
+            Tri::Known(l) => Tri::Known(l.clone()),
+            _ => Tri::Unknown,
+        };
         let name = name.clone();
         // Whether a workload can be the target, and whether every name component proves it.
         let fits = |g: &Self, w: usize| -> Option<bool> {
@@ -829,7 +836,18 @@ impl<'i> SideGraph<'i> {
                     .into_iter()
                     .filter(|&w| fits(self, w).is_some())
                     .collect();
-                if let [w] = found[..] {
+                // The reference proves the name; the location only when it is known or also
+                // refers to that workload (the provider never fills it from the workload).
+                let location_proven = |w: usize| {
+                    matches!(location, Tri::Known(_))
+                        || matches!(
+                            ctx.follow(&address, &["location"], index.workloads_of(kind)),
+                            Followed::Instances(at) if at == [w]
+                        )
+                };
+                if let [w] = found[..]
+                    && location_proven(w)
+                {
                     return WorkloadLink::One(self.workload_nodes[w]);
                 }
                 if found.len() > 1 {

@@ -142,11 +142,6 @@ fn scenarios_match_their_expectations() {
 /// it off the list.
 const ADVERSARY_GAPS: &[(&str, &str)] = &[
     (
-        "adv01-same-name-two-regions",
-        "an unset IAM location is filled from the provider's region; the tester reads the \
-         provider as falling back to its zone (tpgresource.GetLocation), to be confirmed",
-    ),
-    (
         "adv12-default-sa-by-email",
         "runguard names the default account's email where the tester expects it left unnamed",
     ),
