@@ -41,19 +41,31 @@ fn is_word(c: char) -> bool {
 /// notify people, `#123` and `owner/repo#123` references link (and cross-reference) issues.
 /// Each is broken by a zero-width space written as the entity `&#8203;`, so the comment's source
 /// holds no invisible character, the rendered text still reads `@octocat`, and nothing links.
+/// Bare `http://…` and `www.…` would be autolinked: the `:` or the `.` becomes an entity, which
+/// reads the same and links nothing.
 /// Returns the replacement for `chars[i]`, or `None` to keep it.
 fn break_reference(chars: &[char], i: usize) -> Option<&'static str> {
     let next = chars.get(i + 1).copied();
     match chars[i] {
         '@' if (i == 0 || !is_word(chars[i - 1])) && next.is_some_and(is_word) => Some("@&#8203;"),
         '#' if next.is_some_and(|c| c.is_ascii_digit()) => Some("#&#8203;"),
+        ':' if chars[i + 1..].starts_with(&['/', '/']) => Some("&#58;"),
+        '.' if i >= 3
+            && chars[i - 3..i]
+                .iter()
+                .collect::<String>()
+                .eq_ignore_ascii_case("www") =>
+        {
+            Some("&#46;")
+        }
         _ => None,
     }
 }
 
 /// For text inside raw HTML in a comment (a `<summary>`): visible escapes for control, bidi and
-/// zero-width characters, HTML's special characters as entities, mentions and references
-/// broken. Markdown is not parsed inside an HTML block, so nothing else is special there.
+/// zero-width characters, HTML's special characters as entities, mentions, references and
+/// autolinks broken. Markdown is not parsed inside an HTML block, so nothing else is special
+/// there.
 pub fn html(s: &str) -> String {
     let chars: Vec<char> = terminal(s).chars().collect();
     let mut out = String::with_capacity(chars.len() + 16);
@@ -78,8 +90,7 @@ pub fn html(s: &str) -> String {
 /// On top of [`html`]'s escapes: `|` becomes an entity, so no cell ends early (a backslash
 /// would not do inside a code span); the characters of emphasis, code spans, links, images,
 /// strikethrough and math are backslash-escaped; a first character that could open a block
-/// (`#`, `-`, `+`, `>`, `=`, `1.`, `1)`) is escaped; `http://` and `www.` are broken so that
-/// nothing becomes a link. Newlines are already visible `\u{000a}` escapes, so a value stays on
+/// (`#`, `-`, `+`, `>`, `=`, `1.`, `1)`) is escaped. Newlines are already visible `\u{000a}` escapes, so a value stays on
 /// its line and in its cell.
 pub fn markdown(s: &str) -> String {
     let chars: Vec<char> = terminal(s).chars().collect();
@@ -88,7 +99,8 @@ pub fn markdown(s: &str) -> String {
     let digits = chars.iter().take_while(|c| c.is_ascii_digit()).count();
     for i in 0..chars.len() {
         if let Some(r) = break_reference(&chars, i) {
-            if i == 0 {
+            // `#1` at the start would still open a heading.
+            if i == 0 && chars[0] == '#' {
                 out.push('\\');
             }
             out.push_str(r);
@@ -101,15 +113,6 @@ pub fn markdown(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '|' => out.push_str("&#124;"),
-            ':' if chars[i + 1..].starts_with(&['/', '/']) => out.push_str("&#58;"),
-            '.' if i >= 3
-                && chars[i - 3..i]
-                    .iter()
-                    .collect::<String>()
-                    .eq_ignore_ascii_case("www") =>
-            {
-                out.push_str("&#46;")
-            }
             '\\' | '`' | '*' | '_' | '~' | '[' | ']' | '$' | '!' => {
                 out.push('\\');
                 out.push(c);
@@ -185,6 +188,7 @@ mod tests {
         assert_eq!(html("#tag"), "#tag");
         assert_eq!(html("a\nb"), "a\\u{000a}b");
         assert_eq!(html("a\u{200b}b"), "a\\u{200b}b");
+        assert_eq!(html("http://x www.y"), "http&#58;//x www&#46;y");
     }
 
     #[test]
@@ -204,7 +208,8 @@ mod tests {
         assert_eq!(markdown("*b* ~s~ $m$"), "\\*b\\* \\~s\\~ \\$m\\$");
         assert_eq!(markdown("<!-- x -->"), "&lt;\\!-- x --&gt;");
         assert_eq!(markdown("a\\b"), "a\\\\b");
-        assert_eq!(markdown("@octocat"), "\\@&#8203;octocat");
+        assert_eq!(markdown("@octocat"), "@&#8203;octocat");
+        assert_eq!(markdown("://x"), "&#58;//x");
         assert_eq!(markdown("see #1"), "see #&#8203;1");
         assert_eq!(markdown("https://evil.example"), "https&#58;//evil.example");
         assert_eq!(markdown("WWW.evil.example"), "WWW&#46;evil.example");

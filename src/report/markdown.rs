@@ -103,7 +103,7 @@ pub fn render_set(
         if !budget.take(&section) {
             writeln!(
                 out,
-                "> ✂️ **Cut to fit a comment** ({GITHUB_COMMENT_LIMIT} characters): {} of {} \
+                "> ✂️ **Cut to fit a comment** (GitHub allows 65,536 characters): {} of {} \
                  plans are not shown. The full report is the JSON artifact: run runguard with \
                  `--output json=runguard.json`.",
                 results.len() - i,
@@ -267,7 +267,7 @@ fn document(r: &Report, o: &MarkdownOptions, budget: usize) -> String {
     if !cut.is_empty() {
         let _ = writeln!(
             doc,
-            "> ✂️ **Cut to fit a comment** ({GITHUB_COMMENT_LIMIT} characters): not shown are {}. \
+            "> ✂️ **Cut to fit a comment** (GitHub allows 65,536 characters): not shown are {}. \
              The full report is the JSON artifact: run runguard with `--output json=runguard.json`.",
             cut.join(", ")
         );

@@ -301,7 +301,11 @@ fn secrets(p: &Posture) -> Vec<String> {
 /// string) become visible escapes, so that it stays one line and cannot pose as several items.
 fn list(items: impl Iterator<Item = String>) -> String {
     let v: Vec<String> = items
-        .map(|i| super::escape::terminal(&i).into_owned())
+        .map(|i| match super::escape::terminal(&i) {
+            // The usual case copies nothing: a row can list a million members.
+            std::borrow::Cow::Borrowed(_) => i,
+            std::borrow::Cow::Owned(escaped) => escaped,
+        })
         .collect();
     if v.is_empty() {
         "none".into()

@@ -10,7 +10,7 @@ use runguard::{Options, analyze};
 /// The corpus, or `None` when it is absent: outside CI the corpus tests then pass with a
 /// `skipped` message (shown by `cargo test -- --nocapture`); in CI (`CI` set) its absence fails
 /// them, so a misconfigured pipeline cannot pass without running them.
-fn corpus_dir() -> Option<PathBuf> {
+pub(crate) fn corpus_dir() -> Option<PathBuf> {
     let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
     corpus_at(crate::support::root().join("../shared/corpus"), in_ci)
 }
@@ -36,7 +36,7 @@ fn a_missing_corpus_is_skipped_only_outside_ci() {
     assert!(in_ci.is_err(), "a missing corpus must fail in CI");
 }
 
-fn corpus_files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn corpus_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for sub in std::fs::read_dir(dir).expect("corpus readable") {
         let sub = sub.expect("entry").path();
