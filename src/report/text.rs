@@ -380,10 +380,16 @@ fn write_workload(
     wrapped(out, &title, width, "  ", "    ")?;
     let rows = posture_rows(w);
     if w.before.is_none() || w.after.is_none() {
-        // Created or deleted: one side to show, every row of it.
+        // Created or deleted: one side to show. Rows with nothing in them are named in one
+        // line, so that what the workload does have stands out.
         let gone = w.after.is_none();
+        let mut empty = Vec::new();
         for row in &rows {
             let value = if gone { &row.before } else { &row.after };
+            if matches!(value.as_str(), "none" | "n/a") {
+                empty.push(row.label);
+                continue;
+            }
             let head = format!("    {:<20}  ", row.label);
             let pad = " ".repeat(head.len());
             for (i, line) in value.lines().enumerate() {
@@ -395,6 +401,15 @@ fn write_workload(
                     &pad,
                 )?;
             }
+        }
+        if !empty.is_empty() {
+            wrapped(
+                out,
+                &format!("none: {}", empty.join(", ")),
+                width,
+                "    ",
+                "      ",
+            )?;
         }
         return Ok(());
     }
