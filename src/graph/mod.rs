@@ -148,13 +148,21 @@ pub struct Unresolved {
 pub struct AccountNode {
     pub email: Option<String>,
     pub address: Option<Address>,
+    /// The project of an account created in this plan, from its `project` or the provider
+    /// configuration it uses: what its email will say once known.
+    pub planned_project: Option<String>,
 }
 
 impl AccountNode {
-    /// The project an account belongs to, from its email.
+    /// The project an account belongs to, from its email or, until the email is known, from
+    /// the account resource.
     pub fn project(&self) -> Option<&str> {
-        let domain = self.email.as_deref()?.split_once('@')?.1;
-        domain.strip_suffix(".iam.gserviceaccount.com")
+        let from_email = self
+            .email
+            .as_deref()
+            .and_then(|e| e.split_once('@'))
+            .and_then(|(_, domain)| domain.strip_suffix(".iam.gserviceaccount.com"));
+        from_email.or(self.planned_project.as_deref())
     }
 }
 
@@ -179,8 +187,6 @@ pub struct SideGraph<'i> {
     pub unresolved: Vec<Unresolved>,
     /// Some load-balancer link of this side could not be resolved (listed in `unresolved`).
     pub lb_unresolved: bool,
-    /// The provider's default project, used where a resource leaves `project` unset.
-    pub default_project: Option<String>,
     /// Each workload's project; an unset one filled from the provider configuration it uses.
     workload_projects: Vec<Tri<String>>,
     /// The project of provider configurations whose `project` the configuration does not fix,
@@ -220,7 +226,6 @@ impl<'i> SideGraph<'i> {
             lb_nodes: Vec::new(),
             unresolved: Vec::new(),
             lb_unresolved: false,
-            default_project: ctx.configuration.provider_project.clone(),
             workload_projects: Vec::new(),
             provider_projects: learn_provider_projects(inventory, ctx),
             projects: HashMap::new(),
@@ -237,7 +242,10 @@ impl<'i> SideGraph<'i> {
             g.workload_projects.push(project);
         }
         for a in &inventory.service_accounts {
-            g.account(a.email.clone().known(), Some(a.address.clone()));
+            let n = g.account(a.email.clone().known(), Some(a.address.clone()));
+            let project = g.project_of(&a.address, &a.project, ctx).known();
+            let i = g.account_index(n).expect("an account node");
+            g.accounts[i].planned_project = project;
         }
         for i in 0..inventory.iam.len() {
             let n = g.graph.add_node(NodeKind::Iam(i));
@@ -287,6 +295,7 @@ impl<'i> SideGraph<'i> {
                 self.accounts.push(AccountNode {
                     email: None,
                     address: None,
+                    planned_project: None,
                 });
                 self.account_nodes.push(n);
                 self.accounts.len() - 1
@@ -935,6 +944,11 @@ impl<'i> SideGraph<'i> {
                 self.graph.add_edge(node, set, EdgeKind::Candidate);
             }
         }
+    }
+
+    /// Workload `i`'s project, filled from its provider configuration when left unset.
+    pub fn workload_project(&self, i: usize) -> &Tri<String> {
+        &self.workload_projects[i]
     }
 
     /// A resource's project, filled from its provider configuration when left unset.

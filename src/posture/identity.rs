@@ -221,11 +221,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                 t.label = posture.display();
                 // The implicit default account belongs to the workload's project.
                 if t.project.is_none() {
-                    t.project = w
-                        .project
-                        .clone()
-                        .known()
-                        .or_else(|| g.default_project.clone());
+                    t.project = g.workload_project(index).clone().known();
                 }
                 t
             }
@@ -233,11 +229,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                 node: None,
                 account: None,
                 member: None,
-                project: w
-                    .project
-                    .clone()
-                    .known()
-                    .or_else(|| g.default_project.clone()),
+                project: g.workload_project(index).clone().known(),
                 label: posture.display(),
             },
         };
