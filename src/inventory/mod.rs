@@ -109,6 +109,9 @@ pub struct Reading<'a, 'v> {
     pub side: Side,
     /// The object is being created by this plan (computed attributes are unknown).
     pub creating: bool,
+    /// The object's before side, when this reads the after side of an in-place update: some
+    /// computed values carry over from it.
+    pub prior: Option<Node<'v>>,
 }
 
 impl Inventory {
@@ -127,7 +130,7 @@ impl Inventory {
                     .push((change.address.clone(), change.action));
             }
             for side in Side::BOTH {
-                self.add_object(&kept, rtype, change.before_node(), side, false);
+                self.add_object(&kept, rtype, change.before_node(), side, false, None);
             }
             self.add_object(
                 &change.address,
@@ -135,6 +138,7 @@ impl Inventory {
                 change.after_node(),
                 Side::After,
                 true,
+                None,
             );
             return;
         }
@@ -144,12 +148,15 @@ impl Inventory {
         }
         let creating = matches!(change.action, Action::Create | Action::Replace);
         for side in Side::BOTH {
-            let node = match side {
-                Side::Before => change.before_node(),
-                Side::After => change.after_node(),
+            let (node, prior) = match side {
+                Side::Before => (change.before_node(), None),
+                Side::After if change.action == Action::Update => {
+                    (change.after_node(), change.before_node())
+                }
+                Side::After => (change.after_node(), None),
             };
             let creating = side == Side::After && creating;
-            self.add_object(&change.address, rtype, node, side, creating);
+            self.add_object(&change.address, rtype, node, side, creating, prior);
         }
     }
 
@@ -161,6 +168,7 @@ impl Inventory {
         node: Option<Node>,
         side: Side,
         creating: bool,
+        prior: Option<Node>,
     ) {
         let Some(node) = node else { return };
         let reading = Reading {
@@ -169,6 +177,7 @@ impl Inventory {
             node,
             side,
             creating,
+            prior,
         };
         if let Err(e) = read_one(self, &reading) {
             record(self, address, side, &e);
