@@ -12,6 +12,8 @@ use super::link::Candidates;
 pub struct Indexes<'i> {
     pub workloads: HashMap<WorkloadKind, Candidates<'i>>,
     pub workloads_by_name: HashMap<(WorkloadKind, &'i str), Vec<usize>>,
+    /// Workloads whose name is unknown at plan time: any name may turn out to be theirs.
+    pub workloads_unnamed: HashMap<WorkloadKind, Vec<usize>>,
     pub accounts: Candidates<'i>,
     pub custom_roles: Candidates<'i>,
     pub custom_roles_by_name: HashMap<&'i str, usize>,
@@ -27,13 +29,16 @@ impl<'i> Indexes<'i> {
     pub fn new(side: &'i SideInventory) -> Indexes<'i> {
         let mut workloads: HashMap<WorkloadKind, Vec<_>> = HashMap::new();
         let mut workloads_by_name: HashMap<(WorkloadKind, &'i str), Vec<usize>> = HashMap::new();
+        let mut workloads_unnamed: HashMap<WorkloadKind, Vec<usize>> = HashMap::new();
         for (i, w) in side.workloads.iter().enumerate() {
             workloads.entry(w.kind).or_default().push((&w.address, i));
-            if let Tri::Known(name) = &w.name {
-                workloads_by_name
+            match &w.name {
+                Tri::Known(name) => workloads_by_name
                     .entry((w.kind, name.as_str()))
                     .or_default()
-                    .push(i);
+                    .push(i),
+                Tri::Unknown => workloads_unnamed.entry(w.kind).or_default().push(i),
+                Tri::Absent => {}
             }
         }
         let mut lb: HashMap<LbKind, Vec<_>> = HashMap::new();
@@ -56,6 +61,7 @@ impl<'i> Indexes<'i> {
                 .map(|(k, v)| (k, Candidates::new(v)))
                 .collect(),
             workloads_by_name,
+            workloads_unnamed,
             accounts: Candidates::new(
                 side.service_accounts
                     .iter()

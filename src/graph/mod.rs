@@ -797,11 +797,13 @@ impl<'i> SideGraph<'i> {
                 Some(components.iter().all(|c| *c == Some(true)))
             }
         };
+        // A workload whose own name is unknown at plan time may be the one a known name means.
         let possible: Vec<usize> = match &name {
             Tri::Known(n) => index
                 .workloads_by_name
                 .get(&(kind, n.as_str()))
                 .into_iter()
+                .chain(index.workloads_unnamed.get(&kind))
                 .flatten()
                 .copied()
                 .filter(|&w| fits(self, w).is_some())
@@ -860,6 +862,12 @@ impl<'i> SideGraph<'i> {
                     project: project.clone().known(),
                 };
                 return WorkloadLink::One(self.external(external));
+            }
+            (Tri::Known(n), 1) if self.inventory.workloads[possible[0]].name.is_unknown() => {
+                format!(
+                    "{attribute} `{n}` may name `{}`, whose name is not known at plan time",
+                    self.inventory.workloads[possible[0]].address
+                )
             }
             (Tri::Known(n), 1) => format!(
                 "{attribute} `{n}` may name `{}`, but its project or location is not known at \
