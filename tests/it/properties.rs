@@ -43,50 +43,135 @@ fn json_report(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Unrelated resources, in every action, appended to a plan's `resource_changes`.
+/// A plan of `units` generated units (each a service, its IAM in one of four styles, its
+/// runtime account, a project grant, sometimes a job), and what runguard must find in it.
+fn many_units(units: usize, seed: u64) -> (Vec<u8>, generator::Expected) {
+    let mut bytes = Vec::new();
+    let expected = generator::generate_units(units, seed, &mut bytes);
+    (bytes, expected)
+}
+
+/// Resources that runguard reads but that concern nothing in the generated plans: IAM on
+/// services of another project (`allUsers` included), keys and IAM of that project's accounts,
+/// grants on that project, and a bucket. Each is `create`, `update`, `no-op` or `delete`.
+fn unrelated_resource(seed: u64, i: usize) -> Value {
+    const OTHER: &str = "acme-other";
+    let name = format!("extra_{seed}_{i}");
+    let account = format!("other-{i}@{OTHER}.iam.gserviceaccount.com");
+    let (rtype, values) = match (seed as usize + i) % 6 {
+        0 => (
+            "google_cloud_run_v2_service_iam_member",
+            json!({"condition": [], "location": "europe-west1", "member": "allUsers",
+                   "name": format!("other-{i}"), "project": OTHER, "role": "roles/run.invoker"}),
+        ),
+        1 => (
+            "google_cloud_run_v2_service_iam_binding",
+            json!({"condition": [], "location": "us-central1",
+                   "members": ["allAuthenticatedUsers", format!("serviceAccount:{account}")],
+                   "name": format!("other-{i}"), "project": OTHER, "role": "roles/run.admin"}),
+        ),
+        2 => (
+            "google_service_account_key",
+            json!({"key_algorithm": "KEY_ALG_RSA_2048", "keepers": null,
+                   "service_account_id": format!("projects/{OTHER}/serviceAccounts/{account}")}),
+        ),
+        3 => (
+            "google_service_account_iam_member",
+            json!({"condition": [], "member": format!("user:dev{i}@acme.com"),
+                   "role": "roles/iam.serviceAccountTokenCreator",
+                   "service_account_id": format!("projects/{OTHER}/serviceAccounts/{account}")}),
+        ),
+        4 => (
+            "google_project_iam_member",
+            json!({"condition": [], "member": format!("user:dev{i}@acme.com"), "project": OTHER,
+                   "role": "roles/iam.serviceAccountTokenCreator"}),
+        ),
+        _ => (
+            "google_storage_bucket",
+            json!({"name": name, "location": "EU", "labels": {"team": "data"}}),
+        ),
+    };
+    let actions = [["create"], ["update"], ["no-op"], ["delete"]][(seed as usize + i / 6) % 4];
+    let (before, after) = match actions[0] {
+        "create" => (Value::Null, values.clone()),
+        "delete" => (values.clone(), Value::Null),
+        _ => (values.clone(), values),
+    };
+    json!({
+        "address": format!("{rtype}.{name}"),
+        "mode": "managed", "type": rtype, "name": name,
+        "provider_name": "registry.terraform.io/hashicorp/google",
+        "change": {"actions": actions, "before": before, "after": after,
+                   "after_unknown": {}, "before_sensitive": {}, "after_sensitive": {}}
+    })
+}
+
+/// `count` unrelated resources appended to a plan's `resource_changes`.
 fn with_unrelated(bytes: &[u8], count: usize, seed: u64) -> Vec<u8> {
     let mut plan: Value = serde_json::from_slice(bytes).expect("generated plans are JSON");
     let changes = plan["resource_changes"]
         .as_array_mut()
         .expect("resource_changes");
-    for i in 0..count {
-        let name = format!("extra_{seed}_{i}");
-        let actions = [["create"], ["update"], ["no-op"], ["delete"]][(seed as usize + i) % 4];
-        let values = json!({"name": name, "location": "EU", "labels": {"team": "data"}});
-        let (before, after) = match actions[0] {
-            "create" => (Value::Null, values.clone()),
-            "delete" => (values.clone(), Value::Null),
-            _ => (values.clone(), values.clone()),
-        };
-        changes.push(json!({
-            "address": format!("google_storage_bucket.{name}"),
-            "mode": "managed", "type": "google_storage_bucket", "name": name,
-            "provider_name": "registry.terraform.io/hashicorp/google",
-            "change": {"actions": actions, "before": before, "after": after,
-                       "after_unknown": {}, "before_sensitive": {}, "after_sensitive": {}}
-        }));
-    }
+    changes.extend((0..count).map(|i| unrelated_resource(seed, i)));
     serde_json::to_vec(&plan).expect("serialise")
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
 
     /// Any generated plan analyses without panicking, and twice gives the same bytes.
     #[test]
-    fn generated_plans_analyse_deterministically(seed in any::<u64>()) {
-        let mut bytes = Vec::new();
-        generator::generate(150_000, seed, &mut bytes);
+    fn generated_plans_analyse_deterministically(seed in any::<u64>(), units in 2usize..30) {
+        let (bytes, _) = many_units(units, seed);
         prop_assert_eq!(json_report(&bytes), json_report(&bytes));
     }
 
-    /// Adding unrelated resources never changes any verdict.
+    /// Adding resources that concern other workloads, accounts and projects never changes a
+    /// verdict on the plan's own workloads (the services outside the plan that the added IAM
+    /// names get verdicts of their own).
     #[test]
-    fn unrelated_resources_never_change_a_verdict(seed in any::<u64>(), extra in 1usize..40) {
-        let mut bytes = Vec::new();
-        generator::generate(150_000, seed, &mut bytes);
-        prop_assert_eq!(verdicts(&bytes), verdicts(&with_unrelated(&bytes, extra, seed)));
+    fn unrelated_resources_never_change_a_verdict(
+        seed in any::<u64>(),
+        units in 2usize..30,
+        extra in 1usize..40,
+    ) {
+        let (bytes, expected) = many_units(units, seed);
+        let own = verdicts(&bytes);
+        let public = own.iter().filter(|(r, _, _)| r == "public-invoker").count();
+        prop_assert_eq!(public, expected.public_services);
+        let workloads: BTreeSet<&String> = own.iter().map(|(_, _, w)| w).collect();
+        let others = |w: &String| !workloads.contains(w) && w.starts_with("projects/acme-other/");
+        let with_extra: Vec<_> = verdicts(&with_unrelated(&bytes, extra, seed))
+            .into_iter()
+            .filter(|(_, _, w)| !others(w))
+            .collect();
+        prop_assert_eq!(own, with_extra);
     }
+}
+
+/// The unrelated resources are of types runguard reads: the IAM on other services makes them
+/// workloads of the report, with findings of their own.
+#[test]
+fn unrelated_resources_are_read() {
+    let (bytes, _) = many_units(2, 1);
+    let report = analyze(&with_unrelated(&bytes, 12, 0), &Options::default()).expect("analyses");
+    let others: Vec<&str> = report
+        .workloads
+        .iter()
+        .map(|w| w.id.address.as_str())
+        .filter(|a| a.starts_with("projects/acme-other/"))
+        .collect();
+    assert_eq!(others.len(), 4, "{others:?}");
+    // allUsers on a service outside the plan: its path is unknown, and so is its exposure.
+    let on_others =
+        |f: &&runguard::diff::Finding| f.workloads.iter().any(|w| others.contains(&w.as_str()));
+    assert!(
+        report
+            .findings
+            .iter()
+            .filter(on_others)
+            .any(|f| f.rule.id == "public-exposure-unknown")
+    );
 }
 
 /// The plan with before and after swapped, when that is a well-defined plan: no unknowns and no
