@@ -510,17 +510,6 @@ fn with_unknown(plan: &Value, leaf: &Leaf) -> Value {
 /// means taking it off the list.
 const UNKNOWN_GAPS: &[(&str, &str, &str)] = &[
     (
-        "an unknown member in a job's or worker pool's own IAM raises nothing, where allUsers \
-         raises public-job-or-worker-pool",
-        "google_cloud_run_v2_job_iam_",
-        "member",
-    ),
-    (
-        "an unknown member in a worker pool's own IAM raises nothing",
-        "google_cloud_run_v2_worker_pool_iam_",
-        "members",
-    ),
-    (
         "an IAM resource whose target becomes unknown and fits no workload in the plan is only \
          listed as unresolved",
         "google_cloud_run_v2_service_iam_",
