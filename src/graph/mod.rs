@@ -952,6 +952,34 @@ impl<'i> SideGraph<'i> {
                 self.graph.add_edge(node, set, EdgeKind::Candidate);
             }
         }
+        self.link_sets_outside_the_plan();
+    }
+
+    /// A set that no workload of the plan fits still names some workload: one outside the plan,
+    /// with `?` for what is unknown. Its grants stay possible there, never dropped.
+    fn link_sets_outside_the_plan(&mut self) {
+        let mut empty: Vec<(CandidateSet, NodeIndex)> = self
+            .candidate_sets
+            .iter()
+            .filter(|(_, n)| self.incoming(**n, |e| e == EdgeKind::Candidate).is_empty())
+            .map(|(set, &n)| (set.clone(), n))
+            .collect();
+        empty.sort_by_key(|(_, n)| n.index());
+        for (set, node) in empty {
+            let part = |c: &Option<String>| c.clone().unwrap_or_else(|| "?".into());
+            let external = self.external(ExternalWorkload {
+                id: format!(
+                    "projects/{}/locations/{}/{}/{}",
+                    part(&set.project),
+                    part(&set.location),
+                    set.kind.collection(),
+                    part(&set.name)
+                ),
+                kind: set.kind,
+                project: set.project.clone(),
+            });
+            self.graph.add_edge(external, node, EdgeKind::Candidate);
+        }
     }
 
     /// Workload `i`'s project, filled from its provider configuration when left unset.

@@ -510,18 +510,6 @@ fn with_unknown(plan: &Value, leaf: &Leaf) -> Value {
 /// means taking it off the list.
 const UNKNOWN_GAPS: &[(&str, &str, &str)] = &[
     (
-        "an IAM resource whose target becomes unknown and fits no workload in the plan is only \
-         listed as unresolved",
-        "google_cloud_run_v2_service_iam_",
-        "name",
-    ),
-    (
-        "a v1 IAM resource whose target becomes unknown and fits no workload in the plan is only \
-         listed as unresolved",
-        "google_cloud_run_service_iam_",
-        "service",
-    ),
-    (
         "an unknown runtime account drops the findings about the known one (impersonators, keys, \
          roles) instead of keeping them possible",
         "google_cloud_run_",
