@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use petgraph::graph::NodeIndex;
 
+use crate::graph::grants::RoleRef;
 use crate::graph::{EdgeKind, Identity, NodeKind, Principal, SideGraph};
 
 use crate::iam::Caps;
@@ -421,7 +422,7 @@ fn held_roles(g: &SideGraph, account_node: NodeIndex, account: usize) -> Vec<Hel
             let role = b.role.display().to_owned();
             let caps = b.role.caps.clone().known().unwrap_or(Caps::NONE);
             roles.push(HeldRole {
-                privileged: is_privileged(&role, caps),
+                privileged: may_be_privileged(&b.role, caps),
                 capabilities: caps.names(),
                 role,
                 granted_by: g.inventory.iam[i].address.to_string(),
@@ -430,6 +431,13 @@ fn held_roles(g: &SideGraph, account_node: NodeIndex, account: usize) -> Vec<Hel
         }
     }
     roles
+}
+
+/// A role is privileged by its name or its capabilities; a role whose name is unknown at plan
+/// time may be any role, `roles/owner` included, so it counts as privileged: an unknown only
+/// adds uncertainty.
+fn may_be_privileged(role: &RoleRef, caps: Caps) -> bool {
+    role.name.is_none() || is_privileged(role.display(), caps)
 }
 
 /// What the other side of the plan holds, looked up by address.
@@ -544,7 +552,7 @@ fn roles_through_sets(g: &SideGraph, account: usize, project: Option<&str>) -> V
                 let role = b.role.display().to_owned();
                 let caps = b.role.caps.clone().known().unwrap_or(Caps::NONE);
                 roles.push(HeldRole {
-                    privileged: is_privileged(&role, caps),
+                    privileged: may_be_privileged(&b.role, caps),
                     capabilities: caps.names(),
                     role,
                     granted_by: g.inventory.iam[i].address.to_string(),

@@ -534,8 +534,8 @@ const UNKNOWN_GAPS: &[(&str, &str, &str)] = &[
         "unique_id",
     ),
     (
-        "a project grant whose role becomes unknown is not counted as possibly privileged or \
-         as possible control of the runtime account",
+        "a project grant whose role becomes unknown is not counted as possible control of the \
+         runtime account or of a workload's IAM",
         "google_project_iam_",
         "role",
     ),
