@@ -61,6 +61,14 @@ pub fn generate(target_bytes: usize, seed: u64, out: &mut Vec<u8>) -> Expected {
     write_plan(seed, units, pads, out)
 }
 
+/// Writes a plan of exactly `units` units and no padding: many workloads in varied shapes (the
+/// unit's invoker IAM style, actions, identity and job are drawn from `seed`) for tests that
+/// need breadth more than bytes. Returns what runguard must find.
+pub fn generate_units(units: usize, seed: u64, out: &mut Vec<u8>) -> Expected {
+    out.clear();
+    write_plan(seed, units, 0, out)
+}
+
 // ---------------------------------------------------------------------------------------------
 // A xorshift64 PRNG and a small JSON value, built for one resource at a time.
 

@@ -12,6 +12,8 @@ use super::link::Candidates;
 pub struct Indexes<'i> {
     pub workloads: HashMap<WorkloadKind, Candidates<'i>>,
     pub workloads_by_name: HashMap<(WorkloadKind, &'i str), Vec<usize>>,
+    /// Workloads whose name is unknown at plan time: any name may turn out to be theirs.
+    pub workloads_unnamed: HashMap<WorkloadKind, Vec<usize>>,
     pub accounts: Candidates<'i>,
     pub custom_roles: Candidates<'i>,
     pub custom_roles_by_name: HashMap<&'i str, usize>,
@@ -29,15 +31,18 @@ impl<'i> Indexes<'i> {
     pub fn new(side: &'i SideInventory) -> Indexes<'i> {
         let mut workloads: HashMap<WorkloadKind, Vec<_>> = HashMap::new();
         let mut workloads_by_name: HashMap<(WorkloadKind, &'i str), Vec<usize>> = HashMap::new();
+        let mut workloads_unnamed: HashMap<WorkloadKind, Vec<usize>> = HashMap::new();
         // A function is also found as the Cloud Run service it runs on.
         for (i, w) in side.workloads.iter().enumerate() {
             for (kind, name) in w.iam_names() {
                 workloads.entry(kind).or_default().push((&w.address, i));
-                if let Tri::Known(name) = name {
-                    workloads_by_name
+                match name {
+                    Tri::Known(name) => workloads_by_name
                         .entry((kind, name.as_str()))
                         .or_default()
-                        .push(i);
+                        .push(i),
+                    Tri::Unknown => workloads_unnamed.entry(kind).or_default().push(i),
+                    Tri::Absent => {}
                 }
             }
         }
@@ -65,6 +70,7 @@ impl<'i> Indexes<'i> {
                 .map(|(k, v)| (k, Candidates::new(v)))
                 .collect(),
             workloads_by_name,
+            workloads_unnamed,
             accounts: Candidates::new(
                 side.service_accounts
                     .iter()

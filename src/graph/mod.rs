@@ -154,13 +154,21 @@ pub struct Unresolved {
 pub struct AccountNode {
     pub email: Option<String>,
     pub address: Option<Address>,
+    /// The project of an account created in this plan, from its `project` or the provider
+    /// configuration it uses: what its email will say once known.
+    pub planned_project: Option<String>,
 }
 
 impl AccountNode {
-    /// The project an account belongs to, from its email.
+    /// The project an account belongs to, from its email or, until the email is known, from
+    /// the account resource.
     pub fn project(&self) -> Option<&str> {
-        let domain = self.email.as_deref()?.split_once('@')?.1;
-        domain.strip_suffix(".iam.gserviceaccount.com")
+        let from_email = self
+            .email
+            .as_deref()
+            .and_then(|e| e.split_once('@'))
+            .and_then(|(_, domain)| domain.strip_suffix(".iam.gserviceaccount.com"));
+        from_email.or(self.planned_project.as_deref())
     }
 }
 
@@ -188,8 +196,6 @@ pub struct SideGraph<'i> {
     pub lb_unresolved: bool,
     /// Some domain mapping of this side cannot be tied to a service (listed in `unresolved`).
     pub domain_unresolved: bool,
-    /// The provider's default project, used where a resource leaves `project` unset.
-    pub default_project: Option<String>,
     /// Each workload's project; an unset one filled from the provider configuration it uses.
     workload_projects: Vec<Tri<String>>,
     /// The project of provider configurations whose `project` the configuration does not fix,
@@ -231,7 +237,6 @@ impl<'i> SideGraph<'i> {
             unresolved: Vec::new(),
             lb_unresolved: false,
             domain_unresolved: false,
-            default_project: ctx.configuration.provider_project.clone(),
             workload_projects: Vec::new(),
             provider_projects: learn_provider_projects(inventory, ctx),
             projects: HashMap::new(),
@@ -248,7 +253,10 @@ impl<'i> SideGraph<'i> {
             g.workload_projects.push(project);
         }
         for a in &inventory.service_accounts {
-            g.account(a.email.clone().known(), Some(a.address.clone()));
+            let n = g.account(a.email.clone().known(), Some(a.address.clone()));
+            let project = g.project_of(&a.address, &a.project, ctx).known();
+            let i = g.account_index(n).expect("an account node");
+            g.accounts[i].planned_project = project;
         }
         for i in 0..inventory.iam.len() {
             let n = g.graph.add_node(NodeKind::Iam(i));
@@ -299,6 +307,7 @@ impl<'i> SideGraph<'i> {
                 self.accounts.push(AccountNode {
                     email: None,
                     address: None,
+                    planned_project: None,
                 });
                 self.account_nodes.push(n);
                 self.accounts.len() - 1
@@ -808,11 +817,13 @@ impl<'i> SideGraph<'i> {
                 Some(components.iter().all(|c| *c == Some(true)))
             }
         };
+        // A workload whose own name is unknown at plan time may be the one a known name means.
         let possible: Vec<usize> = match &name {
             Tri::Known(n) => index
                 .workloads_by_name
                 .get(&(kind, n.as_str()))
                 .into_iter()
+                .chain(index.workloads_unnamed.get(&kind))
                 .flatten()
                 .copied()
                 .filter(|&w| fits(self, w).is_some())
@@ -883,6 +894,12 @@ impl<'i> SideGraph<'i> {
                 };
                 return WorkloadLink::One(self.external(external));
             }
+            (Tri::Known(n), 1) if self.inventory.workloads[possible[0]].name.is_unknown() => {
+                format!(
+                    "{attribute} `{n}` may name `{}`, whose name is not known at plan time",
+                    self.inventory.workloads[possible[0]].address
+                )
+            }
             (Tri::Known(n), 1) => format!(
                 "{attribute} `{n}` may name `{}`, but its project or location is not known at \
                  plan time",
@@ -930,6 +947,39 @@ impl<'i> SideGraph<'i> {
                 self.graph.add_edge(node, set, EdgeKind::Candidate);
             }
         }
+        self.link_sets_outside_the_plan();
+    }
+
+    /// A set that no workload of the plan fits still names some workload: one outside the plan,
+    /// with `?` for what is unknown. Its grants stay possible there, never dropped.
+    fn link_sets_outside_the_plan(&mut self) {
+        let mut empty: Vec<(CandidateSet, NodeIndex)> = self
+            .candidate_sets
+            .iter()
+            .filter(|(_, n)| self.incoming(**n, |e| e == EdgeKind::Candidate).is_empty())
+            .map(|(set, &n)| (set.clone(), n))
+            .collect();
+        empty.sort_by_key(|(_, n)| n.index());
+        for (set, node) in empty {
+            let part = |c: &Option<String>| c.clone().unwrap_or_else(|| "?".into());
+            let external = self.external(ExternalWorkload {
+                id: format!(
+                    "projects/{}/locations/{}/{}/{}",
+                    part(&set.project),
+                    part(&set.location),
+                    set.kind.collection(),
+                    part(&set.name)
+                ),
+                kind: set.kind,
+                project: set.project.clone(),
+            });
+            self.graph.add_edge(external, node, EdgeKind::Candidate);
+        }
+    }
+
+    /// Workload `i`'s project, filled from its provider configuration when left unset.
+    pub fn workload_project(&self, i: usize) -> &Tri<String> {
+        &self.workload_projects[i]
     }
 
     /// The candidate sets of `kind` that workload `i`, named `name` for that kind, fits.

@@ -390,6 +390,29 @@ const DEFAULT_URL_DISABLED: &str = "run.googleapis.com/default-url-disabled";
 /// Where the v1 service annotations are set in the configuration.
 pub(crate) const ANNOTATIONS_PATH: &[&str] = &["metadata", "annotations"];
 
+/// A v1 service annotation that the configuration does not set, while `effective_annotations`
+/// is unknown. A new object has only the configured keys (and Google's own), so it is absent.
+/// On an update the provider plans the effective map as the prior one with the configured keys
+/// applied: a key the configuration set before and no longer sets is removed, any other keeps
+/// its prior effective value (set outside Terraform, it stays). Without the prior map it is
+/// unknown, never its default.
+fn unconfigured_annotation<'v>(
+    r: &Reading<'_, 'v>,
+    key: &str,
+) -> Result<Tri<&'v str>, TypeMismatch> {
+    if r.creating {
+        return Ok(Tri::Absent);
+    }
+    let Some(prior) = &r.prior else {
+        return Ok(Tri::Unknown);
+    };
+    let metadata = prior.first("metadata");
+    if let Tri::Known(_) = metadata.key("annotations").key(key).str()? {
+        return Ok(Tri::Absent);
+    }
+    metadata.key("effective_annotations").key(key).str()
+}
+
 fn read_v1(r: &Reading) -> Result<Workload, TypeMismatch> {
     let n = &r.node;
     let annotations = n.first("metadata").key("annotations");
@@ -399,8 +422,7 @@ fn read_v1(r: &Reading) -> Result<Workload, TypeMismatch> {
     let annotation = |key: &str| -> Result<Tri<String>, TypeMismatch> {
         Ok(match annotations.key(key).str()? {
             Tri::Absent => match effective.key(key).str()? {
-                // effective_annotations is computed: unknown on create says nothing extra.
-                Tri::Unknown if !annotations.is_unknown() => Tri::Absent,
+                Tri::Unknown if !annotations.is_unknown() => unconfigured_annotation(r, key)?,
                 other => other,
             },
             other => other,
@@ -482,6 +504,7 @@ mod tests {
             node: Node::root(after, Some(unknown), None),
             side: Side::After,
             creating,
+            prior: None,
         };
         read(&reading).expect("readable")
     }
@@ -551,6 +574,43 @@ mod tests {
         assert_eq!(w.invoker_iam_disabled, Tri::Unknown);
         assert_eq!(w.ingress, Some(Tri::Known(Ingress::All)));
         assert_eq!(w.iap_enabled, Tri::Known(false));
+    }
+
+    #[test]
+    fn an_unconfigured_v1_annotation_on_update_keeps_its_prior_effective_value() {
+        const DISABLED: &str = "run.googleapis.com/invoker-iam-disabled";
+        let address = Address::parse("google_cloud_run_service.x").expect("address");
+        let after =
+            json!({"metadata": [{"annotations": {"run.googleapis.com/launch-stage": "BETA"}}]});
+        let unknown = json!({"metadata": [{"effective_annotations": true}]});
+        let read_update = |prior: Option<&Value>| {
+            let reading = Reading {
+                address: &address,
+                rtype: "google_cloud_run_service",
+                node: Node::root(&after, Some(&unknown), None),
+                side: Side::After,
+                creating: false,
+                prior: prior.map(|p| Node::root(p, None, None)),
+            };
+            read(&reading).expect("readable").invoker_iam_disabled
+        };
+        // Set outside Terraform: the provider carries it over.
+        let outside = json!({"metadata": [{
+            "annotations": {"run.googleapis.com/launch-stage": "BETA"},
+            "effective_annotations": {DISABLED: "true", "run.googleapis.com/launch-stage": "BETA"}
+        }]});
+        assert_eq!(read_update(Some(&outside)), Tri::Known(true));
+        // Configured before and no longer: removed, so the default.
+        let removed = json!({"metadata": [{
+            "annotations": {DISABLED: "true"},
+            "effective_annotations": {DISABLED: "true"}
+        }]});
+        assert_eq!(read_update(Some(&removed)), Tri::Known(false));
+        // Never set: still absent.
+        let never = json!({"metadata": [{"annotations": {}, "effective_annotations": {}}]});
+        assert_eq!(read_update(Some(&never)), Tri::Known(false));
+        // Nothing proves the default.
+        assert_eq!(read_update(None), Tri::Unknown);
     }
 
     #[test]

@@ -82,6 +82,7 @@ mod tests {
             node: Node::root(&after, Some(&unknown), Some(&sensitive)),
             side: Side::After,
             creating: true,
+            prior: None,
         })
         .unwrap();
         assert_eq!(m.domain, Tri::Known("portal.acme.com".into()));
@@ -102,6 +103,7 @@ mod tests {
             node: Node::root(&after, None, Some(&sensitive)),
             side: Side::After,
             creating: true,
+            prior: None,
         })
         .unwrap();
         assert_eq!(m.domain, Tri::Known("(sensitive)".into()));

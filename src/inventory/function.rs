@@ -205,6 +205,7 @@ mod tests {
             node: Node::root(after, Some(unknown), None),
             side: Side::After,
             creating,
+            prior: None,
         };
         read(&reading).expect("readable")
     }

@@ -380,6 +380,7 @@ mod tests {
             node: Node::root(after, Some(unknown), None),
             side: Side::After,
             creating: true,
+            prior: None,
         })
         .expect("readable")
     }

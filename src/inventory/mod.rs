@@ -121,6 +121,9 @@ pub struct Reading<'a, 'v> {
     pub side: Side,
     /// The object is being created by this plan (computed attributes are unknown).
     pub creating: bool,
+    /// The object's before side, when this reads the after side of an in-place update: some
+    /// computed values carry over from it.
+    pub prior: Option<Node<'v>>,
 }
 
 impl Inventory {
@@ -139,7 +142,7 @@ impl Inventory {
                     .push((change.address.clone(), change.action));
             }
             for side in Side::BOTH {
-                self.add_object(&kept, rtype, change.before_node(), side, false);
+                self.add_object(&kept, rtype, change.before_node(), side, false, None);
             }
             self.add_object(
                 &change.address,
@@ -147,6 +150,7 @@ impl Inventory {
                 change.after_node(),
                 Side::After,
                 true,
+                None,
             );
             return;
         }
@@ -156,12 +160,15 @@ impl Inventory {
         }
         let creating = matches!(change.action, Action::Create | Action::Replace);
         for side in Side::BOTH {
-            let node = match side {
-                Side::Before => change.before_node(),
-                Side::After => change.after_node(),
+            let (node, prior) = match side {
+                Side::Before => (change.before_node(), None),
+                Side::After if change.action == Action::Update => {
+                    (change.after_node(), change.before_node())
+                }
+                Side::After => (change.after_node(), None),
             };
             let creating = side == Side::After && creating;
-            self.add_object(&change.address, rtype, node, side, creating);
+            self.add_object(&change.address, rtype, node, side, creating, prior);
         }
     }
 
@@ -173,6 +180,7 @@ impl Inventory {
         node: Option<Node>,
         side: Side,
         creating: bool,
+        prior: Option<Node>,
     ) {
         let Some(node) = node else { return };
         let reading = Reading {
@@ -181,6 +189,7 @@ impl Inventory {
             node,
             side,
             creating,
+            prior,
         };
         if let Err(e) = read_one(self, &reading) {
             record(self, address, side, &e);

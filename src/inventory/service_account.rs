@@ -9,6 +9,8 @@ use super::{Reading, computed_str};
 pub struct ServiceAccount {
     pub address: Address,
     pub email: Tri<String>,
+    /// As written; the graph fills an unset one from the provider configuration.
+    pub project: Tri<String>,
     /// The plan itself states the email (providers since 6.13 compute it at plan time); false
     /// when runguard derived it from `account_id` and `project`.
     pub email_in_plan: bool,
@@ -41,10 +43,11 @@ pub fn read_account(r: &Reading) -> Result<ServiceAccount, TypeMismatch> {
     // Providers before 6.13 leave `email` unknown on create; it is always
     // `{account_id}@{project}.iam.gserviceaccount.com`.
     let stated = computed_str(n, "email")?;
+    let project = computed_str(n, "project")?;
     let email_in_plan = matches!(stated, Tri::Known(_));
     let email = match stated {
         Tri::Known(e) => Tri::Known(e.to_lowercase()),
-        _ => match (n.key("account_id").str()?, n.key("project").str()?) {
+        _ => match (n.key("account_id").str()?, &project) {
             (Tri::Known(a), Tri::Known(p)) => {
                 Tri::Known(format!("{a}@{p}.iam.gserviceaccount.com").to_lowercase())
             }
@@ -54,6 +57,7 @@ pub fn read_account(r: &Reading) -> Result<ServiceAccount, TypeMismatch> {
     Ok(ServiceAccount {
         address: r.address.clone(),
         email,
+        project,
         email_in_plan,
         unique_id: computed_str(n, "unique_id")?,
     })

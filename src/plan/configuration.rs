@@ -17,8 +17,6 @@ use super::address::{InstanceKey, ModuleStep};
 #[derive(Debug, Default)]
 pub struct Configuration {
     modules: HashMap<String, Module>,
-    /// `provider "google" { project = ... }` when it is a constant.
-    pub provider_project: Option<String>,
     /// Every provider configuration, by its `provider_config` key (`google`, `google.staging`,
     /// `module.a:google`).
     providers: HashMap<String, Provider>,
@@ -66,7 +64,6 @@ pub struct RawConfiguration<'a> {
 #[derive(Deserialize)]
 struct RawProvider {
     name: Option<String>,
-    alias: Option<String>,
     module_address: Option<String>,
     #[serde(default)]
     expressions: Value,
@@ -187,11 +184,6 @@ impl Configuration {
         wanted: &dyn Fn(&str) -> bool,
     ) -> Result<Configuration, serde_json::Error> {
         let mut config = Configuration::default();
-        if let Some(google) = raw.provider_config.values().find(|p| {
-            p.name.as_deref() == Some("google") && p.alias.is_none() && p.module_address.is_none()
-        }) {
-            config.provider_project = constant_str(&google.expressions, "project");
-        }
         for (key, p) in raw.provider_config {
             let module = p
                 .module_address
@@ -584,14 +576,6 @@ fn module_steps(path: &str) -> Vec<ModuleStep> {
         .collect()
 }
 
-fn constant_str(expressions: &Value, key: &str) -> Option<String> {
-    expressions
-        .get(key)?
-        .get("constant_value")?
-        .as_str()
-        .map(str::to_owned)
-}
-
 fn config_path(modules: &[ModuleStep]) -> String {
     super::address::config_module_of(modules)
 }
@@ -781,7 +765,11 @@ mod tests {
                 context_key: Some(InstanceKey::Str("eu".into())),
             })]
         );
-        assert_eq!(c.provider_project.as_deref(), Some("acme-prod"));
+        assert_eq!(
+            c.provider_argument("google", "project", &BTreeMap::new())
+                .as_deref(),
+            Some("acme-prod")
+        );
     }
 
     #[test]

@@ -38,7 +38,8 @@ pub struct DomainPath {
 pub struct Exposure {
     pub public: Verdict,
     /// The invoker check lets anyone in: `allUsers` holds an invoker role or the check is
-    /// disabled (`unknown` when either may hold). An unknown principal does not count here.
+    /// disabled (`unknown` when either may hold, or when a grant on the workload itself names a
+    /// principal unknown at plan time, which may be `allUsers`).
     pub anyone_allowed: Verdict,
     /// A path from the internet reaches the service past IAP.
     pub reachable: Verdict,
@@ -48,9 +49,10 @@ pub struct Exposure {
     pub domains: Vec<DomainPath>,
 }
 
-/// Whether the invoker check is open to anyone by `allUsers` or by being disabled, leaving
-/// unknown principals aside: the part of an open invoker check that only a public grant or
-/// setting can cause.
+/// Whether the invoker check is open to anyone by `allUsers` or by being disabled: the part of
+/// an open invoker check that only a public grant or setting can cause. A principal unknown at
+/// plan time on the workload's own IAM may be `allUsers` (project, folder and organization
+/// policies cannot hold it), so it makes the answer unknown: an unknown only adds uncertainty.
 fn anyone_allowed(check_disabled: &Tri<bool>, invokers: &[Invoker]) -> Verdict {
     let all_users = Verdict::any(invokers.iter().map(|i| match &i.principal {
         Principal::Known { member, .. } if classify(member) == MemberKind::AllUsers => {
@@ -60,6 +62,7 @@ fn anyone_allowed(check_disabled: &Tri<bool>, invokers: &[Invoker]) -> Verdict {
                 Verdict::Unknown
             }
         }
+        Principal::Unknown if i.grants.iter().any(|g| g.level == "resource") => Verdict::Unknown,
         _ => Verdict::No,
     }));
     let disabled = match check_disabled {

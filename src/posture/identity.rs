@@ -32,7 +32,7 @@ impl HeldRole {
         let name = role.display().to_owned();
         let caps = role.caps.clone().known().unwrap_or(Caps::NONE);
         HeldRole {
-            privileged: is_privileged(&name, caps),
+            privileged: may_be_privileged(role, caps),
             capabilities: caps.names(),
             role: name,
             granted_by: g.inventory.iam[i].address.to_string(),
@@ -237,11 +237,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                 t.label = posture.display();
                 // The implicit default account belongs to the workload's project.
                 if t.project.is_none() {
-                    t.project = w
-                        .project
-                        .clone()
-                        .known()
-                        .or_else(|| g.default_project.clone());
+                    t.project = g.workload_project(index).clone().known();
                 }
                 t
             }
@@ -249,11 +245,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                 node: None,
                 account: None,
                 member: None,
-                project: w
-                    .project
-                    .clone()
-                    .known()
-                    .or_else(|| g.default_project.clone()),
+                project: g.workload_project(index).clone().known(),
                 label: posture.display(),
             },
         };
@@ -446,6 +438,13 @@ fn held_roles(g: &SideGraph, account_node: NodeIndex, account: usize) -> Vec<Hel
         }
     }
     roles
+}
+
+/// A role is privileged by its name or its capabilities; a role whose name is unknown at plan
+/// time may be any role, `roles/owner` included, so it counts as privileged: an unknown only
+/// adds uncertainty.
+fn may_be_privileged(role: &RoleRef, caps: Caps) -> bool {
+    role.name.is_none() || is_privileged(role.display(), caps)
 }
 
 /// What the other side of the plan holds, looked up by address.

@@ -25,7 +25,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::iam::MemberKind;
-use crate::posture::{Posture, WorkloadId};
+use crate::posture::{Invoker, Posture, WorkloadId};
 
 /// How bad a change is. Ordered from least to most severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -268,9 +268,14 @@ impl Finding {
 /// nothing new. The label names the grants but never the workload, so that one project-level
 /// grant gives the same item on every workload it reaches.
 pub(crate) fn invoker_items(p: &Posture, pred: impl Fn(MemberKind) -> bool) -> Vec<Item> {
+    invokers_where(p, |i| pred(i.principal.kind()))
+}
+
+/// [`invoker_items`] for the invokers that `pred` selects.
+pub(crate) fn invokers_where(p: &Posture, pred: impl Fn(&Invoker) -> bool) -> Vec<Item> {
     p.invokers
         .iter()
-        .filter(|i| pred(i.principal.kind()))
+        .filter(|i| pred(i))
         .map(|i| {
             let roles: BTreeSet<&str> = i.grants.iter().map(|g| &*g.role).collect();
             let levels: BTreeSet<&'static str> = i.grants.iter().map(|g| g.level).collect();

@@ -18,7 +18,8 @@ their tokens (`getAccessToken`, `signBlob`, `signJwt`), create their keys, or ch
 (`setIamPolicy`). Grants to principal sets that include the account count (every service account
 of its project, folder or organization:
 `principalSet://cloudresourcemanager.googleapis.com/projects/NUMBER/type/ServiceAccount`). A
-workload switching to an account that already holds such a role counts too.
+workload switching to an account that already holds such a role counts too, and so does a role
+whose name is unknown at plan time (it may be any of them).
 
 ## Why it matters
 Whoever controls the workload — through a code bug, a compromised dependency or a malicious

@@ -34,8 +34,11 @@ says it is now unknown; see `runguard explain public-invoker` for every transiti
 Its severity is `medium`, and `high` when this plan is what opens the question: the open
 invoker (`allUsers` holding an invoker role, or the invoker check disabled, either of them
 certain or possible) is new in this plan, or the path from the internet becomes unknown where it
-was closed (`no`) or did not exist. Then the default gate (`--fail-on high`) stops, because a
-reviewer must look. An unknown principal on a service that was already reachable stays `medium`.
+was closed (`no`) or did not exist. A principal unknown at plan time in the service's own IAM
+may be `allUsers`, so it is a possible open invoker. Then the default gate (`--fail-on high`)
+stops, because a reviewer must look: making a value unknown never lets a plan through that the
+known value would stop. It stays `medium` when the plan only keeps a question that was already
+open.
 
 ## Why it matters
 Other scanners drop unknown values and pass the plan. runguard never takes an unknown as safe: a
@@ -203,20 +206,24 @@ mod tests {
     }
 
     #[test]
-    fn medium_when_only_an_unknown_principal_appears() {
+    fn high_when_an_unknown_member_may_be_all_users() {
         use Verdict::{No, Unknown, Yes};
-        // An unknown member on a service that was already reachable.
+        // An unknown member in the service's IAM, which may be allUsers, on a service that was
+        // already reachable, or on a new one.
         assert_eq!(
-            severity(Some(no(No, Yes)), unknown(No, Yes), false),
-            Severity::Medium
+            severity(Some(no(No, Yes)), unknown(Unknown, Yes), false),
+            Severity::High
         );
-        // A new service reachable from the internet, with an unknown member.
-        assert_eq!(severity(None, unknown(No, Yes), false), Severity::Medium);
-        // An unknown member on a service outside the plan: its path was always unknown.
-        assert_eq!(severity(None, unknown(No, Unknown), true), Severity::Medium);
-        // An unknown member on a private service whose path was already unknown.
+        assert_eq!(severity(None, unknown(Unknown, Yes), false), Severity::High);
+    }
+
+    #[test]
+    fn medium_when_the_plan_keeps_the_invoker_question_already_open() {
+        use Verdict::{No, Unknown, Yes};
+        // An unknown member that was already there, on a private service that becomes
+        // reachable (which `ingress-widened` reports).
         assert_eq!(
-            severity(Some(no(No, Unknown)), unknown(No, Unknown), false),
+            severity(Some(no(Unknown, No)), unknown(Unknown, Yes), false),
             Severity::Medium
         );
     }

@@ -1,4 +1,5 @@
-use super::{Delta, Direction, Rule, Severity, compare, invoker_items};
+use super::{Delta, Direction, Rule, Severity, compare, invoker_items, invokers_where};
+use crate::graph::Principal;
 use crate::iam::MemberKind;
 use crate::inventory::WorkloadKind;
 
@@ -35,6 +36,10 @@ resource "google_cloud_run_v2_job_iam_member" "anyone" {
 ## Use instead
 Grant `roles/run.jobsExecutor` to the scheduler or workflow service account that starts the job.
 
+A principal unknown at plan time in the job's or worker pool's own IAM may be `allUsers`: it is
+reported too, `high`, so that the default gate stops until a reviewer has looked. (Project,
+folder and organization policies cannot hold `allUsers`.)
+
 ## Known limits
 Worker-pool access is judged from the predefined-role table and custom-role permissions
 (`run.workerpools.update`).
@@ -51,7 +56,7 @@ fn check(d: &Delta) -> Vec<super::Finding> {
     } else {
         "redeploy this worker pool"
     };
-    compare(
+    let mut findings = compare(
         d,
         |p| {
             invoker_items(p, |k| {
@@ -63,5 +68,34 @@ fn check(d: &Delta) -> Vec<super::Finding> {
             Direction::Improved => format!("anyone can no longer {what}: {}", item.label),
             Direction::Unchanged => format!("anyone can still {what}: {}", item.label),
         },
-    )
+    );
+    let unknown_on_workload = |i: &crate::posture::Invoker| {
+        i.principal == Principal::Unknown && i.grants.iter().any(|g| g.level == "resource")
+    };
+    findings.extend(
+        compare(
+            d,
+            |p| invokers_where(p, unknown_on_workload),
+            |item, dir| match dir {
+                Direction::Worsened => format!(
+                    "a principal unknown at plan time, possibly allUsers, can now {what}: {}",
+                    item.label
+                ),
+                Direction::Improved => format!(
+                    "a principal unknown at plan time, possibly allUsers, can no longer {what}: {}",
+                    item.label
+                ),
+                Direction::Unchanged => format!(
+                    "a principal unknown at plan time, possibly allUsers, can still {what}: {}",
+                    item.label
+                ),
+            },
+        )
+        .into_iter()
+        .map(|mut f| {
+            f.severity = Some(Severity::High);
+            f
+        }),
+    );
+    findings
 }

@@ -30,31 +30,48 @@ fn generated_plan_findings_match_expected() {
     for seed in [7, 8] {
         let (bytes, expected) = plan(MB, seed);
         assert_size(&bytes, MB);
-        assert!(expected.public_services > 0 && expected.workloads > expected.public_services);
-        let report = runguard::analyze(&bytes, &runguard::Options::default()).expect("analysable");
-        assert!(report.unanalysable.is_empty(), "{:#?}", report.unanalysable);
-        // The generator leaves some service accounts unset through `each.value`, which plan
-        // JSON does not record: runguard must say the identity is unknown, and nothing else.
-        for u in &report.unresolved {
-            assert!(
-                u.reason
-                    .starts_with("runtime service account: it comes from `each.value"),
-                "{u:?}"
-            );
-        }
-        assert_eq!(report.workloads.len(), expected.workloads, "seed {seed}");
-        let public: BTreeSet<&str> = report
-            .findings
-            .iter()
-            .filter(|f| f.rule.id == "public-invoker" && f.direction == Direction::Worsened)
-            .flat_map(|f| f.workloads.iter().map(String::as_str))
-            .collect();
-        assert_eq!(
-            public.len(),
-            expected.public_services,
-            "seed {seed}: {public:#?}"
+        assert_findings_match(&bytes, expected, seed);
+    }
+}
+
+/// Plans of many units, without padding: every unit's shape (IAM style, actions, identity,
+/// job) drawn from the seed.
+#[test]
+fn many_unit_plan_findings_match_expected() {
+    for (units, seed) in [(40, 21), (64, 22)] {
+        let mut bytes = Vec::new();
+        let expected = generator::generate_units(units, seed, &mut bytes);
+        assert!(expected.workloads > units, "some units have a job");
+        assert_findings_match(&bytes, expected, seed);
+    }
+}
+
+/// runguard finds exactly the workloads and the public services the generator made.
+fn assert_findings_match(bytes: &[u8], expected: generator::Expected, seed: u64) {
+    assert!(expected.public_services > 0 && expected.workloads > expected.public_services);
+    let report = runguard::analyze(bytes, &runguard::Options::default()).expect("analysable");
+    assert!(report.unanalysable.is_empty(), "{:#?}", report.unanalysable);
+    // The generator leaves some service accounts unset through `each.value`, which plan
+    // JSON does not record: runguard must say the identity is unknown, and nothing else.
+    for u in &report.unresolved {
+        assert!(
+            u.reason
+                .starts_with("runtime service account: it comes from `each.value"),
+            "{u:?}"
         );
     }
+    assert_eq!(report.workloads.len(), expected.workloads, "seed {seed}");
+    let public: BTreeSet<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule.id == "public-invoker" && f.direction == Direction::Worsened)
+        .flat_map(|f| f.workloads.iter().map(String::as_str))
+        .collect();
+    assert_eq!(
+        public.len(),
+        expected.public_services,
+        "seed {seed}: {public:#?}"
+    );
 }
 
 #[test]
