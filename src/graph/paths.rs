@@ -116,7 +116,17 @@ impl SideGraph<'_> {
         };
         match reached {
             Ok(reached) => self.front(self.lb_nodes[lb_index], reached),
-            Err(reason) => self.lb_link_unresolved(lb_index, &config_path.join("."), reason),
+            Err(reason) => {
+                self.lb_link_unresolved(lb_index, &config_path.join("."), reason);
+                // The NEG still sends traffic to some workload of its project and region: each
+                // one may be it, so each gets the path as possible (never proven).
+                let possible: Reached = (0..self.inventory.workloads.len())
+                    .filter(|&w| self.inventory.workloads[w].kind == kind)
+                    .filter(|&w| self.fits_scope(w, &project, &region).is_some())
+                    .map(|w| (w, false))
+                    .collect();
+                self.front(self.lb_nodes[lb_index], possible);
+            }
         }
     }
 
@@ -296,6 +306,15 @@ impl SideGraph<'_> {
                         format!("route_name unknown at plan time: {reason}"),
                     );
                     self.domain_unresolved = true;
+                    // The mapping still serves some service: each one of its project and
+                    // location may be it, so each gets the mapping as a possible path.
+                    let (project, location) = (project.clone(), m.location.clone());
+                    let possible: Reached = (0..self.inventory.workloads.len())
+                        .filter(|&w| self.inventory.workloads[w].kind == WorkloadKind::Service)
+                        .filter(|&w| self.fits_scope(w, &project, &location).is_some())
+                        .map(|w| (w, false))
+                        .collect();
+                    self.front(n, possible);
                 }
             }
         }

@@ -262,10 +262,22 @@ impl<'v> Node<'v> {
         self.read("a boolean", Value::as_bool)
     }
 
-    /// The entries of a map (`environment_variables`), by key.
+    /// The entries of a map (`environment_variables`), by key, sorted. An entry whose value is
+    /// unknown at plan time is left out of the map and marked in `after_unknown`: its key
+    /// still names an entry, whose value reads as unknown.
     pub fn entries(&self) -> Read<Vec<(&'v str, Node<'v>)>> {
-        self.read("an object", Value::as_object)
-            .map(|t| t.map(|m| m.keys().map(|k| (k.as_str(), self.key(k))).collect()))
+        let unknown_keys: Vec<&'v str> = match self.unknown {
+            Mask::At(Value::Object(u)) => u.keys().map(String::as_str).collect(),
+            _ => Vec::new(),
+        };
+        self.read("an object", Value::as_object).map(|t| {
+            t.map(|m| {
+                let mut keys: Vec<&'v str> = m.keys().map(String::as_str).collect();
+                keys.extend(unknown_keys.iter().filter(|k| !m.contains_key(**k)));
+                keys.sort_unstable();
+                keys.into_iter().map(|k| (k, self.key(k))).collect()
+            })
+        })
     }
 
     /// The elements of a list, set or nested block.
@@ -279,6 +291,17 @@ impl<'v> Node<'v> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_map_entry_unknown_at_plan_time_is_still_an_entry() {
+        let after = json!({"env": {"MODE": "fast"}});
+        let unknown = json!({"env": {"TOKEN": true}});
+        let root = Node::root(&after, Some(&unknown), None);
+        let entries = root.key("env").entries().unwrap().known().unwrap();
+        let keys: Vec<&str> = entries.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["MODE", "TOKEN"]);
+        assert_eq!(entries[1].1.str(), Ok(Tri::Unknown));
+    }
 
     #[test]
     fn unknown_leaf_is_unknown_even_when_omitted() {

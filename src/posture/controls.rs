@@ -33,6 +33,11 @@ pub fn plaintext_secrets(w: &Workload) -> Vec<PlaintextSecret> {
                     sensitive: false,
                     setting_shaped: false,
                 } if is_secret_like(&name) => "secret-like name",
+                // A literal that is unknown at plan time is still a literal: nothing proves it
+                // is a setting rather than the credential its name says.
+                EnvValue::Unknown { sensitive: false } if is_secret_like(&name) => {
+                    "secret-like name"
+                }
                 _ => return None,
             };
             Some(PlaintextSecret {

@@ -1,7 +1,8 @@
 use super::public_invoker::{ExposureRule, evidence as public_invoker_evidence, transition};
 use super::{Delta, Direction, Finding, Rule, Severity, finding};
 use crate::graph::Principal;
-use crate::posture::{Posture, Verdict};
+use crate::inventory::Ingress;
+use crate::posture::{IngressValue, Posture, Verdict};
 
 pub static RULE: Rule = Rule {
     id: "public-exposure-unknown",
@@ -33,12 +34,15 @@ says it is now unknown; see `runguard explain public-invoker` for every transiti
 
 Its severity is `medium`, and `high` when this plan is what opens the question: the open
 invoker (`allUsers` holding an invoker role, or the invoker check disabled, either of them
-certain or possible) is new in this plan, or the path from the internet becomes unknown where it
-was closed (`no`) or did not exist. A principal unknown at plan time in the service's own IAM
-may be `allUsers`, so it is a possible open invoker. Then the default gate (`--fail-on high`)
-stops, because a reviewer must look: making a value unknown never lets a plan through that the
-known value would stop. It stays `medium` when the plan only keeps a question that was already
-open.
+certain or possible) is new in this plan, or the path from the internet opens further (unknown
+where it was closed or did not exist, or proven where it was unknown). A principal unknown at
+plan time in the service's own IAM may be `allUsers`, so it is a possible open invoker. Then the
+default gate (`--fail-on high`) stops, because a reviewer must look: making a value unknown
+never lets a plan through that the known value would stop. It stays `medium` when the plan only
+keeps a question that was already open (for example when IAP in front of it becomes unknown).
+
+A service whose exposure is unknown on both sides is also reported as worsened when either half
+of the exposure grows: a load balancer now reaches a service whose invoker was already unknown.
 
 ## Why it matters
 Other scanners drop unknown values and pass the plan. runguard never takes an unknown as safe: a
@@ -87,8 +91,8 @@ fn open_question_evidence(p: &Posture) -> Vec<String> {
 }
 
 /// The plan itself opens the question: the open invoker (`allUsers` or a disabled check,
-/// certain or possible) is new, or the path from the internet becomes unknown where it was
-/// closed or the service did not exist. A service outside the plan always has an unknown path,
+/// certain or possible) is new, or the path from the internet opens further (unknown where it
+/// was closed, or proven where it was unknown), or the service did not exist. A service outside the plan always has an unknown path,
 /// which no plan opens.
 fn opened_by_this_plan(d: &Delta, after: &Posture) -> bool {
     let (was_allowed, was_reachable) = match d.before {
@@ -98,8 +102,72 @@ fn opened_by_this_plan(d: &Delta, after: &Posture) -> bool {
     };
     let new_open_invoker =
         after.anyone_allowed != Verdict::No && after.anyone_allowed > was_allowed;
-    let new_unknown_path = after.reachable == Verdict::Unknown && was_reachable == Verdict::No;
-    new_open_invoker || new_unknown_path
+    let new_path = after.reachable != Verdict::No && after.reachable > was_reachable;
+    let new_ungated = d
+        .before
+        .is_some_and(|b| new_ungated_path(b, after) || door_opens(b, after));
+    new_open_invoker || new_path || new_ungated
+}
+
+/// Whether either half of "anyone on the internet can invoke it" becomes more certain, or a
+/// path that IAP is not proven to gate appears (a load balancer whose IAP is unknown at plan
+/// time: had it been off, the plan would have made the service public).
+fn exposure_grows(before: &Posture, after: &Posture) -> bool {
+    after.anyone_allowed > before.anyone_allowed
+        || after.reachable > before.reachable
+        || new_ungated_path(before, after)
+        || door_opens(before, after)
+}
+
+/// Whether a setting that keeps the internet out moves towards open: proven closed to
+/// unknown, or unknown to open. The run.app URL, IAP on the service, ingress and the invoker
+/// check each close a door; `reachable` can hide such a move when it was already unknown for
+/// another reason (a load balancer outside the plan).
+fn door_opens(before: &Posture, after: &Posture) -> bool {
+    // 0 closed, 1 unknown, 2 open.
+    let closed_when = |value: Option<bool>, closed: bool| match value {
+        Some(v) if v == closed => 0,
+        None => 1,
+        Some(_) => 2,
+    };
+    let ingress = |p: &Posture| match p.ingress {
+        Some(IngressValue::Set(Ingress::Internal)) => 0,
+        Some(IngressValue::Set(Ingress::InternalAndLoadBalancing)) => 1,
+        Some(IngressValue::Unknown) | None => 2,
+        Some(IngressValue::Set(Ingress::All)) => 3,
+    };
+    closed_when(after.default_uri_disabled, true) > closed_when(before.default_uri_disabled, true)
+        || closed_when(after.iap, true) > closed_when(before.iap, true)
+        || closed_when(after.iam_check_disabled, false)
+            > closed_when(before.iam_check_disabled, false)
+        || ingress(after) > ingress(before)
+}
+
+/// A path from the internet on the after side, not on the before side, that the service's
+/// ingress may let in and that IAP is not proven to gate: an external load balancer (ingress
+/// other than `internal`) or a domain mapping (ingress `all`).
+fn new_ungated_path(before: &Posture, after: &Posture) -> bool {
+    let ingress_allows = |wanted: &[Ingress]| match after.ingress {
+        Some(IngressValue::Set(i)) => wanted.contains(&i),
+        Some(IngressValue::Unknown) | None => true,
+    };
+    let lb = ingress_allows(&[Ingress::All, Ingress::InternalAndLoadBalancing])
+        && after.load_balancers.iter().any(|l| {
+            l.iap != Some(true)
+                && l.external != Some(false)
+                && !before
+                    .load_balancers
+                    .iter()
+                    .any(|b| b.forwarding_rule == l.forwarding_rule && b.iap == l.iap)
+        });
+    let domain = ingress_allows(&[Ingress::All])
+        && after.domain_mappings.iter().any(|m| {
+            !before
+                .domain_mappings
+                .iter()
+                .any(|b| b.address == m.address)
+        });
+    lb || domain
 }
 
 fn check(d: &Delta) -> Vec<Finding> {
@@ -110,6 +178,13 @@ fn check(d: &Delta) -> Vec<Finding> {
     let after = d.after.map(|p| p.public);
     let Some((ExposureRule::ExposureUnknown, direction)) = transition(before, after) else {
         return Vec::new();
+    };
+    // Unknown on both sides, but a part of the exposure grows: the open invoker or the path
+    // becomes more certain (a load balancer now reaches a service whose invoker is unknown).
+    // Had the unknown gone the wrong way, the plan would have made the service public.
+    let direction = match (direction, d.before, d.after) {
+        (Direction::Unchanged, Some(b), Some(a)) if exposure_grows(b, a) => Direction::Worsened,
+        _ => direction,
     };
     let reasons = |p: &Posture| p.public_reasons.join("; ");
     let (message, evidence) = match (direction, d.after) {
@@ -218,13 +293,18 @@ mod tests {
     }
 
     #[test]
-    fn medium_when_the_plan_keeps_the_invoker_question_already_open() {
+    fn high_when_the_plan_opens_a_path_to_an_invoker_already_unknown() {
         use Verdict::{No, Unknown, Yes};
         // An unknown member that was already there, on a private service that becomes
-        // reachable (which `ingress-widened` reports).
+        // reachable: had the member been allUsers, this plan would have made it public.
         assert_eq!(
             severity(Some(no(Unknown, No)), unknown(Unknown, Yes), false),
-            Severity::Medium
+            Severity::High
+        );
+        // Already unknown, and a load balancer now proves the path.
+        assert_eq!(
+            severity(Some(unknown(Yes, Unknown)), unknown(Unknown, Yes), false),
+            Severity::High
         );
     }
 }
