@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -52,13 +52,31 @@ fn within<T: Send + 'static>(what: &str, secs: u64, f: impl FnOnce() -> T + Send
     }
 }
 
-/// Held by every test whose input or analysis takes hundreds of megabytes, so that at most one
-/// of them runs at a time: the suite's memory peak is then the largest such test, not the sum of
-/// those that the harness happens to run together.
-fn one_huge_case_at_a_time() -> MutexGuard<'static, ()> {
-    static HUGE: Mutex<()> = Mutex::new(());
-    // A failed huge test poisons the lock; the next one still runs.
-    HUGE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// The right to run a case whose input or analysis takes hundreds of megabytes: at most one
+/// exists at a time, so the suite's memory peak is the largest such case, not the sum of those
+/// that the harness happens to run together. Taken before the case builds its input, and moved
+/// into the analysis, so that an analysis still running past its deadline (its thread cannot be
+/// stopped) keeps it until it ends.
+struct HugeCase;
+
+static HUGE_RUNNING: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+
+fn one_huge_case_at_a_time() -> HugeCase {
+    let (running, freed) = &HUGE_RUNNING;
+    let mut running = running.lock().unwrap_or_else(|p| p.into_inner());
+    while *running {
+        running = freed.wait(running).unwrap_or_else(|p| p.into_inner());
+    }
+    *running = true;
+    HugeCase
+}
+
+impl Drop for HugeCase {
+    fn drop(&mut self) {
+        let (running, freed) = &HUGE_RUNNING;
+        *running.lock().unwrap_or_else(|p| p.into_inner()) = false;
+        freed.notify_one();
+    }
 }
 
 /// What every format says about one plan.
@@ -126,7 +144,18 @@ impl Outcome {
 
 /// Analyses in-process, within a deadline, and renders text (no colour) and JSON.
 fn analyse(what: &str, bytes: Vec<u8>, all: bool) -> Result<Outcome, InputError> {
+    analyse_holding(what, bytes, all, None)
+}
+
+/// [`analyse`], keeping `huge` until the analysis ends.
+fn analyse_holding(
+    what: &str,
+    bytes: Vec<u8>,
+    all: bool,
+    huge: Option<HugeCase>,
+) -> Result<Outcome, InputError> {
     within(what, 60, move || {
+        let _huge = huge;
         let report = analyze(
             &bytes,
             &Options {
@@ -612,9 +641,10 @@ fn string_of_200_mb_in_an_unrelated_resource_is_analysed() {
         "terraform_data",
         json!({"input": "@@SLOT@@"}),
     )]);
-    let _huge = one_huge_case_at_a_time();
+    let huge = one_huge_case_at_a_time();
     let input = splice_slots(&p, BIG + 2, [("@@SLOT@@", &mut big_string)]);
-    let out = analyse("200 MB unrelated", input, false).unwrap_or_else(|e| panic!("refused: {e}"));
+    let out = analyse_holding("200 MB unrelated", input, false, Some(huge))
+        .unwrap_or_else(|e| panic!("refused: {e}"));
     out.assert_control_analysed("200 MB string in an unrelated resource");
     assert!(out.unanalysable().is_empty(), "{:?}", out.unanalysable());
 }
@@ -627,10 +657,10 @@ fn string_of_200_mb_as_a_cloud_run_service_name_is_analysed() {
         "google_cloud_run_v2_service",
         service("@@SLOT@@", "big@acme-prod.iam.gserviceaccount.com"),
     )]);
-    let _huge = one_huge_case_at_a_time();
+    let huge = one_huge_case_at_a_time();
     let input = splice_slots(&p, BIG + 2, [("@@SLOT@@", &mut big_string)]);
-    let out =
-        analyse("200 MB service name", input, true).unwrap_or_else(|e| panic!("refused: {e}"));
+    let out = analyse_holding("200 MB service name", input, true, Some(huge))
+        .unwrap_or_else(|e| panic!("refused: {e}"));
     out.assert_control_analysed("200 MB service name");
     let w = out
         .workload(address)
@@ -1247,8 +1277,9 @@ const MILLION_DEADLINE: u64 = 150;
 
 /// The lean path for huge inputs: analyse, render both formats into a sink (they must finish),
 /// and return the changes as `(rule, direction, workload)`.
-fn changes_of_huge(what: &str, bytes: Vec<u8>) -> Vec<(String, String, String)> {
+fn changes_of_huge(what: &str, huge: HugeCase, bytes: Vec<u8>) -> Vec<(String, String, String)> {
     within(what, MILLION_DEADLINE, move || {
+        let _huge = huge;
         let report =
             analyze(&bytes, &Options::default()).unwrap_or_else(|e| panic!("refused: {e}"));
         drop(bytes);
@@ -1294,13 +1325,13 @@ fn binding_with_a_million_members_is_analysed() {
         "google_cloud_run_v2_service_iam_binding",
         binding("@@SLOT@@"),
     );
-    let _huge = one_huge_case_at_a_time();
+    let huge = one_huge_case_at_a_time();
     let input = splice_slots(
         &plan_with(vec![target_service(), b]),
         MILLION_MEMBERS_BYTES,
         [("@@SLOT@@", &mut million_members("allUsers"))],
     );
-    let changes = changes_of_huge("1M members (create)", input);
+    let changes = changes_of_huge("1M members (create)", huge, input);
     assert!(has(
         &changes,
         "public-invoker",
@@ -1321,7 +1352,7 @@ fn binding_of_a_million_members_that_gains_one_is_analysed() {
         binding("@@BEFORE@@"),
         binding("@@SLOT@@"),
     );
-    let _huge = one_huge_case_at_a_time();
+    let huge = one_huge_case_at_a_time();
     let input = splice_slots(
         &plan_with(vec![target_service(), b]),
         2 * MILLION_MEMBERS_BYTES,
@@ -1330,7 +1361,7 @@ fn binding_of_a_million_members_that_gains_one_is_analysed() {
             ("@@SLOT@@", &mut million_members("allUsers")),
         ],
     );
-    let changes = changes_of_huge("1M members (update)", input);
+    let changes = changes_of_huge("1M members (update)", huge, input);
     assert!(has(
         &changes,
         "public-invoker",
@@ -1341,7 +1372,7 @@ fn binding_of_a_million_members_that_gains_one_is_analysed() {
 
 #[test]
 fn a_million_unrelated_resource_changes_are_analysed() {
-    let _huge = one_huge_case_at_a_time();
+    let huge = one_huge_case_at_a_time();
     let mut entries = Vec::with_capacity(MILLION * 110);
     for i in 0..MILLION {
         if i > 0 {
@@ -1364,7 +1395,7 @@ fn a_million_unrelated_resource_changes_are_analysed() {
     input.push(b',');
     input.extend_from_slice(&entries);
     input.extend_from_slice(&text.as_bytes()[at..]);
-    let changes = changes_of_huge("1M resource changes", input);
+    let changes = changes_of_huge("1M resource changes", huge, input);
     assert!(has(&changes, "public-invoker", CONTROL));
 }
 
