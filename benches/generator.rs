@@ -21,6 +21,8 @@ use std::io::Write;
 pub struct Expected {
     /// Cloud Run services and jobs in the plan.
     pub workloads: usize,
+    /// Cloud Run services in the plan.
+    pub services: usize,
     /// Services that the plan makes public (an `allUsers` invoker grant is added).
     pub public_services: usize,
     /// Runtime service accounts that the plan grants project-level `roles/editor`.
@@ -36,8 +38,8 @@ pub enum Shape {
     /// `roles/editor` (`module.svc["uN"].google_project_iam_member.editor[0]`, created). Editor
     /// carries invoke and act-as on every workload in the project, so each such grant reaches
     /// every workload: the plan of "Findings a reviewer can act on", whose report must grow with
-    /// the plan's changes and not as workloads × grants. At about 120 MB it has 1,000 services,
-    /// 100 such accounts and 10,000 unrelated resources.
+    /// the plan's changes and not as workloads × grants. At 125 MB it has more than 1,000
+    /// services, 100 such accounts and 10,000 unrelated resources.
     IamDense,
 }
 
@@ -923,6 +925,7 @@ fn write_plan(shape: Shape, seed: u64, n: usize, pads: usize, out: &mut Vec<u8>)
     out.extend_from_slice(b",\"variables\":{\"services\":{\"value\":{");
     let mut expected = Expected {
         workloads: 0,
+        services: 0,
         public_services: 0,
         editor_accounts: 0,
     };
@@ -935,6 +938,7 @@ fn write_plan(shape: Shape, seed: u64, n: usize, pads: usize, out: &mut Vec<u8>)
         out.push(b':');
         write_json(out, &u.vars);
         expected.workloads += u.workloads;
+        expected.services += 1;
         expected.public_services += u.public as usize;
         expected.editor_accounts += u.editor as usize;
     }

@@ -6,8 +6,8 @@
 //! across runs.
 //!
 //! Two shapes (see `generator::Shape`): the default one at 1, 10, 100 and 500 MB, and the
-//! IAM-dense one (1,000 services, 100 runtime accounts gaining project-level `roles/editor`,
-//! 10,000 unrelated resources) at about 120 MB. For each plan it prints:
+//! IAM-dense one (over 1,000 services, 100 runtime accounts gaining project-level
+//! `roles/editor`, 10,000 unrelated resources) at 125 MB. For each plan it prints:
 //! - the median wall time of (a) reading the file and parsing it into `serde::de::IgnoredAny`,
 //!   which validates the JSON and builds nothing, and (b) reading the file, running
 //!   `runguard::analyze` and rendering the JSON report, measured alternately in the same run,
@@ -37,7 +37,7 @@ const CASES: [(Shape, usize); 5] = [
     (Shape::Default, 10),
     (Shape::Default, 100),
     (Shape::Default, 500),
-    (Shape::IamDense, 120),
+    (Shape::IamDense, 125),
 ];
 
 fn main() {
@@ -141,6 +141,13 @@ fn plan(shape: Shape, mb: usize) -> (PathBuf, usize) {
     }
     let mut out = Vec::with_capacity(mb * 1_100_000);
     let expected = generator::generate_shape(shape, mb * 1_000_000, SEED, &mut out);
+    if shape == Shape::IamDense {
+        // The plan of issue 8: at least 1,000 services and 100 accounts with editor.
+        assert!(
+            expected.services >= 1_000 && expected.editor_accounts >= 100,
+            "{expected:?}"
+        );
+    }
     std::fs::write(&path, &out).expect("write plan");
     std::fs::write(&count, expected.workloads.to_string()).expect("write count");
     (path, expected.workloads)
