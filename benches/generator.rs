@@ -21,22 +21,56 @@ use std::io::Write;
 pub struct Expected {
     /// Cloud Run services and jobs in the plan.
     pub workloads: usize,
+    /// Cloud Run services in the plan.
+    pub services: usize,
     /// Services that the plan makes public (an `allUsers` invoker grant is added).
     pub public_services: usize,
+    /// Runtime service accounts that the plan grants project-level `roles/editor`.
+    pub editor_accounts: usize,
 }
 
-/// Writes a plan of roughly `target_bytes` (within ±10%) into `out`; the same seed and size give
-/// byte-identical output. Returns what runguard must find.
+/// The kind of plan to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Units as described at the top of this file.
+    Default,
+    /// The default units, and every 10th unit's runtime account also gains project-level
+    /// `roles/editor` (`module.svc["uN"].google_project_iam_member.editor[0]`, created). Editor
+    /// carries invoke and act-as on every workload in the project, so each such grant reaches
+    /// every workload: the plan of "Findings a reviewer can act on", whose report must grow with
+    /// the plan's changes and not as workloads × grants. At 125 MB it has more than 1,000
+    /// services, 100 such accounts and 10,000 unrelated resources.
+    IamDense,
+}
+
+impl Shape {
+    /// Its name in the benchmark's table and in generated file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::Default => "default",
+            Shape::IamDense => "iam-dense",
+        }
+    }
+}
+
+/// Writes a plan of the default shape of roughly `target_bytes` (within ±10%) into `out`; the
+/// same seed and size give byte-identical output. Returns what runguard must find.
 pub fn generate(target_bytes: usize, seed: u64, out: &mut Vec<u8>) -> Expected {
+    generate_shape(Shape::Default, target_bytes, seed, out)
+}
+
+/// Writes a plan of `shape` of roughly `target_bytes` (within ±10%) into `out`; the same shape,
+/// seed and size give byte-identical output. Returns what runguard must find.
+pub fn generate_shape(shape: Shape, target_bytes: usize, seed: u64, out: &mut Vec<u8>) -> Expected {
     let mut scratch = Vec::new();
-    write_plan(seed, 0, 0, &mut scratch);
+    write_plan(shape, seed, 0, 0, &mut scratch);
     // Whole units while they fit (exact sizes for the first 64, their average beyond), then
     // padding buckets of a few KB each to come close to the target.
     let (mut units, mut total, mut measured) = (0usize, scratch.len(), 0usize);
     loop {
         let size = if units < 64 {
             scratch.clear();
-            unit_bytes(seed, units, &mut scratch);
+            unit_bytes(shape, seed, units, &mut scratch);
             measured += scratch.len();
             scratch.len()
         } else {
@@ -58,7 +92,7 @@ pub fn generate(target_bytes: usize, seed: u64, out: &mut Vec<u8>) -> Expected {
     let pads = (target_bytes.saturating_sub(total) + pad_size / 2) / pad_size;
     out.clear();
     out.reserve(total + pads * pad_size + total / 16);
-    write_plan(seed, units, pads, out)
+    write_plan(shape, seed, units, pads, out)
 }
 
 /// Writes a plan of exactly `units` units and no padding: many workloads in varied shapes (the
@@ -66,7 +100,7 @@ pub fn generate(target_bytes: usize, seed: u64, out: &mut Vec<u8>) -> Expected {
 /// need breadth more than bytes. Returns what runguard must find.
 pub fn generate_units(units: usize, seed: u64, out: &mut Vec<u8>) -> Expected {
     out.clear();
-    write_plan(seed, units, 0, out)
+    write_plan(Shape::Default, seed, units, 0, out)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -338,6 +372,8 @@ struct Unit {
     res: Vec<Res>,
     workloads: usize,
     public: bool,
+    /// Its runtime account gains project-level `roles/editor` (the IAM-dense shape).
+    editor: bool,
     vars: J,
 }
 
@@ -422,7 +458,7 @@ fn invoker_member(kind: &str, name: &str, member: &str) -> J {
 
 /// One unit: its Cloud Run module instance and its unrelated resources.
 #[rustfmt::skip]
-fn unit(seed: u64, i: usize) -> Unit {
+fn unit(shape: Shape, seed: u64, i: usize) -> Unit {
     use Action::*;
     let mut rng = Rng::new(seed, i as u64);
     let key = format!("u{i}");
@@ -501,6 +537,11 @@ fn unit(seed: u64, i: usize) -> Unit {
     let logs = |_| o! {"condition" => e(), "etag" => "BwYx2Lr7hTc=", "id" => format!("{PROJECT}/roles/logging.logWriter/serviceAccount:{sa}"),
         "member" => format!("serviceAccount:{sa}"), "project" => PROJECT, "role" => "roles/logging.logWriter"};
     res.push(res_of(at("google_project_iam_member", "logs", Key::None), new(NoOp), &logs, IAM_COMPUTED, &[]));
+    let editor = shape == Shape::IamDense && i % 10 == 0;
+    if editor {
+        let f = |_| o! {"condition" => e(), "member" => format!("serviceAccount:{sa}"), "project" => PROJECT, "role" => "roles/editor"};
+        res.push(res_of(at("google_project_iam_member", "editor", Key::Int(0)), Create, &f, IAM_COMPUTED, &[]));
+    }
 
     let with_job = rng.below(3) == 0;
     if with_job {
@@ -513,9 +554,12 @@ fn unit(seed: u64, i: usize) -> Unit {
         res.push(res_of(at("google_cloud_run_v2_job_iam_member", "scheduler", Key::Int(0)), inv_action, &inv, IAM_COMPUTED, &[]));
     }
     unrelated(&mut rng, &key, word, &mut res);
-    let vars = o! {"callers" => strs(&[&callers[0], &callers[1]]), "default_sa" => default_sa, "iam_style" => style,
+    let mut vars = o! {"callers" => strs(&[&callers[0], &callers[1]]), "default_sa" => default_sa, "iam_style" => style,
         "image_tag" => format!("1.{tag}.0"), "ingress" => ingress, "name" => &name, "public" => public, "with_job" => with_job};
-    Unit { key, res, workloads: 1 + with_job as usize, public, vars }
+    if shape == Shape::IamDense {
+        vars = vars.merge("editor", editor.into());
+    }
+    Unit { key, res, workloads: 1 + with_job as usize, public, editor, vars }
 }
 
 /// Ten resources with realistic bulk that runguard must skip: two instances, a bucket, a node
@@ -813,7 +857,7 @@ fn close_module(out: &mut Vec<u8>, inner: &Sep, address: &str) {
 }
 
 /// `planned_values` (or, with `prior`, `prior_state.values`) of units `0..n` and `pads` pads.
-fn write_side(out: &mut Vec<u8>, seed: u64, n: usize, pads: usize, prior: bool) {
+fn write_side(out: &mut Vec<u8>, shape: Shape, seed: u64, n: usize, pads: usize, prior: bool) {
     let in_place = |place| move |r: &&Res| r.place == place;
     out.extend_from_slice(b"{\"root_module\":{\"resources\":[");
     let mut sep = Sep(true);
@@ -821,7 +865,7 @@ fn write_side(out: &mut Vec<u8>, seed: u64, n: usize, pads: usize, prior: bool) 
     sep.put(out);
     write_state(out, &scheduler, side(&scheduler, prior).unwrap());
     for i in 0..n {
-        let u = unit(seed, i);
+        let u = unit(shape, seed, i);
         for r in u.res.iter().filter(in_place(Place::Root)) {
             if let Some(v) = side(r, prior) {
                 sep.put(out);
@@ -837,7 +881,7 @@ fn write_side(out: &mut Vec<u8>, seed: u64, n: usize, pads: usize, prior: bool) 
     out.extend_from_slice(b"],\"child_modules\":[");
     let mut modules = Sep(true);
     for i in 0..n {
-        let u = unit(seed, i);
+        let u = unit(shape, seed, i);
         let mut inner = Sep(true);
         let svc = u.res.iter().filter(in_place(Place::Svc));
         write_module(out, &mut modules, &mut inner, svc, prior);
@@ -845,7 +889,7 @@ fn write_side(out: &mut Vec<u8>, seed: u64, n: usize, pads: usize, prior: bool) 
     }
     let mut inner = Sep(true);
     for i in 0..n {
-        let u = unit(seed, i);
+        let u = unit(shape, seed, i);
         let infra = u.res.iter().filter(in_place(Place::Infra));
         write_module(out, &mut modules, &mut inner, infra, prior);
     }
@@ -854,8 +898,8 @@ fn write_side(out: &mut Vec<u8>, seed: u64, n: usize, pads: usize, prior: bool) 
 }
 
 /// About the bytes unit `i` adds to a plan (separators and module wrappers included).
-fn unit_bytes(seed: u64, i: usize, out: &mut Vec<u8>) {
-    let u = unit(seed, i);
+fn unit_bytes(shape: Shape, seed: u64, i: usize, out: &mut Vec<u8>) {
+    let u = unit(shape, seed, i);
     write_json(out, &u.vars);
     for prior in [false, true] {
         for r in &u.res {
@@ -884,15 +928,17 @@ fn pad(seed: u64, k: usize) -> Res {
     )
 }
 
-fn write_plan(seed: u64, n: usize, pads: usize, out: &mut Vec<u8>) -> Expected {
+fn write_plan(shape: Shape, seed: u64, n: usize, pads: usize, out: &mut Vec<u8>) -> Expected {
     out.extend_from_slice(b"{\"format_version\":\"1.2\",\"terraform_version\":\"1.9.8\"");
     out.extend_from_slice(b",\"variables\":{\"services\":{\"value\":{");
     let mut expected = Expected {
         workloads: 0,
+        services: 0,
         public_services: 0,
+        editor_accounts: 0,
     };
     for i in 0..n {
-        let u = unit(seed, i);
+        let u = unit(shape, seed, i);
         if i > 0 {
             out.push(b',');
         }
@@ -900,14 +946,16 @@ fn write_plan(seed: u64, n: usize, pads: usize, out: &mut Vec<u8>) -> Expected {
         out.push(b':');
         write_json(out, &u.vars);
         expected.workloads += u.workloads;
+        expected.services += 1;
         expected.public_services += u.public as usize;
+        expected.editor_accounts += u.editor as usize;
     }
     out.extend_from_slice(b"}}},\"planned_values\":");
-    write_side(out, seed, n, pads, false);
+    write_side(out, shape, seed, n, pads, false);
     out.extend_from_slice(b",\"resource_changes\":[");
     write_change(out, &scheduler());
     for i in 0..n {
-        for r in &unit(seed, i).res {
+        for r in &unit(shape, seed, i).res {
             out.push(b',');
             write_change(out, r);
         }
@@ -917,9 +965,9 @@ fn write_plan(seed: u64, n: usize, pads: usize, out: &mut Vec<u8>) -> Expected {
         write_change(out, &pad(seed, k));
     }
     out.extend_from_slice(b"],\"prior_state\":{\"format_version\":\"1.0\",\"terraform_version\":\"1.9.8\",\"values\":");
-    write_side(out, seed, n, pads, true);
+    write_side(out, shape, seed, n, pads, true);
     out.extend_from_slice(b"},\"configuration\":");
-    write_json(out, &configuration());
+    write_json(out, &configuration(shape));
     out.extend_from_slice(b",\"timestamp\":\"2025-03-14T10:21:07Z\",\"applyable\":true");
     out.extend_from_slice(b",\"complete\":true,\"errored\":false}");
     expected
@@ -935,14 +983,14 @@ fn conf(ty: &str, name: &str, mode: &str, exprs: J, extra: Vec<(&str, J)>) -> J 
 }
 
 #[rustfmt::skip]
-fn configuration() -> J {
+fn configuration(shape: Shape) -> J {
     let svc_ref = |attr: &str| refs(&[&format!("google_cloud_run_v2_service.this.{attr}"), "google_cloud_run_v2_service.this"]);
     let job_ref = |attr: &str| refs(&[&format!("google_cloud_run_v2_job.batch[0].{attr}"), "google_cloud_run_v2_job.batch[0]", "google_cloud_run_v2_job.batch"]);
     let count = |r: &[&str]| vec![("count_expression", refs(r))];
     let for_each = |r: &str| vec![("for_each_expression", refs(&[r]))];
     let invoker = || o! {"location" => svc_ref("location"), "name" => svc_ref("name"), "project" => svc_ref("project"), "role" => cv("roles/run.invoker")};
     let containers = |image: J| vec![o! {"env" => vec![o! {"name" => cv("LOG_LEVEL"), "value" => cv("info")}], "image" => image, "name" => cv("app")}];
-    let svc_resources = vec![
+    let mut svc_resources = vec![
         conf("google_service_account", "runtime", "managed", o! {"account_id" => refs(&["var.name"]), "description" => refs(&["var.name"]), "display_name" => refs(&["var.name"])}, vec![]),
         conf("google_cloud_run_v2_service", "this", "managed", o! {"deletion_protection" => cv(true), "ingress" => refs(&["var.ingress"]), "location" => cv(REGION), "name" => refs(&["var.name"]),
             "template" => vec![o! {"containers" => containers(refs(&["var.image_tag"])), "service_account" => refs(&["var.default_sa", "google_service_account.runtime.email", "google_service_account.runtime"])}]}, vec![]),
@@ -964,7 +1012,12 @@ fn configuration() -> J {
         conf("google_cloud_run_v2_job_iam_member", "scheduler", "managed", o! {"location" => job_ref("location"), "member" => cv(format!("serviceAccount:{SCHEDULER_SA}")),
             "name" => job_ref("name"), "project" => job_ref("project"), "role" => cv("roles/run.invoker")}, count(&["var.with_job"])),
     ];
-    let svc_vars = ["callers", "default_sa", "iam_style", "image_tag", "ingress", "name", "public", "with_job"];
+    let mut svc_vars = vec!["callers", "default_sa", "iam_style", "image_tag", "ingress", "name", "public", "with_job"];
+    if shape == Shape::IamDense {
+        svc_resources.push(conf("google_project_iam_member", "editor", "managed", o! {"member" => refs(&["google_service_account.runtime.member", "google_service_account.runtime"]),
+            "project" => cv(PROJECT), "role" => cv("roles/editor")}, count(&["var.editor"])));
+        svc_vars.push("editor");
+    }
     let each = |v: &str| refs(&[&format!("each.value.{v}"), "each.value"]);
     let infra_resources = vec![
         conf("google_bigquery_table", "events", "managed", o! {"dataset_id" => cv("analytics"), "deletion_protection" => cv(true), "schema" => refs(&["each.value.schema", "each.value"]),

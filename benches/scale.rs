@@ -1,24 +1,44 @@
 //! Scale benchmark: runguard against a serde_json skip-parse of the same file.
 //!
-//! Reproduce with `cargo bench --bench scale` (set `RUNGUARD_BENCH_MAX_MB=100` to stop at
-//! 100 MB). Plans are generated deterministically by `generator.rs` into
-//! `target/bench-plans/` and reused across runs.
+//! Reproduce with `cargo bench --bench scale` (set `RUNGUARD_BENCH_MAX_MB=100` to leave out the
+//! default-shape plans above 100 MB; `RUNGUARD_BENCH_SHAPE=iam-dense` or `default` to run one shape). Plans
+//! are generated deterministically by `generator.rs` into `target/bench-plans/` and reused
+//! across runs.
 //!
-//! For each size it prints the median wall time of (a) reading the file and parsing it into
-//! `serde::de::IgnoredAny`, which validates the JSON and builds nothing, and (b) reading the
-//! file, running `runguard::analyze` and rendering the JSON report, measured side by side,
-//! alternating, in the same run; their ratio; and the peak RSS of each, measured in a fresh
-//! child process (this binary re-executed) from `VmHWM` in `/proc/self/status`. Last, the
-//! start-up-included wall time of the release `runguard` binary on `examples/plan.json`.
+//! Two shapes (see `generator::Shape`): the default one at 1, 10, 100 and 500 MB, and the
+//! IAM-dense one (over 1,000 services, 100 runtime accounts gaining project-level
+//! `roles/editor`, 10,000 unrelated resources) at 125 MB. For each plan it prints:
+//! - the median wall time of (a) reading the file and parsing it into `serde::de::IgnoredAny`,
+//!   which validates the JSON and builds nothing, and (b) reading the file, running
+//!   `runguard::analyze` and rendering the JSON report, measured alternately in the same run,
+//!   and their ratio;
+//! - the peak RSS of each, measured in a fresh child process (this binary re-executed) from
+//!   `VmHWM` in `/proc/self/status`, and runguard's against the file size;
+//! - the JSON report's size against the plan's, the number of findings, and findings per
+//!   causing resource (the mean, and the most for any one resource);
+//! - the text report's line count and widest line at 80 columns; the report itself is written
+//!   next to the plan (`*.txt`) to be read.
+//!
+//! Last, the start-up-included wall time of the release `runguard` binary on
+//! `examples/plan.json`. The load average is printed first and last: the machine is shared.
 
 mod generator;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use generator::Shape;
+
 const SEED: u64 = 0x5eed_2026;
-const SIZES_MB: [usize; 4] = [1, 10, 100, 500];
+const CASES: [(Shape, usize); 5] = [
+    (Shape::Default, 1),
+    (Shape::Default, 10),
+    (Shape::Default, 100),
+    (Shape::Default, 500),
+    (Shape::IamDense, 125),
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -34,24 +54,38 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(500);
+    let only_shape = std::env::var("RUNGUARD_BENCH_SHAPE").ok();
     println!(
         "runguard scale benchmark: cargo bench --bench scale (RUNGUARD_BENCH_MAX_MB={max_mb})"
     );
+    println!("load average at start: {}", load());
     println!(
-        "{:>8} {:>9} {:>5} | {:>10} {:>10} {:>6} {:>9} | {:>11} {:>11} {:>9}",
-        "size MB",
-        "workloads",
+        "{:>9} {:>7} {:>6} {:>4} | {:>8} {:>8} {:>5} | {:>7} {:>7} {:>8} | {:>7} {:>8} {:>8} {:>6} {:>5} | {:>5} {:>5}",
+        "shape",
+        "MB",
+        "wkld",
         "runs",
-        "skip-parse",
-        "runguard",
+        "skip s",
+        "rg s",
         "ratio",
-        "MB/s",
-        "RSS skip MB",
-        "RSS rg MB",
-        "RSS/file"
+        "RSS sk",
+        "RSS rg",
+        "RSS/file",
+        "JSON MB",
+        "JSON/pl",
+        "findings",
+        "f/cause",
+        "max",
+        "lines",
+        "width",
     );
-    for mb in SIZES_MB.into_iter().filter(|&mb| mb <= max_mb) {
-        let (path, workloads) = plan(mb);
+    for (shape, mb) in CASES {
+        if shape == Shape::Default && mb > max_mb
+            || only_shape.as_deref().is_some_and(|s| s != shape.name())
+        {
+            continue;
+        }
+        let (path, workloads) = plan(shape, mb);
         let bytes = std::fs::metadata(&path).expect("plan written").len() as f64;
         let runs = if mb <= 10 { 7 } else { 3 };
         let (mut base, mut rg) = (Vec::new(), Vec::new());
@@ -62,38 +96,58 @@ fn main() {
         let (b, r) = (median(&mut base), median(&mut rg));
         let rss_base = child_rss(&path, "--child-baseline");
         let rss_rg = child_rss(&path, "--child-runguard");
+        let out = outputs(&path);
         let file_mb = bytes / 1e6;
         println!(
-            "{:>8.1} {:>9} {:>5} | {:>9.3}s {:>9.3}s {:>6.2} {:>9.0} | {:>11.0} {:>11.0} {:>9.2}",
+            "{:>9} {:>7.1} {:>6} {:>4} | {:>8.3} {:>8.3} {:>5.2} | {:>7.0} {:>7.0} {:>8.2} | {:>7.2} {:>8.3} {:>8} {:>7.2} {:>5} | {:>5} {:>5}",
+            shape.name(),
             file_mb,
             workloads,
             runs,
             b.as_secs_f64(),
             r.as_secs_f64(),
             r.as_secs_f64() / b.as_secs_f64(),
-            file_mb / r.as_secs_f64(),
             rss_base,
             rss_rg,
             rss_rg / file_mb,
+            out.json_bytes as f64 / 1e6,
+            out.json_bytes as f64 / bytes,
+            out.findings,
+            out.findings as f64 / out.causes.max(1) as f64,
+            out.max_per_cause,
+            out.text_lines,
+            out.text_width,
         );
     }
     small_plan_startup();
+    println!("load average at end: {}", load());
 }
 
-/// Generates (or reuses) the plan of about `mb` megabytes; returns its path and the number of
-/// workloads in it.
-fn plan(mb: usize) -> (PathBuf, usize) {
+/// Generates (or reuses) the plan of `shape` of about `mb` megabytes; returns its path and the
+/// number of workloads in it.
+fn plan(shape: Shape, mb: usize) -> (PathBuf, usize) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-plans");
     std::fs::create_dir_all(&dir).expect("create target/bench-plans");
-    let path = dir.join(format!("plan-{mb}mb-{SEED:x}.json"));
-    let count = dir.join(format!("plan-{mb}mb-{SEED:x}.workloads"));
+    let stem = match shape {
+        Shape::Default => format!("plan-{mb}mb-{SEED:x}"),
+        other => format!("plan-{}-{mb}mb-{SEED:x}", other.name()),
+    };
+    let path = dir.join(format!("{stem}.json"));
+    let count = dir.join(format!("{stem}.workloads"));
     if let (true, Ok(n)) = (path.exists(), std::fs::read_to_string(&count)) {
         if let Ok(n) = n.trim().parse() {
             return (path, n);
         }
     }
     let mut out = Vec::with_capacity(mb * 1_100_000);
-    let expected = generator::generate(mb * 1_000_000, SEED, &mut out);
+    let expected = generator::generate_shape(shape, mb * 1_000_000, SEED, &mut out);
+    if shape == Shape::IamDense {
+        // The plan of issue 8: at least 1,000 services and 100 accounts with editor.
+        assert!(
+            expected.services >= 1_000 && expected.editor_accounts >= 100,
+            "{expected:?}"
+        );
+    }
     std::fs::write(&path, &out).expect("write plan");
     std::fs::write(&count, expected.workloads.to_string()).expect("write count");
     (path, expected.workloads)
@@ -113,6 +167,48 @@ fn runguard(path: &Path) {
     std::hint::black_box(report);
 }
 
+/// What the reports of one plan look like, untimed.
+struct Outputs {
+    json_bytes: usize,
+    findings: usize,
+    /// Distinct causing resources over all findings.
+    causes: usize,
+    /// The most findings that name any one causing resource.
+    max_per_cause: usize,
+    text_lines: usize,
+    /// The widest line of the text report, in characters.
+    text_width: usize,
+}
+
+fn outputs(path: &Path) -> Outputs {
+    let bytes = std::fs::read(path).expect("read plan");
+    let report = runguard::analyze(&bytes, &runguard::Options::default()).expect("plan analyses");
+    let mut json = Vec::new();
+    runguard::report::json::render(&report, &mut json).expect("render");
+    let mut per_cause: HashMap<&str, usize> = HashMap::new();
+    for f in &report.findings {
+        for c in &f.causes {
+            *per_cause.entry(c).or_default() += 1;
+        }
+    }
+    let options = runguard::report::text::TextOptions {
+        width: 80,
+        ..Default::default()
+    };
+    let mut text = Vec::new();
+    runguard::report::text::render(&report, &options, &mut text).expect("render text");
+    std::fs::write(path.with_extension("txt"), &text).expect("write the text report");
+    let text = String::from_utf8(text).expect("UTF-8 text");
+    Outputs {
+        json_bytes: json.len(),
+        findings: report.findings.len(),
+        causes: per_cause.len(),
+        max_per_cause: per_cause.values().copied().max().unwrap_or(0),
+        text_lines: text.lines().count(),
+        text_width: text.lines().map(|l| l.chars().count()).max().unwrap_or(0),
+    }
+}
+
 fn timed(f: impl FnOnce()) -> Duration {
     let start = Instant::now();
     f();
@@ -122,6 +218,13 @@ fn timed(f: impl FnOnce()) -> Duration {
 fn median(v: &mut [Duration]) -> Duration {
     v.sort();
     v[v.len() / 2]
+}
+
+/// The 1, 5 and 15 minute load averages.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// Runs one measurement in this process and prints its peak RSS in MB.

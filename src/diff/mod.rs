@@ -244,33 +244,178 @@ pub fn policy_diffs(
             let a = canonical(&after.grants[a_index[address]])?;
             (b != a).then(|| PolicyDiff {
                 address: address.to_owned(),
-                diff: TextDiff::from_lines(&b, &a)
-                    .unified_diff()
-                    .context_radius(2)
-                    .header("before", "after")
-                    .to_string(),
+                diff: unified_diff(&b, &a),
             })
         })
         .collect()
 }
 
-/// The bindings of a grant as sorted `role member` lines; `None` when they are unknown.
-fn canonical(grant: &ResolvedGrant) -> Option<String> {
-    let mut lines: Vec<String> = grant
-        .bindings
-        .as_ref()?
+/// Lines of context around each change in a bindings diff.
+const CONTEXT: usize = 2;
+
+/// The unified diff of two sorted texts of whole lines, byte for byte what `similar` writes for
+/// them whole. A binding of a million members that gains one differs in one line, but `similar`
+/// hashes every line of both texts before it strips their common ends; so the common leading
+/// and trailing lines are cut here first, all but `CONTEXT + 1` of each, and the hunk headers
+/// moved down by the leading lines cut. The cut cannot change the diff: Myers strips common
+/// ends before anything else, and a change can only slide into them along repeated lines,
+/// which sorted texts without a repeated line do not have. Texts with one go whole.
+fn unified_diff(before: &str, after: &str) -> String {
+    let whole = |b: &str, a: &str| {
+        TextDiff::from_lines(b, a)
+            .unified_diff()
+            .context_radius(CONTEXT)
+            .header("before", "after")
+            .to_string()
+    };
+    let b_lines: Vec<&str> = before.split_inclusive('\n').collect();
+    let a_lines: Vec<&str> = after.split_inclusive('\n').collect();
+    let repeats = |lines: &[&str]| lines.windows(2).any(|w| w[0] == w[1]);
+    if repeats(&b_lines) || repeats(&a_lines) {
+        return whole(before, after);
+    }
+    let prefix = b_lines
         .iter()
-        .flat_map(|b| {
-            let condition = if b.conditional { " (conditional)" } else { "" };
-            b.principals
-                .iter()
-                // A member's own newline would forge diff lines: it is shown as an escape.
-                .map(move |p| {
-                    let member = crate::report::escape::terminal(p.display());
-                    format!("{} {member}{condition}\n", b.role.display())
-                })
+        .zip(&a_lines)
+        .take_while(|(b, a)| b == a)
+        .count();
+    let suffix = b_lines[prefix..]
+        .iter()
+        .rev()
+        .zip(a_lines[prefix..].iter().rev())
+        .take_while(|(b, a)| b == a)
+        .count();
+    let (head, tail) = (
+        prefix.saturating_sub(CONTEXT + 1),
+        suffix.saturating_sub(CONTEXT + 1),
+    );
+    if head == 0 && tail == 0 {
+        return whole(before, after);
+    }
+    let cut = |lines: &[&str]| lines[head..lines.len() - tail].concat();
+    whole(&cut(&b_lines), &cut(&a_lines))
+        .split_inclusive('\n')
+        .map(|line| match line.strip_prefix("@@ -") {
+            Some(ranges) => moved_hunk_header(ranges, head),
+            None => line.to_owned(),
         })
-        .collect();
-    lines.sort();
-    Some(lines.concat())
+        .collect()
+}
+
+/// `@@ -OLD +NEW @@…` (given without its `@@ -`) with the start of both ranges moved down by
+/// `by` lines. A range is `START` or `START,LENGTH`.
+fn moved_hunk_header(ranges: &str, by: usize) -> String {
+    let moved = |range: &str| {
+        let (start, length) = range
+            .split_once(',')
+            .map_or((range, None), |(s, l)| (s, Some(l)));
+        let start = start
+            .parse::<usize>()
+            .expect("a hunk range starts with a number")
+            + by;
+        match length {
+            Some(length) => format!("{start},{length}"),
+            None => start.to_string(),
+        }
+    };
+    let (old, rest) = ranges
+        .split_once(" +")
+        .expect("a hunk header has a new range");
+    let (new, rest) = rest.split_once(' ').expect("a hunk header ends with @@");
+    format!("@@ -{} +{} {rest}", moved(old), moved(new))
+}
+
+/// The bindings of a grant as sorted `role member` lines; `None` when they are unknown. The
+/// lines are written into one buffer and sorted as slices of it: a binding can hold a million
+/// members, and a `String` each would be a million allocations.
+fn canonical(grant: &ResolvedGrant) -> Option<String> {
+    let mut text = String::new();
+    let mut lines: Vec<std::ops::Range<usize>> = Vec::new();
+    for b in grant.bindings.as_ref()? {
+        let condition = if b.conditional { " (conditional)" } else { "" };
+        for p in &b.principals {
+            let start = text.len();
+            // A member's own newline would forge diff lines: it is shown as an escape.
+            let member = crate::report::escape::terminal(p.display());
+            for part in [b.role.display(), " ", &member, condition, "\n"] {
+                text.push_str(part);
+            }
+            lines.push(start..text.len());
+        }
+    }
+    // Equal lines are equal bytes, so an unstable sort gives the same text.
+    lines.sort_unstable_by(|x, y| text[x.clone()].cmp(&text[y.clone()]));
+    let mut sorted = String::with_capacity(text.len());
+    for line in lines {
+        sorted.push_str(&text[line]);
+    }
+    Some(sorted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CONTEXT, unified_diff};
+    use similar::TextDiff;
+
+    fn whole(b: &str, a: &str) -> String {
+        TextDiff::from_lines(b, a)
+            .unified_diff()
+            .context_radius(CONTEXT)
+            .header("before", "after")
+            .to_string()
+    }
+
+    fn text(lines: &[u32]) -> String {
+        let mut sorted: Vec<String> = lines
+            .iter()
+            .map(|i| format!("roles/run.invoker user:u{i:05}\n"))
+            .collect();
+        sorted.sort();
+        sorted.concat()
+    }
+
+    /// Every way two sorted sets of lines can differ near and far from their ends: the cut
+    /// diff is byte for byte the whole one.
+    #[test]
+    fn cutting_the_common_ends_keeps_the_diff_byte_for_byte() {
+        let mut seed: u64 = 0x2026;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for case in 0..400 {
+            let size = [0, 1, 3, 6, 7, 8, 20, 200][case % 8] as u32;
+            let before: Vec<u32> = (0..size).filter(|_| next(5) != 0).collect();
+            let mut after: Vec<u32> = before.iter().copied().filter(|_| next(9) != 0).collect();
+            for _ in 0..next(4) {
+                after.push(size + next(3) as u32);
+                after.push(next(u64::from(size.max(1))) as u32);
+            }
+            after.sort();
+            after.dedup();
+            let (b, a) = (text(&before), text(&after));
+            assert_eq!(unified_diff(&b, &a), whole(&b, &a), "case {case}");
+        }
+    }
+
+    #[test]
+    fn repeated_lines_are_diffed_whole() {
+        let b = "r a\nr a\nr a\nr a\nr a\nr b\n";
+        let a = "r a\nr a\nr a\nr a\nr a\nr a\nr b\n";
+        assert_eq!(unified_diff(b, a), whole(b, a));
+    }
+
+    #[test]
+    fn a_million_lines_that_gain_one_give_one_short_hunk() {
+        let before: String = (0..1_000_000)
+            .map(|i| format!("r user:u{i:07}\n"))
+            .collect();
+        let after = format!("{before}r user:zz\n");
+        assert_eq!(
+            unified_diff(&before, &after),
+            "--- before\n+++ after\n@@ -999999,2 +999999,3 @@\n r user:u0999998\n r user:u0999999\n+r user:zz\n"
+        );
+    }
 }

@@ -2,6 +2,7 @@
 //! holds, who can act as it or mint tokens for it, and the keys created for it.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::rc::Rc;
 
 use petgraph::graph::NodeIndex;
 
@@ -160,6 +161,19 @@ impl Target {
     }
 }
 
+/// One hop of a chain: a grant that lets a principal use an account, with what the walk needs
+/// of it computed once rather than at every visit (a project-level grant is met from every
+/// account of the project, by every runtime account's walk).
+struct Controller {
+    impersonator: Impersonator,
+    /// The account the principal is, when it is one, and its [`Target::key`] interned.
+    account: Option<(Target, usize)>,
+    /// The principal, role and grant, interned: a chain lists each once.
+    grant: usize,
+    /// The same grant exists on the other side of the plan.
+    on_other_side: bool,
+}
+
 /// Assesses runtime identities. Each account's one-hop controllers are computed once:
 /// thousands of workloads can share one account, and chains revisit the same accounts.
 pub struct Identities<'g, 'i> {
@@ -167,8 +181,11 @@ pub struct Identities<'g, 'i> {
     /// The other side of the plan, to tell power that the plan creates or removes from power
     /// that exists on both sides.
     other: OtherSide<'g, 'i>,
-    /// One-hop controllers by account, each with the account it is when it is one.
-    controllers: HashMap<String, Vec<(Impersonator, Option<Target>)>>,
+    /// One-hop controllers by account.
+    controllers: HashMap<String, Rc<[Controller]>>,
+    /// Interned [`Target::key`]s of accounts, and (principal, role, grant) of controllers.
+    account_ids: HashMap<String, usize>,
+    grant_ids: HashMap<(String, String, String), usize>,
     roles: HashMap<usize, Vec<HeldRole>>,
     /// Key addresses by account.
     keys: HashMap<String, Vec<String>>,
@@ -182,6 +199,8 @@ impl<'g, 'i> Identities<'g, 'i> {
             g,
             other: OtherSide::new(other),
             controllers: HashMap::new(),
+            account_ids: HashMap::new(),
+            grant_ids: HashMap::new(),
             roles: HashMap::new(),
             keys: HashMap::new(),
             chains: HashMap::new(),
@@ -281,9 +300,9 @@ impl<'g, 'i> Identities<'g, 'i> {
         // A principal reached again through a longer chain (the same grant met from another
         // account: a project-level grant covers them all) adds nothing: breadth first, the
         // first path is the shortest.
-        let mut emitted: HashSet<(String, String, String)> = HashSet::new();
-        let runtime_key = runtime.key();
-        let mut seen: HashSet<String> = HashSet::from([runtime_key.clone()]);
+        let mut emitted: HashSet<usize> = HashSet::new();
+        let runtime_key = self.account_id(runtime.key());
+        let mut seen: HashSet<usize> = HashSet::from([runtime_key]);
         // Each account with the accounts between it and the runtime account, and whether
         // every grant linking them exists on the other side.
         let mut queue: VecDeque<(Target, Vec<String>, bool)> =
@@ -309,25 +328,25 @@ impl<'g, 'i> Identities<'g, 'i> {
                     });
                 }
             }
-            let controllers = self.controllers_of(&target).to_vec();
-            for (c, account) in controllers {
-                let persists = path_persists && self.other.has_grant(&c);
-                if let Some(next) = account {
+            let controllers = self.controllers_of(&target);
+            for c in controllers.iter() {
+                let persists = path_persists && c.on_other_side;
+                if let Some((next, next_key)) = &c.account {
                     // A loop back to the runtime account adds nobody.
-                    if next.key() == runtime_key {
+                    if *next_key == runtime_key {
                         continue;
                     }
-                    if seen.insert(next.key()) {
+                    if seen.insert(*next_key) {
                         let mut next_via = vec![next.label.clone()];
                         next_via.extend(via.iter().cloned());
-                        queue.push_back((next, next_via, persists));
+                        queue.push_back((next.clone(), next_via, persists));
                     }
                 }
-                if emitted.insert((c.principal_key(), c.role.clone(), c.granted_by.clone())) {
+                if emitted.insert(c.grant) {
                     impersonators.push(Impersonator {
                         via: via.clone(),
                         persists,
-                        ..c
+                        ..c.impersonator.clone()
                     });
                 }
             }
@@ -389,34 +408,53 @@ impl<'g, 'i> Identities<'g, 'i> {
         }
     }
 
+    fn account_id(&mut self, key: String) -> usize {
+        let next = self.account_ids.len();
+        *self.account_ids.entry(key).or_insert(next)
+    }
+
     /// One hop: who can use an account through grants on it or on its project (and above).
-    fn controllers_of(&mut self, target: &Target) -> &[(Impersonator, Option<Target>)] {
+    fn controllers_of(&mut self, target: &Target) -> Rc<[Controller]> {
         let g = self.g;
         let key = target.key();
-        if !self.controllers.contains_key(&key) {
-            let mut found = Vec::new();
-            if let (Some(node), Some(a)) = (target.node, target.account) {
-                for (src, _) in g.incoming(node, |e| e == EdgeKind::GrantsOn) {
-                    if let Some(i) = g.iam_index(src) {
-                        impersonators_of(g, i, Some(a), None, &mut found);
-                    }
-                }
-            }
-            for project in g.project_nodes_for(target.project.as_deref()) {
-                for &i in g.scope_grants(project, Caps::CONTROL_ACCOUNT) {
-                    impersonators_of(g, i, target.account, target.member.as_deref(), &mut found);
-                }
-            }
-            let with_accounts = found
-                .into_iter()
-                .map(|(i, c)| {
-                    let account = self.principal_account(i, &c.principal);
-                    (c, account)
-                })
-                .collect();
-            self.controllers.insert(key.clone(), with_accounts);
+        if let Some(found) = self.controllers.get(&key) {
+            return Rc::clone(found);
         }
-        &self.controllers[&key]
+        let mut found = Vec::new();
+        if let (Some(node), Some(a)) = (target.node, target.account) {
+            for (src, _) in g.incoming(node, |e| e == EdgeKind::GrantsOn) {
+                if let Some(i) = g.iam_index(src) {
+                    impersonators_of(g, i, Some(a), None, &mut found);
+                }
+            }
+        }
+        for project in g.project_nodes_for(target.project.as_deref()) {
+            for &i in g.scope_grants(project, Caps::CONTROL_ACCOUNT) {
+                impersonators_of(g, i, target.account, target.member.as_deref(), &mut found);
+            }
+        }
+        let controllers: Rc<[Controller]> = found
+            .into_iter()
+            .map(|(i, c)| {
+                let account = self.principal_account(i, &c.principal).map(|t| {
+                    let id = self.account_id(t.key());
+                    (t, id)
+                });
+                let next = self.grant_ids.len();
+                let grant = *self
+                    .grant_ids
+                    .entry((c.principal_key(), c.role.clone(), c.granted_by.clone()))
+                    .or_insert(next);
+                Controller {
+                    on_other_side: self.other.has_grant(&c),
+                    impersonator: c,
+                    account,
+                    grant,
+                }
+            })
+            .collect();
+        self.controllers.insert(key, Rc::clone(&controllers));
+        controllers
     }
 }
 

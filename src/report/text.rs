@@ -23,6 +23,11 @@ const MIN_WIDTH: usize = 40;
 /// How many affected workloads a finding lists before `…and N more`.
 const WORKLOAD_LIMIT: usize = 5;
 
+/// How many lines of one posture value (a set of invokers, roles, impersonators…) are shown
+/// before `…and N more`: a project-level grant can put hundreds of principals in every
+/// workload's value, and a binding can hold a million.
+const VALUE_LIMIT: usize = 12;
+
 /// How to render.
 #[derive(Debug, Clone, Copy)]
 pub struct TextOptions {
@@ -153,7 +158,7 @@ pub fn render(r: &Report, o: &TextOptions, out: &mut dyn Write) -> io::Result<()
         };
         writeln!(out, "{}", paint.wrap("1", title))?;
         for w in &shown {
-            write_workload(w, width, &paint, out)?;
+            write_workload(w, width, o.all, &paint, out)?;
         }
     }
 
@@ -366,6 +371,7 @@ fn labelled_list(
 fn write_workload(
     w: &WorkloadEntry,
     width: usize,
+    all: bool,
     paint: &Paint,
     out: &mut dyn Write,
 ) -> io::Result<()> {
@@ -378,7 +384,13 @@ fn write_workload(
         w.id.api.as_str()
     );
     wrapped(out, &title, width, "  ", "    ")?;
-    let rows = posture_rows(w);
+    let mut rows = posture_rows(w);
+    if !all {
+        for row in &mut rows {
+            clip(&mut row.before, VALUE_LIMIT);
+            clip(&mut row.after, VALUE_LIMIT);
+        }
+    }
     if w.before.is_none() || w.after.is_none() {
         // Created or deleted: one side to show. Rows with nothing in them are named in one
         // line, so that what the workload does have stands out.
@@ -443,6 +455,45 @@ fn write_workload(
         wrapped(out, &text, width, "    ", "      ")?;
     }
     Ok(())
+}
+
+/// Cuts a multi-line value to `limit` lines and a last `…and N more` line. Changed items
+/// (`+ `, `- `) are kept before unchanged ones, and the kept lines stay in their order.
+fn clip(value: &mut String, limit: usize) {
+    let total = value.lines().count();
+    if total <= limit {
+        return;
+    }
+    let changed = |l: &str| l.starts_with("+ ") || l.starts_with("- ");
+    let all_changed = value.lines().filter(|l| changed(l)).count();
+    let (mut changed_left, mut unchanged_left) =
+        (all_changed.min(limit), limit - all_changed.min(limit));
+    let mut kept: Vec<&str> = Vec::with_capacity(limit + 1);
+    for line in value.lines() {
+        let left = if changed(line) {
+            &mut changed_left
+        } else {
+            &mut unchanged_left
+        };
+        if *left > 0 {
+            *left -= 1;
+            kept.push(line);
+        }
+        if changed_left + unchanged_left == 0 {
+            break;
+        }
+    }
+    let hidden_changed = all_changed - all_changed.min(limit);
+    let more = if hidden_changed > 0 {
+        format!(
+            "…and {} more, {hidden_changed} of them changed (--all lists every one)",
+            total - limit
+        )
+    } else {
+        format!("…and {} more (--all lists every one)", total - limit)
+    };
+    kept.push(&more);
+    *value = kept.join("\n");
 }
 
 /// The one line that ends a run over several plans.
@@ -515,4 +566,41 @@ fn escape_lines(s: &str) -> String {
         .map(|l| terminal(l).into_owned())
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clip;
+
+    #[test]
+    fn a_long_value_keeps_its_changed_lines_first_in_their_order() {
+        let lines: Vec<String> = (0..20)
+            .map(|i| match i {
+                3 => "+ allUsers".to_owned(),
+                17 => "- user:gone@acme.com".to_owned(),
+                _ => format!("  user:u{i}@acme.com"),
+            })
+            .collect();
+        let mut value = lines.join("\n");
+        clip(&mut value, 4);
+        assert_eq!(
+            value,
+            "  user:u0@acme.com\n  user:u1@acme.com\n+ allUsers\n- user:gone@acme.com\n\
+             …and 16 more (--all lists every one)"
+        );
+        let mut changed: String = (0..6).map(|i| format!("+ user:n{i}@acme.com\n")).collect();
+        clip(&mut changed, 2);
+        assert_eq!(
+            changed,
+            "+ user:n0@acme.com\n+ user:n1@acme.com\n\
+             …and 4 more, 4 of them changed (--all lists every one)"
+        );
+    }
+
+    #[test]
+    fn a_value_within_the_limit_is_left_alone() {
+        let mut value = "a\nb\nc".to_owned();
+        clip(&mut value, 3);
+        assert_eq!(value, "a\nb\nc");
+    }
 }

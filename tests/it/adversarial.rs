@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -48,6 +49,33 @@ fn within<T: Send + 'static>(what: &str, secs: u64, f: impl FnOnce() -> T + Send
         Ok(v) => v,
         Err(RecvTimeoutError::Timeout) => panic!("{what}: no result after {secs} s (hang?)"),
         Err(RecvTimeoutError::Disconnected) => panic!("{what}: the analysis panicked (see above)"),
+    }
+}
+
+/// The right to run a case whose input or analysis takes hundreds of megabytes: at most one
+/// exists at a time, so the suite's memory peak is the largest such case, not the sum of those
+/// that the harness happens to run together. Taken before the case builds its input, and moved
+/// into the analysis, so that an analysis still running past its deadline (its thread cannot be
+/// stopped) keeps it until it ends.
+struct HugeCase;
+
+static HUGE_RUNNING: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+
+fn one_huge_case_at_a_time() -> HugeCase {
+    let (running, freed) = &HUGE_RUNNING;
+    let mut running = running.lock().unwrap_or_else(|p| p.into_inner());
+    while *running {
+        running = freed.wait(running).unwrap_or_else(|p| p.into_inner());
+    }
+    *running = true;
+    HugeCase
+}
+
+impl Drop for HugeCase {
+    fn drop(&mut self) {
+        let (running, freed) = &HUGE_RUNNING;
+        *running.lock().unwrap_or_else(|p| p.into_inner()) = false;
+        freed.notify_one();
     }
 }
 
@@ -116,7 +144,18 @@ impl Outcome {
 
 /// Analyses in-process, within a deadline, and renders text (no colour) and JSON.
 fn analyse(what: &str, bytes: Vec<u8>, all: bool) -> Result<Outcome, InputError> {
+    analyse_holding(what, bytes, all, None)
+}
+
+/// [`analyse`], keeping `huge` until the analysis ends.
+fn analyse_holding(
+    what: &str,
+    bytes: Vec<u8>,
+    all: bool,
+    huge: Option<HugeCase>,
+) -> Result<Outcome, InputError> {
     within(what, 60, move || {
+        let _huge = huge;
         let report = analyze(
             &bytes,
             &Options {
@@ -358,16 +397,41 @@ fn bytes(v: &Value) -> Vec<u8> {
 /// Serialises `v`, then replaces the JSON string `"@@SLOT@@"` (which must occur once) with raw
 /// JSON text, so that huge or deliberately malformed values never go through a `Value`.
 fn splice(v: &Value, raw: &[u8]) -> Vec<u8> {
+    splice_slots(
+        v,
+        raw.len(),
+        [("@@SLOT@@", &mut |out| out.extend_from_slice(raw))],
+    )
+}
+
+/// A writer of raw JSON text into a plan being built.
+type Slot<'a> = &'a mut dyn FnMut(&mut Vec<u8>);
+
+/// Serialises `v`, then replaces each JSON string `"MARKER"` of `slots` (each must occur once)
+/// with what its writer writes, straight into the plan: a huge value is built once, in place,
+/// never as a separate buffer to copy. `extra` is about how many bytes the writers add.
+fn splice_slots<const N: usize>(v: &Value, extra: usize, slots: [(&str, Slot); N]) -> Vec<u8> {
     let text = bytes(v);
-    let marker = b"\"@@SLOT@@\"";
-    let at = text
-        .windows(marker.len())
-        .position(|w| w == marker)
-        .expect("the plan holds the slot marker");
-    let mut out = Vec::with_capacity(text.len() + raw.len());
-    out.extend_from_slice(&text[..at]);
-    out.extend_from_slice(raw);
-    out.extend_from_slice(&text[at + marker.len()..]);
+    let mut at: Vec<(usize, usize, Slot)> = slots
+        .into_iter()
+        .map(|(marker, write)| {
+            let marker = format!("\"{marker}\"");
+            let start = text
+                .windows(marker.len())
+                .position(|w| w == marker.as_bytes())
+                .unwrap_or_else(|| panic!("the plan holds the marker {marker}"));
+            (start, start + marker.len(), write)
+        })
+        .collect();
+    at.sort_by_key(|(start, _, _)| *start);
+    let mut out = Vec::with_capacity(text.len() + extra);
+    let mut copied = 0;
+    for (start, end, write) in at {
+        out.extend_from_slice(&text[copied..start]);
+        write(&mut out);
+        copied = end;
+    }
+    out.extend_from_slice(&text[copied..]);
     out
 }
 
@@ -563,12 +627,11 @@ fn nesting_100k_deep_in_masks_configuration_variables_and_state_is_handled() {
 
 const BIG: usize = 200 << 20;
 
-fn big_string() -> Vec<u8> {
-    let mut v = Vec::with_capacity(BIG + 2);
-    v.push(b'"');
-    v.resize(BIG + 1, b'a');
-    v.push(b'"');
-    v
+/// Writes a JSON string of [`BIG`] bytes.
+fn big_string(out: &mut Vec<u8>) {
+    out.push(b'"');
+    out.resize(out.len() + BIG, b'a');
+    out.push(b'"');
 }
 
 #[test]
@@ -578,7 +641,9 @@ fn string_of_200_mb_in_an_unrelated_resource_is_analysed() {
         "terraform_data",
         json!({"input": "@@SLOT@@"}),
     )]);
-    let out = analyse("200 MB unrelated", splice(&p, &big_string()), false)
+    let huge = one_huge_case_at_a_time();
+    let input = splice_slots(&p, BIG + 2, [("@@SLOT@@", &mut big_string)]);
+    let out = analyse_holding("200 MB unrelated", input, false, Some(huge))
         .unwrap_or_else(|e| panic!("refused: {e}"));
     out.assert_control_analysed("200 MB string in an unrelated resource");
     assert!(out.unanalysable().is_empty(), "{:?}", out.unanalysable());
@@ -592,7 +657,9 @@ fn string_of_200_mb_as_a_cloud_run_service_name_is_analysed() {
         "google_cloud_run_v2_service",
         service("@@SLOT@@", "big@acme-prod.iam.gserviceaccount.com"),
     )]);
-    let out = analyse("200 MB service name", splice(&p, &big_string()), true)
+    let huge = one_huge_case_at_a_time();
+    let input = splice_slots(&p, BIG + 2, [("@@SLOT@@", &mut big_string)]);
+    let out = analyse_holding("200 MB service name", input, true, Some(huge))
         .unwrap_or_else(|e| panic!("refused: {e}"));
     out.assert_control_analysed("200 MB service name");
     let w = out
@@ -1167,22 +1234,26 @@ fn null_where_a_value_is_required_is_never_read_as_safe() {
 
 const MILLION: usize = 1_000_000;
 
-/// A JSON array of a million `user:` members (and `extra`), written directly: a million
-/// `Value`s would cost more than the analysis in a debug build.
-fn million_members(extra: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(MILLION * 24);
-    out.push(b'[');
-    for i in 0..MILLION {
-        if i > 0 {
-            out.push(b',');
+/// About the bytes of [`million_members`].
+const MILLION_MEMBERS_BYTES: usize = MILLION * 24;
+
+/// Writes a JSON array of a million `user:` members (and `extra`) directly into the plan: a
+/// million `Value`s would cost more than the analysis in a debug build.
+fn million_members(extra: &str) -> impl FnMut(&mut Vec<u8>) {
+    move |out| {
+        use std::io::Write;
+        out.push(b'[');
+        for i in 0..MILLION {
+            if i > 0 {
+                out.push(b',');
+            }
+            write!(out, "\"user:u{i}@acme.com\"").expect("writes to a Vec");
         }
-        out.extend_from_slice(format!("\"user:u{i}@acme.com\"").as_bytes());
+        if !extra.is_empty() {
+            write!(out, ",\"{extra}\"").expect("writes to a Vec");
+        }
+        out.push(b']');
     }
-    if !extra.is_empty() {
-        out.extend_from_slice(format!(",\"{extra}\"").as_bytes());
-    }
-    out.push(b']');
-    out
 }
 
 fn binding(members: &str) -> Value {
@@ -1206,8 +1277,9 @@ const MILLION_DEADLINE: u64 = 150;
 
 /// The lean path for huge inputs: analyse, render both formats into a sink (they must finish),
 /// and return the changes as `(rule, direction, workload)`.
-fn changes_of_huge(what: &str, bytes: Vec<u8>) -> Vec<(String, String, String)> {
+fn changes_of_huge(what: &str, huge: HugeCase, bytes: Vec<u8>) -> Vec<(String, String, String)> {
     within(what, MILLION_DEADLINE, move || {
+        let _huge = huge;
         let report =
             analyze(&bytes, &Options::default()).unwrap_or_else(|e| panic!("refused: {e}"));
         drop(bytes);
@@ -1253,11 +1325,13 @@ fn binding_with_a_million_members_is_analysed() {
         "google_cloud_run_v2_service_iam_binding",
         binding("@@SLOT@@"),
     );
-    let input = splice(
+    let huge = one_huge_case_at_a_time();
+    let input = splice_slots(
         &plan_with(vec![target_service(), b]),
-        &million_members("allUsers"),
+        MILLION_MEMBERS_BYTES,
+        [("@@SLOT@@", &mut million_members("allUsers"))],
     );
-    let changes = changes_of_huge("1M members (create)", input);
+    let changes = changes_of_huge("1M members (create)", huge, input);
     assert!(has(
         &changes,
         "public-invoker",
@@ -1278,13 +1352,16 @@ fn binding_of_a_million_members_that_gains_one_is_analysed() {
         binding("@@BEFORE@@"),
         binding("@@SLOT@@"),
     );
-    let p = bytes(&plan_with(vec![target_service(), b]));
-    let p: Value = serde_json::from_slice(&p).unwrap();
-    let input = splice(&p, &million_members("allUsers"));
-    let text = String::from_utf8(input).unwrap();
-    let before = String::from_utf8(million_members("")).unwrap();
-    let input = text.replacen("\"@@BEFORE@@\"", &before, 1).into_bytes();
-    let changes = changes_of_huge("1M members (update)", input);
+    let huge = one_huge_case_at_a_time();
+    let input = splice_slots(
+        &plan_with(vec![target_service(), b]),
+        2 * MILLION_MEMBERS_BYTES,
+        [
+            ("@@BEFORE@@", &mut million_members("")),
+            ("@@SLOT@@", &mut million_members("allUsers")),
+        ],
+    );
+    let changes = changes_of_huge("1M members (update)", huge, input);
     assert!(has(
         &changes,
         "public-invoker",
@@ -1295,6 +1372,7 @@ fn binding_of_a_million_members_that_gains_one_is_analysed() {
 
 #[test]
 fn a_million_unrelated_resource_changes_are_analysed() {
+    let huge = one_huge_case_at_a_time();
     let mut entries = Vec::with_capacity(MILLION * 110);
     for i in 0..MILLION {
         if i > 0 {
@@ -1317,7 +1395,7 @@ fn a_million_unrelated_resource_changes_are_analysed() {
     input.push(b',');
     input.extend_from_slice(&entries);
     input.extend_from_slice(&text.as_bytes()[at..]);
-    let changes = changes_of_huge("1M resource changes", input);
+    let changes = changes_of_huge("1M resource changes", huge, input);
     assert!(has(&changes, "public-invoker", CONTROL));
 }
 

@@ -117,3 +117,39 @@ fn generated_plan_is_json() {
         }
     }
 }
+
+#[test]
+fn iam_dense_plan_gives_one_finding_per_editor_grant_and_rule() {
+    let mut bytes = Vec::new();
+    let expected = generator::generate_shape(generator::Shape::IamDense, 3 * MB, 5, &mut bytes);
+    assert_size(&bytes, 3 * MB);
+    assert!(expected.editor_accounts >= 2, "{expected:?}");
+    let report = runguard::analyze(&bytes, &runguard::Options::default()).expect("analysable");
+    assert!(report.unanalysable.is_empty(), "{:#?}", report.unanalysable);
+    assert_eq!(report.workloads.len(), expected.workloads);
+    // Each project-level editor grant lets its account invoke and act as (nearly) every
+    // workload: one finding per rule, listing them, never one per workload.
+    for rule in ["invoker-added", "identity-impersonation"] {
+        let by_grant: Vec<&runguard::diff::Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule.id == rule)
+            .filter(|f| {
+                f.causes
+                    .iter()
+                    .any(|c| c.ends_with(".google_project_iam_member.editor[0]"))
+            })
+            .collect();
+        assert_eq!(by_grant.len(), expected.editor_accounts, "{rule}");
+        for f in by_grant {
+            assert_eq!(f.causes.len(), 1, "{rule}: {:?}", f.causes);
+            assert!(
+                f.workloads.len() > expected.workloads / 2,
+                "{rule}: {} reaches {} of {} workloads",
+                f.causes[0],
+                f.workloads.len(),
+                expected.workloads
+            );
+        }
+    }
+}
