@@ -237,13 +237,23 @@ impl SideGraph<'_> {
                 Followed::Opaque(reason) => return Err(reason),
             },
         };
-        let candidates: Reached = index
+        let mut candidates: Reached = index
             .workloads_by_name
             .get(&(kind, name.as_str()))
             .into_iter()
             .flatten()
             .filter_map(|&w| Some((w, self.fits_scope(w, project, location)?)))
             .collect();
+        // A workload whose own name is unknown at plan time may be the one named: possibly.
+        candidates.extend(
+            index
+                .workloads_unnamed
+                .get(&kind)
+                .into_iter()
+                .flatten()
+                .filter(|&&w| self.fits_scope(w, project, location).is_some())
+                .map(|&w| (w, false)),
+        );
         if candidates.iter().all(|(_, proven)| *proven) {
             return Ok(candidates);
         }
