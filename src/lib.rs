@@ -13,7 +13,6 @@
 //! - [`diff`] runs the [`rules`] over each workload's two sides;
 //! - [`report`] renders; it contains no analysis.
 
-pub mod cli;
 pub mod config;
 pub mod diff;
 pub mod graph;
