@@ -9,7 +9,9 @@ use crate::plan::Tri;
 /// Manager reference. Only where it is and why it was flagged are kept, never the value.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct PlaintextSecret {
+    /// The container that sets it.
     pub container: String,
+    /// The environment variable's name (never its value).
     pub name: String,
     /// `sensitive value` (the plan marks the value sensitive) or `secret-like name`.
     pub reason: &'static str,

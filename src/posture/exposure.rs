@@ -14,9 +14,11 @@ use super::{Invoker, Verdict};
 /// An external path to the workload through a load balancer in the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LbPath {
+    /// The frontend's forwarding rule address.
     pub forwarding_rule: String,
     /// Every address on the path, frontend first.
     pub chain: Vec<String>,
+    /// Whether the frontend is internet-facing; `None` when unknown.
     pub external: Option<bool>,
     /// IAP is enabled on the backend service of this path.
     pub iap: Option<bool>,
@@ -28,6 +30,7 @@ pub struct LbPath {
 /// A Cloud Run domain mapping that serves the workload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainPath {
+    /// The domain mapping's address.
     pub address: String,
     /// The domain, `None` when unknown at plan time.
     pub domain: Option<String>,

@@ -33,12 +33,16 @@ pub struct Grant {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// A principal that can invoke a workload, with how.
 pub struct Invoker {
+    /// Who.
     pub principal: Principal,
+    /// Every grant that gives it access.
     pub grants: Vec<Grant>,
 }
 
 impl Invoker {
+    /// Some grant certainly gives access (not only possibly).
     pub fn certain(&self) -> bool {
         self.grants.iter().any(|g| g.certain)
     }
@@ -47,7 +51,9 @@ impl Invoker {
 /// IAM resources that fight over one policy.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Conflict {
+    /// What the conflict is.
     pub message: String,
+    /// The IAM resources involved.
     pub addresses: Vec<String>,
 }
 

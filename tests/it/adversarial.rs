@@ -12,7 +12,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
 use assert_cmd::Command;
-use runguard::plan::InputError;
+use runguard::InputError;
 use runguard::report::Gate;
 use runguard::report::text::TextOptions;
 use runguard::rules::Severity;

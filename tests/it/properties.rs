@@ -144,9 +144,10 @@ fn swapping_before_and_after_mirrors_every_change() {
         };
         let report = analyze(&bytes, &Options::default()).unwrap();
         let any_unknown = report.workloads.iter().any(|w| {
-            [&w.before, &w.after].into_iter().flatten().any(|p| {
-                p.public == runguard::posture::Verdict::Unknown || p.identity.default.is_none()
-            })
+            [&w.before, &w.after]
+                .into_iter()
+                .flatten()
+                .any(|p| p.public == runguard::Verdict::Unknown || p.identity.default.is_none())
         });
         if any_unknown {
             continue;
