@@ -34,13 +34,15 @@ pub(crate) mod tfsource;
 // shapes (and petgraph's) are free to change; the report model they produce is public.
 pub use diff::{Accepted, Finding, PolicyDiff};
 pub use graph::{Principal, Unresolved};
+pub use iam::Level;
+pub use inventory::controls::{BinaryAuthorization, VpcEgress};
 pub use inventory::{Api, Ingress, Unanalysable, WorkloadKind};
 pub use plan::{Action, InputError};
 pub use posture::identity::{HeldKey, HeldRole, Impersonator};
 pub use posture::invokers::Grant;
 pub use posture::{
     Conflict, DomainPath, IdentityPosture, IngressValue, Invoker, LbPath, PlaintextSecret, Posture,
-    Verdict, WorkloadId,
+    Setting, Verdict, WorkloadId,
 };
 pub use report::{Gate, Report, WorkloadEntry};
 pub use rules::{Direction, Rule, Severity, Subject};

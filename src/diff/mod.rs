@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use similar::TextDiff;
 
 use crate::graph::{Authority, ResolvedGrant, SideGraph};
+use crate::iam::Level;
 use crate::posture::{Posture, WorkloadId};
 use crate::rules::{Delta, Direction, RULES, Rule, Severity, Subject};
 use sha2::{Digest, Sha256};
@@ -211,7 +212,7 @@ pub fn fingerprint(rule: &str, causes: &[String], subject: &Subject) -> String {
     for part in [
         subject.principal.as_deref(),
         subject.role.as_deref(),
-        subject.level,
+        subject.level.map(Level::as_str),
         subject.account.as_deref(),
     ] {
         match part {

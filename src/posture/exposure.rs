@@ -5,7 +5,7 @@
 use petgraph::graph::NodeIndex;
 
 use crate::graph::{EdgeKind, NodeKind, Principal, SideGraph};
-use crate::iam::{MemberKind, classify};
+use crate::iam::{Level, MemberKind, classify};
 use crate::inventory::{Ingress, LbKind, Workload, WorkloadKind};
 use crate::plan::Tri;
 
@@ -101,7 +101,7 @@ fn open_to_anyone(
     // Project, folder and organization policies cannot hold allUsers or allAuthenticatedUsers,
     // so an unknown member there is someone, never the public.
     if invokers.iter().any(|i| {
-        i.principal == Principal::Unknown && i.grants.iter().any(|g| g.level == "resource")
+        i.principal == Principal::Unknown && i.grants.iter().any(|g| g.level == Level::Resource)
     }) {
         reasons.push("an invoker is unknown at plan time".into());
         return Verdict::Unknown;

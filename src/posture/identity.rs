@@ -7,9 +7,9 @@ use petgraph::graph::NodeIndex;
 
 use crate::graph::{EdgeKind, Identity, NodeKind, Principal, RoleRef, SideGraph};
 
-use crate::iam::Caps;
 use crate::iam::member::{is_service_agent, service_account_member};
 use crate::iam::roles::is_privileged;
+use crate::iam::{Caps, Level};
 use crate::inventory::{IamTarget, Scope, Workload};
 use crate::plan::Tri;
 
@@ -21,7 +21,7 @@ pub struct HeldRole {
     /// The IAM resource that grants it.
     pub granted_by: String,
     /// `project`, `folder` or `organization`.
-    pub level: &'static str,
+    pub level: Level,
     /// The role is privileged (owner, editor, an admin role, or one that can act as others).
     pub privileged: bool,
     /// What the role lets the account do, by name.
@@ -31,7 +31,7 @@ pub struct HeldRole {
 impl HeldRole {
     /// `role`, granted by IAM resource `i` at `level`; a role whose permissions are unknown has
     /// no capabilities and is not counted as privileged by them (its name may still be).
-    fn granted(g: &SideGraph, i: usize, role: &RoleRef, level: &'static str) -> HeldRole {
+    fn granted(g: &SideGraph, i: usize, role: &RoleRef, level: Level) -> HeldRole {
         let name = role.display().to_owned();
         let caps = role.caps.clone().known().unwrap_or(Caps::NONE);
         HeldRole {
@@ -640,10 +640,10 @@ fn impersonators_of(
     }
 }
 
-fn scope_level(target: &IamTarget) -> &'static str {
+fn scope_level(target: &IamTarget) -> Level {
     match target {
-        IamTarget::Scope(Scope::Folder(_)) => "folder",
-        IamTarget::Scope(Scope::Organization(_)) => "organization",
-        _ => "project",
+        IamTarget::Scope(Scope::Folder(_)) => Level::Folder,
+        IamTarget::Scope(Scope::Organization(_)) => Level::Organization,
+        _ => Level::Project,
     }
 }

@@ -9,6 +9,7 @@ pub mod invokers;
 use std::collections::BTreeMap;
 
 use crate::graph::SideGraph;
+use crate::inventory::controls::{BinaryAuthorization, VpcEgress};
 use crate::inventory::{Api, Ingress, WorkloadKind};
 use crate::plan::Tri;
 
@@ -54,6 +55,44 @@ impl Verdict {
             Tri::Known(true) => Verdict::Yes,
             Tri::Known(false) | Tri::Absent => Verdict::No,
             Tri::Unknown => Verdict::Unknown,
+        }
+    }
+}
+
+/// A control's value on one side: known, or left open by the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting<T> {
+    /// The plan gives the value.
+    Set(T),
+    /// The plan leaves it open.
+    Unknown,
+}
+
+impl<T> Setting<T> {
+    fn from_tri(t: Tri<T>) -> Setting<T> {
+        match t {
+            Tri::Known(v) => Setting::Set(v),
+            _ => Setting::Unknown,
+        }
+    }
+}
+
+impl Setting<BinaryAuthorization> {
+    /// `enforced`, `breakglass`, `off` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Setting::Set(b) => b.as_str(),
+            Setting::Unknown => "unknown",
+        }
+    }
+}
+
+impl Setting<VpcEgress> {
+    /// `none`, `private-ranges-only`, `all-traffic` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Setting::Set(e) => e.as_str(),
+            Setting::Unknown => "unknown",
         }
     }
 }
@@ -125,10 +164,10 @@ pub struct Posture {
     pub conflicts: Vec<Conflict>,
     /// Environment variables that hold secrets in plain text.
     pub plaintext_secrets: Vec<PlaintextSecret>,
-    /// `enforced`, `breakglass`, `off` or `unknown`; `None` for a workload outside the plan.
-    pub binary_authorization: Option<&'static str>,
-    /// `none`, `private-ranges-only`, `all-traffic` or `unknown`; `None` outside the plan.
-    pub vpc_egress: Option<&'static str>,
+    /// Binary Authorization; `None` for a workload outside the plan.
+    pub binary_authorization: Option<Setting<BinaryAuthorization>>,
+    /// Where outbound traffic goes; `None` outside the plan.
+    pub vpc_egress: Option<Setting<VpcEgress>>,
 }
 
 /// The postures of every workload on one side; `other` is the other side of the plan.

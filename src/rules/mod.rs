@@ -24,7 +24,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::iam::MemberKind;
+use crate::iam::{Level, MemberKind};
 use crate::posture::{Posture, WorkloadId};
 
 /// How bad a change is. Ordered from least to most severe.
@@ -123,7 +123,7 @@ pub struct Subject {
     /// The role.
     pub role: Option<String>,
     /// `resource`, `project`, `folder` or `organization`.
-    pub level: Option<&'static str>,
+    pub level: Option<Level>,
     /// The runtime service account, as displayed.
     pub account: Option<String>,
 }
@@ -288,7 +288,7 @@ pub(crate) fn invoker_items(p: &Posture, pred: impl Fn(MemberKind) -> bool) -> V
         .filter(|i| pred(i.principal.kind()))
         .map(|i| {
             let roles: BTreeSet<&str> = i.grants.iter().map(|g| &*g.role).collect();
-            let levels: BTreeSet<&'static str> = i.grants.iter().map(|g| g.level).collect();
+            let levels: BTreeSet<Level> = i.grants.iter().map(|g| g.level).collect();
             Item {
                 key: i.principal.identity_key().to_owned(),
                 label: format!(
