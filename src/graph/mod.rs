@@ -52,8 +52,8 @@ pub enum Identity {
     Unknown { reason: String },
 }
 
-// The indices of External, Iam, Account and Candidates nodes are only read through Debug
-// today; typed indices (issue 9) are where they get readers.
+// The payloads of Workload, External, Project and Candidates nodes are read only through
+// Debug: the graph reaches those nodes through its side tables instead.
 #[allow(dead_code)]
 #[derive(Debug, Clone)]
 pub enum NodeKind {
