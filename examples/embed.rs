@@ -6,9 +6,7 @@
 
 use std::process::ExitCode;
 
-use runguard::report::Gate;
-use runguard::rules::{Direction, Severity};
-use runguard::{Options, analyze};
+use runguard::{Direction, Gate, Options, Severity, analyze};
 
 fn main() -> ExitCode {
     let Some(path) = std::env::args().nth(1) else {

@@ -8,12 +8,12 @@ use std::sync::{Mutex, PoisonError};
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::config::Config;
-use crate::report::location::{PlanOutput, TfTree};
-use crate::report::text::TextOptions;
-use crate::report::{Gate, Report};
-use crate::rules::{RULES, Severity};
-use crate::{Options, analyze};
+use runguard::config::Config;
+use runguard::report::location::{PlanOutput, TfTree};
+use runguard::report::text::TextOptions;
+use runguard::report::{Gate, Report};
+use runguard::rules::{RULES, Severity};
+use runguard::{Options, analyze};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -341,44 +341,44 @@ fn render(
         gate: settings.gate,
         width: settings.width,
     };
-    let markdown_options = crate::report::markdown::MarkdownOptions {
+    let markdown_options = runguard::report::markdown::MarkdownOptions {
         gate: settings.gate,
         all: settings.all,
     };
     let clean =
-        |r: &Result<Report, String>| r.as_ref().is_ok_and(crate::report::markdown::is_clean);
+        |r: &Result<Report, String>| r.as_ref().is_ok_and(runguard::report::markdown::is_clean);
     match (format, analysis) {
         (Format::Markdown, Analysis::One(report)) => {
-            if settings.skip_clean && crate::report::markdown::is_clean(report) {
+            if settings.skip_clean && runguard::report::markdown::is_clean(report) {
                 return Ok(());
             }
-            crate::report::markdown::render(report, &markdown_options, out)
+            runguard::report::markdown::render(report, &markdown_options, out)
         }
         (Format::Markdown, Analysis::Many(results)) => {
             if settings.skip_clean && results.iter().all(|(_, r)| clean(r)) {
                 return Ok(());
             }
-            crate::report::markdown::render_set(results, &markdown_options, out)
+            runguard::report::markdown::render_set(results, &markdown_options, out)
         }
-        (Format::Sarif, _) => crate::report::sarif::render(files, out),
-        (Format::Gitlab, _) => crate::report::gitlab::render(files, out),
-        (Format::Json, Analysis::One(report)) => crate::report::json::render(report, out),
-        (Format::Json, Analysis::Many(results)) => crate::report::json::render_set(results, out),
+        (Format::Sarif, _) => runguard::report::sarif::render(files, out),
+        (Format::Gitlab, _) => runguard::report::gitlab::render(files, out),
+        (Format::Json, Analysis::One(report)) => runguard::report::json::render(report, out),
+        (Format::Json, Analysis::Many(results)) => runguard::report::json::render_set(results, out),
         (Format::Text, Analysis::One(report)) => {
-            crate::report::text::render(report, &text_options, out)
+            runguard::report::text::render(report, &text_options, out)
         }
         (Format::Text, Analysis::Many(results)) => {
             for (i, (source, result)) in results.iter().enumerate() {
                 if i > 0 {
                     writeln!(out)?;
                 }
-                writeln!(out, "== {} ==", crate::report::escape::terminal(source))?;
+                writeln!(out, "== {} ==", runguard::report::escape::terminal(source))?;
                 match result {
-                    Ok(report) => crate::report::text::render(report, &text_options, out)?,
+                    Ok(report) => runguard::report::text::render(report, &text_options, out)?,
                     Err(message) => writeln!(
                         out,
                         "not analysed: {}",
-                        crate::report::escape::terminal(message)
+                        runguard::report::escape::terminal(message)
                     )?,
                 }
             }
@@ -391,7 +391,7 @@ fn render(
             writeln!(
                 out,
                 "{}",
-                crate::report::text::overall_verdict(
+                runguard::report::text::overall_verdict(
                     results.len(),
                     tripped,
                     failed,
@@ -489,7 +489,7 @@ fn write_outputs(
     // A file is read in an editor or a CI log, not the terminal that ran the command.
     let files_settings = RenderSettings {
         color: false,
-        width: crate::report::text::DEFAULT_WIDTH,
+        width: runguard::report::text::DEFAULT_WIDTH,
         ..*settings
     };
     let mut rendered = Vec::with_capacity(pending.len());
@@ -540,12 +540,12 @@ fn load_config(explicit: Option<&Path>) -> Result<Option<Config>, Failure> {
 
 /// The day `[[accept]]` expiry dates are judged against: `RUNGUARD_TODAY` (YYYY-MM-DD) when
 /// set, so that a CI run can be replayed exactly, else today in UTC.
-fn judgement_day() -> Result<crate::config::Date, Failure> {
+fn judgement_day() -> Result<runguard::config::Date, Failure> {
     match std::env::var("RUNGUARD_TODAY") {
         Ok(day) => day
             .parse()
             .map_err(|e| Failure::Input(format!("RUNGUARD_TODAY: {e}"))),
-        Err(_) => Ok(crate::config::Date::today_utc()),
+        Err(_) => Ok(runguard::config::Date::today_utc()),
     }
 }
 
@@ -678,7 +678,7 @@ fn list_rules(format: RulesFormat, out: &mut dyn Write) -> Result<u8, Failure> {
 }
 
 fn explain(id: &str, out: &mut dyn Write) -> Result<u8, Failure> {
-    match crate::rules::find(id) {
+    match runguard::rules::find(id) {
         Some(rule) => {
             write!(out, "{}", rule.doc)?;
             writeln!(out, "\nSeverity: {}", rule.severity)?;
@@ -772,5 +772,5 @@ fn output_width() -> usize {
         .ok()
         .and_then(|c| c.trim().parse::<usize>().ok())
         .filter(|&w| w > 0)
-        .unwrap_or(crate::report::text::DEFAULT_WIDTH)
+        .unwrap_or(runguard::report::text::DEFAULT_WIDTH)
 }

@@ -67,6 +67,7 @@ pub enum FailOn {
 }
 
 impl FailOn {
+    /// The severity threshold this setting stands for (`None` for `never`).
     pub fn threshold(self) -> Option<Severity> {
         match self {
             FailOn::Never => None,
@@ -82,7 +83,9 @@ pub struct Accept {
     pub line: usize,
     /// Only findings of this rule; any rule when `None`.
     pub rule: Option<String>,
+    /// Which findings the entry accepts.
     pub target: Target,
+    /// Why the finding is accepted, as the report shows it.
     pub reason: String,
     /// The last day the entry accepts findings.
     pub expires: Option<Date>,
@@ -92,7 +95,12 @@ pub struct Accept {
 #[derive(Debug)]
 pub enum Target {
     /// Findings all of whose workloads match the glob.
-    Workloads { glob: String, matcher: GlobMatcher },
+    Workloads {
+        /// The glob as written.
+        glob: String,
+        /// The compiled glob.
+        matcher: GlobMatcher,
+    },
     /// The one finding with this fingerprint.
     Fingerprint(String),
 }
@@ -119,7 +127,9 @@ impl Accept {
 /// What [`Config::judge`] needs of one finding.
 #[derive(Debug, Clone, Copy)]
 pub struct FindingRef<'a> {
+    /// The rule id.
     pub rule: &'a str,
+    /// The finding's fingerprint.
     pub fingerprint: &'a str,
     /// The addresses of the workloads the finding affects.
     pub workloads: &'a [String],
@@ -141,6 +151,7 @@ pub struct Judgement {
 pub struct Acceptance {
     /// Index into [`Config::accept`].
     pub entry: usize,
+    /// The entry's reason.
     pub reason: String,
 }
 
@@ -149,6 +160,7 @@ pub struct Acceptance {
 pub struct Expired {
     /// Index into [`Config::accept`].
     pub entry: usize,
+    /// The date the entry expired.
     pub expires: Date,
 }
 
@@ -392,9 +404,11 @@ impl Config {
 /// A configuration that cannot be used; the CLI exits 2 with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
+    /// The configuration file.
     pub path: PathBuf,
     /// 1-based, where the problem is known to sit.
     pub line: Option<usize>,
+    /// What is wrong.
     pub message: String,
 }
 

@@ -6,28 +6,48 @@
 //! bytes ─▶ plan ─▶ inventory ─▶ graph ─▶ posture ─▶ diff ─▶ report
 //! ```
 //!
-//! - [`plan`] reads the `terraform show -json` format (nothing Google-specific);
-//! - [`inventory`] types the Google resources of each side, with tri-state values;
-//! - [`graph`] links them per side, by value and through `configuration` references;
-//! - [`posture`] gives each workload's verdict on each side, with evidence;
-//! - [`diff`] runs the [`rules`] over each workload's two sides;
+//! - `plan` reads the `terraform show -json` format (nothing Google-specific);
+//! - `inventory` types the Google resources of each side, with tri-state values;
+//! - `graph` links them per side, by value and through `configuration` references;
+//! - `posture` gives each workload's verdict on each side, with evidence;
+//! - `diff` runs the [`rules`] over each workload's two sides;
 //! - [`report`] renders; it contains no analysis.
+//!
+//! Only the ends are public: [`analyze`] turns a plan's bytes into a [`Report`], the report
+//! model is plain data, [`report`] holds the renderers, [`rules`] the rule registry, and
+//! [`config`] the `runguard.toml` accept semantics. The stages in between are internal.
 
-pub mod cli;
+#![warn(missing_docs)]
+
 pub mod config;
-pub mod diff;
-pub mod graph;
-pub mod iam;
-pub mod inventory;
-pub mod plan;
-pub mod posture;
+pub(crate) mod diff;
+pub(crate) mod graph;
+pub(crate) mod iam;
+pub(crate) mod inventory;
+pub(crate) mod plan;
+pub(crate) mod posture;
 pub mod report;
 pub mod rules;
-pub mod tfsource;
+pub(crate) mod tfsource;
+
+// The facade: what an embedder reads. The stages above stay inside the crate, so their
+// shapes (and petgraph's) are free to change; the report model they produce is public.
+pub use diff::{Accepted, Finding, PolicyDiff};
+pub use graph::{Principal, Unresolved};
+pub use iam::Level;
+pub use inventory::controls::{BinaryAuthorization, VpcEgress};
+pub use inventory::{Api, Ingress, Unanalysable, WorkloadKind};
+pub use plan::{Action, InputError};
+pub use posture::identity::{HeldKey, HeldRole, Impersonator};
+pub use posture::invokers::Grant;
+pub use posture::{
+    Conflict, DomainPath, IdentityPosture, IngressValue, Invoker, LbPath, PlaintextSecret, Posture,
+    Setting, Verdict, WorkloadId,
+};
+pub use report::{Gate, Report, WorkloadEntry};
+pub use rules::{Direction, Rule, Severity, Subject};
 
 use graph::{Context, SideGraph};
-use plan::InputError;
-use report::{Report, WorkloadEntry};
 
 /// What the analysis should include.
 #[derive(Debug, Clone, Copy, Default)]
@@ -130,4 +150,18 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
         acceptance: None,
         module_sources: plan.configuration.module_sources(),
     })
+}
+
+/// The plan stage on its own (encoding sniffing, then the one-pass parser with the inventory's
+/// projections), for the `parse` fuzz target: the number of sides handed to the sink. Not part
+/// of the API; built only with the `fuzzing` feature.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub fn fuzz_parse(bytes: &[u8]) -> Result<usize, InputError> {
+    let text = plan::sniff::decode(bytes)?;
+    let mut sides = 0usize;
+    let parsed = plan::parse(&text, &inventory::projection, &mut |c| {
+        sides += usize::from(c.before_node().is_some()) + usize::from(c.after_node().is_some());
+    })?;
+    Ok(sides + parsed.unreadable.len())
 }

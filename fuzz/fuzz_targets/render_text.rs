@@ -3,9 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use runguard::report::text::{Gate, TextOptions, render};
-use runguard::rules::Severity;
-use runguard::{Options, analyze};
+use runguard::report::text::{TextOptions, render};
+use runguard::{Gate, Options, Severity, analyze};
 
 fuzz_target!(|data: &[u8]| {
     // One analysis per input (the `analyze` target runs both modes): the input's length parity
@@ -20,13 +19,12 @@ fuzz_target!(|data: &[u8]| {
         ) else {
             return;
         };
-        let tripped = report.max_severity().is_some_and(|m| m >= Severity::High);
         let options = TextOptions {
             color: false,
             all,
             gate: Gate {
                 threshold: Some(Severity::High),
-                tripped,
+                allow_incomplete: false,
             },
             // Odd widths exercise the narrow layouts too.
             width: if all { 80 } else { 100 },

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use similar::TextDiff;
 
 use crate::graph::{Authority, ResolvedGrant, SideGraph};
+use crate::iam::Level;
 use crate::posture::{Posture, WorkloadId};
 use crate::rules::{Delta, Direction, RULES, Rule, Severity, Subject};
 use sha2::{Digest, Sha256};
@@ -14,18 +15,23 @@ use sha2::{Digest, Sha256};
 /// workloads is one finding listing them all.
 #[derive(Debug, Clone)]
 pub struct Finding {
+    /// The rule that found it.
     pub rule: &'static Rule,
+    /// The rule's severity, or the observation's override.
     pub severity: Severity,
+    /// Whether the plan makes the posture worse or better.
     pub direction: Direction,
     /// The resources a reviewer would change, sorted.
     pub causes: Vec<String>,
+    /// Who or what the finding is about.
     pub subject: Subject,
     /// The affected workload addresses (resource ids for workloads outside the plan), sorted.
     pub workloads: Vec<String>,
+    /// What happens, in terms of the cause.
     pub message: String,
     /// Every address behind the finding, causes and workloads included, sorted.
     pub evidence: Vec<String>,
-    /// Stable across runs, resource order and unrelated renames: see [`fingerprint`].
+    /// Stable across runs, resource order and unrelated renames: see `diff::fingerprint`.
     pub fingerprint: String,
     /// Set when a `runguard.toml` entry accepts the finding: it is still shown, and never
     /// counts towards the gate.
@@ -35,6 +41,7 @@ pub struct Finding {
 /// Why a finding is accepted: the `[[accept]]` entry's reason and where it stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
+    /// The accept entry's reason.
     pub reason: String,
     /// The line of the entry's `[[accept]]` header in the configuration file.
     pub line: usize,
@@ -44,7 +51,9 @@ pub struct Accepted {
 /// a unified diff of its bindings, one `role member` per line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyDiff {
+    /// The authoritative IAM resource's address.
     pub address: String,
+    /// Its bindings before and after, as a unified diff.
     pub diff: String,
 }
 
@@ -203,7 +212,7 @@ pub fn fingerprint(rule: &str, causes: &[String], subject: &Subject) -> String {
     for part in [
         subject.principal.as_deref(),
         subject.role.as_deref(),
-        subject.level,
+        subject.level.map(Level::as_str),
         subject.account.as_deref(),
     ] {
         match part {

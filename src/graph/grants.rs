@@ -24,7 +24,12 @@ pub enum Authority {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Principal {
     /// A member string, normalised. `sensitive` members are never printed.
-    Known { member: String, sensitive: bool },
+    Known {
+        /// The member string (`user:…`, `serviceAccount:…`, `allUsers`…).
+        member: String,
+        /// The plan marks it sensitive.
+        sensitive: bool,
+    },
     /// Not knowable at plan time.
     Unknown,
 }

@@ -236,7 +236,7 @@ pub fn component_matches(a: &Tri<String>, b: &Tri<String>) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::InstanceKey;
+    use crate::plan::address::InstanceKey;
 
     #[test]
     fn context_key_picks_the_matching_instance() {

@@ -52,6 +52,9 @@ pub enum Identity {
     Unknown { reason: String },
 }
 
+// The payloads of Workload, External, Project and Candidates nodes are read only through
+// Debug: the graph reaches those nodes through its side tables instead.
+#[allow(dead_code)]
 #[derive(Debug, Clone)]
 pub enum NodeKind {
     Workload(usize),
@@ -145,7 +148,9 @@ enum WorkloadLink {
 /// Something the analysis could not link or know, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Unresolved {
+    /// The address of the resource that holds the link.
     pub address: String,
+    /// Why it could not be resolved.
     pub reason: String,
 }
 
@@ -1135,3 +1140,6 @@ impl<'i> SideGraph<'i> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

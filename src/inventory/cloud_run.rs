@@ -10,9 +10,13 @@ use super::defaults::{UnknownValue, unknown_value};
 use super::{Reading, computed_str};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// What kind of workload a resource is.
 pub enum WorkloadKind {
+    /// A Cloud Run service.
     Service,
+    /// A Cloud Run job.
     Job,
+    /// A Cloud Run worker pool.
     WorkerPool,
     /// A Cloud Functions gen2 function: a Cloud Run service managed through the Cloud Functions
     /// API, reached at its run.app and cloudfunctions.net URLs.
@@ -20,6 +24,7 @@ pub enum WorkloadKind {
 }
 
 impl WorkloadKind {
+    /// The name the report uses.
     pub fn as_str(self) -> &'static str {
         match self {
             WorkloadKind::Service => "service",
@@ -47,12 +52,16 @@ impl WorkloadKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The Cloud Run API (resource family) a workload is declared with.
 pub enum Api {
+    /// `google_cloud_run_service` and its IAM (Knative-style v1).
     V1,
+    /// `google_cloud_run_v2_*`.
     V2,
 }
 
 impl Api {
+    /// The name the report uses.
     pub fn as_str(self) -> &'static str {
         match self {
             Api::V1 => "v1",
@@ -64,12 +73,16 @@ impl Api {
 /// A service's ingress setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Ingress {
+    /// Only from the VPC and internal sources.
     Internal,
+    /// Internal sources and Cloud Load Balancing.
     InternalAndLoadBalancing,
+    /// From anywhere.
     All,
 }
 
 impl Ingress {
+    /// The spelling the report uses.
     pub fn as_str(self) -> &'static str {
         match self {
             Ingress::Internal => "internal",

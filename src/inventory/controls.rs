@@ -34,16 +34,20 @@ pub struct EnvVar {
     pub value: EnvValue,
 }
 
-/// Binary Authorization on the workload.
+/// Binary Authorization on the workload. Declared weakest first: the order is the strength
+/// that `binary-authorization-weakened` compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum BinaryAuthorization {
+    /// No `binary_authorization` policy: any image deploys.
     Off,
     /// Deployed with a break-glass justification: enforcement was bypassed.
     Breakglass,
+    /// A policy (or the project default) is enforced.
     Enforced,
 }
 
 impl BinaryAuthorization {
+    /// The spelling the report uses.
     pub fn as_str(self) -> &'static str {
         match self {
             BinaryAuthorization::Off => "off",
@@ -58,11 +62,14 @@ impl BinaryAuthorization {
 pub enum VpcEgress {
     /// No VPC access: egress goes straight to the internet.
     None,
+    /// Only private ranges go through the VPC; the rest goes to the internet directly.
     PrivateRangesOnly,
+    /// All outbound traffic goes through the VPC.
     AllTraffic,
 }
 
 impl VpcEgress {
+    /// The spelling the report uses.
     pub fn as_str(self) -> &'static str {
         match self {
             VpcEgress::None => "none",

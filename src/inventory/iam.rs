@@ -55,6 +55,8 @@ pub enum IamTarget {
     /// A Cloud Run workload, by the name components the parent attribute gives.
     Workload {
         kind: WorkloadKind,
+        // Carried for Debug; the target is matched by name components, not by API family.
+        #[allow(dead_code)]
         api: Api,
         project: Tri<String>,
         location: Tri<String>,

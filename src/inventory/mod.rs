@@ -60,7 +60,9 @@ pub struct SideInventory {
 /// A resource that could not be analysed on some side, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Unanalysable {
+    /// The resource's address.
     pub address: String,
+    /// Why it could not be analysed.
     pub reason: String,
 }
 

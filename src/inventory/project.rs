@@ -11,7 +11,6 @@ use super::Reading;
 /// The default compute account of one project, as far as the plan knows it.
 #[derive(Debug, Clone)]
 pub struct DefaultAccount {
-    pub address: Address,
     /// The project id.
     pub project: Tri<String>,
     /// `NUMBER-compute@developer.gserviceaccount.com`, lower-cased.
@@ -50,11 +49,7 @@ fn read_node(address: &Address, n: &Node) -> Result<DefaultAccount, TypeMismatch
             n.key("email").non_empty_str()?.map(str::to_lowercase),
         )
     };
-    Ok(DefaultAccount {
-        address: address.clone(),
-        project,
-        email,
-    })
+    Ok(DefaultAccount { project, email })
 }
 
 #[cfg(test)]

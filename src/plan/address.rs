@@ -9,17 +9,6 @@ pub enum InstanceKey {
     Str(String),
 }
 
-impl InstanceKey {
-    /// The `index` field of a `resource_changes` entry.
-    pub fn from_json(v: &serde_json::Value) -> Option<Self> {
-        match v {
-            serde_json::Value::Number(n) => n.as_i64().map(InstanceKey::Int),
-            serde_json::Value::String(s) => Some(InstanceKey::Str(s.clone())),
-            _ => None,
-        }
-    }
-}
-
 /// One `module.NAME[KEY]` step of a module instance path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ModuleStep {

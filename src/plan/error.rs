@@ -16,25 +16,50 @@ pub enum InputError {
     /// The machine-readable UI stream of `terraform plan -json`.
     UiStream,
     /// Bytes that are not valid UTF-8 (or UTF-16 that does not decode).
-    InvalidText { detail: String },
+    InvalidText {
+        /// What does not decode.
+        detail: String,
+    },
     /// Text that is not JSON at all.
-    NotJson { line: usize, column: usize },
+    NotJson {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
     /// JSON that ends before the document is complete.
-    Truncated { line: usize, column: usize },
+    Truncated {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
     /// JSON that is syntactically broken or too deeply nested.
     MalformedJson {
+        /// 1-based line.
         line: usize,
+        /// 1-based column.
         column: usize,
+        /// The parser's message.
         detail: String,
     },
     /// `terraform show -json` of a state file, not of a plan.
     StateFile,
     /// JSON, but no Terraform plan document.
-    NotAPlan { detail: String },
+    NotAPlan {
+        /// What the document is missing.
+        detail: String,
+    },
     /// A plan whose `format_version` major is neither 0 nor 1.
-    UnsupportedFormat { version: String },
+    UnsupportedFormat {
+        /// The plan's `format_version`.
+        version: String,
+    },
     /// A plan whose structure is broken where the analysis must read it.
-    BadPlanStructure { detail: String },
+    BadPlanStructure {
+        /// Where and what.
+        detail: String,
+    },
 }
 
 const SHOW_HINT: &str = "run `terraform show -json tfplan > plan.json` and pass plan.json";

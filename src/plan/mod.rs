@@ -19,24 +19,31 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-pub use address::{Address, InstanceKey, ModuleStep, ObjectKind};
+pub use address::Address;
 pub use configuration::Configuration;
 pub use error::InputError;
 pub use strict::Projection;
-pub use value::{Node, Read, Tri, TypeMismatch};
+pub use value::{Node, Tri, TypeMismatch};
 
 /// What a resource change does, as Terraform's `actions` array says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Action {
+    /// Nothing changes.
     NoOp,
+    /// Created.
     Create,
+    /// A data source read during apply.
     Read,
+    /// Updated in place.
     Update,
+    /// Destroyed and created again, in either order.
     Replace,
     /// A replacement with `destroy = false`: the old object leaves Terraform's management and
     /// stays in the cloud; a new one is created.
     CreateThenForget,
+    /// Destroyed.
     Delete,
+    /// Removed from state but not destroyed.
     Forget,
 }
 

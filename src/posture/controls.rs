@@ -1,15 +1,17 @@
 //! Plaintext secrets in environment variables, Binary Authorization and VPC egress.
 
+use super::Setting;
 use crate::inventory::Workload;
-use crate::inventory::controls::EnvValue;
+use crate::inventory::controls::{BinaryAuthorization, EnvValue, VpcEgress};
 use crate::inventory::secrets::is_secret_like;
-use crate::plan::Tri;
 
 /// An environment variable that carries a credential as plain text instead of a Secret
 /// Manager reference. Only where it is and why it was flagged are kept, never the value.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct PlaintextSecret {
+    /// The container that sets it.
     pub container: String,
+    /// The environment variable's name (never its value).
     pub name: String,
     /// `sensitive value` (the plan marks the value sensitive) or `secret-like name`.
     pub reason: &'static str,
@@ -52,16 +54,10 @@ pub fn plaintext_secrets(w: &Workload) -> Vec<PlaintextSecret> {
     out
 }
 
-pub fn binary_authorization(w: &Workload) -> &'static str {
-    match w.controls.binary_authorization {
-        Tri::Known(b) => b.as_str(),
-        _ => "unknown",
-    }
+pub fn binary_authorization(w: &Workload) -> Setting<BinaryAuthorization> {
+    Setting::from_tri(w.controls.binary_authorization.clone())
 }
 
-pub fn vpc_egress(w: &Workload) -> &'static str {
-    match w.controls.vpc_egress {
-        Tri::Known(e) => e.as_str(),
-        _ => "unknown",
-    }
+pub fn vpc_egress(w: &Workload) -> Setting<VpcEgress> {
+    Setting::from_tri(w.controls.vpc_egress.clone())
 }

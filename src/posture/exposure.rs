@@ -5,7 +5,7 @@
 use petgraph::graph::NodeIndex;
 
 use crate::graph::{EdgeKind, NodeKind, Principal, SideGraph};
-use crate::iam::{MemberKind, classify};
+use crate::iam::{Level, MemberKind, classify};
 use crate::inventory::{Ingress, LbKind, Workload, WorkloadKind};
 use crate::plan::Tri;
 
@@ -14,9 +14,11 @@ use super::{Invoker, Verdict};
 /// An external path to the workload through a load balancer in the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LbPath {
+    /// The frontend's forwarding rule address.
     pub forwarding_rule: String,
     /// Every address on the path, frontend first.
     pub chain: Vec<String>,
+    /// Whether the frontend is internet-facing; `None` when unknown.
     pub external: Option<bool>,
     /// IAP is enabled on the backend service of this path.
     pub iap: Option<bool>,
@@ -28,6 +30,7 @@ pub struct LbPath {
 /// A Cloud Run domain mapping that serves the workload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainPath {
+    /// The domain mapping's address.
     pub address: String,
     /// The domain, `None` when unknown at plan time.
     pub domain: Option<String>,
@@ -62,7 +65,9 @@ fn anyone_allowed(check_disabled: &Tri<bool>, invokers: &[Invoker]) -> Verdict {
                 Verdict::Unknown
             }
         }
-        Principal::Unknown if i.grants.iter().any(|g| g.level == "resource") => Verdict::Unknown,
+        Principal::Unknown if i.grants.iter().any(|g| g.level == Level::Resource) => {
+            Verdict::Unknown
+        }
         _ => Verdict::No,
     }));
     let disabled = match check_disabled {
@@ -101,7 +106,7 @@ fn open_to_anyone(
     // Project, folder and organization policies cannot hold allUsers or allAuthenticatedUsers,
     // so an unknown member there is someone, never the public.
     if invokers.iter().any(|i| {
-        i.principal == Principal::Unknown && i.grants.iter().any(|g| g.level == "resource")
+        i.principal == Principal::Unknown && i.grants.iter().any(|g| g.level == Level::Resource)
     }) {
         reasons.push("an invoker is unknown at plan time".into());
         return Verdict::Unknown;

@@ -8,28 +8,31 @@ use petgraph::graph::NodeIndex;
 
 use crate::graph::{EdgeKind, Identity, NodeKind, Principal, RoleRef, SideGraph};
 
-use crate::iam::Caps;
 use crate::iam::member::{is_service_agent, service_account_member};
 use crate::iam::roles::is_privileged;
+use crate::iam::{Caps, Level};
 use crate::inventory::{IamTarget, Scope, Workload};
 use crate::plan::Tri;
 
 /// A role held by the runtime account.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HeldRole {
+    /// The role.
     pub role: String,
     /// The IAM resource that grants it.
     pub granted_by: String,
     /// `project`, `folder` or `organization`.
-    pub level: &'static str,
+    pub level: Level,
+    /// The role is privileged (owner, editor, an admin role, or one that can act as others).
     pub privileged: bool,
+    /// What the role lets the account do, by name.
     pub capabilities: Vec<&'static str>,
 }
 
 impl HeldRole {
     /// `role`, granted by IAM resource `i` at `level`; a role whose permissions are unknown has
     /// no capabilities and is not counted as privileged by them (its name may still be).
-    fn granted(g: &SideGraph, i: usize, role: &RoleRef, level: &'static str) -> HeldRole {
+    fn granted(g: &SideGraph, i: usize, role: &RoleRef, level: Level) -> HeldRole {
         let name = role.display().to_owned();
         let caps = role.caps.clone().known().unwrap_or(Caps::NONE);
         HeldRole {
@@ -45,8 +48,11 @@ impl HeldRole {
 /// A principal that can use the runtime account's identity.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Impersonator {
+    /// Who can impersonate the account.
     pub principal: Principal,
+    /// Through which role.
     pub role: String,
+    /// The IAM resource that grants it.
     pub granted_by: String,
     /// The service accounts between the principal and the runtime account: the principal can
     /// use the first, which can use the next, and the last can use the runtime account. Empty
@@ -60,6 +66,7 @@ pub struct Impersonator {
 /// A key for the runtime account, or for an account that can use it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HeldKey {
+    /// The key's address.
     pub address: String,
     /// The account the key is for, as shown in reports.
     pub account: String,
@@ -83,6 +90,7 @@ impl Impersonator {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// The runtime identity of a workload on one side.
 pub struct IdentityPosture {
     /// The account email when known.
     pub service_account: Option<String>,
@@ -92,11 +100,14 @@ pub struct IdentityPosture {
     pub implicit: bool,
     /// A service account created by this plan whose email is not known yet.
     pub planned_account: Option<String>,
+    /// The roles the account holds, as far as the plan shows.
     pub roles: Vec<HeldRole>,
     /// Why the account's roles are not all known, shown wherever its roles are: the roles it
     /// holds outside the plan matter (the default compute account), or the account is unknown.
     pub roles_unknown: Option<&'static str>,
+    /// Who can act as the account.
     pub impersonators: Vec<Impersonator>,
+    /// Keys created for the account.
     pub keys: Vec<HeldKey>,
     /// Why the identity cannot be known, or what about it lies outside the plan.
     pub note: Option<String>,
@@ -111,6 +122,7 @@ pub const DEFAULT_ACCOUNT_ROLES: &str =
 pub const UNKNOWN_ACCOUNT_ROLES: &str = "unknown (the runtime account is unknown)";
 
 impl IdentityPosture {
+    /// The identity of a workload outside the plan: nothing about it is known.
     pub fn outside_plan() -> IdentityPosture {
         IdentityPosture {
             service_account: None,
@@ -665,10 +677,10 @@ fn impersonators_of(
     }
 }
 
-fn scope_level(target: &IamTarget) -> &'static str {
+fn scope_level(target: &IamTarget) -> Level {
     match target {
-        IamTarget::Scope(Scope::Folder(_)) => "folder",
-        IamTarget::Scope(Scope::Organization(_)) => "organization",
-        _ => "project",
+        IamTarget::Scope(Scope::Folder(_)) => Level::Folder,
+        IamTarget::Scope(Scope::Organization(_)) => Level::Organization,
+        _ => Level::Project,
     }
 }

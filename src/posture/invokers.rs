@@ -14,7 +14,7 @@ use std::sync::Arc;
 use petgraph::graph::NodeIndex;
 
 use crate::graph::{Authority, EdgeKind, Principal, SideGraph};
-use crate::iam::Caps;
+use crate::iam::{Caps, Level};
 use crate::inventory::{IamTarget, Scope, WorkloadKind};
 use crate::plan::Tri;
 
@@ -26,19 +26,23 @@ pub struct Grant {
     /// The role (or `(unknown role)`), likewise shared.
     pub role: Arc<str>,
     /// `resource`, `project`, `folder` or `organization`.
-    pub level: &'static str,
+    pub level: Level,
     /// False when the grant only might give access: unknown role, IAM condition, or a scope
     /// match that the plan cannot prove.
     pub certain: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// A principal that can invoke a workload, with how.
 pub struct Invoker {
+    /// Who.
     pub principal: Principal,
+    /// Every grant that gives it access.
     pub grants: Vec<Grant>,
 }
 
 impl Invoker {
+    /// Some grant certainly gives access (not only possibly).
     pub fn certain(&self) -> bool {
         self.grants.iter().any(|g| g.certain)
     }
@@ -47,7 +51,9 @@ impl Invoker {
 /// IAM resources that fight over one policy.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Conflict {
+    /// What the conflict is.
     pub message: String,
+    /// The IAM resources involved.
     pub addresses: Vec<String>,
 }
 
@@ -118,12 +124,12 @@ pub(super) fn holders(
         }
         let grant = &g.grants[i];
         let (level, assumed) = match &iam.target {
-            IamTarget::Scope(Scope::Project(_)) => ("project", *assumed),
+            IamTarget::Scope(Scope::Project(_)) => (Level::Project, *assumed),
             // Which folder or organization holds the project is outside the plan; such grants are
             // counted as applying (the report says so) rather than dropped.
-            IamTarget::Scope(Scope::Folder(_)) => ("folder", false),
-            IamTarget::Scope(Scope::Organization(_)) => ("organization", false),
-            _ => ("resource", *assumed),
+            IamTarget::Scope(Scope::Folder(_)) => (Level::Folder, false),
+            IamTarget::Scope(Scope::Organization(_)) => (Level::Organization, false),
+            _ => (Level::Resource, *assumed),
         };
         let address = &g.iam_addresses[i];
         let Some(bindings) = &grant.bindings else {
@@ -146,7 +152,7 @@ pub(super) fn holders(
                 // An unknown role on the workload itself may well be the invoker role; an
                 // unknown role at project level is reported as unresolved instead, or every
                 // workload in the project would list the grant.
-                _ if level == "resource" => Some(false),
+                _ if level == Level::Resource => Some(false),
                 _ => None,
             };
             let Some(role_certain) = relevant_and_certain else {

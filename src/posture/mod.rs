@@ -9,6 +9,7 @@ pub mod invokers;
 use std::collections::BTreeMap;
 
 use crate::graph::SideGraph;
+use crate::inventory::controls::{BinaryAuthorization, VpcEgress};
 use crate::inventory::{Api, Ingress, WorkloadKind};
 use crate::plan::Tri;
 
@@ -20,12 +21,16 @@ pub use invokers::{Conflict, Invoker};
 /// Yes, no, or not knowable at plan time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verdict {
+    /// The plan proves it is not so.
     No,
+    /// The plan leaves it open.
     Unknown,
+    /// The plan proves it.
     Yes,
 }
 
 impl Verdict {
+    /// The spelling the report uses.
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Yes => "yes",
@@ -44,6 +49,7 @@ impl Verdict {
         self.min(other)
     }
 
+    /// The verdict of a tri-state boolean.
     pub fn from_tri(t: &Tri<bool>) -> Verdict {
         match t {
             Tri::Known(true) => Verdict::Yes,
@@ -53,14 +59,55 @@ impl Verdict {
     }
 }
 
+/// A control's value on one side: known, or left open by the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting<T> {
+    /// The plan gives the value.
+    Set(T),
+    /// The plan leaves it open.
+    Unknown,
+}
+
+impl<T> Setting<T> {
+    fn from_tri(t: Tri<T>) -> Setting<T> {
+        match t {
+            Tri::Known(v) => Setting::Set(v),
+            _ => Setting::Unknown,
+        }
+    }
+}
+
+impl Setting<BinaryAuthorization> {
+    /// `enforced`, `breakglass`, `off` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Setting::Set(b) => b.as_str(),
+            Setting::Unknown => "unknown",
+        }
+    }
+}
+
+impl Setting<VpcEgress> {
+    /// `none`, `private-ranges-only`, `all-traffic` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Setting::Set(e) => e.as_str(),
+            Setting::Unknown => "unknown",
+        }
+    }
+}
+
 /// A workload's ingress as reported: a setting, or unknown at plan time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IngressValue {
+    /// A known ingress setting.
     Set(Ingress),
+    /// Not knowable at plan time.
     Unknown,
 }
 
 impl IngressValue {
+    /// The spelling the report uses.
     pub fn as_str(self) -> &'static str {
         match self {
             IngressValue::Set(i) => i.as_str(),
@@ -74,7 +121,9 @@ impl IngressValue {
 pub struct WorkloadId {
     /// The Terraform address, or the resource id of a workload outside the plan.
     pub address: String,
+    /// Service, job, worker pool or function.
     pub kind: WorkloadKind,
+    /// The API family it is declared with.
     pub api: Api,
     /// The workload is not managed by this plan; only IAM on it is.
     pub external: bool,
@@ -83,6 +132,7 @@ pub struct WorkloadId {
 /// One side of one workload.
 #[derive(Debug, Clone)]
 pub struct Posture {
+    /// Anyone on the internet can invoke it.
     pub public: Verdict,
     /// Why `public` is what it is, in a few words each.
     pub public_reasons: Vec<String>,
@@ -90,24 +140,34 @@ pub struct Posture {
     /// disabled invoker check, and a path from the internet past IAP. Rules use them to tell
     /// what a plan newly opens.
     pub anyone_allowed: Verdict,
+    /// Its URL can be reached from outside at all (ingress, load balancers, domain mappings).
     pub reachable: Verdict,
+    /// Who can invoke it, with the grants behind each.
     pub invokers: Vec<Invoker>,
     /// Principals that can change the workload's IAM policy (and so make it public).
     pub iam_admins: Vec<Invoker>,
+    /// Cloud Run's invoker IAM check is disabled.
     pub iam_check_disabled: Option<bool>,
+    /// The ingress setting; `None` where the workload kind has none.
     pub ingress: Option<IngressValue>,
+    /// The default `run.app` URL is disabled.
     pub default_uri_disabled: Option<bool>,
+    /// Identity-Aware Proxy is enabled on the workload.
     pub iap: Option<bool>,
+    /// The load-balancer frontends that route to it.
     pub load_balancers: Vec<LbPath>,
     /// The Cloud Run domain mappings that serve the workload.
     pub domain_mappings: Vec<DomainPath>,
+    /// The runtime identity and what it can do.
     pub identity: IdentityPosture,
+    /// IAM resources that fight over the same bindings.
     pub conflicts: Vec<Conflict>,
+    /// Environment variables that hold secrets in plain text.
     pub plaintext_secrets: Vec<PlaintextSecret>,
-    /// `enforced`, `breakglass`, `off` or `unknown`; `None` for a workload outside the plan.
-    pub binary_authorization: Option<&'static str>,
-    /// `none`, `private-ranges-only`, `all-traffic` or `unknown`; `None` outside the plan.
-    pub vpc_egress: Option<&'static str>,
+    /// Binary Authorization; `None` for a workload outside the plan.
+    pub binary_authorization: Option<Setting<BinaryAuthorization>>,
+    /// Where outbound traffic goes; `None` outside the plan.
+    pub vpc_egress: Option<Setting<VpcEgress>>,
 }
 
 /// The postures of every workload on one side; `other` is the other side of the plan.

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::{Report, SCHEMA, WorkloadEntry};
+use crate::iam::Level;
 use crate::inventory::WorkloadKind;
 use crate::posture::{Invoker, Posture};
 use crate::rules::Direction;
@@ -144,7 +145,7 @@ struct WireIdentity<'a> {
 #[derive(Serialize)]
 struct Role<'a> {
     role: &'a str,
-    level: &'static str,
+    level: Level,
     privileged: bool,
     granted_by: &'a str,
 }
@@ -154,7 +155,7 @@ struct Role<'a> {
 struct SetGrant<'a> {
     member: &'a str,
     role: &'a str,
-    level: Option<&'static str>,
+    level: Option<Level>,
     granted_by: &'a str,
     certain: bool,
     /// For an impersonator: the accounts between the grant and the runtime account, in order.
@@ -240,7 +241,7 @@ struct WireFinding<'a> {
 struct WireSubject<'a> {
     principal: Option<&'a str>,
     role: Option<&'a str>,
-    level: Option<&'static str>,
+    level: Option<Level>,
     account: Option<&'a str>,
 }
 
@@ -285,7 +286,7 @@ fn split_grants(principals: &[Invoker]) -> (Vec<SetGrant<'_>>, Vec<SetGrant<'_>>
                 via: &[],
             })
         })
-        .partition(|g| g.level == Some("resource"))
+        .partition(|g| g.level == Some(Level::Resource))
 }
 
 fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> WirePosture<'a> {
@@ -373,8 +374,8 @@ fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> 
                 reason: s.reason,
             })
             .collect(),
-        binary_authorization: p.binary_authorization,
-        vpc_egress: p.vpc_egress,
+        binary_authorization: p.binary_authorization.map(|b| b.as_str()),
+        vpc_egress: p.vpc_egress.map(|e| e.as_str()),
     }
 }
 

@@ -2,7 +2,7 @@
 //! GitLab code quality).
 //!
 //! With `--tf-dir`, a resource address maps to the line of the `resource` block that declares
-//! it ([`crate::tfsource`]); paths are written relative to the current directory, which CI runs
+//! it (`tfsource`); paths are written relative to the current directory, which CI runs
 //! from the repository root, so they read as repository paths. Without it, or for an address
 //! the tree does not declare, the finding points at the plan file as given on the command line,
 //! with no line.
@@ -89,6 +89,7 @@ impl PlanOutput<'_> {
 pub struct FileLine {
     /// Relative to the current directory, or absolute when outside it.
     pub path: PathBuf,
+    /// 1-based; `None` when only the file is known.
     pub line: Option<usize>,
 }
 

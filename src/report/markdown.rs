@@ -63,6 +63,9 @@ pub fn is_clean(r: &Report) -> bool {
     r.findings.is_empty() && r.unresolved.is_empty() && r.complete()
 }
 
+pub use super::mermaid::MAX_NODES;
+
+/// Renders one report as a pull-request comment.
 pub fn render(r: &Report, o: &MarkdownOptions, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{MARKER}")?;
     out.write_all(document(r, o, BUDGET - MARKER.len() - 1).as_bytes())

@@ -6,8 +6,8 @@ pub mod gitlab;
 pub mod json;
 pub mod location;
 pub mod markdown;
-pub mod mermaid;
-pub mod rows;
+pub(crate) mod mermaid;
+pub(crate) mod rows;
 pub mod sarif;
 pub mod text;
 
@@ -39,6 +39,7 @@ impl Gate {
         !self.allow_incomplete && !r.complete()
     }
 
+    /// The gate fails the report, on severity or on incompleteness.
     pub fn tripped(&self, r: &Report) -> bool {
         self.severity_tripped(r) || self.incomplete_tripped(r)
     }
@@ -48,18 +49,26 @@ impl Gate {
 pub const SCHEMA: &str = "runguard/report/v2";
 
 #[derive(Debug, Clone)]
+/// One workload and its posture on both sides.
 pub struct WorkloadEntry {
+    /// Which workload.
     pub id: WorkloadId,
     /// `None` for workloads outside the plan.
     pub action: Option<Action>,
+    /// Its posture before the plan; `None` when the plan creates it.
     pub before: Option<Posture>,
+    /// Its posture after the plan; `None` when the plan deletes it.
     pub after: Option<Posture>,
 }
 
 #[derive(Debug, Clone)]
+/// What a plan does to the security of its workloads: the model every renderer reads.
 pub struct Report {
+    /// The plan's `format_version`.
     pub format_version: String,
+    /// The Terraform version that wrote the plan.
     pub terraform_version: Option<String>,
+    /// Every workload, with its two sides.
     pub workloads: Vec<WorkloadEntry>,
     /// One per cause, most severe first.
     pub findings: Vec<Finding>,
@@ -76,7 +85,7 @@ pub struct Report {
     /// What the `runguard.toml` accept entries did, when one was read.
     pub acceptance: Option<AcceptanceOutcome>,
     /// Module path → `source` of every module call in the plan's `configuration`, so that
-    /// `--tf-dir` can find each module's code (see [`crate::tfsource`]).
+    /// `--tf-dir` can find each module's code (see `tfsource`).
     pub module_sources: std::collections::BTreeMap<String, String>,
 }
 
@@ -86,7 +95,9 @@ pub struct Report {
 pub struct AcceptanceOutcome {
     /// The configuration file, as given or found.
     pub path: String,
+    /// Entries past their expiry date, which accept nothing.
     pub expired: Vec<EntryNote>,
+    /// Entries that accepted nothing in this plan.
     pub stale: Vec<EntryNote>,
 }
 
@@ -94,8 +105,11 @@ pub struct AcceptanceOutcome {
 /// entry, its date.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryNote {
+    /// The entry's line in the file.
     pub line: usize,
+    /// The entry's reason.
     pub reason: String,
+    /// The entry's expiry date, when it has one.
     pub expires: Option<String>,
 }
 
@@ -120,6 +134,7 @@ impl Report {
             .count()
     }
 
+    /// The number of findings in this direction.
     pub fn count(&self, direction: Direction) -> usize {
         self.findings
             .iter()

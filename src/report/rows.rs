@@ -6,7 +6,8 @@ use std::collections::HashSet;
 
 use super::WorkloadEntry;
 use crate::inventory::WorkloadKind;
-use crate::posture::{IngressValue, Posture};
+use crate::inventory::controls::BinaryAuthorization;
+use crate::posture::{IngressValue, Posture, Setting};
 
 /// How a row moves between the sides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,18 +171,18 @@ pub fn posture_rows(w: &WorkloadEntry) -> Vec<Row> {
     push(
         &mut rows,
         "Binary Authorization",
-        &|p| p.binary_authorization.unwrap_or("n/a").into(),
+        &|p| p.binary_authorization.map_or("n/a", |b| b.as_str()).into(),
         Risk::Rank(&|p| match p.binary_authorization {
-            Some("enforced") => 0,
-            Some("breakglass") => 1,
-            Some("off") => 3,
+            Some(Setting::Set(BinaryAuthorization::Enforced)) => 0,
+            Some(Setting::Set(BinaryAuthorization::Breakglass)) => 1,
+            Some(Setting::Set(BinaryAuthorization::Off)) => 3,
             _ => 2,
         }),
     );
     push(
         &mut rows,
         "VPC egress",
-        &|p| p.vpc_egress.unwrap_or("n/a").into(),
+        &|p| p.vpc_egress.map_or("n/a", |e| e.as_str()).into(),
         Risk::Changed,
     );
     rows

@@ -125,6 +125,7 @@ fn wrapped(
     Ok(())
 }
 
+/// Renders one report for a terminal.
 pub fn render(r: &Report, o: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
     let paint = Paint { on: o.color };
     let width = o.width.max(MIN_WIDTH);

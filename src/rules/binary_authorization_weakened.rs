@@ -1,4 +1,5 @@
 use super::{Delta, Direction, Finding, Rule, Severity, finding};
+use crate::posture::Setting;
 
 pub static RULE: Rule = Rule {
     id: "binary-authorization-weakened",
@@ -46,22 +47,16 @@ fn check(d: &Delta) -> Vec<Finding> {
     let (Some(before), Some(after)) = (d.before, d.after) else {
         return Vec::new();
     };
-    let rank = |s: Option<&str>| match s {
-        Some("enforced") => Some(2),
-        Some("breakglass") => Some(1),
-        Some("off") => Some(0),
-        _ => None,
-    };
-    let (Some(b), Some(a)) = (
-        rank(before.binary_authorization),
-        rank(after.binary_authorization),
-    ) else {
+    // Only known settings compare; BinaryAuthorization's order is its strength.
+    let (Some(Setting::Set(b)), Some(Setting::Set(a))) =
+        (before.binary_authorization, after.binary_authorization)
+    else {
         return Vec::new();
     };
     let message = format!(
         "Binary Authorization goes from `{}` to `{}`",
-        before.binary_authorization.unwrap_or_default(),
-        after.binary_authorization.unwrap_or_default()
+        b.as_str(),
+        a.as_str()
     );
     match a.cmp(&b) {
         std::cmp::Ordering::Less => vec![finding(d, Direction::Worsened, message, &[])],

@@ -24,21 +24,27 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::iam::MemberKind;
+use crate::iam::{Level, MemberKind};
 use crate::posture::{Invoker, Posture, WorkloadId};
 
 /// How bad a change is. Ordered from least to most severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Informational only.
     Info,
+    /// Low.
     Low,
+    /// Medium.
     Medium,
+    /// High.
     High,
+    /// Critical.
     Critical,
 }
 
 impl Severity {
+    /// The lower-case name (`high`).
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
@@ -60,13 +66,16 @@ impl fmt::Display for Severity {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
+    /// The plan makes the posture worse.
     Worsened,
+    /// The plan makes the posture better.
     Improved,
     /// Risky posture that the plan leaves as it is (reported with `--all`).
     Unchanged,
 }
 
 impl Direction {
+    /// The lower-case name (`worsened`).
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::Worsened => "worsened",
@@ -77,7 +86,7 @@ impl Direction {
 }
 
 /// One workload's two sides; `None` where the workload does not exist.
-pub struct Delta<'a> {
+pub(crate) struct Delta<'a> {
     pub workload: &'a WorkloadId,
     pub before: Option<&'a Posture>,
     pub after: Option<&'a Posture>,
@@ -89,7 +98,7 @@ pub struct Delta<'a> {
 /// rule with the same direction, causes, subject and message become one finding that lists
 /// every workload they affect, so the message never names the workload.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub direction: Direction,
     /// Overrides the rule's severity for this finding (`None`: the rule's).
     pub severity: Option<Severity>,
@@ -109,24 +118,29 @@ pub struct Finding {
 /// principal is `(sensitive)`, never its value.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Subject {
+    /// The principal, as displayed.
     pub principal: Option<String>,
+    /// The role.
     pub role: Option<String>,
     /// `resource`, `project`, `folder` or `organization`.
-    pub level: Option<&'static str>,
+    pub level: Option<Level>,
     /// The runtime service account, as displayed.
     pub account: Option<String>,
 }
 
 impl Subject {
+    /// Nothing is named.
     pub fn is_empty(&self) -> bool {
         *self == Subject::default()
     }
 }
 
 #[derive(Debug)]
+/// A rule: its identity, severity, documentation and check.
 pub struct Rule {
     /// Stable kebab-case id; a retired id is never reused.
     pub id: &'static str,
+    /// The severity of what it finds, unless a finding overrides it.
     pub severity: Severity,
     /// One line: what the rule reports.
     pub summary: &'static str,
@@ -134,7 +148,7 @@ pub struct Rule {
     pub headline: (&'static str, &'static str),
     /// Markdown documentation: what it detects, why it matters, an example, the fix, limits.
     pub doc: &'static str,
-    pub check: fn(&Delta) -> Vec<Finding>,
+    pub(crate) check: fn(&Delta) -> Vec<Finding>,
 }
 
 /// Every rule, sorted by id.
@@ -158,6 +172,7 @@ pub static RULES: &[&Rule] = &[
     &public_job_or_worker_pool::RULE,
 ];
 
+/// The rule with this id.
 pub fn find(id: &str) -> Option<&'static Rule> {
     RULES.iter().copied().find(|r| r.id == id)
 }
@@ -278,7 +293,7 @@ pub(crate) fn invokers_where(p: &Posture, pred: impl Fn(&Invoker) -> bool) -> Ve
         .filter(|i| pred(i))
         .map(|i| {
             let roles: BTreeSet<&str> = i.grants.iter().map(|g| &*g.role).collect();
-            let levels: BTreeSet<&'static str> = i.grants.iter().map(|g| g.level).collect();
+            let levels: BTreeSet<Level> = i.grants.iter().map(|g| g.level).collect();
             Item {
                 key: i.principal.identity_key().to_owned(),
                 label: format!(

@@ -1,5 +1,6 @@
 use super::{Delta, Direction, Rule, Severity, compare, invoker_items, invokers_where};
 use crate::graph::Principal;
+use crate::iam::Level;
 use crate::iam::MemberKind;
 use crate::inventory::WorkloadKind;
 
@@ -70,7 +71,7 @@ fn check(d: &Delta) -> Vec<super::Finding> {
         },
     );
     let unknown_on_workload = |i: &crate::posture::Invoker| {
-        i.principal == Principal::Unknown && i.grants.iter().any(|g| g.level == "resource")
+        i.principal == Principal::Unknown && i.grants.iter().any(|g| g.level == Level::Resource)
     };
     findings.extend(
         compare(

@@ -13,7 +13,7 @@ use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use assert_cmd::Command;
-use runguard::plan::InputError;
+use runguard::InputError;
 use runguard::report::Gate;
 use runguard::report::text::TextOptions;
 use runguard::rules::Severity;

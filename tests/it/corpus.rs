@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use runguard::plan::InputError;
+use runguard::InputError;
 use runguard::{Options, analyze};
 
 /// The corpus, or `None` when it is absent: outside CI the corpus tests then pass with a

@@ -130,7 +130,7 @@ fn iam_dense_plan_gives_one_finding_per_editor_grant_and_rule() {
     // Each project-level editor grant lets its account invoke and act as (nearly) every
     // workload: one finding per rule, listing them, never one per workload.
     for rule in ["invoker-added", "identity-impersonation"] {
-        let by_grant: Vec<&runguard::diff::Finding> = report
+        let by_grant: Vec<&runguard::Finding> = report
             .findings
             .iter()
             .filter(|f| f.rule.id == rule)

@@ -9,8 +9,8 @@ use assert_cmd::Command;
 use serde_json::{Value, json};
 
 use runguard::report::escape::terminal;
+use runguard::report::markdown::MAX_NODES;
 use runguard::report::markdown::{BUDGET, MARKER, MarkdownOptions, is_clean, render, render_set};
-use runguard::report::mermaid::MAX_NODES;
 use runguard::report::{Gate, Report};
 use runguard::rules::Severity;
 use runguard::{Options, analyze};
@@ -367,7 +367,7 @@ fn the_verdict_mark_follows_the_gate_and_the_unknowns() {
 #[test]
 fn an_accepted_finding_says_why() {
     let mut r = report(&root().join("examples/plan.json"));
-    r.findings[0].accepted = Some(runguard::diff::Accepted {
+    r.findings[0].accepted = Some(runguard::Accepted {
         reason: "public by design, see @octocat".into(),
         line: 7,
     });
@@ -508,7 +508,7 @@ fn the_longest_hostile_strings_still_fit() {
         f.workloads = vec![worst.clone(); 8];
         f.evidence = vec![worst.clone(); 8];
         f.message = worst.clone();
-        f.accepted = Some(runguard::diff::Accepted {
+        f.accepted = Some(runguard::Accepted {
             reason: worst.clone(),
             line: 1,
         });
@@ -517,14 +517,14 @@ fn the_longest_hostile_strings_still_fit() {
         w.id.address = worst.clone();
     }
     r.unanalysable = (0..50)
-        .map(|_| runguard::inventory::Unanalysable {
+        .map(|_| runguard::Unanalysable {
             address: worst.clone(),
             reason: worst.clone(),
         })
         .collect();
     r.plan_incomplete = vec![worst.clone(); 50];
     r.unresolved = (0..50)
-        .map(|_| runguard::graph::Unresolved {
+        .map(|_| runguard::Unresolved {
             address: worst.clone(),
             reason: worst.clone(),
         })

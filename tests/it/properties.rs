@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use runguard::posture::Verdict;
+use runguard::Verdict;
 use runguard::report::Gate;
 use runguard::rules::{Direction, Severity};
 use runguard::{Options, analyze};
@@ -164,7 +164,7 @@ fn unrelated_resources_are_read() {
     assert_eq!(others.len(), 4, "{others:?}");
     // allUsers on a service outside the plan: its path is unknown, and so is its exposure.
     let on_others =
-        |f: &&runguard::diff::Finding| f.workloads.iter().any(|w| others.contains(&w.as_str()));
+        |f: &&runguard::Finding| f.workloads.iter().any(|w| others.contains(&w.as_str()));
     assert!(
         report
             .findings
@@ -232,9 +232,10 @@ fn swapping_before_and_after_mirrors_every_change() {
         };
         let report = analyze(&bytes, &Options::default()).unwrap();
         let any_unknown = report.workloads.iter().any(|w| {
-            [&w.before, &w.after].into_iter().flatten().any(|p| {
-                p.public == runguard::posture::Verdict::Unknown || p.identity.default.is_none()
-            })
+            [&w.before, &w.after]
+                .into_iter()
+                .flatten()
+                .any(|p| p.public == runguard::Verdict::Unknown || p.identity.default.is_none())
         });
         if any_unknown {
             continue;
