@@ -40,11 +40,88 @@ Principals that can also change the workload's IAM policy are reported by
     check,
 };
 
+/// How many principals a finding about several names before `…and N more`.
+const NAMED: usize = 3;
+
 fn check(d: &Delta) -> Vec<super::Finding> {
-    // One wording for every kind, so that a project-level grant reaching services and jobs is
-    // one finding: invoking a service, running a job and redeploying a worker pool are all
-    // the access this rule is about.
-    let verb = "invoke, run or redeploy";
+    by_cause(d, per_principal(d))
+}
+
+/// One finding per cause: the principals that one IAM resource adds (or removes) together, a
+/// binding of a thousand members included, are one finding, not a thousand.
+fn by_cause(d: &Delta, findings: Vec<super::Finding>) -> Vec<super::Finding> {
+    let mut groups: std::collections::BTreeMap<(Direction, Vec<String>), Vec<super::Finding>> =
+        std::collections::BTreeMap::new();
+    for f in findings {
+        groups
+            .entry((f.direction, f.causes.clone()))
+            .or_default()
+            .push(f);
+    }
+    groups
+        .into_iter()
+        .map(|((direction, causes), mut group)| {
+            if group.len() == 1 {
+                return group.remove(0);
+            }
+            let mut principals: Vec<String> = group
+                .iter()
+                .filter_map(|f| f.subject.principal.clone())
+                .collect();
+            principals.sort();
+            let common = |field: fn(&Subject) -> Option<String>| {
+                let first = field(&group[0].subject);
+                group
+                    .iter()
+                    .all(|f| field(&f.subject) == first)
+                    .then_some(first)
+                    .flatten()
+            };
+            let role = common(|s| s.role.clone());
+            let level = group[0]
+                .subject
+                .level
+                .filter(|l| group.iter().all(|f| f.subject.level == Some(*l)));
+            let named: Vec<String> = principals
+                .iter()
+                .take(NAMED)
+                .map(|p| format!("`{p}`"))
+                .collect();
+            let more = principals.len().saturating_sub(NAMED);
+            let through = match (&role, level) {
+                (Some(r), Some(l)) => format!(" (`{r}` at {l} level)"),
+                _ => String::new(),
+            };
+            let list = if more > 0 {
+                format!("{} and {more} more", named.join(", "))
+            } else {
+                named.join(", ")
+            };
+            let n = principals.len();
+            let message = match direction {
+                Direction::Worsened => format!("{n} new principals can {VERB}{through}: {list}"),
+                Direction::Improved => {
+                    format!("{n} principals can no longer {VERB}{through}: {list}")
+                }
+                Direction::Unchanged => format!("{n} principals can {VERB}{through}: {list}"),
+            };
+            super::finding(d, direction, message, &causes).about(Subject {
+                role,
+                level,
+                ..Subject::default()
+            })
+        })
+        .collect()
+}
+
+/// One wording for every kind, so that a project-level grant reaching services and jobs is
+/// one finding: invoking a service, running a job and redeploying a worker pool are all the
+/// access this rule is about.
+const VERB: &str = "invoke, run or redeploy";
+
+/// One finding per principal that gains or loses access.
+fn per_principal(d: &Delta) -> Vec<super::Finding> {
+    let verb = VERB;
     compare(
         d,
         |p| {
