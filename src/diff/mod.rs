@@ -29,7 +29,8 @@ pub struct Finding {
     pub workloads: Vec<String>,
     /// What happens, in terms of the cause.
     pub message: String,
-    /// Every address behind the finding, causes and workloads included, sorted.
+    /// The other addresses behind the finding (load-balancer chains, keys, granting resources
+    /// of a chain), sorted; causes and workloads are in their own fields and not repeated.
     pub evidence: Vec<String>,
     /// Stable across runs, resource order and unrelated renames: see `diff::fingerprint`.
     pub fingerprint: String,
@@ -157,6 +158,13 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
             )| {
                 workloads.sort();
                 workloads.dedup();
+                // Causes and workloads have fields of their own: evidence holds the rest, so
+                // a grant reaching a thousand workloads does not list them twice.
+                let evidence: Vec<String> = evidence
+                    .into_iter()
+                    .filter(|a| causes.binary_search(a).is_err())
+                    .filter(|a| workloads.binary_search(a).is_err())
+                    .collect();
                 Finding {
                     fingerprint: fingerprint(rule.id, &causes, &subject),
                     rule,
@@ -166,7 +174,7 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
                     subject,
                     workloads,
                     message,
-                    evidence: evidence.into_iter().collect(),
+                    evidence,
                     accepted: None,
                 }
             },
@@ -243,7 +251,7 @@ pub fn policy_diffs(
     let (b_index, a_index) = (index(before), index(after));
     let named: BTreeSet<&str> = findings
         .iter()
-        .flat_map(|f| f.evidence.iter().map(String::as_str))
+        .flat_map(|f| f.causes.iter().chain(&f.evidence).map(String::as_str))
         .filter(|a| b_index.contains_key(*a) && a_index.contains_key(*a))
         .collect();
     named

@@ -466,12 +466,7 @@ fn workload_block(r: &Report, w: &WorkloadEntry) -> String {
     // not evidence about this one (unless they are a cause).
     let evidence: BTreeSet<&str> = findings
         .iter()
-        .flat_map(|f| {
-            f.evidence
-                .iter()
-                .map(String::as_str)
-                .filter(|a| f.causes.iter().any(|c| c == a) || !f.workloads.iter().any(|w| w == a))
-        })
+        .flat_map(|f| f.causes.iter().chain(&f.evidence).map(String::as_str))
         .filter(|a| *a != w.id.address)
         .collect();
     if !evidence.is_empty() {
