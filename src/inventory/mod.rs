@@ -14,6 +14,7 @@ pub mod domain_mapping;
 pub mod function;
 pub mod iam;
 pub mod load_balancer;
+pub(crate) mod org_policy;
 pub mod policy_data;
 pub mod project;
 pub mod roles;
@@ -52,6 +53,8 @@ pub struct SideInventory {
     pub keys: Vec<AccountKey>,
     pub load_balancers: Vec<LbResource>,
     pub domain_mappings: Vec<DomainMapping>,
+    /// Organization policies the plan sets, at any level.
+    pub(crate) org_policies: Vec<org_policy::OrgPolicy>,
     pub policy_data: Vec<PolicyDataSource>,
     /// The projects whose default compute account the plan can name.
     pub default_accounts: Vec<DefaultAccount>,
@@ -109,6 +112,7 @@ fn reads_whole(rtype: &str) -> bool {
         || service_account::handles(rtype)
         || load_balancer::handles(rtype)
         || domain_mapping::handles(rtype)
+        || org_policy::handles(rtype)
         || policy_data::handles(rtype)
         || project::handles(rtype)
 }
@@ -271,6 +275,8 @@ fn read_one(inv: &mut Inventory, r: &Reading) -> Result<(), TypeMismatch> {
         side.domain_mappings.push(domain_mapping::read(r)?);
     } else if project::handles(r.rtype) {
         side.default_accounts.push(project::read_change(r)?);
+    } else if org_policy::handles(r.rtype) {
+        side.org_policies.push(org_policy::read(r)?);
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod exposure;
 pub mod iam_admins;
 pub mod identity;
 pub mod invokers;
+pub(crate) mod org_policy;
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,7 @@ pub use controls::PlaintextSecret;
 pub use exposure::{DomainPath, LbPath};
 pub use identity::IdentityPosture;
 pub use invokers::{Conflict, Invoker};
+pub use org_policy::OrgGuards;
 
 /// Yes, no, or not knowable at plan time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -108,6 +110,8 @@ pub struct Posture {
     pub binary_authorization: Option<&'static str>,
     /// `none`, `private-ranges-only`, `all-traffic` or `unknown`; `None` outside the plan.
     pub vpc_egress: Option<&'static str>,
+    /// The plan's org policies that refuse some risky changes to this workload at apply.
+    pub org_policy: OrgGuards,
 }
 
 /// The postures of every workload on one side; `other` is the other side of the plan.
@@ -165,6 +169,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 plaintext_secrets: controls::plaintext_secrets(w),
                 binary_authorization: Some(controls::binary_authorization(w)),
                 vpc_egress: Some(controls::vpc_egress(w)),
+                org_policy: OrgGuards::of(&g.inventory.org_policies, &w.project),
             },
         );
     }
@@ -197,6 +202,8 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 plaintext_secrets: Vec::new(),
                 binary_authorization: None,
                 vpc_egress: None,
+                // Org policies could refuse changes to it, but its project is not known.
+                org_policy: OrgGuards::default(),
             },
         );
     }

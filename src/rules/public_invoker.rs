@@ -194,6 +194,7 @@ pub(super) mod tests {
             plaintext_secrets: Vec::new(),
             binary_authorization: None,
             vpc_egress: None,
+            org_policy: Default::default(),
         }
     }
 
