@@ -172,7 +172,8 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
 
 /// A worsened finding whose change the plan's own org policy refuses at apply cannot happen as
 /// planned: it is kept, at severity `info` so that it never trips the gate, and says why, with
-/// the policy among its evidence (its causes, and so its fingerprint, stay the same).
+/// the policy among its evidence (its causes, and so its fingerprint, stay the same). One whose
+/// risk the plan takes away (a default account stripped of Editor) is lowered to `low`.
 fn downgrade_if_refused(rule: &Rule, f: &mut crate::rules::Finding, p: &Pair) {
     let Some(after) = p.after.as_ref() else {
         return;
@@ -185,11 +186,16 @@ fn downgrade_if_refused(rule: &Rule, f: &mut crate::rules::Finding, p: &Pair) {
     ) else {
         return;
     };
-    f.severity = Some(Severity::Info);
-    f.message = format!(
-        "{}; will be refused at apply: {}",
-        f.message, refusal.message
-    );
+    if refusal.mitigated {
+        f.severity = Some(Severity::Low);
+        f.message = format!("{}; mitigated: {}", f.message, refusal.message);
+    } else {
+        f.severity = Some(Severity::Info);
+        f.message = format!(
+            "{}; will be refused at apply: {}",
+            f.message, refusal.message
+        );
+    }
     f.evidence.extend(refusal.policies);
 }
 

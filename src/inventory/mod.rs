@@ -55,6 +55,8 @@ pub struct SideInventory {
     pub domain_mappings: Vec<DomainMapping>,
     /// Organization policies the plan sets, at any level.
     pub(crate) org_policies: Vec<org_policy::OrgPolicy>,
+    /// What the plan does to projects' default service accounts.
+    pub(crate) default_accounts_actions: Vec<org_policy::DefaultAccounts>,
     pub policy_data: Vec<PolicyDataSource>,
     /// The projects whose default compute account the plan can name.
     pub default_accounts: Vec<DefaultAccount>,
@@ -113,6 +115,7 @@ fn reads_whole(rtype: &str) -> bool {
         || load_balancer::handles(rtype)
         || domain_mapping::handles(rtype)
         || org_policy::handles(rtype)
+        || org_policy::handles_default_accounts(rtype)
         || policy_data::handles(rtype)
         || project::handles(rtype)
 }
@@ -277,6 +280,9 @@ fn read_one(inv: &mut Inventory, r: &Reading) -> Result<(), TypeMismatch> {
         side.default_accounts.push(project::read_change(r)?);
     } else if org_policy::handles(r.rtype) {
         side.org_policies.push(org_policy::read(r)?);
+    } else if org_policy::handles_default_accounts(r.rtype) {
+        side.default_accounts_actions
+            .push(org_policy::read_default_accounts(r)?);
     }
     Ok(())
 }

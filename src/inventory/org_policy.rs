@@ -1,6 +1,8 @@
 //! Organization policies set by the plan: the v2 `google_org_policy_policy` and the legacy
 //! `google_project_organization_policy`, `google_folder_organization_policy` and
-//! `google_organization_policy`. They decide whether some risky changes can apply at all.
+//! `google_organization_policy`. They decide whether some risky changes can apply at all. Also
+//! `google_project_default_service_accounts`, which strips, disables or deletes a project's
+//! default service accounts.
 
 use crate::plan::{Address, Node, Tri, TypeMismatch};
 
@@ -10,9 +12,57 @@ const V2: &str = "google_org_policy_policy";
 const PROJECT: &str = "google_project_organization_policy";
 const FOLDER: &str = "google_folder_organization_policy";
 const ORGANIZATION: &str = "google_organization_policy";
+const DEFAULT_ACCOUNTS: &str = "google_project_default_service_accounts";
 
 pub fn handles(rtype: &str) -> bool {
     matches!(rtype, V2 | PROJECT | FOLDER | ORGANIZATION)
+}
+
+pub fn handles_default_accounts(rtype: &str) -> bool {
+    rtype == DEFAULT_ACCOUNTS
+}
+
+/// What `google_project_default_service_accounts` does to a project's default accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultAccountsAction {
+    /// Removes `roles/editor` from the default compute account (and App Engine's).
+    Deprivilege,
+    Disable,
+    Delete,
+}
+
+impl DefaultAccountsAction {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            DefaultAccountsAction::Deprivilege => "DEPRIVILEGE",
+            DefaultAccountsAction::Disable => "DISABLE",
+            DefaultAccountsAction::Delete => "DELETE",
+        }
+    }
+}
+
+/// One side of a `google_project_default_service_accounts`.
+#[derive(Debug, Clone)]
+pub struct DefaultAccounts {
+    pub address: Address,
+    pub project: Tri<String>,
+    /// `None` when the action is unknown or not one the provider accepts.
+    pub action: Option<DefaultAccountsAction>,
+}
+
+pub fn read_default_accounts(r: &Reading) -> Result<DefaultAccounts, TypeMismatch> {
+    let n = &r.node;
+    let action = match n.key("action").non_empty_str()? {
+        Tri::Known("DEPRIVILEGE") => Some(DefaultAccountsAction::Deprivilege),
+        Tri::Known("DISABLE") => Some(DefaultAccountsAction::Disable),
+        Tri::Known("DELETE") => Some(DefaultAccountsAction::Delete),
+        _ => None,
+    };
+    Ok(DefaultAccounts {
+        address: r.address.clone(),
+        project: n.key("project").non_empty_str()?.map(last_segment),
+        action,
+    })
 }
 
 /// Where a policy is set.

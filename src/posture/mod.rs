@@ -169,7 +169,11 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 plaintext_secrets: controls::plaintext_secrets(w),
                 binary_authorization: Some(controls::binary_authorization(w)),
                 vpc_egress: Some(controls::vpc_egress(w)),
-                org_policy: OrgGuards::of(&g.inventory.org_policies, &w.project),
+                org_policy: OrgGuards::of(
+                    &g.inventory.org_policies,
+                    &g.inventory.default_accounts_actions,
+                    &w.project,
+                ),
             },
         );
     }

@@ -6,7 +6,9 @@
 //! policy that proves nothing (conditional, unknown, reset) decides that nothing is refused.
 
 use crate::inventory::Ingress;
-use crate::inventory::org_policy::{OrgPolicy, PolicyParent, PolicyRule};
+use crate::inventory::org_policy::{
+    DefaultAccounts, DefaultAccountsAction, OrgPolicy, PolicyParent, PolicyRule,
+};
 use crate::plan::Tri;
 
 use super::Posture;
@@ -28,6 +30,9 @@ pub struct OrgGuards {
     invoker_iam_required: Option<String>,
     /// A policy that refuses ingress settings outside `allowed`.
     ingress: Option<(String, IngressRule)>,
+    /// A `google_project_default_service_accounts` of the workload's project that strips,
+    /// disables or deletes its default compute account.
+    default_account: Option<(String, DefaultAccountsAction)>,
 }
 
 #[derive(Debug, Clone)]
@@ -48,8 +53,18 @@ struct IngressRule {
 
 impl OrgGuards {
     /// The guards of a workload in `project` among the side's policies.
-    pub(crate) fn of(policies: &[OrgPolicy], project: &Tri<String>) -> OrgGuards {
+    pub(crate) fn of(
+        policies: &[OrgPolicy],
+        default_accounts: &[DefaultAccounts],
+        project: &Tri<String>,
+    ) -> OrgGuards {
         let mut g = OrgGuards::default();
+        let mut on_project = default_accounts
+            .iter()
+            .filter(|d| matches!((&d.project, project), (Tri::Known(a), Tri::Known(b)) if a == b));
+        if let (Some(d), None) = (on_project.next(), on_project.next()) {
+            g.default_account = d.action.map(|a| (d.address.to_string(), a));
+        }
         if let Some(p) = deciding(policies, project, MEMBER_DOMAINS) {
             if let PolicyRule::Values {
                 allow_all: false, ..
@@ -182,6 +197,9 @@ fn deciding<'a>(
 pub(crate) struct Refusal {
     pub message: String,
     pub policies: Vec<String>,
+    /// The change applies, but the plan takes the risk out of it: the finding is lowered, not
+    /// set aside.
+    pub mitigated: bool,
 }
 
 impl Refusal {
@@ -198,6 +216,7 @@ impl Refusal {
         let mut r = Refusal {
             message: String::new(),
             policies: Vec::new(),
+            mitigated: false,
         };
         r.add(what, policy);
         r
@@ -230,6 +249,19 @@ pub(crate) fn refusal(
             _ => None,
         },
         "public-invoker" => public_refusal(before, after),
+        "default-service-account" => {
+            let (policy, action) = guards.default_account.as_ref()?;
+            let what = match action {
+                DefaultAccountsAction::Deprivilege => "its automatic roles/editor grant is removed",
+                DefaultAccountsAction::Disable => "the account is disabled",
+                DefaultAccountsAction::Delete => "the account is deleted",
+            };
+            Some(Refusal {
+                message: format!("{what} by {policy} (action {})", action.as_str()),
+                policies: vec![policy.clone()],
+                mitigated: true,
+            })
+        }
         _ => None,
     }
 }
@@ -242,6 +274,7 @@ fn public_refusal(before: Option<&Posture>, after: &Posture) -> Option<Refusal> 
     let mut refusal = Refusal {
         message: String::new(),
         policies: Vec::new(),
+        mitigated: false,
     };
     let had_all_users = |p: &Posture| {
         p.invokers
@@ -326,9 +359,9 @@ mod tests {
                 },
             ),
         ];
-        let prod_guards = OrgGuards::of(&policies, &prod());
+        let prod_guards = OrgGuards::of(&policies, &[], &prod());
         assert_eq!(prod_guards.refusing_ingress(Ingress::All), None);
-        let other = OrgGuards::of(&policies, &Tri::Known("acme-dev".into()));
+        let other = OrgGuards::of(&policies, &[], &Tri::Known("acme-dev".into()));
         assert_eq!(
             other.refusing_ingress(Ingress::All),
             Some("google_org_policy_policy.org")
@@ -345,11 +378,11 @@ mod tests {
             enforced(None),
         )];
         assert_eq!(
-            OrgGuards::of(&policies, &Tri::Unknown).refusing_disabled_invoker_check(),
+            OrgGuards::of(&policies, &[], &Tri::Unknown).refusing_disabled_invoker_check(),
             None
         );
         assert_eq!(
-            OrgGuards::of(&policies, &prod()).refusing_disabled_invoker_check(),
+            OrgGuards::of(&policies, &[], &prod()).refusing_disabled_invoker_check(),
             Some("google_org_policy_policy.prod")
         );
     }
@@ -364,6 +397,7 @@ mod tests {
                     PolicyParent::Organization("1".into()),
                     enforced(Some(parameters)),
                 )],
+                &[],
                 &prod(),
             )
         };
@@ -386,6 +420,7 @@ mod tests {
                     PolicyParent::Project("acme-prod".into()),
                     rule,
                 )],
+                &[],
                 &prod(),
             )
         };
