@@ -6,6 +6,7 @@ pub mod iam_admins;
 pub mod identity;
 pub mod invokers;
 pub(crate) mod org_policy;
+mod shared_identity;
 
 use std::collections::BTreeMap;
 
@@ -112,6 +113,9 @@ pub struct Posture {
     pub vpc_egress: Option<&'static str>,
     /// The plan's org policies that refuse some risky changes to this workload at apply.
     pub org_policy: OrgGuards,
+    /// Every workload of this side that runs as the same user-managed service account, this
+    /// one included, sorted; empty when no other workload shares it.
+    pub shared_identity: Vec<String>,
 }
 
 /// The postures of every workload on one side; `other` is the other side of the plan.
@@ -174,6 +178,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                     &g.inventory.default_accounts_actions,
                     &w.project,
                 ),
+                shared_identity: Vec::new(),
             },
         );
     }
@@ -208,8 +213,10 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 vpc_egress: None,
                 // Org policies could refuse changes to it, but its project is not known.
                 org_policy: OrgGuards::default(),
+                shared_identity: Vec::new(),
             },
         );
     }
+    shared_identity::link(&mut out);
     out
 }

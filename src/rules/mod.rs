@@ -18,6 +18,7 @@ mod privileged_identity;
 mod public_exposure_unknown;
 mod public_invoker;
 mod public_job_or_worker_pool;
+mod shared_runtime_identity;
 
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
@@ -156,6 +157,7 @@ pub static RULES: &[&Rule] = &[
     &public_exposure_unknown::RULE,
     &public_invoker::RULE,
     &public_job_or_worker_pool::RULE,
+    &shared_runtime_identity::RULE,
 ];
 
 pub fn find(id: &str) -> Option<&'static Rule> {

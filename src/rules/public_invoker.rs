@@ -195,6 +195,7 @@ pub(super) mod tests {
             binary_authorization: None,
             vpc_egress: None,
             org_policy: Default::default(),
+            shared_identity: Vec::new(),
         }
     }
 
