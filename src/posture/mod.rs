@@ -14,7 +14,7 @@ use crate::graph::SideGraph;
 use crate::inventory::{Api, Ingress, WorkloadKind};
 use crate::plan::Tri;
 
-pub use controls::PlaintextSecret;
+pub use controls::{EnvSource, PlaintextSecret};
 pub use exposure::{DomainPath, LbPath};
 pub use identity::IdentityPosture;
 pub use invokers::{Conflict, Invoker};
@@ -116,6 +116,8 @@ pub struct Posture {
     /// Every workload of this side that runs as the same user-managed service account, this
     /// one included, sorted; empty when no other workload shares it.
     pub shared_identity: Vec<String>,
+    /// Where each named environment variable gets its value.
+    pub env_sources: Vec<EnvSource>,
 }
 
 /// The postures of every workload on one side; `other` is the other side of the plan.
@@ -179,6 +181,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                     &w.project,
                 ),
                 shared_identity: Vec::new(),
+                env_sources: controls::env_sources(w),
             },
         );
     }
@@ -214,6 +217,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 // Org policies could refuse changes to it, but its project is not known.
                 org_policy: OrgGuards::default(),
                 shared_identity: Vec::new(),
+                env_sources: Vec::new(),
             },
         );
     }

@@ -196,6 +196,7 @@ pub(super) mod tests {
             vpc_egress: None,
             org_policy: Default::default(),
             shared_identity: Vec::new(),
+            env_sources: Vec::new(),
         }
     }
 
