@@ -18,6 +18,7 @@ pub(crate) mod org_policy;
 pub mod policy_data;
 pub mod project;
 pub mod roles;
+pub(crate) mod secret_iam;
 pub mod secrets;
 pub mod service_account;
 
@@ -57,6 +58,8 @@ pub struct SideInventory {
     pub(crate) org_policies: Vec<org_policy::OrgPolicy>,
     /// What the plan does to projects' default service accounts.
     pub(crate) default_accounts_actions: Vec<org_policy::DefaultAccounts>,
+    /// IAM on Secret Manager secrets.
+    pub(crate) secret_iam: Vec<secret_iam::SecretIam>,
     pub policy_data: Vec<PolicyDataSource>,
     /// The projects whose default compute account the plan can name.
     pub default_accounts: Vec<DefaultAccount>,
@@ -116,6 +119,7 @@ fn reads_whole(rtype: &str) -> bool {
         || domain_mapping::handles(rtype)
         || org_policy::handles(rtype)
         || org_policy::handles_default_accounts(rtype)
+        || secret_iam::handles(rtype)
         || policy_data::handles(rtype)
         || project::handles(rtype)
 }
@@ -283,6 +287,8 @@ fn read_one(inv: &mut Inventory, r: &Reading) -> Result<(), TypeMismatch> {
     } else if org_policy::handles_default_accounts(r.rtype) {
         side.default_accounts_actions
             .push(org_policy::read_default_accounts(r)?);
+    } else if secret_iam::handles(r.rtype) {
+        side.secret_iam.push(secret_iam::read(r)?);
     }
     Ok(())
 }

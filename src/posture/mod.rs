@@ -6,6 +6,7 @@ pub mod iam_admins;
 pub mod identity;
 pub mod invokers;
 pub(crate) mod org_policy;
+mod secret_access;
 mod shared_identity;
 
 use std::collections::BTreeMap;
@@ -118,6 +119,9 @@ pub struct Posture {
     pub shared_identity: Vec<String>,
     /// Where each named environment variable gets its value.
     pub env_sources: Vec<EnvSource>,
+    /// The referenced secrets (`projects/P/secrets/NAME`) that no grant in the plan lets the
+    /// runtime account read.
+    pub secrets_without_access: Vec<String>,
 }
 
 /// The postures of every workload on one side; `other` is the other side of the plan.
@@ -129,6 +133,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
         let (invokers, conflicts) = invokers::collect(g, node, w.kind);
         let exposure = exposure::assess(g, node, w, &invokers);
         let identity = identities.assess(i, w);
+        let secrets_without_access = secret_access::missing(g, w, &identity);
         out.insert(
             WorkloadId {
                 address: w.address.to_string(),
@@ -182,6 +187,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 ),
                 shared_identity: Vec::new(),
                 env_sources: controls::env_sources(w),
+                secrets_without_access,
             },
         );
     }
@@ -218,6 +224,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 org_policy: OrgGuards::default(),
                 shared_identity: Vec::new(),
                 env_sources: Vec::new(),
+                secrets_without_access: Vec::new(),
             },
         );
     }

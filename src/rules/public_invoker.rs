@@ -197,6 +197,7 @@ pub(super) mod tests {
             org_policy: Default::default(),
             shared_identity: Vec::new(),
             env_sources: Vec::new(),
+            secrets_without_access: Vec::new(),
         }
     }
 
