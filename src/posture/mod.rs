@@ -115,8 +115,9 @@ pub struct Posture {
     /// The plan's org policies that refuse some risky changes to this workload at apply.
     pub org_policy: OrgGuards,
     /// Every workload of this side that runs as the same user-managed service account, this
-    /// one included, sorted; empty when no other workload shares it.
-    pub shared_identity: Vec<String>,
+    /// one included, sorted; empty when no other workload shares it. One list shared by all
+    /// its workloads: ten thousand workloads on one account must not cost ten thousand lists.
+    pub shared_identity: std::sync::Arc<Vec<String>>,
     /// Where each named environment variable gets its value.
     pub env_sources: Vec<EnvSource>,
     /// The referenced secrets (`projects/P/secrets/NAME`) that no grant in the plan lets the
@@ -185,7 +186,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                     &g.inventory.default_accounts_actions,
                     &w.project,
                 ),
-                shared_identity: Vec::new(),
+                shared_identity: Default::default(),
                 env_sources: controls::env_sources(w),
                 secrets_without_access,
             },
@@ -222,7 +223,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 vpc_egress: None,
                 // Org policies could refuse changes to it, but its project is not known.
                 org_policy: OrgGuards::default(),
-                shared_identity: Vec::new(),
+                shared_identity: Default::default(),
                 env_sources: Vec::new(),
                 secrets_without_access: Vec::new(),
             },

@@ -3,6 +3,7 @@
 //! workload's compromise or grant is not another's.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::{IdentityPosture, Posture, WorkloadId};
 
@@ -50,12 +51,16 @@ pub(crate) fn link(postures: &mut BTreeMap<WorkloadId, Posture>) {
     }
     // Only accounts that two different resource instances run as are shared.
     by_account.retain(|key, _| instances[key].len() > 1);
+    let by_account: BTreeMap<String, Arc<Vec<String>>> = by_account
+        .into_iter()
+        .map(|(k, v)| (k, Arc::new(v.into_iter().collect())))
+        .collect();
     for (id, p) in postures.iter_mut() {
         if id.external {
             continue;
         }
         if let Some(sharers) = account_key(&p.identity).and_then(|k| by_account.get(&k)) {
-            p.shared_identity = sharers.iter().cloned().collect();
+            p.shared_identity = Arc::clone(sharers);
         }
     }
 }

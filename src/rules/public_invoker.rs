@@ -195,7 +195,7 @@ pub(super) mod tests {
             binary_authorization: None,
             vpc_egress: None,
             org_policy: Default::default(),
-            shared_identity: Vec::new(),
+            shared_identity: Default::default(),
             env_sources: Vec::new(),
             secrets_without_access: Vec::new(),
         }

@@ -46,21 +46,37 @@ instead. An account whose email is unknown at plan time is matched by the addres
     check,
 };
 
+/// The sharers a finding names: a plan can put thousands of workloads on one account, and each
+/// of them carries the finding, so the text and causes stay short and the same for all of them.
+const NAMED: usize = 10;
+
+/// The first sharers, in order, and how many more there are.
+fn named(sharers: &[String]) -> (&[String], usize) {
+    let shown = &sharers[..sharers.len().min(NAMED)];
+    (shown, sharers.len() - shown.len())
+}
+
 fn check(d: &Delta) -> Vec<super::Finding> {
-    compare(
+    let mut findings = compare(
         d,
         |p| {
             if p.shared_identity.is_empty() {
                 return Vec::new();
             }
             let account = p.identity.display();
+            let (shown, more) = named(&p.shared_identity);
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
             vec![Item {
                 key: account.clone(),
                 label: format!(
-                    "`{account}` is the runtime account of {}",
-                    p.shared_identity.join(", ")
+                    "`{account}` is the runtime account of {}{more}",
+                    shown.join(", ")
                 ),
-                evidence: p.shared_identity.clone(),
+                evidence: shown.to_vec(),
                 subject: Subject {
                     account: Some(account),
                     ..Subject::default()
@@ -72,9 +88,17 @@ fn check(d: &Delta) -> Vec<super::Finding> {
             Direction::Improved => "no longer shares its runtime account".into(),
             Direction::Unchanged => format!("shares its runtime account: {}", item.label),
         },
-    )
-    .into_iter()
-    // Every sharer names the same workloads as causes, so one finding lists them all.
-    .map(|f| f.caused_by_workload_too(&d.workload.address))
-    .collect()
+    );
+    for f in &mut findings {
+        // Every sharer names the same workloads as causes, so one finding lists them all.
+        let side = if f.direction == Direction::Improved {
+            d.before
+        } else {
+            d.after
+        };
+        if let Some(p) = side {
+            f.causes = named(&p.shared_identity).0.to_vec();
+        }
+    }
+    findings
 }
