@@ -102,3 +102,19 @@ fn check(d: &Delta) -> Vec<super::Finding> {
     }
     findings
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finding_names_ten_sharers_and_counts_the_rest() {
+        let sharers: Vec<String> = (0..25).map(|i| format!("w{i:02}")).collect();
+        let (shown, more) = named(&sharers);
+        assert_eq!(shown.len(), NAMED);
+        assert_eq!(shown[0], "w00");
+        assert_eq!(more, 15);
+        let (shown, more) = named(&sharers[..2]);
+        assert_eq!((shown.len(), more), (2, 0));
+    }
+}
