@@ -325,6 +325,11 @@ impl Config {
     /// records which entries expired and which matched nothing.
     pub fn apply(&self, report: &mut Report, today: Date) {
         for f in &mut report.findings {
+            // No rule reports at `info` by itself: an `info` finding of another rule is one
+            // whose change the plan's org policy refuses, and an override must not revive it.
+            if f.severity == Severity::Info && f.rule.severity != Severity::Info {
+                continue;
+            }
             if let Some(severity) = self.severity(f.rule.id) {
                 f.severity = severity;
             }

@@ -129,9 +129,12 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
             include_unchanged,
         };
         for rule in RULES {
-            for f in (rule.check)(&delta) {
+            for mut f in (rule.check)(&delta) {
                 if f.direction == Direction::Unchanged && !include_unchanged {
                     continue;
+                }
+                if f.direction == Direction::Worsened {
+                    downgrade_if_refused(rule, &mut f, p);
                 }
                 let key = (
                     rule.id,
@@ -182,6 +185,35 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
         .collect();
     sort(&mut findings);
     findings
+}
+
+/// A worsened finding whose change the plan's own org policy refuses at apply cannot happen as
+/// planned: it is kept, at severity `info` so that it never trips the gate, and says why, with
+/// the policy among its evidence (its causes, and so its fingerprint, stay the same). One whose
+/// risk the plan takes away (a default account stripped of Editor) is lowered to `low`.
+fn downgrade_if_refused(rule: &Rule, f: &mut crate::rules::Finding, p: &Pair) {
+    let Some(after) = p.after.as_ref() else {
+        return;
+    };
+    let Some(refusal) = crate::posture::org_policy::refusal(
+        rule.id,
+        f.subject.principal.as_deref(),
+        p.before.as_ref(),
+        after,
+    ) else {
+        return;
+    };
+    if refusal.mitigated {
+        f.severity = Some(Severity::Low);
+        f.message = format!("{}; mitigated: {}", f.message, refusal.message);
+    } else {
+        f.severity = Some(Severity::Info);
+        f.message = format!(
+            "{}; will be refused at apply: {}",
+            f.message, refusal.message
+        );
+    }
+    f.evidence.extend(refusal.policies);
 }
 
 /// Most severe first, then by direction, rule, causes, workloads, subject and message: a total

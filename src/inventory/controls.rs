@@ -82,6 +82,9 @@ impl VpcEgress {
 #[derive(Debug, Clone)]
 pub struct Controls {
     pub env: Vec<EnvVar>,
+    /// The Secret Manager secrets the workload reads (env references and secret volumes), as
+    /// written: `NAME` (the workload's project) or `projects/P/secrets/NAME`.
+    pub secrets: Vec<Tri<String>>,
     pub binary_authorization: Tri<BinaryAuthorization>,
     pub vpc_egress: Tri<VpcEgress>,
 }
@@ -96,6 +99,7 @@ pub fn read_v2(
     open: &mut Vec<OpenDefault>,
 ) -> Result<Controls, TypeMismatch> {
     let env = read_env(revision, "value_source")?;
+    let secrets = read_v2_secrets(revision)?;
     let binary_authorization = match workload.key("binary_authorization").items()? {
         Tri::Known(blocks) => match blocks.first() {
             None => Tri::Known(BinaryAuthorization::Off),
@@ -157,6 +161,7 @@ pub fn read_v2(
     };
     Ok(Controls {
         env,
+        secrets,
         binary_authorization,
         vpc_egress,
     })
@@ -230,9 +235,41 @@ pub fn read_v1(
     };
     Ok(Controls {
         env,
+        // v1 secret references (`value_from`, secret volumes by alias) are not read.
+        secrets: Vec::new(),
         binary_authorization,
         vpc_egress,
     })
+}
+
+/// `containers[*].env[*].value_source[0].secret_key_ref[0].secret` and `volumes[*].secret[0].secret`.
+fn read_v2_secrets(revision: &Node) -> Result<Vec<Tri<String>>, TypeMismatch> {
+    let mut out = Vec::new();
+    if let Tri::Known(containers) = revision.key("containers").items()? {
+        for c in containers {
+            if let Tri::Known(entries) = c.key("env").items()? {
+                for e in entries {
+                    let secret = e
+                        .first("value_source")
+                        .first("secret_key_ref")
+                        .key("secret");
+                    match secret.non_empty_str()? {
+                        Tri::Absent => {}
+                        t => out.push(t.owned()),
+                    }
+                }
+            }
+        }
+    }
+    if let Tri::Known(volumes) = revision.key("volumes").items()? {
+        for v in volumes {
+            match v.first("secret").key("secret").non_empty_str()? {
+                Tri::Absent => {}
+                t => out.push(t.owned()),
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Reads `containers[*].env[*]` under `parent`. An entry with a non-empty `secret_block`

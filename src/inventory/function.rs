@@ -143,9 +143,33 @@ fn read_controls(config: &Node, open: &mut Vec<OpenDefault>) -> Result<Controls,
     };
     Ok(Controls {
         env: read_env(config)?,
+        secrets: read_secrets(config)?,
         binary_authorization,
         vpc_egress,
     })
+}
+
+/// `secret_environment_variables[*]` and `secret_volumes[*]` name a secret by `secret` and its
+/// project by `project_id`.
+fn read_secrets(config: &Node) -> Result<Vec<Tri<String>>, TypeMismatch> {
+    let mut out = Vec::new();
+    for block in ["secret_environment_variables", "secret_volumes"] {
+        if let Tri::Known(items) = config.key(block).items()? {
+            for s in items {
+                let secret = s.key("secret").non_empty_str()?;
+                let project = s.key("project_id").non_empty_str()?;
+                out.push(match (project, secret) {
+                    (_, Tri::Absent) => continue,
+                    (Tri::Known(p), Tri::Known(name)) => {
+                        Tri::Known(format!("projects/{p}/secrets/{name}"))
+                    }
+                    (Tri::Absent, t) => t.owned(),
+                    _ => Tri::Unknown,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `environment_variables` is a map of literals; `secret_environment_variables` lists the

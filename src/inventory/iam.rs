@@ -237,7 +237,7 @@ pub fn parse_workload_name(s: &str, kind: WorkloadKind) -> (Option<&str>, Option
     }
 }
 
-fn has_condition(n: &Node) -> Result<bool, TypeMismatch> {
+pub(super) fn has_condition(n: &Node) -> Result<bool, TypeMismatch> {
     Ok(match n.key("condition").items()? {
         Tri::Known(items) => !items.is_empty(),
         // An unknown condition block still restricts the grant somehow.
@@ -246,7 +246,7 @@ fn has_condition(n: &Node) -> Result<bool, TypeMismatch> {
     })
 }
 
-fn read_member(n: &Node) -> Result<MemberValue, TypeMismatch> {
+pub(super) fn read_member(n: &Node) -> Result<MemberValue, TypeMismatch> {
     Ok(match n.str()? {
         Tri::Known(v) => MemberValue::Known {
             value: v.to_owned(),
@@ -257,7 +257,7 @@ fn read_member(n: &Node) -> Result<MemberValue, TypeMismatch> {
 }
 
 /// `members` is required: null there is a broken plan, not an empty binding.
-fn read_members(n: &Node) -> Result<Tri<Vec<MemberValue>>, TypeMismatch> {
+pub(super) fn read_members(n: &Node) -> Result<Tri<Vec<MemberValue>>, TypeMismatch> {
     match n.items()? {
         Tri::Known(items) => Ok(Tri::Known(
             items.iter().map(read_member).collect::<Result<_, _>>()?,

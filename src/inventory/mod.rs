@@ -14,9 +14,11 @@ pub mod domain_mapping;
 pub mod function;
 pub mod iam;
 pub mod load_balancer;
+pub(crate) mod org_policy;
 pub mod policy_data;
 pub mod project;
 pub mod roles;
+pub(crate) mod secret_iam;
 pub mod secrets;
 pub mod service_account;
 
@@ -52,6 +54,12 @@ pub struct SideInventory {
     pub keys: Vec<AccountKey>,
     pub load_balancers: Vec<LbResource>,
     pub domain_mappings: Vec<DomainMapping>,
+    /// Organization policies the plan sets, at any level.
+    pub(crate) org_policies: Vec<org_policy::OrgPolicy>,
+    /// What the plan does to projects' default service accounts.
+    pub(crate) default_accounts_actions: Vec<org_policy::DefaultAccounts>,
+    /// IAM on Secret Manager secrets.
+    pub(crate) secret_iam: Vec<secret_iam::SecretIam>,
     pub policy_data: Vec<PolicyDataSource>,
     /// The projects whose default compute account the plan can name.
     pub default_accounts: Vec<DefaultAccount>,
@@ -111,6 +119,9 @@ fn reads_whole(rtype: &str) -> bool {
         || service_account::handles(rtype)
         || load_balancer::handles(rtype)
         || domain_mapping::handles(rtype)
+        || org_policy::handles(rtype)
+        || org_policy::handles_default_accounts(rtype)
+        || secret_iam::handles(rtype)
         || policy_data::handles(rtype)
         || project::handles(rtype)
 }
@@ -282,6 +293,13 @@ fn read_one(inv: &mut Inventory, r: &Reading) -> Result<(), TypeMismatch> {
         side.domain_mappings.push(domain_mapping::read(r)?);
     } else if project::handles(r.rtype) {
         side.default_accounts.push(project::read_change(r)?);
+    } else if org_policy::handles(r.rtype) {
+        side.org_policies.push(org_policy::read(r)?);
+    } else if org_policy::handles_default_accounts(r.rtype) {
+        side.default_accounts_actions
+            .push(org_policy::read_default_accounts(r)?);
+    } else if secret_iam::handles(r.rtype) {
+        side.secret_iam.push(secret_iam::read(r)?);
     }
     Ok(())
 }

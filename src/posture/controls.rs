@@ -54,6 +54,40 @@ pub fn plaintext_secrets(w: &Workload) -> Vec<PlaintextSecret> {
     out
 }
 
+/// Where a named environment variable gets its value: Secret Manager or the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EnvSource {
+    pub container: String,
+    pub name: String,
+    /// Read from Secret Manager; otherwise a value in the configuration (known or computed at
+    /// apply), which lands in the revision and the Terraform state as plain text.
+    pub from_secret: bool,
+}
+
+/// Every environment variable with a known name that reads a secret or carries a value.
+pub fn env_sources(w: &Workload) -> Vec<EnvSource> {
+    let mut out: Vec<EnvSource> = w
+        .controls
+        .env
+        .iter()
+        .filter_map(|e| {
+            let from_secret = match e.value {
+                EnvValue::SecretRef => true,
+                EnvValue::Literal { .. } | EnvValue::Unknown { .. } => false,
+                EnvValue::Empty => return None,
+            };
+            Some(EnvSource {
+                container: e.container.clone(),
+                name: e.name.clone().known()?,
+                from_secret,
+            })
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 pub fn binary_authorization(w: &Workload) -> Setting<BinaryAuthorization> {
     Setting::from_tri(w.controls.binary_authorization.clone())
 }

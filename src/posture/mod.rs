@@ -5,6 +5,9 @@ pub mod exposure;
 pub mod iam_admins;
 pub mod identity;
 pub mod invokers;
+pub(crate) mod org_policy;
+mod secret_access;
+mod shared_identity;
 
 use std::collections::BTreeMap;
 
@@ -13,10 +16,11 @@ use crate::inventory::controls::{BinaryAuthorization, VpcEgress};
 use crate::inventory::{Api, Ingress, WorkloadKind};
 use crate::plan::Tri;
 
-pub use controls::PlaintextSecret;
+pub use controls::{EnvSource, PlaintextSecret};
 pub use exposure::{DomainPath, LbPath};
 pub use identity::IdentityPosture;
 pub use invokers::{Conflict, Invoker};
+pub use org_policy::OrgGuards;
 
 /// Yes, no, or not knowable at plan time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -168,6 +172,17 @@ pub struct Posture {
     pub binary_authorization: Option<Setting<BinaryAuthorization>>,
     /// Where outbound traffic goes; `None` outside the plan.
     pub vpc_egress: Option<Setting<VpcEgress>>,
+    /// The plan's org policies that refuse some risky changes to this workload at apply.
+    pub org_policy: OrgGuards,
+    /// Every workload of this side that runs as the same user-managed service account, this
+    /// one included, sorted; empty when no other workload shares it. One list shared by all
+    /// its workloads: ten thousand workloads on one account must not cost ten thousand lists.
+    pub shared_identity: std::sync::Arc<Vec<String>>,
+    /// Where each named environment variable gets its value.
+    pub env_sources: Vec<EnvSource>,
+    /// The referenced secrets (`projects/P/secrets/NAME`) that no grant in the plan lets the
+    /// runtime account read.
+    pub secrets_without_access: Vec<String>,
 }
 
 /// The postures of every workload on one side; `other` is the other side of the plan.
@@ -179,6 +194,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
         let (invokers, conflicts) = invokers::collect(g, node, w.kind);
         let exposure = exposure::assess(g, node, w, &invokers);
         let identity = identities.assess(i, w);
+        let secrets_without_access = secret_access::missing(g, w, &identity);
         out.insert(
             WorkloadId {
                 address: w.address.to_string(),
@@ -225,6 +241,14 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 plaintext_secrets: controls::plaintext_secrets(w),
                 binary_authorization: Some(controls::binary_authorization(w)),
                 vpc_egress: Some(controls::vpc_egress(w)),
+                org_policy: OrgGuards::of(
+                    &g.inventory.org_policies,
+                    &g.inventory.default_accounts_actions,
+                    &w.project,
+                ),
+                shared_identity: Default::default(),
+                env_sources: controls::env_sources(w),
+                secrets_without_access,
             },
         );
     }
@@ -257,8 +281,14 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 plaintext_secrets: Vec::new(),
                 binary_authorization: None,
                 vpc_egress: None,
+                // Org policies could refuse changes to it, but its project is not known.
+                org_policy: OrgGuards::default(),
+                shared_identity: Default::default(),
+                env_sources: Vec::new(),
+                secrets_without_access: Vec::new(),
             },
         );
     }
+    shared_identity::link(&mut out);
     out
 }

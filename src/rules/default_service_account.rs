@@ -38,7 +38,11 @@ Create a dedicated `google_service_account` per workload, grant it only what the
 set `service_account = google_service_account.api.email`.
 
 ## Known limits
-Whether the default account still holds `roles/editor` is outside the plan.
+Whether the default account still holds `roles/editor` is outside the plan, unless the plan has a
+`google_project_default_service_accounts` for the workload's project with action `DEPRIVILEGE`,
+`DISABLE` or `DELETE`: the finding is then lowered to `low` and says it is mitigated, naming that
+resource. `iam.automaticIamGrantsForDefaultServiceAccounts` is not read, since it only spares
+projects created while it is enforced.
 "#,
     check,
 };

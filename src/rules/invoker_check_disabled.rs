@@ -36,8 +36,9 @@ keep ingress and IAP decisions explicit and accept the finding.
 ## Known limits
 A Cloud Functions gen2 function has no such setting in the Cloud Functions API; the check of its
 Cloud Run service can only be turned off outside the plan, which runguard does not see.
-An org policy such as `run.managed.requireInvokerIam` may refuse the change at apply; runguard
-does not read org policies yet.
+When the plan sets `run.managed.requireInvokerIam` (enforced) on the service's project, a folder
+or the organization, the change will be refused at apply: the finding is kept at `info`, never
+trips the gate, and names the policy. An org policy outside the plan is not seen.
 "#,
     check,
 };

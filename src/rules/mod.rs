@@ -18,6 +18,9 @@ mod privileged_identity;
 mod public_exposure_unknown;
 mod public_invoker;
 mod public_job_or_worker_pool;
+mod secret_access_missing;
+mod secret_moved_to_plaintext;
+mod shared_runtime_identity;
 
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
@@ -170,6 +173,9 @@ pub static RULES: &[&Rule] = &[
     &public_exposure_unknown::RULE,
     &public_invoker::RULE,
     &public_job_or_worker_pool::RULE,
+    &secret_access_missing::RULE,
+    &secret_moved_to_plaintext::RULE,
+    &shared_runtime_identity::RULE,
 ];
 
 /// The rule with this id.

@@ -194,6 +194,10 @@ pub(super) mod tests {
             plaintext_secrets: Vec::new(),
             binary_authorization: None,
             vpc_egress: None,
+            org_policy: Default::default(),
+            shared_identity: Default::default(),
+            env_sources: Vec::new(),
+            secrets_without_access: Vec::new(),
         }
     }
 

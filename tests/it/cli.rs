@@ -567,6 +567,29 @@ fn config_fail_on_sets_the_gate_and_the_flag_wins() {
 }
 
 #[test]
+fn a_severity_override_does_not_revive_a_change_the_org_policy_refuses() {
+    // full.toml raises ingress-widened to high with fail_on = "medium": the widening trips the
+    // gate, unless the plan's own org policy refuses it at apply.
+    runguard()
+        .args([
+            "testdata/plans/b06-ingress-widened.json",
+            "--config",
+            "testdata/config/full.toml",
+        ])
+        .assert()
+        .code(1);
+    runguard()
+        .args([
+            "testdata/plans/k02-org-policy-refuses-ingress.json",
+            "--config",
+            "testdata/config/full.toml",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("INFO  ingress-widened"));
+}
+
+#[test]
 fn a_broken_config_is_exit_2_naming_file_and_line() {
     runguard()
         .args([PUBLIC, "--config", "testdata/config/missing-reason.toml"])

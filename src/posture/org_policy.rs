@@ -1,0 +1,438 @@
+//! Which risky changes the plan's own org policies refuse at apply, for one workload.
+//!
+//! A policy applies to a workload when it is set on the workload's project (both known and
+//! equal) or on a folder or organization (assumed to hold the project, as folder and
+//! organization grants are). The most specific level that sets a constraint decides it; a
+//! policy that proves nothing (conditional, unknown, reset) decides that nothing is refused.
+
+use crate::inventory::Ingress;
+use crate::inventory::org_policy::{
+    DefaultAccounts, DefaultAccountsAction, OrgPolicy, PolicyParent, PolicyRule,
+};
+use crate::plan::Tri;
+
+use super::Posture;
+
+/// Domain restricted sharing: only principals of the allowed directories can be granted roles.
+const MEMBER_DOMAINS: &str = "iam.allowedPolicyMemberDomains";
+/// Its managed successor: only the listed principals and principal sets can be granted roles.
+const MANAGED_MEMBERS: &str = "iam.managed.allowedPolicyMembers";
+const REQUIRE_INVOKER_IAM: &str = "run.managed.requireInvokerIam";
+const ALLOWED_INGRESS: &str = "run.allowedIngress";
+
+/// The refusals that apply to one workload, each with the policy's address.
+#[derive(Debug, Clone, Default)]
+pub struct OrgGuards {
+    /// A policy that refuses IAM grants to `allUsers` and `allAuthenticatedUsers` (for each,
+    /// whether it refuses that member).
+    members: Option<(String, MemberRefusal)>,
+    /// A policy that refuses `invoker_iam_disabled = true`.
+    invoker_iam_required: Option<String>,
+    /// A policy that refuses ingress settings outside `allowed`.
+    ingress: Option<(String, IngressRule)>,
+    /// A `google_project_default_service_accounts` of the workload's project that strips,
+    /// disables or deletes its default compute account.
+    default_account: Option<(String, DefaultAccountsAction)>,
+}
+
+#[derive(Debug, Clone)]
+enum MemberRefusal {
+    /// Domain restricted sharing: neither public member belongs to a directory.
+    Both,
+    /// The managed constraint: refused unless its parameters name the member.
+    UnlessListed(String),
+}
+
+#[derive(Debug, Clone)]
+struct IngressRule {
+    allowed: Vec<String>,
+    denied: Vec<String>,
+    allow_all: bool,
+    deny_all: bool,
+}
+
+impl OrgGuards {
+    /// The guards of a workload in `project` among the side's policies.
+    pub(crate) fn of(
+        policies: &[OrgPolicy],
+        default_accounts: &[DefaultAccounts],
+        project: &Tri<String>,
+    ) -> OrgGuards {
+        let mut g = OrgGuards::default();
+        let mut on_project = default_accounts
+            .iter()
+            .filter(|d| matches!((&d.project, project), (Tri::Known(a), Tri::Known(b)) if a == b));
+        if let (Some(d), None) = (on_project.next(), on_project.next()) {
+            g.default_account = d.action.map(|a| (d.address.to_string(), a));
+        }
+        if let Some(p) = deciding(policies, project, MEMBER_DOMAINS) {
+            if let PolicyRule::Values {
+                allow_all: false, ..
+            } = &p.rule
+            {
+                g.members = Some((p.address.to_string(), MemberRefusal::Both));
+            }
+        }
+        if g.members.is_none() {
+            if let Some(p) = deciding(policies, project, MANAGED_MEMBERS) {
+                if let PolicyRule::Enforce {
+                    enforced: true,
+                    parameters,
+                } = &p.rule
+                {
+                    g.members = Some((
+                        p.address.to_string(),
+                        MemberRefusal::UnlessListed(parameters.clone().unwrap_or_default()),
+                    ));
+                }
+            }
+        }
+        if let Some(p) = deciding(policies, project, REQUIRE_INVOKER_IAM) {
+            if let PolicyRule::Enforce { enforced: true, .. } = &p.rule {
+                g.invoker_iam_required = Some(p.address.to_string());
+            }
+        }
+        if let Some(p) = deciding(policies, project, ALLOWED_INGRESS) {
+            if let PolicyRule::Values {
+                allowed,
+                denied,
+                allow_all,
+                deny_all,
+            } = &p.rule
+            {
+                g.ingress = Some((
+                    p.address.to_string(),
+                    IngressRule {
+                        allowed: allowed.iter().map(|v| value(v)).collect(),
+                        denied: denied.iter().map(|v| value(v)).collect(),
+                        allow_all: *allow_all,
+                        deny_all: *deny_all,
+                    },
+                ));
+            }
+        }
+        g
+    }
+
+    /// The policy that refuses a grant to `member` (`allUsers`, `allAuthenticatedUsers`).
+    pub(crate) fn refusing_member(&self, member: &str) -> Option<&str> {
+        if !matches!(member, "allUsers" | "allAuthenticatedUsers") {
+            return None;
+        }
+        let (address, refusal) = self.members.as_ref()?;
+        match refusal {
+            MemberRefusal::Both => Some(address),
+            // A parameter naming the member lets it through; anything else refuses it.
+            MemberRefusal::UnlessListed(parameters) => {
+                (!parameters.contains(&format!("\"{member}\""))).then_some(address.as_str())
+            }
+        }
+    }
+
+    /// The policy that refuses `invoker_iam_disabled = true`.
+    pub(crate) fn refusing_disabled_invoker_check(&self) -> Option<&str> {
+        self.invoker_iam_required.as_deref()
+    }
+
+    /// The policy that refuses `ingress`.
+    pub(crate) fn refusing_ingress(&self, ingress: Ingress) -> Option<&str> {
+        let (address, rule) = self.ingress.as_ref()?;
+        let v = ingress.as_str();
+        let refused = if rule.allow_all {
+            false
+        } else {
+            rule.deny_all
+                || rule.denied.iter().any(|d| d == v)
+                || (!rule.allowed.is_empty() && !rule.allowed.iter().any(|a| a == v))
+        };
+        refused.then_some(address.as_str())
+    }
+}
+
+/// `is:internal` and `internal` are the same value.
+fn value(v: &str) -> String {
+    v.strip_prefix("is:").unwrap_or(v).to_owned()
+}
+
+/// The policy that decides `constraint` for a workload in `project`: the project's own, else a
+/// folder's, else the organization's. Two policies at the deciding level decide nothing
+/// provable, and neither does a project-level policy whose project is unknown.
+fn deciding<'a>(
+    policies: &'a [OrgPolicy],
+    project: &Tri<String>,
+    constraint: &str,
+) -> Option<&'a OrgPolicy> {
+    let of_constraint: Vec<&OrgPolicy> = policies
+        .iter()
+        .filter(|p| matches!(&p.constraint, Tri::Known(c) if c == constraint))
+        .collect();
+    // A policy whose project or parent cannot be told apart might be the project's own.
+    let undecidable = of_constraint.iter().any(|p| match &p.parent {
+        Tri::Known(PolicyParent::Project(_)) => project.is_unknown() || *project == Tri::Absent,
+        Tri::Known(_) => false,
+        Tri::Unknown | Tri::Absent => true,
+    });
+    if undecidable {
+        return None;
+    }
+    let level = |p: &&&OrgPolicy| match &p.parent {
+        Tri::Known(PolicyParent::Project(id)) => {
+            (matches!(project, Tri::Known(w) if w == id)).then_some(0)
+        }
+        Tri::Known(PolicyParent::Folder(_)) => Some(1),
+        Tri::Known(PolicyParent::Organization(_)) => Some(2),
+        _ => None,
+    };
+    let best = of_constraint.iter().filter_map(|p| level(&p)).min()?;
+    let mut at_best = of_constraint
+        .iter()
+        .filter(|p| level(p) == Some(best))
+        .copied();
+    let first = at_best.next()?;
+    at_best.next().is_none().then_some(first)
+}
+
+/// Why the plan's own org policy refuses a change, and the policies that do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub message: String,
+    pub policies: Vec<String>,
+    /// The change applies, but the plan takes the risk out of it: the finding is lowered, not
+    /// set aside.
+    pub mitigated: bool,
+}
+
+impl Refusal {
+    fn add(&mut self, what: &str, policy: &str) {
+        if !self.message.is_empty() {
+            self.message.push_str("; ");
+        }
+        self.message
+            .push_str(&format!("{what} is refused by {policy}"));
+        self.policies.push(policy.to_owned());
+    }
+
+    fn one(what: &str, policy: &str) -> Refusal {
+        let mut r = Refusal {
+            message: String::new(),
+            policies: Vec::new(),
+            mitigated: false,
+        };
+        r.add(what, policy);
+        r
+    }
+}
+
+/// The refusal, by the plan's org policies, of the change behind a worsened finding of `rule`
+/// about `principal`, given the workload's two sides. Only changes the plan makes are refused:
+/// a grant or setting that already exists stays.
+pub(crate) fn refusal(
+    rule: &str,
+    principal: Option<&str>,
+    before: Option<&Posture>,
+    after: &Posture,
+) -> Option<Refusal> {
+    let guards = &after.org_policy;
+    if let Some(member) = principal {
+        if let Some(policy) = guards.refusing_member(member) {
+            return Some(Refusal::one(&format!("granting `{member}`"), policy));
+        }
+    }
+    match rule {
+        "invoker-check-disabled" => guards
+            .refusing_disabled_invoker_check()
+            .map(|policy| Refusal::one("`invoker_iam_disabled = true`", policy)),
+        "ingress-widened" => match after.ingress {
+            Some(super::IngressValue::Set(i)) => guards
+                .refusing_ingress(i)
+                .map(|policy| Refusal::one(&format!("ingress `{}`", i.as_str()), policy)),
+            _ => None,
+        },
+        "public-invoker" => public_refusal(before, after),
+        "default-service-account" => {
+            let (policy, action) = guards.default_account.as_ref()?;
+            let what = match action {
+                DefaultAccountsAction::Deprivilege => "its automatic roles/editor grant is removed",
+                DefaultAccountsAction::Disable => "the account is disabled",
+                DefaultAccountsAction::Delete => "the account is deleted",
+            };
+            Some(Refusal {
+                message: format!("{what} by {policy} (action {})", action.as_str()),
+                policies: vec![policy.clone()],
+                mitigated: true,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A service becomes public only through what lets anyone in: `allUsers` among its invokers or
+/// a disabled invoker check. When every one of them is new in this plan and refused, it does not
+/// become public.
+fn public_refusal(before: Option<&Posture>, after: &Posture) -> Option<Refusal> {
+    let guards = &after.org_policy;
+    let mut refusal = Refusal {
+        message: String::new(),
+        policies: Vec::new(),
+        mitigated: false,
+    };
+    let had_all_users = |p: &Posture| {
+        p.invokers
+            .iter()
+            .any(|i| i.principal.display() == "allUsers")
+    };
+    if had_all_users(after) {
+        if before.is_some_and(had_all_users) {
+            return None;
+        }
+        refusal.add("granting `allUsers`", guards.refusing_member("allUsers")?);
+    }
+    if after.iam_check_disabled == Some(true) {
+        if before.is_some_and(|b| b.iam_check_disabled == Some(true)) {
+            return None;
+        }
+        refusal.add(
+            "`invoker_iam_disabled = true`",
+            guards.refusing_disabled_invoker_check()?,
+        );
+    }
+    (!refusal.policies.is_empty()).then_some(refusal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Address;
+
+    fn policy(
+        address: &str,
+        constraint: &str,
+        parent: PolicyParent,
+        rule: PolicyRule,
+    ) -> OrgPolicy {
+        OrgPolicy {
+            address: Address::parse(address).unwrap(),
+            constraint: Tri::Known(constraint.into()),
+            parent: Tri::Known(parent),
+            rule,
+        }
+    }
+
+    fn enforced(parameters: Option<&str>) -> PolicyRule {
+        PolicyRule::Enforce {
+            enforced: true,
+            parameters: parameters.map(str::to_owned),
+        }
+    }
+
+    fn allowed(values: &[&str]) -> PolicyRule {
+        PolicyRule::Values {
+            allowed: values.iter().map(|v| v.to_string()).collect(),
+            denied: Vec::new(),
+            allow_all: false,
+            deny_all: false,
+        }
+    }
+
+    fn prod() -> Tri<String> {
+        Tri::Known("acme-prod".into())
+    }
+
+    #[test]
+    fn the_projects_own_policy_overrides_the_organizations() {
+        let policies = [
+            policy(
+                "google_org_policy_policy.org",
+                ALLOWED_INGRESS,
+                PolicyParent::Organization("1".into()),
+                allowed(&["is:internal"]),
+            ),
+            policy(
+                "google_org_policy_policy.prod",
+                ALLOWED_INGRESS,
+                PolicyParent::Project("acme-prod".into()),
+                PolicyRule::Values {
+                    allowed: Vec::new(),
+                    denied: Vec::new(),
+                    allow_all: true,
+                    deny_all: false,
+                },
+            ),
+        ];
+        let prod_guards = OrgGuards::of(&policies, &[], &prod());
+        assert_eq!(prod_guards.refusing_ingress(Ingress::All), None);
+        let other = OrgGuards::of(&policies, &[], &Tri::Known("acme-dev".into()));
+        assert_eq!(
+            other.refusing_ingress(Ingress::All),
+            Some("google_org_policy_policy.org")
+        );
+        assert_eq!(other.refusing_ingress(Ingress::Internal), None);
+    }
+
+    #[test]
+    fn a_project_policy_with_an_unknown_workload_project_proves_nothing() {
+        let policies = [policy(
+            "google_org_policy_policy.prod",
+            REQUIRE_INVOKER_IAM,
+            PolicyParent::Project("acme-prod".into()),
+            enforced(None),
+        )];
+        assert_eq!(
+            OrgGuards::of(&policies, &[], &Tri::Unknown).refusing_disabled_invoker_check(),
+            None
+        );
+        assert_eq!(
+            OrgGuards::of(&policies, &[], &prod()).refusing_disabled_invoker_check(),
+            Some("google_org_policy_policy.prod")
+        );
+    }
+
+    #[test]
+    fn the_managed_members_constraint_lets_listed_public_members_through() {
+        let listing = |parameters: &str| {
+            OrgGuards::of(
+                &[policy(
+                    "google_org_policy_policy.members",
+                    MANAGED_MEMBERS,
+                    PolicyParent::Organization("1".into()),
+                    enforced(Some(parameters)),
+                )],
+                &[],
+                &prod(),
+            )
+        };
+        let g = listing(r#"{"allowedMemberSubjects": ["allUsers"]}"#);
+        assert_eq!(g.refusing_member("allUsers"), None);
+        assert_eq!(
+            g.refusing_member("allAuthenticatedUsers"),
+            Some("google_org_policy_policy.members")
+        );
+        assert_eq!(g.refusing_member("user:alice@acme.com"), None);
+    }
+
+    #[test]
+    fn domain_restricted_sharing_refuses_both_public_members_unless_it_allows_all() {
+        let with = |rule| {
+            OrgGuards::of(
+                &[policy(
+                    "google_project_organization_policy.drs",
+                    MEMBER_DOMAINS,
+                    PolicyParent::Project("acme-prod".into()),
+                    rule,
+                )],
+                &[],
+                &prod(),
+            )
+        };
+        let g = with(allowed(&["C03xk7q2m"]));
+        assert!(g.refusing_member("allUsers").is_some());
+        assert!(g.refusing_member("allAuthenticatedUsers").is_some());
+        let open = with(PolicyRule::Values {
+            allowed: Vec::new(),
+            denied: Vec::new(),
+            allow_all: true,
+            deny_all: false,
+        });
+        assert_eq!(open.refusing_member("allUsers"), None);
+    }
+}
