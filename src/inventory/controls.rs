@@ -272,6 +272,32 @@ fn read_v2_secrets(revision: &Node) -> Result<Vec<Tri<String>>, TypeMismatch> {
     Ok(out)
 }
 
+impl EnvValue {
+    /// What a literal value node holds, judged by its shape and sensitivity; the value itself
+    /// is never kept.
+    pub(super) fn read(value: &Node) -> Result<EnvValue, TypeMismatch> {
+        Ok(match value.str()? {
+            Tri::Known("") | Tri::Absent => EnvValue::Empty,
+            Tri::Known(v) => EnvValue::Literal {
+                sensitive: value.is_sensitive(),
+                setting_shaped: looks_like_setting(v),
+            },
+            Tri::Unknown => EnvValue::Unknown {
+                sensitive: value.is_sensitive(),
+            },
+        })
+    }
+}
+
+/// A variable's name; a name under a sensitive mask is as secret as the value: never kept.
+pub(super) fn env_name(name: &Node) -> Result<Tri<String>, TypeMismatch> {
+    Ok(if name.is_sensitive() {
+        Tri::Known("(sensitive)".to_owned())
+    } else {
+        name.str()?.owned()
+    })
+}
+
 /// Reads `containers[*].env[*]` under `parent`. An entry with a non-empty `secret_block`
 /// (`value_source` in v2, `value_from` in v1) takes its value from Secret Manager.
 fn read_env(parent: &Node, secret_block: &str) -> Result<Vec<EnvVar>, TypeMismatch> {
@@ -294,24 +320,9 @@ fn read_env(parent: &Node, secret_block: &str) -> Result<Vec<EnvVar>, TypeMismat
             let value = if from_secret {
                 EnvValue::SecretRef
             } else {
-                match value_node.str()? {
-                    Tri::Known("") | Tri::Absent => EnvValue::Empty,
-                    Tri::Known(v) => EnvValue::Literal {
-                        sensitive: value_node.is_sensitive(),
-                        setting_shaped: looks_like_setting(v),
-                    },
-                    Tri::Unknown => EnvValue::Unknown {
-                        sensitive: value_node.is_sensitive(),
-                    },
-                }
+                EnvValue::read(&value_node)?
             };
-            let name_node = e.key("name");
-            // A name under a sensitive mask is as secret as the value: never kept.
-            let name = if name_node.is_sensitive() {
-                Tri::Known("(sensitive)".to_owned())
-            } else {
-                name_node.str()?.owned()
-            };
+            let name = env_name(&e.key("name"))?;
             out.push(EnvVar {
                 container: container.clone(),
                 name,

@@ -14,8 +14,7 @@ use crate::plan::{Node, Tri, TypeMismatch};
 use super::cloud_run::{
     Api, ApiDefault, Ingress, OpenDefault, Workload, WorkloadKind, note_open, short_name,
 };
-use super::controls::{BinaryAuthorization, Controls, EnvValue, EnvVar, VpcEgress};
-use super::secrets::looks_like_setting;
+use super::controls::{BinaryAuthorization, Controls, EnvValue, EnvVar, VpcEgress, env_name};
 use super::{Reading, computed_str};
 
 const TYPE: &str = "google_cloudfunctions2_function";
@@ -179,16 +178,7 @@ fn read_env(config: &Node) -> Result<Vec<EnvVar>, TypeMismatch> {
     // A map unknown as a whole names no variable the analysis could judge.
     if let Tri::Known(entries) = config.key("environment_variables").entries()? {
         for (key, value) in entries {
-            let value = match value.str()? {
-                Tri::Known("") | Tri::Absent => EnvValue::Empty,
-                Tri::Known(v) => EnvValue::Literal {
-                    sensitive: value.is_sensitive(),
-                    setting_shaped: looks_like_setting(v),
-                },
-                Tri::Unknown => EnvValue::Unknown {
-                    sensitive: value.is_sensitive(),
-                },
-            };
+            let value = EnvValue::read(&value)?;
             out.push(EnvVar {
                 container: CONTAINER.to_owned(),
                 name: Tri::Known(key.to_owned()),
@@ -198,12 +188,7 @@ fn read_env(config: &Node) -> Result<Vec<EnvVar>, TypeMismatch> {
     }
     if let Tri::Known(secrets) = config.key("secret_environment_variables").items()? {
         for s in secrets {
-            let key = s.key("key");
-            let name = if key.is_sensitive() {
-                Tri::Known("(sensitive)".to_owned())
-            } else {
-                key.str()?.owned()
-            };
+            let name = env_name(&s.key("key"))?;
             out.push(EnvVar {
                 container: CONTAINER.to_owned(),
                 name,

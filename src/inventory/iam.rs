@@ -159,21 +159,7 @@ pub fn read(r: &Reading) -> Result<IamResource, TypeMismatch> {
             email: n.key("service_account_id").str()?.map(account_email),
         },
     };
-    let grant = match style {
-        "member" => Grant::Member {
-            role: n.key("role").str()?.owned(),
-            member: read_member(&n.key("member"))?,
-            conditional: has_condition(n)?,
-        },
-        "binding" => Grant::Binding {
-            role: n.key("role").str()?.owned(),
-            members: read_members(&n.key("members"))?,
-            conditional: has_condition(n)?,
-        },
-        _ => Grant::Policy {
-            bindings: read_policy_data(&n.key("policy_data"))?,
-        },
-    };
+    let grant = read_grant(n, style)?;
     Ok(IamResource {
         address: r.address.clone(),
         target,
@@ -235,6 +221,26 @@ pub fn parse_workload_name(s: &str, kind: WorkloadKind) -> (Option<&str>, Option
         [l, n] => (None, Some(l), n),
         _ => (None, None, parts.last().copied().unwrap_or(s)),
     }
+}
+
+/// The grant of an IAM resource of `style` (`member`, `binding` or `policy`, the suffix of its
+/// type), the same for every family of `*_iam_*` resource.
+pub(super) fn read_grant(n: &Node, style: &str) -> Result<Grant, TypeMismatch> {
+    Ok(match style {
+        "member" => Grant::Member {
+            role: n.key("role").str()?.owned(),
+            member: read_member(&n.key("member"))?,
+            conditional: has_condition(n)?,
+        },
+        "binding" => Grant::Binding {
+            role: n.key("role").str()?.owned(),
+            members: read_members(&n.key("members"))?,
+            conditional: has_condition(n)?,
+        },
+        _ => Grant::Policy {
+            bindings: read_policy_data(&n.key("policy_data"))?,
+        },
+    })
 }
 
 pub(super) fn has_condition(n: &Node) -> Result<bool, TypeMismatch> {

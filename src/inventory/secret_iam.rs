@@ -3,7 +3,7 @@
 
 use crate::plan::{Tri, TypeMismatch};
 
-use super::iam::{Grant, has_condition, read_member, read_members, read_policy_data};
+use super::iam::{Grant, read_grant};
 use super::{Reading, computed_str};
 
 const PREFIX: &str = "google_secret_manager_secret_iam_";
@@ -30,21 +30,7 @@ pub fn read(r: &Reading) -> Result<SecretIam, TypeMismatch> {
         .rtype
         .strip_prefix(PREFIX)
         .expect("dispatch checked the type");
-    let grant = match style {
-        "member" => Grant::Member {
-            role: n.key("role").str()?.owned(),
-            member: read_member(&n.key("member"))?,
-            conditional: has_condition(n)?,
-        },
-        "binding" => Grant::Binding {
-            role: n.key("role").str()?.owned(),
-            members: read_members(&n.key("members"))?,
-            conditional: has_condition(n)?,
-        },
-        _ => Grant::Policy {
-            bindings: read_policy_data(&n.key("policy_data"))?,
-        },
-    };
+    let grant = read_grant(n, style)?;
     Ok(SecretIam {
         project: computed_str(n, "project")?,
         secret_id: n.key("secret_id").non_empty_str()?.owned(),
