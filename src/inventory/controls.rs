@@ -86,6 +86,9 @@ pub struct Controls {
     /// written: `NAME` (the workload's project) or `projects/P/secrets/NAME`.
     pub secrets: Vec<Tri<String>>,
     pub binary_authorization: Tri<BinaryAuthorization>,
+    /// Enforcement is `use_default`: the project's `google_binary_authorization_policy`
+    /// decides what it lets through.
+    pub binary_authorization_by_project_policy: bool,
     pub vpc_egress: Tri<VpcEgress>,
 }
 
@@ -100,6 +103,7 @@ pub fn read_v2(
 ) -> Result<Controls, TypeMismatch> {
     let env = read_env(revision, "value_source")?;
     let secrets = read_v2_secrets(revision)?;
+    let mut by_project_policy = false;
     let binary_authorization = match workload.key("binary_authorization").items()? {
         Tri::Known(blocks) => match blocks.first() {
             None => Tri::Known(BinaryAuthorization::Off),
@@ -110,9 +114,11 @@ pub fn read_v2(
                 match (breakglass, use_default, policy) {
                     (Tri::Known(_), _, _) => Tri::Known(BinaryAuthorization::Breakglass),
                     (Tri::Unknown, _, _) => Tri::Unknown,
-                    (_, Tri::Known(true), _) | (_, _, Tri::Known(_)) => {
+                    (_, Tri::Known(true), _) => {
+                        by_project_policy = true;
                         Tri::Known(BinaryAuthorization::Enforced)
                     }
+                    (_, _, Tri::Known(_)) => Tri::Known(BinaryAuthorization::Enforced),
                     (_, Tri::Unknown, _) | (_, _, Tri::Unknown) => Tri::Unknown,
                     _ => Tri::Known(BinaryAuthorization::Off),
                 }
@@ -163,6 +169,7 @@ pub fn read_v2(
         env,
         secrets,
         binary_authorization,
+        binary_authorization_by_project_policy: by_project_policy,
         vpc_egress,
     })
 }
@@ -198,7 +205,10 @@ pub fn read_v1(
 ) -> Result<Controls, TypeMismatch> {
     let spec = service.first("template").first("spec");
     let env = read_env(&spec, "value_from")?;
-    let binary_authorization = match (annotation(BREAKGLASS)?, annotation(BINARY_AUTHORIZATION)?) {
+    let policy = annotation(BINARY_AUTHORIZATION)?;
+    // `default` names the project's policy; any other value names a platform policy.
+    let by_project_policy = matches!(&policy, Tri::Known(p) if p == "default");
+    let binary_authorization = match (annotation(BREAKGLASS)?, policy) {
         (Tri::Known(_), _) => Tri::Known(BinaryAuthorization::Breakglass),
         (Tri::Unknown, _) | (_, Tri::Unknown) => Tri::Unknown,
         (_, Tri::Known(_)) => Tri::Known(BinaryAuthorization::Enforced),
@@ -238,6 +248,7 @@ pub fn read_v1(
         // v1 secret references (`value_from`, secret volumes by alias) are not read.
         secrets: Vec::new(),
         binary_authorization,
+        binary_authorization_by_project_policy: by_project_policy,
         vpc_egress,
     })
 }

@@ -144,6 +144,8 @@ fn read_controls(config: &Node, open: &mut Vec<OpenDefault>) -> Result<Controls,
         env: read_env(config)?,
         secrets: read_secrets(config)?,
         binary_authorization,
+        // A function names its policy; it never uses the project's default one implicitly.
+        binary_authorization_by_project_policy: false,
         vpc_egress,
     })
 }

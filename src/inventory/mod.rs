@@ -7,6 +7,7 @@
 //! the wrong JSON type makes that resource unanalysable on that side, with the reason, and the
 //! rest of the plan is still read.
 
+pub(crate) mod binauthz_policy;
 pub mod cloud_run;
 pub mod controls;
 pub mod defaults;
@@ -56,6 +57,8 @@ pub struct SideInventory {
     pub domain_mappings: Vec<DomainMapping>,
     /// Organization policies the plan sets, at any level.
     pub(crate) org_policies: Vec<org_policy::OrgPolicy>,
+    /// Projects' default Binary Authorization policies.
+    pub(crate) binauthz_policies: Vec<binauthz_policy::BinauthzPolicy>,
     /// What the plan does to projects' default service accounts.
     pub(crate) default_accounts_actions: Vec<org_policy::DefaultAccounts>,
     /// IAM on Secret Manager secrets.
@@ -121,6 +124,7 @@ fn reads_whole(rtype: &str) -> bool {
         || domain_mapping::handles(rtype)
         || org_policy::handles(rtype)
         || org_policy::handles_default_accounts(rtype)
+        || binauthz_policy::handles(rtype)
         || secret_iam::handles(rtype)
         || policy_data::handles(rtype)
         || project::handles(rtype)
@@ -295,6 +299,8 @@ fn read_one(inv: &mut Inventory, r: &Reading) -> Result<(), TypeMismatch> {
         side.default_accounts.push(project::read_change(r)?);
     } else if org_policy::handles(r.rtype) {
         side.org_policies.push(org_policy::read(r)?);
+    } else if binauthz_policy::handles(r.rtype) {
+        side.binauthz_policies.push(binauthz_policy::read(r)?);
     } else if org_policy::handles_default_accounts(r.rtype) {
         side.default_accounts_actions
             .push(org_policy::read_default_accounts(r)?);

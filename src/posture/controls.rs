@@ -2,8 +2,10 @@
 
 use super::Setting;
 use crate::inventory::Workload;
+use crate::inventory::binauthz_policy::BinauthzPolicy;
 use crate::inventory::controls::{BinaryAuthorization, EnvValue, VpcEgress};
 use crate::inventory::secrets::is_secret_like;
+use crate::plan::Tri;
 
 /// An environment variable that carries a credential as plain text instead of a Secret
 /// Manager reference. Only where it is and why it was flagged are kept, never the value.
@@ -88,8 +90,45 @@ pub fn env_sources(w: &Workload) -> Vec<EnvSource> {
     out
 }
 
-pub fn binary_authorization(w: &Workload) -> Setting<BinaryAuthorization> {
-    Setting::from_tri(w.controls.binary_authorization.clone())
+/// Binary Authorization as deployed, and the project policy in the plan that decides it.
+/// Enforcement through the project's default policy is `off` when that policy, in the plan,
+/// lets every image through (`ALWAYS_ALLOW`, or dry run only), and `unknown` when a policy that
+/// may be the project's cannot be read or may let everything through. A policy outside the
+/// plan is taken at its word (enforced): the plan cannot show it.
+pub fn binary_authorization(
+    w: &Workload,
+    project: &Tri<String>,
+    policies: &[BinauthzPolicy],
+) -> (Setting<BinaryAuthorization>, Option<String>) {
+    let set = Setting::from_tri(w.controls.binary_authorization.clone());
+    if set != Setting::Set(BinaryAuthorization::Enforced)
+        || !w.controls.binary_authorization_by_project_policy
+    {
+        return (set, None);
+    }
+    let mut verdict = (set, None);
+    for p in policies {
+        let same_project = match (&p.project, project) {
+            (Tri::Known(a), Tri::Known(b)) => a == b,
+            // A policy whose project (or the workload's) is unknown may be this one's.
+            _ => true,
+        };
+        if !same_project {
+            continue;
+        }
+        match (&p.lets_everything_through, &p.project, project) {
+            (Tri::Known(true), Tri::Known(_), Tri::Known(_)) => {
+                return (
+                    Setting::Set(BinaryAuthorization::Off),
+                    Some(p.address.to_string()),
+                );
+            }
+            (Tri::Known(false), _, _) => {}
+            // Either the rule or whether it is this project's policy is open.
+            _ => verdict = (Setting::Unknown, Some(p.address.to_string())),
+        }
+    }
+    verdict
 }
 
 pub fn vpc_egress(w: &Workload) -> Setting<VpcEgress> {

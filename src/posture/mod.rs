@@ -170,6 +170,9 @@ pub struct Posture {
     pub plaintext_secrets: Vec<PlaintextSecret>,
     /// Binary Authorization; `None` for a workload outside the plan.
     pub binary_authorization: Option<Setting<BinaryAuthorization>>,
+    /// The project's Binary Authorization policy in the plan that decides the setting above
+    /// (it lets every image through, or cannot be read), when one does.
+    pub binary_authorization_policy: Option<String>,
     /// Where outbound traffic goes; `None` outside the plan.
     pub vpc_egress: Option<Setting<VpcEgress>>,
     /// The plan's org policies that refuse some risky changes to this workload at apply.
@@ -194,6 +197,11 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
         let (invokers, conflicts) = invokers::collect(g, node, w.kind);
         let exposure = exposure::assess(g, node, w, &invokers);
         let identity = identities.assess(i, w);
+        let binary_authorization = controls::binary_authorization(
+            w,
+            g.workload_project(i),
+            &g.inventory.binauthz_policies,
+        );
         let secrets_without_access = secret_access::missing(g, w, &identity);
         out.insert(
             WorkloadId {
@@ -239,7 +247,8 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 identity,
                 conflicts,
                 plaintext_secrets: controls::plaintext_secrets(w),
-                binary_authorization: Some(controls::binary_authorization(w)),
+                binary_authorization: Some(binary_authorization.0),
+                binary_authorization_policy: binary_authorization.1,
                 vpc_egress: Some(controls::vpc_egress(w)),
                 org_policy: OrgGuards::of(
                     &g.inventory.org_policies,
@@ -280,6 +289,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 conflicts,
                 plaintext_secrets: Vec::new(),
                 binary_authorization: None,
+                binary_authorization_policy: None,
                 vpc_egress: None,
                 // Org policies could refuse changes to it, but its project is not known.
                 org_policy: OrgGuards::default(),

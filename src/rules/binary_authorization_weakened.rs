@@ -37,8 +37,11 @@ Keep `use_default = true` (or a named policy) and attest the image; use break-gl
 incident, and remove it right after.
 
 ## Known limits
-Whether the project policy (`google_binary_authorization_policy`) actually enforces anything is
-not evaluated. New workloads are not judged, only changes of existing ones.
+With `use_default = true` (v1: `run.googleapis.com/binary-authorization: default`) the project's
+`google_binary_authorization_policy` decides: when the plan's policy for the workload's project
+lets every image through (default rule `ALWAYS_ALLOW`, or `DRYRUN_AUDIT_LOG_ONLY`), enforcement
+counts as `off`, and the policy is named as the cause. A policy outside the plan is not seen.
+New workloads are not judged, only changes of existing ones.
 "#,
     check,
 };
@@ -58,9 +61,15 @@ fn check(d: &Delta) -> Vec<Finding> {
         b.as_str(),
         a.as_str()
     );
+    // A project policy that decides a side is the cause with the workload.
+    let policies: Vec<String> = [before, after]
+        .iter()
+        .filter_map(|p| p.binary_authorization_policy.clone())
+        .collect();
+    let found = |direction| finding(d, direction, message.clone(), &policies);
     match a.cmp(&b) {
-        std::cmp::Ordering::Less => vec![finding(d, Direction::Worsened, message, &[])],
-        std::cmp::Ordering::Greater => vec![finding(d, Direction::Improved, message, &[])],
+        std::cmp::Ordering::Less => vec![found(Direction::Worsened)],
+        std::cmp::Ordering::Greater => vec![found(Direction::Improved)],
         std::cmp::Ordering::Equal => Vec::new(),
     }
 }

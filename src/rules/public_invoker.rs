@@ -193,6 +193,7 @@ pub(super) mod tests {
             conflicts: Vec::new(),
             plaintext_secrets: Vec::new(),
             binary_authorization: None,
+            binary_authorization_policy: None,
             vpc_egress: None,
             org_policy: Default::default(),
             shared_identity: Default::default(),
