@@ -122,3 +122,40 @@ impl fmt::Display for InputError {
 }
 
 impl std::error::Error for InputError {}
+
+pub(super) fn json_error(text: &str, e: &serde_json::Error) -> InputError {
+    let (line, column) = (e.line(), e.column());
+    // Text that does not even start like a JSON document (the human `terraform plan` output).
+    if !text.trim_start().starts_with(['{', '[']) {
+        return InputError::NotJson { line, column };
+    }
+    match e.classify() {
+        serde_json::error::Category::Eof => InputError::Truncated { line, column },
+        // The document is an array, not an object.
+        serde_json::error::Category::Data if text.trim_start().starts_with('[') => {
+            InputError::NotAPlan {
+                detail: "the top level is a JSON array, not an object with plan keys".into(),
+            }
+        }
+        // A plan key of the wrong type, or given twice.
+        serde_json::error::Category::Data => InputError::BadPlanStructure {
+            detail: format!(
+                "{} (line {line}, column {column})",
+                strip_position(&e.to_string())
+            ),
+        },
+        _ => InputError::MalformedJson {
+            line,
+            column,
+            detail: strip_position(&e.to_string()),
+        },
+    }
+}
+
+/// serde_json appends " at line L column C"; the message carries the position already.
+pub(super) fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
