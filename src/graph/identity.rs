@@ -258,7 +258,7 @@ impl SideGraph<'_> {
         }
     }
 
-    /// `HeldBy` edges from a scope grant to the service accounts among its members.
+    /// `HeldBy` edges from a scope or resource grant to the service accounts among its members.
     pub(super) fn link_holders(&mut self, iam_index: usize) {
         let node = self.iam_nodes[iam_index];
         let members: Vec<String> = self.grants[iam_index]

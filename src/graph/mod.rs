@@ -101,7 +101,8 @@ pub enum EdgeKind {
     /// Workload → a project node whose grants apply to it. `assumed` when the plan cannot
     /// prove the workload sits in that scope.
     InProject { assumed: bool },
-    /// Project/folder/organization IAM resource → a service account among its members.
+    /// Project/folder/organization or resource (bucket, secret…) IAM resource → a service
+    /// account among its members.
     HeldBy,
     /// Workload → the account it runs as.
     RunsAs,

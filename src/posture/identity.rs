@@ -11,6 +11,7 @@ use crate::graph::{EdgeKind, Identity, NodeKind, Principal, RoleRef, SideGraph};
 use crate::iam::member::{is_service_agent, service_account_member};
 use crate::iam::roles::is_privileged;
 use crate::iam::{Caps, Level};
+use crate::inventory::resource_iam::ResourceTarget;
 use crate::inventory::{IamTarget, Scope, Workload};
 use crate::plan::Tri;
 
@@ -21,26 +22,99 @@ pub struct HeldRole {
     pub role: String,
     /// The IAM resource that grants it.
     pub granted_by: String,
-    /// `project`, `folder` or `organization`.
+    /// `project`, `folder`, `organization`, or `resource` for a grant on one resource (a
+    /// secret, a bucket…), named in `resource`.
     pub level: Level,
-    /// The role is privileged (owner, editor, an admin role, or one that can act as others).
+    /// The resource a `resource`-level grant is on.
+    pub resource: Option<GrantedOn>,
+    /// The role is privileged: owner, editor, an admin role, or one that can act as others;
+    /// on a resource, also an owner role of that resource (`roles/storage.legacyBucketOwner`).
     pub privileged: bool,
+    /// The plan proves the account holds it. `false` when the grant's member is unknown at
+    /// plan time (it may be this account) or an IAM condition restricts it.
+    pub certain: bool,
     /// What the role lets the account do, by name.
     pub capabilities: Vec<&'static str>,
 }
 
+/// The resource a resource-level grant is on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GrantedOn {
+    /// Its type: `google_storage_bucket`, `google_secret_manager_secret`…
+    pub rtype: String,
+    /// Its id as the IAM resource names it (`acme-uploads`, `projects/p/secrets/db`);
+    /// `(sensitive)` when the plan marks it so, `None` when unknown at plan time.
+    pub id: Option<String>,
+    /// What tells resources apart across sides: its type and the last segment of its id (the
+    /// provider writes back a longer form than the configuration uses), or the granting IAM
+    /// resource when the id is unknown.
+    key: String,
+}
+
+impl GrantedOn {
+    fn of(target: &ResourceTarget, granted_by: &str) -> GrantedOn {
+        GrantedOn {
+            rtype: target.rtype.clone(),
+            id: match &target.id {
+                Tri::Known(_) if target.id_sensitive => Some("(sensitive)".into()),
+                Tri::Known(id) => Some(id.clone()),
+                _ => None,
+            },
+            key: match target.short_id() {
+                Some(short) => format!("{} {short}", target.rtype),
+                None => format!("{} of {granted_by}", target.rtype),
+            },
+        }
+    }
+
+    /// `google_storage_bucket acme-uploads`; `(unknown)` for an id unknown at plan time.
+    pub fn display(&self) -> String {
+        format!(
+            "{} {}",
+            self.rtype,
+            self.id.as_deref().unwrap_or("(unknown)")
+        )
+    }
+}
+
 impl HeldRole {
-    /// `role`, granted by IAM resource `i` at `level`; a role whose permissions are unknown has
-    /// no capabilities and is not counted as privileged by them (its name may still be).
-    fn granted(g: &SideGraph, i: usize, role: &RoleRef, level: Level) -> HeldRole {
+    /// `role`, granted by IAM resource `i` at its level; a role whose permissions are unknown
+    /// has no capabilities and is not counted as privileged by them (its name may still be).
+    fn granted(g: &SideGraph, i: usize, role: &RoleRef, certain: bool) -> HeldRole {
         let name = role.display().to_owned();
         let caps = role.caps.clone().known().unwrap_or(Caps::NONE);
+        let granted_by = g.inventory.iam[i].address.to_string();
+        let target = &g.inventory.iam[i].target;
+        let level = target_level(target);
         HeldRole {
-            privileged: may_be_privileged(role, caps),
+            privileged: may_be_privileged(role, caps, level),
             capabilities: caps.names(),
             role: name,
-            granted_by: g.inventory.iam[i].address.to_string(),
+            resource: match target {
+                IamTarget::Resource(t) => Some(GrantedOn::of(t, &granted_by)),
+                _ => None,
+            },
+            granted_by,
             level,
+            certain,
+        }
+    }
+
+    /// What makes two held roles the same power across sides: the role, and for a
+    /// resource-level grant the resource it is on.
+    pub fn key(&self) -> String {
+        match &self.resource {
+            Some(r) => format!("{} on {}", self.role, r.key),
+            None => self.role.clone(),
+        }
+    }
+
+    /// The role as reports name it: `roles/storage.admin on google_storage_bucket acme-uploads`
+    /// for a resource-level grant, the role alone otherwise.
+    pub fn label(&self) -> String {
+        match &self.resource {
+            Some(r) => format!("{} on {}", self.role, r.display()),
+            None => self.role.clone(),
         }
     }
 }
@@ -199,6 +273,8 @@ pub struct Identities<'g, 'i> {
     account_ids: HashMap<String, usize>,
     grant_ids: HashMap<(String, String, String), usize>,
     roles: HashMap<usize, Vec<HeldRole>>,
+    /// The grants that may be to any account ([`grants_to_unknown_members`]), found once.
+    to_unknown_members: Vec<HeldRole>,
     /// Key addresses by account.
     keys: HashMap<String, Vec<String>>,
     /// Impersonators and keys by runtime account.
@@ -214,6 +290,10 @@ impl<'g, 'i> Identities<'g, 'i> {
             account_ids: HashMap::new(),
             grant_ids: HashMap::new(),
             roles: HashMap::new(),
+            to_unknown_members: grants_to_unknown_members(g)
+                .into_iter()
+                .map(|(i, role)| HeldRole::granted(g, i, &role, false))
+                .collect(),
             keys: HashMap::new(),
             chains: HashMap::new(),
         }
@@ -280,17 +360,23 @@ impl<'g, 'i> Identities<'g, 'i> {
                 label: posture.display(),
             },
         };
+        // A grant to a member the plan cannot know may be to this account, whichever it is.
+        posture
+            .roles
+            .extend(self.to_unknown_members.iter().cloned());
         if let Some(a) = target.account {
-            posture.roles = self
-                .roles
-                .entry(a)
-                .or_insert_with(|| {
-                    let node = target.node.expect("an account has a node");
-                    let mut roles = held_roles(g, node, a);
-                    roles.extend(roles_through_sets(g, a, target.project.as_deref()));
-                    roles
-                })
-                .clone();
+            posture.roles.extend(
+                self.roles
+                    .entry(a)
+                    .or_insert_with(|| {
+                        let node = target.node.expect("an account has a node");
+                        let mut roles = held_roles(g, node, a);
+                        roles.extend(roles_through_sets(g, a, target.project.as_deref()));
+                        roles
+                    })
+                    .iter()
+                    .cloned(),
+            );
         }
         // Every workload that runs as the same account (named the same way) has the same chains.
         let memo = format!("{}|{}", target.key(), target.label);
@@ -470,12 +556,11 @@ impl<'g, 'i> Identities<'g, 'i> {
     }
 }
 
-/// Roles an account holds through project, folder and organization grants.
+/// Roles an account holds through project, folder, organization and resource grants.
 fn held_roles(g: &SideGraph, account_node: NodeIndex, account: usize) -> Vec<HeldRole> {
     let mut roles = Vec::new();
     for (src, _) in g.incoming(account_node, |e| e == EdgeKind::HeldBy) {
         let Some(i) = g.iam_index(src) else { continue };
-        let level = scope_level(&g.inventory.iam[i].target);
         for b in g.grants[i].bindings.iter().flatten() {
             if !b
                 .principals
@@ -484,17 +569,55 @@ fn held_roles(g: &SideGraph, account_node: NodeIndex, account: usize) -> Vec<Hel
             {
                 continue;
             }
-            roles.push(HeldRole::granted(g, i, &b.role, level));
+            roles.push(HeldRole::granted(g, i, &b.role, !b.conditional));
         }
     }
     roles
 }
 
+/// The grants that may name any account: a resource-level grant whose member the plan cannot
+/// know (and that no configuration reference ties to accounts created in this plan), or whose
+/// whole policy is unknown. Each may be a role of any runtime account, never a certain one.
+fn grants_to_unknown_members(g: &SideGraph) -> Vec<(usize, RoleRef)> {
+    let mut out = Vec::new();
+    for (i, iam) in g.inventory.iam.iter().enumerate() {
+        if !matches!(iam.target, IamTarget::Resource(_)) {
+            continue;
+        }
+        let Some(bindings) = &g.grants[i].bindings else {
+            out.push((
+                i,
+                RoleRef {
+                    name: Some("(unknown policy)".into()),
+                    caps: Tri::Unknown,
+                },
+            ));
+            continue;
+        };
+        // An unknown member that configuration ties to planned accounts is one of those.
+        if !g.planned_members[i].is_empty() {
+            continue;
+        }
+        for b in bindings {
+            if b.principals.contains(&Principal::Unknown) {
+                out.push((i, b.role.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// A role is privileged by its name or its capabilities; a role whose name is unknown at plan
 /// time may be any role, `roles/owner` included, so it counts as privileged: an unknown only
-/// adds uncertainty.
-fn may_be_privileged(role: &RoleRef, caps: Caps) -> bool {
-    role.name.is_none() || is_privileged(role.display(), caps)
+/// adds uncertainty. On one resource, an owner role of that resource
+/// (`roles/storage.legacyBucketOwner`, `roles/bigquery.dataOwner`) controls it as an admin
+/// role does, its IAM policy included.
+fn may_be_privileged(role: &RoleRef, caps: Caps, level: Level) -> bool {
+    let name = role.display();
+    role.name.is_none()
+        || name == "(unknown policy)"
+        || is_privileged(name, caps)
+        || (level == Level::Resource && name.to_ascii_lowercase().ends_with("owner"))
 }
 
 /// What the other side of the plan holds, looked up by address.
@@ -606,8 +729,7 @@ fn roles_through_sets(g: &SideGraph, account: usize, project: Option<&str>) -> V
                 if !in_set {
                     continue;
                 }
-                let level = scope_level(&g.inventory.iam[i].target);
-                roles.push(HeldRole::granted(g, i, &b.role, level));
+                roles.push(HeldRole::granted(g, i, &b.role, !b.conditional));
             }
         }
     }
@@ -617,6 +739,16 @@ fn roles_through_sets(g: &SideGraph, account: usize, project: Option<&str>) -> V
 fn finish(mut posture: IdentityPosture) -> IdentityPosture {
     posture.roles.sort();
     posture.roles.dedup();
+    // A grant proven to be the account's needs no "maybe" from its unknown members.
+    let proven: HashSet<(String, String)> = posture
+        .roles
+        .iter()
+        .filter(|r| r.certain)
+        .map(|r| (r.role.clone(), r.granted_by.clone()))
+        .collect();
+    posture
+        .roles
+        .retain(|r| r.certain || !proven.contains(&(r.role.clone(), r.granted_by.clone())));
     posture.impersonators.sort();
     posture.impersonators.dedup();
     posture.keys.sort();
@@ -677,10 +809,11 @@ fn impersonators_of(
     }
 }
 
-fn scope_level(target: &IamTarget) -> Level {
+fn target_level(target: &IamTarget) -> Level {
     match target {
         IamTarget::Scope(Scope::Folder(_)) => Level::Folder,
         IamTarget::Scope(Scope::Organization(_)) => Level::Organization,
+        IamTarget::Resource(_) => Level::Resource,
         _ => Level::Project,
     }
 }

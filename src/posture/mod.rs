@@ -18,7 +18,7 @@ use crate::plan::Tri;
 
 pub use controls::{EnvSource, PlaintextSecret};
 pub use exposure::{DomainPath, LbPath};
-pub use identity::IdentityPosture;
+pub use identity::{HeldRole, IdentityPosture};
 pub use invokers::{Conflict, Invoker};
 pub use org_policy::OrgGuards;
 

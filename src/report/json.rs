@@ -146,8 +146,18 @@ struct WireIdentity<'a> {
 struct Role<'a> {
     role: &'a str,
     level: Level,
+    /// The resource a `resource`-level grant is on.
+    resource: Option<RoleResource<'a>>,
     privileged: bool,
+    certain: bool,
     granted_by: &'a str,
+}
+
+#[derive(Serialize)]
+struct RoleResource<'a> {
+    #[serde(rename = "type")]
+    rtype: &'a str,
+    id: Option<&'a str>,
 }
 
 /// One grant in a set or on a workload.
@@ -348,7 +358,12 @@ fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> 
                 .map(|r| Role {
                     role: &r.role,
                     level: r.level,
+                    resource: r.resource.as_ref().map(|on| RoleResource {
+                        rtype: &on.rtype,
+                        id: on.id.as_deref(),
+                    }),
                     privileged: r.privileged,
+                    certain: r.certain,
                     granted_by: &r.granted_by,
                 })
                 .collect(),

@@ -1,4 +1,5 @@
 use super::{Delta, Direction, Item, Rule, Severity, Subject, compare};
+use crate::iam::Level;
 
 pub static RULE: Rule = Rule {
     id: "privileged-identity",
@@ -21,6 +22,14 @@ of its project, folder or organization:
 workload switching to an account that already holds such a role counts too, and so does a role
 whose name is unknown at plan time (it may be any of them).
 
+The same roles granted on **one resource** — a bucket, a secret, a topic, a dataset, a key, a
+repository (any `google_*_iam_{member,binding,policy}` in the plan), plus that resource's owner
+roles (`roles/storage.legacyBucketOwner`, `roles/bigquery.dataOwner`) — are reported at
+`medium`, as "on `google_storage_bucket acme-uploads` only (resource level)": the code can take
+over that resource and re-share it through its IAM policy, but gains nothing beyond it. A grant
+whose member is unknown at plan time (and not a reference to an account the plan creates) may be
+to any account: it is reported as "may hold" on every runtime identity, never dropped.
+
 ## Why it matters
 Whoever controls the workload — through a code bug, a compromised dependency or a malicious
 deployment — controls its identity. A privileged runtime account turns one vulnerable service
@@ -42,13 +51,14 @@ of project-wide basic or admin roles.
 ## Known limits
 Roles granted outside the plan are not seen; the default compute account's roles are shown as
 unknown, since it holds `roles/editor` unless the automatic-grants org policy is enforced.
-Resource-level grants (on a bucket, a secret) are not evaluated.
+What a resource-level role reaches inside the resource (objects, versions) is not modelled, and
+principal sets are matched only in project, folder and organization grants.
 "#,
     check,
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {
-    compare(
+    let mut findings = compare(
         d,
         |p| {
             p.identity
@@ -56,12 +66,16 @@ fn check(d: &Delta) -> Vec<super::Finding> {
                 .iter()
                 .filter(|r| r.privileged)
                 .map(|r| Item {
-                    key: r.role.clone(),
+                    key: r.key(),
                     label: format!(
-                        "`{}` holds `{}` at {} level{}",
+                        "`{}` {} `{}`{}{}",
                         p.identity.display(),
+                        if r.certain { "holds" } else { "may hold" },
                         r.role,
-                        r.level,
+                        match &r.resource {
+                            Some(on) => format!(" on `{}` only (resource level)", on.display()),
+                            None => format!(" at {} level", r.level),
+                        },
                         if r.capabilities.is_empty() {
                             String::new()
                         } else {
@@ -83,5 +97,13 @@ fn check(d: &Delta) -> Vec<super::Finding> {
             Direction::Improved => format!("runtime identity no longer holds `{}`", item.key),
             Direction::Unchanged => format!("runtime identity is privileged: {}", item.label),
         },
-    )
+    );
+    // Power over one resource is not power over the project: what the workload's code can
+    // reach grows by that resource and whatever its IAM policy can be made to grant.
+    for f in &mut findings {
+        if f.subject.level == Some(Level::Resource) {
+            f.severity = Some(Severity::Medium);
+        }
+    }
+    findings
 }
