@@ -1,4 +1,6 @@
 use super::{Delta, Direction, Item, Rule, Severity, Subject, compare};
+use std::collections::HashMap;
+
 use crate::iam::Level;
 
 pub static RULE: Rule = Rule {
@@ -58,6 +60,19 @@ principal sets are matched only in project, folder and organization grants.
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {
+    // What a role that goes away was, by item key: the role, and the resource it was on.
+    let held: HashMap<String, String> = [d.before, d.after]
+        .into_iter()
+        .flatten()
+        .flat_map(|p| &p.identity.roles)
+        .map(|r| {
+            let what = match &r.resource {
+                Some(on) => format!("`{}` on `{}`", r.role, on.display()),
+                None => format!("`{}`", r.role),
+            };
+            (r.key(), what)
+        })
+        .collect();
     let mut findings = compare(
         d,
         |p| {
@@ -94,7 +109,7 @@ fn check(d: &Delta) -> Vec<super::Finding> {
         },
         |item, dir| match dir {
             Direction::Worsened => format!("runtime identity becomes privileged: {}", item.label),
-            Direction::Improved => format!("runtime identity no longer holds `{}`", item.key),
+            Direction::Improved => format!("runtime identity no longer holds {}", held[&item.key]),
             Direction::Unchanged => format!("runtime identity is privileged: {}", item.label),
         },
     );
