@@ -14,6 +14,7 @@ use crate::iam::{Caps, Level};
 use crate::inventory::resource_iam::ResourceTarget;
 use crate::inventory::{IamTarget, Scope, Workload};
 use crate::plan::Tri;
+use crate::posture::OrgGuards;
 
 /// A role held by the runtime account.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -179,6 +180,10 @@ pub struct IdentityPosture {
     /// Why the account's roles are not all known, shown wherever its roles are: the roles it
     /// holds outside the plan matter (the default compute account), or the account is unknown.
     pub roles_unknown: Option<&'static str>,
+    /// For a default compute account whose automatic roles/editor the plan proves absent (its
+    /// roles are then what the plan shows), what mitigates it: `mitigated by …`, naming the
+    /// resource.
+    pub roles_mitigated: Option<String>,
     /// Who can act as the account.
     pub impersonators: Vec<Impersonator>,
     /// Keys created for the account.
@@ -205,9 +210,30 @@ impl IdentityPosture {
             planned_account: None,
             roles: Vec::new(),
             roles_unknown: None,
+            roles_mitigated: None,
             impersonators: Vec::new(),
             keys: Vec::new(),
             note: Some("the workload is not in the plan".into()),
+        }
+    }
+
+    /// What the plan's org policies (and `google_project_default_service_accounts`) say of
+    /// a default compute account's automatic roles/editor: mitigated, with the resource that
+    /// mitigates it, or an enforced policy that the plan does not prove spares this account.
+    pub(crate) fn qualify_default_account(&mut self, guards: &OrgGuards) {
+        if self.default != Some(true) {
+            return;
+        }
+        if let Some((mitigation, _)) = guards.default_account_mitigation(self.implicit) {
+            // The note says the account holds roles/editor unless…: the plan proves it does not.
+            self.roles_unknown = None;
+            self.note = None;
+            self.roles_mitigated = Some(mitigation);
+        } else if let Some(unproven) = guards.unproven_automatic_grants(self.implicit) {
+            self.note = Some(match self.note.take() {
+                Some(note) => format!("{note}; {unproven}"),
+                None => unproven,
+            });
         }
     }
 
@@ -329,6 +355,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                 _ if default == Some(true) => Some(DEFAULT_ACCOUNT_ROLES),
                 _ => None,
             },
+            roles_mitigated: None,
             impersonators: Vec::new(),
             keys: Vec::new(),
             note: match identity {

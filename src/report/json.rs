@@ -136,6 +136,8 @@ struct WireIdentity<'a> {
     roles: Vec<Role<'a>>,
     /// Why the account's roles cannot be known, when they cannot.
     roles_unknown: Option<&'static str>,
+    /// What removes a default compute account's automatic roles/editor.
+    roles_mitigated: Option<&'a str>,
     /// The id of the grant set of principals that can act as the account.
     impersonators: Option<String>,
     keys: Vec<&'a str>,
@@ -368,6 +370,7 @@ fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> 
                 })
                 .collect(),
             roles_unknown: p.identity.roles_unknown,
+            roles_mitigated: p.identity.roles_mitigated.as_deref(),
             impersonators: sets.intern(impersonators),
             keys: p.identity.keys.iter().map(|k| k.address.as_str()).collect(),
             note: p.identity.note.as_deref(),

@@ -288,6 +288,7 @@ fn privileged(p: &Posture) -> Vec<String> {
         .filter(|r| r.privileged)
         .map(role_text)
         .chain(p.identity.roles_unknown.map(str::to_owned))
+        .chain(p.identity.roles_mitigated.clone())
         .collect()
 }
 

@@ -210,6 +210,7 @@ struct Identity {
     planned_account: Option<String>,
     roles: Vec<Role>,
     roles_unknown: Option<String>,
+    roles_mitigated: Option<String>,
     impersonators: Option<String>,
     keys: Vec<String>,
     note: Option<String>,
