@@ -602,13 +602,14 @@ fn held_roles(g: &SideGraph, account_node: NodeIndex, account: usize) -> Vec<Hel
     roles
 }
 
-/// The grants that may name any account: a resource-level grant whose member the plan cannot
-/// know (and that no configuration reference ties to accounts created in this plan), or whose
-/// whole policy is unknown. Each may be a role of any runtime account, never a certain one.
+/// The grants that may name any account: a project, folder, organization or resource grant
+/// whose member the plan cannot know (and that no configuration reference ties to accounts
+/// created in this plan), or whose whole policy is unknown. Each may be a role of any runtime
+/// account (grants across projects are allowed), never a certain one.
 fn grants_to_unknown_members(g: &SideGraph) -> Vec<(usize, RoleRef)> {
     let mut out = Vec::new();
     for (i, iam) in g.inventory.iam.iter().enumerate() {
-        if !matches!(iam.target, IamTarget::Resource(_)) {
+        if !matches!(iam.target, IamTarget::Scope(_) | IamTarget::Resource(_)) {
             continue;
         }
         let Some(bindings) = &g.grants[i].bindings else {

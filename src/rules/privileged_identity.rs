@@ -22,15 +22,15 @@ their tokens (`getAccessToken`, `signBlob`, `signJwt`), create their keys, or ch
 of its project, folder or organization:
 `principalSet://cloudresourcemanager.googleapis.com/projects/NUMBER/type/ServiceAccount`). A
 workload switching to an account that already holds such a role counts too, and so does a role
-whose name is unknown at plan time (it may be any of them).
+whose name is unknown at plan time (it may be any of them). A grant whose member is unknown at
+plan time (and not a reference to an account the plan creates) may be to any account: it is
+reported as "may hold" on every runtime identity, never dropped.
 
 The same roles granted on **one resource** — a bucket, a secret, a topic, a dataset, a key, a
 repository (any `google_*_iam_{member,binding,policy}` in the plan), plus that resource's owner
 roles (`roles/storage.legacyBucketOwner`, `roles/bigquery.dataOwner`) — are reported at
 `medium`, as "on `google_storage_bucket acme-uploads` only (resource level)": the code can take
-over that resource and re-share it through its IAM policy, but gains nothing beyond it. A grant
-whose member is unknown at plan time (and not a reference to an account the plan creates) may be
-to any account: it is reported as "may hold" on every runtime identity, never dropped.
+over that resource and re-share it through its IAM policy, but gains nothing beyond it.
 
 ## Why it matters
 Whoever controls the workload — through a code bug, a compromised dependency or a malicious
