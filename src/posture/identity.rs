@@ -817,7 +817,10 @@ fn impersonators_of(
     for b in bindings {
         let relevant = match &b.role.caps {
             Tri::Known(caps) => caps.intersects(Caps::CONTROL_ACCOUNT),
-            _ => on_account,
+            // A role unknown at plan time may be any role; a named one whose permissions are
+            // unknown (a custom role outside the plan) counts where it is granted on the
+            // account itself.
+            _ => on_account || b.role.name.is_none(),
         };
         if !relevant {
             continue;

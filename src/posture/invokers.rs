@@ -153,6 +153,8 @@ pub(super) fn holders(
                 // unknown role at project level is reported as unresolved instead, or every
                 // workload in the project would list the grant.
                 _ if level == Level::Resource => Some(false),
+                // Above it, a role unknown at plan time may be roles/owner: a possible IAM admin.
+                _ if b.role.name.is_none() && wanted.intersects(Caps::IAM_ADMIN) => Some(false),
                 _ => None,
             };
             let Some(role_certain) = relevant_and_certain else {
