@@ -136,6 +136,10 @@ pub struct Impersonator {
     /// Every grant of this chain exists on the other side of the plan too, with the same
     /// principal and role: the power is not the plan's doing.
     pub persists: bool,
+    /// The plan proves every grant of the chain is on the account it reaches. `false` when one
+    /// is on a service account the plan cannot name (`service_account_id` unknown at plan
+    /// time), which may be that account.
+    pub certain: bool,
 }
 
 /// A key for the runtime account, or for an account that can use it.
@@ -301,6 +305,10 @@ pub struct Identities<'g, 'i> {
     roles: HashMap<usize, Vec<HeldRole>>,
     /// The grants that may be to any account ([`grants_to_unknown_members`]), found once.
     to_unknown_members: Vec<HeldRole>,
+    /// Service account IAM resources whose `service_account_id` is unknown at plan time and
+    /// not a reference to an account in the plan: each may be on any account. (A known id
+    /// that names no account is not one of them: it is some other account, or refused.)
+    unlinked_account_grants: Vec<usize>,
     /// Key addresses by account.
     keys: HashMap<String, Vec<String>>,
     /// Impersonators and keys by runtime account.
@@ -319,6 +327,16 @@ impl<'g, 'i> Identities<'g, 'i> {
             to_unknown_members: grants_to_unknown_members(g)
                 .into_iter()
                 .map(|(i, role)| HeldRole::granted(g, i, &role, false))
+                .collect(),
+            unlinked_account_grants: (0..g.inventory.iam.len())
+                .filter(|&i| {
+                    matches!(
+                        &g.inventory.iam[i].target,
+                        IamTarget::Account { email } if !matches!(email, Tri::Known(_))
+                    ) && g
+                        .outgoing(g.iam_nodes[i], |e| e == EdgeKind::GrantsOn)
+                        .is_empty()
+                })
                 .collect(),
             keys: HashMap::new(),
             chains: HashMap::new(),
@@ -428,11 +446,11 @@ impl<'g, 'i> Identities<'g, 'i> {
         let mut emitted: HashSet<usize> = HashSet::new();
         let runtime_key = self.account_id(runtime.key());
         let mut seen: HashSet<usize> = HashSet::from([runtime_key]);
-        // Each account with the accounts between it and the runtime account, and whether
-        // every grant linking them exists on the other side.
-        let mut queue: VecDeque<(Target, Vec<String>, bool)> =
-            VecDeque::from([(runtime, Vec::new(), true)]);
-        while let Some((target, via, path_persists)) = queue.pop_front() {
+        // Each account with the accounts between it and the runtime account, whether every
+        // grant linking them exists on the other side, and whether each is proven.
+        let mut queue: VecDeque<(Target, Vec<String>, bool, bool)> =
+            VecDeque::from([(runtime, Vec::new(), true, true)]);
+        while let Some((target, via, path_persists, path_certain)) = queue.pop_front() {
             if let Some(node) = target.node {
                 // An account node has an edge from every workload that runs as it: scan it once.
                 let keys = self.keys.entry(target.key()).or_insert_with(|| {
@@ -456,6 +474,7 @@ impl<'g, 'i> Identities<'g, 'i> {
             let controllers = self.controllers_of(&target);
             for c in controllers.iter() {
                 let persists = path_persists && c.on_other_side;
+                let certain = path_certain && c.impersonator.certain;
                 if let Some((next, next_key)) = &c.account {
                     // A loop back to the runtime account adds nobody.
                     if *next_key == runtime_key {
@@ -464,13 +483,14 @@ impl<'g, 'i> Identities<'g, 'i> {
                     if seen.insert(*next_key) {
                         let mut next_via = vec![next.label.clone()];
                         next_via.extend(via.iter().cloned());
-                        queue.push_back((next.clone(), next_via, persists));
+                        queue.push_back((next.clone(), next_via, persists, certain));
                     }
                 }
                 if emitted.insert(c.grant) {
                     impersonators.push(Impersonator {
                         via: via.clone(),
                         persists,
+                        certain,
                         ..c.impersonator.clone()
                     });
                 }
@@ -557,6 +577,14 @@ impl<'g, 'i> Identities<'g, 'i> {
             for &i in g.scope_grants(project, Caps::CONTROL_ACCOUNT) {
                 impersonators_of(g, i, target.account, target.member.as_deref(), &mut found);
             }
+        }
+        // A grant on an account the plan cannot name may be on this one.
+        let proven = found.len();
+        for &i in &self.unlinked_account_grants {
+            impersonators_of(g, i, target.account, target.member.as_deref(), &mut found);
+        }
+        for (_, c) in &mut found[proven..] {
+            c.certain = false;
         }
         let controllers: Rc<[Controller]> = found
             .into_iter()
@@ -804,6 +832,7 @@ fn impersonators_of(
                 granted_by: g.inventory.iam[i].address.to_string(),
                 via: Vec::new(),
                 persists: false,
+                certain: true,
             },
         ))
     };

@@ -313,7 +313,7 @@ fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> 
             role: &i.role,
             level: None,
             granted_by: &i.granted_by,
-            certain: true,
+            certain: i.certain,
             via: &i.via,
         })
         .collect();

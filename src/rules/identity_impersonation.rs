@@ -89,6 +89,18 @@ fn check(d: &Delta) -> Vec<Finding> {
                             ..Subject::default()
                         },
                     };
+                    let item = if i.certain {
+                        item
+                    } else {
+                        Item {
+                            label: format!(
+                                "{} (granted on a service account the plan cannot name, which may \
+                                 be this one)",
+                                item.label
+                            ),
+                            ..item
+                        }
+                    };
                     (item, i.persists)
                 })
                 .collect()

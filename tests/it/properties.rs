@@ -517,12 +517,6 @@ const UNKNOWN_GAPS: &[(&str, &str, &str)] = &[
         "service_account",
     ),
     (
-        "a grant on an account that becomes unknown is not counted as possibly on the runtime \
-         account",
-        "google_service_account_iam_",
-        "service_account_id",
-    ),
-    (
         "a key for an account that becomes unknown is not counted as possibly for the runtime \
          account",
         "google_service_account_key",
@@ -550,6 +544,12 @@ const FIXED_GAPS: &[(&str, &str, &str)] = &[
          runtime account and of every workload's IAM",
         "google_project_iam_",
         "role",
+    ),
+    (
+        "a grant on an account that becomes unknown may be on the runtime account: a possible \
+         impersonator",
+        "google_service_account_iam_",
+        "service_account_id",
     ),
 ];
 
