@@ -349,13 +349,13 @@ fn lb_paths(g: &SideGraph, node: NodeIndex) -> Vec<LbPath> {
             let NodeKind::Lb(i) = g.graph[src] else {
                 continue;
             };
-            let lb = &g.inventory.load_balancers[i];
+            let lb = g.load_balancer(i);
             if lb.kind == LbKind::ForwardingRule {
                 let pieces: Vec<_> = next
                     .iter()
                     .rev()
                     .filter_map(|n| match g.graph[*n] {
-                        NodeKind::Lb(j) => Some(&g.inventory.load_balancers[j]),
+                        NodeKind::Lb(j) => Some(g.load_balancer(j)),
                         _ => None,
                     })
                     .collect();
@@ -389,7 +389,7 @@ fn domain_paths(g: &SideGraph, node: NodeIndex) -> Vec<DomainPath> {
             let NodeKind::Domain(i) = g.graph[src] else {
                 return None;
             };
-            let m = &g.inventory.domain_mappings[i];
+            let m = g.domain_mapping(i);
             Some(DomainPath {
                 address: m.address.to_string(),
                 domain: m.domain.clone().known(),

@@ -6,7 +6,10 @@ use std::rc::Rc;
 
 use petgraph::graph::NodeIndex;
 
-use crate::graph::{EdgeKind, Identity, NodeKind, Principal, RoleRef, SideGraph};
+use crate::graph::{
+    AccountIndex, EdgeKind, IamIndex, Identity, NodeKind, Principal, RoleRef, SideGraph,
+    WorkloadIndex,
+};
 
 use crate::iam::member::{is_service_agent, service_account_member};
 use crate::iam::roles::is_privileged;
@@ -81,11 +84,11 @@ impl GrantedOn {
 impl HeldRole {
     /// `role`, granted by IAM resource `i` at its level; a role whose permissions are unknown
     /// has no capabilities and is not counted as privileged by them (its name may still be).
-    fn granted(g: &SideGraph, i: usize, role: &RoleRef, certain: bool) -> HeldRole {
+    fn granted(g: &SideGraph, i: IamIndex, role: &RoleRef, certain: bool) -> HeldRole {
         let name = role.display().to_owned();
         let caps = role.caps.clone().known().unwrap_or(Caps::NONE);
-        let granted_by = g.inventory.iam[i].address.to_string();
-        let target = &g.inventory.iam[i].target;
+        let granted_by = g.iam(i).address.to_string();
+        let target = &g.iam(i).target;
         let level = target_level(target);
         HeldRole {
             privileged: may_be_privileged(role, caps, level),
@@ -258,7 +261,7 @@ impl IdentityPosture {
 #[derive(Clone)]
 struct Target {
     node: Option<NodeIndex>,
-    account: Option<usize>,
+    account: Option<AccountIndex>,
     /// The `serviceAccount:` member, when the email is known.
     member: Option<String>,
     /// The account's project, for project-level grants; `None` when unknown.
@@ -302,13 +305,13 @@ pub struct Identities<'g, 'i> {
     /// Interned [`Target::key`]s of accounts, and (principal, role, grant) of controllers.
     account_ids: HashMap<String, usize>,
     grant_ids: HashMap<(String, String, String), usize>,
-    roles: HashMap<usize, Vec<HeldRole>>,
+    roles: HashMap<AccountIndex, Vec<HeldRole>>,
     /// The grants that may be to any account ([`grants_to_unknown_members`]), found once.
     to_unknown_members: Vec<HeldRole>,
     /// Service account IAM resources whose `service_account_id` is unknown at plan time and
     /// not a reference to an account in the plan: each may be on any account. (A known id
     /// that names no account is not one of them: it is some other account, or refused.)
-    unlinked_account_grants: Vec<usize>,
+    unlinked_account_grants: Vec<IamIndex>,
     /// Key addresses by account.
     keys: HashMap<String, Vec<String>>,
     /// Impersonators and keys by runtime account.
@@ -328,22 +331,24 @@ impl<'g, 'i> Identities<'g, 'i> {
                 .into_iter()
                 .map(|(i, role)| HeldRole::granted(g, i, &role, false))
                 .collect(),
-            unlinked_account_grants: (0..g.inventory.iam.len())
-                .filter(|&i| {
+            unlinked_account_grants: g
+                .iam_resources()
+                .filter(|(i, iam)| {
                     matches!(
-                        &g.inventory.iam[i].target,
+                        &iam.target,
                         IamTarget::Account { email } if !matches!(email, Tri::Known(_))
                     ) && g
-                        .outgoing(g.iam_nodes[i], |e| e == EdgeKind::GrantsOn)
+                        .outgoing(g.iam_nodes[*i], |e| e == EdgeKind::GrantsOn)
                         .is_empty()
                 })
+                .map(|(i, _)| i)
                 .collect(),
             keys: HashMap::new(),
             chains: HashMap::new(),
         }
     }
 
-    pub fn assess(&mut self, index: usize, w: &Workload) -> IdentityPosture {
+    pub fn assess(&mut self, index: WorkloadIndex, w: &Workload) -> IdentityPosture {
         let g = self.g;
         let identity = &g.identities[index];
         let account = g
@@ -457,7 +462,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                     g.incoming(node, |e| e == EdgeKind::KeyFor)
                         .into_iter()
                         .filter_map(|(src, _)| match g.graph[src] {
-                            NodeKind::Key(k) => Some(g.inventory.keys[k].address.to_string()),
+                            NodeKind::Key(k) => Some(g.key(k).address.to_string()),
                             _ => None,
                         })
                         .collect()
@@ -499,7 +504,7 @@ impl<'g, 'i> Identities<'g, 'i> {
         (impersonators, held_keys)
     }
 
-    fn account_target(&self, node: NodeIndex, a: usize) -> Target {
+    fn account_target(&self, node: NodeIndex, a: AccountIndex) -> Target {
         let account = &self.g.accounts[a];
         Target {
             node: Some(node),
@@ -515,7 +520,7 @@ impl<'g, 'i> Identities<'g, 'i> {
     }
 
     /// The service account principal `p` of grant `i` is, when it is one.
-    fn principal_account(&self, i: usize, p: &Principal) -> Option<Target> {
+    fn principal_account(&self, i: IamIndex, p: &Principal) -> Option<Target> {
         let g = self.g;
         match p {
             Principal::Known { member, sensitive } => {
@@ -612,7 +617,7 @@ impl<'g, 'i> Identities<'g, 'i> {
 }
 
 /// Roles an account holds through project, folder, organization and resource grants.
-fn held_roles(g: &SideGraph, account_node: NodeIndex, account: usize) -> Vec<HeldRole> {
+fn held_roles(g: &SideGraph, account_node: NodeIndex, account: AccountIndex) -> Vec<HeldRole> {
     let mut roles = Vec::new();
     for (src, _) in g.incoming(account_node, |e| e == EdgeKind::HeldBy) {
         let Some(i) = g.iam_index(src) else { continue };
@@ -634,9 +639,9 @@ fn held_roles(g: &SideGraph, account_node: NodeIndex, account: usize) -> Vec<Hel
 /// whose member the plan cannot know (and that no configuration reference ties to accounts
 /// created in this plan), or whose whole policy is unknown. Each may be a role of any runtime
 /// account (grants across projects are allowed), never a certain one.
-fn grants_to_unknown_members(g: &SideGraph) -> Vec<(usize, RoleRef)> {
+fn grants_to_unknown_members(g: &SideGraph) -> Vec<(IamIndex, RoleRef)> {
     let mut out = Vec::new();
-    for (i, iam) in g.inventory.iam.iter().enumerate() {
+    for (i, iam) in g.iam_resources() {
         if !matches!(iam.target, IamTarget::Scope(_) | IamTarget::Resource(_)) {
             continue;
         }
@@ -679,11 +684,11 @@ fn may_be_privileged(role: &RoleRef, caps: Caps, level: Level) -> bool {
 /// What the other side of the plan holds, looked up by address.
 struct OtherSide<'g, 'i> {
     g: &'g SideGraph<'i>,
-    iam: HashMap<&'g str, usize>,
+    iam: HashMap<&'g str, IamIndex>,
     keys: HashSet<String>,
     /// The known principals of each (IAM resource, role) asked about, built on first use: a
     /// binding can list very many members.
-    members: HashMap<(usize, String), HashSet<&'g Principal>>,
+    members: HashMap<(IamIndex, String), HashSet<&'g Principal>>,
 }
 
 impl<'g, 'i> OtherSide<'g, 'i> {
@@ -692,7 +697,6 @@ impl<'g, 'i> OtherSide<'g, 'i> {
             g,
             iam: g
                 .iam_addresses
-                .iter()
                 .enumerate()
                 .map(|(i, a)| (&**a, i))
                 .collect(),
@@ -741,7 +745,11 @@ impl<'g, 'i> OtherSide<'g, 'i> {
 /// names its project by number; when the account's project number is not in the plan, the set
 /// may include it. Which folder or organization holds a project is outside the plan, so their
 /// sets are taken to include it.
-fn roles_through_sets(g: &SideGraph, account: usize, project: Option<&str>) -> Vec<HeldRole> {
+fn roles_through_sets(
+    g: &SideGraph,
+    account: AccountIndex,
+    project: Option<&str>,
+) -> Vec<HeldRole> {
     const PREFIX: &str = "principalSet://cloudresourcemanager.googleapis.com/";
     let email = g.accounts[account].email.as_deref();
     // The number of the account's project: in a default compute account's email, or from a
@@ -817,19 +825,19 @@ fn finish(mut posture: IdentityPosture) -> IdentityPosture {
 /// and so are Google-managed service agents, which hold the grants their service needs.
 fn impersonators_of(
     g: &SideGraph,
-    i: usize,
-    own: Option<usize>,
+    i: IamIndex,
+    own: Option<AccountIndex>,
     own_member: Option<&str>,
-    out: &mut Vec<(usize, Impersonator)>,
+    out: &mut Vec<(IamIndex, Impersonator)>,
 ) {
-    let on_account = matches!(g.inventory.iam[i].target, IamTarget::Account { .. });
+    let on_account = matches!(g.iam(i).target, IamTarget::Account { .. });
     let mut push = |principal: Principal, role: &str| {
         out.push((
             i,
             Impersonator {
                 principal,
                 role: role.to_owned(),
-                granted_by: g.inventory.iam[i].address.to_string(),
+                granted_by: g.iam(i).address.to_string(),
                 via: Vec::new(),
                 persists: false,
                 certain: true,
