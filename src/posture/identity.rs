@@ -157,7 +157,14 @@ pub struct HeldKey {
     pub via: Vec<String>,
     /// The key and every grant of its chain exist on the other side of the plan too.
     pub persists: bool,
+    /// The plan proves the key is for `account` and every grant of the chain. `false` for a
+    /// key whose `service_account_id` is unknown at plan time (`account` then says so), which
+    /// may be for this account, or one reached through such a grant.
+    pub certain: bool,
 }
+
+/// How a key whose account the plan cannot name reads as its account.
+const UNNAMED_ACCOUNT: &str = "(an account the plan cannot name)";
 
 impl Impersonator {
     /// What tells principals apart across sides. A sensitive member compares by its value
@@ -312,6 +319,9 @@ pub struct Identities<'g, 'i> {
     /// not a reference to an account in the plan: each may be on any account. (A known id
     /// that names no account is not one of them: it is some other account, or refused.)
     unlinked_account_grants: Vec<IamIndex>,
+    /// Keys whose `service_account_id` is unknown at plan time and not a reference to an
+    /// account in the plan, by address: each may be for any account.
+    unlinked_keys: Vec<String>,
     /// Key addresses by account.
     keys: HashMap<String, Vec<String>>,
     /// Impersonators and keys by runtime account.
@@ -342,6 +352,19 @@ impl<'g, 'i> Identities<'g, 'i> {
                         .is_empty()
                 })
                 .map(|(i, _)| i)
+                .collect(),
+            unlinked_keys: g
+                .graph
+                .node_indices()
+                .filter_map(|n| match g.graph[n] {
+                    NodeKind::Key(k) => Some((n, g.key(k))),
+                    _ => None,
+                })
+                .filter(|(n, key)| {
+                    !matches!(key.email, Tri::Known(_))
+                        && g.outgoing(*n, |e| e == EdgeKind::KeyFor).is_empty()
+                })
+                .map(|(_, key)| key.address.to_string())
                 .collect(),
             keys: HashMap::new(),
             chains: HashMap::new(),
@@ -473,6 +496,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                         address: address.clone(),
                         account: target.label.clone(),
                         via: via.clone(),
+                        certain: path_certain,
                     });
                 }
             }
@@ -500,6 +524,16 @@ impl<'g, 'i> Identities<'g, 'i> {
                     });
                 }
             }
+        }
+        // A key the plan cannot tie to an account may be for this one.
+        for address in &self.unlinked_keys {
+            held_keys.push(HeldKey {
+                persists: self.other.has_key(address),
+                address: address.clone(),
+                account: UNNAMED_ACCOUNT.into(),
+                via: Vec::new(),
+                certain: false,
+            });
         }
         (impersonators, held_keys)
     }

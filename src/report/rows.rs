@@ -167,7 +167,9 @@ pub fn posture_rows(w: &WorkloadEntry) -> Vec<Row> {
             .keys
             .iter()
             .map(|k| {
-                if k.via.is_empty() {
+                if !k.certain && k.via.is_empty() {
+                    format!("{} (for {}, may not apply)", k.address, k.account)
+                } else if k.via.is_empty() {
                     k.address.clone()
                 } else {
                     format!("{} (for {}{})", k.address, k.account, via_text(&k.via[1..]))

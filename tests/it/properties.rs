@@ -517,12 +517,6 @@ const UNKNOWN_GAPS: &[(&str, &str, &str)] = &[
         "service_account",
     ),
     (
-        "a key for an account that becomes unknown is not counted as possibly for the runtime \
-         account",
-        "google_service_account_key",
-        "service_account_id",
-    ),
-    (
         "an account whose unique id becomes unknown no longer matches the key that names it by \
          that id",
         "google_service_account",
@@ -549,6 +543,12 @@ const FIXED_GAPS: &[(&str, &str, &str)] = &[
         "a grant on an account that becomes unknown may be on the runtime account: a possible \
          impersonator",
         "google_service_account_iam_",
+        "service_account_id",
+    ),
+    (
+        "a key for an account that becomes unknown may be for the runtime account: a possible \
+         key",
+        "google_service_account_key",
         "service_account_id",
     ),
 ];
