@@ -164,7 +164,7 @@ pub struct HeldKey {
 }
 
 /// How a key whose account the plan cannot name reads as its account.
-const UNNAMED_ACCOUNT: &str = "(an account the plan cannot name)";
+const UNNAMED_ACCOUNT: &str = "an account the plan cannot name";
 
 impl Impersonator {
     /// What tells principals apart across sides. A sensitive member compares by its value

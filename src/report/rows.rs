@@ -320,7 +320,15 @@ fn impersonators(p: &Posture) -> Vec<String> {
     p.identity
         .impersonators
         .iter()
-        .map(|i| format!("{} ({}){}", i.principal.display(), i.role, via_text(&i.via)))
+        .map(|i| {
+            format!(
+                "{} ({}){}{}",
+                i.principal.display(),
+                i.role,
+                via_text(&i.via),
+                if i.certain { "" } else { ", may not apply" }
+            )
+        })
         .collect()
 }
 
