@@ -315,13 +315,12 @@ pub struct Identities<'g, 'i> {
     roles: HashMap<AccountIndex, Vec<HeldRole>>,
     /// The grants that may be to any account ([`grants_to_unknown_members`]), found once.
     to_unknown_members: Vec<HeldRole>,
-    /// Service account IAM resources whose `service_account_id` is unknown at plan time and
-    /// not a reference to an account in the plan: each may be on any account. (A known id
-    /// that names no account is not one of them: it is some other account, or refused.)
-    unlinked_account_grants: Vec<IamIndex>,
-    /// Keys whose `service_account_id` is unknown at plan time and not a reference to an
-    /// account in the plan, by address: each may be for any account.
-    unlinked_keys: Vec<String>,
+    /// Service account IAM resources that name no account of the plan although they may name
+    /// any ([`unnamed`]), and whether they name it by unique id.
+    unlinked_account_grants: Vec<(IamIndex, bool)>,
+    /// Keys that name no account of the plan although they may name any ([`unnamed`]), by
+    /// address, and whether they name it by unique id.
+    unlinked_keys: Vec<(String, bool)>,
     /// Key addresses by account.
     keys: HashMap<String, Vec<String>>,
     /// Impersonators and keys by runtime account.
@@ -343,28 +342,26 @@ impl<'g, 'i> Identities<'g, 'i> {
                 .collect(),
             unlinked_account_grants: g
                 .iam_resources()
-                .filter(|(i, iam)| {
-                    matches!(
-                        &iam.target,
-                        IamTarget::Account { email } if !matches!(email, Tri::Known(_))
-                    ) && g
-                        .outgoing(g.iam_nodes[*i], |e| e == EdgeKind::GrantsOn)
-                        .is_empty()
+                .filter_map(|(i, iam)| match &iam.target {
+                    IamTarget::Account { email }
+                        if g.outgoing(g.iam_nodes[i], |e| e == EdgeKind::GrantsOn)
+                            .is_empty() =>
+                    {
+                        unnamed(email).map(|by_id| (i, by_id))
+                    }
+                    _ => None,
                 })
-                .map(|(i, _)| i)
                 .collect(),
             unlinked_keys: g
                 .graph
                 .node_indices()
                 .filter_map(|n| match g.graph[n] {
-                    NodeKind::Key(k) => Some((n, g.key(k))),
+                    NodeKind::Key(k) if g.outgoing(n, |e| e == EdgeKind::KeyFor).is_empty() => {
+                        let key = g.key(k);
+                        unnamed(&key.email).map(|by_id| (key.address.to_string(), by_id))
+                    }
                     _ => None,
                 })
-                .filter(|(n, key)| {
-                    !matches!(key.email, Tri::Known(_))
-                        && g.outgoing(*n, |e| e == EdgeKind::KeyFor).is_empty()
-                })
-                .map(|(_, key)| key.address.to_string())
                 .collect(),
             keys: HashMap::new(),
             chains: HashMap::new(),
@@ -468,6 +465,7 @@ impl<'g, 'i> Identities<'g, 'i> {
     fn follow_chains(&mut self, runtime: Target) -> (Vec<Impersonator>, Vec<HeldKey>) {
         let g = self.g;
         let (mut impersonators, mut held_keys) = (Vec::new(), Vec::new());
+        let runtime_id_known = self.unique_id_known(&runtime);
         // A principal reached again through a longer chain (the same grant met from another
         // account: a project-level grant covers them all) adds nothing: breadth first, the
         // first path is the shortest.
@@ -526,7 +524,10 @@ impl<'g, 'i> Identities<'g, 'i> {
             }
         }
         // A key the plan cannot tie to an account may be for this one.
-        for address in &self.unlinked_keys {
+        for (address, by_id) in &self.unlinked_keys {
+            if *by_id && runtime_id_known {
+                continue;
+            }
             held_keys.push(HeldKey {
                 persists: self.other.has_key(address),
                 address: address.clone(),
@@ -536,6 +537,22 @@ impl<'g, 'i> Identities<'g, 'i> {
             });
         }
         (impersonators, held_keys)
+    }
+
+    /// The plan knows the account's unique id (a `google_service_account` of the plan with
+    /// its email or address): a reference by another unique id is not to it.
+    fn unique_id_known(&self, target: &Target) -> bool {
+        let Some(a) = target.account else {
+            return false;
+        };
+        let account = &self.g.accounts[a];
+        self.g.inventory.service_accounts.iter().any(|s| {
+            let same = match (&s.email, &account.email) {
+                (Tri::Known(e), Some(email)) => e.eq_ignore_ascii_case(email),
+                _ => account.address.as_ref() == Some(&s.address),
+            };
+            same && matches!(s.unique_id, Tri::Known(_))
+        })
     }
 
     fn account_target(&self, node: NodeIndex, a: AccountIndex) -> Target {
@@ -619,7 +636,10 @@ impl<'g, 'i> Identities<'g, 'i> {
         }
         // A grant on an account the plan cannot name may be on this one.
         let proven = found.len();
-        for &i in &self.unlinked_account_grants {
+        for &(i, by_id) in &self.unlinked_account_grants {
+            if by_id && self.unique_id_known(target) {
+                continue;
+            }
             impersonators_of(g, i, target.account, target.member.as_deref(), &mut found);
         }
         for (_, c) in &mut found[proven..] {
@@ -647,6 +667,20 @@ impl<'g, 'i> Identities<'g, 'i> {
             .collect();
         self.controllers.insert(key, Rc::clone(&controllers));
         controllers
+    }
+}
+
+/// Whether a `service_account_id` that links to no account of the plan may still name any
+/// account: unknown at plan time (`Some(false)`), or a numeric unique id that no account of the
+/// plan has (`Some(true)`: any account whose unique id the plan does not know may have it). An
+/// email, or a form the provider refuses, names some other account or fails: `None`.
+fn unnamed(reference: &Tri<String>) -> Option<bool> {
+    match reference {
+        Tri::Known(r) => {
+            let id = crate::inventory::iam::account_email(r);
+            (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())).then_some(true)
+        }
+        _ => Some(false),
     }
 }
 
