@@ -300,6 +300,9 @@ struct Controller {
     on_other_side: bool,
 }
 
+/// Roles, controllers and keys that an account may have.
+type AnyAccount = (Vec<HeldRole>, Vec<Impersonator>, Vec<HeldKey>);
+
 /// Assesses runtime identities. Each account's one-hop controllers are computed once:
 /// thousands of workloads can share one account, and chains revisit the same accounts.
 pub struct Identities<'g, 'i> {
@@ -321,6 +324,8 @@ pub struct Identities<'g, 'i> {
     /// Keys that name no account of the plan although they may name any ([`unnamed`]), by
     /// address, and whether they name it by unique id.
     unlinked_keys: Vec<(String, bool)>,
+    /// What a runtime account the plan cannot name may have ([`Self::any_account`]).
+    any_account: Option<AnyAccount>,
     /// Key addresses by account.
     keys: HashMap<String, Vec<String>>,
     /// Impersonators and keys by runtime account.
@@ -363,6 +368,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                     _ => None,
                 })
                 .collect(),
+            any_account: None,
             keys: HashMap::new(),
             chains: HashMap::new(),
         }
@@ -434,30 +440,78 @@ impl<'g, 'i> Identities<'g, 'i> {
         posture
             .roles
             .extend(self.to_unknown_members.iter().cloned());
-        if let Some(a) = target.account {
-            posture.roles.extend(
-                self.roles
-                    .entry(a)
-                    .or_insert_with(|| {
-                        let node = target.node.expect("an account has a node");
-                        let mut roles = held_roles(g, node, a);
-                        roles.extend(roles_through_sets(g, a, target.project.as_deref()));
-                        roles
-                    })
-                    .iter()
-                    .cloned(),
-            );
+        posture.roles.extend(self.account_roles(&target));
+        let (impersonators, keys) = self.chains_of(target);
+        posture.impersonators = impersonators;
+        posture.keys = keys;
+        // An account the plan cannot name may be any account of the plan: what each holds,
+        // who can use it and its keys are possible, never dropped.
+        if let Identity::Unknown { .. } = identity {
+            let (roles, impersonators, keys) = self.any_account();
+            posture.roles.extend(roles);
+            posture.impersonators.extend(impersonators);
+            posture.keys.extend(keys);
         }
-        // Every workload that runs as the same account (named the same way) has the same chains.
+        finish(posture)
+    }
+
+    /// The roles of an account of the graph, computed once per account.
+    fn account_roles(&mut self, target: &Target) -> Vec<HeldRole> {
+        let Some(a) = target.account else {
+            return Vec::new();
+        };
+        let g = self.g;
+        self.roles
+            .entry(a)
+            .or_insert_with(|| {
+                let node = target.node.expect("an account has a node");
+                let mut roles = held_roles(g, node, a);
+                roles.extend(roles_through_sets(g, Some(a), target.project.as_deref()));
+                roles
+            })
+            .clone()
+    }
+
+    /// Who can use an account and its keys: every workload that runs as the same account
+    /// (named the same way) has the same chains, so they are followed once.
+    fn chains_of(&mut self, target: Target) -> (Vec<Impersonator>, Vec<HeldKey>) {
         let memo = format!("{}|{}", target.key(), target.label);
         if !self.chains.contains_key(&memo) {
             let chains = self.follow_chains(target);
             self.chains.insert(memo.clone(), chains);
         }
-        let (impersonators, keys) = self.chains[&memo].clone();
-        posture.impersonators = impersonators;
-        posture.keys = keys;
-        finish(posture)
+        self.chains[&memo].clone()
+    }
+
+    /// The roles, controllers and keys of every account of the graph, as uncertain: what a
+    /// runtime account the plan cannot name may have. Computed once per side.
+    fn any_account(&mut self) -> AnyAccount {
+        if let Some(found) = &self.any_account {
+            return found.clone();
+        }
+        let g = self.g;
+        // An account outside the plan may be in any principal set the plan grants to.
+        let mut roles = roles_through_sets(g, None, None);
+        let (mut impersonators, mut keys) = (Vec::new(), Vec::new());
+        for (a, &node) in g.account_nodes.enumerate() {
+            let target = self.account_target(node, a);
+            roles.extend(self.account_roles(&target));
+            let (i, k) = self.chains_of(target);
+            impersonators.extend(i);
+            keys.extend(k);
+        }
+        for r in &mut roles {
+            r.certain = false;
+        }
+        for i in &mut impersonators {
+            i.certain = false;
+        }
+        for k in &mut keys {
+            k.certain = false;
+        }
+        let found = (roles, impersonators, keys);
+        self.any_account = Some(found.clone());
+        found
     }
 
     /// Everyone who can use the runtime account, directly or through other accounts, to a
@@ -812,14 +866,15 @@ impl<'g, 'i> OtherSide<'g, 'i> {
 /// organizations}/NUMBER/type/ServiceAccount`, every service account there. A project set
 /// names its project by number; when the account's project number is not in the plan, the set
 /// may include it. Which folder or organization holds a project is outside the plan, so their
-/// sets are taken to include it.
+/// sets are taken to include it. An account the plan cannot name (`account` and `project`
+/// `None`) may be in any of them.
 fn roles_through_sets(
     g: &SideGraph,
-    account: AccountIndex,
+    account: Option<AccountIndex>,
     project: Option<&str>,
 ) -> Vec<HeldRole> {
     const PREFIX: &str = "principalSet://cloudresourcemanager.googleapis.com/";
-    let email = g.accounts[account].email.as_deref();
+    let email = account.and_then(|a| g.accounts[a].email.as_deref());
     // The number of the account's project: in a default compute account's email, or from a
     // project the plan knows.
     let number = email
