@@ -16,7 +16,7 @@ use crate::iam::roles::is_privileged;
 use crate::iam::{Caps, Level};
 use crate::inventory::resource_iam::ResourceTarget;
 use crate::inventory::{IamTarget, Scope, Workload};
-use crate::plan::Tri;
+use crate::plan::{Address, Tri};
 use crate::posture::OrgGuards;
 
 /// A role held by the runtime account.
@@ -141,7 +141,8 @@ pub struct Impersonator {
     pub persists: bool,
     /// The plan proves every grant of the chain is on the account it reaches. `false` when one
     /// is on a service account the plan cannot name (`service_account_id` unknown at plan
-    /// time), which may be that account.
+    /// time), which may be that account, or when the runtime account itself is unknown and
+    /// this is the power over an account it may be.
     pub certain: bool,
 }
 
@@ -324,8 +325,9 @@ pub struct Identities<'g, 'i> {
     /// Keys that name no account of the plan although they may name any ([`unnamed`]), by
     /// address, and whether they name it by unique id.
     unlinked_keys: Vec<(String, bool)>,
-    /// What a runtime account the plan cannot name may have ([`Self::any_account`]).
-    any_account: Option<AnyAccount>,
+    /// What a runtime account the plan cannot name may have ([`Self::any_account`]), by its
+    /// candidates.
+    any_account: HashMap<Option<Vec<Address>>, AnyAccount>,
     /// Key addresses by account.
     keys: HashMap<String, Vec<String>>,
     /// Impersonators and keys by runtime account.
@@ -368,7 +370,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                     _ => None,
                 })
                 .collect(),
-            any_account: None,
+            any_account: HashMap::new(),
             keys: HashMap::new(),
             chains: HashMap::new(),
         }
@@ -413,7 +415,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                      roles/editor automatically unless iam.automaticIamGrantsForDefaultServiceAccounts is enforced"
                         .into(),
                 ),
-                Identity::Unknown { reason } => Some(reason.clone()),
+                Identity::Unknown { reason, .. } => Some(reason.clone()),
                 _ => None,
             },
         };
@@ -446,8 +448,8 @@ impl<'g, 'i> Identities<'g, 'i> {
         posture.keys = keys;
         // An account the plan cannot name may be any account of the plan: what each holds,
         // who can use it and its keys are possible, never dropped.
-        if let Identity::Unknown { .. } = identity {
-            let (roles, impersonators, keys) = self.any_account();
+        if let Identity::Unknown { candidates, .. } = identity {
+            let (roles, impersonators, keys) = self.any_account(candidates.as_deref());
             posture.roles.extend(roles);
             posture.impersonators.extend(impersonators);
             posture.keys.extend(keys);
@@ -483,17 +485,30 @@ impl<'g, 'i> Identities<'g, 'i> {
         self.chains[&memo].clone()
     }
 
-    /// The roles, controllers and keys of every account of the graph, as uncertain: what a
-    /// runtime account the plan cannot name may have. Computed once per side.
-    fn any_account(&mut self) -> AnyAccount {
-        if let Some(found) = &self.any_account {
+    /// The roles, controllers and keys of the accounts a runtime account the plan cannot name
+    /// may be, as uncertain: the `candidates` its configuration names, or (`None`) any account
+    /// of the graph, or outside it. Computed once per set of candidates.
+    fn any_account(&mut self, candidates: Option<&[Address]>) -> AnyAccount {
+        let memo: Option<Vec<Address>> = candidates.map(<[Address]>::to_vec);
+        if let Some(found) = self.any_account.get(&memo) {
             return found.clone();
         }
         let g = self.g;
+        let accounts: Vec<(AccountIndex, NodeIndex)> = match candidates {
+            Some(addresses) => addresses
+                .iter()
+                .filter_map(|address| g.account_node_by_address(address))
+                .map(|node| (g.account_index(node).expect("an account"), node))
+                .collect(),
+            None => g.account_nodes.enumerate().map(|(a, &n)| (a, n)).collect(),
+        };
         // An account outside the plan may be in any principal set the plan grants to.
-        let mut roles = roles_through_sets(g, None, None);
+        let mut roles = match candidates {
+            Some(_) => Vec::new(),
+            None => roles_through_sets(g, None, None),
+        };
         let (mut impersonators, mut keys) = (Vec::new(), Vec::new());
-        for (a, &node) in g.account_nodes.enumerate() {
+        for (a, node) in accounts {
             let target = self.account_target(node, a);
             roles.extend(self.account_roles(&target));
             let (i, k) = self.chains_of(target);
@@ -510,7 +525,7 @@ impl<'g, 'i> Identities<'g, 'i> {
             k.certain = false;
         }
         let found = (roles, impersonators, keys);
-        self.any_account = Some(found.clone());
+        self.any_account.insert(memo, found.clone());
         found
     }
 
@@ -938,8 +953,26 @@ fn finish(mut posture: IdentityPosture) -> IdentityPosture {
         .retain(|r| r.certain || !proven.contains(&(r.role.clone(), r.granted_by.clone())));
     posture.impersonators.sort();
     posture.impersonators.dedup();
+    let proven: HashSet<(String, String, String)> = posture
+        .impersonators
+        .iter()
+        .filter(|i| i.certain)
+        .map(|i| (i.principal_key(), i.role.clone(), i.granted_by.clone()))
+        .collect();
+    posture.impersonators.retain(|i| {
+        i.certain || !proven.contains(&(i.principal_key(), i.role.clone(), i.granted_by.clone()))
+    });
     posture.keys.sort();
     posture.keys.dedup();
+    let proven: HashSet<String> = posture
+        .keys
+        .iter()
+        .filter(|k| k.certain)
+        .map(|k| k.address.clone())
+        .collect();
+    posture
+        .keys
+        .retain(|k| k.certain || !proven.contains(&k.address));
     posture
 }
 /// Principals of grant `i` whose role gives control of an account: acting as it, minting its

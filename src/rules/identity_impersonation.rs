@@ -94,8 +94,8 @@ fn check(d: &Delta) -> Vec<Finding> {
                     } else {
                         Item {
                             label: format!(
-                                "{} (granted on a service account the plan cannot name, which may \
-                                 be this one)",
+                                "{} (may not apply: the plan cannot name an account of the \
+                                 chain, the runtime one or the one the grant is on)",
                                 item.label
                             ),
                             ..item
