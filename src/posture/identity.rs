@@ -327,7 +327,7 @@ pub struct Identities<'g, 'i> {
     unlinked_keys: Vec<(String, bool)>,
     /// What a runtime account the plan cannot name may have ([`Self::any_account`]), by its
     /// candidates.
-    any_account: HashMap<Option<Vec<Address>>, AnyAccount>,
+    any_account: HashMap<(Option<Vec<Address>>, Option<String>), AnyAccount>,
     /// Key addresses by account.
     keys: HashMap<String, Vec<String>>,
     /// Impersonators and keys by runtime account.
@@ -449,7 +449,8 @@ impl<'g, 'i> Identities<'g, 'i> {
         // An account the plan cannot name may be any account of the plan: what each holds,
         // who can use it and its keys are possible, never dropped.
         if let Identity::Unknown { candidates, .. } = identity {
-            let (roles, impersonators, keys) = self.any_account(candidates.as_deref());
+            let project = g.workload_project(index).clone().known();
+            let (roles, impersonators, keys) = self.any_account(candidates.as_deref(), project);
             posture.roles.extend(roles);
             posture.impersonators.extend(impersonators);
             posture.keys.extend(keys);
@@ -487,9 +488,16 @@ impl<'g, 'i> Identities<'g, 'i> {
 
     /// The roles, controllers and keys of the accounts a runtime account the plan cannot name
     /// may be, as uncertain: the `candidates` its configuration names, or (`None`) any account
-    /// of the graph, or outside it. Computed once per set of candidates.
-    fn any_account(&mut self, candidates: Option<&[Address]>) -> AnyAccount {
-        let memo: Option<Vec<Address>> = candidates.map(<[Address]>::to_vec);
+    /// of the workload's `project` in the graph (every account when the project is unknown),
+    /// or one outside the plan in a principal set it grants to. An account of another project
+    /// is possible too, but listing every account of every project on every such workload
+    /// would bury the report: that is a known limit. Computed once per candidates and project.
+    fn any_account(
+        &mut self,
+        candidates: Option<&[Address]>,
+        project: Option<String>,
+    ) -> AnyAccount {
+        let memo = (candidates.map(<[Address]>::to_vec), project.clone());
         if let Some(found) = self.any_account.get(&memo) {
             return found.clone();
         }
@@ -500,7 +508,17 @@ impl<'g, 'i> Identities<'g, 'i> {
                 .filter_map(|address| g.account_node_by_address(address))
                 .map(|node| (g.account_index(node).expect("an account"), node))
                 .collect(),
-            None => g.account_nodes.enumerate().map(|(a, &n)| (a, n)).collect(),
+            None => g
+                .account_nodes
+                .enumerate()
+                .filter(|(a, _)| {
+                    project.is_none()
+                        || g.accounts[*a]
+                            .project()
+                            .is_none_or(|p| Some(p) == project.as_deref())
+                })
+                .map(|(a, &n)| (a, n))
+                .collect(),
         };
         // An account outside the plan may be in any principal set the plan grants to.
         let mut roles = match candidates {
