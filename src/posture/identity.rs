@@ -232,8 +232,8 @@ impl<'g, 'i> Identities<'g, 'i> {
         let identity = &g.identities[index];
         let account = g
             .outgoing(g.workload_nodes[index], |e| e == EdgeKind::RunsAs)
-            .first()
-            .map(|(n, _)| *n);
+            .next()
+            .map(|(n, _)| n);
         let account =
             account.map(|n| (n, g.account_index(n).expect("RunsAs points at an account")));
         let default = SideGraph::is_default_identity(identity);
@@ -333,7 +333,6 @@ impl<'g, 'i> Identities<'g, 'i> {
                 // An account node has an edge from every workload that runs as it: scan it once.
                 let keys = self.keys.entry(target.key()).or_insert_with(|| {
                     g.incoming(node, |e| e == EdgeKind::KeyFor)
-                        .into_iter()
                         .filter_map(|(src, _)| match g.graph[src] {
                             NodeKind::Key(k) => Some(g.key(k).address.to_string()),
                             _ => None,
