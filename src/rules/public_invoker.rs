@@ -148,12 +148,14 @@ fn check(d: &Delta) -> Vec<Finding> {
     vec![finding(d, direction, message, &evidence).caused_by_workload_too(&d.workload.address)]
 }
 
-/// The grants that let allUsers in, and the load balancers and domain mappings that reach the
+/// The grants that let allUsers in (as invoker or past IAP), and the load balancers and domain mappings that reach the
 /// service.
 pub(super) fn evidence(p: &Posture) -> Vec<String> {
+    // allUsers as invoker, or as IAP accessor: IAP that admits anyone is no barrier.
     let mut out: Vec<String> = p
         .invokers
         .iter()
+        .chain(&p.iap_accessors)
         .filter(|i| matches!(&i.principal, Principal::Known { member, .. } if classify(member) == MemberKind::AllUsers))
         .flat_map(|i| i.grants.iter().map(|g| g.address.to_string()))
         .collect();
@@ -187,6 +189,7 @@ pub(super) mod tests {
             ingress: None,
             default_uri_disabled: Some(false),
             iap: Some(false),
+            iap_accessors: Vec::new(),
             load_balancers: Vec::new(),
             domain_mappings: Vec::new(),
             identity: IdentityPosture::outside_plan(),

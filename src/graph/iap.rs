@@ -1,0 +1,301 @@
+//! Who passes Identity-Aware Proxy: each IAM resource on an IAP web resource, resolved like any
+//! other IAM resource ([`super::grants`]), and tied to the IAP gate it governs: the
+//! service-level IAP of a Cloud Run service, the IAP of a load balancer's backend service, or
+//! every IAP gate of a project (`projects/P/iap_web`).
+//!
+//! A tie is made by name components, then through the configuration reference of the naming
+//! attribute. One that the plan cannot prove still counts, as uncertain, on every gate it may
+//! be; what cannot be tied to anything is listed as unresolved, never dropped.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::inventory::iap_iam::IapTarget;
+use crate::inventory::{LbKind, WorkloadKind};
+use crate::plan::Tri;
+
+use super::SideGraph;
+use super::grants::{self, ResolvedGrant};
+use super::index::Indexes;
+use super::link::{Context, Followed, component_matches};
+
+/// The IAP IAM resources of one side and the gates they govern.
+#[derive(Debug, Default)]
+pub struct IapLinks {
+    /// Each IAP IAM resource's grant, resolved, in inventory order.
+    pub grants: Vec<ResolvedGrant>,
+    /// Each IAP IAM resource's address, formatted once.
+    pub addresses: Vec<Arc<str>>,
+    /// Per workload: the IAP IAM resources on its own IAP, each with whether the plan proves
+    /// the tie.
+    pub on_workload: HashMap<usize, Vec<(usize, bool)>>,
+    /// Per backend service (load-balancer piece index): likewise.
+    pub on_backend: HashMap<usize, Vec<(usize, bool)>>,
+    /// The project-wide resources (`projects/P/iap_web`) by project; `None` gathers those whose
+    /// project is unknown, which may be any project.
+    pub on_project: HashMap<Option<String>, Vec<usize>>,
+    /// Each backend service's project, filled from its provider configuration when unset.
+    pub backend_projects: HashMap<usize, Tri<String>>,
+}
+
+impl IapLinks {
+    /// The project-wide IAP IAM resources that apply to a gate in `project` (`None`: unknown),
+    /// each with whether the plan proves it applies.
+    pub fn project_wide(&self, project: Option<&str>) -> Vec<(usize, bool)> {
+        let mut out: Vec<(usize, bool)> = Vec::new();
+        for (p, resources) in &self.on_project {
+            let certain = match (p, project) {
+                (Some(a), Some(b)) if a == b => true,
+                (Some(_), Some(_)) => continue,
+                _ => false,
+            };
+            out.extend(resources.iter().map(|&i| (i, certain)));
+        }
+        out.sort_unstable();
+        out
+    }
+}
+
+impl SideGraph<'_> {
+    /// Resolves and ties every IAP IAM resource of this side.
+    pub(super) fn link_iap(&mut self, index: &Indexes, ctx: &Context) {
+        let inventory = self.inventory;
+        for (j, lb) in inventory.load_balancers.iter().enumerate() {
+            if lb.kind == LbKind::Backend {
+                let project = self.project_of(&lb.address, &lb.backend_name.project, ctx);
+                self.iap.backend_projects.insert(j, project);
+            }
+        }
+        for (i, iam) in inventory.iap_iam.iter().enumerate() {
+            let grant = grants::resolve_grant(&iam.address, &iam.grant, inventory, index, ctx);
+            for reason in &grant.unresolved {
+                self.unresolve(&iam.address, reason.clone());
+            }
+            self.iap.grants.push(grant);
+            self.iap.addresses.push(iam.address.to_string().into());
+            match &iam.target {
+                IapTarget::Web { project } => {
+                    let project = self.project_of(&iam.address, project, ctx).known();
+                    self.iap.on_project.entry(project).or_default().push(i);
+                }
+                IapTarget::CloudRunService {
+                    project,
+                    location,
+                    name,
+                } => {
+                    let project = self.project_of(&iam.address, project, ctx);
+                    let reached = self.iap_services(i, &project, location, name, index, ctx);
+                    for (w, certain) in reached {
+                        self.iap
+                            .on_workload
+                            .entry(w)
+                            .or_default()
+                            .push((i, certain));
+                    }
+                }
+                IapTarget::BackendService { project, name } => {
+                    let project = self.project_of(&iam.address, project, ctx);
+                    let reached = self.iap_backends(false, &project, &Tri::Absent, name);
+                    self.tie_backends(i, reached, index, ctx);
+                }
+                IapTarget::RegionBackendService {
+                    project,
+                    region,
+                    name,
+                } => {
+                    let project = self.project_of(&iam.address, project, ctx);
+                    let reached = self.iap_backends(true, &project, region, name);
+                    self.tie_backends(i, reached, index, ctx);
+                }
+            }
+        }
+    }
+
+    /// The Cloud Run services whose own IAP resource `i` governs, each with whether the plan
+    /// proves it: by name components, then by configuration reference; when neither ties it,
+    /// every service its known components fit, as uncertain.
+    fn iap_services(
+        &mut self,
+        i: usize,
+        project: &Tri<String>,
+        location: &Tri<String>,
+        name: &Tri<String>,
+        index: &Indexes,
+        ctx: &Context,
+    ) -> Vec<(usize, bool)> {
+        let kind = WorkloadKind::Service;
+        let fits = |g: &Self, w: usize| -> Option<bool> {
+            let wl = &g.inventory.workloads[w];
+            let components = [
+                component_matches(g.workload_project(w), project),
+                component_matches(&wl.location, location),
+                component_matches(wl.name_for(kind).unwrap_or(&wl.name), name),
+            ];
+            if components.contains(&Some(false)) {
+                None
+            } else {
+                Some(components.iter().all(|c| *c == Some(true)))
+            }
+        };
+        let by_name: Vec<(usize, bool)> = match name {
+            Tri::Known(n) => index
+                .workloads_by_name
+                .get(&(kind, n.as_str()))
+                .into_iter()
+                .chain(index.workloads_unnamed.get(&kind))
+                .flatten()
+                .filter_map(|&w| Some((w, fits(self, w)?)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        if let [(_, true)] = by_name[..] {
+            return by_name;
+        }
+        let address = self.inventory.iap_iam[i].address.clone();
+        let attribute = self.inventory.iap_iam[i].target.name_attribute();
+        match ctx.follow(&address, &[attribute], index.workloads_of(kind)) {
+            Followed::Instances(found) => {
+                let found: Vec<usize> = found
+                    .into_iter()
+                    .filter(|&w| fits(self, w).is_some())
+                    .collect();
+                if !found.is_empty() {
+                    let certain = found.len() == 1;
+                    return found.into_iter().map(|w| (w, certain)).collect();
+                }
+            }
+            Followed::Opaque(reason) if !matches!(name, Tri::Known(_)) => {
+                self.unresolve(
+                    &address,
+                    format!("{attribute} unknown at plan time: {reason}"),
+                );
+                return (0..self.inventory.workloads.len())
+                    .filter(|&w| fits(self, w).is_some())
+                    .filter(|&w| self.inventory.workloads[w].name_for(kind).is_some())
+                    .map(|w| (w, false))
+                    .collect();
+            }
+            _ => {}
+        }
+        if by_name.len() > 1 || by_name.iter().any(|(_, proven)| !proven) {
+            self.unresolve(
+                &address,
+                format!("{attribute} may name more than one service, or one whose project or location is unknown"),
+            );
+        }
+        by_name.into_iter().map(|(w, _)| (w, false)).collect()
+    }
+
+    /// The backend services (global or `regional`) whose IAP resource `i` governs, by name
+    /// components: each with whether the plan proves it. `None` when the name is unknown.
+    fn iap_backends(
+        &self,
+        regional: bool,
+        project: &Tri<String>,
+        region: &Tri<String>,
+        name: &Tri<String>,
+    ) -> Option<Vec<(usize, bool)>> {
+        if !matches!(name, Tri::Known(_)) {
+            return None;
+        }
+        let inventory = self.inventory;
+        Some(
+            inventory
+                .load_balancers
+                .iter()
+                .enumerate()
+                .filter(|(_, lb)| {
+                    lb.kind == LbKind::Backend && lb.address.rtype.contains("_region_") == regional
+                })
+                .filter_map(|(j, lb)| {
+                    let own_project = self.iap.backend_projects.get(&j)?;
+                    let components = [
+                        component_matches(own_project, project),
+                        component_matches(&lb.backend_name.region, region),
+                        component_matches(&lb.backend_name.name, name),
+                    ];
+                    if components.contains(&Some(false)) {
+                        None
+                    } else {
+                        Some((j, components.iter().all(|c| *c == Some(true))))
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// Ties IAP resource `i` to the backends its name reaches, or, when the name does not
+    /// prove one, to those its configuration reference names; else to every backend it may
+    /// be, as uncertain.
+    fn tie_backends(
+        &mut self,
+        i: usize,
+        by_name: Option<Vec<(usize, bool)>>,
+        index: &Indexes,
+        ctx: &Context,
+    ) {
+        let regional = matches!(
+            self.inventory.iap_iam[i].target,
+            IapTarget::RegionBackendService { .. }
+        );
+        let reached = match by_name {
+            Some(found) if matches!(found[..], [(_, true)]) => found,
+            by_name => {
+                let address = self.inventory.iap_iam[i].address.clone();
+                let attribute = self.inventory.iap_iam[i].target.name_attribute();
+                let backends = index.lb_targets_of(LbKind::UrlMap);
+                let is_backend =
+                    |j: &usize| self.inventory.load_balancers[*j].kind == LbKind::Backend;
+                match ctx.follow(&address, &[attribute], backends) {
+                    Followed::Instances(found) if found.iter().any(is_backend) => {
+                        let found: Vec<usize> = found.into_iter().filter(is_backend).collect();
+                        let certain = found.len() == 1;
+                        found.into_iter().map(|j| (j, certain)).collect()
+                    }
+                    Followed::Constant {
+                        value: Value::String(_),
+                        ..
+                    } if by_name.is_some() => by_name.unwrap_or_default(),
+                    followed => {
+                        if let Some(found) = by_name {
+                            if found.len() > 1 || found.iter().any(|(_, proven)| !proven) {
+                                self.unresolve(
+                                    &address,
+                                    format!(
+                                        "{attribute} may name more than one backend service, or \
+                                         one whose project or region is unknown"
+                                    ),
+                                );
+                            }
+                            found.into_iter().map(|(j, _)| (j, false)).collect()
+                        } else {
+                            let reason = match followed {
+                                Followed::Opaque(reason) => reason,
+                                _ => "no backend service in the plan".into(),
+                            };
+                            self.unresolve(
+                                &address,
+                                format!("{attribute} unknown at plan time: {reason}"),
+                            );
+                            self.inventory
+                                .load_balancers
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, lb)| {
+                                    lb.kind == LbKind::Backend
+                                        && lb.address.rtype.contains("_region_") == regional
+                                })
+                                .map(|(j, _)| (j, false))
+                                .collect()
+                        }
+                    }
+                }
+            }
+        };
+        for (j, certain) in reached {
+            self.iap.on_backend.entry(j).or_default().push((i, certain));
+        }
+    }
+}
