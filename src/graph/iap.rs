@@ -211,9 +211,15 @@ impl SideGraph<'_> {
                 })
                 .filter_map(|(j, lb)| {
                     let own_project = self.iap.backend_projects.get(&j)?;
+                    // A global backend has no region to compare.
+                    let region = if regional {
+                        component_matches(&lb.backend_name.region, region)
+                    } else {
+                        Some(true)
+                    };
                     let components = [
                         component_matches(own_project, project),
-                        component_matches(&lb.backend_name.region, region),
+                        region,
                         component_matches(&lb.backend_name.name, name),
                     ];
                     if components.contains(&Some(false)) {
@@ -297,5 +303,208 @@ impl SideGraph<'_> {
         for (j, certain) in reached {
             self.iap.on_backend.entry(j).or_default().push((i, certain));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::Inventory;
+    use crate::plan;
+    use serde_json::{Value, json};
+
+    /// Creates each `(address, after, after_unknown, expressions)` resource and calls `f` with
+    /// the after side's graph.
+    fn with_graph<T>(
+        resources: &[(&str, Value, Value, Value)],
+        f: impl FnOnce(&SideGraph) -> T,
+    ) -> T {
+        let mut changes = Vec::new();
+        let mut config = Vec::new();
+        for (address, after, unknown, expressions) in resources {
+            let (rtype, name) = address.split_once('.').unwrap();
+            changes.push(json!({"address": address, "mode": "managed", "type": rtype,
+                "name": name, "provider_name": "registry.terraform.io/hashicorp/google",
+                "change": {"actions": ["create"], "before": null, "after": after,
+                           "after_unknown": unknown, "before_sensitive": false,
+                           "after_sensitive": {}}}));
+            config.push(json!({"address": address, "mode": "managed", "type": rtype,
+                "name": name, "provider_config_key": "google", "expressions": expressions,
+                "schema_version": 0}));
+        }
+        let text = json!({"format_version": "1.2", "terraform_version": "1.9.8",
+            "resource_changes": changes,
+            "configuration": {"provider_config": {"google": {"name": "google",
+                "full_name": "registry.terraform.io/hashicorp/google",
+                "expressions": {"project": {"constant_value": "p"}}}},
+                "root_module": {"resources": config}}})
+        .to_string();
+        let mut inventory = Inventory::default();
+        let plan = plan::parse(&text, &crate::inventory::projection, &mut |change| {
+            inventory.add_change(&change)
+        })
+        .expect("a plan");
+        inventory.finish(&plan);
+        let ctx = Context {
+            configuration: &plan.configuration,
+            variables: &plan.variables,
+        };
+        f(&SideGraph::build(&inventory.after, &ctx))
+    }
+
+    fn accessor(name_key: &str, name: Value) -> Value {
+        let mut v = json!({"role": "roles/iap.httpsResourceAccessor", "member": "allUsers",
+                           "condition": []});
+        if !name.is_null() {
+            v[name_key] = name;
+        }
+        v
+    }
+
+    /// Each IAP IAM resource's ties, as `(IAM address, target address, proven)`.
+    fn ties(g: &SideGraph) -> Vec<(String, String, bool)> {
+        let inv = g.inventory;
+        let mut out: Vec<(String, String, bool)> = Vec::new();
+        for (w, list) in &g.iap.on_workload {
+            for &(i, certain) in list {
+                let from = inv.iap_iam[i].address.to_string();
+                out.push((from, inv.workloads[*w].address.to_string(), certain));
+            }
+        }
+        for (b, list) in &g.iap.on_backend {
+            for &(i, certain) in list {
+                let from = inv.iap_iam[i].address.to_string();
+                out.push((from, inv.load_balancers[*b].address.to_string(), certain));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_backend_is_named_by_any_name_form_and_a_regional_one_by_its_region() {
+        let backend = |region: Option<&str>| {
+            let mut v = json!({"name": "bs", "project": "p", "backend": [], "iap": []});
+            if let Some(r) = region {
+                v["region"] = json!(r);
+            }
+            v
+        };
+        let got = with_graph(
+            &[
+                (
+                    "google_compute_backend_service.global",
+                    backend(None),
+                    json!({}),
+                    json!({}),
+                ),
+                (
+                    "google_compute_region_backend_service.eu",
+                    backend(Some("eu")),
+                    json!({}),
+                    json!({}),
+                ),
+                (
+                    "google_compute_region_backend_service.us",
+                    backend(Some("us")),
+                    json!({}),
+                    json!({}),
+                ),
+                (
+                    "google_iap_web_backend_service_iam_member.full_id",
+                    accessor(
+                        "web_backend_service",
+                        json!("projects/p/iap_web/compute/services/bs"),
+                    ),
+                    json!({}),
+                    json!({}),
+                ),
+                (
+                    "google_iap_web_region_backend_service_iam_member.short",
+                    accessor("web_region_backend_service", json!("p/eu/bs")),
+                    json!({}),
+                    json!({}),
+                ),
+            ],
+            ties,
+        );
+        assert_eq!(
+            got,
+            [
+                (
+                    "google_iap_web_backend_service_iam_member.full_id".into(),
+                    "google_compute_backend_service.global".into(),
+                    true
+                ),
+                (
+                    "google_iap_web_region_backend_service_iam_member.short".into(),
+                    "google_compute_region_backend_service.eu".into(),
+                    true
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_service_name_follows_its_reference_or_may_be_any_service() {
+        let service = |name: &str| json!({"name": name, "project": "p", "location": "eu"});
+        let unknown_name = json!({"cloud_run_service_name": true});
+        let (got, unresolved) = with_graph(
+            &[
+                (
+                    "google_cloud_run_v2_service.api",
+                    service("api"),
+                    json!({}),
+                    json!({}),
+                ),
+                (
+                    "google_cloud_run_v2_service.web",
+                    service("web"),
+                    json!({}),
+                    json!({}),
+                ),
+                (
+                    "google_iap_web_cloud_run_service_iam_member.referenced",
+                    accessor("cloud_run_service_name", Value::Null),
+                    unknown_name.clone(),
+                    json!({"cloud_run_service_name": {"references": [
+                        "google_cloud_run_v2_service.web.name",
+                        "google_cloud_run_v2_service.web"]}}),
+                ),
+                (
+                    "google_iap_web_cloud_run_service_iam_member.from_local",
+                    accessor("cloud_run_service_name", Value::Null),
+                    unknown_name,
+                    json!({"cloud_run_service_name": {"references": ["local.target"]}}),
+                ),
+            ],
+            |g| {
+                let unresolved: Vec<String> =
+                    g.unresolved.iter().map(|u| u.address.clone()).collect();
+                (ties(g), unresolved)
+            },
+        );
+        let local = "google_iap_web_cloud_run_service_iam_member.from_local";
+        assert_eq!(
+            got,
+            [
+                (
+                    local.into(),
+                    "google_cloud_run_v2_service.api".into(),
+                    false
+                ),
+                (
+                    local.into(),
+                    "google_cloud_run_v2_service.web".into(),
+                    false
+                ),
+                (
+                    "google_iap_web_cloud_run_service_iam_member.referenced".into(),
+                    "google_cloud_run_v2_service.web".into(),
+                    true
+                ),
+            ]
+        );
+        assert_eq!(unresolved, [local]);
     }
 }

@@ -494,3 +494,43 @@ fn domain_paths(g: &SideGraph, node: NodeIndex) -> Vec<DomainPath> {
     out.sort_by(|a, b| a.address.cmp(&b.address));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::posture::invokers::Grant;
+
+    fn invoker(member: &str, certain: bool) -> Invoker {
+        Invoker {
+            principal: Principal::Known {
+                member: member.into(),
+                sensitive: false,
+            },
+            grants: vec![Grant {
+                address: "google_cloud_run_v2_service_iam_member.x".into(),
+                role: "roles/run.invoker".into(),
+                level: Level::Resource,
+                certain,
+            }],
+        }
+    }
+
+    #[test]
+    fn past_iap_the_invoker_check_sees_iap_s_agent() {
+        let agent = "serviceAccount:service-42@gcp-sa-iap.iam.gserviceaccount.com";
+        let mut reasons = Vec::new();
+        // The agent certainly may invoke: whoever passes IAP gets in.
+        assert_eq!(
+            past_iap(Verdict::No, &[invoker(agent, true)], &mut reasons),
+            Verdict::Yes
+        );
+        // No grant to the agent in the plan, or only a possible one: it may exist elsewhere.
+        assert_eq!(past_iap(Verdict::No, &[], &mut reasons), Verdict::Unknown);
+        assert_eq!(
+            past_iap(Verdict::No, &[invoker(agent, false)], &mut reasons),
+            Verdict::Unknown
+        );
+        // An invoker check open to anyone lets IAP's agent in too.
+        assert_eq!(past_iap(Verdict::Yes, &[], &mut reasons), Verdict::Yes);
+    }
+}
