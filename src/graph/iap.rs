@@ -36,6 +36,9 @@ pub struct IapLinks {
     /// The project-wide resources (`projects/P/iap_web`) by project; `None` gathers those whose
     /// project is unknown, which may be any project.
     pub on_project: HashMap<Option<String>, Vec<usize>>,
+    /// The resources on every global backend service of a project (`projects/P/iap_web/compute`),
+    /// likewise.
+    pub on_compute: HashMap<Option<String>, Vec<usize>>,
     /// Each backend service's project, filled from its provider configuration when unset.
     pub backend_projects: HashMap<usize, Tri<String>>,
 }
@@ -44,18 +47,32 @@ impl IapLinks {
     /// The project-wide IAP IAM resources that apply to a gate in `project` (`None`: unknown),
     /// each with whether the plan proves it applies.
     pub fn project_wide(&self, project: Option<&str>) -> Vec<(usize, bool)> {
-        let mut out: Vec<(usize, bool)> = Vec::new();
-        for (p, resources) in &self.on_project {
-            let certain = match (p, project) {
-                (Some(a), Some(b)) if a == b => true,
-                (Some(_), Some(_)) => continue,
-                _ => false,
-            };
-            out.extend(resources.iter().map(|&i| (i, certain)));
-        }
-        out.sort_unstable();
-        out
+        in_project(&self.on_project, project)
     }
+
+    /// The IAP IAM resources on every global backend service of `project`, likewise.
+    pub fn compute_wide(&self, project: Option<&str>) -> Vec<(usize, bool)> {
+        in_project(&self.on_compute, project)
+    }
+}
+
+/// The resources of `by_project` that apply in `project`: for certain in that very project, as
+/// possible where either project is unknown.
+fn in_project(
+    by_project: &HashMap<Option<String>, Vec<usize>>,
+    project: Option<&str>,
+) -> Vec<(usize, bool)> {
+    let mut out: Vec<(usize, bool)> = Vec::new();
+    for (p, resources) in by_project {
+        let certain = match (p, project) {
+            (Some(a), Some(b)) if a == b => true,
+            (Some(_), Some(_)) => continue,
+            _ => false,
+        };
+        out.extend(resources.iter().map(|&i| (i, certain)));
+    }
+    out.sort_unstable();
+    out
 }
 
 impl SideGraph<'_> {
@@ -79,6 +96,10 @@ impl SideGraph<'_> {
                 IapTarget::Web { project } => {
                     let project = self.project_of(&iam.address, project, ctx).known();
                     self.iap.on_project.entry(project).or_default().push(i);
+                }
+                IapTarget::WebTypeCompute { project } => {
+                    let project = self.project_of(&iam.address, project, ctx).known();
+                    self.iap.on_compute.entry(project).or_default().push(i);
                 }
                 IapTarget::CloudRunService {
                     project,
@@ -506,5 +527,50 @@ mod tests {
             ]
         );
         assert_eq!(unresolved, [local]);
+    }
+
+    #[test]
+    fn the_compute_type_governs_global_backends_only() {
+        let backend = |region: Option<&str>| {
+            let mut v = json!({"name": "bs", "project": "p", "backend": [],
+                               "iap": [{"enabled": true}]});
+            if let Some(r) = region {
+                v["region"] = json!(r);
+            }
+            v
+        };
+        let members = with_graph(
+            &[
+                (
+                    "google_compute_backend_service.global",
+                    backend(None),
+                    json!({}),
+                    json!({}),
+                ),
+                (
+                    "google_compute_region_backend_service.eu",
+                    backend(Some("eu")),
+                    json!({}),
+                    json!({}),
+                ),
+                (
+                    "google_iap_web_type_compute_iam_member.everyone",
+                    json!({"project": "projects/p/iap_web/compute", "member": "allUsers",
+                           "role": "roles/iap.httpsResourceAccessor", "condition": []}),
+                    json!({}),
+                    json!({}),
+                ),
+            ],
+            |g| {
+                [0, 1].map(|b| {
+                    crate::posture::iap_access::backend_gate(g, b)
+                        .iter()
+                        .map(|a| (a.principal.display().to_owned(), a.certain()))
+                        .collect::<Vec<_>>()
+                })
+            },
+        );
+        assert_eq!(members[0], [("allUsers".to_owned(), true)]);
+        assert!(members[1].is_empty(), "{:?}", members[1]);
     }
 }

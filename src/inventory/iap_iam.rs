@@ -5,12 +5,13 @@
 //!
 //! Resource types, parent attributes and name forms, from the provider's generated updaters
 //! (hashicorp/terraform-provider-google `google/services/iap/iam_iap_web*.go`, generated from
-//! magic-modules `mmv1/products/iap/{Web,CloudRunService,WebBackendService,
+//! magic-modules `mmv1/products/iap/{Web,WebTypeCompute,CloudRunService,WebBackendService,
 //! WebRegionBackendService}.yaml`):
 //!
 //! | type prefix | parent attributes | name forms | id |
 //! |---|---|---|---|
 //! | `google_iap_web_iam_` | `project` | `projects/P/iap_web`, `P` | `projects/P/iap_web` |
+//! | `google_iap_web_type_compute_iam_` | `project` | `projects/P/iap_web/compute`, `P` | `projects/P/iap_web/compute` |
 //! | `google_iap_web_cloud_run_service_iam_` | `project`, `location`, `cloud_run_service_name` | `projects/P/iap_web/cloud_run-L/services/S`, `P/L/S`, `L/S`, `S` | the first form |
 //! | `google_iap_web_backend_service_iam_` | `project`, `web_backend_service` | `projects/P/iap_web/compute/services/B`, `P/B`, `B` | the first form |
 //! | `google_iap_web_region_backend_service_iam_` | `project`, `region`, `web_region_backend_service` | `projects/P/iap_web/compute-R/services/B`, `P/R/B`, `R/B`, `B` | the first form |
@@ -29,6 +30,9 @@ use super::{Reading, computed_str};
 pub enum IapTarget {
     /// `projects/P/iap_web`: every IAP-secured web resource of the project.
     Web { project: Tri<String> },
+    /// `projects/P/iap_web/compute`: every global backend service of the project (regional
+    /// ones sit under `compute-REGION`, which this does not cover).
+    WebTypeCompute { project: Tri<String> },
     /// IAP enabled on a Cloud Run service itself (`iap_enabled`).
     CloudRunService {
         project: Tri<String>,
@@ -53,7 +57,7 @@ impl IapTarget {
     /// project-wide resource).
     pub fn name_attribute(&self) -> &'static str {
         match self {
-            IapTarget::Web { .. } => "project",
+            IapTarget::Web { .. } | IapTarget::WebTypeCompute { .. } => "project",
             IapTarget::CloudRunService { .. } => "cloud_run_service_name",
             IapTarget::BackendService { .. } => "web_backend_service",
             IapTarget::RegionBackendService { .. } => "web_region_backend_service",
@@ -72,6 +76,7 @@ pub struct IapIam {
 #[derive(Clone, Copy)]
 enum Family {
     Web,
+    WebTypeCompute,
     CloudRunService,
     BackendService,
     RegionBackendService,
@@ -79,7 +84,7 @@ enum Family {
 
 // Longest prefixes first: `google_iap_web_iam_` is a prefix of none of the others, but keep the
 // order explicit so that a new family cannot be shadowed.
-const FAMILIES: [(&str, Family); 4] = [
+const FAMILIES: [(&str, Family); 5] = [
     (
         "google_iap_web_region_backend_service_iam_",
         Family::RegionBackendService,
@@ -92,6 +97,7 @@ const FAMILIES: [(&str, Family); 4] = [
         "google_iap_web_cloud_run_service_iam_",
         Family::CloudRunService,
     ),
+    ("google_iap_web_type_compute_iam_", Family::WebTypeCompute),
     ("google_iap_web_iam_", Family::Web),
 ];
 
@@ -112,10 +118,10 @@ pub fn read(r: &Reading) -> Result<IapIam, TypeMismatch> {
     let project = computed_str(n, "project")?;
     let target = match family {
         Family::Web => IapTarget::Web {
-            project: project.map(|p| {
-                let p = p.strip_prefix("projects/").unwrap_or(&p);
-                p.strip_suffix("/iap_web").unwrap_or(p).to_owned()
-            }),
+            project: project.map(|p| project_id(&p, "/iap_web")),
+        },
+        Family::WebTypeCompute => IapTarget::WebTypeCompute {
+            project: project.map(|p| project_id(&p, "/iap_web/compute")),
         },
         Family::CloudRunService => {
             let location = computed_str(n, "location")?;
@@ -181,6 +187,12 @@ fn split(value: Tri<&str>, collection: &str) -> (Tri<String>, Tri<String>, Tri<S
     }
 }
 
+/// `projects/P<suffix>` or `P` → `P`.
+fn project_id(s: &str, suffix: &str) -> String {
+    let p = s.strip_prefix("projects/").unwrap_or(s);
+    p.strip_suffix(suffix).unwrap_or(p).to_owned()
+}
+
 fn last(s: &str) -> String {
     s.rsplit('/').next().unwrap_or(s).to_owned()
 }
@@ -233,6 +245,11 @@ mod tests {
             (k("p"), k("eu"), k("bs"))
         );
         assert_eq!(
+            project_id("projects/p/iap_web/compute", "/iap_web/compute"),
+            "p"
+        );
+        assert_eq!(project_id("p", "/iap_web"), "p");
+        assert_eq!(
             split(Tri::Unknown, "compute-"),
             (Tri::Absent, Tri::Absent, Tri::Unknown)
         );
@@ -244,7 +261,8 @@ mod tests {
         assert!(handles("google_iap_web_cloud_run_service_iam_policy"));
         assert!(handles("google_iap_web_backend_service_iam_binding"));
         assert!(handles("google_iap_web_region_backend_service_iam_member"));
-        assert!(!handles("google_iap_web_type_compute_iam_member"));
+        assert!(handles("google_iap_web_type_compute_iam_member"));
+        assert!(!handles("google_iap_web_type_app_engine_iam_member"));
         assert!(!handles("google_iap_brand"));
         assert!(matches!(
             family("google_iap_web_region_backend_service_iam_member"),

@@ -23,7 +23,7 @@ pub fn service_gate(g: &SideGraph, w: usize, node: NodeIndex) -> Vec<Invoker> {
     let own = g.iap.on_workload.get(&w).map_or(&[][..], Vec::as_slice);
     let project = g.workload_project(w).clone().known();
     let scope = super::invokers::scope_sources(g, node, Caps::IAP_ACCESS);
-    accessors(g, own, project.as_deref(), scope)
+    accessors(g, own, Vec::new(), project.as_deref(), scope)
 }
 
 /// The accessors of the IAP on backend service `backend` (a load-balancer piece index).
@@ -51,12 +51,25 @@ pub fn backend_gate(g: &SideGraph, backend: usize) -> Vec<Invoker> {
                 .map(move |&i| (g.iam_nodes[i], !exact))
         })
         .collect();
-    accessors(g, own, project.as_deref(), scope)
+    // `projects/P/iap_web/compute` governs the global backend services of the project.
+    let regional = g.inventory.load_balancers[backend]
+        .address
+        .rtype
+        .contains("_region_");
+    let compute = if regional {
+        Vec::new()
+    } else {
+        g.iap.compute_wide(project.as_deref())
+    };
+    accessors(g, own, compute, project.as_deref(), scope)
 }
 
+/// The accessors from a gate's own IAP resources, the resources of its type (`compute`), the
+/// project's `iap_web`, and the `scope` grants above it.
 fn accessors(
     g: &SideGraph,
     own: &[(usize, bool)],
+    of_type: Vec<(usize, bool)>,
     project: Option<&str>,
     scope: Vec<(NodeIndex, bool)>,
 ) -> Vec<Invoker> {
@@ -72,6 +85,7 @@ fn accessors(
     let sources = own
         .iter()
         .map(|&r| iap_source(r, Level::Resource))
+        .chain(of_type.into_iter().map(|r| iap_source(r, Level::Project)))
         .chain(
             g.iap
                 .project_wide(project)

@@ -20,7 +20,8 @@ gate in front of a service: `iap.webServiceVersions.accessViaIAP`, which
   `google_iap_web_cloud_run_service_iam_{member,binding,policy}`;
 - the IAP of a load balancer's backend service that reaches the service, by
   `google_iap_web_backend_service_iam_*` or `google_iap_web_region_backend_service_iam_*`;
-- every IAP-secured web resource of the project, by `google_iap_web_iam_*`;
+- every IAP-secured web resource of the project, by `google_iap_web_iam_*`, or every global
+  backend service of the project, by `google_iap_web_type_compute_iam_*`;
 - or the project, folder or organization (`google_project_iam_*`, …), for
   `allAuthenticatedUsers` only: those policies cannot hold `allUsers`.
 
@@ -54,9 +55,8 @@ Grant `roles/iap.httpsResourceAccessor` to the groups that use the tool (`group:
 of opening it, so that the intent is visible.
 
 ## Known limits
-IAP access levels and IAP settings (`google_iap_settings`) are not read. IAP IAM on a service or
-backend outside the plan, and `google_iap_web_type_compute_iam_*` (every backend service of a
-project), are not read.
+IAP access levels and IAP settings (`google_iap_settings`) are not read, nor is IAP IAM on a
+service or backend service outside the plan.
 "#,
     check,
 };
