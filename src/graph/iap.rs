@@ -20,6 +20,7 @@ use super::SideGraph;
 use super::grants::{self, ResolvedGrant};
 use super::index::Indexes;
 use super::link::{Context, Followed, component_matches};
+use super::table::{LbIndex, TableIndex, WorkloadIndex};
 
 /// The IAP IAM resources of one side and the gates they govern.
 #[derive(Debug, Default)]
@@ -30,9 +31,9 @@ pub struct IapLinks {
     pub addresses: Vec<Arc<str>>,
     /// Per workload: the IAP IAM resources on its own IAP, each with whether the plan proves
     /// the tie.
-    pub on_workload: HashMap<usize, Vec<(usize, bool)>>,
+    pub on_workload: HashMap<WorkloadIndex, Vec<(usize, bool)>>,
     /// Per backend service (load-balancer piece index): likewise.
-    pub on_backend: HashMap<usize, Vec<(usize, bool)>>,
+    pub on_backend: HashMap<LbIndex, Vec<(usize, bool)>>,
     /// The project-wide resources (`projects/P/iap_web`) by project; `None` gathers those whose
     /// project is unknown, which may be any project.
     pub on_project: HashMap<Option<String>, Vec<usize>>,
@@ -40,7 +41,7 @@ pub struct IapLinks {
     /// likewise.
     pub on_compute: HashMap<Option<String>, Vec<usize>>,
     /// Each backend service's project, filled from its provider configuration when unset.
-    pub backend_projects: HashMap<usize, Tri<String>>,
+    pub backend_projects: HashMap<LbIndex, Tri<String>>,
 }
 
 impl IapLinks {
@@ -80,6 +81,7 @@ impl SideGraph<'_> {
     pub(super) fn link_iap(&mut self, index: &Indexes, ctx: &Context) {
         let inventory = self.inventory;
         for (j, lb) in inventory.load_balancers.iter().enumerate() {
+            let j = LbIndex::from_position(j);
             if lb.kind == LbKind::Backend {
                 let project = self.project_of(&lb.address, &lb.backend_name.project, ctx);
                 self.iap.backend_projects.insert(j, project);
@@ -145,10 +147,10 @@ impl SideGraph<'_> {
         name: &Tri<String>,
         index: &Indexes,
         ctx: &Context,
-    ) -> Vec<(usize, bool)> {
+    ) -> Vec<(WorkloadIndex, bool)> {
         let kind = WorkloadKind::Service;
-        let fits = |g: &Self, w: usize| -> Option<bool> {
-            let wl = &g.inventory.workloads[w];
+        let fits = |g: &Self, w: WorkloadIndex| -> Option<bool> {
+            let wl = g.workload(w);
             let components = [
                 component_matches(g.workload_project(w), project),
                 component_matches(&wl.location, location),
@@ -160,7 +162,7 @@ impl SideGraph<'_> {
                 Some(components.iter().all(|c| *c == Some(true)))
             }
         };
-        let by_name: Vec<(usize, bool)> = match name {
+        let by_name: Vec<(WorkloadIndex, bool)> = match name {
             Tri::Known(n) => index
                 .workloads_by_name
                 .get(&(kind, n.as_str()))
@@ -178,7 +180,7 @@ impl SideGraph<'_> {
         let attribute = self.inventory.iap_iam[i].target.name_attribute();
         match ctx.follow(&address, &[attribute], index.workloads_of(kind)) {
             Followed::Instances(found) => {
-                let found: Vec<usize> = found
+                let found: Vec<WorkloadIndex> = found
                     .into_iter()
                     .filter(|&w| fits(self, w).is_some())
                     .collect();
@@ -192,10 +194,10 @@ impl SideGraph<'_> {
                     &address,
                     format!("{attribute} unknown at plan time: {reason}"),
                 );
-                return (0..self.inventory.workloads.len())
-                    .filter(|&w| fits(self, w).is_some())
-                    .filter(|&w| self.inventory.workloads[w].name_for(kind).is_some())
-                    .map(|w| (w, false))
+                return self
+                    .workloads()
+                    .filter(|&(w, wl)| fits(self, w).is_some() && wl.name_for(kind).is_some())
+                    .map(|(w, _)| (w, false))
                     .collect();
             }
             _ => {}
@@ -217,7 +219,7 @@ impl SideGraph<'_> {
         project: &Tri<String>,
         region: &Tri<String>,
         name: &Tri<String>,
-    ) -> Option<Vec<(usize, bool)>> {
+    ) -> Option<Vec<(LbIndex, bool)>> {
         if !matches!(name, Tri::Known(_)) {
             return None;
         }
@@ -231,6 +233,7 @@ impl SideGraph<'_> {
                     lb.kind == LbKind::Backend && lb.address.rtype.contains("_region_") == regional
                 })
                 .filter_map(|(j, lb)| {
+                    let j = LbIndex::from_position(j);
                     let own_project = self.iap.backend_projects.get(&j)?;
                     // A global backend has no region to compare.
                     let region = if regional {
@@ -259,7 +262,7 @@ impl SideGraph<'_> {
     fn tie_backends(
         &mut self,
         i: usize,
-        by_name: Option<Vec<(usize, bool)>>,
+        by_name: Option<Vec<(LbIndex, bool)>>,
         index: &Indexes,
         ctx: &Context,
     ) {
@@ -273,11 +276,10 @@ impl SideGraph<'_> {
                 let address = self.inventory.iap_iam[i].address.clone();
                 let attribute = self.inventory.iap_iam[i].target.name_attribute();
                 let backends = index.lb_targets_of(LbKind::UrlMap);
-                let is_backend =
-                    |j: &usize| self.inventory.load_balancers[*j].kind == LbKind::Backend;
+                let is_backend = |j: &LbIndex| self.load_balancer(*j).kind == LbKind::Backend;
                 match ctx.follow(&address, &[attribute], backends) {
                     Followed::Instances(found) if found.iter().any(is_backend) => {
-                        let found: Vec<usize> = found.into_iter().filter(is_backend).collect();
+                        let found: Vec<LbIndex> = found.into_iter().filter(is_backend).collect();
                         let certain = found.len() == 1;
                         found.into_iter().map(|j| (j, certain)).collect()
                     }
@@ -314,7 +316,7 @@ impl SideGraph<'_> {
                                     lb.kind == LbKind::Backend
                                         && lb.address.rtype.contains("_region_") == regional
                                 })
-                                .map(|(j, _)| (j, false))
+                                .map(|(j, _)| (LbIndex::from_position(j), false))
                                 .collect()
                         }
                     }
@@ -389,13 +391,13 @@ mod tests {
         for (w, list) in &g.iap.on_workload {
             for &(i, certain) in list {
                 let from = inv.iap_iam[i].address.to_string();
-                out.push((from, inv.workloads[*w].address.to_string(), certain));
+                out.push((from, g.workload(*w).address.to_string(), certain));
             }
         }
         for (b, list) in &g.iap.on_backend {
             for &(i, certain) in list {
                 let from = inv.iap_iam[i].address.to_string();
-                out.push((from, inv.load_balancers[*b].address.to_string(), certain));
+                out.push((from, g.load_balancer(*b).address.to_string(), certain));
             }
         }
         out.sort();
@@ -563,7 +565,7 @@ mod tests {
             ],
             |g| {
                 [0, 1].map(|b| {
-                    crate::posture::iap_access::backend_gate(g, b)
+                    crate::posture::iap_access::backend_gate(g, LbIndex::from_position(b))
                         .iter()
                         .map(|a| (a.principal.display().to_owned(), a.certain()))
                         .collect::<Vec<_>>()

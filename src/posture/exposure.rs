@@ -4,7 +4,7 @@
 
 use petgraph::graph::NodeIndex;
 
-use crate::graph::{EdgeKind, NodeKind, Principal, SideGraph};
+use crate::graph::{EdgeKind, LbIndex, NodeKind, Principal, SideGraph};
 use crate::iam::{Level, MemberKind, classify};
 use crate::inventory::{Ingress, LbKind, Workload, WorkloadKind};
 use crate::plan::Tri;
@@ -27,7 +27,7 @@ pub struct LbPath {
     pub certain: bool,
     /// The backend service of the path (its load-balancer piece index on its side), whose IAP
     /// gate the path passes.
-    pub(crate) backend: Option<usize>,
+    pub(crate) backend: Option<LbIndex>,
 }
 
 /// A Cloud Run domain mapping that serves the workload.
@@ -437,25 +437,21 @@ fn lb_paths(g: &SideGraph, node: NodeIndex) -> Vec<LbPath> {
             let NodeKind::Lb(i) = g.graph[src] else {
                 continue;
             };
-            let lb = &g.inventory.load_balancers[i];
+            let lb = g.load_balancer(i);
             if lb.kind == LbKind::ForwardingRule {
                 let pieces: Vec<_> = next
                     .iter()
                     .rev()
                     .filter_map(|n| match g.graph[*n] {
-                        NodeKind::Lb(j) => Some(&g.inventory.load_balancers[j]),
+                        NodeKind::Lb(j) => Some(g.load_balancer(j)),
                         _ => None,
                     })
                     .collect();
                 let backend = next.iter().rev().find_map(|n| match g.graph[*n] {
-                    NodeKind::Lb(j) if g.inventory.load_balancers[j].kind == LbKind::Backend => {
-                        Some(j)
-                    }
+                    NodeKind::Lb(j) if g.load_balancer(j).kind == LbKind::Backend => Some(j),
                     _ => None,
                 });
-                let iap = backend.map_or(Tri::Known(false), |j| {
-                    g.inventory.load_balancers[j].iap.clone()
-                });
+                let iap = backend.map_or(Tri::Known(false), |j| g.load_balancer(j).iap.clone());
                 out.push(LbPath {
                     forwarding_rule: lb.address.to_string(),
                     chain: pieces.iter().map(|p| p.address.to_string()).collect(),
@@ -483,7 +479,7 @@ fn domain_paths(g: &SideGraph, node: NodeIndex) -> Vec<DomainPath> {
             let NodeKind::Domain(i) = g.graph[src] else {
                 return None;
             };
-            let m = &g.inventory.domain_mappings[i];
+            let m = g.domain_mapping(i);
             Some(DomainPath {
                 address: m.address.to_string(),
                 domain: m.domain.clone().known(),

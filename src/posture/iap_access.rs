@@ -11,7 +11,7 @@
 
 use petgraph::graph::NodeIndex;
 
-use crate::graph::{NodeKind, Principal, SideGraph};
+use crate::graph::{LbIndex, NodeKind, Principal, SideGraph, WorkloadIndex};
 use crate::iam::{Caps, Level, MemberKind};
 
 use super::Verdict;
@@ -19,7 +19,7 @@ use super::invokers::{Invoker, Source, fold, iam_source};
 
 /// The accessors of the IAP that a Cloud Run service enables on itself (workload `w`, at
 /// `node`).
-pub fn service_gate(g: &SideGraph, w: usize, node: NodeIndex) -> Vec<Invoker> {
+pub fn service_gate(g: &SideGraph, w: WorkloadIndex, node: NodeIndex) -> Vec<Invoker> {
     let own = g.iap.on_workload.get(&w).map_or(&[][..], Vec::as_slice);
     let project = g.workload_project(w).clone().known();
     let scope = super::invokers::scope_sources(g, node, Caps::IAP_ACCESS);
@@ -27,7 +27,7 @@ pub fn service_gate(g: &SideGraph, w: usize, node: NodeIndex) -> Vec<Invoker> {
 }
 
 /// The accessors of the IAP on backend service `backend` (a load-balancer piece index).
-pub fn backend_gate(g: &SideGraph, backend: usize) -> Vec<Invoker> {
+pub fn backend_gate(g: &SideGraph, backend: LbIndex) -> Vec<Invoker> {
     let own = g
         .iap
         .on_backend
@@ -52,10 +52,7 @@ pub fn backend_gate(g: &SideGraph, backend: usize) -> Vec<Invoker> {
         })
         .collect();
     // `projects/P/iap_web/compute` governs the global backend services of the project.
-    let regional = g.inventory.load_balancers[backend]
-        .address
-        .rtype
-        .contains("_region_");
+    let regional = g.load_balancer(backend).address.rtype.contains("_region_");
     let compute = if regional {
         Vec::new()
     } else {

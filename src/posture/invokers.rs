@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use petgraph::graph::NodeIndex;
 
-use crate::graph::{Authority, EdgeKind, Principal, ResolvedGrant, SideGraph};
+use crate::graph::{Authority, EdgeKind, IamIndex, Principal, ResolvedGrant, SideGraph};
 use crate::iam::{Caps, Level};
 use crate::inventory::{IamTarget, Scope, WorkloadKind};
 use crate::plan::Tri;
@@ -106,7 +106,7 @@ pub(super) fn iam_source<'g>(
     assumed: bool,
 ) -> Option<Source<'g>> {
     let i = g.iam_index(node)?;
-    let iam = &g.inventory.iam[i];
+    let iam = g.iam(i);
     if iam.target.is_function_resource() {
         return None;
     }
@@ -238,16 +238,16 @@ pub(super) fn fold<'g>(
 }
 
 fn conflicts(g: &SideGraph, edges: &[(NodeIndex, EdgeKind)]) -> Vec<Conflict> {
-    let on_workload: Vec<usize> = edges
+    let on_workload: Vec<IamIndex> = edges
         .iter()
         .filter(|(_, e)| *e == EdgeKind::GrantsOn)
         .filter_map(|(n, _)| g.iam_index(*n))
         .collect();
     // A gen2 function has two policies: its own and its Cloud Run service's. Resources on one
     // never overwrite the other.
-    let (on_function, on_service): (Vec<usize>, Vec<usize>) = on_workload
+    let (on_function, on_service): (Vec<IamIndex>, Vec<IamIndex>) = on_workload
         .into_iter()
-        .partition(|&i| g.inventory.iam[i].target.is_function_resource());
+        .partition(|&i| g.iam(i).target.is_function_resource());
     let mut out = policy_conflicts(g, &on_function);
     out.extend(policy_conflicts(g, &on_service));
     out.sort();
@@ -256,9 +256,9 @@ fn conflicts(g: &SideGraph, edges: &[(NodeIndex, EdgeKind)]) -> Vec<Conflict> {
 }
 
 /// Conflicts among the IAM resources on one policy.
-fn policy_conflicts(g: &SideGraph, resource_level: &[usize]) -> Vec<Conflict> {
+fn policy_conflicts(g: &SideGraph, resource_level: &[IamIndex]) -> Vec<Conflict> {
     let mut out = Vec::new();
-    let policies: Vec<usize> = resource_level
+    let policies: Vec<IamIndex> = resource_level
         .iter()
         .copied()
         .filter(|&i| g.grants[i].authority == Authority::Policy)
@@ -266,7 +266,7 @@ fn policy_conflicts(g: &SideGraph, resource_level: &[usize]) -> Vec<Conflict> {
     if !policies.is_empty() && resource_level.len() > 1 {
         let mut addresses: Vec<String> = resource_level
             .iter()
-            .map(|&i| g.inventory.iam[i].address.to_string())
+            .map(|&i| g.iam(i).address.to_string())
             .collect();
         addresses.sort();
         out.push(Conflict {
@@ -276,7 +276,7 @@ fn policy_conflicts(g: &SideGraph, resource_level: &[usize]) -> Vec<Conflict> {
             addresses,
         });
     }
-    let bindings: Vec<usize> = resource_level
+    let bindings: Vec<IamIndex> = resource_level
         .iter()
         .copied()
         .filter(|&i| g.grants[i].authority == Authority::Binding)
@@ -292,12 +292,12 @@ fn policy_conflicts(g: &SideGraph, resource_level: &[usize]) -> Vec<Conflict> {
                 g.grants[m].authority == Authority::Member
                     && role_name(g, m).as_deref() == Some(&role)
             })
-            .map(|m| g.inventory.iam[m].address.to_string())
+            .map(|m| g.iam(m).address.to_string())
             .collect();
         if members.is_empty() {
             continue;
         }
-        members.push(g.inventory.iam[b].address.to_string());
+        members.push(g.iam(b).address.to_string());
         members.sort();
         out.push(Conflict {
             message: format!(
@@ -310,6 +310,6 @@ fn policy_conflicts(g: &SideGraph, resource_level: &[usize]) -> Vec<Conflict> {
     out
 }
 
-fn role_name(g: &SideGraph, i: usize) -> Option<String> {
+fn role_name(g: &SideGraph, i: IamIndex) -> Option<String> {
     g.grants[i].bindings.as_ref()?.first()?.role.name.clone()
 }

@@ -195,7 +195,7 @@ pub struct Posture {
 pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture> {
     let mut out = BTreeMap::new();
     let mut identities = identity::Identities::new(g, other);
-    for (i, w) in g.inventory.workloads.iter().enumerate() {
+    for (i, w) in g.workloads() {
         let node = g.workload_nodes[i];
         let (invokers, conflicts) = invokers::collect(g, node, w.kind);
         let exposure = exposure::assess(g, node, w, &invokers);
@@ -265,7 +265,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
             },
         );
     }
-    for (i, e) in g.externals.iter().enumerate() {
+    for (i, e) in g.externals.enumerate() {
         let node = g.external_nodes[i];
         let (invokers, conflicts) = invokers::collect(g, node, e.kind);
         let exposure = exposure::assess_external(e.kind, &invokers);
