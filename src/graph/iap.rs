@@ -149,12 +149,27 @@ impl SideGraph<'_> {
         ctx: &Context,
     ) -> Vec<(WorkloadIndex, bool)> {
         let kind = WorkloadKind::Service;
+        let address = self.inventory.iap_iam[i].address.clone();
+        let attribute = self.inventory.iap_iam[i].target.name_attribute();
+        let followed = ctx.follow(&address, &[attribute], index.workloads_of(kind));
+        // A name unknown at plan time that the configuration sets to a constant is that name
+        // (any name form: its last segment).
+        let name = match (name, &followed) {
+            (
+                Tri::Unknown | Tri::Absent,
+                Followed::Constant {
+                    value: Value::String(n),
+                    ..
+                },
+            ) => Tri::Known(n.rsplit('/').next().unwrap_or(n).to_owned()),
+            _ => name.clone(),
+        };
         let fits = |g: &Self, w: WorkloadIndex| -> Option<bool> {
             let wl = g.workload(w);
             let components = [
                 component_matches(g.workload_project(w), project),
                 component_matches(&wl.location, location),
-                component_matches(wl.name_for(kind).unwrap_or(&wl.name), name),
+                component_matches(wl.name_for(kind).unwrap_or(&wl.name), &name),
             ];
             if components.contains(&Some(false)) {
                 None
@@ -162,7 +177,7 @@ impl SideGraph<'_> {
                 Some(components.iter().all(|c| *c == Some(true)))
             }
         };
-        let by_name: Vec<(WorkloadIndex, bool)> = match name {
+        let by_name: Vec<(WorkloadIndex, bool)> = match &name {
             Tri::Known(n) => index
                 .workloads_by_name
                 .get(&(kind, n.as_str()))
@@ -176,9 +191,7 @@ impl SideGraph<'_> {
         if let [(_, true)] = by_name[..] {
             return by_name;
         }
-        let address = self.inventory.iap_iam[i].address.clone();
-        let attribute = self.inventory.iap_iam[i].target.name_attribute();
-        match ctx.follow(&address, &[attribute], index.workloads_of(kind)) {
+        match followed {
             Followed::Instances(found) => {
                 let found: Vec<WorkloadIndex> = found
                     .into_iter()
@@ -189,7 +202,12 @@ impl SideGraph<'_> {
                     return found.into_iter().map(|w| (w, certain)).collect();
                 }
             }
-            Followed::Opaque(reason) if !matches!(name, Tri::Known(_)) => {
+            // Nothing says which service is meant: each one its known components fit may be.
+            followed if !matches!(name, Tri::Known(_)) => {
+                let reason = match followed {
+                    Followed::Opaque(reason) => reason,
+                    _ => "its configuration names no service".into(),
+                };
                 self.unresolve(
                     &address,
                     format!("{attribute} unknown at plan time: {reason}"),
@@ -356,6 +374,7 @@ mod tests {
                 "schema_version": 0}));
         }
         let text = json!({"format_version": "1.2", "terraform_version": "1.9.8",
+            "variables": {"target": {"value": "projects/p/iap_web/cloud_run-eu/services/api"}},
             "resource_changes": changes,
             "configuration": {"provider_config": {"google": {"name": "google",
                 "full_name": "registry.terraform.io/hashicorp/google",
@@ -497,8 +516,14 @@ mod tests {
                 (
                     "google_iap_web_cloud_run_service_iam_member.from_local",
                     accessor("cloud_run_service_name", Value::Null),
-                    unknown_name,
+                    unknown_name.clone(),
                     json!({"cloud_run_service_name": {"references": ["local.target"]}}),
+                ),
+                (
+                    "google_iap_web_cloud_run_service_iam_member.from_variable",
+                    accessor("cloud_run_service_name", Value::Null),
+                    unknown_name,
+                    json!({"cloud_run_service_name": {"references": ["var.target"]}}),
                 ),
             ],
             |g| {
@@ -521,6 +546,12 @@ mod tests {
                     "google_cloud_run_v2_service.web".into(),
                     false
                 ),
+                // The variable names the service; its location is left to the provider.
+                (
+                    "google_iap_web_cloud_run_service_iam_member.from_variable".into(),
+                    "google_cloud_run_v2_service.api".into(),
+                    false
+                ),
                 (
                     "google_iap_web_cloud_run_service_iam_member.referenced".into(),
                     "google_cloud_run_v2_service.web".into(),
@@ -528,7 +559,13 @@ mod tests {
                 ),
             ]
         );
-        assert_eq!(unresolved, [local]);
+        assert_eq!(
+            unresolved,
+            [
+                local,
+                "google_iap_web_cloud_run_service_iam_member.from_variable"
+            ]
+        );
     }
 
     #[test]
