@@ -47,7 +47,8 @@ pub struct Exposure {
     /// disabled (`unknown` when either may hold, or when a grant on the workload itself names a
     /// principal unknown at plan time, which may be `allUsers`).
     pub anyone_allowed: Verdict,
-    /// A path from the internet reaches the service past IAP.
+    /// A path from the internet reaches the service past IAP, or through IAP that admits
+    /// anyone.
     pub reachable: Verdict,
     pub reasons: Vec<String>,
     pub iap: Option<bool>,
@@ -183,7 +184,11 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
                     "external load balancer `{}` reaches it through IAP that admits allUsers",
                     p.forwarding_rule
                 )),
-                Verdict::Unknown if admits != Verdict::No => reasons.push(format!(
+                Verdict::Unknown if admits == Verdict::Yes => reasons.push(format!(
+                    "load balancer `{}` may reach it through IAP that admits allUsers",
+                    p.forwarding_rule
+                )),
+                Verdict::Unknown if admits == Verdict::Unknown => reasons.push(format!(
                     "load balancer `{}` reaches it through IAP that may admit allUsers",
                     p.forwarding_rule
                 )),
