@@ -177,7 +177,7 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
         let v = reach.and(ungated(p.iap));
         if let (Some(backend), Some(true) | None) = (p.backend, p.iap) {
             let accessors = iap_access::backend_gate(g, backend);
-            let admits = iap_access::admits(g, &accessors, iap_access::ANYONE);
+            let admits = iap_access::admits_anyone(g, &accessors);
             let through = reach.and(verdict(p.iap)).and(admits);
             match through {
                 Verdict::Yes => reasons.push(format!(
@@ -279,7 +279,7 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
             _ => unreachable!("assess is called on workload nodes"),
         };
         let accessors = iap_access::service_gate(g, w_index, node);
-        let admits = iap_access::admits(g, &accessors, iap_access::ANYONE);
+        let admits = iap_access::admits_anyone(g, &accessors);
         gates.push(accessors);
         admits
     };

@@ -97,16 +97,15 @@ fn accessors(
     fold(sources, Caps::IAP_ACCESS, |_| true)
 }
 
-/// Whether a gate with these accessors lets in every caller of a class: `allUsers` for
-/// anyone, `allAuthenticatedUsers` (or `allUsers`) for any Google account. A grant that only
-/// may apply, or a principal unknown at plan time in an IAP resource's own policy (which may be
-/// `allUsers`), leaves it unknown; project, folder and organization policies cannot hold
-/// `allUsers` or `allAuthenticatedUsers`, so an unknown member there is someone, never the
-/// public.
-pub fn admits(g: &SideGraph, accessors: &[Invoker], wanted: &[MemberKind]) -> Verdict {
+/// Whether a gate with these accessors lets anyone on the internet through: `allUsers` holds
+/// the accessor role. A grant that only may apply, or a principal unknown at plan time in an IAP
+/// resource's own policy (which may be `allUsers`), leaves it unknown; project, folder and
+/// organization policies cannot hold `allUsers`, so an unknown member there is someone, never
+/// the public.
+pub fn admits_anyone(g: &SideGraph, accessors: &[Invoker]) -> Verdict {
     Verdict::any(accessors.iter().map(|a| {
         match &a.principal {
-            Principal::Known { .. } if wanted.contains(&a.principal.kind()) => {
+            Principal::Known { .. } if a.principal.kind() == MemberKind::AllUsers => {
                 if a.certain() {
                     Verdict::Yes
                 } else {
@@ -124,9 +123,6 @@ pub fn admits(g: &SideGraph, accessors: &[Invoker], wanted: &[MemberKind]) -> Ve
         }
     }))
 }
-
-/// Anyone on the internet passes a gate with these accessors.
-pub const ANYONE: &[MemberKind] = &[MemberKind::AllUsers];
 
 /// Merges the accessors of several gates into one list, each principal once with every grant.
 pub fn merge(gates: impl IntoIterator<Item = Vec<Invoker>>) -> Vec<Invoker> {
