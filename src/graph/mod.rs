@@ -8,6 +8,7 @@
 //! it is never dropped silently.
 
 pub mod grants;
+pub mod iap;
 mod identity;
 pub mod index;
 pub mod link;
@@ -179,6 +180,8 @@ pub struct SideGraph<'i> {
     pub lb_unresolved: bool,
     /// Some domain mapping of this side cannot be tied to a service (listed in `unresolved`).
     pub domain_unresolved: bool,
+    /// Who passes IAP: IAM on IAP web resources and the gates it governs.
+    pub iap: iap::IapLinks,
     /// Each workload's project; an unset one filled from the provider configuration it uses.
     workload_projects: Table<WorkloadIndex, Tri<String>>,
     /// The project of provider configurations whose `project` the configuration does not fix,
@@ -260,6 +263,7 @@ impl<'i> SideGraph<'i> {
             unresolved: Vec::new(),
             lb_unresolved: false,
             domain_unresolved: false,
+            iap: iap::IapLinks::default(),
             workload_projects: Table::new(),
             provider_projects: scopes::learn_provider_projects(inventory, ctx),
             projects: HashMap::new(),
@@ -301,6 +305,7 @@ impl<'i> SideGraph<'i> {
         g.link_keys(&index, ctx);
         g.link_load_balancers(&index, ctx);
         g.link_domain_mappings(&index, ctx);
+        g.link_iap(&index, ctx);
         // Every edge is in: from here on the graph is only queried.
         g.incoming_edges = Adjacency::of(&g.graph, Direction::Incoming);
         g.outgoing_edges = Adjacency::of(&g.graph, Direction::Outgoing);

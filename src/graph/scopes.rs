@@ -88,12 +88,13 @@ impl SideGraph<'_> {
     }
 
     /// The capabilities that posture asks project-level grants about.
-    const SCOPE_CAPS: [Caps; 5] = [
+    const SCOPE_CAPS: [Caps; 6] = [
         Caps::INVOKE,
         Caps::RUN_JOB,
         Caps::MODIFY,
         Caps::CONTROL_ACCOUNT,
         Caps::IAM_ADMIN,
+        Caps::IAP_ACCESS,
     ];
 
     pub(super) fn index_scope_grants(&mut self) {
