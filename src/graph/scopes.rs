@@ -100,7 +100,7 @@ impl SideGraph<'_> {
     pub(super) fn index_scope_grants(&mut self) {
         let projects: Vec<NodeIndex> = self.projects.values().copied().collect();
         for project in projects {
-            let covering = self.incoming(project, |e| e == EdgeKind::Covers);
+            let covering: Vec<_> = self.incoming(project, |e| e == EdgeKind::Covers).collect();
             for caps in Self::SCOPE_CAPS {
                 let relevant: Vec<IamIndex> =
                     covering

@@ -479,7 +479,6 @@ fn lb_paths(g: &SideGraph, node: NodeIndex) -> Vec<LbPath> {
 fn domain_paths(g: &SideGraph, node: NodeIndex) -> Vec<DomainPath> {
     let mut out: Vec<DomainPath> = g
         .incoming(node, |e| matches!(e, EdgeKind::Fronts | EdgeKind::MayFront))
-        .into_iter()
         .filter_map(|(src, edge)| {
             let NodeKind::Domain(i) = g.graph[src] else {
                 return None;

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use petgraph::graph::NodeIndex;
 
@@ -103,15 +104,16 @@ pub struct IdentityPosture {
     pub implicit: bool,
     /// A service account created by this plan whose email is not known yet.
     pub planned_account: Option<String>,
-    /// The roles the account holds, as far as the plan shows.
-    pub roles: Vec<HeldRole>,
+    /// The roles the account holds, as far as the plan shows, sorted. Shared by every workload
+    /// that runs as the account: twenty thousand services on one account hold one list.
+    pub roles: Arc<[HeldRole]>,
     /// Why the account's roles are not all known, shown wherever its roles are: the roles it
     /// holds outside the plan matter (the default compute account), or the account is unknown.
     pub roles_unknown: Option<&'static str>,
-    /// Who can act as the account.
-    pub impersonators: Vec<Impersonator>,
-    /// Keys created for the account.
-    pub keys: Vec<HeldKey>,
+    /// Who can act as the account, sorted; shared like `roles`.
+    pub impersonators: Arc<[Impersonator]>,
+    /// Keys created for the account, sorted; shared like `roles`.
+    pub keys: Arc<[HeldKey]>,
     /// Why the identity cannot be known, or what about it lies outside the plan.
     pub note: Option<String>,
 }
@@ -132,10 +134,10 @@ impl IdentityPosture {
             default: None,
             implicit: false,
             planned_account: None,
-            roles: Vec::new(),
+            roles: Arc::default(),
             roles_unknown: None,
-            impersonators: Vec::new(),
-            keys: Vec::new(),
+            impersonators: Arc::default(),
+            keys: Arc::default(),
             note: Some("the workload is not in the plan".into()),
         }
     }
@@ -189,6 +191,9 @@ struct Controller {
     on_other_side: bool,
 }
 
+/// Everyone who can use an account, and the keys on the way, as its workloads share them.
+type Chains = (Arc<[Impersonator]>, Arc<[HeldKey]>);
+
 /// Assesses runtime identities. Each account's one-hop controllers are computed once:
 /// thousands of workloads can share one account, and chains revisit the same accounts.
 pub struct Identities<'g, 'i> {
@@ -201,11 +206,11 @@ pub struct Identities<'g, 'i> {
     /// Interned [`Target::key`]s of accounts, and (principal, role, grant) of controllers.
     account_ids: HashMap<String, usize>,
     grant_ids: HashMap<(String, String, String), usize>,
-    roles: HashMap<AccountIndex, Vec<HeldRole>>,
+    roles: HashMap<AccountIndex, Arc<[HeldRole]>>,
     /// Key addresses by account.
     keys: HashMap<String, Vec<String>>,
     /// Impersonators and keys by runtime account.
-    chains: HashMap<String, (Vec<Impersonator>, Vec<HeldKey>)>,
+    chains: HashMap<String, Chains>,
 }
 
 impl<'g, 'i> Identities<'g, 'i> {
@@ -227,8 +232,8 @@ impl<'g, 'i> Identities<'g, 'i> {
         let identity = &g.identities[index];
         let account = g
             .outgoing(g.workload_nodes[index], |e| e == EdgeKind::RunsAs)
-            .first()
-            .map(|(n, _)| *n);
+            .next()
+            .map(|(n, _)| n);
         let account =
             account.map(|n| (n, g.account_index(n).expect("RunsAs points at an account")));
         let default = SideGraph::is_default_identity(identity);
@@ -246,14 +251,14 @@ impl<'g, 'i> Identities<'g, 'i> {
                 Identity::PlannedAccount { address } => Some(address.to_string()),
                 _ => None,
             },
-            roles: Vec::new(),
+            roles: Arc::default(),
             roles_unknown: match identity {
                 Identity::Unknown { .. } => Some(UNKNOWN_ACCOUNT_ROLES),
                 _ if default == Some(true) => Some(DEFAULT_ACCOUNT_ROLES),
                 _ => None,
             },
-            impersonators: Vec::new(),
-            keys: Vec::new(),
+            impersonators: Arc::default(),
+            keys: Arc::default(),
             note: match identity {
                 Identity::ImplicitDefault => Some(
                     "the default compute account's project roles are outside the plan; it is granted \
@@ -291,20 +296,21 @@ impl<'g, 'i> Identities<'g, 'i> {
                     let node = target.node.expect("an account has a node");
                     let mut roles = held_roles(g, node, a);
                     roles.extend(roles_through_sets(g, a, target.project.as_deref()));
-                    roles
+                    sorted(roles)
                 })
                 .clone();
         }
         // Every workload that runs as the same account (named the same way) has the same chains.
         let memo = format!("{}|{}", target.key(), target.label);
         if !self.chains.contains_key(&memo) {
-            let chains = self.follow_chains(target);
-            self.chains.insert(memo.clone(), chains);
+            let (impersonators, keys) = self.follow_chains(target);
+            self.chains
+                .insert(memo.clone(), (sorted(impersonators), sorted(keys)));
         }
         let (impersonators, keys) = self.chains[&memo].clone();
         posture.impersonators = impersonators;
         posture.keys = keys;
-        finish(posture)
+        posture
     }
 
     /// Everyone who can use the runtime account, directly or through other accounts, to a
@@ -327,7 +333,6 @@ impl<'g, 'i> Identities<'g, 'i> {
                 // An account node has an edge from every workload that runs as it: scan it once.
                 let keys = self.keys.entry(target.key()).or_insert_with(|| {
                     g.incoming(node, |e| e == EdgeKind::KeyFor)
-                        .into_iter()
                         .filter_map(|(src, _)| match g.graph[src] {
                             NodeKind::Key(k) => Some(g.key(k).address.to_string()),
                             _ => None,
@@ -620,15 +625,13 @@ fn roles_through_sets(
     roles
 }
 
-fn finish(mut posture: IdentityPosture) -> IdentityPosture {
-    posture.roles.sort();
-    posture.roles.dedup();
-    posture.impersonators.sort();
-    posture.impersonators.dedup();
-    posture.keys.sort();
-    posture.keys.dedup();
-    posture
+/// Sorted and without repeats: the shared form of an account's roles, impersonators or keys.
+fn sorted<T: Ord>(mut items: Vec<T>) -> Arc<[T]> {
+    items.sort();
+    items.dedup();
+    items.into()
 }
+
 /// Principals of grant `i` whose role gives control of an account: acting as it, minting its
 /// tokens or keys, or changing its IAM policy (which can grant any of those). The account itself
 /// (its node, or its member when it has none) is left out, since acting as oneself adds nothing,
