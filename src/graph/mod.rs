@@ -26,6 +26,7 @@ use petgraph::visit::EdgeRef;
 use crate::iam::Caps;
 use crate::iam::member::is_default_compute_account;
 use crate::inventory::defaults::{UnknownValue, unknown_value};
+use crate::inventory::iap_iam::IapIam;
 use crate::inventory::{
     AccountKey, DomainMapping, IamResource, IamTarget, LbResource, Scope, SideInventory, Workload,
     WorkloadKind,
@@ -37,8 +38,8 @@ use index::Indexes;
 pub use link::Context;
 use link::{Followed, component_matches};
 pub use table::{
-    AccountIndex, DomainIndex, ExternalIndex, IamIndex, KeyIndex, LbIndex, Table, TableIndex,
-    WorkloadIndex,
+    AccountIndex, DomainIndex, ExternalIndex, IamIndex, IapIamIndex, KeyIndex, LbIndex, Table,
+    TableIndex, WorkloadIndex,
 };
 
 /// A workload that IAM in the plan grants on, but that the plan does not manage.
@@ -390,6 +391,10 @@ impl<'i> SideGraph<'i> {
 
     pub fn domain_mapping(&self, d: DomainIndex) -> &'i DomainMapping {
         &self.inventory.domain_mappings[d.position()]
+    }
+
+    pub fn iap_iam(&self, i: IapIamIndex) -> &'i IapIam {
+        &self.inventory.iap_iam[i.position()]
     }
 
     /// Whether a known runtime email is the Compute Engine default account.
