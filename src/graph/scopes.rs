@@ -88,12 +88,13 @@ impl SideGraph<'_> {
     }
 
     /// The capabilities that posture asks project-level grants about.
-    const SCOPE_CAPS: [Caps; 5] = [
+    const SCOPE_CAPS: [Caps; 6] = [
         Caps::INVOKE,
         Caps::RUN_JOB,
         Caps::MODIFY,
         Caps::CONTROL_ACCOUNT,
         Caps::IAM_ADMIN,
+        Caps::IAP_ACCESS,
     ];
 
     /// The capabilities a scope grant of a role unknown at plan time is indexed under.
@@ -102,7 +103,7 @@ impl SideGraph<'_> {
     pub(super) fn index_scope_grants(&mut self) {
         let projects: Vec<NodeIndex> = self.projects.values().copied().collect();
         for project in projects {
-            let covering = self.incoming(project, |e| e == EdgeKind::Covers);
+            let covering: Vec<_> = self.incoming(project, |e| e == EdgeKind::Covers).collect();
             for caps in Self::SCOPE_CAPS {
                 let relevant: Vec<IamIndex> = covering
                     .iter()

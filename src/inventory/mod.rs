@@ -14,6 +14,7 @@ pub mod defaults;
 pub mod domain_mapping;
 pub mod function;
 pub mod iam;
+pub mod iap_iam;
 pub mod load_balancer;
 pub(crate) mod org_policy;
 pub mod policy_data;
@@ -61,6 +62,8 @@ pub struct SideInventory {
     pub(crate) binauthz_policies: Vec<binauthz_policy::BinauthzPolicy>,
     /// What the plan does to projects' default service accounts.
     pub(crate) default_accounts_actions: Vec<org_policy::DefaultAccounts>,
+    /// IAM on Identity-Aware Proxy web resources: who passes IAP.
+    pub iap_iam: Vec<iap_iam::IapIam>,
     pub policy_data: Vec<PolicyDataSource>,
     /// The projects whose default compute account the plan can name.
     pub default_accounts: Vec<DefaultAccount>,
@@ -123,6 +126,7 @@ fn reads_whole(rtype: &str) -> bool {
         || org_policy::handles(rtype)
         || org_policy::handles_default_accounts(rtype)
         || binauthz_policy::handles(rtype)
+        || iap_iam::handles(rtype)
         || resource_iam::handles(rtype)
         || policy_data::handles(rtype)
         || project::handles(rtype)
@@ -302,6 +306,8 @@ fn read_one(inv: &mut Inventory, r: &Reading) -> Result<(), TypeMismatch> {
     } else if org_policy::handles_default_accounts(r.rtype) {
         side.default_accounts_actions
             .push(org_policy::read_default_accounts(r)?);
+    } else if iap_iam::handles(r.rtype) {
+        side.iap_iam.push(iap_iam::read(r)?);
     } else if resource_iam::handles(r.rtype) {
         // Last: any IAM type the readers above do not claim is IAM on some other resource.
         side.iam.push(resource_iam::read(r)?);

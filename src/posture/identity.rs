@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use petgraph::graph::NodeIndex;
 
@@ -190,8 +191,9 @@ pub struct IdentityPosture {
     pub implicit: bool,
     /// A service account created by this plan whose email is not known yet.
     pub planned_account: Option<String>,
-    /// The roles the account holds, as far as the plan shows.
-    pub roles: Vec<HeldRole>,
+    /// The roles the account holds, as far as the plan shows, sorted. Shared by every workload
+    /// that runs as the account: twenty thousand services on one account hold one list.
+    pub roles: Arc<[HeldRole]>,
     /// Why the account's roles are not all known, shown wherever its roles are: the roles it
     /// holds outside the plan matter (the default compute account), or the account is unknown.
     pub roles_unknown: Option<&'static str>,
@@ -199,10 +201,10 @@ pub struct IdentityPosture {
     /// roles are then what the plan shows), what mitigates it: `mitigated by …`, naming the
     /// resource.
     pub roles_mitigated: Option<String>,
-    /// Who can act as the account.
-    pub impersonators: Vec<Impersonator>,
-    /// Keys created for the account.
-    pub keys: Vec<HeldKey>,
+    /// Who can act as the account, sorted; shared like `roles`.
+    pub impersonators: Arc<[Impersonator]>,
+    /// Keys created for the account, sorted; shared like `roles`.
+    pub keys: Arc<[HeldKey]>,
     /// Why the identity cannot be known, or what about it lies outside the plan.
     pub note: Option<String>,
 }
@@ -223,11 +225,11 @@ impl IdentityPosture {
             default: None,
             implicit: false,
             planned_account: None,
-            roles: Vec::new(),
+            roles: Arc::default(),
             roles_unknown: None,
             roles_mitigated: None,
-            impersonators: Vec::new(),
-            keys: Vec::new(),
+            impersonators: Arc::default(),
+            keys: Arc::default(),
             note: Some("the workload is not in the plan".into()),
         }
     }
@@ -304,6 +306,9 @@ struct Controller {
 /// Roles, controllers and keys that an account may have.
 type AnyAccount = (Vec<HeldRole>, Vec<Impersonator>, Vec<HeldKey>);
 
+/// Everyone who can use an account, and the keys on the way, as its workloads share them.
+type Chains = (Arc<[Impersonator]>, Arc<[HeldKey]>);
+
 /// Assesses runtime identities. Each account's one-hop controllers are computed once:
 /// thousands of workloads can share one account, and chains revisit the same accounts.
 pub struct Identities<'g, 'i> {
@@ -316,7 +321,10 @@ pub struct Identities<'g, 'i> {
     /// Interned [`Target::key`]s of accounts, and (principal, role, grant) of controllers.
     account_ids: HashMap<String, usize>,
     grant_ids: HashMap<(String, String, String), usize>,
-    roles: HashMap<AccountIndex, Vec<HeldRole>>,
+    roles: HashMap<AccountIndex, Arc<[HeldRole]>>,
+    /// The roles of an identity that is no account of the graph: the grants to unknown
+    /// members only.
+    no_account_roles: Arc<[HeldRole]>,
     /// The grants that may be to any account ([`grants_to_unknown_members`]), found once.
     to_unknown_members: Vec<HeldRole>,
     /// Service account IAM resources that name no account of the plan although they may name
@@ -331,11 +339,15 @@ pub struct Identities<'g, 'i> {
     /// Key addresses by account.
     keys: HashMap<String, Vec<String>>,
     /// Impersonators and keys by runtime account.
-    chains: HashMap<String, (Vec<Impersonator>, Vec<HeldKey>)>,
+    chains: HashMap<String, Chains>,
 }
 
 impl<'g, 'i> Identities<'g, 'i> {
     pub fn new(g: &'g SideGraph<'i>, other: &'g SideGraph<'i>) -> Self {
+        let to_unknown_members: Vec<HeldRole> = grants_to_unknown_members(g)
+            .into_iter()
+            .map(|(i, role)| HeldRole::granted(g, i, &role, false))
+            .collect();
         Identities {
             g,
             other: OtherSide::new(other),
@@ -343,16 +355,15 @@ impl<'g, 'i> Identities<'g, 'i> {
             account_ids: HashMap::new(),
             grant_ids: HashMap::new(),
             roles: HashMap::new(),
-            to_unknown_members: grants_to_unknown_members(g)
-                .into_iter()
-                .map(|(i, role)| HeldRole::granted(g, i, &role, false))
-                .collect(),
+            to_unknown_members: to_unknown_members.clone(),
+            no_account_roles: settle_roles(to_unknown_members),
             unlinked_account_grants: g
                 .iam_resources()
                 .filter_map(|(i, iam)| match &iam.target {
                     IamTarget::Account { email }
                         if g.outgoing(g.iam_nodes[i], |e| e == EdgeKind::GrantsOn)
-                            .is_empty() =>
+                            .next()
+                            .is_none() =>
                     {
                         unnamed(email).map(|by_id| (i, by_id))
                     }
@@ -363,7 +374,9 @@ impl<'g, 'i> Identities<'g, 'i> {
                 .graph
                 .node_indices()
                 .filter_map(|n| match g.graph[n] {
-                    NodeKind::Key(k) if g.outgoing(n, |e| e == EdgeKind::KeyFor).is_empty() => {
+                    NodeKind::Key(k)
+                        if g.outgoing(n, |e| e == EdgeKind::KeyFor).next().is_none() =>
+                    {
                         let key = g.key(k);
                         unnamed(&key.email).map(|by_id| (key.address.to_string(), by_id))
                     }
@@ -381,8 +394,8 @@ impl<'g, 'i> Identities<'g, 'i> {
         let identity = &g.identities[index];
         let account = g
             .outgoing(g.workload_nodes[index], |e| e == EdgeKind::RunsAs)
-            .first()
-            .map(|(n, _)| *n);
+            .next()
+            .map(|(n, _)| n);
         let account =
             account.map(|n| (n, g.account_index(n).expect("RunsAs points at an account")));
         let default = SideGraph::is_default_identity(identity);
@@ -400,15 +413,15 @@ impl<'g, 'i> Identities<'g, 'i> {
                 Identity::PlannedAccount { address } => Some(address.to_string()),
                 _ => None,
             },
-            roles: Vec::new(),
+            roles: Arc::default(),
             roles_unknown: match identity {
                 Identity::Unknown { .. } => Some(UNKNOWN_ACCOUNT_ROLES),
                 _ if default == Some(true) => Some(DEFAULT_ACCOUNT_ROLES),
                 _ => None,
             },
             roles_mitigated: None,
-            impersonators: Vec::new(),
-            keys: Vec::new(),
+            impersonators: Arc::default(),
+            keys: Arc::default(),
             note: match identity {
                 Identity::ImplicitDefault => Some(
                     "the default compute account's project roles are outside the plan; it is granted \
@@ -438,50 +451,54 @@ impl<'g, 'i> Identities<'g, 'i> {
                 label: posture.display(),
             },
         };
-        // A grant to a member the plan cannot know may be to this account, whichever it is.
-        posture
-            .roles
-            .extend(self.to_unknown_members.iter().cloned());
-        posture.roles.extend(self.account_roles(&target));
-        let (impersonators, keys) = self.chains_of(target);
-        posture.impersonators = impersonators;
-        posture.keys = keys;
-        // An account the plan cannot name may be any account of the plan: what each holds,
-        // who can use it and its keys are possible, never dropped.
+        posture.roles = self.account_roles(&target);
+        (posture.impersonators, posture.keys) = self.chains_of(target);
+        // An account the plan cannot name may be one of several: what each holds, who can use
+        // it and its keys are possible, never dropped.
         if let Identity::Unknown { candidates, .. } = identity {
             let project = g.workload_project(index).clone().known();
             let (roles, impersonators, keys) = self.any_account(candidates.as_deref(), project);
-            posture.roles.extend(roles);
-            posture.impersonators.extend(impersonators);
-            posture.keys.extend(keys);
+            posture.roles = settle_roles(posture.roles.iter().cloned().chain(roles).collect());
+            posture.impersonators = settle_impersonators(
+                posture
+                    .impersonators
+                    .iter()
+                    .cloned()
+                    .chain(impersonators)
+                    .collect(),
+            );
+            posture.keys = settle_keys(posture.keys.iter().cloned().chain(keys).collect());
         }
-        finish(posture)
+        posture
     }
 
-    /// The roles of an account of the graph, computed once per account.
-    fn account_roles(&mut self, target: &Target) -> Vec<HeldRole> {
+    /// The roles of an account of the graph, with the grants to members the plan cannot know
+    /// (which may be to it), computed once per account.
+    fn account_roles(&mut self, target: &Target) -> Arc<[HeldRole]> {
         let Some(a) = target.account else {
-            return Vec::new();
+            return Arc::clone(&self.no_account_roles);
         };
         let g = self.g;
-        self.roles
-            .entry(a)
-            .or_insert_with(|| {
-                let node = target.node.expect("an account has a node");
-                let mut roles = held_roles(g, node, a);
-                roles.extend(roles_through_sets(g, Some(a), target.project.as_deref()));
-                roles
-            })
-            .clone()
+        let to_unknown_members = &self.to_unknown_members;
+        Arc::clone(self.roles.entry(a).or_insert_with(|| {
+            let node = target.node.expect("an account has a node");
+            let mut roles = held_roles(g, node, a);
+            roles.extend(roles_through_sets(g, Some(a), target.project.as_deref()));
+            roles.extend(to_unknown_members.iter().cloned());
+            settle_roles(roles)
+        }))
     }
 
     /// Who can use an account and its keys: every workload that runs as the same account
     /// (named the same way) has the same chains, so they are followed once.
-    fn chains_of(&mut self, target: Target) -> (Vec<Impersonator>, Vec<HeldKey>) {
+    fn chains_of(&mut self, target: Target) -> Chains {
         let memo = format!("{}|{}", target.key(), target.label);
         if !self.chains.contains_key(&memo) {
-            let chains = self.follow_chains(target);
-            self.chains.insert(memo.clone(), chains);
+            let (impersonators, keys) = self.follow_chains(target);
+            self.chains.insert(
+                memo.clone(),
+                (settle_impersonators(impersonators), settle_keys(keys)),
+            );
         }
         self.chains[&memo].clone()
     }
@@ -528,10 +545,10 @@ impl<'g, 'i> Identities<'g, 'i> {
         let (mut impersonators, mut keys) = (Vec::new(), Vec::new());
         for (a, node) in accounts {
             let target = self.account_target(node, a);
-            roles.extend(self.account_roles(&target));
+            roles.extend(self.account_roles(&target).iter().cloned());
             let (i, k) = self.chains_of(target);
-            impersonators.extend(i);
-            keys.extend(k);
+            impersonators.extend(i.iter().cloned());
+            keys.extend(k.iter().cloned());
         }
         for r in &mut roles {
             r.certain = false;
@@ -568,7 +585,6 @@ impl<'g, 'i> Identities<'g, 'i> {
                 // An account node has an edge from every workload that runs as it: scan it once.
                 let keys = self.keys.entry(target.key()).or_insert_with(|| {
                     g.incoming(node, |e| e == EdgeKind::KeyFor)
-                        .into_iter()
                         .filter_map(|(src, _)| match g.graph[src] {
                             NodeKind::Key(k) => Some(g.key(k).address.to_string()),
                             _ => None,
@@ -956,43 +972,61 @@ fn roles_through_sets(
     roles
 }
 
-fn finish(mut posture: IdentityPosture) -> IdentityPosture {
-    posture.roles.sort();
-    posture.roles.dedup();
-    // A grant proven to be the account's needs no "maybe" from its unknown members.
-    let proven: HashSet<(String, String)> = posture
-        .roles
+/// Sorted and without repeats: the shared form of an account's roles, impersonators or keys.
+fn sorted<T: Ord>(mut items: Vec<T>) -> Arc<[T]> {
+    items.sort();
+    items.dedup();
+    items.into()
+}
+
+/// Roles sorted, without repeats, and without the "maybe" of a grant proven to be the
+/// account's (a binding that names it and also an unknown member).
+fn settle_roles(roles: Vec<HeldRole>) -> Arc<[HeldRole]> {
+    let proven: HashSet<(String, String)> = roles
         .iter()
         .filter(|r| r.certain)
         .map(|r| (r.role.clone(), r.granted_by.clone()))
         .collect();
-    posture
-        .roles
-        .retain(|r| r.certain || !proven.contains(&(r.role.clone(), r.granted_by.clone())));
-    posture.impersonators.sort();
-    posture.impersonators.dedup();
-    let proven: HashSet<(String, String, String)> = posture
-        .impersonators
+    sorted(
+        roles
+            .into_iter()
+            .filter(|r| r.certain || !proven.contains(&(r.role.clone(), r.granted_by.clone())))
+            .collect(),
+    )
+}
+
+/// Impersonators sorted, without repeats, and without the possible one a proven one repeats.
+fn settle_impersonators(impersonators: Vec<Impersonator>) -> Arc<[Impersonator]> {
+    let proven: HashSet<(String, String, String)> = impersonators
         .iter()
         .filter(|i| i.certain)
         .map(|i| (i.principal_key(), i.role.clone(), i.granted_by.clone()))
         .collect();
-    posture.impersonators.retain(|i| {
-        i.certain || !proven.contains(&(i.principal_key(), i.role.clone(), i.granted_by.clone()))
-    });
-    posture.keys.sort();
-    posture.keys.dedup();
-    let proven: HashSet<String> = posture
-        .keys
+    sorted(
+        impersonators
+            .into_iter()
+            .filter(|i| {
+                i.certain
+                    || !proven.contains(&(i.principal_key(), i.role.clone(), i.granted_by.clone()))
+            })
+            .collect(),
+    )
+}
+
+/// Keys sorted, without repeats, and without the possible one a proven one repeats.
+fn settle_keys(keys: Vec<HeldKey>) -> Arc<[HeldKey]> {
+    let proven: HashSet<String> = keys
         .iter()
         .filter(|k| k.certain)
         .map(|k| k.address.clone())
         .collect();
-    posture
-        .keys
-        .retain(|k| k.certain || !proven.contains(&k.address));
-    posture
+    sorted(
+        keys.into_iter()
+            .filter(|k| k.certain || !proven.contains(&k.address))
+            .collect(),
+    )
 }
+
 /// Principals of grant `i` whose role gives control of an account: acting as it, minting its
 /// tokens or keys, or changing its IAM policy (which can grant any of those). The account itself
 /// (its node, or its member when it has none) is left out, since acting as oneself adds nothing,

@@ -3,6 +3,7 @@
 pub mod controls;
 pub mod exposure;
 pub mod iam_admins;
+pub mod iap_access;
 pub mod identity;
 pub mod invokers;
 pub(crate) mod org_policy;
@@ -158,6 +159,8 @@ pub struct Posture {
     pub default_uri_disabled: Option<bool>,
     /// Identity-Aware Proxy is enabled on the workload.
     pub iap: Option<bool>,
+    /// Who passes the IAP gates in front of the workload, with the grants behind each.
+    pub iap_accessors: Vec<Invoker>,
     /// The load-balancer frontends that route to it.
     pub load_balancers: Vec<LbPath>,
     /// The Cloud Run domain mappings that serve the workload.
@@ -254,6 +257,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                     _ => None,
                 },
                 iap: exposure.iap,
+                iap_accessors: exposure.iap_accessors,
                 load_balancers: exposure.paths,
                 domain_mappings: exposure.domains,
                 identity,
@@ -291,6 +295,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 ingress: e.kind.serves_requests().then_some(IngressValue::Unknown),
                 default_uri_disabled: None,
                 iap: None,
+                iap_accessors: Vec::new(),
                 load_balancers: Vec::new(),
                 domain_mappings: Vec::new(),
                 identity: IdentityPosture::outside_plan(),

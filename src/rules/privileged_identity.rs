@@ -64,7 +64,7 @@ fn check(d: &Delta) -> Vec<super::Finding> {
     let held: HashMap<String, String> = [d.before, d.after]
         .into_iter()
         .flatten()
-        .flat_map(|p| &p.identity.roles)
+        .flat_map(|p| p.identity.roles.iter())
         .map(|r| {
             let what = match &r.resource {
                 Some(on) => format!("`{}` on `{}`", r.role, on.display()),
