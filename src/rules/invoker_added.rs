@@ -1,6 +1,10 @@
-use super::{Delta, Direction, Item, Rule, Severity, Subject, compare, invoker_items};
+use std::collections::HashSet;
+
+use super::{Delta, Direction, Item, Rule, Severity, Subject, compare_by, invoker_item};
 use crate::graph::Principal;
 use crate::iam::MemberKind;
+use crate::posture::Invoker;
+use crate::posture::invokers::Grant;
 
 pub static RULE: Rule = Rule {
     id: "invoker-added",
@@ -119,30 +123,31 @@ fn by_cause(d: &Delta, findings: Vec<super::Finding>) -> Vec<super::Finding> {
 /// access this rule is about.
 const VERB: &str = "invoke, run or redeploy";
 
-/// One finding per principal that gains or loses access.
-fn per_principal(d: &Delta) -> Vec<super::Finding> {
-    let verb = VERB;
-    compare(
-        d,
-        |p| {
-            // A principal that can also change the workload's IAM is reported once, at its
-            // full weight, by iam-admin-granted.
-            let mut items = invoker_items(p, |k| k == MemberKind::Named);
-            items.retain(|i| {
-                !p.iam_admins
-                    .iter()
-                    .any(|a| a.principal.identity_key() == i.key)
-            });
-            // Unknown members are one per grant: two unknown values may differ, so an unknown
-            // member of a new grant is a new principal even if another grant has one too.
-            let unknown = Principal::Unknown.identity_key();
-            let split: Vec<Item> = p
-                .invokers
-                .iter()
-                .filter(|i| i.principal == Principal::Unknown)
-                .flat_map(|i| &i.grants)
-                .map(|g| Item {
-                    key: format!("{unknown} {}", g.address),
+/// What gives access, as compared across sides.
+enum Access<'p> {
+    /// A known principal, with every grant that gives it access.
+    Principal(&'p Invoker),
+    /// One grant to a member unknown at plan time, keyed by the grant: two unknown values may
+    /// differ, so an unknown member of a new grant is a new principal even if another grant
+    /// has one too.
+    Unknown(&'p Grant, String),
+}
+
+impl Access<'_> {
+    fn key(&self) -> &str {
+        match self {
+            Access::Principal(i) => i.principal.identity_key(),
+            Access::Unknown(_, key) => key,
+        }
+    }
+
+    fn item(self) -> Item {
+        match self {
+            Access::Principal(i) => invoker_item(i),
+            Access::Unknown(g, key) => {
+                let unknown = Principal::Unknown.identity_key();
+                Item {
+                    key,
                     label: format!("`{unknown}` ({} at {} level)", g.role, g.level),
                     evidence: vec![g.address.to_string()],
                     subject: Subject {
@@ -151,12 +156,47 @@ fn per_principal(d: &Delta) -> Vec<super::Finding> {
                         level: Some(g.level),
                         account: None,
                     },
-                })
+                }
+            }
+        }
+    }
+}
+
+/// One finding per principal that gains or loses access.
+fn per_principal(d: &Delta) -> Vec<super::Finding> {
+    let verb = VERB;
+    compare_by(
+        d,
+        |p| {
+            // A principal that can also change the workload's IAM is reported once, at its
+            // full weight, by iam-admin-granted.
+            let admins: HashSet<&str> = p
+                .iam_admins
+                .iter()
+                .map(|a| a.principal.identity_key())
                 .collect();
-            items.retain(|i| i.key != unknown);
-            items.extend(split);
-            items
+            let unknown = Principal::Unknown.identity_key();
+            let mut access: Vec<Access> = p
+                .invokers
+                .iter()
+                .filter(|i| i.principal.kind() == MemberKind::Named)
+                .filter(|i| {
+                    let key = i.principal.identity_key();
+                    key != unknown && !admins.contains(key)
+                })
+                .map(Access::Principal)
+                .collect();
+            access.extend(
+                p.invokers
+                    .iter()
+                    .filter(|i| i.principal == Principal::Unknown)
+                    .flat_map(|i| &i.grants)
+                    .map(|g| Access::Unknown(g, format!("{unknown} {}", g.address))),
+            );
+            access
         },
+        Access::key,
+        Access::item,
         |item, dir| match dir {
             Direction::Worsened => format!("new principal can {verb}: {}", item.label),
             Direction::Improved => format!("principal can no longer {verb}: {}", item.label),
