@@ -215,10 +215,24 @@ pub(crate) fn compare_by<'p, T>(
     item: impl Fn(T) -> Item,
     message: impl Fn(&Item, Direction) -> String,
 ) -> Vec<Finding> {
+    let mut out = Vec::new();
+    compare_each(d, elements, key, item, message, |f| out.push(f));
+    out
+}
+
+/// [`compare_by`], handing each finding to `emit` as it is made, so that a rule that folds
+/// them (one finding per cause) never holds them all.
+pub(crate) fn compare_each<'p, T>(
+    d: &Delta<'p>,
+    elements: impl Fn(&'p Posture) -> Vec<T>,
+    key: impl Fn(&T) -> &str,
+    item: impl Fn(T) -> Item,
+    message: impl Fn(&Item, Direction) -> String,
+    mut emit: impl FnMut(Finding),
+) {
     let before = d.before.map(&elements).unwrap_or_default();
     let after = d.after.map(&elements).unwrap_or_default();
     let (after_in_before, before_in_after) = presence(&before, &after, &key);
-    let mut out = Vec::new();
     for (element, stays) in after.into_iter().zip(after_in_before) {
         let direction = if stays {
             if !d.include_unchanged {
@@ -228,19 +242,13 @@ pub(crate) fn compare_by<'p, T>(
         } else {
             Direction::Worsened
         };
-        out.push(item_finding(d, direction, &message, item(element)));
+        emit(item_finding(d, direction, &message, item(element)));
     }
     for (element, stays) in before.into_iter().zip(before_in_after) {
         if !stays {
-            out.push(item_finding(
-                d,
-                Direction::Improved,
-                &message,
-                item(element),
-            ));
+            emit(item_finding(d, Direction::Improved, &message, item(element)));
         }
     }
-    out
 }
 
 /// For each item of `after`, whether `before` has its key, and for each of `before`, whether
