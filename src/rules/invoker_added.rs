@@ -50,13 +50,11 @@ const NAMED: usize = 3;
 
 fn check(d: &Delta) -> Vec<super::Finding> {
     let mut causes: BTreeMap<(Direction, Vec<String>), Cause> = BTreeMap::new();
-    per_principal(d, |f| {
-        match causes.entry((f.direction, f.causes.clone())) {
-            Entry::Vacant(e) => {
-                e.insert(Cause::new(f));
-            }
-            Entry::Occupied(mut e) => e.get_mut().add(f),
+    per_principal(d, |f| match causes.entry((f.direction, f.causes.clone())) {
+        Entry::Vacant(e) => {
+            e.insert(Cause::new(f));
         }
+        Entry::Occupied(mut e) => e.get_mut().add(f),
     });
     causes
         .into_iter()

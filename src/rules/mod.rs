@@ -246,7 +246,12 @@ pub(crate) fn compare_each<'p, T>(
     }
     for (element, stays) in before.into_iter().zip(before_in_after) {
         if !stays {
-            emit(item_finding(d, Direction::Improved, &message, item(element)));
+            emit(item_finding(
+                d,
+                Direction::Improved,
+                &message,
+                item(element),
+            ));
         }
     }
 }
