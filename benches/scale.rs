@@ -32,10 +32,6 @@ use std::time::{Duration, Instant};
 
 use generator::Shape;
 
-/// The allocator the `runguard` binary uses, so that the in-process timings are the binary's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const SEED: u64 = 0x5eed_2026;
 const CASES: [(Shape, usize); 5] = [
     (Shape::Default, 1),
