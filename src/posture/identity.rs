@@ -3,10 +3,14 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use petgraph::graph::NodeIndex;
 
-use crate::graph::{EdgeKind, Identity, NodeKind, Principal, RoleRef, SideGraph};
+use crate::graph::{
+    AccountIndex, EdgeKind, IamIndex, Identity, NodeKind, Principal, RoleRef, SideGraph,
+    WorkloadIndex,
+};
 
 use crate::iam::member::{is_service_agent, service_account_member};
 use crate::iam::roles::is_privileged;
@@ -32,14 +36,14 @@ pub struct HeldRole {
 impl HeldRole {
     /// `role`, granted by IAM resource `i` at `level`; a role whose permissions are unknown has
     /// no capabilities and is not counted as privileged by them (its name may still be).
-    fn granted(g: &SideGraph, i: usize, role: &RoleRef, level: Level) -> HeldRole {
+    fn granted(g: &SideGraph, i: IamIndex, role: &RoleRef, level: Level) -> HeldRole {
         let name = role.display().to_owned();
         let caps = role.caps.clone().known().unwrap_or(Caps::NONE);
         HeldRole {
             privileged: may_be_privileged(role, caps),
             capabilities: caps.names(),
             role: name,
-            granted_by: g.inventory.iam[i].address.to_string(),
+            granted_by: g.iam(i).address.to_string(),
             level,
         }
     }
@@ -100,15 +104,16 @@ pub struct IdentityPosture {
     pub implicit: bool,
     /// A service account created by this plan whose email is not known yet.
     pub planned_account: Option<String>,
-    /// The roles the account holds, as far as the plan shows.
-    pub roles: Vec<HeldRole>,
+    /// The roles the account holds, as far as the plan shows, sorted. Shared by every workload
+    /// that runs as the account: twenty thousand services on one account hold one list.
+    pub roles: Arc<[HeldRole]>,
     /// Why the account's roles are not all known, shown wherever its roles are: the roles it
     /// holds outside the plan matter (the default compute account), or the account is unknown.
     pub roles_unknown: Option<&'static str>,
-    /// Who can act as the account.
-    pub impersonators: Vec<Impersonator>,
-    /// Keys created for the account.
-    pub keys: Vec<HeldKey>,
+    /// Who can act as the account, sorted; shared like `roles`.
+    pub impersonators: Arc<[Impersonator]>,
+    /// Keys created for the account, sorted; shared like `roles`.
+    pub keys: Arc<[HeldKey]>,
     /// Why the identity cannot be known, or what about it lies outside the plan.
     pub note: Option<String>,
 }
@@ -129,10 +134,10 @@ impl IdentityPosture {
             default: None,
             implicit: false,
             planned_account: None,
-            roles: Vec::new(),
+            roles: Arc::default(),
             roles_unknown: None,
-            impersonators: Vec::new(),
-            keys: Vec::new(),
+            impersonators: Arc::default(),
+            keys: Arc::default(),
             note: Some("the workload is not in the plan".into()),
         }
     }
@@ -154,7 +159,7 @@ impl IdentityPosture {
 #[derive(Clone)]
 struct Target {
     node: Option<NodeIndex>,
-    account: Option<usize>,
+    account: Option<AccountIndex>,
     /// The `serviceAccount:` member, when the email is known.
     member: Option<String>,
     /// The account's project, for project-level grants; `None` when unknown.
@@ -186,6 +191,9 @@ struct Controller {
     on_other_side: bool,
 }
 
+/// Everyone who can use an account, and the keys on the way, as its workloads share them.
+type Chains = (Arc<[Impersonator]>, Arc<[HeldKey]>);
+
 /// Assesses runtime identities. Each account's one-hop controllers are computed once:
 /// thousands of workloads can share one account, and chains revisit the same accounts.
 pub struct Identities<'g, 'i> {
@@ -198,11 +206,11 @@ pub struct Identities<'g, 'i> {
     /// Interned [`Target::key`]s of accounts, and (principal, role, grant) of controllers.
     account_ids: HashMap<String, usize>,
     grant_ids: HashMap<(String, String, String), usize>,
-    roles: HashMap<usize, Vec<HeldRole>>,
+    roles: HashMap<AccountIndex, Arc<[HeldRole]>>,
     /// Key addresses by account.
     keys: HashMap<String, Vec<String>>,
     /// Impersonators and keys by runtime account.
-    chains: HashMap<String, (Vec<Impersonator>, Vec<HeldKey>)>,
+    chains: HashMap<String, Chains>,
 }
 
 impl<'g, 'i> Identities<'g, 'i> {
@@ -219,13 +227,13 @@ impl<'g, 'i> Identities<'g, 'i> {
         }
     }
 
-    pub fn assess(&mut self, index: usize, w: &Workload) -> IdentityPosture {
+    pub fn assess(&mut self, index: WorkloadIndex, w: &Workload) -> IdentityPosture {
         let g = self.g;
         let identity = &g.identities[index];
         let account = g
             .outgoing(g.workload_nodes[index], |e| e == EdgeKind::RunsAs)
-            .first()
-            .map(|(n, _)| *n);
+            .next()
+            .map(|(n, _)| n);
         let account =
             account.map(|n| (n, g.account_index(n).expect("RunsAs points at an account")));
         let default = SideGraph::is_default_identity(identity);
@@ -243,14 +251,14 @@ impl<'g, 'i> Identities<'g, 'i> {
                 Identity::PlannedAccount { address } => Some(address.to_string()),
                 _ => None,
             },
-            roles: Vec::new(),
+            roles: Arc::default(),
             roles_unknown: match identity {
                 Identity::Unknown { .. } => Some(UNKNOWN_ACCOUNT_ROLES),
                 _ if default == Some(true) => Some(DEFAULT_ACCOUNT_ROLES),
                 _ => None,
             },
-            impersonators: Vec::new(),
-            keys: Vec::new(),
+            impersonators: Arc::default(),
+            keys: Arc::default(),
             note: match identity {
                 Identity::ImplicitDefault => Some(
                     "the default compute account's project roles are outside the plan; it is granted \
@@ -288,20 +296,21 @@ impl<'g, 'i> Identities<'g, 'i> {
                     let node = target.node.expect("an account has a node");
                     let mut roles = held_roles(g, node, a);
                     roles.extend(roles_through_sets(g, a, target.project.as_deref()));
-                    roles
+                    sorted(roles)
                 })
                 .clone();
         }
         // Every workload that runs as the same account (named the same way) has the same chains.
         let memo = format!("{}|{}", target.key(), target.label);
         if !self.chains.contains_key(&memo) {
-            let chains = self.follow_chains(target);
-            self.chains.insert(memo.clone(), chains);
+            let (impersonators, keys) = self.follow_chains(target);
+            self.chains
+                .insert(memo.clone(), (sorted(impersonators), sorted(keys)));
         }
         let (impersonators, keys) = self.chains[&memo].clone();
         posture.impersonators = impersonators;
         posture.keys = keys;
-        finish(posture)
+        posture
     }
 
     /// Everyone who can use the runtime account, directly or through other accounts, to a
@@ -327,9 +336,8 @@ impl<'g, 'i> Identities<'g, 'i> {
                 // An account node has an edge from every workload that runs as it: scan it once.
                 let keys = self.keys.entry(target.key()).or_insert_with(|| {
                     g.incoming(node, |e| e == EdgeKind::KeyFor)
-                        .into_iter()
                         .filter_map(|(src, _)| match g.graph[src] {
-                            NodeKind::Key(k) => Some(g.inventory.keys[k].address.to_string()),
+                            NodeKind::Key(k) => Some(g.key(k).address.to_string()),
                             _ => None,
                         })
                         .collect()
@@ -369,7 +377,7 @@ impl<'g, 'i> Identities<'g, 'i> {
         (impersonators, held_keys)
     }
 
-    fn account_target(&self, node: NodeIndex, a: usize) -> Target {
+    fn account_target(&self, node: NodeIndex, a: AccountIndex) -> Target {
         let account = &self.g.accounts[a];
         Target {
             node: Some(node),
@@ -385,7 +393,7 @@ impl<'g, 'i> Identities<'g, 'i> {
     }
 
     /// The service account principal `p` of grant `i` is, when it is one.
-    fn principal_account(&self, i: usize, p: &Principal) -> Option<Target> {
+    fn principal_account(&self, i: IamIndex, p: &Principal) -> Option<Target> {
         let g = self.g;
         match p {
             Principal::Known { member, sensitive } => {
@@ -482,11 +490,11 @@ fn mark(set: &mut Vec<bool>, i: usize) -> bool {
 }
 
 /// Roles an account holds through project, folder and organization grants.
-fn held_roles(g: &SideGraph, account_node: NodeIndex, account: usize) -> Vec<HeldRole> {
+fn held_roles(g: &SideGraph, account_node: NodeIndex, account: AccountIndex) -> Vec<HeldRole> {
     let mut roles = Vec::new();
     for (src, _) in g.incoming(account_node, |e| e == EdgeKind::HeldBy) {
         let Some(i) = g.iam_index(src) else { continue };
-        let level = scope_level(&g.inventory.iam[i].target);
+        let level = scope_level(&g.iam(i).target);
         for b in g.grants[i].bindings.iter().flatten() {
             if !b
                 .principals
@@ -511,11 +519,11 @@ fn may_be_privileged(role: &RoleRef, caps: Caps) -> bool {
 /// What the other side of the plan holds, looked up by address.
 struct OtherSide<'g, 'i> {
     g: &'g SideGraph<'i>,
-    iam: HashMap<&'g str, usize>,
+    iam: HashMap<&'g str, IamIndex>,
     keys: HashSet<String>,
     /// The known principals of each (IAM resource, role) asked about, built on first use: a
     /// binding can list very many members.
-    members: HashMap<(usize, String), HashSet<&'g Principal>>,
+    members: HashMap<(IamIndex, String), HashSet<&'g Principal>>,
 }
 
 impl<'g, 'i> OtherSide<'g, 'i> {
@@ -524,7 +532,6 @@ impl<'g, 'i> OtherSide<'g, 'i> {
             g,
             iam: g
                 .iam_addresses
-                .iter()
                 .enumerate()
                 .map(|(i, a)| (&**a, i))
                 .collect(),
@@ -573,7 +580,11 @@ impl<'g, 'i> OtherSide<'g, 'i> {
 /// names its project by number; when the account's project number is not in the plan, the set
 /// may include it. Which folder or organization holds a project is outside the plan, so their
 /// sets are taken to include it.
-fn roles_through_sets(g: &SideGraph, account: usize, project: Option<&str>) -> Vec<HeldRole> {
+fn roles_through_sets(
+    g: &SideGraph,
+    account: AccountIndex,
+    project: Option<&str>,
+) -> Vec<HeldRole> {
     const PREFIX: &str = "principalSet://cloudresourcemanager.googleapis.com/";
     let email = g.accounts[account].email.as_deref();
     // The number of the account's project: in a default compute account's email, or from a
@@ -617,7 +628,7 @@ fn roles_through_sets(g: &SideGraph, account: usize, project: Option<&str>) -> V
                 if !in_set {
                     continue;
                 }
-                let level = scope_level(&g.inventory.iam[i].target);
+                let level = scope_level(&g.iam(i).target);
                 roles.push(HeldRole::granted(g, i, &b.role, level));
             }
         }
@@ -625,34 +636,32 @@ fn roles_through_sets(g: &SideGraph, account: usize, project: Option<&str>) -> V
     roles
 }
 
-fn finish(mut posture: IdentityPosture) -> IdentityPosture {
-    posture.roles.sort();
-    posture.roles.dedup();
-    posture.impersonators.sort();
-    posture.impersonators.dedup();
-    posture.keys.sort();
-    posture.keys.dedup();
-    posture
+/// Sorted and without repeats: the shared form of an account's roles, impersonators or keys.
+fn sorted<T: Ord>(mut items: Vec<T>) -> Arc<[T]> {
+    items.sort();
+    items.dedup();
+    items.into()
 }
+
 /// Principals of grant `i` whose role gives control of an account: acting as it, minting its
 /// tokens or keys, or changing its IAM policy (which can grant any of those). The account itself
 /// (its node, or its member when it has none) is left out, since acting as oneself adds nothing,
 /// and so are Google-managed service agents, which hold the grants their service needs.
 fn impersonators_of(
     g: &SideGraph,
-    i: usize,
-    own: Option<usize>,
+    i: IamIndex,
+    own: Option<AccountIndex>,
     own_member: Option<&str>,
-    out: &mut Vec<(usize, Impersonator)>,
+    out: &mut Vec<(IamIndex, Impersonator)>,
 ) {
-    let on_account = matches!(g.inventory.iam[i].target, IamTarget::Account { .. });
+    let on_account = matches!(g.iam(i).target, IamTarget::Account { .. });
     let mut push = |principal: Principal, role: &str| {
         out.push((
             i,
             Impersonator {
                 principal,
                 role: role.to_owned(),
-                granted_by: g.inventory.iam[i].address.to_string(),
+                granted_by: g.iam(i).address.to_string(),
                 via: Vec::new(),
                 persists: false,
             },
