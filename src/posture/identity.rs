@@ -573,9 +573,12 @@ impl<'g, 'i> Identities<'g, 'i> {
         // A principal reached again through a longer chain (the same grant met from another
         // account: a project-level grant covers them all) adds nothing: breadth first, the
         // first path is the shortest.
-        let mut emitted: HashSet<usize> = HashSet::new();
+        // Grant and account ids are dense indices: sets of them are bitmaps, which a chain
+        // through a hundred accounts with a hundred grants each fills ten thousand times.
+        let mut emitted: Vec<bool> = Vec::new();
         let runtime_key = self.account_id(runtime.key());
-        let mut seen: HashSet<usize> = HashSet::from([runtime_key]);
+        let mut seen: Vec<bool> = Vec::new();
+        mark(&mut seen, runtime_key);
         // Each account with the accounts between it and the runtime account, whether every
         // grant linking them exists on the other side, and whether each is proven.
         let mut queue: VecDeque<(Target, Vec<String>, bool, bool)> =
@@ -610,13 +613,13 @@ impl<'g, 'i> Identities<'g, 'i> {
                     if *next_key == runtime_key {
                         continue;
                     }
-                    if seen.insert(*next_key) {
+                    if mark(&mut seen, *next_key) {
                         let mut next_via = vec![next.label.clone()];
                         next_via.extend(via.iter().cloned());
                         queue.push_back((next.clone(), next_via, persists, certain));
                     }
                 }
-                if emitted.insert(c.grant) {
+                if mark(&mut emitted, c.grant) {
                     impersonators.push(Impersonator {
                         via: via.clone(),
                         persists,
@@ -785,6 +788,14 @@ fn unnamed(reference: &Tri<String>) -> Option<bool> {
         }
         _ => Some(false),
     }
+}
+
+/// Adds the dense index `i` to `set`; false when it was there already.
+fn mark(set: &mut Vec<bool>, i: usize) -> bool {
+    if set.len() <= i {
+        set.resize(i + 1, false);
+    }
+    !std::mem::replace(&mut set[i], true)
 }
 
 /// Roles an account holds through project, folder, organization and resource grants.

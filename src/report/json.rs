@@ -198,11 +198,17 @@ impl<'a> GrantSets<'a> {
         if grants.is_empty() {
             return None;
         }
-        let next = self.sets.len();
-        let id = *self.ids.entry(grants.clone()).or_insert_with(|| {
-            self.sets.push(grants);
-            next
-        });
+        // Most lists are a set seen before (a project's grants, on each of its workloads): look
+        // them up without copying, and copy only a new one.
+        let id = match self.ids.get(&grants) {
+            Some(&id) => id,
+            None => {
+                let id = self.sets.len();
+                self.ids.insert(grants.clone(), id);
+                self.sets.push(grants);
+                id
+            }
+        };
         Some(format!("g{}", id + 1))
     }
 
