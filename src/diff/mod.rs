@@ -213,8 +213,9 @@ fn downgrade_if_refused(rule: &Rule, f: &mut crate::rules::Finding, p: &Pair) {
         return;
     };
     if refusal.mitigated {
+        // The message says what mitigates it ("mitigated by …").
         f.severity = Some(Severity::Low);
-        f.message = format!("{}; mitigated: {}", f.message, refusal.message);
+        f.message = format!("{}; {}", f.message, refusal.message);
     } else {
         f.severity = Some(Severity::Info);
         f.message = format!(

@@ -61,8 +61,13 @@ pub enum Identity {
     PlannedAccount { address: Address },
     /// `service_account` unset: Cloud Run uses the Compute Engine default service account.
     ImplicitDefault,
-    /// Cannot be known at plan time.
-    Unknown { reason: String },
+    /// Cannot be known at plan time. `candidates`: the accounts of the plan that the
+    /// configuration says it is one of (it may also be the default account); `None` when it
+    /// may be any account.
+    Unknown {
+        reason: String,
+        candidates: Option<Vec<Address>>,
+    },
 }
 
 // The payloads of Workload, External, Project and Candidates nodes are read only through
@@ -111,7 +116,8 @@ pub enum EdgeKind {
     /// Workload → a project node whose grants apply to it. `assumed` when the plan cannot
     /// prove the workload sits in that scope.
     InProject { assumed: bool },
-    /// Project/folder/organization IAM resource → a service account among its members.
+    /// Project/folder/organization or resource (bucket, secret…) IAM resource → a service
+    /// account among its members.
     HeldBy,
     /// Workload → the account it runs as.
     RunsAs,

@@ -57,6 +57,8 @@ impl SideGraph<'_> {
                     self.graph.add_edge(node, p, EdgeKind::Covers);
                     self.link_holders(i);
                 }
+                // Grants on another resource matter only to the accounts they name.
+                IamTarget::Resource(_) => self.link_holders(i),
             }
         }
     }

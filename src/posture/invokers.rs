@@ -211,6 +211,8 @@ pub(super) fn fold<'g>(
                 Tri::Known(caps) if caps.intersects(wanted) => Some(true),
                 Tri::Known(_) => None,
                 _ if own_policy => Some(false),
+                // Above it, a role unknown at plan time may be roles/owner: a possible IAM admin.
+                _ if b.role.name.is_none() && wanted.intersects(Caps::IAM_ADMIN) => Some(false),
                 _ => None,
             };
             let Some(role_certain) = relevant_and_certain else {

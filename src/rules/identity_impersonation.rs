@@ -90,6 +90,18 @@ fn check(d: &Delta) -> Vec<Finding> {
                             ..Subject::default()
                         },
                     };
+                    let item = if i.certain {
+                        item
+                    } else {
+                        Item {
+                            label: format!(
+                                "{} (may not apply: the plan cannot name an account of the \
+                                 chain, the runtime one or the one the grant is on)",
+                                item.label
+                            ),
+                            ..item
+                        }
+                    };
                     (item, i.persists)
                 })
                 .collect()
