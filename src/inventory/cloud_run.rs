@@ -276,7 +276,12 @@ pub fn projection(rtype: &str) -> &'static Projection {
                 ("metadata", All),
                 (
                     "spec",
-                    Keys(&[("service_account_name", All), ("containers", CONTAINER)]),
+                    Keys(&[
+                        ("service_account_name", All),
+                        ("containers", CONTAINER),
+                        // Secret volumes name the secrets the revision reads.
+                        ("volumes", All),
+                    ]),
                 ),
             ]),
         ),
