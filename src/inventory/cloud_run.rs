@@ -237,13 +237,15 @@ pub fn handles(rtype: &str) -> bool {
 }
 
 /// The attributes of a workload that the analysis reads; the rest of a workload (probes,
-/// ports, resources, images, volumes, scaling, labels) is skipped while parsing.
+/// ports, resources, images, scaling, labels) is skipped while parsing.
 pub fn projection(rtype: &str) -> &'static Projection {
     const CONTAINER: Projection = Keys(&[("name", All), ("env", All)]);
+    // Volumes are kept for the secrets they mount.
     const TASK: Projection = Keys(&[
         ("service_account", All),
         ("vpc_access", All),
         ("containers", CONTAINER),
+        ("volumes", All),
     ]);
     static V2: Projection = Keys(&[
         ("name", All),
@@ -261,6 +263,7 @@ pub fn projection(rtype: &str) -> &'static Projection {
                 ("service_account", All),
                 ("vpc_access", All),
                 ("containers", CONTAINER),
+                ("volumes", All),
                 ("template", TASK),
             ]),
         ),
