@@ -85,6 +85,10 @@ pub struct Controls {
     /// The Secret Manager secrets the workload reads (env references and secret volumes), as
     /// written: `NAME` (the workload's project) or `projects/P/secrets/NAME`.
     pub secrets: Vec<Tri<String>>,
+    /// v1 only, while the whole revision annotation map is unknown: the references resolved as
+    /// if the revision declared no secret alias. [`super::Workload::settle_defaults`] takes
+    /// them when the configuration does not set that map on create, so no alias can exist.
+    pub secrets_without_aliases: Option<Vec<Tri<String>>>,
     pub binary_authorization: Tri<BinaryAuthorization>,
     /// Enforcement is `use_default`: the project's `google_binary_authorization_policy`
     /// decides what it lets through.
@@ -168,6 +172,7 @@ pub fn read_v2(
     Ok(Controls {
         env,
         secrets,
+        secrets_without_aliases: None,
         binary_authorization,
         binary_authorization_by_project_policy: by_project_policy,
         vpc_egress,
@@ -245,9 +250,25 @@ pub fn read_v1(
         _ => egress(revision.key(VPC_EGRESS).non_empty_str()?),
     };
     let secrets = read_v1_secrets(&spec, &revision)?;
+    // The whole revision map unknown on create: no alias unless the map is configured.
+    let secrets_without_aliases = if revision.is_unknown() && !secrets.is_empty() {
+        note_open(
+            open,
+            true,
+            ApiDefault::NoSecretAliases,
+            REVISION_ANNOTATIONS_PATH,
+        );
+        Some(resolve_v1_secrets(
+            &spec,
+            &Tri::Known(SecretAliases::default()),
+        )?)
+    } else {
+        None
+    };
     Ok(Controls {
         env,
         secrets,
+        secrets_without_aliases,
         binary_authorization,
         binary_authorization_by_project_policy: by_project_policy,
         vpc_egress,
@@ -292,7 +313,12 @@ fn read_v1_secrets(
     spec: &Node,
     revision_annotations: &Node,
 ) -> Result<Vec<Tri<String>>, TypeMismatch> {
-    let aliases = if revision_annotations.is_unknown() {
+    resolve_v1_secrets(spec, &read_secret_aliases(revision_annotations)?)
+}
+
+/// The aliases the revision declares; unknown when the annotation, or the whole map, is.
+fn read_secret_aliases(revision_annotations: &Node) -> Result<Tri<SecretAliases>, TypeMismatch> {
+    Ok(if revision_annotations.is_unknown() {
         Tri::Unknown
     } else {
         let value = revision_annotations.key(SECRET_ALIASES);
@@ -302,7 +328,14 @@ fn read_v1_secrets(
             Tri::Unknown => Tri::Unknown,
             Tri::Absent => Tri::Known(SecretAliases::default()),
         }
-    };
+    })
+}
+
+/// The references under the v1 revision `spec`, each resolved through `aliases`.
+fn resolve_v1_secrets(
+    spec: &Node,
+    aliases: &Tri<SecretAliases>,
+) -> Result<Vec<Tri<String>>, TypeMismatch> {
     let mut names = Vec::new();
     match spec.key("containers").items()? {
         Tri::Known(containers) => {
@@ -338,7 +371,7 @@ fn read_v1_secrets(
             Tri::Absent => {}
             // A name the plan hides is never printed: it may still name any secret.
             Tri::Known(_) if node.is_sensitive() => out.push(Tri::Unknown),
-            Tri::Known(name) => out.push(match &aliases {
+            Tri::Known(name) => out.push(match aliases {
                 Tri::Known(a) => a.resolve(name),
                 _ => Tri::Unknown,
             }),

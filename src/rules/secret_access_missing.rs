@@ -54,7 +54,8 @@ reported: an unknown runtime account, member, role or target, a custom role, or 
 in a project given by number counts as possible access. A reference the plan leaves open is not
 reported: an unknown secret name, and on a v1 service any name while the alias annotation (or
 the whole revision annotation map) is unknown, since it may be an alias for any secret, or a name
-through an alias whose definition cannot be read.
+through an alias whose definition cannot be read. A revision annotation map that is unknown only
+because the configuration does not set it on create declares no alias.
 "#,
     check,
 };
