@@ -195,13 +195,14 @@ pub struct Posture {
 pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture> {
     let mut out = BTreeMap::new();
     let mut identities = identity::Identities::new(g, other);
+    let unresolved_iap = exposure::unresolved_link_iap_admits(g);
     // What workloads inherit, folded once per set of scopes.
     let mut inherited_invokers = invokers::Inherited::default();
     let mut inherited_admins = invokers::Inherited::default();
     for (i, w) in g.workloads() {
         let node = g.workload_nodes[i];
         let (invokers, conflicts) = invokers::collect(g, node, w.kind, &mut inherited_invokers);
-        let exposure = exposure::assess(g, node, w, &invokers);
+        let exposure = exposure::assess(g, node, w, &invokers, unresolved_iap);
         let mut identity = identities.assess(i, w);
         let org_policy = OrgGuards::of(
             &g.inventory.org_policies,
