@@ -1,0 +1,263 @@
+//! Verdicts on small plans, one provider behaviour each: the cases that mutation testing
+//! (`docs/mutation-testing.md`) showed no fixture decides. Each plan is the smallest that
+//! `terraform show -json` could print for the case: existing objects are `no-op` entries with
+//! every value known, as the provider reads them back.
+
+use serde_json::{Value, json};
+
+use crate::posture::{Posture, Verdict};
+use crate::report::Report;
+
+const PROJECT: &str = "acme-prod";
+const REGION: &str = "europe-west1";
+const API: &str = "google_cloud_run_v2_service.api";
+
+/// One `resource_changes` entry; `Value::Null` is the side where the object does not exist.
+pub(crate) fn change(address: &str, before: Value, after: Value) -> Value {
+    let (rtype, name) = address.split_once('.').expect("type.name");
+    let actions = match (before.is_null(), after.is_null()) {
+        (true, _) => json!(["create"]),
+        (_, true) => json!(["delete"]),
+        _ if before == after => json!(["no-op"]),
+        _ => json!(["update"]),
+    };
+    let sensitive = |v: &Value| if v.is_null() { json!(false) } else { json!({}) };
+    // What the API assigns is unknown until the object exists.
+    let mut after = after;
+    let mut after_unknown = json!({});
+    if before.is_null() {
+        for computed in ["id", "etag"] {
+            if after
+                .as_object_mut()
+                .and_then(|a| a.remove(computed))
+                .is_some()
+            {
+                after_unknown[computed] = json!(true);
+            }
+        }
+    }
+    json!({
+        "address": address, "mode": "managed", "type": rtype, "name": name,
+        "provider_name": "registry.terraform.io/hashicorp/google",
+        "change": {
+            "actions": actions, "before": before, "after": after, "after_unknown": after_unknown,
+            "before_sensitive": sensitive(&before), "after_sensitive": sensitive(&after),
+        },
+    })
+}
+
+/// An existing object that the plan leaves as it is.
+pub(crate) fn unchanged(address: &str, values: Value) -> Value {
+    change(address, values.clone(), values)
+}
+
+/// The v2 service `api`'s values as the provider reads them back: ingress `all`, invoker check
+/// enforced, run.app URL enabled, no IAP; `settings` overrides any of them.
+pub(crate) fn service(settings: Value) -> Value {
+    let mut values = json!({
+        "name": "api", "location": REGION, "project": PROJECT,
+        "id": format!("projects/{PROJECT}/locations/{REGION}/services/api"),
+        "ingress": "INGRESS_TRAFFIC_ALL", "invoker_iam_disabled": null,
+        "default_uri_disabled": null, "iap_enabled": null, "binary_authorization": [],
+        "template": [{"service_account": format!("api-runtime@{PROJECT}.iam.gserviceaccount.com"),
+                      "containers": [{"image": "europe-west1-docker.pkg.dev/acme-prod/c/api:1",
+                                      "env": []}],
+                      "vpc_access": [], "volumes": []}],
+    });
+    for (key, value) in settings.as_object().expect("settings object") {
+        values[key] = value.clone();
+    }
+    values
+}
+
+/// A `google_cloud_run_v2_service_iam_member` on `api` granting `role` to `member`, with
+/// `condition` (`[]` when unconditional).
+pub(crate) fn member(member: &str, role: &str, condition: Value) -> Value {
+    json!({
+        "name": "api", "location": REGION, "project": PROJECT, "role": role, "member": member,
+        "condition": condition, "etag": "BwYk3xq1Rk0=",
+        "id": format!("projects/{PROJECT}/locations/{REGION}/services/api/{role}/{member}"),
+    })
+}
+
+/// An external HTTPS load balancer whose serverless NEG points at `api`, every piece already in
+/// place; `iap` is the backend service's IAP block.
+pub(crate) fn load_balancer(iap: Value) -> Vec<Value> {
+    let link =
+        |path: &str| format!("https://www.googleapis.com/compute/v1/projects/{PROJECT}/{path}");
+    let neg = link(&format!("regions/{REGION}/networkEndpointGroups/api-neg"));
+    let backend = link("global/backendServices/api-backend");
+    let url_map = link("global/urlMaps/api-map");
+    let proxy = link("global/targetHttpsProxies/api-proxy");
+    let rule = link("global/forwardingRules/api-https");
+    vec![
+        unchanged(
+            "google_compute_region_network_endpoint_group.api",
+            json!({"name": "api-neg", "project": PROJECT, "region": link(&format!("regions/{REGION}")),
+                   "network_endpoint_type": "SERVERLESS", "self_link": neg,
+                   "cloud_run": [{"service": "api", "tag": "", "url_mask": ""}]}),
+        ),
+        unchanged(
+            "google_compute_backend_service.api",
+            json!({"name": "api-backend", "project": PROJECT, "self_link": backend,
+                   "load_balancing_scheme": "EXTERNAL_MANAGED", "iap": iap,
+                   "backend": [{"group": neg}]}),
+        ),
+        unchanged(
+            "google_compute_url_map.api",
+            json!({"name": "api-map", "project": PROJECT, "self_link": url_map,
+                   "default_service": backend, "host_rule": [], "path_matcher": []}),
+        ),
+        unchanged(
+            "google_compute_target_https_proxy.api",
+            json!({"name": "api-proxy", "project": PROJECT, "self_link": proxy,
+                   "url_map": url_map}),
+        ),
+        unchanged(
+            "google_compute_global_forwarding_rule.api",
+            json!({"name": "api-https", "project": PROJECT, "self_link": rule,
+                   "load_balancing_scheme": "EXTERNAL_MANAGED", "target": proxy}),
+        ),
+    ]
+}
+
+/// The report on a plan of these changes, its default provider in `acme-prod`.
+pub(crate) fn analyze(changes: Vec<Value>) -> Report {
+    let plan = json!({
+        "format_version": "1.2", "terraform_version": "1.9.8", "resource_changes": changes,
+        "configuration": {"provider_config": {"google": {"name": "google",
+            "full_name": "registry.terraform.io/hashicorp/google",
+            "expressions": {"project": {"constant_value": PROJECT},
+                            "region": {"constant_value": REGION}}}},
+            "root_module": {}},
+    });
+    crate::analyze(plan.to_string().as_bytes(), &crate::Options::default()).expect("a plan")
+}
+
+/// The after side of the workload at `address`.
+pub(crate) fn after<'r>(report: &'r Report, address: &str) -> &'r Posture {
+    report
+        .workloads
+        .iter()
+        .find(|w| w.id.address == address)
+        .and_then(|w| w.after.as_ref())
+        .unwrap_or_else(|| panic!("{address} has no after side"))
+}
+
+/// A plan that creates `api` with `settings` and grants `roles/run.invoker` to `invoker` on
+/// it, with `extra` objects already in place; the after side of `api`.
+fn created(settings: Value, invoker: &str, extra: Vec<Value>) -> Posture {
+    let mut changes = vec![
+        change(API, Value::Null, service(settings)),
+        change(
+            "google_cloud_run_v2_service_iam_member.caller",
+            Value::Null,
+            member(invoker, "roles/run.invoker", json!([])),
+        ),
+    ];
+    changes.extend(extra);
+    after(&analyze(changes), API).clone()
+}
+
+/// IAP enabled on the load balancer's backend service.
+fn iap_on() -> Value {
+    json!([{"enabled": true, "oauth2_client_id": "", "oauth2_client_secret": "",
+            "oauth2_client_secret_sha256": ""}])
+}
+
+#[test]
+fn a_named_invoker_lets_no_one_else_in() {
+    // A service account holding roles/run.invoker is not `allUsers`: the invoker check still
+    // turns every other caller away.
+    let p = created(
+        json!({}),
+        "serviceAccount:frontend@acme-prod.iam.gserviceaccount.com",
+        Vec::new(),
+    );
+    assert_eq!(p.public, Verdict::No);
+    assert_eq!(p.anyone_allowed, Verdict::No);
+    assert_eq!(p.reachable, Verdict::Yes);
+}
+
+#[test]
+fn all_users_on_ingress_all_with_the_run_app_url_is_public() {
+    let p = created(json!({}), "allUsers", Vec::new());
+    assert_eq!(p.public, Verdict::Yes);
+    assert_eq!(p.anyone_allowed, Verdict::Yes);
+    assert_eq!(p.reachable, Verdict::Yes);
+}
+
+#[test]
+fn a_disabled_run_app_url_leaves_only_load_balancers() {
+    // `default_uri_disabled = true` turns the *.run.app URL off. With no load balancer in the
+    // plan, one outside it may still front the service: unknown, not public.
+    let p = created(
+        json!({"default_uri_disabled": true}),
+        "allUsers",
+        Vec::new(),
+    );
+    assert_eq!(p.public, Verdict::Unknown);
+    assert_eq!(p.reachable, Verdict::Unknown);
+    assert_eq!(p.default_uri_disabled, Some(true));
+    // The only load balancer in the plan checks identity with IAP: nothing reaches it.
+    let p = created(
+        json!({"default_uri_disabled": true}),
+        "allUsers",
+        load_balancer(iap_on()),
+    );
+    assert_eq!(p.public, Verdict::No);
+    assert_eq!(p.reachable, Verdict::No);
+    assert_eq!(p.iap, Some(true));
+}
+
+#[test]
+fn iap_on_the_service_keeps_all_users_out() {
+    // `iap_enabled = true` puts IAP in front of every path to the service, the run.app URL
+    // included: callers must sign in, so `allUsers` holding the invoker role is not public.
+    let p = created(json!({"iap_enabled": true}), "allUsers", Vec::new());
+    assert_eq!(p.public, Verdict::No);
+    assert_eq!(p.reachable, Verdict::No);
+    assert_eq!(p.iap, Some(true));
+}
+
+#[test]
+fn internal_ingress_turns_external_load_balancers_away() {
+    // INGRESS_TRAFFIC_INTERNAL_ONLY admits only traffic from inside the VPC: an external
+    // Application Load Balancer without IAP does not reach the service.
+    let p = created(
+        json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_ONLY"}),
+        "allUsers",
+        load_balancer(json!([])),
+    );
+    assert_eq!(p.public, Verdict::No);
+    assert_eq!(p.reachable, Verdict::No);
+    // INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER admits the same load balancer.
+    let p = created(
+        json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"}),
+        "allUsers",
+        load_balancer(json!([])),
+    );
+    assert_eq!(p.public, Verdict::Yes);
+    assert_eq!(p.reachable, Verdict::Yes);
+}
+
+#[test]
+fn a_conditional_all_users_grant_may_not_apply() {
+    // An IAM condition limits when the binding applies (a time window, a request path): the
+    // plan cannot tell whether it admits a given call, so the service may be public.
+    let mut changes = vec![change(API, Value::Null, service(json!({})))];
+    changes.push(change(
+        "google_cloud_run_v2_service_iam_member.caller",
+        Value::Null,
+        member(
+            "allUsers",
+            "roles/run.invoker",
+            json!([{"title": "until-launch", "description": "",
+                    "expression": "request.time < timestamp(\"2027-01-01T00:00:00Z\")"}]),
+        ),
+    ));
+    let report = analyze(changes);
+    let p = after(&report, API);
+    assert_eq!(p.public, Verdict::Unknown);
+    assert_eq!(p.anyone_allowed, Verdict::Unknown);
+}
