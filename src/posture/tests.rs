@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 
+use crate::graph::Principal;
 use crate::posture::{Posture, Verdict};
 use crate::report::Report;
 
@@ -44,6 +45,16 @@ pub(crate) fn change(address: &str, before: Value, after: Value) -> Value {
             "before_sensitive": sensitive(&before), "after_sensitive": sensitive(&after),
         },
     })
+}
+
+/// `change` with the after side's `key` unknown at plan time.
+pub(crate) fn unknown_after(mut change: Value, key: &str) -> Value {
+    change["change"]["after"]
+        .as_object_mut()
+        .expect("an after side")
+        .remove(key);
+    change["change"]["after_unknown"][key] = json!(true);
+    change
 }
 
 /// An existing object that the plan leaves as it is.
@@ -260,4 +271,88 @@ fn a_conditional_all_users_grant_may_not_apply() {
     let p = after(&report, API);
     assert_eq!(p.public, Verdict::Unknown);
     assert_eq!(p.anyone_allowed, Verdict::Unknown);
+}
+
+/// A plan that keeps `api` as it is (with `settings`) and creates `iam`; the after side.
+fn granted(settings: Value, iam: Value) -> Posture {
+    let report = analyze(vec![unchanged(API, service(settings)), iam]);
+    after(&report, API).clone()
+}
+
+#[test]
+fn an_unknown_member_on_the_service_may_be_all_users() {
+    // A member only known at apply, in the service's own policy, may be `allUsers`.
+    let p = granted(
+        json!({}),
+        unknown_after(
+            change(
+                "google_cloud_run_v2_service_iam_member.caller",
+                Value::Null,
+                member(
+                    "user:placeholder@acme.example",
+                    "roles/run.invoker",
+                    json!([]),
+                ),
+            ),
+            "member",
+        ),
+    );
+    assert_eq!(p.anyone_allowed, Verdict::Unknown);
+    assert_eq!(p.public, Verdict::Unknown);
+}
+
+#[test]
+fn an_unknown_member_of_a_project_policy_is_never_the_public() {
+    // Project, folder and organization policies refuse `allUsers` and `allAuthenticatedUsers`:
+    // an unknown member there is someone, never anyone on the internet.
+    let p = granted(
+        json!({}),
+        unknown_after(
+            change(
+                "google_project_iam_member.caller",
+                Value::Null,
+                json!({"project": PROJECT, "role": "roles/run.invoker",
+                       "member": "user:placeholder@acme.example", "condition": []}),
+            ),
+            "member",
+        ),
+    );
+    assert!(p.invokers.iter().any(|i| i.principal == Principal::Unknown));
+    assert_eq!(p.anyone_allowed, Verdict::No);
+    assert_eq!(p.public, Verdict::No);
+}
+
+#[test]
+fn a_disabled_invoker_check_lets_anyone_in() {
+    // `invoker_iam_disabled = true`: run.routes.invoke is not checked, whoever holds it.
+    let p = granted(
+        json!({"invoker_iam_disabled": true}),
+        change(
+            "google_cloud_run_v2_service_iam_member.caller",
+            Value::Null,
+            member(
+                "serviceAccount:frontend@acme-prod.iam.gserviceaccount.com",
+                "roles/run.invoker",
+                json!([]),
+            ),
+        ),
+    );
+    assert_eq!(p.anyone_allowed, Verdict::Yes);
+    assert_eq!(p.public, Verdict::Yes);
+}
+
+#[test]
+fn an_invoker_check_set_to_an_unknown_value_may_be_off() {
+    // An update that sets `invoker_iam_disabled` to a value only known at apply.
+    let report = analyze(vec![unknown_after(
+        change(
+            API,
+            service(json!({})),
+            service(json!({"invoker_iam_disabled": false})),
+        ),
+        "invoker_iam_disabled",
+    )]);
+    let p = after(&report, API);
+    assert_eq!(p.anyone_allowed, Verdict::Unknown);
+    assert_eq!(p.public, Verdict::Unknown);
 }
