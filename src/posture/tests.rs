@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::graph::Principal;
+use crate::iam::Level;
 use crate::posture::{Posture, Verdict};
 use crate::report::Report;
 
@@ -355,4 +356,111 @@ fn an_invoker_check_set_to_an_unknown_value_may_be_off() {
     let p = after(&report, API);
     assert_eq!(p.anyone_allowed, Verdict::Unknown);
     assert_eq!(p.public, Verdict::Unknown);
+}
+
+#[test]
+fn an_unknown_role_on_the_service_may_be_the_invoker_role() {
+    // A role only known at apply, granted to allUsers on the service itself, may be
+    // roles/run.invoker: allUsers may invoke it, not certainly.
+    let p = granted(
+        json!({}),
+        unknown_after(
+            change(
+                "google_cloud_run_v2_service_iam_member.caller",
+                Value::Null,
+                member("allUsers", "roles/run.invoker", json!([])),
+            ),
+            "role",
+        ),
+    );
+    assert_eq!(p.invokers.len(), 1);
+    assert!(!p.invokers[0].certain());
+    assert_eq!(p.public, Verdict::Unknown);
+}
+
+#[test]
+fn an_unknown_role_in_a_project_policy_is_left_unresolved() {
+    // At project level the same grant would reach every workload of the project: it is listed
+    // as unresolved instead of as an invoker of each.
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        unknown_after(
+            change(
+                "google_project_iam_member.caller",
+                Value::Null,
+                json!({"project": PROJECT, "role": "roles/run.invoker",
+                       "member": "user:carol@acme.example", "condition": []}),
+            ),
+            "role",
+        ),
+    ]);
+    let p = after(&report, API);
+    assert!(p.invokers.is_empty(), "{:?}", p.invokers);
+    assert!(
+        report
+            .unresolved
+            .iter()
+            .any(|u| u.address == "google_project_iam_member.caller"),
+        "{:?}",
+        report.unresolved
+    );
+}
+
+#[test]
+fn folder_and_organization_grants_count_at_their_level() {
+    // The plan does not say which folder or organization holds the project; their grants are
+    // counted as applying, at their own level.
+    for (address, scope, level) in [
+        (
+            "google_folder_iam_member.caller",
+            json!({"folder": "folders/4711"}),
+            Level::Folder,
+        ),
+        (
+            "google_organization_iam_member.caller",
+            json!({"org_id": "123456789012"}),
+            Level::Organization,
+        ),
+    ] {
+        let mut values = json!({"role": "roles/run.invoker", "member": "user:carol@acme.example",
+                                "condition": []});
+        for (k, v) in scope.as_object().unwrap() {
+            values[k] = v.clone();
+        }
+        let p = granted(json!({}), change(address, Value::Null, values));
+        assert_eq!(p.invokers.len(), 1, "{address}");
+        assert_eq!(p.invokers[0].grants[0].level, level, "{address}");
+        assert!(p.invokers[0].certain(), "{address}");
+    }
+}
+
+#[test]
+fn every_resource_that_grants_a_principal_is_kept() {
+    // allUsers holds the invoker role through two IAM resources: removing one leaves the
+    // other, so both are evidence.
+    let binding = json!({"name": "api", "location": REGION, "project": PROJECT,
+                         "role": "roles/run.invoker", "members": ["allUsers"], "condition": []});
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        change(
+            "google_cloud_run_v2_service_iam_member.caller",
+            Value::Null,
+            member("allUsers", "roles/run.invoker", json!([])),
+        ),
+        change(
+            "google_cloud_run_v2_service_iam_binding.callers",
+            Value::Null,
+            binding,
+        ),
+    ]);
+    let p = after(&report, API);
+    assert_eq!(p.invokers.len(), 1);
+    let addresses: Vec<&str> = p.invokers[0].grants.iter().map(|g| &*g.address).collect();
+    assert_eq!(
+        addresses,
+        [
+            "google_cloud_run_v2_service_iam_binding.callers",
+            "google_cloud_run_v2_service_iam_member.caller"
+        ]
+    );
 }
