@@ -60,3 +60,67 @@ fn unknown_targets_link_through_one_candidate_set() {
     assert_eq!(first.invokers.len(), N);
     assert!(first.invokers.iter().all(|i| !i.certain()));
 }
+
+/// Two services share a name in two regions; IAM whose `location` names one region grants on
+/// that one only: the provider addresses the policy by project, location and name.
+#[test]
+fn an_iam_location_picks_one_of_two_services_with_the_same_name() {
+    use crate::posture::Verdict;
+    use crate::posture::tests::{after, analyze, change, member, service, unchanged};
+    let us = "us-central1";
+    let mut grant = member("allUsers", "roles/run.invoker", serde_json::json!([]));
+    grant["location"] = us.into();
+    let report = analyze(vec![
+        unchanged(
+            "google_cloud_run_v2_service.api_eu",
+            service(serde_json::json!({})),
+        ),
+        unchanged(
+            "google_cloud_run_v2_service.api_us",
+            service(serde_json::json!({"location": us,
+                "id": format!("projects/acme-prod/locations/{us}/services/api")})),
+        ),
+        change(
+            "google_cloud_run_v2_service_iam_member.public",
+            serde_json::Value::Null,
+            grant,
+        ),
+    ]);
+    assert_eq!(
+        after(&report, "google_cloud_run_v2_service.api_us").public,
+        Verdict::Yes
+    );
+    let eu = after(&report, "google_cloud_run_v2_service.api_eu");
+    assert!(eu.invokers.is_empty(), "{:?}", eu.invokers);
+    assert_eq!(eu.public, Verdict::No);
+    assert!(report.unresolved.is_empty(), "{:?}", report.unresolved);
+}
+
+/// IAM on a service of the same name in another region is IAM on a service outside the plan:
+/// it never reaches the service the plan manages.
+#[test]
+fn an_iam_location_that_matches_no_service_is_outside_the_plan() {
+    use crate::posture::Verdict;
+    use crate::posture::tests::{after, analyze, change, member, service, unchanged};
+    let mut grant = member("allUsers", "roles/run.invoker", serde_json::json!([]));
+    grant["location"] = "us-central1".into();
+    let report = analyze(vec![
+        unchanged(
+            "google_cloud_run_v2_service.api",
+            service(serde_json::json!({})),
+        ),
+        change(
+            "google_cloud_run_v2_service_iam_member.public",
+            serde_json::Value::Null,
+            grant,
+        ),
+    ]);
+    let api = after(&report, "google_cloud_run_v2_service.api");
+    assert!(api.invokers.is_empty(), "{:?}", api.invokers);
+    let outside = after(
+        &report,
+        "projects/acme-prod/locations/us-central1/services/api",
+    );
+    assert_eq!(outside.public, Verdict::Unknown);
+    assert_eq!(outside.anyone_allowed, Verdict::Yes);
+}

@@ -304,4 +304,4 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
