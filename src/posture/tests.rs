@@ -464,3 +464,34 @@ fn every_resource_that_grants_a_principal_is_kept() {
         ]
     );
 }
+
+#[test]
+fn a_run_app_url_set_to_an_unknown_value_may_stay_open() {
+    // An update sets `default_uri_disabled` to a value only known at apply, on a service that
+    // allUsers may invoke at ingress `all`: the run.app URL may stay open, and the reason says
+    // which value decides it.
+    let report = analyze(vec![
+        unknown_after(
+            change(
+                API,
+                service(json!({})),
+                service(json!({"default_uri_disabled": true})),
+            ),
+            "default_uri_disabled",
+        ),
+        unchanged(
+            "google_cloud_run_v2_service_iam_member.public",
+            member("allUsers", "roles/run.invoker", json!([])),
+        ),
+    ]);
+    let p = after(&report, API);
+    assert_eq!(p.public, Verdict::Unknown);
+    assert_eq!(p.reachable, Verdict::Unknown);
+    assert!(
+        p.public_reasons
+            .iter()
+            .any(|r| r.contains("run.app URL is disabled is unknown")),
+        "{:?}",
+        p.public_reasons
+    );
+}
