@@ -495,3 +495,97 @@ fn a_run_app_url_set_to_an_unknown_value_may_stay_open() {
         p.public_reasons
     );
 }
+
+/// A Cloud Run domain mapping of `api.acme.example` to the service named `route_name`.
+pub(crate) fn domain_mapping(route_name: &str) -> Value {
+    json!({
+        "name": "api.acme.example", "location": REGION, "project": PROJECT,
+        "metadata": [{"namespace": PROJECT, "annotations": null, "labels": null}],
+        "spec": [{"route_name": route_name, "certificate_mode": "AUTOMATIC",
+                  "force_override": false}],
+    })
+}
+
+const MAPPING: &str = "google_cloud_run_domain_mapping.api";
+
+#[test]
+fn a_domain_mapping_needs_ingress_all() {
+    // Traffic to a mapped domain comes from outside any load balancer, like the run.app URL:
+    // ingress `internal-and-cloud-load-balancing` turns it away. The only load balancer has
+    // IAP, so nothing reaches the service.
+    let p = created(
+        json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"}),
+        "allUsers",
+        [
+            load_balancer(iap_on()),
+            vec![unchanged(MAPPING, domain_mapping("api"))],
+        ]
+        .concat(),
+    );
+    assert_eq!(p.domain_mappings.len(), 1);
+    assert_eq!(p.public, Verdict::No);
+    assert_eq!(p.reachable, Verdict::No);
+}
+
+#[test]
+fn a_domain_mapping_whose_service_is_unknown_may_serve_it() {
+    // A mapping created with a route_name only known at apply may serve any service of its
+    // project and location: the run.app URL is off and the load balancer has IAP, so that
+    // mapping alone may make the service public, and the reason says so.
+    let p = created(
+        json!({"default_uri_disabled": true}),
+        "allUsers",
+        [
+            load_balancer(iap_on()),
+            vec![unknown_after(
+                change(MAPPING, Value::Null, domain_mapping("api")),
+                "spec",
+            )],
+        ]
+        .concat(),
+    );
+    assert_eq!(p.public, Verdict::Unknown);
+    assert!(
+        p.public_reasons
+            .iter()
+            .any(|r| r.contains(&format!("domain mapping `{MAPPING}` may serve it"))),
+        "{:?}",
+        p.public_reasons
+    );
+}
+
+#[test]
+fn proven_paths_are_not_called_possible() {
+    // Ingress becomes unknown at apply: the load balancer and the domain mapping that the plan
+    // proves to reach the service may let the public in, but they certainly point at it.
+    let report = analyze(
+        [
+            vec![
+                unknown_after(
+                    change(
+                        API,
+                        service(json!({})),
+                        service(json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_ONLY"})),
+                    ),
+                    "ingress",
+                ),
+                unchanged(
+                    "google_cloud_run_v2_service_iam_member.public",
+                    member("allUsers", "roles/run.invoker", json!([])),
+                ),
+                unchanged(MAPPING, domain_mapping("api")),
+            ],
+            load_balancer(json!([])),
+        ]
+        .concat(),
+    );
+    let p = after(&report, API);
+    assert_eq!(p.public, Verdict::Unknown);
+    assert!(
+        !p.public_reasons
+            .iter()
+            .any(|r| r.contains("may serve it") || r.contains("cannot be tied")),
+        "{:?}",
+        p.public_reasons
+    );
+}
