@@ -243,6 +243,14 @@ fn internal_ingress_turns_external_load_balancers_away() {
     );
     assert_eq!(p.public, Verdict::No);
     assert_eq!(p.reachable, Verdict::No);
+    // Nor does a load balancer outside the plan.
+    let p = created(
+        json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_ONLY"}),
+        "allUsers",
+        Vec::new(),
+    );
+    assert_eq!(p.public, Verdict::No);
+    assert_eq!(p.reachable, Verdict::No);
     // INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER admits the same load balancer.
     let p = created(
         json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"}),
@@ -549,6 +557,13 @@ fn a_domain_mapping_whose_service_is_unknown_may_serve_it() {
         p.public_reasons
             .iter()
             .any(|r| r.contains(&format!("domain mapping `{MAPPING}` may serve it"))),
+        "{:?}",
+        p.public_reasons
+    );
+    assert!(
+        p.public_reasons
+            .iter()
+            .any(|r| r.contains("a domain mapping in the plan cannot be tied to its service")),
         "{:?}",
         p.public_reasons
     );
