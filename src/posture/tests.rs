@@ -471,6 +471,58 @@ fn every_resource_that_grants_a_principal_is_kept() {
             "google_cloud_run_v2_service_iam_member.caller"
         ]
     );
+    // The binding owns roles/run.invoker: its next apply removes the member's grant.
+    assert_eq!(p.conflicts.len(), 1, "{:?}", p.conflicts);
+    assert_eq!(p.conflicts[0].addresses, addresses);
+}
+
+#[test]
+fn a_binding_and_a_member_of_other_roles_do_not_fight() {
+    // An `*_iam_binding` is authoritative for its own role only.
+    let binding = json!({"name": "api", "location": REGION, "project": PROJECT,
+                         "role": "roles/run.invoker", "members": ["group:callers@acme.example"],
+                         "condition": []});
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        change(
+            "google_cloud_run_v2_service_iam_member.viewer",
+            Value::Null,
+            member("user:carol@acme.example", "roles/run.viewer", json!([])),
+        ),
+        change(
+            "google_cloud_run_v2_service_iam_binding.callers",
+            Value::Null,
+            binding,
+        ),
+    ]);
+    let p = after(&report, API);
+    assert!(p.conflicts.is_empty(), "{:?}", p.conflicts);
+}
+
+#[test]
+fn project_grants_do_not_fight_with_the_service_policy() {
+    // A project's policy and a service's policy are two policies: an authoritative
+    // `*_iam_policy` on the service overwrites neither the project's bindings nor is
+    // overwritten by them.
+    let policy = json!({"name": "api", "location": REGION, "project": PROJECT,
+        "policy_data": "{\"bindings\":[{\"members\":[\"group:callers@acme.example\"],\"role\":\"roles/run.invoker\"}]}"});
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        change(
+            "google_cloud_run_v2_service_iam_policy.api",
+            Value::Null,
+            policy,
+        ),
+        change(
+            "google_project_iam_member.caller",
+            Value::Null,
+            json!({"project": PROJECT, "role": "roles/run.invoker",
+                   "member": "user:carol@acme.example", "condition": []}),
+        ),
+    ]);
+    let p = after(&report, API);
+    assert_eq!(p.invokers.len(), 2, "{:?}", p.invokers);
+    assert!(p.conflicts.is_empty(), "{:?}", p.conflicts);
 }
 
 #[test]
