@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use similar::TextDiff;
 
-use crate::graph::{Authority, ResolvedGrant, SideGraph};
+use crate::graph::{Authority, IamIndex, ResolvedGrant, SideGraph};
 use crate::iam::Level;
 use crate::posture::{Posture, WorkloadId};
 use crate::rules::{Delta, Direction, RULES, Rule, Severity, Subject};
@@ -274,10 +274,10 @@ pub fn policy_diffs(
     before: &SideGraph,
     after: &SideGraph,
 ) -> Vec<PolicyDiff> {
-    let index = |g: &SideGraph| -> HashMap<String, usize> {
-        (0..g.inventory.iam.len())
-            .filter(|&i| g.grants[i].authority != Authority::Member)
-            .map(|i| (g.inventory.iam[i].address.to_string(), i))
+    let index = |g: &SideGraph| -> HashMap<String, IamIndex> {
+        g.iam_resources()
+            .filter(|&(i, _)| g.grants[i].authority != Authority::Member)
+            .map(|(i, iam)| (iam.address.to_string(), i))
             .collect()
     };
     let (b_index, a_index) = (index(before), index(after));

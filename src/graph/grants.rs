@@ -102,14 +102,26 @@ pub fn resolve(
     index: &Indexes,
     ctx: &Context,
 ) -> ResolvedGrant {
+    resolve_grant(&iam.address, &iam.grant, side, index, ctx)
+}
+
+/// Resolves the grant of the IAM resource at `address`, whatever it is attached to (a workload,
+/// a scope, an account, an IAP resource).
+pub fn resolve_grant(
+    address: &Address,
+    grant: &Grant,
+    side: &SideInventory,
+    index: &Indexes,
+    ctx: &Context,
+) -> ResolvedGrant {
     let mut unresolved = Vec::new();
     let r = Resolver {
-        iam,
+        address,
         side,
         index,
         ctx,
     };
-    let (authority, bindings) = match &iam.grant {
+    let (authority, bindings) = match grant {
         Grant::Member {
             role,
             member,
@@ -169,7 +181,7 @@ pub fn resolve(
 }
 
 struct Resolver<'a> {
-    iam: &'a IamResource,
+    address: &'a Address,
     side: &'a SideInventory,
     index: &'a Indexes<'a>,
     ctx: &'a Context<'a>,
@@ -199,7 +211,7 @@ impl Resolver<'_> {
             _ => {
                 match self
                     .ctx
-                    .follow(&self.iam.address, &["role"], &self.index.custom_roles)
+                    .follow(self.address, &["role"], &self.index.custom_roles)
                 {
                     Followed::Instances(found) if found.len() == 1 => {
                         let custom = &self.side.custom_roles[found[0]];
@@ -269,7 +281,7 @@ impl Resolver<'_> {
     fn unknown_members(&self, attribute: &str, unresolved: &mut Vec<String>) -> Vec<Principal> {
         match self
             .ctx
-            .follow(&self.iam.address, &[attribute], &self.index.accounts)
+            .follow(self.address, &[attribute], &self.index.accounts)
         {
             Followed::Instances(found) => found
                 .iter()
@@ -353,7 +365,7 @@ impl Resolver<'_> {
     ) -> Option<Vec<ResolvedBinding>> {
         match self
             .ctx
-            .follow(&self.iam.address, &["policy_data"], &self.index.policy_data)
+            .follow(self.address, &["policy_data"], &self.index.policy_data)
         {
             Followed::Instances(found) if found.len() == 1 => {
                 let source = &self.side.policy_data[found[0]];

@@ -21,14 +21,14 @@ impl SideGraph<'_> {
         let i = match found {
             Some(i) => i,
             None => {
-                let n = self.graph.add_node(NodeKind::Account(self.accounts.len()));
-                self.accounts.push(AccountNode {
+                let i = self.accounts.push(AccountNode {
                     email: None,
                     address: None,
                     planned_project: None,
                 });
+                let n = self.graph.add_node(NodeKind::Account(i));
                 self.account_nodes.push(n);
-                self.accounts.len() - 1
+                i
             }
         };
         if let (None, Some(e)) = (&self.accounts[i].email, email) {
@@ -83,7 +83,12 @@ impl SideGraph<'_> {
 
     /// Whether principal `p` of IAM resource `iam_index` is account `a`: by its
     /// `serviceAccount:` member, or, for an unknown member, by the planned account it refers to.
-    pub fn principal_is_account(&self, iam_index: usize, p: &Principal, a: usize) -> bool {
+    pub fn principal_is_account(
+        &self,
+        iam_index: IamIndex,
+        p: &Principal,
+        a: AccountIndex,
+    ) -> bool {
         let account = &self.accounts[a];
         match p {
             Principal::Known { member, .. } => account
@@ -111,7 +116,7 @@ impl SideGraph<'_> {
             .map(|&i| self.account_nodes[i])
     }
 
-    pub fn account_index(&self, node: NodeIndex) -> Option<usize> {
+    pub fn account_index(&self, node: NodeIndex) -> Option<AccountIndex> {
         match self.graph[node] {
             NodeKind::Account(i) => Some(i),
             _ => None,
@@ -120,7 +125,7 @@ impl SideGraph<'_> {
 
     /// Resolves each workload's runtime identity and adds `RunsAs` edges.
     pub(super) fn link_identities(&mut self, index: &Indexes, ctx: &Context) {
-        for (i, w) in self.inventory.workloads.iter().enumerate() {
+        for (i, w) in self.workloads() {
             let identity = self.identity_of(w, index, ctx);
             let target = match &identity {
                 Identity::Account { email } => Some(self.account(Some(email.clone()), None)),
@@ -228,7 +233,7 @@ impl SideGraph<'_> {
     /// The planned accounts (email unknown) that an unknown `member`/`members` refers to.
     pub(super) fn planned_members_of(
         &self,
-        iam_index: usize,
+        iam_index: IamIndex,
         grant: &ResolvedGrant,
         index: &Indexes,
         ctx: &Context,
@@ -246,7 +251,7 @@ impl SideGraph<'_> {
         if !unknown {
             return Vec::new();
         }
-        let iam = &self.inventory.iam[iam_index];
+        let iam = self.iam(iam_index);
         match ctx.follow(&iam.address, &[attribute], &index.accounts) {
             Followed::Instances(found) => found
                 .iter()
@@ -259,7 +264,7 @@ impl SideGraph<'_> {
     }
 
     /// `HeldBy` edges from a scope grant to the service accounts among its members.
-    pub(super) fn link_holders(&mut self, iam_index: usize) {
+    pub(super) fn link_holders(&mut self, iam_index: IamIndex) {
         let node = self.iam_nodes[iam_index];
         let members: Vec<String> = self.grants[iam_index]
             .bindings
@@ -333,7 +338,9 @@ impl SideGraph<'_> {
 
     pub(super) fn link_keys(&mut self, index: &Indexes, ctx: &Context) {
         for (i, key) in self.inventory.keys.iter().enumerate() {
-            let n = self.graph.add_node(NodeKind::Key(i));
+            let n = self
+                .graph
+                .add_node(NodeKind::Key(KeyIndex::from_position(i)));
             let account = match &key.email {
                 Tri::Known(email) => self.account_by_reference(&key.address, email),
                 // Usually `google_service_account.x.name`, unknown on create.

@@ -8,32 +8,36 @@ use crate::inventory::{LbKind, SideInventory, WorkloadKind};
 use crate::plan::Tri;
 
 use super::link::Candidates;
+use super::table::{LbIndex, TableIndex, WorkloadIndex};
 
 pub struct Indexes<'i> {
-    pub workloads: HashMap<WorkloadKind, Candidates<'i>>,
-    pub workloads_by_name: HashMap<(WorkloadKind, &'i str), Vec<usize>>,
+    pub workloads: HashMap<WorkloadKind, Candidates<'i, WorkloadIndex>>,
+    pub workloads_by_name: HashMap<(WorkloadKind, &'i str), Vec<WorkloadIndex>>,
     /// Workloads whose name is unknown at plan time: any name may turn out to be theirs.
-    pub workloads_unnamed: HashMap<WorkloadKind, Vec<usize>>,
+    pub workloads_unnamed: HashMap<WorkloadKind, Vec<WorkloadIndex>>,
     pub accounts: Candidates<'i>,
     pub custom_roles: Candidates<'i>,
     pub custom_roles_by_name: HashMap<&'i str, usize>,
     pub policy_data: Candidates<'i>,
     /// Per load-balancer kind, the pieces that a piece of that kind may send traffic to, for
     /// following its references through the configuration.
-    pub lb_targets: HashMap<LbKind, Candidates<'i>>,
+    pub lb_targets: HashMap<LbKind, Candidates<'i, LbIndex>>,
     /// Load-balancer pieces by normalised id or self link, and by the last segment of it (for
     /// references written as a bare name).
-    pub lb_by_id: HashMap<(LbKind, &'i str), Vec<usize>>,
-    empty: Candidates<'i>,
+    pub lb_by_id: HashMap<(LbKind, &'i str), Vec<LbIndex>>,
+    no_workloads: Candidates<'i, WorkloadIndex>,
+    no_lb_pieces: Candidates<'i, LbIndex>,
 }
 
 impl<'i> Indexes<'i> {
     pub fn new(side: &'i SideInventory) -> Indexes<'i> {
         let mut workloads: HashMap<WorkloadKind, Vec<_>> = HashMap::new();
-        let mut workloads_by_name: HashMap<(WorkloadKind, &'i str), Vec<usize>> = HashMap::new();
-        let mut workloads_unnamed: HashMap<WorkloadKind, Vec<usize>> = HashMap::new();
+        let mut workloads_by_name: HashMap<(WorkloadKind, &'i str), Vec<WorkloadIndex>> =
+            HashMap::new();
+        let mut workloads_unnamed: HashMap<WorkloadKind, Vec<WorkloadIndex>> = HashMap::new();
         // A function is also found as the Cloud Run service it runs on.
         for (i, w) in side.workloads.iter().enumerate() {
+            let i = WorkloadIndex::from_position(i);
             for (kind, name) in w.iam_names() {
                 workloads.entry(kind).or_default().push((&w.address, i));
                 match name {
@@ -47,8 +51,9 @@ impl<'i> Indexes<'i> {
             }
         }
         let mut lb_targets: HashMap<LbKind, Vec<_>> = HashMap::new();
-        let mut lb_by_id: HashMap<(LbKind, &'i str), Vec<usize>> = HashMap::new();
+        let mut lb_by_id: HashMap<(LbKind, &'i str), Vec<LbIndex>> = HashMap::new();
         for (i, r) in side.load_balancers.iter().enumerate() {
+            let i = LbIndex::from_position(i);
             for from in LbKind::ALL {
                 if from.next().contains(&r.kind) {
                     lb_targets.entry(from).or_default().push((&r.address, i));
@@ -103,16 +108,17 @@ impl<'i> Indexes<'i> {
                 .map(|(k, v)| (k, Candidates::new(v)))
                 .collect(),
             lb_by_id,
-            empty: Candidates::default(),
+            no_workloads: Candidates::default(),
+            no_lb_pieces: Candidates::default(),
         }
     }
 
-    pub fn workloads_of(&self, kind: WorkloadKind) -> &Candidates<'i> {
-        self.workloads.get(&kind).unwrap_or(&self.empty)
+    pub fn workloads_of(&self, kind: WorkloadKind) -> &Candidates<'i, WorkloadIndex> {
+        self.workloads.get(&kind).unwrap_or(&self.no_workloads)
     }
 
     /// The pieces a piece of `kind` may send traffic to.
-    pub fn lb_targets_of(&self, kind: LbKind) -> &Candidates<'i> {
-        self.lb_targets.get(&kind).unwrap_or(&self.empty)
+    pub fn lb_targets_of(&self, kind: LbKind) -> &Candidates<'i, LbIndex> {
+        self.lb_targets.get(&kind).unwrap_or(&self.no_lb_pieces)
     }
 }

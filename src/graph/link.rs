@@ -19,17 +19,25 @@ pub struct Context<'p> {
 }
 
 /// Resource instances of one kind, indexed by configuration address (`module.a.type.name`
-/// without instance keys), so a reference finds its instances without scanning them all.
-#[derive(Default)]
-pub struct Candidates<'a> {
-    by_resource: HashMap<(String, String), Vec<(&'a Address, usize)>>,
+/// without instance keys), so a reference finds its instances without scanning them all. `I` is
+/// the position of an instance in its table.
+pub struct Candidates<'a, I = usize> {
+    by_resource: HashMap<(String, String), Vec<(&'a Address, I)>>,
 }
 
-impl<'a> Candidates<'a> {
+impl<I> Default for Candidates<'_, I> {
+    fn default() -> Self {
+        Candidates {
+            by_resource: HashMap::new(),
+        }
+    }
+}
+
+impl<'a, I> Candidates<'a, I> {
     /// Indexes `(address, position)` pairs; the position is what [`Followed::Instances`] returns.
     /// A reference means the current object of an instance, never a deposed or forgotten one.
-    pub fn new(items: impl IntoIterator<Item = (&'a Address, usize)>) -> Self {
-        let mut by_resource: HashMap<(String, String), Vec<(&'a Address, usize)>> = HashMap::new();
+    pub fn new(items: impl IntoIterator<Item = (&'a Address, I)>) -> Self {
+        let mut by_resource: HashMap<(String, String), Vec<(&'a Address, I)>> = HashMap::new();
         for (address, i) in items.into_iter().filter(|(a, _)| a.is_current()) {
             by_resource
                 .entry((address.config_module(), address.config_resource()))
@@ -41,11 +49,10 @@ impl<'a> Candidates<'a> {
 }
 
 /// What an attribute's configuration expression refers to.
-#[derive(Default)]
-pub struct Origins {
+pub struct Origins<I = usize> {
     /// The resource sets the attribute at all.
     pub configured: bool,
-    pub instances: Vec<usize>,
+    pub instances: Vec<I>,
     pub constants: Vec<Value>,
     /// Some constant was reached through a variable or output declared sensitive.
     pub sensitive: bool,
@@ -54,9 +61,9 @@ pub struct Origins {
 }
 
 /// The result of following an attribute's configuration expression.
-pub enum Followed {
+pub enum Followed<I = usize> {
     /// Positions of the instances the expression refers to (possibly several candidates).
-    Instances(Vec<usize>),
+    Instances(Vec<I>),
     /// A constant reached through variables; `sensitive` when it must never be printed.
     Constant { value: Value, sensitive: bool },
     /// Nothing could be followed, with the reason.
@@ -66,12 +73,12 @@ pub enum Followed {
 impl Context<'_> {
     /// Follows `attribute_path` of the resource at `from` and matches the referenced resources
     /// among `candidates`.
-    pub fn follow(
+    pub fn follow<I: Copy + PartialEq>(
         &self,
         from: &Address,
         attribute_path: &[&str],
-        candidates: &Candidates,
-    ) -> Followed {
+        candidates: &Candidates<I>,
+    ) -> Followed<I> {
         let o = self.origins(from, attribute_path, candidates);
         if !o.instances.is_empty() {
             Followed::Instances(o.instances)
@@ -124,12 +131,12 @@ impl Context<'_> {
     /// through variables, and what cannot be followed. `configuration` keeps references, not
     /// operators, so `var.x ? null : google_service_account.a.email` gives both a constant and
     /// an instance; callers that must not guess use all three.
-    pub fn origins(
+    pub fn origins<I: Copy + PartialEq>(
         &self,
         from: &Address,
         attribute_path: &[&str],
-        candidates: &Candidates,
-    ) -> Origins {
+        candidates: &Candidates<I>,
+    ) -> Origins<I> {
         let module = from.config_module();
         let resource = from.config_resource();
         let expressions = self
@@ -137,7 +144,10 @@ impl Context<'_> {
             .expressions(&module, &resource, attribute_path);
         let mut out = Origins {
             configured: !expressions.is_empty(),
-            ..Origins::default()
+            instances: Vec::new(),
+            constants: Vec::new(),
+            sensitive: false,
+            opaque: Vec::new(),
         };
         if expressions.is_empty() {
             out.opaque
@@ -185,7 +195,7 @@ impl Context<'_> {
 }
 
 /// The positions of the candidates that a configuration reference can mean.
-pub fn match_instances(r: &ResourceRef, candidates: &Candidates) -> Vec<usize> {
+pub fn match_instances<I: Copy>(r: &ResourceRef, candidates: &Candidates<I>) -> Vec<I> {
     let key = (
         crate::plan::address::config_module_of(&r.modules),
         r.resource.clone(),
@@ -193,7 +203,7 @@ pub fn match_instances(r: &ResourceRef, candidates: &Candidates) -> Vec<usize> {
     let Some(same_resource) = candidates.by_resource.get(&key) else {
         return Vec::new();
     };
-    let same_resource: Vec<&(&Address, usize)> = same_resource
+    let same_resource: Vec<&(&Address, I)> = same_resource
         .iter()
         .filter(|(a, _)| {
             a.modules
@@ -211,7 +221,7 @@ pub fn match_instances(r: &ResourceRef, candidates: &Candidates) -> Vec<usize> {
     }
     if same_resource.len() > 1 {
         if let Some(key) = &r.context_key {
-            let keyed: Vec<usize> = same_resource
+            let keyed: Vec<I> = same_resource
                 .iter()
                 .filter(|(a, _)| a.key.as_ref() == Some(key))
                 .map(|(_, i)| *i)

@@ -8,11 +8,13 @@
 //! it is never dropped silently.
 
 pub mod grants;
+pub mod iap;
 mod identity;
 pub mod index;
 pub mod link;
 mod paths;
 mod scopes;
+pub mod table;
 mod targets;
 
 use std::collections::HashMap;
@@ -24,13 +26,20 @@ use petgraph::visit::EdgeRef;
 use crate::iam::Caps;
 use crate::iam::member::is_default_compute_account;
 use crate::inventory::defaults::{UnknownValue, unknown_value};
-use crate::inventory::{IamTarget, Scope, SideInventory, Workload, WorkloadKind};
+use crate::inventory::{
+    AccountKey, DomainMapping, IamResource, IamTarget, LbResource, Scope, SideInventory, Workload,
+    WorkloadKind,
+};
 use crate::plan::{Address, Tri};
 
 pub use grants::{Authority, Principal, ResolvedGrant, RoleRef};
 use index::Indexes;
 pub use link::Context;
 use link::{Followed, component_matches};
+pub use table::{
+    AccountIndex, DomainIndex, ExternalIndex, IamIndex, KeyIndex, LbIndex, Table, TableIndex,
+    WorkloadIndex,
+};
 
 /// A workload that IAM in the plan grants on, but that the plan does not manage.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -60,17 +69,17 @@ pub enum Identity {
 #[allow(dead_code)]
 #[derive(Debug, Clone)]
 pub enum NodeKind {
-    Workload(usize),
-    External(usize),
-    Iam(usize),
+    Workload(WorkloadIndex),
+    External(ExternalIndex),
+    Iam(IamIndex),
     /// A project that project-level grants are made on; `None` gathers the grants whose scope
     /// cannot be pinned to one project (unknown project id, folder, organization).
     Project(Option<String>),
-    Account(usize),
-    Key(usize),
-    Lb(usize),
+    Account(AccountIndex),
+    Key(KeyIndex),
+    Lb(LbIndex),
     /// A Cloud Run domain mapping.
-    Domain(usize),
+    Domain(DomainIndex),
     /// The workloads an IAM resource may be attached to when the plan cannot tie it to one:
     /// every workload whose name components do not contradict the known ones.
     Candidates(CandidateSet),
@@ -150,29 +159,31 @@ impl AccountNode {
 pub struct SideGraph<'i> {
     pub inventory: &'i SideInventory,
     pub graph: DiGraph<NodeKind, EdgeKind>,
-    pub workload_nodes: Vec<NodeIndex>,
-    pub externals: Vec<ExternalWorkload>,
-    pub external_nodes: Vec<NodeIndex>,
-    pub iam_nodes: Vec<NodeIndex>,
+    pub workload_nodes: Table<WorkloadIndex, NodeIndex>,
+    pub externals: Table<ExternalIndex, ExternalWorkload>,
+    pub external_nodes: Table<ExternalIndex, NodeIndex>,
+    pub iam_nodes: Table<IamIndex, NodeIndex>,
     /// Each IAM resource's address, formatted once: postures cite them for every principal.
-    pub iam_addresses: Vec<std::sync::Arc<str>>,
-    pub grants: Vec<ResolvedGrant>,
+    pub iam_addresses: Table<IamIndex, std::sync::Arc<str>>,
+    pub grants: Table<IamIndex, ResolvedGrant>,
     /// Per IAM resource: the service accounts created in this plan, email not yet known, that
     /// its unknown member refers to (`google_service_account.x.member`). Such a member is that
     /// account, although its string is unknown.
-    pub planned_members: Vec<Vec<Address>>,
-    pub accounts: Vec<AccountNode>,
-    pub account_nodes: Vec<NodeIndex>,
-    pub identities: Vec<Identity>,
-    pub lb_nodes: Vec<NodeIndex>,
-    pub domain_nodes: Vec<NodeIndex>,
+    pub planned_members: Table<IamIndex, Vec<Address>>,
+    pub accounts: Table<AccountIndex, AccountNode>,
+    pub account_nodes: Table<AccountIndex, NodeIndex>,
+    pub identities: Table<WorkloadIndex, Identity>,
+    pub lb_nodes: Table<LbIndex, NodeIndex>,
+    pub domain_nodes: Table<DomainIndex, NodeIndex>,
     pub unresolved: Vec<Unresolved>,
     /// Some load-balancer link of this side could not be resolved (listed in `unresolved`).
     pub lb_unresolved: bool,
     /// Some domain mapping of this side cannot be tied to a service (listed in `unresolved`).
     pub domain_unresolved: bool,
+    /// Who passes IAP: IAM on IAP web resources and the gates it governs.
+    pub iap: iap::IapLinks,
     /// Each workload's project; an unset one filled from the provider configuration it uses.
-    workload_projects: Vec<Tri<String>>,
+    workload_projects: Table<WorkloadIndex, Tri<String>>,
     /// The project of provider configurations whose `project` the configuration does not fix,
     /// learned from workloads that leave `project` unset: the provider fills it at plan time.
     provider_projects: HashMap<String, String>,
@@ -180,10 +191,10 @@ pub struct SideGraph<'i> {
     /// For each project node and capability, the scope grants with a binding whose role is
     /// known to carry it, in node order: built once, so a workload does not rescan every grant
     /// of its project.
-    scope_grants: HashMap<(NodeIndex, Caps), Vec<usize>>,
-    accounts_by_email: HashMap<String, usize>,
-    accounts_by_address: HashMap<Address, usize>,
-    externals_by_id: HashMap<ExternalWorkload, usize>,
+    scope_grants: HashMap<(NodeIndex, Caps), Vec<IamIndex>>,
+    accounts_by_email: HashMap<String, AccountIndex>,
+    accounts_by_address: HashMap<Address, AccountIndex>,
+    externals_by_id: HashMap<ExternalWorkload, ExternalIndex>,
     candidate_sets: HashMap<CandidateSet, NodeIndex>,
 }
 
@@ -193,26 +204,27 @@ impl<'i> SideGraph<'i> {
         let mut g = SideGraph {
             inventory,
             graph: DiGraph::new(),
-            workload_nodes: Vec::new(),
-            externals: Vec::new(),
-            external_nodes: Vec::new(),
-            iam_nodes: Vec::new(),
+            workload_nodes: Table::new(),
+            externals: Table::new(),
+            external_nodes: Table::new(),
+            iam_nodes: Table::new(),
             iam_addresses: inventory
                 .iam
                 .iter()
                 .map(|i| i.address.to_string().into())
                 .collect(),
-            grants: Vec::new(),
-            planned_members: Vec::new(),
-            accounts: Vec::new(),
-            account_nodes: Vec::new(),
-            identities: Vec::new(),
-            lb_nodes: Vec::new(),
-            domain_nodes: Vec::new(),
+            grants: Table::new(),
+            planned_members: Table::new(),
+            accounts: Table::new(),
+            account_nodes: Table::new(),
+            identities: Table::new(),
+            lb_nodes: Table::new(),
+            domain_nodes: Table::new(),
             unresolved: Vec::new(),
             lb_unresolved: false,
             domain_unresolved: false,
-            workload_projects: Vec::new(),
+            iap: iap::IapLinks::default(),
+            workload_projects: Table::new(),
             provider_projects: scopes::learn_provider_projects(inventory, ctx),
             projects: HashMap::new(),
             scope_grants: HashMap::new(),
@@ -221,7 +233,7 @@ impl<'i> SideGraph<'i> {
             externals_by_id: HashMap::new(),
             candidate_sets: HashMap::new(),
         };
-        for (i, w) in inventory.workloads.iter().enumerate() {
+        for (i, w) in g.workloads() {
             let n = g.graph.add_node(NodeKind::Workload(i));
             g.workload_nodes.push(n);
             let project = g.project_of(&w.address, &w.project, ctx);
@@ -233,12 +245,12 @@ impl<'i> SideGraph<'i> {
             let i = g.account_index(n).expect("an account node");
             g.accounts[i].planned_project = project;
         }
-        for i in 0..inventory.iam.len() {
+        for (i, iam) in g.iam_resources() {
             let n = g.graph.add_node(NodeKind::Iam(i));
             g.iam_nodes.push(n);
-            let grant = grants::resolve(&inventory.iam[i], inventory, &index, ctx);
+            let grant = grants::resolve(iam, inventory, &index, ctx);
             for reason in &grant.unresolved {
-                g.unresolve(&inventory.iam[i].address, reason.clone());
+                g.unresolve(&iam.address, reason.clone());
             }
             let planned = g.planned_members_of(i, &grant, &index, ctx);
             g.grants.push(grant);
@@ -252,6 +264,7 @@ impl<'i> SideGraph<'i> {
         g.link_keys(&index, ctx);
         g.link_load_balancers(&index, ctx);
         g.link_domain_mappings(&index, ctx);
+        g.link_iap(&index, ctx);
         g.unresolved.sort();
         g.unresolved.dedup();
         g
@@ -307,11 +320,49 @@ impl<'i> SideGraph<'i> {
         v
     }
 
-    pub fn iam_index(&self, node: NodeIndex) -> Option<usize> {
+    pub fn iam_index(&self, node: NodeIndex) -> Option<IamIndex> {
         match self.graph[node] {
             NodeKind::Iam(i) => Some(i),
             _ => None,
         }
+    }
+
+    /// Each workload of the plan with its position.
+    pub fn workloads(&self) -> impl Iterator<Item = (WorkloadIndex, &'i Workload)> + use<'i> {
+        self.inventory
+            .workloads
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (WorkloadIndex::from_position(i), w))
+    }
+
+    pub fn workload(&self, w: WorkloadIndex) -> &'i Workload {
+        &self.inventory.workloads[w.position()]
+    }
+
+    /// Each IAM resource of the plan with its position.
+    pub fn iam_resources(&self) -> impl Iterator<Item = (IamIndex, &'i IamResource)> + use<'i> {
+        self.inventory
+            .iam
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (IamIndex::from_position(i), r))
+    }
+
+    pub fn iam(&self, i: IamIndex) -> &'i IamResource {
+        &self.inventory.iam[i.position()]
+    }
+
+    pub fn key(&self, k: KeyIndex) -> &'i AccountKey {
+        &self.inventory.keys[k.position()]
+    }
+
+    pub fn load_balancer(&self, lb: LbIndex) -> &'i LbResource {
+        &self.inventory.load_balancers[lb.position()]
+    }
+
+    pub fn domain_mapping(&self, d: DomainIndex) -> &'i DomainMapping {
+        &self.inventory.domain_mappings[d.position()]
     }
 
     /// Whether a known runtime email is the Compute Engine default account.

@@ -16,26 +16,27 @@ use crate::plan::{Address, Tri};
 
 use super::index::Indexes;
 use super::link::{Context, Followed, component_matches};
+use super::table::{DomainIndex, LbIndex, WorkloadIndex, indexes};
 use super::{EdgeKind, NodeKind, SideGraph};
 
 /// The workloads a reference reaches, each with whether the plan proves it.
-type Reached = Vec<(usize, bool)>;
+type Reached = Vec<(WorkloadIndex, bool)>;
 
 impl SideGraph<'_> {
     pub(super) fn link_load_balancers(&mut self, index: &Indexes, ctx: &Context) {
-        for i in 0..self.inventory.load_balancers.len() {
+        for i in indexes(self.inventory.load_balancers.len()) {
             let n = self.graph.add_node(NodeKind::Lb(i));
             self.lb_nodes.push(n);
         }
-        for i in 0..self.inventory.load_balancers.len() {
-            let lb = &self.inventory.load_balancers[i];
+        for i in indexes(self.inventory.load_balancers.len()) {
+            let lb = self.load_balancer(i);
             if let Some(target) = &lb.neg_target {
                 self.link_neg(i, target, index, ctx);
                 continue;
             }
             let next = lb.kind.next();
             for link in &lb.links {
-                let by_id = |v: &str| -> Vec<usize> {
+                let by_id = |v: &str| -> Vec<LbIndex> {
                     let id = normalize_ref(v);
                     next.iter()
                         .filter_map(|&kind| index.lb_by_id.get(&(kind, id.as_str())))
@@ -45,7 +46,7 @@ impl SideGraph<'_> {
                 };
                 // A known link that matches nothing points outside the plan; an unknown one
                 // that cannot be followed is reported, never dropped.
-                let targets: Vec<usize> = match &link.value {
+                let targets: Vec<LbIndex> = match &link.value {
                     Tri::Known(v) => by_id(v),
                     _ => match ctx.follow(
                         &lb.address,
@@ -76,8 +77,8 @@ impl SideGraph<'_> {
 
     /// A load-balancer link unknown at plan time that cannot be followed: a path to some
     /// service may exist that the analysis cannot see.
-    fn lb_link_unresolved(&mut self, lb_index: usize, attribute: &str, reason: String) {
-        let address = self.inventory.load_balancers[lb_index].address.clone();
+    fn lb_link_unresolved(&mut self, lb_index: LbIndex, attribute: &str, reason: String) {
+        let address = self.load_balancer(lb_index).address.clone();
         self.unresolve(
             &address,
             format!("{attribute} unknown at plan time: {reason}"),
@@ -87,11 +88,11 @@ impl SideGraph<'_> {
 
     /// Links a serverless NEG to the workloads it sends traffic to: the one it names, or, with
     /// a URL mask and no name, every workload of its project and region.
-    fn link_neg(&mut self, lb_index: usize, target: &NegTarget, index: &Indexes, ctx: &Context) {
+    fn link_neg(&mut self, lb_index: LbIndex, target: &NegTarget, index: &Indexes, ctx: &Context) {
         let Some(kind) = target.platform.workload_kind() else {
             return;
         };
-        let address = self.inventory.load_balancers[lb_index].address.clone();
+        let address = self.load_balancer(lb_index).address.clone();
         let project = self.project_of(&address, &target.project, ctx);
         let region = ctx.scope(
             &address,
@@ -120,10 +121,11 @@ impl SideGraph<'_> {
                 self.lb_link_unresolved(lb_index, &config_path.join("."), reason);
                 // The NEG still sends traffic to some workload of its project and region: each
                 // one may be it, so each gets the path as possible (never proven).
-                let possible: Reached = (0..self.inventory.workloads.len())
-                    .filter(|&w| self.inventory.workloads[w].kind == kind)
-                    .filter(|&w| self.fits_scope(w, &project, &region).is_some())
-                    .map(|w| (w, false))
+                let possible: Reached = self
+                    .workloads()
+                    .filter(|(_, w)| w.kind == kind)
+                    .filter(|&(w, _)| self.fits_scope(w, &project, &region).is_some())
+                    .map(|(w, _)| (w, false))
                     .collect();
                 self.front(self.lb_nodes[lb_index], possible);
             }
@@ -175,9 +177,10 @@ impl SideGraph<'_> {
                 return Err("the NEG names no target and has no URL mask".into());
             }
         };
-        Ok((0..self.inventory.workloads.len())
-            .filter(|&w| self.inventory.workloads[w].kind == kind)
-            .filter_map(|w| {
+        Ok(self
+            .workloads()
+            .filter(|(_, w)| w.kind == kind)
+            .filter_map(|(w, _)| {
                 let fits = self.fits_scope(w, project, region)?;
                 Some((w, proven && fits))
             })
@@ -186,10 +189,15 @@ impl SideGraph<'_> {
 
     /// Whether workload `w` sits in `project` and `location`: `Some(true)` when the plan proves
     /// it, `Some(false)` when it cannot be, `None` when it refutes it.
-    fn fits_scope(&self, w: usize, project: &Tri<String>, location: &Tri<String>) -> Option<bool> {
+    fn fits_scope(
+        &self,
+        w: WorkloadIndex,
+        project: &Tri<String>,
+        location: &Tri<String>,
+    ) -> Option<bool> {
         let components = [
             component_matches(&self.workload_projects[w], project),
-            component_matches(&self.inventory.workloads[w].location, location),
+            component_matches(&self.workload(w).location, location),
         ];
         if components.contains(&Some(false)) {
             None
@@ -286,10 +294,10 @@ impl SideGraph<'_> {
     /// Links each domain mapping to the service it serves: `spec[0].route_name` in the
     /// mapping's project (its `project`, else its namespace) and location.
     pub(super) fn link_domain_mappings(&mut self, index: &Indexes, ctx: &Context) {
-        for i in 0..self.inventory.domain_mappings.len() {
+        for i in indexes::<DomainIndex>(self.inventory.domain_mappings.len()) {
             let n = self.graph.add_node(NodeKind::Domain(i));
             self.domain_nodes.push(n);
-            let m = &self.inventory.domain_mappings[i];
+            let m = self.domain_mapping(i);
             let mut project = self.project_of(&m.address, &m.project, ctx);
             if let (Tri::Unknown, Tri::Known(namespace)) = (&project, &m.namespace) {
                 // The namespace is the project id or number; only an id compares with names.
@@ -319,10 +327,11 @@ impl SideGraph<'_> {
                     // The mapping still serves some service: each one of its project and
                     // location may be it, so each gets the mapping as a possible path.
                     let (project, location) = (project.clone(), m.location.clone());
-                    let possible: Reached = (0..self.inventory.workloads.len())
-                        .filter(|&w| self.inventory.workloads[w].kind == WorkloadKind::Service)
-                        .filter(|&w| self.fits_scope(w, &project, &location).is_some())
-                        .map(|w| (w, false))
+                    let possible: Reached = self
+                        .workloads()
+                        .filter(|(_, w)| w.kind == WorkloadKind::Service)
+                        .filter(|&(w, _)| self.fits_scope(w, &project, &location).is_some())
+                        .map(|(w, _)| (w, false))
                         .collect();
                     self.front(n, possible);
                 }
@@ -383,12 +392,12 @@ mod tests {
         for e in g.graph.edge_indices() {
             let (a, b) = g.graph.edge_endpoints(e).unwrap();
             let from = match g.graph[a] {
-                NodeKind::Lb(i) => g.inventory.load_balancers[i].address.to_string(),
-                NodeKind::Domain(i) => g.inventory.domain_mappings[i].address.to_string(),
+                NodeKind::Lb(i) => g.load_balancer(i).address.to_string(),
+                NodeKind::Domain(i) => g.domain_mapping(i).address.to_string(),
                 _ => continue,
             };
             if let NodeKind::Workload(w) = g.graph[b] {
-                let to = g.inventory.workloads[w].address.to_string();
+                let to = g.workload(w).address.to_string();
                 out.push((from, to, g.graph[e] == EdgeKind::Fronts));
             }
         }

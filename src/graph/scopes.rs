@@ -53,17 +53,15 @@ impl SideGraph<'_> {
         let pinned: Vec<(Option<String>, NodeIndex)> =
             pinned.into_iter().map(|(k, n)| (k.clone(), *n)).collect();
         // Workloads outside the plan are reached by grants on their project like any other.
-        let members: Vec<(NodeIndex, Option<String>)> = (0..self.inventory.workloads.len())
-            .map(|i| {
-                (
-                    self.workload_nodes[i],
-                    self.workload_projects[i].clone().known(),
-                )
-            })
+        let members: Vec<(NodeIndex, Option<String>)> = self
+            .workload_nodes
+            .iter()
+            .zip(self.workload_projects.iter())
+            .map(|(n, project)| (*n, project.clone().known()))
             .chain(
                 self.externals
                     .iter()
-                    .zip(&self.external_nodes)
+                    .zip(self.external_nodes.iter())
                     .map(|(e, n)| (*n, e.project.clone())),
             )
             .collect();
@@ -90,12 +88,13 @@ impl SideGraph<'_> {
     }
 
     /// The capabilities that posture asks project-level grants about.
-    const SCOPE_CAPS: [Caps; 5] = [
+    const SCOPE_CAPS: [Caps; 6] = [
         Caps::INVOKE,
         Caps::RUN_JOB,
         Caps::MODIFY,
         Caps::CONTROL_ACCOUNT,
         Caps::IAM_ADMIN,
+        Caps::IAP_ACCESS,
     ];
 
     pub(super) fn index_scope_grants(&mut self) {
@@ -103,7 +102,7 @@ impl SideGraph<'_> {
         for project in projects {
             let covering = self.incoming(project, |e| e == EdgeKind::Covers);
             for caps in Self::SCOPE_CAPS {
-                let relevant: Vec<usize> =
+                let relevant: Vec<IamIndex> =
                     covering
                         .iter()
                         .filter_map(|(n, _)| self.iam_index(*n))
@@ -120,7 +119,7 @@ impl SideGraph<'_> {
 
     /// The project-level (or higher) grants on a project node whose roles carry one of `caps`
     /// (one of [`Self::SCOPE_CAPS`]).
-    pub fn scope_grants(&self, project: NodeIndex, caps: Caps) -> &[usize] {
+    pub fn scope_grants(&self, project: NodeIndex, caps: Caps) -> &[IamIndex] {
         self.scope_grants
             .get(&(project, caps))
             .map_or(&[], Vec::as_slice)
@@ -148,7 +147,7 @@ impl SideGraph<'_> {
     }
 
     /// Workload `i`'s project, filled from its provider configuration when left unset.
-    pub fn workload_project(&self, i: usize) -> &Tri<String> {
+    pub fn workload_project(&self, i: WorkloadIndex) -> &Tri<String> {
         &self.workload_projects[i]
     }
 

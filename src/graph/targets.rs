@@ -18,8 +18,7 @@ enum WorkloadLink {
 
 impl SideGraph<'_> {
     pub(super) fn link_iam(&mut self, index: &Indexes, ctx: &Context) {
-        for i in 0..self.inventory.iam.len() {
-            let iam = &self.inventory.iam[i];
+        for (i, iam) in self.iam_resources() {
             let node = self.iam_nodes[i];
             match &iam.target {
                 IamTarget::Workload { .. } => match self.workload_target(i, index, ctx) {
@@ -68,11 +67,11 @@ impl SideGraph<'_> {
     /// mean is a candidate (the reason is listed as unresolved): an unknown is never dropped.
     fn workload_target(
         &mut self,
-        iam_index: usize,
+        iam_index: IamIndex,
         index: &Indexes,
         ctx: &Context,
     ) -> WorkloadLink {
-        let iam = &self.inventory.iam[iam_index];
+        let iam = self.iam(iam_index);
         let IamTarget::Workload {
             kind,
             project,
@@ -97,8 +96,8 @@ impl SideGraph<'_> {
         };
         let name = name.clone();
         // Whether a workload can be the target, and whether every name component proves it.
-        let fits = |g: &Self, w: usize| -> Option<bool> {
-            let wl = &g.inventory.workloads[w];
+        let fits = |g: &Self, w: WorkloadIndex| -> Option<bool> {
+            let wl = g.workload(w);
             let components = [
                 component_matches(&g.workload_projects[w], &project),
                 component_matches(&wl.location, &location),
@@ -112,7 +111,7 @@ impl SideGraph<'_> {
             }
         };
         // A workload whose own name is unknown at plan time may be the one a known name means.
-        let possible: Vec<usize> = match &name {
+        let possible: Vec<WorkloadIndex> = match &name {
             Tri::Known(n) => index
                 .workloads_by_name
                 .get(&(kind, n.as_str()))
@@ -125,7 +124,7 @@ impl SideGraph<'_> {
             _ => Vec::new(),
         };
         // A fully known name names one object, whatever else shares its short name.
-        let proven: Vec<usize> = possible
+        let proven: Vec<WorkloadIndex> = possible
             .iter()
             .copied()
             .filter(|&w| fits(self, w) == Some(true))
@@ -137,13 +136,13 @@ impl SideGraph<'_> {
         let followed = ctx.follow(&address, &[attribute], index.workloads_of(kind));
         let opaque = match followed {
             Followed::Instances(found) => {
-                let found: Vec<usize> = found
+                let found: Vec<WorkloadIndex> = found
                     .into_iter()
                     .filter(|&w| fits(self, w).is_some())
                     .collect();
                 // The reference proves the name; the location only when it is known or also
                 // refers to that workload (the provider never fills it from the workload).
-                let location_proven = |w: usize| {
+                let location_proven = |w: WorkloadIndex| {
                     matches!(location, Tri::Known(_))
                         || matches!(
                             ctx.follow(&address, &["location"], index.workloads_of(kind)),
@@ -158,7 +157,7 @@ impl SideGraph<'_> {
                 if found.len() > 1 {
                     let list: Vec<String> = found
                         .iter()
-                        .map(|&w| format!("`{}`", self.inventory.workloads[w].address))
+                        .map(|&w| format!("`{}`", self.workload(w).address))
                         .collect();
                     self.unresolve(
                         &address,
@@ -188,16 +187,16 @@ impl SideGraph<'_> {
                 };
                 return WorkloadLink::One(self.external(external));
             }
-            (Tri::Known(n), 1) if self.inventory.workloads[possible[0]].name.is_unknown() => {
+            (Tri::Known(n), 1) if self.workload(possible[0]).name.is_unknown() => {
                 format!(
                     "{attribute} `{n}` may name `{}`, whose name is not known at plan time",
-                    self.inventory.workloads[possible[0]].address
+                    self.workload(possible[0]).address
                 )
             }
             (Tri::Known(n), 1) => format!(
                 "{attribute} `{n}` may name `{}`, but its project or location is not known at \
                  plan time",
-                self.inventory.workloads[possible[0]].address
+                self.workload(possible[0]).address
             ),
             (Tri::Known(n), _) => format!("{attribute} `{n}` matches more than one workload"),
             _ => format!(
@@ -230,8 +229,7 @@ impl SideGraph<'_> {
         if self.candidate_sets.is_empty() {
             return;
         }
-        for i in 0..self.inventory.workloads.len() {
-            let w = &self.inventory.workloads[i];
+        for (i, w) in self.workloads() {
             let mut sets: Vec<NodeIndex> = Vec::new();
             for (kind, name) in w.iam_names() {
                 sets.extend(self.sets_fitting(i, kind, name));
@@ -272,8 +270,13 @@ impl SideGraph<'_> {
     }
 
     /// The candidate sets of `kind` that workload `i`, named `name` for that kind, fits.
-    fn sets_fitting(&self, i: usize, kind: WorkloadKind, name: &Tri<String>) -> Vec<NodeIndex> {
-        let w = &self.inventory.workloads[i];
+    fn sets_fitting(
+        &self,
+        i: WorkloadIndex,
+        kind: WorkloadKind,
+        name: &Tri<String>,
+    ) -> Vec<NodeIndex> {
+        let w = self.workload(i);
         let components = (
             name.clone().known(),
             self.workload_projects[i].clone().known(),
@@ -320,12 +323,9 @@ impl SideGraph<'_> {
         if let Some(&i) = self.externals_by_id.get(&external) {
             return self.external_nodes[i];
         }
-        let n = self
-            .graph
-            .add_node(NodeKind::External(self.externals.len()));
-        self.externals_by_id
-            .insert(external.clone(), self.externals.len());
-        self.externals.push(external);
+        let i = self.externals.push(external.clone());
+        let n = self.graph.add_node(NodeKind::External(i));
+        self.externals_by_id.insert(external, i);
         self.external_nodes.push(n);
         n
     }

@@ -18,6 +18,7 @@
 //! | `SCOPE_IAM` | `resourcemanager.{projects,folders,organizations}.setIamPolicy` |
 //! | `ACCOUNT_IAM` | `iam.serviceAccounts.setIamPolicy` |
 //! | `SET_IAM` | any other `*.setIamPolicy` |
+//! | `IAP_ACCESS` | `iap.webServiceVersions.accessViaIAP` (pass Identity-Aware Proxy) |
 
 bitflags::bitflags! {
     /// A set of capabilities.
@@ -34,6 +35,8 @@ bitflags::bitflags! {
         const WORKLOAD_IAM = 1 << 8;
         const SCOPE_IAM = 1 << 9;
         const ACCOUNT_IAM = 1 << 10;
+        /// Pass Identity-Aware Proxy in front of a web resource.
+        const IAP_ACCESS = 1 << 11;
     }
 }
 
@@ -83,6 +86,7 @@ impl Caps {
                 | "resourcemanager.folders.setIamPolicy"
                 | "resourcemanager.organizations.setIamPolicy" => Caps::SCOPE_IAM,
                 "iam.serviceAccounts.setIamPolicy" => Caps::ACCOUNT_IAM,
+                "iap.webServiceVersions.accessViaIAP" => Caps::IAP_ACCESS,
                 p if p.ends_with(".setIamPolicy") => Caps::SET_IAM,
                 _ => Caps::NONE,
             }
@@ -106,6 +110,7 @@ impl Caps {
                 "set project/folder/organization IAM policy",
             ),
             (Caps::ACCOUNT_IAM, "set service account IAM policy"),
+            (Caps::IAP_ACCESS, "pass IAP"),
         ]
         .into_iter()
         .filter(|(c, _)| self.contains(*c))
@@ -165,6 +170,9 @@ const PREDEFINED: &[(&str, Caps)] = &[
         "roles/iam.workloadIdentityUser",
         Caps::GET_TOKEN.union(Caps::ID_TOKEN),
     ),
+    // The only predefined role with `iap.webServiceVersions.accessViaIAP` (iam-dataset; owner
+    // and editor lack it).
+    ("roles/iap.httpsResourceAccessor", Caps::IAP_ACCESS),
     (
         "roles/owner",
         DEVELOPER
@@ -290,6 +298,19 @@ mod tests {
             Caps::from_permissions(["iam.serviceAccounts.actAs"])
         ));
         assert!(is_privileged("roles/storage.admin", Caps::NONE));
+        assert_eq!(
+            Caps::from_permissions(["iap.webServiceVersions.accessViaIAP"]),
+            Caps::IAP_ACCESS
+        );
+        assert_eq!(
+            predefined_caps("roles/iap.httpsResourceAccessor"),
+            Some(Caps::IAP_ACCESS)
+        );
+        assert!(
+            !predefined_caps("roles/owner")
+                .unwrap()
+                .contains(Caps::IAP_ACCESS)
+        );
         assert!(!is_privileged("roles/run.invoker", SERVICE));
     }
 }

@@ -112,6 +112,24 @@ pub struct NegTarget {
     pub region: Tri<String>,
 }
 
+/// How IAP IAM names a backend service: project, region (regional backends only) and name.
+#[derive(Debug, Clone)]
+pub struct BackendName {
+    pub project: Tri<String>,
+    pub region: Tri<String>,
+    pub name: Tri<String>,
+}
+
+impl Default for BackendName {
+    fn default() -> BackendName {
+        BackendName {
+            project: Tri::Absent,
+            region: Tri::Absent,
+            name: Tri::Absent,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct LbResource {
     pub address: Address,
@@ -121,6 +139,9 @@ pub struct LbResource {
     pub links: Vec<LbLink>,
     /// Backend services: IAP is enabled on this backend.
     pub iap: Tri<bool>,
+    /// Backend services: the `name`, `project` and, for a regional one, `region` that IAP IAM
+    /// resources name it by (`Absent` elsewhere, and `region` for a global backend).
+    pub backend_name: BackendName,
     /// Forwarding rules: the rule faces the internet.
     pub external: Tri<bool>,
     pub neg_target: Option<NegTarget>,
@@ -178,6 +199,7 @@ pub fn read(r: &Reading) -> Result<LbResource, TypeMismatch> {
     let mut iap = Tri::Absent;
     let mut external = Tri::Absent;
     let mut neg_target = None;
+    let mut backend_name = BackendName::default();
     match kind {
         LbKind::ForwardingRule => {
             links.push(link(vec!["target"], n.key("target"))?);
@@ -196,6 +218,17 @@ pub fn read(r: &Reading) -> Result<LbResource, TypeMismatch> {
                 Ok(())
             })?;
             iap = read_iap(n)?;
+            backend_name = BackendName {
+                project: computed_str(n, "project")?,
+                // The provider may store `region` as a self link.
+                region: if r.rtype.contains("_region_") {
+                    computed_str(n, "region")?
+                        .map(|r| r.rsplit('/').next().unwrap_or(&r).to_owned())
+                } else {
+                    Tri::Absent
+                },
+                name: n.key("name").non_empty_str()?.owned(),
+            };
         }
         LbKind::BackendBucket => {}
         LbKind::Neg => neg_target = read_neg_target(n)?,
@@ -207,6 +240,7 @@ pub fn read(r: &Reading) -> Result<LbResource, TypeMismatch> {
         ids,
         links,
         iap,
+        backend_name,
         external,
         neg_target,
     })

@@ -14,6 +14,7 @@ pub mod defaults;
 pub mod domain_mapping;
 pub mod function;
 pub mod iam;
+pub mod iap_iam;
 pub mod load_balancer;
 pub(crate) mod org_policy;
 pub mod policy_data;
@@ -63,6 +64,8 @@ pub struct SideInventory {
     pub(crate) default_accounts_actions: Vec<org_policy::DefaultAccounts>,
     /// IAM on Secret Manager secrets.
     pub(crate) secret_iam: Vec<secret_iam::SecretIam>,
+    /// IAM on Identity-Aware Proxy web resources: who passes IAP.
+    pub iap_iam: Vec<iap_iam::IapIam>,
     pub policy_data: Vec<PolicyDataSource>,
     /// The projects whose default compute account the plan can name.
     pub default_accounts: Vec<DefaultAccount>,
@@ -126,6 +129,7 @@ fn reads_whole(rtype: &str) -> bool {
         || org_policy::handles_default_accounts(rtype)
         || binauthz_policy::handles(rtype)
         || secret_iam::handles(rtype)
+        || iap_iam::handles(rtype)
         || policy_data::handles(rtype)
         || project::handles(rtype)
 }
@@ -306,6 +310,8 @@ fn read_one(inv: &mut Inventory, r: &Reading) -> Result<(), TypeMismatch> {
             .push(org_policy::read_default_accounts(r)?);
     } else if secret_iam::handles(r.rtype) {
         side.secret_iam.push(secret_iam::read(r)?);
+    } else if iap_iam::handles(r.rtype) {
+        side.iap_iam.push(iap_iam::read(r)?);
     }
     Ok(())
 }

@@ -68,19 +68,20 @@ impl Address {
 
     /// Parses an address as Terraform prints it. Returns `None` for anything else.
     pub fn parse(s: &str) -> Option<Address> {
-        let mut p = Parser { rest: s };
+        let mut p = Parser::new(s);
         let mut modules = Vec::new();
         while p.eat("module.") {
-            let name = p.ident()?;
-            let key = p.key()?;
+            let (name, key) = p.step()?;
             p.expect_dot()?;
-            modules.push(ModuleStep { name, key });
+            modules.push(ModuleStep {
+                name: name.to_owned(),
+                key,
+            });
         }
         let data = p.eat("data.");
         let rtype = p.ident()?;
         p.expect_dot()?;
-        let name = p.ident()?;
-        let key = p.key()?;
+        let (name, key) = p.step()?;
         if !p.rest.is_empty() {
             return None;
         }
@@ -88,8 +89,8 @@ impl Address {
             text: s.to_owned(),
             modules,
             data,
-            rtype,
-            name,
+            rtype: rtype.to_owned(),
+            name: name.to_owned(),
             key,
             object: ObjectKind::Current,
         })
@@ -124,11 +125,69 @@ impl fmt::Display for Address {
     }
 }
 
+/// One dot-separated step of a configuration reference: `name`, `name[0]`, `name["key"]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step<'a> {
+    pub name: &'a str,
+    /// The step's literal index; `None` without one, or when its brackets hold something else
+    /// (a splat, several indexes).
+    pub key: Option<InstanceKey>,
+    /// The reference up to the end of this step's name: `google_x.y` for step `y` of
+    /// `google_x.y[0].name`.
+    pub through: &'a str,
+}
+
+/// Splits a configuration reference (`module.a["x"].out`, `data.google_x.y[0].name`) into its
+/// steps, with the same reader of names and keys as [`Address::parse`]. Dots inside quoted
+/// keys do not split.
+pub fn reference_steps(reference: &str) -> Vec<Step<'_>> {
+    let mut p = Parser::new(reference);
+    let mut steps = Vec::new();
+    loop {
+        let name = p.until(|c| c == '.' || c == '[');
+        let through = p.consumed();
+        let mut key = None;
+        let mut indexes = 0;
+        while p.rest.starts_with('[') {
+            indexes += 1;
+            let before = p.rest;
+            match p.key() {
+                Some(k) => key = k,
+                None => {
+                    p.rest = before;
+                    p.skip_brackets();
+                    key = None;
+                }
+            }
+        }
+        steps.push(Step {
+            name,
+            key: if indexes == 1 { key } else { None },
+            through,
+        });
+        if !p.eat(".") {
+            break;
+        }
+    }
+    steps
+}
+
+/// Reads names and `[key]` indexes from the front of an address or a reference.
 struct Parser<'a> {
+    text: &'a str,
     rest: &'a str,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    fn new(text: &'a str) -> Self {
+        Parser { text, rest: text }
+    }
+
+    /// The text read so far.
+    fn consumed(&self) -> &'a str {
+        &self.text[..self.text.len() - self.rest.len()]
+    }
+
     fn eat(&mut self, prefix: &str) -> bool {
         match self.rest.strip_prefix(prefix) {
             Some(r) => {
@@ -143,17 +202,23 @@ impl Parser<'_> {
         self.eat(".").then_some(())
     }
 
-    fn ident(&mut self) -> Option<String> {
-        let end = self
-            .rest
-            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
-            .unwrap_or(self.rest.len());
-        if end == 0 {
-            return None;
-        }
-        let (id, rest) = self.rest.split_at(end);
+    /// Everything up to the first character that `stop` accepts, or to the end.
+    fn until(&mut self, stop: impl Fn(char) -> bool) -> &'a str {
+        let end = self.rest.find(stop).unwrap_or(self.rest.len());
+        let (read, rest) = self.rest.split_at(end);
         self.rest = rest;
-        Some(id.to_owned())
+        read
+    }
+
+    fn ident(&mut self) -> Option<&'a str> {
+        let id = self.until(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'));
+        (!id.is_empty()).then_some(id)
+    }
+
+    /// A name and its optional key: `name`, `name[0]`, `name["key"]`.
+    fn step(&mut self) -> Option<(&'a str, Option<InstanceKey>)> {
+        let name = self.ident()?;
+        Some((name, self.key()?))
     }
 
     /// An optional `[0]` or `["key"]`. `Some(None)` means there was no key.
@@ -175,6 +240,30 @@ impl Parser<'_> {
             InstanceKey::Int(n)
         };
         self.eat("]").then_some(Some(key))
+    }
+
+    /// Skips one `[...]` that holds no literal key (`[*]`), honouring quoted strings.
+    fn skip_brackets(&mut self) {
+        let mut depth = 0usize;
+        let mut in_string = false;
+        let mut escaped = false;
+        for (i, c) in self.rest.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if in_string => escaped = true,
+                '"' => in_string = !in_string,
+                '[' if !in_string => depth += 1,
+                ']' if !in_string => {
+                    depth -= 1;
+                    if depth == 0 {
+                        self.rest = &self.rest[i + 1..];
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.rest = "";
     }
 }
 
@@ -212,6 +301,23 @@ mod tests {
         assert_ne!(a.forgotten(), a);
         assert_eq!(d.config_resource(), a.config_resource());
         assert!(a.is_current() && !d.is_current() && !a.forgotten().is_current());
+    }
+
+    #[test]
+    fn reference_steps_read_names_and_keys() {
+        let steps = reference_steps("module.a[\"x.y\"].data.google_x.y[0].name");
+        let names: Vec<&str> = steps.iter().map(|s| s.name).collect();
+        assert_eq!(names, ["module", "a", "data", "google_x", "y", "name"]);
+        assert_eq!(steps[1].key, Some(InstanceKey::Str("x.y".into())));
+        assert_eq!(steps[4].key, Some(InstanceKey::Int(0)));
+        assert_eq!(steps[4].through, "module.a[\"x.y\"].data.google_x.y");
+        let escaped = reference_steps(r#"google_x.y["a\"].b"].id"#);
+        assert_eq!(escaped.len(), 3);
+        assert_eq!(escaped[1].key, Some(InstanceKey::Str("a\"].b".into())));
+        // A splat or several indexes are no instance key.
+        assert_eq!(reference_steps("google_x.y[*].id")[1].key, None);
+        assert_eq!(reference_steps("var.m[0][1]")[1].key, None);
+        assert_eq!(reference_steps("var.m[0][1]")[1].name, "m");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::address::{InstanceKey, ModuleStep};
+use super::address::{InstanceKey, ModuleStep, reference_steps};
 
 /// The flattened module tree, keyed by configuration module path (`""` for the root,
 /// `module.a.module.b` for nested calls).
@@ -145,22 +145,33 @@ pub struct ResourceRef {
     pub context_key: Option<InstanceKey>,
 }
 
-/// One parsed entry of an expression's `references`.
-enum Reference {
+/// One parsed entry of an expression's `references`, borrowed from it.
+#[derive(Debug)]
+enum Reference<'a> {
     Resource {
-        resource: String,
+        /// `type.name` or `data.type.name`.
+        resource: &'a str,
         index: Option<InstanceKey>,
-        attribute: Option<String>,
+        attribute: Option<&'a str>,
     },
-    Var(String),
+    Var(&'a str),
     ModuleOutput {
-        call: String,
+        call: &'a str,
         index: Option<InstanceKey>,
-        output: Option<String>,
+        output: Option<&'a str>,
     },
-    Local(String),
+    Local(&'a str),
     /// `each.*`, `count.*`, `path.*`, `self.*`, `terraform.*`, as written.
-    Meta(String),
+    Meta(&'a str),
+}
+
+/// What one reference of an expression names, to skip the shorter forms of it that follow.
+#[derive(PartialEq)]
+enum Named<'a> {
+    Resource(&'a str),
+    Var(&'a str),
+    /// A module call's output, whatever the call's instance key.
+    Output(&'a str, &'a str),
 }
 
 const MAX_DEPTH: usize = 32;
@@ -379,7 +390,7 @@ impl Configuration {
             return;
         };
         let before = out.len();
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen: Vec<Named> = Vec::new();
         let mut opaque = None;
         for r in refs.iter().filter_map(Value::as_str) {
             match parse_reference(r) {
@@ -389,25 +400,24 @@ impl Configuration {
                     attribute,
                 } => {
                     // References are listed longest first; the shorter ones name the same thing.
-                    if seen.contains(&resource) {
+                    if seen.contains(&Named::Resource(resource)) {
                         continue;
                     }
-                    seen.push(resource.clone());
+                    seen.push(Named::Resource(resource));
                     out.push(Origin::Resource(ResourceRef {
                         modules: modules.to_vec(),
-                        resource,
-                        attribute,
+                        resource: resource.to_owned(),
+                        attribute: attribute.map(str::to_owned),
                         index,
                         context_key: context_key.cloned(),
                     }));
                 }
                 Reference::Var(name) => {
-                    let key = format!("var.{name}");
-                    if seen.contains(&key) {
+                    if seen.contains(&Named::Var(name)) {
                         continue;
                     }
-                    seen.push(key);
-                    self.resolve_var(modules, &name, context_key, walk, out);
+                    seen.push(Named::Var(name));
+                    self.resolve_var(modules, name, context_key, walk, out);
                 }
                 Reference::ModuleOutput {
                     call,
@@ -415,31 +425,30 @@ impl Configuration {
                     output,
                 } => {
                     let Some(output) = output else { continue };
-                    let key = format!("module.{call}.{output}");
-                    if seen.contains(&key) {
+                    if seen.contains(&Named::Output(call, output)) {
                         continue;
                     }
-                    seen.push(key);
+                    seen.push(Named::Output(call, output));
                     let parent = config_path(modules);
                     let repeated = self
                         .modules
                         .get(&parent)
-                        .and_then(|m| m.calls.get(&call))
+                        .and_then(|m| m.calls.get(call))
                         .is_some_and(|c| c.repeated);
                     let step_key =
                         index.or_else(|| repeated.then(|| context_key.cloned()).flatten());
                     let mut child = modules.to_vec();
                     child.push(ModuleStep {
-                        name: call,
+                        name: call.to_owned(),
                         key: step_key,
                     });
                     let child_path = config_path(&child);
                     let child_module = self.modules.get(&child_path);
-                    match child_module.and_then(|m| m.outputs.get(&output)) {
+                    match child_module.and_then(|m| m.outputs.get(output)) {
                         Some(expr) => {
                             let from = out.len();
                             self.resolve_into(&child, expr, context_key, walk, out);
-                            if child_module.is_some_and(|m| m.sensitive_outputs.contains(&output)) {
+                            if child_module.is_some_and(|m| m.sensitive_outputs.contains(output)) {
                                 mark_sensitive(&mut out[from..]);
                             }
                         }
@@ -631,78 +640,32 @@ fn flatten(
     Ok(())
 }
 
-/// Splits `name[key]` into the name and its key.
-fn split_index(s: &str) -> (String, Option<InstanceKey>) {
-    match s.find('[') {
-        Some(i) if s.ends_with(']') => {
-            let inner = &s[i + 1..s.len() - 1];
-            let key = match serde_json::from_str::<String>(inner) {
-                Ok(k) => Some(InstanceKey::Str(k)),
-                Err(_) => inner.parse().ok().map(InstanceKey::Int),
-            };
-            (s[..i].to_owned(), key)
+/// Reads one entry of an expression's `references` with the address parser's reader of
+/// `name[key]` steps.
+fn parse_reference(r: &str) -> Reference<'_> {
+    let steps = reference_steps(r);
+    match steps.as_slice() {
+        [var, name, ..] if var.name == "var" => Reference::Var(name.name),
+        [local, name, ..] if local.name == "local" => Reference::Local(name.name),
+        [module, call, rest @ ..] if module.name == "module" => Reference::ModuleOutput {
+            call: call.name,
+            index: call.key.clone(),
+            output: rest.first().map(|o| o.name),
+        },
+        [first, ..] if ["each", "count", "path", "self", "terraform"].contains(&first.name) => {
+            Reference::Meta(r)
         }
-        _ => (s.to_owned(), None),
-    }
-}
-
-/// Splits a reference on dots that are outside `[...]`.
-fn split_reference(r: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut start = 0;
-    let bytes = r.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' if in_string => i += 1,
-            b'"' => in_string = !in_string,
-            b'[' if !in_string => depth += 1,
-            b']' if !in_string => depth = depth.saturating_sub(1),
-            b'.' if !in_string && depth == 0 => {
-                parts.push(&r[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    parts.push(&r[start..]);
-    parts
-}
-
-fn parse_reference(r: &str) -> Reference {
-    let parts = split_reference(r);
-    match parts.as_slice() {
-        ["var", name, ..] => Reference::Var(split_index(name).0),
-        ["local", name, ..] => Reference::Local(split_index(name).0),
-        ["module", call, rest @ ..] => {
-            let (call, index) = split_index(call);
-            Reference::ModuleOutput {
-                call,
-                index,
-                output: rest.first().map(|o| split_index(o).0),
-            }
-        }
-        ["each" | "count" | "path" | "self" | "terraform", ..] => Reference::Meta(r.to_owned()),
-        ["data", rtype, name, rest @ ..] => {
-            let (name, index) = split_index(name);
-            Reference::Resource {
-                resource: format!("data.{rtype}.{name}"),
-                index,
-                attribute: rest.first().map(|a| split_index(a).0),
-            }
-        }
-        [rtype, name, rest @ ..] => {
-            let (name, index) = split_index(name);
-            Reference::Resource {
-                resource: format!("{rtype}.{name}"),
-                index,
-                attribute: rest.first().map(|a| split_index(a).0),
-            }
-        }
-        _ => Reference::Meta(r.to_owned()),
+        [data, _, name, rest @ ..] if data.name == "data" => Reference::Resource {
+            resource: name.through,
+            index: name.key.clone(),
+            attribute: rest.first().map(|a| a.name),
+        },
+        [_, name, rest @ ..] => Reference::Resource {
+            resource: name.through,
+            index: name.key.clone(),
+            attribute: rest.first().map(|a| a.name),
+        },
+        _ => Reference::Meta(r),
     }
 }
 
@@ -804,10 +767,39 @@ mod tests {
             } => {
                 assert_eq!(resource, "google_cloud_run_v2_service.api");
                 assert_eq!(index, Some(InstanceKey::Str("a.b".into())));
-                assert_eq!(attribute.as_deref(), Some("name"));
+                assert_eq!(attribute, Some("name"));
             }
             _ => panic!("not a resource"),
         }
+        match parse_reference(r#"data.google_x.y["k\"]"].id"#) {
+            Reference::Resource {
+                resource, index, ..
+            } => {
+                assert_eq!(resource, "data.google_x.y");
+                assert_eq!(index, Some(InstanceKey::Str("k\"]".into())));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_reference(r#"module.iam["eu"].svc"#) {
+            Reference::ModuleOutput {
+                call,
+                index,
+                output,
+            } => {
+                assert_eq!(call, "iam");
+                assert_eq!(index, Some(InstanceKey::Str("eu".into())));
+                assert_eq!(output, Some("svc"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_reference("var.regions[0]"),
+            Reference::Var("regions")
+        ));
+        assert!(matches!(
+            parse_reference("each.value"),
+            Reference::Meta("each.value")
+        ));
     }
 
     #[test]

@@ -4,12 +4,12 @@
 
 use petgraph::graph::NodeIndex;
 
-use crate::graph::{EdgeKind, NodeKind, Principal, SideGraph};
+use crate::graph::{EdgeKind, LbIndex, NodeKind, Principal, SideGraph};
 use crate::iam::{Level, MemberKind, classify};
 use crate::inventory::{Ingress, LbKind, Workload, WorkloadKind};
 use crate::plan::Tri;
 
-use super::{Invoker, Verdict};
+use super::{Invoker, Verdict, iap_access};
 
 /// An external path to the workload through a load balancer in the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +25,9 @@ pub struct LbPath {
     /// The plan proves that the path ends at this workload; `false` when it only may (a URL
     /// mask, a name whose project or region is unknown).
     pub certain: bool,
+    /// The backend service of the path (its load-balancer piece index on its side), whose IAP
+    /// gate the path passes.
+    pub(crate) backend: Option<LbIndex>,
 }
 
 /// A Cloud Run domain mapping that serves the workload.
@@ -44,10 +47,14 @@ pub struct Exposure {
     /// disabled (`unknown` when either may hold, or when a grant on the workload itself names a
     /// principal unknown at plan time, which may be `allUsers`).
     pub anyone_allowed: Verdict,
-    /// A path from the internet reaches the service past IAP.
+    /// A path from the internet reaches the service past IAP, or through IAP that admits
+    /// anyone.
     pub reachable: Verdict,
     pub reasons: Vec<String>,
     pub iap: Option<bool>,
+    /// Who passes the IAP gates in front of the service (on the service, on the backends of
+    /// its load-balancer paths).
+    pub iap_accessors: Vec<Invoker>,
     pub paths: Vec<LbPath>,
     pub domains: Vec<DomainPath>,
 }
@@ -123,6 +130,7 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
             reachable: Verdict::No,
             reasons: Vec::new(),
             iap: None,
+            iap_accessors: Vec::new(),
             paths: Vec::new(),
             domains: Vec::new(),
         };
@@ -161,11 +169,34 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
         _ => Verdict::Unknown,
     };
     let mut via_lb = Vec::new();
+    // Paths whose backend's IAP is on and lets anyone through.
+    let mut through_backend_iap = Vec::new();
+    let mut gates = Vec::new();
     for p in &paths {
-        let v = lb_allowed
-            .and(verdict(p.external))
-            .and(ungated(p.iap))
-            .and(proven(p.certain));
+        let reach = lb_allowed.and(verdict(p.external)).and(proven(p.certain));
+        let v = reach.and(ungated(p.iap));
+        if let (Some(backend), Some(true) | None) = (p.backend, p.iap) {
+            let accessors = iap_access::backend_gate(g, backend);
+            let admits = iap_access::admits_anyone(g, &accessors);
+            let through = reach.and(verdict(p.iap)).and(admits);
+            match through {
+                Verdict::Yes => reasons.push(format!(
+                    "external load balancer `{}` reaches it through IAP that admits allUsers",
+                    p.forwarding_rule
+                )),
+                Verdict::Unknown if admits == Verdict::Yes => reasons.push(format!(
+                    "load balancer `{}` may reach it through IAP that admits allUsers",
+                    p.forwarding_rule
+                )),
+                Verdict::Unknown if admits == Verdict::Unknown => reasons.push(format!(
+                    "load balancer `{}` reaches it through IAP that may admit allUsers",
+                    p.forwarding_rule
+                )),
+                _ => {}
+            }
+            through_backend_iap.push(through);
+            gates.push(accessors);
+        }
         match v {
             Verdict::Yes => reasons.push(format!(
                 "external load balancer `{}` reaches it without IAP",
@@ -225,9 +256,11 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
             via_lb.push(Verdict::Unknown);
         }
     }
-    let reachable = Verdict::any(std::iter::once(direct).chain(via_lb));
+    // Paths that no backend IAP gates, and those whose backend IAP lets anyone through.
+    let unprotected = Verdict::any(std::iter::once(direct).chain(via_lb));
+    let through_backend_iap = Verdict::any(through_backend_iap);
     let service_iap = Verdict::from_tri(&w.iap_enabled);
-    let gated = match service_iap {
+    let not_service_iap = match service_iap {
         Verdict::Yes => {
             reasons.push("IAP is enabled on the service".into());
             Verdict::No
@@ -238,8 +271,42 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
         }
         Verdict::No => Verdict::Yes,
     };
-    let reachable = reachable.and(gated);
-    let public = open.and(reachable);
+    let service_admits = if service_iap == Verdict::No {
+        Verdict::No
+    } else {
+        let w_index = match g.graph[node] {
+            NodeKind::Workload(i) => i,
+            _ => unreachable!("assess is called on workload nodes"),
+        };
+        let accessors = iap_access::service_gate(g, w_index, node);
+        let admits = iap_access::admits_anyone(g, &accessors);
+        gates.push(accessors);
+        admits
+    };
+    // Callers reach the service past no IAP: the invoker check sees them.
+    let no_iap = unprotected.and(not_service_iap);
+    // Callers pass IAP gates that let anyone through: the invoker check sees IAP's service
+    // agent, which a working IAP setup lets invoke the service.
+    let through_iap = Verdict::any([
+        Verdict::any([unprotected, through_backend_iap])
+            .and(service_iap)
+            .and(service_admits),
+        through_backend_iap.and(not_service_iap),
+    ]);
+    match service_iap.and(service_admits) {
+        Verdict::Yes => reasons.push("IAP on the service admits allUsers".into()),
+        Verdict::Unknown if service_admits != Verdict::No => {
+            reasons.push("IAP on the service may admit allUsers".into());
+        }
+        _ => {}
+    }
+    let behind_iap = if through_iap == Verdict::No {
+        Verdict::No
+    } else {
+        past_iap(open, invokers, &mut reasons)
+    };
+    let reachable = Verdict::any([no_iap, through_iap]);
+    let public = Verdict::any([open.and(no_iap), behind_iap.and(through_iap)]);
     let unprotected_domain = Verdict::any(via_domain);
     let iap = match iap_verdict(service_iap, direct, unprotected_domain, &paths) {
         // IAP on every load balancer cannot be proven while one link is unknown.
@@ -256,8 +323,33 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
             reasons
         },
         iap,
+        iap_accessors: iap_access::merge(gates),
         paths,
         domains,
+    }
+}
+
+/// Whether Cloud Run's invoker check lets a request through once it has passed IAP: IAP calls
+/// the service as its own service agent, so the check passes when it is open to anyone or the
+/// agent holds an invoker role. Every working IAP setup grants the agent that role, here or
+/// outside the plan, so without a grant in the plan the answer is unknown, never no.
+fn past_iap(open: Verdict, invokers: &[Invoker], reasons: &mut Vec<String>) -> Verdict {
+    if open == Verdict::Yes {
+        return Verdict::Yes;
+    }
+    let agent = invokers.iter().find(|i| {
+        matches!(&i.principal, Principal::Known { member, .. } if iap_access::is_iap_agent(member))
+    });
+    match agent {
+        Some(a) if a.certain() => {
+            reasons.push("IAP's service agent holds an invoker role".into());
+            Verdict::Yes
+        }
+        _ => {
+            reasons
+                .push("whether IAP's service agent may invoke it is not proven by the plan".into());
+            Verdict::Unknown
+        }
     }
 }
 
@@ -328,6 +420,7 @@ pub fn assess_external(kind: WorkloadKind, invokers: &[Invoker]) -> Exposure {
         reachable: Verdict::Unknown,
         reasons,
         iap: None,
+        iap_accessors: Vec::new(),
         paths: Vec::new(),
         domains: Vec::new(),
     }
@@ -349,26 +442,28 @@ fn lb_paths(g: &SideGraph, node: NodeIndex) -> Vec<LbPath> {
             let NodeKind::Lb(i) = g.graph[src] else {
                 continue;
             };
-            let lb = &g.inventory.load_balancers[i];
+            let lb = g.load_balancer(i);
             if lb.kind == LbKind::ForwardingRule {
                 let pieces: Vec<_> = next
                     .iter()
                     .rev()
                     .filter_map(|n| match g.graph[*n] {
-                        NodeKind::Lb(j) => Some(&g.inventory.load_balancers[j]),
+                        NodeKind::Lb(j) => Some(g.load_balancer(j)),
                         _ => None,
                     })
                     .collect();
-                let iap = pieces
-                    .iter()
-                    .find(|p| p.kind == LbKind::Backend)
-                    .map_or(Tri::Known(false), |b| b.iap.clone());
+                let backend = next.iter().rev().find_map(|n| match g.graph[*n] {
+                    NodeKind::Lb(j) if g.load_balancer(j).kind == LbKind::Backend => Some(j),
+                    _ => None,
+                });
+                let iap = backend.map_or(Tri::Known(false), |j| g.load_balancer(j).iap.clone());
                 out.push(LbPath {
                     forwarding_rule: lb.address.to_string(),
                     chain: pieces.iter().map(|p| p.address.to_string()).collect(),
                     external: lb.external.clone().known(),
                     iap: iap.known(),
                     certain,
+                    backend,
                 });
             } else {
                 stack.push((src, next, certain));
@@ -389,7 +484,7 @@ fn domain_paths(g: &SideGraph, node: NodeIndex) -> Vec<DomainPath> {
             let NodeKind::Domain(i) = g.graph[src] else {
                 return None;
             };
-            let m = &g.inventory.domain_mappings[i];
+            let m = g.domain_mapping(i);
             Some(DomainPath {
                 address: m.address.to_string(),
                 domain: m.domain.clone().known(),
@@ -399,4 +494,44 @@ fn domain_paths(g: &SideGraph, node: NodeIndex) -> Vec<DomainPath> {
         .collect();
     out.sort_by(|a, b| a.address.cmp(&b.address));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::posture::invokers::Grant;
+
+    fn invoker(member: &str, certain: bool) -> Invoker {
+        Invoker {
+            principal: Principal::Known {
+                member: member.into(),
+                sensitive: false,
+            },
+            grants: vec![Grant {
+                address: "google_cloud_run_v2_service_iam_member.x".into(),
+                role: "roles/run.invoker".into(),
+                level: Level::Resource,
+                certain,
+            }],
+        }
+    }
+
+    #[test]
+    fn past_iap_the_invoker_check_sees_iap_s_agent() {
+        let agent = "serviceAccount:service-42@gcp-sa-iap.iam.gserviceaccount.com";
+        let mut reasons = Vec::new();
+        // The agent certainly may invoke: whoever passes IAP gets in.
+        assert_eq!(
+            past_iap(Verdict::No, &[invoker(agent, true)], &mut reasons),
+            Verdict::Yes
+        );
+        // No grant to the agent in the plan, or only a possible one: it may exist elsewhere.
+        assert_eq!(past_iap(Verdict::No, &[], &mut reasons), Verdict::Unknown);
+        assert_eq!(
+            past_iap(Verdict::No, &[invoker(agent, false)], &mut reasons),
+            Verdict::Unknown
+        );
+        // An invoker check open to anyone lets IAP's agent in too.
+        assert_eq!(past_iap(Verdict::Yes, &[], &mut reasons), Verdict::Yes);
+    }
 }

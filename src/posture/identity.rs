@@ -6,7 +6,10 @@ use std::rc::Rc;
 
 use petgraph::graph::NodeIndex;
 
-use crate::graph::{EdgeKind, Identity, NodeKind, Principal, RoleRef, SideGraph};
+use crate::graph::{
+    AccountIndex, EdgeKind, IamIndex, Identity, NodeKind, Principal, RoleRef, SideGraph,
+    WorkloadIndex,
+};
 
 use crate::iam::member::{is_service_agent, service_account_member};
 use crate::iam::roles::is_privileged;
@@ -32,14 +35,14 @@ pub struct HeldRole {
 impl HeldRole {
     /// `role`, granted by IAM resource `i` at `level`; a role whose permissions are unknown has
     /// no capabilities and is not counted as privileged by them (its name may still be).
-    fn granted(g: &SideGraph, i: usize, role: &RoleRef, level: Level) -> HeldRole {
+    fn granted(g: &SideGraph, i: IamIndex, role: &RoleRef, level: Level) -> HeldRole {
         let name = role.display().to_owned();
         let caps = role.caps.clone().known().unwrap_or(Caps::NONE);
         HeldRole {
             privileged: may_be_privileged(role, caps),
             capabilities: caps.names(),
             role: name,
-            granted_by: g.inventory.iam[i].address.to_string(),
+            granted_by: g.iam(i).address.to_string(),
             level,
         }
     }
@@ -154,7 +157,7 @@ impl IdentityPosture {
 #[derive(Clone)]
 struct Target {
     node: Option<NodeIndex>,
-    account: Option<usize>,
+    account: Option<AccountIndex>,
     /// The `serviceAccount:` member, when the email is known.
     member: Option<String>,
     /// The account's project, for project-level grants; `None` when unknown.
@@ -198,7 +201,7 @@ pub struct Identities<'g, 'i> {
     /// Interned [`Target::key`]s of accounts, and (principal, role, grant) of controllers.
     account_ids: HashMap<String, usize>,
     grant_ids: HashMap<(String, String, String), usize>,
-    roles: HashMap<usize, Vec<HeldRole>>,
+    roles: HashMap<AccountIndex, Vec<HeldRole>>,
     /// Key addresses by account.
     keys: HashMap<String, Vec<String>>,
     /// Impersonators and keys by runtime account.
@@ -219,7 +222,7 @@ impl<'g, 'i> Identities<'g, 'i> {
         }
     }
 
-    pub fn assess(&mut self, index: usize, w: &Workload) -> IdentityPosture {
+    pub fn assess(&mut self, index: WorkloadIndex, w: &Workload) -> IdentityPosture {
         let g = self.g;
         let identity = &g.identities[index];
         let account = g
@@ -326,7 +329,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                     g.incoming(node, |e| e == EdgeKind::KeyFor)
                         .into_iter()
                         .filter_map(|(src, _)| match g.graph[src] {
-                            NodeKind::Key(k) => Some(g.inventory.keys[k].address.to_string()),
+                            NodeKind::Key(k) => Some(g.key(k).address.to_string()),
                             _ => None,
                         })
                         .collect()
@@ -366,7 +369,7 @@ impl<'g, 'i> Identities<'g, 'i> {
         (impersonators, held_keys)
     }
 
-    fn account_target(&self, node: NodeIndex, a: usize) -> Target {
+    fn account_target(&self, node: NodeIndex, a: AccountIndex) -> Target {
         let account = &self.g.accounts[a];
         Target {
             node: Some(node),
@@ -382,7 +385,7 @@ impl<'g, 'i> Identities<'g, 'i> {
     }
 
     /// The service account principal `p` of grant `i` is, when it is one.
-    fn principal_account(&self, i: usize, p: &Principal) -> Option<Target> {
+    fn principal_account(&self, i: IamIndex, p: &Principal) -> Option<Target> {
         let g = self.g;
         match p {
             Principal::Known { member, sensitive } => {
@@ -471,11 +474,11 @@ impl<'g, 'i> Identities<'g, 'i> {
 }
 
 /// Roles an account holds through project, folder and organization grants.
-fn held_roles(g: &SideGraph, account_node: NodeIndex, account: usize) -> Vec<HeldRole> {
+fn held_roles(g: &SideGraph, account_node: NodeIndex, account: AccountIndex) -> Vec<HeldRole> {
     let mut roles = Vec::new();
     for (src, _) in g.incoming(account_node, |e| e == EdgeKind::HeldBy) {
         let Some(i) = g.iam_index(src) else { continue };
-        let level = scope_level(&g.inventory.iam[i].target);
+        let level = scope_level(&g.iam(i).target);
         for b in g.grants[i].bindings.iter().flatten() {
             if !b
                 .principals
@@ -500,11 +503,11 @@ fn may_be_privileged(role: &RoleRef, caps: Caps) -> bool {
 /// What the other side of the plan holds, looked up by address.
 struct OtherSide<'g, 'i> {
     g: &'g SideGraph<'i>,
-    iam: HashMap<&'g str, usize>,
+    iam: HashMap<&'g str, IamIndex>,
     keys: HashSet<String>,
     /// The known principals of each (IAM resource, role) asked about, built on first use: a
     /// binding can list very many members.
-    members: HashMap<(usize, String), HashSet<&'g Principal>>,
+    members: HashMap<(IamIndex, String), HashSet<&'g Principal>>,
 }
 
 impl<'g, 'i> OtherSide<'g, 'i> {
@@ -513,7 +516,6 @@ impl<'g, 'i> OtherSide<'g, 'i> {
             g,
             iam: g
                 .iam_addresses
-                .iter()
                 .enumerate()
                 .map(|(i, a)| (&**a, i))
                 .collect(),
@@ -562,7 +564,11 @@ impl<'g, 'i> OtherSide<'g, 'i> {
 /// names its project by number; when the account's project number is not in the plan, the set
 /// may include it. Which folder or organization holds a project is outside the plan, so their
 /// sets are taken to include it.
-fn roles_through_sets(g: &SideGraph, account: usize, project: Option<&str>) -> Vec<HeldRole> {
+fn roles_through_sets(
+    g: &SideGraph,
+    account: AccountIndex,
+    project: Option<&str>,
+) -> Vec<HeldRole> {
     const PREFIX: &str = "principalSet://cloudresourcemanager.googleapis.com/";
     let email = g.accounts[account].email.as_deref();
     // The number of the account's project: in a default compute account's email, or from a
@@ -606,7 +612,7 @@ fn roles_through_sets(g: &SideGraph, account: usize, project: Option<&str>) -> V
                 if !in_set {
                     continue;
                 }
-                let level = scope_level(&g.inventory.iam[i].target);
+                let level = scope_level(&g.iam(i).target);
                 roles.push(HeldRole::granted(g, i, &b.role, level));
             }
         }
@@ -629,19 +635,19 @@ fn finish(mut posture: IdentityPosture) -> IdentityPosture {
 /// and so are Google-managed service agents, which hold the grants their service needs.
 fn impersonators_of(
     g: &SideGraph,
-    i: usize,
-    own: Option<usize>,
+    i: IamIndex,
+    own: Option<AccountIndex>,
     own_member: Option<&str>,
-    out: &mut Vec<(usize, Impersonator)>,
+    out: &mut Vec<(IamIndex, Impersonator)>,
 ) {
-    let on_account = matches!(g.inventory.iam[i].target, IamTarget::Account { .. });
+    let on_account = matches!(g.iam(i).target, IamTarget::Account { .. });
     let mut push = |principal: Principal, role: &str| {
         out.push((
             i,
             Impersonator {
                 principal,
                 role: role.to_owned(),
-                granted_by: g.inventory.iam[i].address.to_string(),
+                granted_by: g.iam(i).address.to_string(),
                 via: Vec::new(),
                 persists: false,
             },

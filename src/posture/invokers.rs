@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use petgraph::graph::NodeIndex;
 
-use crate::graph::{Authority, EdgeKind, Principal, SideGraph};
+use crate::graph::{Authority, EdgeKind, IamIndex, Principal, ResolvedGrant, SideGraph};
 use crate::iam::{Caps, Level};
 use crate::inventory::{IamTarget, Scope, WorkloadKind};
 use crate::plan::Tri;
@@ -81,6 +81,93 @@ pub(super) fn holders(
     wanted: Caps,
     keep: impl Fn(&Principal) -> bool,
 ) -> Vec<Invoker> {
+    // Grants on the workload itself, then grants on the projects (and above) it sits in.
+    let direct = g.incoming(node, |e| e == EdgeKind::GrantsOn);
+    let mut sources: Vec<(NodeIndex, bool)> = direct.iter().map(|(n, _)| (*n, false)).collect();
+    // Grants that may be on this workload or on another: they count, never as certain.
+    let mut maybe = g.incoming(node, |e| e == EdgeKind::MayGrantOn);
+    for (set, _) in g.outgoing(node, |e| e == EdgeKind::Candidate) {
+        maybe.extend(g.incoming(set, |e| e == EdgeKind::MayGrantOn));
+    }
+    sources.extend(maybe.iter().map(|(n, _)| (*n, true)));
+    sources.extend(scope_sources(g, node, wanted));
+    let sources = sources
+        .into_iter()
+        .filter_map(|(source, assumed)| iam_source(g, source, assumed));
+    fold(sources, wanted, keep)
+}
+
+/// The IAM resource at graph node `node` as a source of grants on the workload (or gate) asked
+/// about: its level, and whether it applies only possibly. `None` for a node that is no IAM
+/// resource, or for IAM on a gen2 function's own resource, which lets nobody call it.
+pub(super) fn iam_source<'g>(
+    g: &'g SideGraph,
+    node: NodeIndex,
+    assumed: bool,
+) -> Option<Source<'g>> {
+    let i = g.iam_index(node)?;
+    let iam = g.iam(i);
+    if iam.target.is_function_resource() {
+        return None;
+    }
+    let (level, assumed) = match &iam.target {
+        IamTarget::Scope(Scope::Project(_)) => (Level::Project, assumed),
+        // Which folder or organization holds the project is outside the plan; such grants are
+        // counted as applying (the report says so) rather than dropped.
+        IamTarget::Scope(Scope::Folder(_)) => (Level::Folder, false),
+        IamTarget::Scope(Scope::Organization(_)) => (Level::Organization, false),
+        _ => (Level::Resource, assumed),
+    };
+    Some(Source {
+        grant: &g.grants[i],
+        address: &g.iam_addresses[i],
+        level,
+        own_policy: level == Level::Resource,
+        assumed,
+    })
+}
+
+/// The project, folder and organization IAM resources above the workload (or workload-like
+/// node) at `node` whose roles carry one of `wanted` (one of the indexed scope capabilities),
+/// each with whether the plan cannot prove the workload sits in that scope.
+pub(super) fn scope_sources(
+    g: &SideGraph,
+    node: NodeIndex,
+    wanted: Caps,
+) -> Vec<(NodeIndex, bool)> {
+    let mut out = Vec::new();
+    for (project, edge) in g.outgoing(node, |e| matches!(e, EdgeKind::InProject { .. })) {
+        let EdgeKind::InProject { assumed } = edge else {
+            continue;
+        };
+        let covering = g.scope_grants(project, wanted);
+        out.extend(covering.iter().map(|&i| (g.iam_nodes[i], assumed)));
+    }
+    out
+}
+
+/// One IAM resource whose bindings may give principals what is asked, and how it applies.
+pub(super) struct Source<'g> {
+    pub grant: &'g ResolvedGrant,
+    pub address: &'g Arc<str>,
+    pub level: Level,
+    /// The policy of the resource asked about (or one that governs it as directly, and can
+    /// hold `allUsers`): an unknown role there may well be the wanted one. An unknown role at
+    /// project level is reported as unresolved instead, or every workload in the project would
+    /// list the grant.
+    pub own_policy: bool,
+    /// The plan cannot prove that the grant applies here.
+    pub assumed: bool,
+}
+
+/// The principals whose grants in `sources` carry any of `wanted`, with those grants: the one
+/// place where policy, binding and member semantics, unknown roles, members and policies,
+/// conditions and uncertain scopes become who holds what.
+pub(super) fn fold<'g>(
+    sources: impl IntoIterator<Item = Source<'g>>,
+    wanted: Caps,
+    keep: impl Fn(&Principal) -> bool,
+) -> Vec<Invoker> {
     let mut holders: Vec<Invoker> = Vec::new();
     // Bindings can list hundreds of thousands of members: look principals up by hash.
     let mut positions: HashMap<Principal, usize> = HashMap::new();
@@ -98,40 +185,14 @@ pub(super) fn holders(
             });
         }
     };
-    // Grants on the workload itself, then grants on the projects (and above) it sits in.
-    let direct = g.incoming(node, |e| e == EdgeKind::GrantsOn);
-    let mut sources: Vec<(NodeIndex, bool)> = direct.iter().map(|(n, _)| (*n, false)).collect();
-    // Grants that may be on this workload or on another: they count, never as certain.
-    let mut maybe = g.incoming(node, |e| e == EdgeKind::MayGrantOn);
-    for (set, _) in g.outgoing(node, |e| e == EdgeKind::Candidate) {
-        maybe.extend(g.incoming(set, |e| e == EdgeKind::MayGrantOn));
-    }
-    sources.extend(maybe.iter().map(|(n, _)| (*n, true)));
-    for (project, edge) in g.outgoing(node, |e| matches!(e, EdgeKind::InProject { .. })) {
-        let EdgeKind::InProject { assumed } = edge else {
-            continue;
-        };
-        let covering = g.scope_grants(project, wanted);
-        sources.extend(covering.iter().map(|&i| (g.iam_nodes[i], assumed)));
-    }
-    for (source, assumed) in &sources {
-        let Some(i) = g.iam_index(*source) else {
-            continue;
-        };
-        let iam = &g.inventory.iam[i];
-        if iam.target.is_function_resource() {
-            continue;
-        }
-        let grant = &g.grants[i];
-        let (level, assumed) = match &iam.target {
-            IamTarget::Scope(Scope::Project(_)) => (Level::Project, *assumed),
-            // Which folder or organization holds the project is outside the plan; such grants are
-            // counted as applying (the report says so) rather than dropped.
-            IamTarget::Scope(Scope::Folder(_)) => (Level::Folder, false),
-            IamTarget::Scope(Scope::Organization(_)) => (Level::Organization, false),
-            _ => (Level::Resource, *assumed),
-        };
-        let address = &g.iam_addresses[i];
+    for source in sources {
+        let Source {
+            grant,
+            address,
+            level,
+            own_policy,
+            assumed,
+        } = source;
         let Some(bindings) = &grant.bindings else {
             // The whole policy is unknown: anyone may be in it.
             add(
@@ -149,10 +210,7 @@ pub(super) fn holders(
             let relevant_and_certain = match &b.role.caps {
                 Tri::Known(caps) if caps.intersects(wanted) => Some(true),
                 Tri::Known(_) => None,
-                // An unknown role on the workload itself may well be the invoker role; an
-                // unknown role at project level is reported as unresolved instead, or every
-                // workload in the project would list the grant.
-                _ if level == Level::Resource => Some(false),
+                _ if own_policy => Some(false),
                 _ => None,
             };
             let Some(role_certain) = relevant_and_certain else {
@@ -180,16 +238,16 @@ pub(super) fn holders(
 }
 
 fn conflicts(g: &SideGraph, edges: &[(NodeIndex, EdgeKind)]) -> Vec<Conflict> {
-    let on_workload: Vec<usize> = edges
+    let on_workload: Vec<IamIndex> = edges
         .iter()
         .filter(|(_, e)| *e == EdgeKind::GrantsOn)
         .filter_map(|(n, _)| g.iam_index(*n))
         .collect();
     // A gen2 function has two policies: its own and its Cloud Run service's. Resources on one
     // never overwrite the other.
-    let (on_function, on_service): (Vec<usize>, Vec<usize>) = on_workload
+    let (on_function, on_service): (Vec<IamIndex>, Vec<IamIndex>) = on_workload
         .into_iter()
-        .partition(|&i| g.inventory.iam[i].target.is_function_resource());
+        .partition(|&i| g.iam(i).target.is_function_resource());
     let mut out = policy_conflicts(g, &on_function);
     out.extend(policy_conflicts(g, &on_service));
     out.sort();
@@ -198,9 +256,9 @@ fn conflicts(g: &SideGraph, edges: &[(NodeIndex, EdgeKind)]) -> Vec<Conflict> {
 }
 
 /// Conflicts among the IAM resources on one policy.
-fn policy_conflicts(g: &SideGraph, resource_level: &[usize]) -> Vec<Conflict> {
+fn policy_conflicts(g: &SideGraph, resource_level: &[IamIndex]) -> Vec<Conflict> {
     let mut out = Vec::new();
-    let policies: Vec<usize> = resource_level
+    let policies: Vec<IamIndex> = resource_level
         .iter()
         .copied()
         .filter(|&i| g.grants[i].authority == Authority::Policy)
@@ -208,7 +266,7 @@ fn policy_conflicts(g: &SideGraph, resource_level: &[usize]) -> Vec<Conflict> {
     if !policies.is_empty() && resource_level.len() > 1 {
         let mut addresses: Vec<String> = resource_level
             .iter()
-            .map(|&i| g.inventory.iam[i].address.to_string())
+            .map(|&i| g.iam(i).address.to_string())
             .collect();
         addresses.sort();
         out.push(Conflict {
@@ -218,7 +276,7 @@ fn policy_conflicts(g: &SideGraph, resource_level: &[usize]) -> Vec<Conflict> {
             addresses,
         });
     }
-    let bindings: Vec<usize> = resource_level
+    let bindings: Vec<IamIndex> = resource_level
         .iter()
         .copied()
         .filter(|&i| g.grants[i].authority == Authority::Binding)
@@ -234,12 +292,12 @@ fn policy_conflicts(g: &SideGraph, resource_level: &[usize]) -> Vec<Conflict> {
                 g.grants[m].authority == Authority::Member
                     && role_name(g, m).as_deref() == Some(&role)
             })
-            .map(|m| g.inventory.iam[m].address.to_string())
+            .map(|m| g.iam(m).address.to_string())
             .collect();
         if members.is_empty() {
             continue;
         }
-        members.push(g.inventory.iam[b].address.to_string());
+        members.push(g.iam(b).address.to_string());
         members.sort();
         out.push(Conflict {
             message: format!(
@@ -252,6 +310,6 @@ fn policy_conflicts(g: &SideGraph, resource_level: &[usize]) -> Vec<Conflict> {
     out
 }
 
-fn role_name(g: &SideGraph, i: usize) -> Option<String> {
+fn role_name(g: &SideGraph, i: IamIndex) -> Option<String> {
     g.grants[i].bindings.as_ref()?.first()?.role.name.clone()
 }

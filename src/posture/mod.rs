@@ -3,6 +3,7 @@
 pub mod controls;
 pub mod exposure;
 pub mod iam_admins;
+pub mod iap_access;
 pub mod identity;
 pub mod invokers;
 pub(crate) mod org_policy;
@@ -158,6 +159,8 @@ pub struct Posture {
     pub default_uri_disabled: Option<bool>,
     /// Identity-Aware Proxy is enabled on the workload.
     pub iap: Option<bool>,
+    /// Who passes the IAP gates in front of the workload, with the grants behind each.
+    pub iap_accessors: Vec<Invoker>,
     /// The load-balancer frontends that route to it.
     pub load_balancers: Vec<LbPath>,
     /// The Cloud Run domain mappings that serve the workload.
@@ -192,7 +195,7 @@ pub struct Posture {
 pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture> {
     let mut out = BTreeMap::new();
     let mut identities = identity::Identities::new(g, other);
-    for (i, w) in g.inventory.workloads.iter().enumerate() {
+    for (i, w) in g.workloads() {
         let node = g.workload_nodes[i];
         let (invokers, conflicts) = invokers::collect(g, node, w.kind);
         let exposure = exposure::assess(g, node, w, &invokers);
@@ -242,6 +245,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                     _ => None,
                 },
                 iap: exposure.iap,
+                iap_accessors: exposure.iap_accessors,
                 load_balancers: exposure.paths,
                 domain_mappings: exposure.domains,
                 identity,
@@ -261,7 +265,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
             },
         );
     }
-    for (i, e) in g.externals.iter().enumerate() {
+    for (i, e) in g.externals.enumerate() {
         let node = g.external_nodes[i];
         let (invokers, conflicts) = invokers::collect(g, node, e.kind);
         let exposure = exposure::assess_external(e.kind, &invokers);
@@ -283,6 +287,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 ingress: e.kind.serves_requests().then_some(IngressValue::Unknown),
                 default_uri_disabled: None,
                 iap: None,
+                iap_accessors: Vec::new(),
                 load_balancers: Vec::new(),
                 domain_mappings: Vec::new(),
                 identity: IdentityPosture::outside_plan(),

@@ -111,6 +111,11 @@ struct WirePosture<'a> {
     ingress: Option<&'static str>,
     default_uri_disabled: Option<&'static str>,
     iap: Option<&'static str>,
+    /// Grants on the IAP resources of the gates in front of the workload.
+    iap_accessors: Vec<SetGrant<'a>>,
+    /// The id of the grant set of IAP accessors inherited from the project's `iap_web`, the
+    /// project, folder and organization.
+    inherited_iap_accessors: Option<String>,
     load_balancers: Vec<LoadBalancer<'a>>,
     domain_mappings: Vec<DomainMapping<'a>>,
     identity: WireIdentity<'a>,
@@ -292,6 +297,7 @@ fn split_grants(principals: &[Invoker]) -> (Vec<SetGrant<'_>>, Vec<SetGrant<'_>>
 fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> WirePosture<'a> {
     let (invokers, inherited) = split_grants(&p.invokers);
     let (iam_admins, inherited_admins) = split_grants(&p.iam_admins);
+    let (iap_accessors, inherited_accessors) = split_grants(&p.iap_accessors);
     let impersonators = p
         .identity
         .impersonators
@@ -316,6 +322,8 @@ fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> 
         ingress: p.ingress.map(|i| i.as_str()),
         default_uri_disabled: service_tri(kind, p.default_uri_disabled),
         iap: kind.serves_requests().then(|| tri(p.iap)),
+        iap_accessors,
+        inherited_iap_accessors: sets.intern(inherited_accessors),
         load_balancers: p
             .load_balancers
             .iter()

@@ -110,6 +110,16 @@ pub fn posture_rows(w: &WorkloadEntry) -> Vec<Row> {
             &|p| on_off(p.iap, "on", "off"),
             Risk::Rank(&|p| rank_bool(p.iap, false)),
         );
+        // Who passes IAP, where IAP gates some path: the row appears only then.
+        let gated = |p: Option<&Posture>| p.is_some_and(|p| !p.iap_accessors.is_empty());
+        if gated(before) || gated(after) {
+            rows.push(set_row(w, "passes IAP", &|p| {
+                p.iap_accessors
+                    .iter()
+                    .map(|a| a.principal.display().to_owned())
+                    .collect()
+            }));
+        }
         push(
             &mut rows,
             "load balancers",

@@ -33,9 +33,12 @@ resource "google_compute_backend_service" "app" {
 Keep IAP on the backend, or move it onto the service with `iap_enabled = true`, which covers every
 ingress path at once.
 
+Who passes IAP is a question of its own: `iap` stays `true` when IAP is on every path but lets
+everyone through; `public` then says so, and `iap-public-access` reports `allUsers` or
+`allAuthenticatedUsers` gaining IAP access.
+
 ## Known limits
-IAP access grants (`google_iap_web_*_iam_*`) are not yet evaluated; a load balancer outside the
-plan is invisible.
+A load balancer outside the plan is invisible.
 "#,
     check,
 };

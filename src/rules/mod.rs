@@ -7,6 +7,7 @@ mod broad_invoker;
 mod conflicting_iam_authority;
 mod default_service_account;
 mod iam_admin_granted;
+mod iap_public_access;
 mod iap_removed;
 mod identity_impersonation;
 mod identity_key_created;
@@ -162,6 +163,7 @@ pub static RULES: &[&Rule] = &[
     &conflicting_iam_authority::RULE,
     &default_service_account::RULE,
     &iam_admin_granted::RULE,
+    &iap_public_access::RULE,
     &iap_removed::RULE,
     &identity_impersonation::RULE,
     &identity_key_created::RULE,
@@ -294,8 +296,13 @@ pub(crate) fn invoker_items(p: &Posture, pred: impl Fn(MemberKind) -> bool) -> V
 
 /// [`invoker_items`] for the invokers that `pred` selects.
 pub(crate) fn invokers_where(p: &Posture, pred: impl Fn(&Invoker) -> bool) -> Vec<Item> {
-    p.invokers
-        .iter()
+    principal_items(&p.invokers, pred)
+}
+
+/// The principals of a grant list (invokers, IAP accessors) that `pred` selects, as risk
+/// items, one per principal, labelled with their grants.
+pub(crate) fn principal_items(list: &[Invoker], pred: impl Fn(&Invoker) -> bool) -> Vec<Item> {
+    list.iter()
         .filter(|i| pred(i))
         .map(|i| {
             let roles: BTreeSet<&str> = i.grants.iter().map(|g| &*g.role).collect();

@@ -1,6 +1,7 @@
 use super::public_invoker::{ExposureRule, evidence as public_invoker_evidence, transition};
 use super::{Delta, Direction, Finding, Rule, Severity, finding};
 use crate::graph::Principal;
+use crate::iam::MemberKind;
 use crate::inventory::Ingress;
 use crate::posture::{IngressValue, Posture, Verdict};
 
@@ -82,6 +83,19 @@ fn open_question_evidence(p: &Posture) -> Vec<String> {
                 .map(|g| g.address.to_string())
         })
         .collect();
+    // An IAP accessor that may be allUsers leaves open whether IAP keeps anyone out.
+    out.extend(
+        p.iap_accessors
+            .iter()
+            .flat_map(|a| {
+                let unknown = a.principal == Principal::Unknown;
+                let all_users = a.principal.kind() == MemberKind::AllUsers && !unknown;
+                a.grants
+                    .iter()
+                    .filter(move |g| unknown || (all_users && !g.certain))
+            })
+            .map(|g| g.address.to_string()),
+    );
     for e in public_invoker_evidence(p) {
         if !out.contains(&e) {
             out.push(e);

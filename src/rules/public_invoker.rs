@@ -25,7 +25,12 @@ invoke it. That needs both an open invoker check and a reachable path:
   reaches the service through a serverless NEG without IAP (by any route of its URL map), or,
   with ingress `all`, a Cloud Run domain mapping in the plan, which serves the service even when
   its `run.app` URL is disabled;
-- and IAP is not enabled on the service itself.
+- and IAP does not gate that path (on the service itself, or on the load balancer's backend),
+  or every IAP gate on it admits `allUsers` (`roles/iap.httpsResourceAccessor` through
+  `google_iap_web_*_iam_*`): IAP then lets anyone through and calls the service as its own
+  service agent (`service-NUMBER@gcp-sa-iap.iam.gserviceaccount.com`), so the path is public
+  when that agent holds an invoker role (unknown when the plan does not show the grant, which
+  every working IAP setup has outside it).
 
 A gen2 function is called through its Cloud Run service (its run.app and cloudfunctions.net
 URLs), which checks `run.routes.invoke` on that service: `allUsers` on
@@ -148,12 +153,14 @@ fn check(d: &Delta) -> Vec<Finding> {
     vec![finding(d, direction, message, &evidence).caused_by_workload_too(&d.workload.address)]
 }
 
-/// The grants that let allUsers in, and the load balancers and domain mappings that reach the
+/// The grants that let allUsers in (as invoker or past IAP), and the load balancers and domain mappings that reach the
 /// service.
 pub(super) fn evidence(p: &Posture) -> Vec<String> {
+    // allUsers as invoker, or as IAP accessor: IAP that admits anyone is no barrier.
     let mut out: Vec<String> = p
         .invokers
         .iter()
+        .chain(&p.iap_accessors)
         .filter(|i| matches!(&i.principal, Principal::Known { member, .. } if classify(member) == MemberKind::AllUsers))
         .flat_map(|i| i.grants.iter().map(|g| g.address.to_string()))
         .collect();
@@ -187,6 +194,7 @@ pub(super) mod tests {
             ingress: None,
             default_uri_disabled: Some(false),
             iap: Some(false),
+            iap_accessors: Vec::new(),
             load_balancers: Vec::new(),
             domain_mappings: Vec::new(),
             identity: IdentityPosture::outside_plan(),

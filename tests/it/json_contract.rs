@@ -156,6 +156,8 @@ struct Posture {
     ingress: Option<Ingress>,
     default_uri_disabled: Option<YesNoUnknown>,
     iap: Option<YesNoUnknown>,
+    iap_accessors: Vec<Grant>,
+    inherited_iap_accessors: Option<String>,
     identity: Identity,
     load_balancers: Vec<LoadBalancer>,
     domain_mappings: Vec<DomainMapping>,
@@ -392,6 +394,19 @@ fn every_scenario_report_reads_with_the_consumer_structs() {
                     f.fingerprint
                 );
             }
+            // Grants listed on a workload are on its own resources (for IAP accessors, the IAP
+            // resource of a gate in front of it); what is inherited sits in a grant set.
+            for w in &report.workloads {
+                for p in w.before.iter().chain(&w.after) {
+                    for g in p.invokers.iter().chain(&p.iap_accessors) {
+                        assert!(
+                            matches!(g.level, Some(Level::Resource)),
+                            "{name}: {} is not a resource-level grant",
+                            g.granted_by
+                        );
+                    }
+                }
+            }
             // Every referenced grant set exists, and every set is referenced.
             let ids: Vec<&str> = report.grant_sets.iter().map(|s| s.id.as_str()).collect();
             let mut used = std::collections::BTreeSet::new();
@@ -400,6 +415,7 @@ fn every_scenario_report_reads_with_the_consumer_structs() {
                     let referenced = [
                         &p.inherited_invokers,
                         &p.inherited_iam_admins,
+                        &p.inherited_iap_accessors,
                         &p.identity.impersonators,
                     ];
                     for id in referenced.into_iter().flatten() {

@@ -40,6 +40,12 @@ fn check(path: &std::path::Path) -> Vec<String> {
                                 "iam_admins",
                                 "inherited_iam_admins",
                             )),
+                            "iap_accessors" => Some(effective_members(
+                                &report,
+                                have,
+                                "iap_accessors",
+                                "inherited_iap_accessors",
+                            )),
                             "identity" => Some(identity_with_impersonators(&report, have)),
                             _ => have.get(field).cloned(),
                         };
