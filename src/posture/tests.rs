@@ -135,13 +135,31 @@ pub(crate) fn load_balancer(iap: Value) -> Vec<Value> {
 
 /// The report on a plan of these changes, its default provider in `acme-prod`.
 pub(crate) fn analyze(changes: Vec<Value>) -> Report {
+    analyze_configured(changes, Vec::new())
+}
+
+/// [`analyze`], with these `configuration.root_module.resources` (address and expressions).
+pub(crate) fn analyze_configured(changes: Vec<Value>, configured: Vec<Value>) -> Report {
+    let resources: Vec<Value> = configured
+        .into_iter()
+        .map(|mut r| {
+            let address = r["address"].as_str().expect("an address").to_owned();
+            let (rtype, name) = address.split_once('.').expect("type.name");
+            r["mode"] = "managed".into();
+            r["type"] = rtype.into();
+            r["name"] = name.into();
+            r["provider_config_key"] = "google".into();
+            r["schema_version"] = 0.into();
+            r
+        })
+        .collect();
     let plan = json!({
         "format_version": "1.2", "terraform_version": "1.9.8", "resource_changes": changes,
         "configuration": {"provider_config": {"google": {"name": "google",
             "full_name": "registry.terraform.io/hashicorp/google",
             "expressions": {"project": {"constant_value": PROJECT},
                             "region": {"constant_value": REGION}}}},
-            "root_module": {}},
+            "root_module": {"resources": resources}},
     });
     crate::analyze(plan.to_string().as_bytes(), &crate::Options::default()).expect("a plan")
 }
