@@ -674,3 +674,26 @@ fn proven_paths_are_not_called_possible() {
         p.public_reasons
     );
 }
+
+#[test]
+fn a_role_whose_permissions_are_unknown_in_a_project_policy_is_left_unresolved() {
+    // A project policy grants roles/run.invoker to alice and a custom role defined outside the
+    // plan to bob. What bob's role allows cannot be known; at project level it would reach
+    // every workload, so bob is left unresolved rather than listed everywhere as an invoker.
+    let policy_data = json!({"bindings": [
+        {"role": "roles/run.invoker", "members": ["user:alice@acme.example"]},
+        {"role": format!("projects/{PROJECT}/roles/legacyCaller"),
+         "members": ["user:bob@acme.example"]},
+    ]})
+    .to_string();
+    let p = granted(
+        json!({}),
+        change(
+            "google_project_iam_policy.acme",
+            Value::Null,
+            json!({"project": PROJECT, "policy_data": policy_data}),
+        ),
+    );
+    let members: Vec<&str> = p.invokers.iter().map(|i| i.principal.display()).collect();
+    assert_eq!(members, ["user:alice@acme.example"]);
+}
