@@ -1,9 +1,9 @@
 //! Scale benchmark: runguard against a serde_json skip-parse of the same file.
 //!
 //! Reproduce with `cargo bench --bench scale` (set `RUNGUARD_BENCH_MAX_MB=100` to leave out the
-//! default-shape plans above 100 MB; `RUNGUARD_BENCH_SHAPE=iam-dense` or `default` to run one shape). Plans
-//! are generated deterministically by `generator.rs` into `target/bench-plans/` and reused
-//! across runs.
+//! default-shape plans above 100 MB; `RUNGUARD_BENCH_SHAPE=iam-dense`, `default` or `many` to
+//! run one part). Plans are generated deterministically by `generator.rs` into
+//! `target/bench-plans/` and reused across runs.
 //!
 //! Two shapes (see `generator::Shape`): the default one at 1, 10, 100 and 500 MB, and the
 //! IAM-dense one (over 1,000 services, 100 runtime accounts gaining project-level
@@ -19,7 +19,8 @@
 //! - the text report's line count and widest line at 80 columns; the report itself is written
 //!   next to the plan (`*.txt`) to be read.
 //!
-//! Last, the start-up-included wall time of the release `runguard` binary on
+//! Then (`many`) the release binary on 200 plans of 1 MB given at once, against the sum of its
+//! single-plan times divided by the cores. Last, the start-up-included wall time of the release `runguard` binary on
 //! `examples/plan.json`. The load average is printed first and last: the machine is shared.
 
 mod generator;
@@ -118,6 +119,9 @@ fn main() {
             out.text_lines,
             out.text_width,
         );
+    }
+    if only_shape.as_deref().is_none_or(|s| s == "many") {
+        many_plans();
     }
     small_plan_startup();
     println!("load average at end: {}", load());
@@ -248,6 +252,63 @@ fn child_rss(path: &Path, mode: &str) -> f64 {
         .trim()
         .parse()
         .unwrap_or(f64::NAN)
+}
+
+/// How many plans, of how many megabytes each, [`many_plans`] gives the binary at once.
+const MANY: usize = 200;
+const MANY_MB: usize = 1;
+
+/// The release binary on [`MANY`] distinct plans of [`MANY_MB`] MB (one seed each) given on one
+/// command line, against the sum of its times on each plan alone divided by the cores it may
+/// use: how close the pool over plans comes to a perfect split. Both are measured alternately,
+/// three times, with `--format json` to a null sink, and the medians compared.
+fn many_plans() {
+    let bin = env!("CARGO_BIN_EXE_runguard");
+    let plans: Vec<PathBuf> = (0..MANY as u64).map(|i| many_plan(SEED + 1 + i)).collect();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let run = |args: &[PathBuf]| {
+        let status = Command::new(bin)
+            .args(["--format", "json"])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("run runguard");
+        // 0 (clean) or 1 (the gate tripped): anything else is a refused plan.
+        assert!(matches!(status.code(), Some(0 | 1)), "{status}");
+    };
+    let (mut singles, mut together) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        singles.push(
+            plans
+                .iter()
+                .map(|p| timed(|| run(std::slice::from_ref(p))))
+                .sum::<Duration>(),
+        );
+        together.push(timed(|| run(&plans)));
+    }
+    let (sum, all) = (median(&mut singles), median(&mut together));
+    let ideal = sum.as_secs_f64() / cores as f64;
+    println!(
+        "many plans: {MANY} plans of {MANY_MB} MB, release binary: one command line {:.3} s; \
+         sum of single runs {:.3} s / {cores} cores = {ideal:.3} s; ratio {:.2} (load {})",
+        all.as_secs_f64(),
+        sum.as_secs_f64(),
+        all.as_secs_f64() / ideal,
+        load(),
+    );
+}
+
+/// Generates (or reuses) one default-shape plan of [`MANY_MB`] MB with its own seed.
+fn many_plan(seed: u64) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-plans/many");
+    std::fs::create_dir_all(&dir).expect("create target/bench-plans/many");
+    let path = dir.join(format!("plan-{MANY_MB}mb-{seed:x}.json"));
+    if !path.exists() {
+        let mut out = Vec::with_capacity(MANY_MB * 1_100_000);
+        generator::generate_shape(Shape::Default, MANY_MB * 1_000_000, seed, &mut out);
+        std::fs::write(&path, &out).expect("write plan");
+    }
+    path
 }
 
 /// Start-up included: the release binary on the bundled example, as a user runs it.

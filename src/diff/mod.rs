@@ -136,11 +136,20 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
                 if f.direction == Direction::Worsened {
                     downgrade_if_refused(rule, &mut f, p);
                 }
+                // The workload itself (every rule's first evidence) is listed in `workloads`
+                // and the causes in theirs: only the rest can stay in `evidence` (see below),
+                // so only the rest is gathered, not one address per workload reached.
+                let causes = f.causes;
+                let rest: Vec<String> = f
+                    .evidence
+                    .into_iter()
+                    .filter(|a| *a != p.id.address && causes.binary_search(a).is_err())
+                    .collect();
                 let key = (
                     rule.id,
                     f.direction,
                     f.severity.unwrap_or(rule.severity),
-                    f.causes,
+                    causes,
                     f.subject,
                     f.message,
                 );
@@ -148,7 +157,7 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
                     .entry(key)
                     .or_insert_with(|| (rule, Vec::new(), BTreeSet::new()));
                 workloads.push(p.id.address.clone());
-                evidence.extend(f.evidence);
+                evidence.extend(rest);
             }
         }
     }
@@ -204,8 +213,9 @@ fn downgrade_if_refused(rule: &Rule, f: &mut crate::rules::Finding, p: &Pair) {
         return;
     };
     if refusal.mitigated {
+        // The message says what mitigates it ("mitigated by …").
         f.severity = Some(Severity::Low);
-        f.message = format!("{}; mitigated: {}", f.message, refusal.message);
+        f.message = format!("{}; {}", f.message, refusal.message);
     } else {
         f.severity = Some(Severity::Info);
         f.message = format!(

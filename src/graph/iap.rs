@@ -20,26 +20,26 @@ use super::SideGraph;
 use super::grants::{self, ResolvedGrant};
 use super::index::Indexes;
 use super::link::{Context, Followed, component_matches};
-use super::table::{LbIndex, TableIndex, WorkloadIndex};
+use super::table::{IapIamIndex, LbIndex, Table, TableIndex, WorkloadIndex};
 
 /// The IAP IAM resources of one side and the gates they govern.
 #[derive(Debug, Default)]
 pub struct IapLinks {
     /// Each IAP IAM resource's grant, resolved, in inventory order.
-    pub grants: Vec<ResolvedGrant>,
+    pub grants: Table<IapIamIndex, ResolvedGrant>,
     /// Each IAP IAM resource's address, formatted once.
-    pub addresses: Vec<Arc<str>>,
+    pub addresses: Table<IapIamIndex, Arc<str>>,
     /// Per workload: the IAP IAM resources on its own IAP, each with whether the plan proves
     /// the tie.
-    pub on_workload: HashMap<WorkloadIndex, Vec<(usize, bool)>>,
+    pub on_workload: HashMap<WorkloadIndex, Vec<(IapIamIndex, bool)>>,
     /// Per backend service (load-balancer piece index): likewise.
-    pub on_backend: HashMap<LbIndex, Vec<(usize, bool)>>,
+    pub on_backend: HashMap<LbIndex, Vec<(IapIamIndex, bool)>>,
     /// The project-wide resources (`projects/P/iap_web`) by project; `None` gathers those whose
     /// project is unknown, which may be any project.
-    pub on_project: HashMap<Option<String>, Vec<usize>>,
+    pub on_project: HashMap<Option<String>, Vec<IapIamIndex>>,
     /// The resources on every global backend service of a project (`projects/P/iap_web/compute`),
     /// likewise.
-    pub on_compute: HashMap<Option<String>, Vec<usize>>,
+    pub on_compute: HashMap<Option<String>, Vec<IapIamIndex>>,
     /// Each backend service's project, filled from its provider configuration when unset.
     pub backend_projects: HashMap<LbIndex, Tri<String>>,
 }
@@ -47,12 +47,12 @@ pub struct IapLinks {
 impl IapLinks {
     /// The project-wide IAP IAM resources that apply to a gate in `project` (`None`: unknown),
     /// each with whether the plan proves it applies.
-    pub fn project_wide(&self, project: Option<&str>) -> Vec<(usize, bool)> {
+    pub fn project_wide(&self, project: Option<&str>) -> Vec<(IapIamIndex, bool)> {
         in_project(&self.on_project, project)
     }
 
     /// The IAP IAM resources on every global backend service of `project`, likewise.
-    pub fn compute_wide(&self, project: Option<&str>) -> Vec<(usize, bool)> {
+    pub fn compute_wide(&self, project: Option<&str>) -> Vec<(IapIamIndex, bool)> {
         in_project(&self.on_compute, project)
     }
 }
@@ -60,10 +60,10 @@ impl IapLinks {
 /// The resources of `by_project` that apply in `project`: for certain in that very project, as
 /// possible where either project is unknown.
 fn in_project(
-    by_project: &HashMap<Option<String>, Vec<usize>>,
+    by_project: &HashMap<Option<String>, Vec<IapIamIndex>>,
     project: Option<&str>,
-) -> Vec<(usize, bool)> {
-    let mut out: Vec<(usize, bool)> = Vec::new();
+) -> Vec<(IapIamIndex, bool)> {
+    let mut out: Vec<(IapIamIndex, bool)> = Vec::new();
     for (p, resources) in by_project {
         let certain = match (p, project) {
             (Some(a), Some(b)) if a == b => true,
@@ -87,12 +87,12 @@ impl SideGraph<'_> {
                 self.iap.backend_projects.insert(j, project);
             }
         }
-        for (i, iam) in inventory.iap_iam.iter().enumerate() {
+        for iam in &inventory.iap_iam {
             let grant = grants::resolve_grant(&iam.address, &iam.grant, inventory, index, ctx);
             for reason in &grant.unresolved {
                 self.unresolve(&iam.address, reason.clone());
             }
-            self.iap.grants.push(grant);
+            let i = self.iap.grants.push(grant);
             self.iap.addresses.push(iam.address.to_string().into());
             match &iam.target {
                 IapTarget::Web { project } => {
@@ -141,7 +141,7 @@ impl SideGraph<'_> {
     /// every service its known components fit, as uncertain.
     fn iap_services(
         &mut self,
-        i: usize,
+        i: IapIamIndex,
         project: &Tri<String>,
         location: &Tri<String>,
         name: &Tri<String>,
@@ -149,8 +149,8 @@ impl SideGraph<'_> {
         ctx: &Context,
     ) -> Vec<(WorkloadIndex, bool)> {
         let kind = WorkloadKind::Service;
-        let address = self.inventory.iap_iam[i].address.clone();
-        let attribute = self.inventory.iap_iam[i].target.name_attribute();
+        let address = self.iap_iam(i).address.clone();
+        let attribute = self.iap_iam(i).target.name_attribute();
         let followed = ctx.follow(&address, &[attribute], index.workloads_of(kind));
         // A name unknown at plan time that the configuration sets to a constant is that name
         // (any name form: its last segment).
@@ -279,20 +279,20 @@ impl SideGraph<'_> {
     /// be, as uncertain.
     fn tie_backends(
         &mut self,
-        i: usize,
+        i: IapIamIndex,
         by_name: Option<Vec<(LbIndex, bool)>>,
         index: &Indexes,
         ctx: &Context,
     ) {
         let regional = matches!(
-            self.inventory.iap_iam[i].target,
+            self.iap_iam(i).target,
             IapTarget::RegionBackendService { .. }
         );
         let reached = match by_name {
             Some(found) if matches!(found[..], [(_, true)]) => found,
             by_name => {
-                let address = self.inventory.iap_iam[i].address.clone();
-                let attribute = self.inventory.iap_iam[i].target.name_attribute();
+                let address = self.iap_iam(i).address.clone();
+                let attribute = self.iap_iam(i).target.name_attribute();
                 let backends = index.lb_targets_of(LbKind::UrlMap);
                 let is_backend = |j: &LbIndex| self.load_balancer(*j).kind == LbKind::Backend;
                 match ctx.follow(&address, &[attribute], backends) {
@@ -405,17 +405,16 @@ mod tests {
 
     /// Each IAP IAM resource's ties, as `(IAM address, target address, proven)`.
     fn ties(g: &SideGraph) -> Vec<(String, String, bool)> {
-        let inv = g.inventory;
         let mut out: Vec<(String, String, bool)> = Vec::new();
         for (w, list) in &g.iap.on_workload {
             for &(i, certain) in list {
-                let from = inv.iap_iam[i].address.to_string();
+                let from = g.iap_iam(i).address.to_string();
                 out.push((from, g.workload(*w).address.to_string(), certain));
             }
         }
         for (b, list) in &g.iap.on_backend {
             for &(i, certain) in list {
-                let from = inv.iap_iam[i].address.to_string();
+                let from = g.iap_iam(i).address.to_string();
                 out.push((from, g.load_balancer(*b).address.to_string(), certain));
             }
         }

@@ -135,7 +135,7 @@ impl SideGraph<'_> {
                 Identity::ImplicitDefault => self
                     .default_account_of(&self.project_of(&w.address, &w.project, ctx))
                     .map(|email| self.account(Some(email), None)),
-                Identity::Unknown { reason } => {
+                Identity::Unknown { reason, .. } => {
                     let reason = format!("runtime service account: {reason}");
                     self.unresolve(&w.address, reason);
                     None
@@ -196,10 +196,14 @@ impl SideGraph<'_> {
         if !o.configured {
             return Identity::Unknown {
                 reason: o.opaque.into_iter().next().unwrap_or_default(),
+                candidates: None,
             };
         }
         if let Some(reason) = o.opaque.into_iter().next() {
-            return Identity::Unknown { reason };
+            return Identity::Unknown {
+                reason,
+                candidates: None,
+            };
         }
         let accounts: Vec<&crate::inventory::ServiceAccount> = o
             .instances
@@ -221,11 +225,13 @@ impl SideGraph<'_> {
             }
             ([], _) => Identity::Unknown {
                 reason: "it is computed from values that are known, yet it is unknown".into(),
+                candidates: None,
             },
             _ => Identity::Unknown {
                 reason: "it depends on a condition over service accounts whose emails are not \
                          known at plan time"
                     .into(),
+                candidates: Some(accounts.iter().map(|a| a.address.clone()).collect()),
             },
         }
     }
@@ -263,7 +269,7 @@ impl SideGraph<'_> {
         }
     }
 
-    /// `HeldBy` edges from a scope grant to the service accounts among its members.
+    /// `HeldBy` edges from a scope or resource grant to the service accounts among its members.
     pub(super) fn link_holders(&mut self, iam_index: IamIndex) {
         let node = self.iam_nodes[iam_index];
         let members: Vec<String> = self.grants[iam_index]

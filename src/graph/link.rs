@@ -18,11 +18,11 @@ pub struct Context<'p> {
     pub variables: &'p BTreeMap<String, Value>,
 }
 
-/// Resource instances of one kind, indexed by configuration address (`module.a.type.name`
-/// without instance keys), so a reference finds its instances without scanning them all. `I` is
+/// Resource instances of one kind, indexed by configuration resource (`type.name`), so a
+/// reference finds its instances without scanning them all, and without building a key. `I` is
 /// the position of an instance in its table.
 pub struct Candidates<'a, I = usize> {
-    by_resource: HashMap<(String, String), Vec<(&'a Address, I)>>,
+    by_resource: HashMap<String, Vec<(&'a Address, I)>>,
 }
 
 impl<I> Default for Candidates<'_, I> {
@@ -37,10 +37,10 @@ impl<'a, I> Candidates<'a, I> {
     /// Indexes `(address, position)` pairs; the position is what [`Followed::Instances`] returns.
     /// A reference means the current object of an instance, never a deposed or forgotten one.
     pub fn new(items: impl IntoIterator<Item = (&'a Address, I)>) -> Self {
-        let mut by_resource: HashMap<(String, String), Vec<(&'a Address, I)>> = HashMap::new();
+        let mut by_resource: HashMap<String, Vec<(&'a Address, I)>> = HashMap::new();
         for (address, i) in items.into_iter().filter(|(a, _)| a.is_current()) {
             by_resource
-                .entry((address.config_module(), address.config_resource()))
+                .entry(address.config_resource())
                 .or_default()
                 .push((address, i));
         }
@@ -196,20 +196,18 @@ impl Context<'_> {
 
 /// The positions of the candidates that a configuration reference can mean.
 pub fn match_instances<I: Copy>(r: &ResourceRef, candidates: &Candidates<I>) -> Vec<I> {
-    let key = (
-        crate::plan::address::config_module_of(&r.modules),
-        r.resource.clone(),
-    );
-    let Some(same_resource) = candidates.by_resource.get(&key) else {
+    let Some(same_resource) = candidates.by_resource.get(r.resource) else {
         return Vec::new();
     };
+    // The same configuration module (module names, not instance keys), and the module
+    // instances the reference fixes.
     let same_resource: Vec<&(&Address, I)> = same_resource
         .iter()
         .filter(|(a, _)| {
-            a.modules
-                .iter()
-                .zip(&r.modules)
-                .all(|(have, want)| want.key.is_none() || have.key == want.key)
+            a.modules.len() == r.modules.len()
+                && a.modules.iter().zip(&r.modules).all(|(have, want)| {
+                    have.name == want.name && (want.key.is_none() || have.key == want.key)
+                })
         })
         .collect();
     if let Some(index) = &r.index {
@@ -254,8 +252,8 @@ mod tests {
         let a1 = Address::parse("google_cloud_run_v2_service.svc[1]").unwrap();
         let r = ResourceRef {
             modules: vec![],
-            resource: "google_cloud_run_v2_service.svc".into(),
-            attribute: Some("name".into()),
+            resource: "google_cloud_run_v2_service.svc",
+            attribute: Some("name"),
             index: None,
             context_key: Some(InstanceKey::Int(1)),
         };

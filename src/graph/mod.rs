@@ -26,6 +26,7 @@ use petgraph::visit::EdgeRef;
 use crate::iam::Caps;
 use crate::iam::member::is_default_compute_account;
 use crate::inventory::defaults::{UnknownValue, unknown_value};
+use crate::inventory::iap_iam::IapIam;
 use crate::inventory::{
     AccountKey, DomainMapping, IamResource, IamTarget, LbResource, Scope, SideInventory, Workload,
     WorkloadKind,
@@ -37,8 +38,8 @@ use index::Indexes;
 pub use link::Context;
 use link::{Followed, component_matches};
 pub use table::{
-    AccountIndex, DomainIndex, ExternalIndex, IamIndex, KeyIndex, LbIndex, Table, TableIndex,
-    WorkloadIndex,
+    AccountIndex, DomainIndex, ExternalIndex, IamIndex, IapIamIndex, KeyIndex, LbIndex, Table,
+    TableIndex, WorkloadIndex,
 };
 
 /// A workload that IAM in the plan grants on, but that the plan does not manage.
@@ -60,8 +61,13 @@ pub enum Identity {
     PlannedAccount { address: Address },
     /// `service_account` unset: Cloud Run uses the Compute Engine default service account.
     ImplicitDefault,
-    /// Cannot be known at plan time.
-    Unknown { reason: String },
+    /// Cannot be known at plan time. `candidates`: the accounts of the plan that the
+    /// configuration says it is one of (it may also be the default account); `None` when it
+    /// may be any account.
+    Unknown {
+        reason: String,
+        candidates: Option<Vec<Address>>,
+    },
 }
 
 // The payloads of Workload, External, Project and Candidates nodes are read only through
@@ -110,7 +116,8 @@ pub enum EdgeKind {
     /// Workload → a project node whose grants apply to it. `assumed` when the plan cannot
     /// prove the workload sits in that scope.
     InProject { assumed: bool },
-    /// Project/folder/organization IAM resource → a service account among its members.
+    /// Project/folder/organization or resource (bucket, secret…) IAM resource → a service
+    /// account among its members.
     HeldBy,
     /// Workload → the account it runs as.
     RunsAs,
@@ -196,6 +203,46 @@ pub struct SideGraph<'i> {
     accounts_by_address: HashMap<Address, AccountIndex>,
     externals_by_id: HashMap<ExternalWorkload, ExternalIndex>,
     candidate_sets: HashMap<CandidateSet, NodeIndex>,
+    /// Each node's edges by direction, frozen once the graph is built.
+    incoming_edges: Adjacency,
+    outgoing_edges: Adjacency,
+}
+
+/// Every node's edges in one direction, as `(node at the other end, kind)`, sorted by that
+/// node's index so that every walk over the graph is deterministic: petgraph lists a node's
+/// edges newest first, and some edges are added in hash-map order. Built once, when the graph
+/// is complete, so that a query reads a slice instead of collecting and sorting on every call.
+#[derive(Default)]
+struct Adjacency {
+    /// Where each node's edges start in `edges`; one more entry than there are nodes.
+    starts: Vec<usize>,
+    edges: Vec<(NodeIndex, EdgeKind)>,
+}
+
+impl Adjacency {
+    fn of(graph: &DiGraph<NodeKind, EdgeKind>, direction: Direction) -> Adjacency {
+        let mut starts = Vec::with_capacity(graph.node_count() + 1);
+        let mut edges = Vec::with_capacity(graph.edge_count());
+        for node in graph.node_indices() {
+            let start = edges.len();
+            starts.push(start);
+            edges.extend(graph.edges_directed(node, direction).map(|e| {
+                let other = match direction {
+                    Direction::Incoming => e.source(),
+                    Direction::Outgoing => e.target(),
+                };
+                (other, *e.weight())
+            }));
+            // Stable: edges between the same two nodes keep petgraph's order.
+            edges[start..].sort_by_key(|(n, _): &(NodeIndex, EdgeKind)| n.index());
+        }
+        starts.push(edges.len());
+        Adjacency { starts, edges }
+    }
+
+    fn of_node(&self, node: NodeIndex) -> &[(NodeIndex, EdgeKind)] {
+        &self.edges[self.starts[node.index()]..self.starts[node.index() + 1]]
+    }
 }
 
 impl<'i> SideGraph<'i> {
@@ -232,6 +279,8 @@ impl<'i> SideGraph<'i> {
             accounts_by_address: HashMap::new(),
             externals_by_id: HashMap::new(),
             candidate_sets: HashMap::new(),
+            incoming_edges: Adjacency::default(),
+            outgoing_edges: Adjacency::default(),
         };
         for (i, w) in g.workloads() {
             let n = g.graph.add_node(NodeKind::Workload(i));
@@ -260,11 +309,14 @@ impl<'i> SideGraph<'i> {
         g.link_iam(&index, ctx);
         g.link_candidate_sets();
         g.link_projects();
-        g.index_scope_grants();
         g.link_keys(&index, ctx);
         g.link_load_balancers(&index, ctx);
         g.link_domain_mappings(&index, ctx);
         g.link_iap(&index, ctx);
+        // Every edge is in: from here on the graph is only queried.
+        g.incoming_edges = Adjacency::of(&g.graph, Direction::Incoming);
+        g.outgoing_edges = Adjacency::of(&g.graph, Direction::Outgoing);
+        g.index_scope_grants();
         g.unresolved.sort();
         g.unresolved.dedup();
         g
@@ -277,47 +329,29 @@ impl<'i> SideGraph<'i> {
         });
     }
 
-    /// Sources of incoming edges of a kind.
+    /// Sources of incoming edges of a kind, in node order. Only once the graph is built.
     pub fn incoming(
         &self,
         node: NodeIndex,
         want: impl Fn(EdgeKind) -> bool,
-    ) -> Vec<(NodeIndex, EdgeKind)> {
-        self.neighbours(node, Direction::Incoming, want)
+    ) -> impl Iterator<Item = (NodeIndex, EdgeKind)> {
+        Self::of_kind(self.incoming_edges.of_node(node), want)
     }
 
-    /// Targets of outgoing edges of a kind.
+    /// Targets of outgoing edges of a kind, in node order. Only once the graph is built.
     pub fn outgoing(
         &self,
         node: NodeIndex,
         want: impl Fn(EdgeKind) -> bool,
-    ) -> Vec<(NodeIndex, EdgeKind)> {
-        self.neighbours(node, Direction::Outgoing, want)
+    ) -> impl Iterator<Item = (NodeIndex, EdgeKind)> {
+        Self::of_kind(self.outgoing_edges.of_node(node), want)
     }
 
-    /// Nodes at the other end of a node's edges of a kind, in node order so that every walk
-    /// over the graph is deterministic.
-    fn neighbours(
-        &self,
-        node: NodeIndex,
-        direction: Direction,
+    fn of_kind(
+        edges: &[(NodeIndex, EdgeKind)],
         want: impl Fn(EdgeKind) -> bool,
-    ) -> Vec<(NodeIndex, EdgeKind)> {
-        let mut v: Vec<_> = self
-            .graph
-            .edges_directed(node, direction)
-            .filter(|e| want(*e.weight()))
-            .map(|e| {
-                let other = if direction == Direction::Incoming {
-                    e.source()
-                } else {
-                    e.target()
-                };
-                (other, *e.weight())
-            })
-            .collect();
-        v.sort_by_key(|(n, _)| n.index());
-        v
+    ) -> impl Iterator<Item = (NodeIndex, EdgeKind)> {
+        edges.iter().copied().filter(move |(_, e)| want(*e))
     }
 
     pub fn iam_index(&self, node: NodeIndex) -> Option<IamIndex> {
@@ -363,6 +397,10 @@ impl<'i> SideGraph<'i> {
 
     pub fn domain_mapping(&self, d: DomainIndex) -> &'i DomainMapping {
         &self.inventory.domain_mappings[d.position()]
+    }
+
+    pub fn iap_iam(&self, i: IapIamIndex) -> &'i IapIam {
+        &self.inventory.iap_iam[i.position()]
     }
 
     /// Whether a known runtime email is the Compute Engine default account.

@@ -97,21 +97,31 @@ impl SideGraph<'_> {
         Caps::IAP_ACCESS,
     ];
 
+    /// The capabilities a scope grant of a role unknown at plan time is indexed under.
+    const UNKNOWN_ROLE_CAPS: Caps = Caps::CONTROL_ACCOUNT.union(Caps::IAM_ADMIN);
+
     pub(super) fn index_scope_grants(&mut self) {
         let projects: Vec<NodeIndex> = self.projects.values().copied().collect();
         for project in projects {
-            let covering = self.incoming(project, |e| e == EdgeKind::Covers);
+            let covering: Vec<_> = self.incoming(project, |e| e == EdgeKind::Covers).collect();
             for caps in Self::SCOPE_CAPS {
-                let relevant: Vec<IamIndex> =
-                    covering
-                        .iter()
-                        .filter_map(|(n, _)| self.iam_index(*n))
-                        .filter(|&i| {
-                            self.grants[i].bindings.iter().flatten().any(
-                                |b| matches!(&b.role.caps, Tri::Known(c) if c.intersects(caps)),
-                            )
+                let relevant: Vec<IamIndex> = covering
+                    .iter()
+                    .filter_map(|(n, _)| self.iam_index(*n))
+                    .filter(|&i| {
+                        self.grants[i].bindings.iter().flatten().any(|b| {
+                            match &b.role.caps {
+                                Tri::Known(c) => c.intersects(caps),
+                                // A role unknown at plan time may be roles/owner: control
+                                // of accounts and of IAM, asked about as possible. (As an
+                                // invoker grant it is unresolved instead.)
+                                _ => {
+                                    b.role.name.is_none() && Self::UNKNOWN_ROLE_CAPS.contains(caps)
+                                }
+                            }
                         })
-                        .collect();
+                    })
+                    .collect();
                 self.scope_grants.insert((project, caps), relevant);
             }
         }

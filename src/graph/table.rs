@@ -54,6 +54,9 @@ table_indexes! {
     LbIndex;
     /// A Cloud Run domain mapping of the inventory.
     DomainIndex;
+    /// An IAM resource on an IAP web resource: the inventory's IAP IAM resources, their grants
+    /// and addresses.
+    IapIamIndex;
 }
 
 /// Rows read by their typed position only.

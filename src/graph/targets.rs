@@ -57,6 +57,8 @@ impl SideGraph<'_> {
                     self.graph.add_edge(node, p, EdgeKind::Covers);
                     self.link_holders(i);
                 }
+                // Grants on another resource matter only to the accounts they name.
+                IamTarget::Resource(_) => self.link_holders(i),
             }
         }
     }
@@ -248,7 +250,13 @@ impl SideGraph<'_> {
         let mut empty: Vec<(CandidateSet, NodeIndex)> = self
             .candidate_sets
             .iter()
-            .filter(|(_, n)| self.incoming(**n, |e| e == EdgeKind::Candidate).is_empty())
+            .filter(|(_, n)| {
+                // The graph is still being built: ask petgraph, order does not matter here.
+                !self
+                    .graph
+                    .edges_directed(**n, Direction::Incoming)
+                    .any(|e| *e.weight() == EdgeKind::Candidate)
+            })
             .map(|(set, &n)| (set.clone(), n))
             .collect();
         empty.sort_by_key(|(_, n)| n.index());

@@ -152,6 +152,9 @@ pub enum ApiDefault {
     IapEnabled(bool),
     BinaryAuthorization(BinaryAuthorization),
     VpcEgress(VpcEgress),
+    /// The v1 revision declares no secret alias (`run.googleapis.com/secrets`): every
+    /// reference names a secret of the service's project.
+    NoSecretAliases,
 }
 
 /// An attribute that reads unknown, its default, and where the configuration would set it.
@@ -200,6 +203,11 @@ impl Workload {
                     self.controls.binary_authorization = Tri::Known(b)
                 }
                 ApiDefault::VpcEgress(e) => self.controls.vpc_egress = Tri::Known(e),
+                ApiDefault::NoSecretAliases => {
+                    if let Some(secrets) = self.controls.secrets_without_aliases.take() {
+                        self.controls.secrets = secrets;
+                    }
+                }
             }
         }
     }
@@ -237,13 +245,15 @@ pub fn handles(rtype: &str) -> bool {
 }
 
 /// The attributes of a workload that the analysis reads; the rest of a workload (probes,
-/// ports, resources, images, volumes, scaling, labels) is skipped while parsing.
+/// ports, resources, images, scaling, labels) is skipped while parsing.
 pub fn projection(rtype: &str) -> &'static Projection {
     const CONTAINER: Projection = Keys(&[("name", All), ("env", All)]);
+    // Volumes are kept for the secrets they mount.
     const TASK: Projection = Keys(&[
         ("service_account", All),
         ("vpc_access", All),
         ("containers", CONTAINER),
+        ("volumes", All),
     ]);
     static V2: Projection = Keys(&[
         ("name", All),
@@ -261,6 +271,7 @@ pub fn projection(rtype: &str) -> &'static Projection {
                 ("service_account", All),
                 ("vpc_access", All),
                 ("containers", CONTAINER),
+                ("volumes", All),
                 ("template", TASK),
             ]),
         ),
@@ -276,7 +287,12 @@ pub fn projection(rtype: &str) -> &'static Projection {
                 ("metadata", All),
                 (
                     "spec",
-                    Keys(&[("service_account_name", All), ("containers", CONTAINER)]),
+                    Keys(&[
+                        ("service_account_name", All),
+                        ("containers", CONTAINER),
+                        // Secret volumes name the secrets the revision reads.
+                        ("volumes", All),
+                    ]),
                 ),
             ]),
         ),
@@ -571,6 +587,29 @@ mod tests {
         let update = settled(workload(kind, &after, &unknown, false), &[]);
         assert_eq!(update.ingress, Some(Tri::Unknown));
         assert_eq!(update.controls.vpc_egress, Tri::Unknown);
+    }
+
+    #[test]
+    fn v1_secret_names_have_no_alias_only_when_the_revision_annotations_are_unset_on_create() {
+        let after = json!({"template": [{"spec": [{"containers": [{"env": [
+            {"name": "DB_PASSWORD", "value": "", "value_from": [
+                {"secret_key_ref": [{"key": "latest", "name": "db-password"}]}
+            ]}
+        ]}]}]}]});
+        let unknown = json!({"template": [{"metadata": true}]});
+        let kind = "google_cloud_run_service";
+        let unset = settled(workload(kind, &after, &unknown, true), &[]);
+        assert_eq!(
+            unset.controls.secrets,
+            vec![Tri::Known("db-password".to_owned())]
+        );
+        let set = settled(
+            workload(kind, &after, &unknown, true),
+            &["template.metadata.annotations"],
+        );
+        assert_eq!(set.controls.secrets, vec![Tri::Unknown]);
+        let update = settled(workload(kind, &after, &unknown, false), &[]);
+        assert_eq!(update.controls.secrets, vec![Tri::Unknown]);
     }
 
     #[test]

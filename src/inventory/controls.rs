@@ -85,6 +85,10 @@ pub struct Controls {
     /// The Secret Manager secrets the workload reads (env references and secret volumes), as
     /// written: `NAME` (the workload's project) or `projects/P/secrets/NAME`.
     pub secrets: Vec<Tri<String>>,
+    /// v1 only, while the whole revision annotation map is unknown: the references resolved as
+    /// if the revision declared no secret alias. [`super::Workload::settle_defaults`] takes
+    /// them when the configuration does not set that map on create, so no alias can exist.
+    pub secrets_without_aliases: Option<Vec<Tri<String>>>,
     pub binary_authorization: Tri<BinaryAuthorization>,
     /// Enforcement is `use_default`: the project's `google_binary_authorization_policy`
     /// decides what it lets through.
@@ -168,6 +172,7 @@ pub fn read_v2(
     Ok(Controls {
         env,
         secrets,
+        secrets_without_aliases: None,
         binary_authorization,
         binary_authorization_by_project_policy: by_project_policy,
         vpc_egress,
@@ -189,6 +194,7 @@ const BREAKGLASS: &str = "run.googleapis.com/binary-authorization-breakglass";
 const VPC_CONNECTOR: &str = "run.googleapis.com/vpc-access-connector";
 const VPC_EGRESS: &str = "run.googleapis.com/vpc-access-egress";
 const NETWORK_INTERFACES: &str = "run.googleapis.com/network-interfaces";
+const SECRET_ALIASES: &str = "run.googleapis.com/secrets";
 
 /// Where the v1 revision annotations are set in the configuration.
 const REVISION_ANNOTATIONS_PATH: &[&str] = &["template", "metadata", "annotations"];
@@ -243,10 +249,26 @@ pub fn read_v1(
         }
         _ => egress(revision.key(VPC_EGRESS).non_empty_str()?),
     };
+    let secrets = read_v1_secrets(&spec, &revision)?;
+    // The whole revision map unknown on create: no alias unless the map is configured.
+    let secrets_without_aliases = if revision.is_unknown() && !secrets.is_empty() {
+        note_open(
+            open,
+            true,
+            ApiDefault::NoSecretAliases,
+            REVISION_ANNOTATIONS_PATH,
+        );
+        Some(resolve_v1_secrets(
+            &spec,
+            &Tri::Known(SecretAliases::default()),
+        )?)
+    } else {
+        None
+    };
     Ok(Controls {
         env,
-        // v1 secret references (`value_from`, secret volumes by alias) are not read.
-        secrets: Vec::new(),
+        secrets,
+        secrets_without_aliases,
         binary_authorization,
         binary_authorization_by_project_policy: by_project_policy,
         vpc_egress,
@@ -281,6 +303,140 @@ fn read_v2_secrets(revision: &Node) -> Result<Vec<Tri<String>>, TypeMismatch> {
         }
     }
     Ok(out)
+}
+
+/// `containers[*].env[*].value_from[0].secret_key_ref[0].name` and
+/// `volumes[*].secret[0].secret_name` under the v1 revision `spec`, resolved through the alias
+/// annotation of the revision (`revision_annotations`). A list or name the plan leaves open is an
+/// unknown reference, never dropped: it may name any secret.
+fn read_v1_secrets(
+    spec: &Node,
+    revision_annotations: &Node,
+) -> Result<Vec<Tri<String>>, TypeMismatch> {
+    resolve_v1_secrets(spec, &read_secret_aliases(revision_annotations)?)
+}
+
+/// The aliases the revision declares; unknown when the annotation, or the whole map, is.
+fn read_secret_aliases(revision_annotations: &Node) -> Result<Tri<SecretAliases>, TypeMismatch> {
+    Ok(if revision_annotations.is_unknown() {
+        Tri::Unknown
+    } else {
+        let value = revision_annotations.key(SECRET_ALIASES);
+        match value.str()? {
+            Tri::Known(_) if value.is_sensitive() => Tri::Unknown,
+            Tri::Known(v) => Tri::Known(SecretAliases::parse(v)),
+            Tri::Unknown => Tri::Unknown,
+            Tri::Absent => Tri::Known(SecretAliases::default()),
+        }
+    })
+}
+
+/// The references under the v1 revision `spec`, each resolved through `aliases`.
+fn resolve_v1_secrets(
+    spec: &Node,
+    aliases: &Tri<SecretAliases>,
+) -> Result<Vec<Tri<String>>, TypeMismatch> {
+    let mut names = Vec::new();
+    match spec.key("containers").items()? {
+        Tri::Known(containers) => {
+            for c in containers {
+                match c.key("env").items()? {
+                    Tri::Known(entries) => names.extend(
+                        entries
+                            .iter()
+                            .map(|e| e.first("value_from").first("secret_key_ref").key("name")),
+                    ),
+                    Tri::Unknown => names.push(c.key("env")),
+                    Tri::Absent => {}
+                }
+            }
+        }
+        Tri::Unknown => names.push(spec.key("containers")),
+        Tri::Absent => {}
+    }
+    match spec.key("volumes").items()? {
+        Tri::Known(volumes) => {
+            names.extend(volumes.iter().map(|v| v.first("secret").key("secret_name")))
+        }
+        Tri::Unknown => names.push(spec.key("volumes")),
+        Tri::Absent => {}
+    }
+    let mut out = Vec::new();
+    for node in names {
+        if node.is_unknown() {
+            out.push(Tri::Unknown);
+            continue;
+        }
+        match node.non_empty_str()? {
+            Tri::Absent => {}
+            // A name the plan hides is never printed: it may still name any secret.
+            Tri::Known(_) if node.is_sensitive() => out.push(Tri::Unknown),
+            Tri::Known(name) => out.push(match aliases {
+                Tri::Known(a) => a.resolve(name),
+                _ => Tri::Unknown,
+            }),
+            Tri::Unknown => out.push(Tri::Unknown),
+        }
+    }
+    Ok(out)
+}
+
+/// The revision annotation `run.googleapis.com/secrets`: a comma-separated list of
+/// `ALIAS:projects/PROJECT/secrets/SECRET`, through which a v1 reference names a secret of
+/// another project (`PROJECT` may be an id or a number).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct SecretAliases {
+    /// Each alias, with its secret (`projects/P/secrets/S`), or `None` when the definition
+    /// cannot be read: a reference through it may name any secret.
+    entries: Vec<(String, Option<String>)>,
+}
+
+impl SecretAliases {
+    fn parse(value: &str) -> SecretAliases {
+        let entries = value
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|e| match e.split_once(':') {
+                Some((alias, target)) => {
+                    let target = target.trim();
+                    (
+                        alias.trim().to_owned(),
+                        is_secret_path(target).then(|| target.to_owned()),
+                    )
+                }
+                None => (e.to_owned(), None),
+            })
+            .collect();
+        SecretAliases { entries }
+    }
+
+    /// What a reference's `name` or `secret_name` reads: an alias names its secret; otherwise a
+    /// secret id names a secret of the service's project, and a full `projects/P/secrets/S` that
+    /// secret. Anything else (an alias whose definition is malformed, a name no secret can have)
+    /// is unknown.
+    fn resolve(&self, name: &str) -> Tri<String> {
+        match self.entries.iter().find(|(alias, _)| alias == name) {
+            Some((_, Some(target))) => Tri::Known(target.clone()),
+            Some((_, None)) => Tri::Unknown,
+            None if is_secret_id(name) || is_secret_path(name) => Tri::Known(name.to_owned()),
+            None => Tri::Unknown,
+        }
+    }
+}
+
+/// A Secret Manager secret id: letters, digits, `-` and `_`.
+fn is_secret_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// `projects/PROJECT/secrets/SECRET`.
+fn is_secret_path(s: &str) -> bool {
+    s.strip_prefix("projects/")
+        .and_then(|rest| rest.split_once("/secrets/"))
+        .is_some_and(|(project, secret)| is_secret_id(project) && is_secret_id(secret))
 }
 
 impl EnvValue {
@@ -342,4 +498,112 @@ fn read_env(parent: &Node, secret_block: &str) -> Result<Vec<EnvVar>, TypeMismat
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn known(s: &str) -> Tri<String> {
+        Tri::Known(s.to_owned())
+    }
+
+    fn v1_secrets(after: &Value, unknown: &Value) -> Vec<Tri<String>> {
+        let root = Node::root(after, Some(unknown), None);
+        let template = root.first("template");
+        read_v1_secrets(
+            &template.first("spec"),
+            &template.first("metadata").key("annotations"),
+        )
+        .expect("readable")
+    }
+
+    #[test]
+    fn several_aliases_with_spaces_each_name_their_secret() {
+        let a = SecretAliases::parse(
+            " db:projects/acme-shared/secrets/db-password , tls : projects/123456789012/secrets/tls-key,",
+        );
+        assert_eq!(
+            a.resolve("db"),
+            known("projects/acme-shared/secrets/db-password")
+        );
+        assert_eq!(
+            a.resolve("tls"),
+            known("projects/123456789012/secrets/tls-key")
+        );
+        // Not an alias: a secret of the service's project.
+        assert_eq!(a.resolve("api-key"), known("api-key"));
+    }
+
+    #[test]
+    fn a_reference_through_a_malformed_alias_is_unknown() {
+        let a = SecretAliases::parse(
+            "bare,nosecret:projects/acme-shared,versioned:projects/p/secrets/s/versions/3,:projects/p/secrets/s",
+        );
+        assert_eq!(a.resolve("bare"), Tri::Unknown);
+        assert_eq!(a.resolve("nosecret"), Tri::Unknown);
+        assert_eq!(a.resolve("versioned"), Tri::Unknown);
+        // An entry without an alias declares nothing another name could match.
+        assert_eq!(a.resolve("db"), known("db"));
+        // A name no secret can have is no same-project secret.
+        assert_eq!(a.resolve("a:b"), Tri::Unknown);
+        assert_eq!(
+            a.resolve("projects/acme-shared/secrets/db"),
+            known("projects/acme-shared/secrets/db")
+        );
+    }
+
+    #[test]
+    fn v1_env_and_volume_references_resolve_through_the_revision_aliases() {
+        let after = json!({"template": [{
+            "metadata": [{"annotations": {
+                "run.googleapis.com/secrets": "shared:projects/acme-shared/secrets/partner-tls"
+            }}],
+            "spec": [{
+                "containers": [{"env": [
+                    {"name": "LOG_LEVEL", "value": "info", "value_from": []},
+                    {"name": "DB_PASSWORD", "value": "", "value_from": [
+                        {"secret_key_ref": [{"key": "latest", "name": "db-password"}]}
+                    ]}
+                ]}],
+                "volumes": [
+                    {"name": "tls", "empty_dir": [], "secret": [{"secret_name": "shared", "items": []}]},
+                    {"name": "scratch", "empty_dir": [{"medium": "Memory"}], "secret": []}
+                ]
+            }]
+        }]});
+        assert_eq!(
+            v1_secrets(&after, &json!({})),
+            vec![
+                known("db-password"),
+                known("projects/acme-shared/secrets/partner-tls")
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_alias_annotation_makes_every_v1_reference_unknown() {
+        let after = json!({"template": [{
+            "metadata": [{"annotations": {"autoscaling.knative.dev/maxScale": "5"}}],
+            "spec": [{
+                "containers": [{"env": [{"name": "DB_PASSWORD", "value": "", "value_from": [
+                    {"secret_key_ref": [{"key": "latest", "name": "db-password"}]}
+                ]}]}],
+                "volumes": []
+            }]
+        }]});
+        let key_unknown = json!({"template": [{"metadata": [{"annotations": {
+            "run.googleapis.com/secrets": true
+        }}]}]});
+        assert_eq!(v1_secrets(&after, &key_unknown), vec![Tri::Unknown]);
+        let map_unknown = json!({"template": [{"metadata": [{"annotations": true}]}]});
+        assert_eq!(v1_secrets(&after, &map_unknown), vec![Tri::Unknown]);
+        // A volume list the plan leaves open may name any secret.
+        let volumes_unknown = json!({"template": [{"spec": [{"volumes": true}]}]});
+        assert_eq!(
+            v1_secrets(&after, &volumes_unknown),
+            vec![known("db-password"), Tri::Unknown]
+        );
+    }
 }

@@ -143,6 +143,7 @@ fn read_controls(config: &Node, open: &mut Vec<OpenDefault>) -> Result<Controls,
     Ok(Controls {
         env: read_env(config)?,
         secrets: read_secrets(config)?,
+        secrets_without_aliases: None,
         binary_authorization,
         // A function names its policy; it never uses the project's default one implicitly.
         binary_authorization_by_project_policy: false,

@@ -1,6 +1,7 @@
 //! IAM resources of every family runguard reads — `*_iam_member`, `*_iam_binding` and
 //! `*_iam_policy` on Cloud Run workloads (v2 and v1), on Cloud Functions gen2, on projects, folders and organizations,
-//! and on service accounts — in one shape: a target and a grant.
+//! and on service accounts — in one shape: a target and a grant. IAM on any other resource
+//! (a secret, a bucket…) is read by [`super::resource_iam`] into the same shape.
 
 use crate::plan::{Address, Node, Tri, TypeMismatch};
 
@@ -70,6 +71,8 @@ pub enum IamTarget {
     Account {
         email: Tri<String>,
     },
+    /// Any other resource: a secret, a bucket, a topic… ([`super::resource_iam`]).
+    Resource(super::resource_iam::ResourceTarget),
 }
 
 impl IamTarget {

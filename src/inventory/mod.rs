@@ -19,8 +19,8 @@ pub mod load_balancer;
 pub(crate) mod org_policy;
 pub mod policy_data;
 pub mod project;
+pub mod resource_iam;
 pub mod roles;
-pub(crate) mod secret_iam;
 pub mod secrets;
 pub mod service_account;
 
@@ -62,8 +62,6 @@ pub struct SideInventory {
     pub(crate) binauthz_policies: Vec<binauthz_policy::BinauthzPolicy>,
     /// What the plan does to projects' default service accounts.
     pub(crate) default_accounts_actions: Vec<org_policy::DefaultAccounts>,
-    /// IAM on Secret Manager secrets.
-    pub(crate) secret_iam: Vec<secret_iam::SecretIam>,
     /// IAM on Identity-Aware Proxy web resources: who passes IAP.
     pub iap_iam: Vec<iap_iam::IapIam>,
     pub policy_data: Vec<PolicyDataSource>,
@@ -128,8 +126,8 @@ fn reads_whole(rtype: &str) -> bool {
         || org_policy::handles(rtype)
         || org_policy::handles_default_accounts(rtype)
         || binauthz_policy::handles(rtype)
-        || secret_iam::handles(rtype)
         || iap_iam::handles(rtype)
+        || resource_iam::handles(rtype)
         || policy_data::handles(rtype)
         || project::handles(rtype)
 }
@@ -308,10 +306,11 @@ fn read_one(inv: &mut Inventory, r: &Reading) -> Result<(), TypeMismatch> {
     } else if org_policy::handles_default_accounts(r.rtype) {
         side.default_accounts_actions
             .push(org_policy::read_default_accounts(r)?);
-    } else if secret_iam::handles(r.rtype) {
-        side.secret_iam.push(secret_iam::read(r)?);
     } else if iap_iam::handles(r.rtype) {
         side.iap_iam.push(iap_iam::read(r)?);
+    } else if resource_iam::handles(r.rtype) {
+        // Last: any IAM type the readers above do not claim is IAM on some other resource.
+        side.iam.push(resource_iam::read(r)?);
     }
     Ok(())
 }

@@ -74,6 +74,17 @@ pub enum PolicyParent {
     Organization(String),
 }
 
+impl PolicyParent {
+    /// `projects/P`, `folders/F` or `organizations/O`, as the API names them.
+    pub fn display(&self) -> String {
+        match self {
+            PolicyParent::Project(p) => format!("projects/{p}"),
+            PolicyParent::Folder(f) => format!("folders/{f}"),
+            PolicyParent::Organization(o) => format!("organizations/{o}"),
+        }
+    }
+}
+
 /// What a policy says, as far as the plan proves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PolicyRule {

@@ -7,6 +7,7 @@ use crate::iam::member::default_compute_account;
 use crate::plan::{Address, Node, Tri, TypeMismatch};
 
 use super::Reading;
+use super::org_policy::PolicyParent;
 
 /// The default compute account of one project, as far as the plan knows it.
 #[derive(Debug, Clone)]
@@ -15,6 +16,12 @@ pub struct DefaultAccount {
     pub project: Tri<String>,
     /// `NUMBER-compute@developer.gserviceaccount.com`, lower-cased.
     pub email: Tri<String>,
+    /// The plan creates the project (a `google_project` created or replaced), and so its
+    /// default compute account, which appears once the Compute Engine API is enabled in it:
+    /// the project's address and the folder or organization it is created under (`folder_id`,
+    /// `org_id`), when known. Org policies in force there before the plan applies decide how
+    /// that account is made.
+    pub created: Option<(Address, PolicyParent)>,
 }
 
 pub fn handles(rtype: &str) -> bool {
@@ -31,7 +38,27 @@ pub fn read_prior(address: &Address, node: &Node) -> Result<DefaultAccount, Type
 
 /// A managed `google_project`, or a data source whose read is deferred.
 pub fn read_change(r: &Reading) -> Result<DefaultAccount, TypeMismatch> {
-    read_node(r.address, &r.node)
+    let mut account = read_node(r.address, &r.node)?;
+    if r.creating && !r.address.data && r.address.rtype == "google_project" {
+        account.created = parent(&r.node)?.map(|p| (r.address.clone(), p));
+    }
+    Ok(account)
+}
+
+/// `folder_id` (`123` or `folders/123`) or `org_id`; the provider refuses both. `None` when
+/// neither is known: the project's parent is the provider's default or unknown.
+fn parent(n: &Node) -> Result<Option<PolicyParent>, TypeMismatch> {
+    let last = |s: &str| s.rsplit('/').next().unwrap_or(s).to_owned();
+    Ok(
+        match (
+            n.key("folder_id").non_empty_str()?,
+            n.key("org_id").non_empty_str()?,
+        ) {
+            (Tri::Known(f), Tri::Absent) => Some(PolicyParent::Folder(last(f))),
+            (Tri::Absent, Tri::Known(o)) => Some(PolicyParent::Organization(last(o))),
+            _ => None,
+        },
+    )
 }
 
 fn read_node(address: &Address, n: &Node) -> Result<DefaultAccount, TypeMismatch> {
@@ -49,7 +76,11 @@ fn read_node(address: &Address, n: &Node) -> Result<DefaultAccount, TypeMismatch
             n.key("email").non_empty_str()?.map(str::to_lowercase),
         )
     };
-    Ok(DefaultAccount { project, email })
+    Ok(DefaultAccount {
+        project,
+        email,
+        created: None,
+    })
 }
 
 #[cfg(test)]
@@ -88,6 +119,29 @@ mod tests {
             d.email,
             Tri::Known("123456789012-compute@developer.gserviceaccount.com".into())
         );
+    }
+
+    #[test]
+    fn a_project_the_plan_creates_names_its_parent() {
+        let address = Address::parse("google_project.sandbox").unwrap();
+        let after = serde_json::json!({"project_id": "acme-sandbox", "folder_id": "folders/4471", "org_id": ""});
+        let unknown = serde_json::json!({"number": true});
+        let reading = |creating| {
+            let r = Reading {
+                address: &address,
+                rtype: "google_project",
+                node: Node::root(&after, Some(&unknown), None),
+                side: crate::inventory::Side::After,
+                creating,
+                prior: None,
+            };
+            read_change(&r).unwrap().created
+        };
+        assert_eq!(
+            reading(true),
+            Some((address.clone(), PolicyParent::Folder("4471".into())))
+        );
+        assert_eq!(reading(false), None);
     }
 
     #[test]

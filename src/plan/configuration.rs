@@ -117,27 +117,27 @@ struct RawVariable {
     sensitive: bool,
 }
 
-/// Where an expression's value comes from.
+/// Where an expression's value comes from; borrows the configuration's expressions.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Origin {
+pub enum Origin<'c> {
     /// A constant, possibly reached through variables; `sensitive` when a variable or output
     /// on the way is declared sensitive, so the value must never be printed.
     Constant { value: Value, sensitive: bool },
     /// An attribute of a resource (or data source) instance.
-    Resource(ResourceRef),
+    Resource(ResourceRef<'c>),
     /// A chain that cannot be followed in plan JSON, with the reason.
     Opaque(String),
 }
 
 /// A resource reached by resolution, addressed by module instance path where known.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ResourceRef {
+pub struct ResourceRef<'c> {
     /// Module steps from the root. A step's `key` is `None` when the instance is not fixed.
     pub modules: Vec<ModuleStep>,
     /// `type.name` or `data.type.name`.
-    pub resource: String,
+    pub resource: &'c str,
     /// The attribute referenced, if any (`name`, `email`, `id`).
-    pub attribute: Option<String>,
+    pub attribute: Option<&'c str>,
     /// An explicit index written in the reference (`svc[0]`).
     pub index: Option<InstanceKey>,
     /// The `count.index` / `each.key` in force where the reference was made, used to pick the
@@ -179,12 +179,44 @@ const MAX_DEPTH: usize = 32;
 /// out exponentially without a cycle.
 const MAX_STEPS: usize = 10_000;
 
-/// The state of one resolution: the chain being followed, the steps left, and the plan's root
-/// variables.
+/// The state of one resolution: the steps left, and the plan's root variables.
 struct Walk<'a> {
-    chain: Vec<(usize, Vec<ModuleStep>)>,
     budget: usize,
     root_variables: &'a std::collections::BTreeMap<String, Value>,
+}
+
+/// A module instance where expressions are evaluated.
+#[derive(Clone, Copy)]
+struct Place<'s> {
+    /// Its steps from the root.
+    modules: &'s [ModuleStep],
+    /// Its configuration path, as [`Configuration`] keys modules (`module.a.module.b`).
+    path: &'s str,
+}
+
+impl<'s> Place<'s> {
+    /// The module instance that calls this one, and the call; `None` at the root.
+    fn caller(self) -> Option<(Place<'s>, &'s ModuleStep)> {
+        let (call, parent) = self.modules.split_last()?;
+        let path = self.path.rsplit_once(".module.").map_or("", |(p, _)| p);
+        Some((
+            Place {
+                modules: parent,
+                path,
+            },
+            call,
+        ))
+    }
+}
+
+/// An expression being followed, linked to the one that led to it: the chain lives on the
+/// stack, so following a reference copies nothing.
+struct Frame<'s> {
+    expression: &'s Value,
+    modules: &'s [ModuleStep],
+    /// How many frames lead to this one.
+    depth: usize,
+    previous: Option<&'s Frame<'s>>,
 }
 
 impl Configuration {
@@ -327,55 +359,68 @@ impl Configuration {
     ///
     /// `modules` is the module instance path where the expression is written, `context_key` the
     /// instance key of the resource that holds it, and `root_variables` the plan's `variables`.
-    pub fn resolve(
-        &self,
+    pub fn resolve<'c>(
+        &'c self,
         modules: &[ModuleStep],
-        expression: &Value,
+        expression: &'c Value,
         context_key: Option<&InstanceKey>,
         root_variables: &std::collections::BTreeMap<String, Value>,
-    ) -> Vec<Origin> {
+    ) -> Vec<Origin<'c>> {
         let mut out = Vec::new();
         let mut walk = Walk {
-            chain: Vec::new(),
             budget: MAX_STEPS,
             root_variables,
         };
-        self.resolve_into(modules, expression, context_key, &mut walk, &mut out);
+        let path = config_path(modules);
+        let place = Place {
+            modules,
+            path: &path,
+        };
+        self.resolve_into(place, expression, context_key, None, &mut walk, &mut out);
         out
     }
 
-    fn resolve_into(
-        &self,
-        modules: &[ModuleStep],
-        expression: &Value,
+    fn resolve_into<'c>(
+        &'c self,
+        place: Place<'_>,
+        expression: &'c Value,
         context_key: Option<&InstanceKey>,
+        previous: Option<&Frame<'_>>,
         walk: &mut Walk<'_>,
-        out: &mut Vec<Origin>,
+        out: &mut Vec<Origin<'c>>,
     ) {
-        if walk.chain.len() > MAX_DEPTH || walk.budget == 0 {
+        let depth = previous.map_or(0, |f| f.depth + 1);
+        if depth > MAX_DEPTH || walk.budget == 0 {
             out.push(Origin::Opaque("the reference chain is too long".into()));
             return;
         }
         walk.budget -= 1;
         // A plan can make `var`s and module outputs refer to each other in a circle.
-        let step = (std::ptr::from_ref(expression) as usize, modules.to_vec());
-        if walk.chain.contains(&step) {
+        let cycle = std::iter::successors(previous, |f| f.previous)
+            .any(|f| std::ptr::eq(f.expression, expression) && f.modules == place.modules);
+        if cycle {
             out.push(Origin::Opaque("its references form a cycle".into()));
             return;
         }
-        walk.chain.push(step);
-        self.resolve_step(modules, expression, context_key, walk, out);
-        walk.chain.pop();
+        let frame = Frame {
+            expression,
+            modules: place.modules,
+            depth,
+            previous,
+        };
+        self.resolve_step(place, expression, context_key, &frame, walk, out);
     }
 
-    fn resolve_step(
-        &self,
-        modules: &[ModuleStep],
-        expression: &Value,
+    fn resolve_step<'c>(
+        &'c self,
+        place: Place<'_>,
+        expression: &'c Value,
         context_key: Option<&InstanceKey>,
+        frame: &Frame<'_>,
         walk: &mut Walk<'_>,
-        out: &mut Vec<Origin>,
+        out: &mut Vec<Origin<'c>>,
     ) {
+        let modules = place.modules;
         if let Some(c) = expression.get("constant_value") {
             out.push(Origin::Constant {
                 value: c.clone(),
@@ -406,8 +451,8 @@ impl Configuration {
                     seen.push(Named::Resource(resource));
                     out.push(Origin::Resource(ResourceRef {
                         modules: modules.to_vec(),
-                        resource: resource.to_owned(),
-                        attribute: attribute.map(str::to_owned),
+                        resource,
+                        attribute,
                         index,
                         context_key: context_key.cloned(),
                     }));
@@ -417,7 +462,7 @@ impl Configuration {
                         continue;
                     }
                     seen.push(Named::Var(name));
-                    self.resolve_var(modules, name, context_key, walk, out);
+                    self.resolve_var(place, name, context_key, frame, walk, out);
                 }
                 Reference::ModuleOutput {
                     call,
@@ -429,10 +474,9 @@ impl Configuration {
                         continue;
                     }
                     seen.push(Named::Output(call, output));
-                    let parent = config_path(modules);
                     let repeated = self
                         .modules
-                        .get(&parent)
+                        .get(place.path)
                         .and_then(|m| m.calls.get(call))
                         .is_some_and(|c| c.repeated);
                     let step_key =
@@ -442,12 +486,20 @@ impl Configuration {
                         name: call.to_owned(),
                         key: step_key,
                     });
-                    let child_path = config_path(&child);
+                    let child_path = if place.path.is_empty() {
+                        format!("module.{call}")
+                    } else {
+                        format!("{}.module.{call}", place.path)
+                    };
                     let child_module = self.modules.get(&child_path);
                     match child_module.and_then(|m| m.outputs.get(output)) {
                         Some(expr) => {
                             let from = out.len();
-                            self.resolve_into(&child, expr, context_key, walk, out);
+                            let child = Place {
+                                modules: &child,
+                                path: &child_path,
+                            };
+                            self.resolve_into(child, expr, context_key, Some(frame), walk, out);
                             if child_module.is_some_and(|m| m.sensitive_outputs.contains(output)) {
                                 mark_sensitive(&mut out[from..]);
                             }
@@ -481,34 +533,36 @@ impl Configuration {
         }
     }
 
-    fn resolve_var(
-        &self,
-        modules: &[ModuleStep],
+    fn resolve_var<'c>(
+        &'c self,
+        place: Place<'_>,
         name: &str,
         context_key: Option<&InstanceKey>,
+        frame: &Frame<'_>,
         walk: &mut Walk<'_>,
-        out: &mut Vec<Origin>,
+        out: &mut Vec<Origin<'c>>,
     ) {
         let from = out.len();
-        self.resolve_var_value(modules, name, context_key, walk, out);
+        self.resolve_var_value(place, name, context_key, frame, walk, out);
         let declared_sensitive = self
             .modules
-            .get(&config_path(modules))
+            .get(place.path)
             .is_some_and(|m| m.sensitive_variables.contains(name));
         if declared_sensitive {
             mark_sensitive(&mut out[from..]);
         }
     }
 
-    fn resolve_var_value(
-        &self,
-        modules: &[ModuleStep],
+    fn resolve_var_value<'c>(
+        &'c self,
+        place: Place<'_>,
         name: &str,
         context_key: Option<&InstanceKey>,
+        frame: &Frame<'_>,
         walk: &mut Walk<'_>,
-        out: &mut Vec<Origin>,
+        out: &mut Vec<Origin<'c>>,
     ) {
-        let Some((call, parent)) = modules.split_last() else {
+        let Some((parent, call)) = place.caller() else {
             match walk.root_variables.get(name) {
                 Some(v) => out.push(Origin::Constant {
                     value: v.clone(),
@@ -520,21 +574,21 @@ impl Configuration {
             }
             return;
         };
-        let parent_path = config_path(parent);
         let bound = self
             .modules
-            .get(&parent_path)
+            .get(parent.path)
             .and_then(|m| m.calls.get(&call.name))
             .and_then(|c| c.expressions.get(name));
         match bound {
             // Moving up to the caller: the module instance's key is what `each.key` means there.
             Some(expr) => {
-                self.resolve_into(parent, expr, call.key.as_ref().or(context_key), walk, out)
+                let key = call.key.as_ref().or(context_key);
+                self.resolve_into(parent, expr, key, Some(frame), walk, out)
             }
             None => {
                 let default = self
                     .modules
-                    .get(&config_path(modules))
+                    .get(place.path)
                     .and_then(|m| m.variable_defaults.get(name));
                 match default {
                     Some(v) if !v.is_null() => out.push(Origin::Constant {
@@ -543,7 +597,7 @@ impl Configuration {
                     }),
                     _ => out.push(Origin::Opaque(format!(
                         "variable `{name}` of `{}` is not bound",
-                        config_path(modules)
+                        place.path
                     ))),
                 }
             }
@@ -722,8 +776,8 @@ mod tests {
             got,
             vec![Origin::Resource(ResourceRef {
                 modules: vec![],
-                resource: "google_cloud_run_v2_service.api".into(),
-                attribute: Some("name".into()),
+                resource: "google_cloud_run_v2_service.api",
+                attribute: Some("name"),
                 index: None,
                 context_key: Some(InstanceKey::Str("eu".into())),
             })]

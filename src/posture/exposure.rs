@@ -121,7 +121,38 @@ fn open_to_anyone(
     Verdict::No
 }
 
-pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]) -> Exposure {
+/// Whether a load-balancer link of this side that cannot be resolved may lead through a
+/// backend's IAP that lets anyone in: some backend of the plan with IAP on, or possibly on,
+/// whose accessors may include `allUsers`. It does not depend on the workload, so it is asked
+/// once per side.
+pub fn unresolved_link_iap_admits(g: &SideGraph) -> Verdict {
+    if !g.lb_unresolved {
+        return Verdict::No;
+    }
+    Verdict::any(g.lb_nodes.enumerate().map(|(j, _)| {
+        let backend = g.load_balancer(j);
+        if backend.kind != LbKind::Backend {
+            return Verdict::No;
+        }
+        let on = verdict(backend.iap.clone().known());
+        if on == Verdict::No {
+            return Verdict::No;
+        }
+        on.and(iap_access::admits_anyone(
+            g,
+            &iap_access::backend_gate(g, j),
+        ))
+    }))
+}
+
+/// `unresolved_iap`: [`unresolved_link_iap_admits`] of this side.
+pub fn assess(
+    g: &SideGraph,
+    node: NodeIndex,
+    w: &Workload,
+    invokers: &[Invoker],
+    unresolved_iap: Verdict,
+) -> Exposure {
     if !w.kind.serves_requests() {
         // Jobs and worker pools have no URL.
         return Exposure {
@@ -248,12 +279,24 @@ pub fn assess(g: &SideGraph, node: NodeIndex, w: &Workload, invokers: &[Invoker]
     // matters once a path outside any load balancer is proven.
     let outside_lb = Verdict::any(std::iter::once(direct).chain(via_domain.iter().copied()));
     if outside_lb != Verdict::Yes && lb_allowed != Verdict::No {
-        if paths.is_empty() {
-            reasons.push("a load balancer outside the plan could reach it".into());
-            via_lb.push(Verdict::Unknown);
-        } else if g.lb_unresolved {
+        // An unknown link in the plan is the more specific reason, when there is one.
+        if g.lb_unresolved {
             reasons.push("a load-balancer link in the plan is unknown at plan time".into());
             via_lb.push(Verdict::Unknown);
+        } else if paths.is_empty() {
+            reasons.push("a load balancer outside the plan could reach it".into());
+            via_lb.push(Verdict::Unknown);
+        }
+        if unresolved_iap != Verdict::No {
+            // Through a backend whose IAP may let anyone in, the invoker check sees IAP's
+            // agent, not the caller: the unknown link may be open even to a service that only
+            // that agent may invoke.
+            reasons.push(
+                "an unknown load-balancer link may lead through a backend's IAP that may admit \
+                 allUsers"
+                    .into(),
+            );
+            through_backend_iap.push(Verdict::Unknown);
         }
     }
     // Paths that no backend IAP gates, and those whose backend IAP lets anyone through.
@@ -479,7 +522,6 @@ fn lb_paths(g: &SideGraph, node: NodeIndex) -> Vec<LbPath> {
 fn domain_paths(g: &SideGraph, node: NodeIndex) -> Vec<DomainPath> {
     let mut out: Vec<DomainPath> = g
         .incoming(node, |e| matches!(e, EdgeKind::Fronts | EdgeKind::MayFront))
-        .into_iter()
         .filter_map(|(src, edge)| {
             let NodeKind::Domain(i) = g.graph[src] else {
                 return None;

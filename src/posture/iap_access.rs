@@ -11,7 +11,7 @@
 
 use petgraph::graph::NodeIndex;
 
-use crate::graph::{LbIndex, NodeKind, Principal, SideGraph, WorkloadIndex};
+use crate::graph::{IapIamIndex, LbIndex, NodeKind, Principal, SideGraph, WorkloadIndex};
 use crate::iam::{Caps, Level, MemberKind};
 
 use super::Verdict;
@@ -65,12 +65,12 @@ pub fn backend_gate(g: &SideGraph, backend: LbIndex) -> Vec<Invoker> {
 /// project's `iap_web`, and the `scope` grants above it.
 fn accessors(
     g: &SideGraph,
-    own: &[(usize, bool)],
-    of_type: Vec<(usize, bool)>,
+    own: &[(IapIamIndex, bool)],
+    of_type: Vec<(IapIamIndex, bool)>,
     project: Option<&str>,
     scope: Vec<(NodeIndex, bool)>,
 ) -> Vec<Invoker> {
-    let iap_source = |(i, certain): (usize, bool), level: Level| Source {
+    let iap_source = |(i, certain): (IapIamIndex, bool), level: Level| Source {
         grant: &g.iap.grants[i],
         address: &g.iap.addresses[i],
         level,
@@ -115,7 +115,7 @@ pub fn admits_anyone(g: &SideGraph, accessors: &[Invoker]) -> Verdict {
             Principal::Unknown
                 if a.grants
                     .iter()
-                    .any(|gr| g.iap.addresses.contains(&gr.address)) =>
+                    .any(|gr| g.iap.addresses.iter().any(|a| *a == gr.address)) =>
             {
                 Verdict::Unknown
             }

@@ -65,7 +65,7 @@ pub fn collect(
     kind: WorkloadKind,
 ) -> (Vec<Invoker>, Vec<Conflict>) {
     let invokers = holders(g, node, SideGraph::access_caps(kind), |_| true);
-    let direct = g.incoming(node, |e| e == EdgeKind::GrantsOn);
+    let direct: Vec<_> = g.incoming(node, |e| e == EdgeKind::GrantsOn).collect();
     (invokers, conflicts(g, &direct))
 }
 
@@ -83,9 +83,9 @@ pub(super) fn holders(
 ) -> Vec<Invoker> {
     // Grants on the workload itself, then grants on the projects (and above) it sits in.
     let direct = g.incoming(node, |e| e == EdgeKind::GrantsOn);
-    let mut sources: Vec<(NodeIndex, bool)> = direct.iter().map(|(n, _)| (*n, false)).collect();
+    let mut sources: Vec<(NodeIndex, bool)> = direct.map(|(n, _)| (n, false)).collect();
     // Grants that may be on this workload or on another: they count, never as certain.
-    let mut maybe = g.incoming(node, |e| e == EdgeKind::MayGrantOn);
+    let mut maybe: Vec<_> = g.incoming(node, |e| e == EdgeKind::MayGrantOn).collect();
     for (set, _) in g.outgoing(node, |e| e == EdgeKind::Candidate) {
         maybe.extend(g.incoming(set, |e| e == EdgeKind::MayGrantOn));
     }
@@ -211,6 +211,8 @@ pub(super) fn fold<'g>(
                 Tri::Known(caps) if caps.intersects(wanted) => Some(true),
                 Tri::Known(_) => None,
                 _ if own_policy => Some(false),
+                // Above it, a role unknown at plan time may be roles/owner: a possible IAM admin.
+                _ if b.role.name.is_none() && wanted.intersects(Caps::IAM_ADMIN) => Some(false),
                 _ => None,
             };
             let Some(role_certain) = relevant_and_certain else {

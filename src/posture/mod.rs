@@ -19,7 +19,7 @@ use crate::plan::Tri;
 
 pub use controls::{EnvSource, PlaintextSecret};
 pub use exposure::{DomainPath, LbPath};
-pub use identity::IdentityPosture;
+pub use identity::{HeldRole, IdentityPosture};
 pub use invokers::{Conflict, Invoker};
 pub use org_policy::OrgGuards;
 
@@ -195,11 +195,24 @@ pub struct Posture {
 pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture> {
     let mut out = BTreeMap::new();
     let mut identities = identity::Identities::new(g, other);
+    let unresolved_iap = exposure::unresolved_link_iap_admits(g);
     for (i, w) in g.workloads() {
         let node = g.workload_nodes[i];
         let (invokers, conflicts) = invokers::collect(g, node, w.kind);
-        let exposure = exposure::assess(g, node, w, &invokers);
-        let identity = identities.assess(i, w);
+        let exposure = exposure::assess(g, node, w, &invokers, unresolved_iap);
+        let mut identity = identities.assess(i, w);
+        let org_policy = OrgGuards::of(
+            &g.inventory.org_policies,
+            &g.inventory.default_accounts_actions,
+            &w.project,
+        )
+        .with_automatic_grants(
+            &g.inventory.org_policies,
+            &other.inventory.org_policies,
+            &g.inventory.default_accounts,
+            &w.project,
+        );
+        identity.qualify_default_account(&org_policy);
         let binary_authorization = controls::binary_authorization(
             w,
             g.workload_project(i),
@@ -254,11 +267,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 binary_authorization: Some(binary_authorization.0),
                 binary_authorization_policy: binary_authorization.1,
                 vpc_egress: Some(controls::vpc_egress(w)),
-                org_policy: OrgGuards::of(
-                    &g.inventory.org_policies,
-                    &g.inventory.default_accounts_actions,
-                    &w.project,
-                ),
+                org_policy,
                 shared_identity: Default::default(),
                 env_sources: controls::env_sources(w),
                 secrets_without_access,

@@ -9,6 +9,7 @@ use crate::inventory::Ingress;
 use crate::inventory::org_policy::{
     DefaultAccounts, DefaultAccountsAction, OrgPolicy, PolicyParent, PolicyRule,
 };
+use crate::inventory::project::DefaultAccount;
 use crate::plan::Tri;
 
 use super::Posture;
@@ -18,6 +19,8 @@ const MEMBER_DOMAINS: &str = "iam.allowedPolicyMemberDomains";
 /// Its managed successor: only the listed principals and principal sets can be granted roles.
 const MANAGED_MEMBERS: &str = "iam.managed.allowedPolicyMembers";
 const REQUIRE_INVOKER_IAM: &str = "run.managed.requireInvokerIam";
+/// Enforced, default service accounts created from then on get no automatic roles/editor.
+const AUTOMATIC_GRANTS: &str = "iam.automaticIamGrantsForDefaultServiceAccounts";
 const ALLOWED_INGRESS: &str = "run.allowedIngress";
 
 /// The refusals that apply to one workload, each with the policy's address.
@@ -33,6 +36,33 @@ pub struct OrgGuards {
     /// A `google_project_default_service_accounts` of the workload's project that strips,
     /// disables or deletes its default compute account.
     default_account: Option<(String, DefaultAccountsAction)>,
+    /// A policy enforcing `iam.automaticIamGrantsForDefaultServiceAccounts` for the workload's
+    /// project, and whether the plan proves that it spares the project's default account.
+    automatic_grants: Option<AutomaticGrants>,
+}
+
+/// What `iam.automaticIamGrantsForDefaultServiceAccounts` does for a project's default compute
+/// account. The constraint only acts when a default account is created: Google grants the new
+/// account roles/editor unless the constraint is enforced at that moment, and an account that
+/// already holds the grant keeps it. So the plan proves the account has no automatic Editor
+/// only when it creates the project (the account appears with the Compute Engine API, after the
+/// project exists) under a folder or organization whose policy enforces the constraint both
+/// before and after the plan, with no project-level policy deciding otherwise. A policy that
+/// the plan itself creates has no proven order with the project's creation, and a policy on an
+/// existing project or one whose folder or organization the plan cannot tie to the project
+/// only makes it likely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum AutomaticGrants {
+    /// The account is created after the policy is in force at the project's parent.
+    Prevented {
+        policy: String,
+        /// `folders/123` or `organizations/456`.
+        parent: String,
+        /// The `google_project` that creates the project.
+        project: String,
+    },
+    /// The policy is enforced, but the plan does not show the account is created after it.
+    Unproven { policy: String },
 }
 
 #[derive(Debug, Clone)]
@@ -114,6 +144,100 @@ impl OrgGuards {
         g
     }
 
+    /// The same guards, knowing what `iam.automaticIamGrantsForDefaultServiceAccounts` does for
+    /// the default account of the workload's `project`: `policies` are this side's, `in_force`
+    /// those before the plan applies, and `projects` say which projects the plan creates, under
+    /// which parent. Only the after side has projects the plan creates, so on the before side
+    /// the constraint is never proven to apply.
+    pub(crate) fn with_automatic_grants(
+        mut self,
+        policies: &[OrgPolicy],
+        in_force: &[OrgPolicy],
+        projects: &[DefaultAccount],
+        project: &Tri<String>,
+    ) -> OrgGuards {
+        let Some(deciding) = deciding(policies, project, AUTOMATIC_GRANTS) else {
+            return self;
+        };
+        if !matches!(deciding.rule, PolicyRule::Enforce { enforced: true, .. }) {
+            return self;
+        }
+        let policy = deciding.address.to_string();
+        let mut created = projects
+            .iter()
+            .filter_map(|p| match (&p.project, &p.created) {
+                (Tri::Known(id), Some(c)) if matches!(project, Tri::Known(w) if w == id) => Some(c),
+                _ => None,
+            });
+        let proven = match (created.next(), created.next()) {
+            (Some((address, parent)), None)
+                if deciding.parent == Tri::Known(parent.clone())
+                    && enforced_at(in_force, &deciding.address, parent) =>
+            {
+                Some(AutomaticGrants::Prevented {
+                    policy: policy.clone(),
+                    parent: parent.display(),
+                    project: address.to_string(),
+                })
+            }
+            _ => None,
+        };
+        self.automatic_grants = Some(proven.unwrap_or(AutomaticGrants::Unproven { policy }));
+        self
+    }
+
+    /// What the plan proves about the default compute account's automatic roles/editor grant,
+    /// for a workload that runs as its project's default account (`implicit`: by leaving
+    /// `service_account` unset, so the account is the project's own): a text that starts with
+    /// "mitigated by", and the resource that mitigates it. An account named by email may be
+    /// another project's, which an org policy on this one does not prove anything about.
+    pub(crate) fn default_account_mitigation(&self, implicit: bool) -> Option<(String, String)> {
+        if let Some((policy, action)) = &self.default_account {
+            let what = match action {
+                DefaultAccountsAction::Deprivilege => {
+                    "its project roles, roles/editor included, are removed"
+                }
+                DefaultAccountsAction::Disable => "the account is disabled",
+                DefaultAccountsAction::Delete => "the account is deleted",
+            };
+            return Some((
+                format!("mitigated by {policy} (action {}): {what}", action.as_str()),
+                policy.clone(),
+            ));
+        }
+        match &self.automatic_grants {
+            Some(AutomaticGrants::Prevented {
+                policy,
+                parent,
+                project,
+            }) if implicit => Some((
+                format!(
+                    "mitigated by org policy {policy}: {AUTOMATIC_GRANTS} is enforced on {parent} \
+                     before {project} creates the project, so its default compute account gets \
+                     no automatic roles/editor"
+                ),
+                policy.clone(),
+            )),
+            _ => None,
+        }
+    }
+
+    /// A policy that enforces `iam.automaticIamGrantsForDefaultServiceAccounts` for the
+    /// workload's project without the plan proving it spares the default account, to say so.
+    pub(crate) fn unproven_automatic_grants(&self, implicit: bool) -> Option<String> {
+        match &self.automatic_grants {
+            Some(AutomaticGrants::Unproven { policy }) => Some(policy.clone()),
+            Some(AutomaticGrants::Prevented { policy, .. }) if !implicit => Some(policy.clone()),
+            _ => None,
+        }
+        .map(|policy| {
+            format!(
+                "{policy} enforces {AUTOMATIC_GRANTS}, but it spares only default accounts \
+                 created while it is in force, and the plan does not show that this one was"
+            )
+        })
+    }
+
     /// The policy that refuses a grant to `member` (`allUsers`, `allAuthenticatedUsers`).
     pub(crate) fn refusing_member(&self, member: &str) -> Option<&str> {
         if !matches!(member, "allUsers" | "allAuthenticatedUsers") {
@@ -152,6 +276,21 @@ impl OrgGuards {
 /// `is:internal` and `internal` are the same value.
 fn value(v: &str) -> String {
     v.strip_prefix("is:").unwrap_or(v).to_owned()
+}
+
+/// The policy at `address` enforces its constraint at `parent` in `policies` (the side before
+/// the plan applies).
+fn enforced_at(
+    policies: &[OrgPolicy],
+    address: &crate::plan::Address,
+    parent: &PolicyParent,
+) -> bool {
+    policies.iter().any(|p| {
+        p.address == *address
+            && matches!(&p.constraint, Tri::Known(c) if c == AUTOMATIC_GRANTS)
+            && p.parent == Tri::Known(parent.clone())
+            && matches!(p.rule, PolicyRule::Enforce { enforced: true, .. })
+    })
 }
 
 /// The policy that decides `constraint` for a workload in `project`: the project's own, else a
@@ -250,15 +389,10 @@ pub(crate) fn refusal(
         },
         "public-invoker" => public_refusal(before, after),
         "default-service-account" => {
-            let (policy, action) = guards.default_account.as_ref()?;
-            let what = match action {
-                DefaultAccountsAction::Deprivilege => "its automatic roles/editor grant is removed",
-                DefaultAccountsAction::Disable => "the account is disabled",
-                DefaultAccountsAction::Delete => "the account is deleted",
-            };
+            let (message, policy) = guards.default_account_mitigation(after.identity.implicit)?;
             Some(Refusal {
-                message: format!("{what} by {policy} (action {})", action.as_str()),
-                policies: vec![policy.clone()],
+                message,
+                policies: vec![policy],
                 mitigated: true,
             })
         }
@@ -336,6 +470,100 @@ mod tests {
 
     fn prod() -> Tri<String> {
         Tri::Known("acme-prod".into())
+    }
+
+    /// A project the plan creates under `parent`, at `google_project.new`.
+    fn new_project(parent: PolicyParent) -> DefaultAccount {
+        DefaultAccount {
+            project: prod(),
+            email: Tri::Unknown,
+            created: Some((Address::parse("google_project.new").unwrap(), parent)),
+        }
+    }
+
+    #[test]
+    fn automatic_grants_are_prevented_only_for_a_new_project_under_a_policy_already_in_force() {
+        let folder = PolicyParent::Folder("4471".into());
+        let on_folder = [policy(
+            "google_org_policy_policy.no_editor",
+            AUTOMATIC_GRANTS,
+            folder.clone(),
+            enforced(None),
+        )];
+        let guards = |after: &[OrgPolicy], before: &[OrgPolicy], projects: &[DefaultAccount]| {
+            OrgGuards::of(after, &[], &prod()).with_automatic_grants(
+                after,
+                before,
+                projects,
+                &prod(),
+            )
+        };
+        // In force before the plan, the project created under it: proven, for the implicit
+        // account only.
+        let proven = guards(&on_folder, &on_folder, &[new_project(folder.clone())]);
+        let (text, evidence) = proven.default_account_mitigation(true).unwrap();
+        assert!(text.starts_with("mitigated by org policy google_org_policy_policy.no_editor"));
+        assert_eq!(evidence, "google_org_policy_policy.no_editor");
+        assert_eq!(proven.default_account_mitigation(false), None);
+        assert!(proven.unproven_automatic_grants(false).is_some());
+        // Created in the same plan: nothing orders it before the project.
+        let same_plan = guards(&on_folder, &[], &[new_project(folder.clone())]);
+        assert_eq!(same_plan.default_account_mitigation(true), None);
+        assert!(same_plan.unproven_automatic_grants(true).is_some());
+        // An existing project, or one created under another folder.
+        let existing = guards(&on_folder, &on_folder, &[]);
+        assert_eq!(existing.default_account_mitigation(true), None);
+        assert!(existing.unproven_automatic_grants(true).is_some());
+        let elsewhere = guards(
+            &on_folder,
+            &on_folder,
+            &[new_project(PolicyParent::Folder("9".into()))],
+        );
+        assert_eq!(elsewhere.default_account_mitigation(true), None);
+        // Not enforced: nothing to say.
+        let off = [policy(
+            "google_org_policy_policy.no_editor",
+            AUTOMATIC_GRANTS,
+            folder.clone(),
+            PolicyRule::Enforce {
+                enforced: false,
+                parameters: None,
+            },
+        )];
+        let open = guards(&off, &off, &[new_project(folder)]);
+        assert_eq!(open.default_account_mitigation(true), None);
+        assert_eq!(open.unproven_automatic_grants(true), None);
+    }
+
+    #[test]
+    fn a_project_level_policy_decides_the_constraint_but_never_proves_the_order() {
+        let org = PolicyParent::Organization("584920173366".into());
+        let policies = [
+            policy(
+                "google_organization_policy.no_editor",
+                AUTOMATIC_GRANTS,
+                org.clone(),
+                enforced(None),
+            ),
+            policy(
+                "google_project_organization_policy.no_editor",
+                AUTOMATIC_GRANTS,
+                PolicyParent::Project("acme-prod".into()),
+                enforced(None),
+            ),
+        ];
+        let g = OrgGuards::of(&policies, &[], &prod()).with_automatic_grants(
+            &policies,
+            &policies,
+            &[new_project(org)],
+            &prod(),
+        );
+        assert_eq!(g.default_account_mitigation(true), None);
+        assert!(
+            g.unproven_automatic_grants(true)
+                .unwrap()
+                .starts_with("google_project_organization_policy.no_editor")
+        );
     }
 
     #[test]

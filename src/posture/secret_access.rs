@@ -7,6 +7,7 @@
 use crate::graph::SideGraph;
 use crate::inventory::Workload;
 use crate::inventory::iam::{Grant, IamTarget, MemberValue, Scope};
+use crate::inventory::resource_iam::SECRET;
 use crate::plan::Tri;
 
 use super::IdentityPosture;
@@ -39,12 +40,13 @@ pub(crate) fn missing(g: &SideGraph, w: &Workload, identity: &IdentityPosture) -
         .iter()
         .filter_map(|s| {
             let (secret_project, name) = parse_ref(s.clone().known()?.as_str(), project)?;
-            let on_secret = g.inventory.secret_iam.iter().map(|si| {
-                match secret_target(&si.secret_id, &si.project) {
-                    Some((p, n)) if p == secret_project && n == name => access(&si.grant, &member),
+            let on_secret = g.inventory.iam.iter().filter_map(|r| match &r.target {
+                IamTarget::Resource(t) if t.rtype == SECRET => Some(match t.secret() {
+                    Some((p, n)) if p == secret_project && n == name => access(&r.grant, &member),
                     Some(_) => Access::No,
-                    None => access(&si.grant, &member).min(Access::Possible),
-                }
+                    None => access(&r.grant, &member).min(Access::Possible),
+                }),
+                _ => None,
             });
             let above = g.inventory.iam.iter().map(|r| match &r.target {
                 IamTarget::Scope(Scope::Project(Tri::Known(p))) if *p != secret_project => {
@@ -78,20 +80,6 @@ fn parse_ref(s: &str, project: &str) -> Option<(String, String)> {
         None => (project.to_owned(), s.to_owned()),
     };
     (p == project || !p.chars().all(|c| c.is_ascii_digit())).then_some((p, n))
-}
-
-/// The secret an IAM resource is on: `secret_id` as `projects/P/secrets/N`, `P/N` or `N` (with
-/// `project`). `None` when either is unknown.
-fn secret_target(secret_id: &Tri<String>, project: &Tri<String>) -> Option<(String, String)> {
-    let id = secret_id.clone().known()?;
-    if let Some(rest) = id.strip_prefix("projects/") {
-        let (p, n) = rest.split_once("/secrets/")?;
-        return Some((p.to_owned(), n.to_owned()));
-    }
-    if let Some((p, n)) = id.split_once('/') {
-        return Some((p.to_owned(), n.to_owned()));
-    }
-    Some((project.clone().known()?, id))
 }
 
 /// Whether `grant` gives `member` a role that reads secrets.
@@ -143,7 +131,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn references_and_iam_targets_name_the_same_secret() {
+    fn a_reference_names_a_secret_of_its_project_or_another_by_id() {
         assert_eq!(
             parse_ref("db-password", "acme-prod"),
             Some(("acme-prod".into(), "db-password".into()))
@@ -153,16 +141,6 @@ mod tests {
             Some(("acme-shared".into(), "db".into()))
         );
         assert_eq!(parse_ref("projects/123456/secrets/db", "acme-prod"), None);
-        let known = |s: &str| Tri::Known(s.to_owned());
-        assert_eq!(
-            secret_target(&known("acme-prod/db"), &Tri::Unknown),
-            Some(("acme-prod".into(), "db".into()))
-        );
-        assert_eq!(
-            secret_target(&known("db"), &known("acme-prod")),
-            Some(("acme-prod".into(), "db".into()))
-        );
-        assert_eq!(secret_target(&known("db"), &Tri::Unknown), None);
     }
 
     #[test]

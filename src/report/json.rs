@@ -141,6 +141,8 @@ struct WireIdentity<'a> {
     roles: Vec<Role<'a>>,
     /// Why the account's roles cannot be known, when they cannot.
     roles_unknown: Option<&'static str>,
+    /// What removes a default compute account's automatic roles/editor.
+    roles_mitigated: Option<&'a str>,
     /// The id of the grant set of principals that can act as the account.
     impersonators: Option<String>,
     keys: Vec<&'a str>,
@@ -151,8 +153,18 @@ struct WireIdentity<'a> {
 struct Role<'a> {
     role: &'a str,
     level: Level,
+    /// The resource a `resource`-level grant is on.
+    resource: Option<RoleResource<'a>>,
     privileged: bool,
+    certain: bool,
     granted_by: &'a str,
+}
+
+#[derive(Serialize)]
+struct RoleResource<'a> {
+    #[serde(rename = "type")]
+    rtype: &'a str,
+    id: Option<&'a str>,
 }
 
 /// One grant in a set or on a workload.
@@ -186,11 +198,17 @@ impl<'a> GrantSets<'a> {
         if grants.is_empty() {
             return None;
         }
-        let next = self.sets.len();
-        let id = *self.ids.entry(grants.clone()).or_insert_with(|| {
-            self.sets.push(grants);
-            next
-        });
+        // Most lists are a set seen before (a project's grants, on each of its workloads): look
+        // them up without copying, and copy only a new one.
+        let id = match self.ids.get(&grants) {
+            Some(&id) => id,
+            None => {
+                let id = self.sets.len();
+                self.ids.insert(grants.clone(), id);
+                self.sets.push(grants);
+                id
+            }
+        };
         Some(format!("g{}", id + 1))
     }
 
@@ -307,7 +325,7 @@ fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> 
             role: &i.role,
             level: None,
             granted_by: &i.granted_by,
-            certain: true,
+            certain: i.certain,
             via: &i.via,
         })
         .collect();
@@ -356,11 +374,17 @@ fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> 
                 .map(|r| Role {
                     role: &r.role,
                     level: r.level,
+                    resource: r.resource.as_ref().map(|on| RoleResource {
+                        rtype: &on.rtype,
+                        id: on.id.as_deref(),
+                    }),
                     privileged: r.privileged,
+                    certain: r.certain,
                     granted_by: &r.granted_by,
                 })
                 .collect(),
             roles_unknown: p.identity.roles_unknown,
+            roles_mitigated: p.identity.roles_mitigated.as_deref(),
             impersonators: sets.intern(impersonators),
             keys: p.identity.keys.iter().map(|k| k.address.as_str()).collect(),
             note: p.identity.note.as_deref(),

@@ -167,12 +167,13 @@ fn draw_workload(g: &mut Graph, w: &WorkloadEntry, after: &Posture) {
         return;
     };
     g.edge(&wid, &sid, "runs as", !same_identity);
-    let held_before = |role: &str| {
-        same_identity && before.is_some_and(|b| b.identity.roles.iter().any(|r| r.role == role))
+    let held_before = |key: &str| {
+        same_identity && before.is_some_and(|b| b.identity.roles.iter().any(|r| r.key() == key))
     };
     for role in after.identity.roles.iter().filter(|r| r.privileged) {
-        if let Some(rid) = g.node(format!("role {}", role.role), Shape::Role, &role.role) {
-            g.edge(&sid, &rid, "holds", !held_before(&role.role));
+        let label = role.label();
+        if let Some(rid) = g.node(format!("role {}", role.key()), Shape::Role, &label) {
+            g.edge(&sid, &rid, "holds", !held_before(&role.key()));
         }
     }
     if let Some(unknown) = after.identity.roles_unknown {

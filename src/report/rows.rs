@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use super::WorkloadEntry;
 use crate::inventory::WorkloadKind;
 use crate::inventory::controls::BinaryAuthorization;
-use crate::posture::{IngressValue, Posture, Setting};
+use crate::posture::{HeldRole, IngressValue, Posture, Setting};
 
 /// How a row moves between the sides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,13 +163,23 @@ pub fn posture_rows(w: &WorkloadEntry) -> Vec<Row> {
         Risk::Changed,
     );
     rows.push(set_row(w, "privileged roles", &privileged));
+    // Shown only where a side has some: most identities hold none, and "none" says nothing.
+    if [before, after]
+        .into_iter()
+        .flatten()
+        .any(|p| !resource_roles(p).is_empty())
+    {
+        rows.push(set_row(w, "resource roles", &resource_roles));
+    }
     rows.push(set_row(w, "can act as identity", &impersonators));
     rows.push(set_row(w, "keys", &|p| {
         p.identity
             .keys
             .iter()
             .map(|k| {
-                if k.via.is_empty() {
+                if !k.certain && k.via.is_empty() {
+                    format!("{} (for {}, may not apply)", k.address, k.account)
+                } else if k.via.is_empty() {
                     k.address.clone()
                 } else {
                     format!("{} (for {}{})", k.address, k.account, via_text(&k.via[1..]))
@@ -288,16 +298,47 @@ fn privileged(p: &Posture) -> Vec<String> {
         .roles
         .iter()
         .filter(|r| r.privileged)
-        .map(|r| format!("{} ({})", r.role, r.level))
+        .map(role_text)
         .chain(p.identity.roles_unknown.map(str::to_owned))
+        .chain(p.identity.roles_mitigated.clone())
         .collect()
+}
+
+/// Every role the identity holds on one resource (a secret, a bucket…), privileged or not:
+/// what the workload's code can reach.
+fn resource_roles(p: &Posture) -> Vec<String> {
+    p.identity
+        .roles
+        .iter()
+        .filter(|r| r.resource.is_some())
+        .map(role_text)
+        .collect()
+}
+
+/// `roles/editor (project)`, `roles/storage.admin on google_storage_bucket b`, with `may not
+/// apply` when the plan cannot prove the grant is the account's.
+fn role_text(r: &HeldRole) -> String {
+    match (&r.resource, r.certain) {
+        (Some(_), true) => r.label(),
+        (Some(_), false) => format!("{} (may not apply)", r.label()),
+        (None, true) => format!("{} ({})", r.role, r.level),
+        (None, false) => format!("{} ({}, may not apply)", r.role, r.level),
+    }
 }
 
 fn impersonators(p: &Posture) -> Vec<String> {
     p.identity
         .impersonators
         .iter()
-        .map(|i| format!("{} ({}){}", i.principal.display(), i.role, via_text(&i.via)))
+        .map(|i| {
+            format!(
+                "{} ({}){}{}",
+                i.principal.display(),
+                i.role,
+                via_text(&i.via),
+                if i.certain { "" } else { ", may not apply" }
+            )
+        })
         .collect()
 }
 

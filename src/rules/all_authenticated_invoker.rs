@@ -1,4 +1,4 @@
-use super::{Delta, Direction, Rule, Severity, compare, invoker_items};
+use super::{Delta, Direction, Rule, Severity, compare_invokers};
 use crate::iam::MemberKind;
 
 pub static RULE: Rule = Rule {
@@ -44,9 +44,12 @@ fn check(d: &Delta) -> Vec<super::Finding> {
     if !d.workload.kind.serves_requests() {
         return Vec::new();
     }
-    compare(
+    compare_invokers(
         d,
-        |p| invoker_items(p, |k| k == MemberKind::AllAuthenticatedUsers),
+        |i| {
+            let k = i.principal.kind();
+            k == MemberKind::AllAuthenticatedUsers
+        },
         |item, dir| match dir {
             Direction::Worsened => format!("any Google account can invoke it: {}", item.label),
             Direction::Improved => format!(

@@ -1,4 +1,4 @@
-use super::{Delta, Direction, Rule, Severity, compare, invoker_items};
+use super::{Delta, Direction, Rule, Severity, compare_invokers};
 use crate::iam::MemberKind;
 
 pub static RULE: Rule = Rule {
@@ -42,9 +42,12 @@ here.
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {
-    compare(
+    compare_invokers(
         d,
-        |p| invoker_items(p, |k| k == MemberKind::Broad),
+        |i| {
+            let k = i.principal.kind();
+            k == MemberKind::Broad
+        },
         |item, dir| match dir {
             Direction::Worsened => format!("broad member can now invoke it: {}", item.label),
             Direction::Improved => format!("broad member can no longer invoke it: {}", item.label),

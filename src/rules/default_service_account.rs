@@ -38,11 +38,27 @@ Create a dedicated `google_service_account` per workload, grant it only what the
 set `service_account = google_service_account.api.email`.
 
 ## Known limits
-Whether the default account still holds `roles/editor` is outside the plan, unless the plan has a
-`google_project_default_service_accounts` for the workload's project with action `DEPRIVILEGE`,
-`DISABLE` or `DELETE`: the finding is then lowered to `low` and says it is mitigated, naming that
-resource. `iam.automaticIamGrantsForDefaultServiceAccounts` is not read, since it only spares
-projects created while it is enforced.
+Whether the default account still holds `roles/editor` is outside the plan, unless the plan
+proves it does not; the finding is then lowered to `low` and says "mitigated by …", naming the
+resource, which is also its evidence:
+
+- a `google_project_default_service_accounts` for the workload's project with action
+  `DEPRIVILEGE`, `DISABLE` or `DELETE`;
+- the org policy `iam.automaticIamGrantsForDefaultServiceAccounts`, enforced
+  (`google_org_policy_policy` with `spec.rules[].enforce = "TRUE"`, or a legacy
+  `google_folder_organization_policy` / `google_organization_policy` with
+  `boolean_policy.enforced = true`), **when the plan proves it spares this account**. The
+  constraint only acts when a default account is created, and an account created before it
+  keeps its Editor grant. So it counts only when the plan creates the workload's project
+  (`google_project`) under the folder or organization (`folder_id`, `org_id`) where the policy is
+  enforced both before and after the plan, no project-level policy for the constraint decides
+  otherwise, and the workload leaves `service_account` unset (so it runs as that new project's
+  account).
+
+An enforced policy without that proof — on a project that already exists, on a folder or
+organization the plan cannot tie to the project, or created in the same plan as the project
+(nothing orders the two) — only makes it likely: the finding stays, the identity's roles stay
+"unknown (holds roles/editor unless …)", and its note names the policy.
 "#,
     check,
 };

@@ -59,7 +59,14 @@ fn check(d: &Delta) -> Vec<super::Finding> {
                         a.principal.display(),
                         grants
                             .iter()
-                            .map(|g| format!("{} at {} level", g.role, g.level))
+                            .map(|g| {
+                                format!(
+                                    "{} at {} level{}",
+                                    g.role,
+                                    g.level,
+                                    if g.certain { "" } else { ", may not apply" }
+                                )
+                            })
                             .collect::<Vec<_>>()
                             .join(", ")
                     )

@@ -1,6 +1,4 @@
-use std::collections::HashSet;
-
-use super::{Delta, Direction, Finding, Item, Rule, Severity, Subject, finding};
+use super::{Delta, Direction, Finding, Item, Rule, Severity, Subject, item_finding, presence};
 use crate::posture::Posture;
 
 pub static RULE: Rule = Rule {
@@ -63,8 +61,11 @@ fn check(d: &Delta) -> Vec<Finding> {
                 .impersonators
                 .iter()
                 .map(|i| {
+                    let mut key = i.principal_key();
+                    key.push(' ');
+                    key.push_str(&i.role);
                     let item = Item {
-                        key: format!("{} {}", i.principal_key(), i.role),
+                        key,
                         label: if i.via.is_empty() {
                             // A direct grant reads the same on every workload it reaches, so
                             // that one grant is one finding; the account is in each posture.
@@ -88,6 +89,18 @@ fn check(d: &Delta) -> Vec<Finding> {
                             role: Some(i.role.clone()),
                             ..Subject::default()
                         },
+                    };
+                    let item = if i.certain {
+                        item
+                    } else {
+                        Item {
+                            label: format!(
+                                "{} (may not apply: the plan cannot name an account of the \
+                                 chain, the runtime one or the one the grant is on)",
+                                item.label
+                            ),
+                            ..item
+                        }
                     };
                     (item, i.persists)
                 })
@@ -133,13 +146,10 @@ pub(super) fn compare_power(
         }
         _ => true,
     };
-    let keys = |items: &[(Item, bool)]| -> HashSet<String> {
-        items.iter().map(|(i, _)| i.key.clone()).collect()
-    };
-    let (before_keys, after_keys) = (keys(&before), keys(&after));
+    let (after_in_before, before_in_after) = presence(&before, &after, |(i, _)| &i.key);
     let mut out = Vec::new();
-    for (item, persists) in &after {
-        let direction = if before_keys.contains(&item.key) || (same_identity && *persists) {
+    for ((item, persists), seen) in after.into_iter().zip(after_in_before) {
+        let direction = if seen || (same_identity && persists) {
             Direction::Unchanged
         } else {
             Direction::Worsened
@@ -147,22 +157,15 @@ pub(super) fn compare_power(
         if direction == Direction::Unchanged && !d.include_unchanged {
             continue;
         }
-        out.push(
-            finding(d, direction, message(item, direction), &item.evidence)
-                .about(item.subject.clone()),
-        );
+        out.push(item_finding(d, direction, &message, item));
     }
     // An identity that becomes unknown may still be the old one: nobody is known to lose power.
     let after_unknown = d.after.is_some_and(|a| a.identity.default.is_none());
-    for (item, persists) in &before {
-        if after_unknown || after_keys.contains(&item.key) || (same_identity && *persists) {
+    for ((item, persists), seen) in before.into_iter().zip(before_in_after) {
+        if after_unknown || seen || (same_identity && persists) {
             continue;
         }
-        let direction = Direction::Improved;
-        out.push(
-            finding(d, direction, message(item, direction), &item.evidence)
-                .about(item.subject.clone()),
-        );
+        out.push(item_finding(d, Direction::Improved, &message, item));
     }
     out
 }

@@ -54,7 +54,12 @@ fn check(d: &Delta) -> Vec<super::Finding> {
                             let mut chain: Vec<String> =
                                 k.via.iter().map(|a| format!("`{a}`")).collect();
                             chain.push(format!("`{}`", p.identity.display()));
-                            format!("`{}` for {}", k.address, chain.join(", which can act as "))
+                            let chain = chain.join(", which can act as ");
+                            if k.certain {
+                                format!("`{}` for {chain}", k.address)
+                            } else {
+                                format!("`{}` for {chain}, which may not apply: the plan cannot name the account", k.address)
+                            }
                         },
                         evidence: vec![k.address.clone()],
                         subject: Subject {

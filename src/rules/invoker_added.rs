@@ -1,6 +1,11 @@
-use super::{Delta, Direction, Item, Rule, Severity, Subject, compare, invoker_items};
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashSet};
+
+use super::{Delta, Direction, Item, Rule, Severity, Subject, compare_each, invoker_item};
 use crate::graph::Principal;
-use crate::iam::MemberKind;
+use crate::iam::{Level, MemberKind};
+use crate::posture::Invoker;
+use crate::posture::invokers::Grant;
 
 pub static RULE: Rule = Rule {
     id: "invoker-added",
@@ -44,74 +49,98 @@ Principals that can also change the workload's IAM policy are reported by
 const NAMED: usize = 3;
 
 fn check(d: &Delta) -> Vec<super::Finding> {
-    by_cause(d, per_principal(d))
+    let mut causes: BTreeMap<(Direction, Vec<String>), Cause> = BTreeMap::new();
+    per_principal(d, |f| match causes.entry((f.direction, f.causes.clone())) {
+        Entry::Vacant(e) => {
+            e.insert(Cause::new(f));
+        }
+        Entry::Occupied(mut e) => e.get_mut().add(f),
+    });
+    causes
+        .into_iter()
+        .map(|((direction, causes), cause)| cause.finding(d, direction, &causes))
+        .collect()
 }
 
-/// One finding per cause: the principals that one IAM resource adds (or removes) together, a
-/// binding of a thousand members included, are one finding, not a thousand.
-fn by_cause(d: &Delta, findings: Vec<super::Finding>) -> Vec<super::Finding> {
-    let mut groups: std::collections::BTreeMap<(Direction, Vec<String>), Vec<super::Finding>> =
-        std::collections::BTreeMap::new();
-    for f in findings {
-        groups
-            .entry((f.direction, f.causes.clone()))
-            .or_default()
-            .push(f);
+/// The principals that one IAM resource adds (or removes) together, gathered as the sides are
+/// compared: one finding per cause, a binding of a million members included, built from the
+/// principals' names without keeping a million findings.
+struct Cause {
+    /// The finding of the first principal, which stands alone when no other shares its cause.
+    first: super::Finding,
+    /// How many findings share the cause.
+    findings: usize,
+    /// Every principal's name, the first's included.
+    principals: Vec<String>,
+    /// The role every principal holds through the cause, if it is one.
+    role: Option<String>,
+    /// The level every grant is at, if it is one.
+    level: Option<Level>,
+}
+
+impl Cause {
+    fn new(first: super::Finding) -> Cause {
+        Cause {
+            findings: 1,
+            principals: first.subject.principal.iter().cloned().collect(),
+            role: first.subject.role.clone(),
+            level: first.subject.level,
+            first,
+        }
     }
-    groups
-        .into_iter()
-        .map(|((direction, causes), mut group)| {
-            if group.len() == 1 {
-                return group.remove(0);
+
+    fn add(&mut self, f: super::Finding) {
+        self.findings += 1;
+        if f.subject.role != self.role {
+            self.role = None;
+        }
+        if f.subject.level != self.level {
+            self.level = None;
+        }
+        self.principals.extend(f.subject.principal);
+    }
+
+    fn finding(self, d: &Delta, direction: Direction, causes: &[String]) -> super::Finding {
+        let Cause {
+            first,
+            findings,
+            mut principals,
+            role,
+            level,
+        } = self;
+        if findings == 1 {
+            return first;
+        }
+        principals.sort();
+        let named: Vec<String> = principals
+            .iter()
+            .take(NAMED)
+            .map(|p| format!("`{p}`"))
+            .collect();
+        let more = principals.len().saturating_sub(NAMED);
+        let through = match (&role, level) {
+            (Some(r), Some(l)) => format!(" (`{r}` at {l} level)"),
+            _ => String::new(),
+        };
+        let list = if more > 0 {
+            format!("{} and {more} more", named.join(", "))
+        } else {
+            named.join(", ")
+        };
+        let n = principals.len();
+        let message = match direction {
+            Direction::Worsened => format!("{n} new principals can {VERB}{through}: {list}"),
+            Direction::Improved => {
+                format!("{n} principals can no longer {VERB}{through}: {list}")
             }
-            let mut principals: Vec<String> = group
-                .iter()
-                .filter_map(|f| f.subject.principal.clone())
-                .collect();
-            principals.sort();
-            let common = |field: fn(&Subject) -> Option<String>| {
-                let first = field(&group[0].subject);
-                group
-                    .iter()
-                    .all(|f| field(&f.subject) == first)
-                    .then_some(first)
-                    .flatten()
-            };
-            let role = common(|s| s.role.clone());
-            let level = group[0]
-                .subject
-                .level
-                .filter(|l| group.iter().all(|f| f.subject.level == Some(*l)));
-            let named: Vec<String> = principals
-                .iter()
-                .take(NAMED)
-                .map(|p| format!("`{p}`"))
-                .collect();
-            let more = principals.len().saturating_sub(NAMED);
-            let through = match (&role, level) {
-                (Some(r), Some(l)) => format!(" (`{r}` at {l} level)"),
-                _ => String::new(),
-            };
-            let list = if more > 0 {
-                format!("{} and {more} more", named.join(", "))
-            } else {
-                named.join(", ")
-            };
-            let n = principals.len();
-            let message = match direction {
-                Direction::Worsened => format!("{n} new principals can {VERB}{through}: {list}"),
-                Direction::Improved => {
-                    format!("{n} principals can no longer {VERB}{through}: {list}")
-                }
-                Direction::Unchanged => format!("{n} principals can {VERB}{through}: {list}"),
-            };
-            super::finding(d, direction, message, &causes).about(Subject {
-                role,
-                level,
-                ..Subject::default()
-            })
+            Direction::Unchanged => format!("{n} principals can {VERB}{through}: {list}"),
+        };
+        super::finding(d, direction, message, causes).about(Subject {
+            role,
+            level,
+            ..Subject::default()
         })
-        .collect()
+    }
 }
 
 /// One wording for every kind, so that a project-level grant reaching services and jobs is
@@ -119,30 +148,31 @@ fn by_cause(d: &Delta, findings: Vec<super::Finding>) -> Vec<super::Finding> {
 /// access this rule is about.
 const VERB: &str = "invoke, run or redeploy";
 
-/// One finding per principal that gains or loses access.
-fn per_principal(d: &Delta) -> Vec<super::Finding> {
-    let verb = VERB;
-    compare(
-        d,
-        |p| {
-            // A principal that can also change the workload's IAM is reported once, at its
-            // full weight, by iam-admin-granted.
-            let mut items = invoker_items(p, |k| k == MemberKind::Named);
-            items.retain(|i| {
-                !p.iam_admins
-                    .iter()
-                    .any(|a| a.principal.identity_key() == i.key)
-            });
-            // Unknown members are one per grant: two unknown values may differ, so an unknown
-            // member of a new grant is a new principal even if another grant has one too.
-            let unknown = Principal::Unknown.identity_key();
-            let split: Vec<Item> = p
-                .invokers
-                .iter()
-                .filter(|i| i.principal == Principal::Unknown)
-                .flat_map(|i| &i.grants)
-                .map(|g| Item {
-                    key: format!("{unknown} {}", g.address),
+/// What gives access, as compared across sides.
+enum Access<'p> {
+    /// A known principal, with every grant that gives it access.
+    Principal(&'p Invoker),
+    /// One grant to a member unknown at plan time, keyed by the grant: two unknown values may
+    /// differ, so an unknown member of a new grant is a new principal even if another grant
+    /// has one too.
+    Unknown(&'p Grant, String),
+}
+
+impl Access<'_> {
+    fn key(&self) -> &str {
+        match self {
+            Access::Principal(i) => i.principal.identity_key(),
+            Access::Unknown(_, key) => key,
+        }
+    }
+
+    fn item(self) -> Item {
+        match self {
+            Access::Principal(i) => invoker_item(i),
+            Access::Unknown(g, key) => {
+                let unknown = Principal::Unknown.identity_key();
+                Item {
+                    key,
                     label: format!("`{unknown}` ({} at {} level)", g.role, g.level),
                     evidence: vec![g.address.to_string()],
                     subject: Subject {
@@ -151,16 +181,52 @@ fn per_principal(d: &Delta) -> Vec<super::Finding> {
                         level: Some(g.level),
                         account: None,
                     },
-                })
+                }
+            }
+        }
+    }
+}
+
+/// One finding per principal that gains or loses access.
+fn per_principal(d: &Delta, emit: impl FnMut(super::Finding)) {
+    let verb = VERB;
+    compare_each(
+        d,
+        |p| {
+            // A principal that can also change the workload's IAM is reported once, at its
+            // full weight, by iam-admin-granted.
+            let admins: HashSet<&str> = p
+                .iam_admins
+                .iter()
+                .map(|a| a.principal.identity_key())
                 .collect();
-            items.retain(|i| i.key != unknown);
-            items.extend(split);
-            items
+            let unknown = Principal::Unknown.identity_key();
+            let mut access: Vec<Access> = p
+                .invokers
+                .iter()
+                .filter(|i| i.principal.kind() == MemberKind::Named)
+                .filter(|i| {
+                    let key = i.principal.identity_key();
+                    key != unknown && !admins.contains(key)
+                })
+                .map(Access::Principal)
+                .collect();
+            access.extend(
+                p.invokers
+                    .iter()
+                    .filter(|i| i.principal == Principal::Unknown)
+                    .flat_map(|i| &i.grants)
+                    .map(|g| Access::Unknown(g, format!("{unknown} {}", g.address))),
+            );
+            access
         },
+        Access::key,
+        Access::item,
         |item, dir| match dir {
             Direction::Worsened => format!("new principal can {verb}: {}", item.label),
             Direction::Improved => format!("principal can no longer {verb}: {}", item.label),
             Direction::Unchanged => format!("principal can {verb}: {}", item.label),
         },
-    )
+        emit,
+    );
 }

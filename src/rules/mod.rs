@@ -23,12 +23,12 @@ mod secret_access_missing;
 mod secret_moved_to_plaintext;
 mod shared_runtime_identity;
 
-use std::collections::{BTreeSet, HashSet};
-use std::fmt;
+use std::collections::HashSet;
+use std::fmt::{self, Write as _};
 
 use serde::Serialize;
 
-use crate::iam::{Level, MemberKind};
+use crate::iam::Level;
 use crate::posture::{Invoker, Posture, WorkloadId};
 
 /// How bad a change is. Ordered from least to most severe.
@@ -203,13 +203,40 @@ pub(crate) fn compare(
     items: impl Fn(&Posture) -> Vec<Item>,
     message: impl Fn(&Item, Direction) -> String,
 ) -> Vec<Finding> {
-    let before = d.before.map(&items).unwrap_or_default();
-    let after = d.after.map(&items).unwrap_or_default();
-    let before_keys: HashSet<&str> = before.iter().map(|i| i.key.as_str()).collect();
-    let after_keys: HashSet<&str> = after.iter().map(|i| i.key.as_str()).collect();
+    compare_by(d, items, |i| &i.key, |i| i, message)
+}
+
+/// [`compare`] over elements that are cheap to list and to key, such as a posture's own
+/// invokers: the item, with its label, evidence and subject, is built only for an element that
+/// is reported. A binding of a million members that both sides hold costs a million keys, not
+/// a million labels.
+pub(crate) fn compare_by<'p, T>(
+    d: &Delta<'p>,
+    elements: impl Fn(&'p Posture) -> Vec<T>,
+    key: impl Fn(&T) -> &str,
+    item: impl Fn(T) -> Item,
+    message: impl Fn(&Item, Direction) -> String,
+) -> Vec<Finding> {
     let mut out = Vec::new();
-    for item in &after {
-        let direction = if before_keys.contains(item.key.as_str()) {
+    compare_each(d, elements, key, item, message, |f| out.push(f));
+    out
+}
+
+/// [`compare_by`], handing each finding to `emit` as it is made, so that a rule that folds
+/// them (one finding per cause) never holds them all.
+pub(crate) fn compare_each<'p, T>(
+    d: &Delta<'p>,
+    elements: impl Fn(&'p Posture) -> Vec<T>,
+    key: impl Fn(&T) -> &str,
+    item: impl Fn(T) -> Item,
+    message: impl Fn(&Item, Direction) -> String,
+    mut emit: impl FnMut(Finding),
+) {
+    let before = d.before.map(&elements).unwrap_or_default();
+    let after = d.after.map(&elements).unwrap_or_default();
+    let (after_in_before, before_in_after) = presence(&before, &after, &key);
+    for (element, stays) in after.into_iter().zip(after_in_before) {
+        let direction = if stays {
             if !d.include_unchanged {
                 continue;
             }
@@ -217,25 +244,45 @@ pub(crate) fn compare(
         } else {
             Direction::Worsened
         };
-        out.push(
-            finding(d, direction, message(item, direction), &item.evidence)
-                .about(item.subject.clone()),
-        );
+        emit(item_finding(d, direction, &message, item(element)));
     }
-    for item in &before {
-        if !after_keys.contains(item.key.as_str()) {
-            out.push(
-                finding(
-                    d,
-                    Direction::Improved,
-                    message(item, Direction::Improved),
-                    &item.evidence,
-                )
-                .about(item.subject.clone()),
-            );
+    for (element, stays) in before.into_iter().zip(before_in_after) {
+        if !stays {
+            emit(item_finding(
+                d,
+                Direction::Improved,
+                &message,
+                item(element),
+            ));
         }
     }
-    out
+}
+
+/// For each item of `after`, whether `before` has its key, and for each of `before`, whether
+/// `after` has it: the two sides' keys are compared once, by hash, and the items stay owned.
+pub(crate) fn presence<T>(
+    before: &[T],
+    after: &[T],
+    key: impl Fn(&T) -> &str,
+) -> (Vec<bool>, Vec<bool>) {
+    let before_keys: HashSet<&str> = before.iter().map(&key).collect();
+    let after_keys: HashSet<&str> = after.iter().map(&key).collect();
+    (
+        after.iter().map(|i| before_keys.contains(key(i))).collect(),
+        before.iter().map(|i| after_keys.contains(key(i))).collect(),
+    )
+}
+
+/// The finding of one compared item, which it consumes: its evidence and subject move into the
+/// finding rather than being copied.
+pub(crate) fn item_finding(
+    d: &Delta,
+    direction: Direction,
+    message: impl Fn(&Item, Direction) -> String,
+    item: Item,
+) -> Finding {
+    let message = message(&item, direction);
+    owned_finding(d, direction, message, item.evidence).about(item.subject)
 }
 
 /// A finding whose evidence starts with the workload itself. Its causes are the evidence
@@ -246,10 +293,21 @@ pub(crate) fn finding(
     message: String,
     evidence: &[String],
 ) -> Finding {
-    let mut all = vec![d.workload.address.clone()];
+    owned_finding(d, direction, message, evidence.to_vec())
+}
+
+/// [`finding`], taking the evidence by value.
+fn owned_finding(
+    d: &Delta,
+    direction: Direction,
+    message: String,
+    evidence: Vec<String>,
+) -> Finding {
+    let mut all = Vec::with_capacity(evidence.len() + 1);
+    all.push(d.workload.address.clone());
     for e in evidence {
-        if !all.contains(e) {
-            all.push(e.clone());
+        if !all.contains(&e) {
+            all.push(e);
         }
     }
     let mut causes: Vec<String> = if all.len() > 1 {
@@ -286,58 +344,56 @@ impl Finding {
     }
 }
 
-/// The invokers of one side whose member class satisfies `pred`, as risk items, one per
-/// principal: a principal that could already invoke the workload through another grant gains
-/// nothing new. The label names the grants but never the workload, so that one project-level
-/// grant gives the same item on every workload it reaches.
-pub(crate) fn invoker_items(p: &Posture, pred: impl Fn(MemberKind) -> bool) -> Vec<Item> {
-    invokers_where(p, |i| pred(i.principal.kind()))
+/// Compares the invokers of both sides that `pred` selects, one risk item per principal: a
+/// principal that could already invoke the workload through another grant gains nothing new.
+pub(crate) fn compare_invokers(
+    d: &Delta,
+    pred: impl Fn(&Invoker) -> bool,
+    message: impl Fn(&Item, Direction) -> String,
+) -> Vec<Finding> {
+    compare_by(
+        d,
+        |p| p.invokers.iter().filter(|i| pred(i)).collect(),
+        |i| i.principal.identity_key(),
+        invoker_item,
+        message,
+    )
 }
 
-/// [`invoker_items`] for the invokers that `pred` selects.
-pub(crate) fn invokers_where(p: &Posture, pred: impl Fn(&Invoker) -> bool) -> Vec<Item> {
-    principal_items(&p.invokers, pred)
+/// An invoker as a risk item. The label names the grants but never the workload, so that one
+/// project-level grant gives the same item on every workload it reaches.
+pub(crate) fn invoker_item(i: &Invoker) -> Item {
+    let mut label = format!("`{}` (", i.principal.display());
+    for (n, g) in i.grants.iter().enumerate() {
+        let sep = if n == 0 { "" } else { "; " };
+        let may = if g.certain { "" } else { ", may not apply" };
+        // Writing to a String cannot fail.
+        let _ = write!(label, "{sep}{} at {} level{may}", g.role, g.level);
+    }
+    label.push(')');
+    Item {
+        key: i.principal.identity_key().to_owned(),
+        label,
+        evidence: i.grants.iter().map(|g| g.address.to_string()).collect(),
+        subject: Subject {
+            principal: Some(i.principal.display().to_owned()),
+            role: only(i.grants.iter().map(|g| &*g.role)).map(str::to_owned),
+            level: only(i.grants.iter().map(|g| g.level)),
+            account: None,
+        },
+    }
 }
 
 /// The principals of a grant list (invokers, IAP accessors) that `pred` selects, as risk
 /// items, one per principal, labelled with their grants.
 pub(crate) fn principal_items(list: &[Invoker], pred: impl Fn(&Invoker) -> bool) -> Vec<Item> {
-    list.iter()
-        .filter(|i| pred(i))
-        .map(|i| {
-            let roles: BTreeSet<&str> = i.grants.iter().map(|g| &*g.role).collect();
-            let levels: BTreeSet<Level> = i.grants.iter().map(|g| g.level).collect();
-            Item {
-                key: i.principal.identity_key().to_owned(),
-                label: format!(
-                    "`{}` ({})",
-                    i.principal.display(),
-                    i.grants
-                        .iter()
-                        .map(|g| format!(
-                            "{} at {} level{}",
-                            g.role,
-                            g.level,
-                            if g.certain { "" } else { ", may not apply" }
-                        ))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-                evidence: i.grants.iter().map(|g| g.address.to_string()).collect(),
-                subject: Subject {
-                    principal: Some(i.principal.display().to_owned()),
-                    role: only(&roles).map(|r| r.to_string()),
-                    level: only(&levels),
-                    account: None,
-                },
-            }
-        })
-        .collect()
+    list.iter().filter(|i| pred(i)).map(invoker_item).collect()
 }
 
-/// The one element of a set, if it has exactly one.
-fn only<T: Copy + Ord>(set: &BTreeSet<T>) -> Option<T> {
-    (set.len() == 1).then(|| *set.first().expect("one element"))
+/// The one distinct value of `values`, if there is exactly one.
+fn only<T: PartialEq>(mut values: impl Iterator<Item = T>) -> Option<T> {
+    let first = values.next()?;
+    values.all(|v| v == first).then_some(first)
 }
 
 #[cfg(test)]

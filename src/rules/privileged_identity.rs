@@ -1,4 +1,7 @@
 use super::{Delta, Direction, Item, Rule, Severity, Subject, compare};
+use std::collections::HashMap;
+
+use crate::iam::Level;
 
 pub static RULE: Rule = Rule {
     id: "privileged-identity",
@@ -19,7 +22,15 @@ their tokens (`getAccessToken`, `signBlob`, `signJwt`), create their keys, or ch
 of its project, folder or organization:
 `principalSet://cloudresourcemanager.googleapis.com/projects/NUMBER/type/ServiceAccount`). A
 workload switching to an account that already holds such a role counts too, and so does a role
-whose name is unknown at plan time (it may be any of them).
+whose name is unknown at plan time (it may be any of them). A grant whose member is unknown at
+plan time (and not a reference to an account the plan creates) may be to any account: it is
+reported as "may hold" on every runtime identity, never dropped.
+
+The same roles granted on **one resource** — a bucket, a secret, a topic, a dataset, a key, a
+repository (any `google_*_iam_{member,binding,policy}` in the plan), plus that resource's owner
+roles (`roles/storage.legacyBucketOwner`, `roles/bigquery.dataOwner`) — are reported at
+`medium`, as "on `google_storage_bucket acme-uploads` only (resource level)": the code can take
+over that resource and re-share it through its IAM policy, but gains nothing beyond it.
 
 ## Why it matters
 Whoever controls the workload — through a code bug, a compromised dependency or a malicious
@@ -42,13 +53,27 @@ of project-wide basic or admin roles.
 ## Known limits
 Roles granted outside the plan are not seen; the default compute account's roles are shown as
 unknown, since it holds `roles/editor` unless the automatic-grants org policy is enforced.
-Resource-level grants (on a bucket, a secret) are not evaluated.
+What a resource-level role reaches inside the resource (objects, versions) is not modelled, and
+principal sets are matched only in project, folder and organization grants.
 "#,
     check,
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {
-    compare(
+    // What a role that goes away was, by item key: the role, and the resource it was on.
+    let held: HashMap<String, String> = [d.before, d.after]
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p.identity.roles.iter())
+        .map(|r| {
+            let what = match &r.resource {
+                Some(on) => format!("`{}` on `{}`", r.role, on.display()),
+                None => format!("`{}`", r.role),
+            };
+            (r.key(), what)
+        })
+        .collect();
+    let mut findings = compare(
         d,
         |p| {
             p.identity
@@ -56,12 +81,16 @@ fn check(d: &Delta) -> Vec<super::Finding> {
                 .iter()
                 .filter(|r| r.privileged)
                 .map(|r| Item {
-                    key: r.role.clone(),
+                    key: r.key(),
                     label: format!(
-                        "`{}` holds `{}` at {} level{}",
+                        "`{}` {} `{}`{}{}",
                         p.identity.display(),
+                        if r.certain { "holds" } else { "may hold" },
                         r.role,
-                        r.level,
+                        match &r.resource {
+                            Some(on) => format!(" on `{}` only (resource level)", on.display()),
+                            None => format!(" at {} level", r.level),
+                        },
                         if r.capabilities.is_empty() {
                             String::new()
                         } else {
@@ -80,8 +109,16 @@ fn check(d: &Delta) -> Vec<super::Finding> {
         },
         |item, dir| match dir {
             Direction::Worsened => format!("runtime identity becomes privileged: {}", item.label),
-            Direction::Improved => format!("runtime identity no longer holds `{}`", item.key),
+            Direction::Improved => format!("runtime identity no longer holds {}", held[&item.key]),
             Direction::Unchanged => format!("runtime identity is privileged: {}", item.label),
         },
-    )
+    );
+    // Power over one resource is not power over the project: what the workload's code can
+    // reach grows by that resource and whatever its IAM policy can be made to grant.
+    for f in &mut findings {
+        if f.subject.level == Some(Level::Resource) {
+            f.severity = Some(Severity::Medium);
+        }
+    }
+    findings
 }

@@ -1,4 +1,4 @@
-use super::{Delta, Direction, Rule, Severity, compare, invoker_items, invokers_where};
+use super::{Delta, Direction, Rule, Severity, compare_invokers};
 use crate::graph::Principal;
 use crate::iam::Level;
 use crate::iam::MemberKind;
@@ -57,12 +57,13 @@ fn check(d: &Delta) -> Vec<super::Finding> {
     } else {
         "redeploy this worker pool"
     };
-    let mut findings = compare(
+    let mut findings = compare_invokers(
         d,
-        |p| {
-            invoker_items(p, |k| {
-                matches!(k, MemberKind::AllUsers | MemberKind::AllAuthenticatedUsers)
-            })
+        |i| {
+            matches!(
+                i.principal.kind(),
+                MemberKind::AllUsers | MemberKind::AllAuthenticatedUsers
+            )
         },
         |item, dir| match dir {
             Direction::Worsened => format!("anyone can now {what}: {}", item.label),
@@ -74,24 +75,20 @@ fn check(d: &Delta) -> Vec<super::Finding> {
         i.principal == Principal::Unknown && i.grants.iter().any(|g| g.level == Level::Resource)
     };
     findings.extend(
-        compare(
-            d,
-            |p| invokers_where(p, unknown_on_workload),
-            |item, dir| match dir {
-                Direction::Worsened => format!(
-                    "a principal unknown at plan time, possibly allUsers, can now {what}: {}",
-                    item.label
-                ),
-                Direction::Improved => format!(
-                    "a principal unknown at plan time, possibly allUsers, can no longer {what}: {}",
-                    item.label
-                ),
-                Direction::Unchanged => format!(
-                    "a principal unknown at plan time, possibly allUsers, can still {what}: {}",
-                    item.label
-                ),
-            },
-        )
+        compare_invokers(d, unknown_on_workload, |item, dir| match dir {
+            Direction::Worsened => format!(
+                "a principal unknown at plan time, possibly allUsers, can now {what}: {}",
+                item.label
+            ),
+            Direction::Improved => format!(
+                "a principal unknown at plan time, possibly allUsers, can no longer {what}: {}",
+                item.label
+            ),
+            Direction::Unchanged => format!(
+                "a principal unknown at plan time, possibly allUsers, can still {what}: {}",
+                item.label
+            ),
+        })
         .into_iter()
         .map(|mut f| {
             f.severity = Some(Severity::High);

@@ -13,7 +13,11 @@ pub static RULE: Rule = Rule {
 ## What it detects
 A workload that references a Secret Manager secret (an environment variable's
 `value_source[0].secret_key_ref[0].secret`, a secret volume, a gen2 function's
-`secret_environment_variables` or `secret_volumes`) while no IAM resource in the plan gives its
+`secret_environment_variables` or `secret_volumes`; on a v1 `google_cloud_run_service`, an
+environment variable's `value_from[0].secret_key_ref[0].name` or a volume's
+`secret[0].secret_name`, which names a secret of the service's project or an alias declared in
+the revision annotation `run.googleapis.com/secrets` as `ALIAS:projects/PROJECT/secrets/SECRET`)
+while no IAM resource in the plan gives its
 runtime service account a role that reads it: `roles/secretmanager.secretAccessor`,
 `roles/secretmanager.admin` or `roles/owner`, on the secret
 (`google_secret_manager_secret_iam_*`), its project, a folder or the organization. A grant that
@@ -47,8 +51,11 @@ resource "google_secret_manager_secret_iam_member" "api_db" {
 ## Known limits
 Grants outside the plan are not seen, hence the low severity. Only a proven absence is
 reported: an unknown runtime account, member, role or target, a custom role, or a secret named
-in a project given by number counts as possible access. v1 services' secret references are not
-read.
+in a project given by number counts as possible access. A reference the plan leaves open is not
+reported: an unknown secret name, and on a v1 service any name while the alias annotation (or
+the whole revision annotation map) is unknown, since it may be an alias for any secret, or a name
+through an alias whose definition cannot be read. A revision annotation map that is unknown only
+because the configuration does not set it on create declares no alias.
 "#,
     check,
 };

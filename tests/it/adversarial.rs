@@ -1406,6 +1406,8 @@ fn many_cloud_run_services_sharing_one_account_are_analysed() {
     // member, all running as one account) with a deadline that only linear work meets: at
     // 2,000 / 4,000 / 8,000 services a debug build took 0.9 / 2.8 / 9.7 s.
     const SERVICES: usize = 20_000;
+    // Hundreds of megabytes of `Value`s and postures in a debug build: one huge case at a time.
+    let huge = one_huge_case_at_a_time();
     let mut changes = Vec::with_capacity(2 * SERVICES);
     for i in 0..SERVICES {
         let name = format!("s{i}");
@@ -1422,6 +1424,7 @@ fn many_cloud_run_services_sharing_one_account_are_analysed() {
     }
     let input = bytes(&plan(changes));
     let changes = within("20k services", 30, move || {
+        let _huge = huge;
         let report = analyze(&input, &Options::default()).expect("analysed");
         runguard::report::json::render(&report, &mut std::io::sink()).expect("render json");
         report

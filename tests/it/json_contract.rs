@@ -212,6 +212,7 @@ struct Identity {
     planned_account: Option<String>,
     roles: Vec<Role>,
     roles_unknown: Option<String>,
+    roles_mitigated: Option<String>,
     impersonators: Option<String>,
     keys: Vec<String>,
     note: Option<String>,
@@ -223,8 +224,20 @@ struct Identity {
 struct Role {
     role: String,
     level: Level,
+    resource: Option<RoleResource>,
     privileged: bool,
+    certain: bool,
     granted_by: String,
+}
+
+/// The resource a `resource`-level role is on.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct RoleResource {
+    #[serde(rename = "type")]
+    rtype: String,
+    id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -425,6 +438,20 @@ fn every_scenario_report_reads_with_the_consumer_structs() {
                 }
             }
             assert_eq!(used.len(), ids.len(), "{name}: an unreferenced grant set");
+            // A role names its resource exactly when it is granted on one.
+            for w in &report.workloads {
+                for p in w.before.iter().chain(&w.after) {
+                    for r in &p.identity.roles {
+                        assert_eq!(
+                            matches!(r.level, Level::Resource),
+                            r.resource.is_some(),
+                            "{name}: {} from {}",
+                            r.role,
+                            r.granted_by
+                        );
+                    }
+                }
+            }
         }
     }
 }

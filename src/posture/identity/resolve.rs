@@ -1,156 +1,9 @@
-//! The runtime identity: which service account a workload runs as, the roles that account
-//! holds, who can act as it or mint tokens for it, and the keys created for it.
+//! Resolving runtime identities: the account each workload runs as, its roles, and the chains
+//! of principals that can act as it, each account's computed once and shared by the workloads
+//! that run as it.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::rc::Rc;
-
-use petgraph::graph::NodeIndex;
-
-use crate::graph::{
-    AccountIndex, EdgeKind, IamIndex, Identity, NodeKind, Principal, RoleRef, SideGraph,
-    WorkloadIndex,
-};
-
-use crate::iam::member::{is_service_agent, service_account_member};
-use crate::iam::roles::is_privileged;
-use crate::iam::{Caps, Level};
-use crate::inventory::{IamTarget, Scope, Workload};
-use crate::plan::Tri;
-
-/// A role held by the runtime account.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct HeldRole {
-    /// The role.
-    pub role: String,
-    /// The IAM resource that grants it.
-    pub granted_by: String,
-    /// `project`, `folder` or `organization`.
-    pub level: Level,
-    /// The role is privileged (owner, editor, an admin role, or one that can act as others).
-    pub privileged: bool,
-    /// What the role lets the account do, by name.
-    pub capabilities: Vec<&'static str>,
-}
-
-impl HeldRole {
-    /// `role`, granted by IAM resource `i` at `level`; a role whose permissions are unknown has
-    /// no capabilities and is not counted as privileged by them (its name may still be).
-    fn granted(g: &SideGraph, i: IamIndex, role: &RoleRef, level: Level) -> HeldRole {
-        let name = role.display().to_owned();
-        let caps = role.caps.clone().known().unwrap_or(Caps::NONE);
-        HeldRole {
-            privileged: may_be_privileged(role, caps),
-            capabilities: caps.names(),
-            role: name,
-            granted_by: g.iam(i).address.to_string(),
-            level,
-        }
-    }
-}
-
-/// A principal that can use the runtime account's identity.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Impersonator {
-    /// Who can impersonate the account.
-    pub principal: Principal,
-    /// Through which role.
-    pub role: String,
-    /// The IAM resource that grants it.
-    pub granted_by: String,
-    /// The service accounts between the principal and the runtime account: the principal can
-    /// use the first, which can use the next, and the last can use the runtime account. Empty
-    /// when the grant is on the runtime account (or its project) itself.
-    pub via: Vec<String>,
-    /// Every grant of this chain exists on the other side of the plan too, with the same
-    /// principal and role: the power is not the plan's doing.
-    pub persists: bool,
-}
-
-/// A key for the runtime account, or for an account that can use it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct HeldKey {
-    /// The key's address.
-    pub address: String,
-    /// The account the key is for, as shown in reports.
-    pub account: String,
-    /// The accounts from that account to the runtime account (see [`Impersonator::via`]);
-    /// empty for a key of the runtime account itself.
-    pub via: Vec<String>,
-    /// The key and every grant of its chain exist on the other side of the plan too.
-    pub persists: bool,
-}
-
-impl Impersonator {
-    /// What tells principals apart across sides. A sensitive member compares by its value
-    /// (never printed); an unknown one is only the same principal as the unknown member of
-    /// the same grant, since two unknown values may differ.
-    pub fn principal_key(&self) -> String {
-        match &self.principal {
-            Principal::Known { member, .. } => member.clone(),
-            Principal::Unknown => format!("(unknown member of {})", self.granted_by),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-/// The runtime identity of a workload on one side.
-pub struct IdentityPosture {
-    /// The account email when known.
-    pub service_account: Option<String>,
-    /// Runs as the Compute Engine default account. `None` when unknown or not applicable.
-    pub default: Option<bool>,
-    /// `service_account` is unset and Cloud Run picks the default account.
-    pub implicit: bool,
-    /// A service account created by this plan whose email is not known yet.
-    pub planned_account: Option<String>,
-    /// The roles the account holds, as far as the plan shows.
-    pub roles: Vec<HeldRole>,
-    /// Why the account's roles are not all known, shown wherever its roles are: the roles it
-    /// holds outside the plan matter (the default compute account), or the account is unknown.
-    pub roles_unknown: Option<&'static str>,
-    /// Who can act as the account.
-    pub impersonators: Vec<Impersonator>,
-    /// Keys created for the account.
-    pub keys: Vec<HeldKey>,
-    /// Why the identity cannot be known, or what about it lies outside the plan.
-    pub note: Option<String>,
-}
-
-/// The roles of the Compute Engine default account: whatever the plan grants it, plus the
-/// automatic project grant that only an org policy outside the plan can prevent.
-pub const DEFAULT_ACCOUNT_ROLES: &str =
-    "unknown (holds roles/editor unless the automatic-grants org policy is enforced)";
-
-/// The roles of an account the plan cannot name.
-pub const UNKNOWN_ACCOUNT_ROLES: &str = "unknown (the runtime account is unknown)";
-
-impl IdentityPosture {
-    /// The identity of a workload outside the plan: nothing about it is known.
-    pub fn outside_plan() -> IdentityPosture {
-        IdentityPosture {
-            service_account: None,
-            default: None,
-            implicit: false,
-            planned_account: None,
-            roles: Vec::new(),
-            roles_unknown: None,
-            impersonators: Vec::new(),
-            keys: Vec::new(),
-            note: Some("the workload is not in the plan".into()),
-        }
-    }
-
-    /// The account as shown in reports.
-    pub fn display(&self) -> String {
-        match (&self.service_account, &self.planned_account) {
-            (Some(e), _) if self.implicit => format!("{e} (implicit default)"),
-            (Some(e), _) => e.clone(),
-            (None, Some(a)) => format!("(email of {a})"),
-            (None, None) if self.implicit => "default compute account (implicit)".into(),
-            (None, None) => "(unknown)".into(),
-        }
-    }
-}
+use super::roles::{grants_to_unknown_members, held_roles, roles_through_sets, settle_roles};
+use super::*;
 
 /// An account whose controllers are looked up: a node of the graph, or (for an implicit
 /// default account whose number is unknown) just the project it belongs to.
@@ -189,6 +42,12 @@ struct Controller {
     on_other_side: bool,
 }
 
+/// Roles, controllers and keys that an account may have.
+type AnyAccount = (Vec<HeldRole>, Vec<Impersonator>, Vec<HeldKey>);
+
+/// Everyone who can use an account, and the keys on the way, as its workloads share them.
+type Chains = (Arc<[Impersonator]>, Arc<[HeldKey]>);
+
 /// Assesses runtime identities. Each account's one-hop controllers are computed once:
 /// thousands of workloads can share one account, and chains revisit the same accounts.
 pub struct Identities<'g, 'i> {
@@ -201,15 +60,33 @@ pub struct Identities<'g, 'i> {
     /// Interned [`Target::key`]s of accounts, and (principal, role, grant) of controllers.
     account_ids: HashMap<String, usize>,
     grant_ids: HashMap<(String, String, String), usize>,
-    roles: HashMap<AccountIndex, Vec<HeldRole>>,
+    roles: HashMap<AccountIndex, Arc<[HeldRole]>>,
+    /// The roles of an identity that is no account of the graph: the grants to unknown
+    /// members only.
+    no_account_roles: Arc<[HeldRole]>,
+    /// The grants that may be to any account ([`grants_to_unknown_members`]), found once.
+    to_unknown_members: Vec<HeldRole>,
+    /// Service account IAM resources that name no account of the plan although they may name
+    /// any ([`unnamed`]), and whether they name it by unique id.
+    unlinked_account_grants: Vec<(IamIndex, bool)>,
+    /// Keys that name no account of the plan although they may name any ([`unnamed`]), by
+    /// address, and whether they name it by unique id.
+    unlinked_keys: Vec<(String, bool)>,
+    /// What a runtime account the plan cannot name may have ([`Self::any_account`]), by its
+    /// candidates.
+    any_account: HashMap<(Option<Vec<Address>>, Option<String>), AnyAccount>,
     /// Key addresses by account.
     keys: HashMap<String, Vec<String>>,
     /// Impersonators and keys by runtime account.
-    chains: HashMap<String, (Vec<Impersonator>, Vec<HeldKey>)>,
+    chains: HashMap<String, Chains>,
 }
 
 impl<'g, 'i> Identities<'g, 'i> {
     pub fn new(g: &'g SideGraph<'i>, other: &'g SideGraph<'i>) -> Self {
+        let to_unknown_members: Vec<HeldRole> = grants_to_unknown_members(g)
+            .into_iter()
+            .map(|(i, role)| HeldRole::granted(g, i, &role, false))
+            .collect();
         Identities {
             g,
             other: OtherSide::new(other),
@@ -217,6 +94,35 @@ impl<'g, 'i> Identities<'g, 'i> {
             account_ids: HashMap::new(),
             grant_ids: HashMap::new(),
             roles: HashMap::new(),
+            to_unknown_members: to_unknown_members.clone(),
+            no_account_roles: settle_roles(to_unknown_members),
+            unlinked_account_grants: g
+                .iam_resources()
+                .filter_map(|(i, iam)| match &iam.target {
+                    IamTarget::Account { email }
+                        if g.outgoing(g.iam_nodes[i], |e| e == EdgeKind::GrantsOn)
+                            .next()
+                            .is_none() =>
+                    {
+                        unnamed(email).map(|by_id| (i, by_id))
+                    }
+                    _ => None,
+                })
+                .collect(),
+            unlinked_keys: g
+                .graph
+                .node_indices()
+                .filter_map(|n| match g.graph[n] {
+                    NodeKind::Key(k)
+                        if g.outgoing(n, |e| e == EdgeKind::KeyFor).next().is_none() =>
+                    {
+                        let key = g.key(k);
+                        unnamed(&key.email).map(|by_id| (key.address.to_string(), by_id))
+                    }
+                    _ => None,
+                })
+                .collect(),
+            any_account: HashMap::new(),
             keys: HashMap::new(),
             chains: HashMap::new(),
         }
@@ -227,8 +133,8 @@ impl<'g, 'i> Identities<'g, 'i> {
         let identity = &g.identities[index];
         let account = g
             .outgoing(g.workload_nodes[index], |e| e == EdgeKind::RunsAs)
-            .first()
-            .map(|(n, _)| *n);
+            .next()
+            .map(|(n, _)| n);
         let account =
             account.map(|n| (n, g.account_index(n).expect("RunsAs points at an account")));
         let default = SideGraph::is_default_identity(identity);
@@ -246,21 +152,22 @@ impl<'g, 'i> Identities<'g, 'i> {
                 Identity::PlannedAccount { address } => Some(address.to_string()),
                 _ => None,
             },
-            roles: Vec::new(),
+            roles: Arc::default(),
             roles_unknown: match identity {
                 Identity::Unknown { .. } => Some(UNKNOWN_ACCOUNT_ROLES),
                 _ if default == Some(true) => Some(DEFAULT_ACCOUNT_ROLES),
                 _ => None,
             },
-            impersonators: Vec::new(),
-            keys: Vec::new(),
+            roles_mitigated: None,
+            impersonators: Arc::default(),
+            keys: Arc::default(),
             note: match identity {
                 Identity::ImplicitDefault => Some(
                     "the default compute account's project roles are outside the plan; it is granted \
                      roles/editor automatically unless iam.automaticIamGrantsForDefaultServiceAccounts is enforced"
                         .into(),
                 ),
-                Identity::Unknown { reason } => Some(reason.clone()),
+                Identity::Unknown { reason, .. } => Some(reason.clone()),
                 _ => None,
             },
         };
@@ -283,28 +190,117 @@ impl<'g, 'i> Identities<'g, 'i> {
                 label: posture.display(),
             },
         };
-        if let Some(a) = target.account {
-            posture.roles = self
-                .roles
-                .entry(a)
-                .or_insert_with(|| {
-                    let node = target.node.expect("an account has a node");
-                    let mut roles = held_roles(g, node, a);
-                    roles.extend(roles_through_sets(g, a, target.project.as_deref()));
-                    roles
-                })
-                .clone();
+        posture.roles = self.account_roles(&target);
+        (posture.impersonators, posture.keys) = self.chains_of(target);
+        // An account the plan cannot name may be one of several: what each holds, who can use
+        // it and its keys are possible, never dropped.
+        if let Identity::Unknown { candidates, .. } = identity {
+            let project = g.workload_project(index).clone().known();
+            let (roles, impersonators, keys) = self.any_account(candidates.as_deref(), project);
+            posture.roles = settle_roles(posture.roles.iter().cloned().chain(roles).collect());
+            posture.impersonators = settle_impersonators(
+                posture
+                    .impersonators
+                    .iter()
+                    .cloned()
+                    .chain(impersonators)
+                    .collect(),
+            );
+            posture.keys = settle_keys(posture.keys.iter().cloned().chain(keys).collect());
         }
-        // Every workload that runs as the same account (named the same way) has the same chains.
+        posture
+    }
+
+    /// The roles of an account of the graph, with the grants to members the plan cannot know
+    /// (which may be to it), computed once per account.
+    fn account_roles(&mut self, target: &Target) -> Arc<[HeldRole]> {
+        let Some(a) = target.account else {
+            return Arc::clone(&self.no_account_roles);
+        };
+        let g = self.g;
+        let to_unknown_members = &self.to_unknown_members;
+        Arc::clone(self.roles.entry(a).or_insert_with(|| {
+            let node = target.node.expect("an account has a node");
+            let mut roles = held_roles(g, node, a);
+            roles.extend(roles_through_sets(g, Some(a), target.project.as_deref()));
+            roles.extend(to_unknown_members.iter().cloned());
+            settle_roles(roles)
+        }))
+    }
+
+    /// Who can use an account and its keys: every workload that runs as the same account
+    /// (named the same way) has the same chains, so they are followed once.
+    fn chains_of(&mut self, target: Target) -> Chains {
         let memo = format!("{}|{}", target.key(), target.label);
         if !self.chains.contains_key(&memo) {
-            let chains = self.follow_chains(target);
-            self.chains.insert(memo.clone(), chains);
+            let (impersonators, keys) = self.follow_chains(target);
+            self.chains.insert(
+                memo.clone(),
+                (settle_impersonators(impersonators), settle_keys(keys)),
+            );
         }
-        let (impersonators, keys) = self.chains[&memo].clone();
-        posture.impersonators = impersonators;
-        posture.keys = keys;
-        finish(posture)
+        self.chains[&memo].clone()
+    }
+
+    /// The roles, controllers and keys of the accounts a runtime account the plan cannot name
+    /// may be, as uncertain: the `candidates` its configuration names, or (`None`) any account
+    /// of the workload's `project` in the graph (every account when the project is unknown),
+    /// or one outside the plan in a principal set it grants to. An account of another project
+    /// is possible too, but listing every account of every project on every such workload
+    /// would bury the report: that is a known limit. Computed once per candidates and project.
+    fn any_account(
+        &mut self,
+        candidates: Option<&[Address]>,
+        project: Option<String>,
+    ) -> AnyAccount {
+        let memo = (candidates.map(<[Address]>::to_vec), project.clone());
+        if let Some(found) = self.any_account.get(&memo) {
+            return found.clone();
+        }
+        let g = self.g;
+        let accounts: Vec<(AccountIndex, NodeIndex)> = match candidates {
+            Some(addresses) => addresses
+                .iter()
+                .filter_map(|address| g.account_node_by_address(address))
+                .map(|node| (g.account_index(node).expect("an account"), node))
+                .collect(),
+            None => g
+                .account_nodes
+                .enumerate()
+                .filter(|(a, _)| {
+                    project.is_none()
+                        || g.accounts[*a]
+                            .project()
+                            .is_none_or(|p| Some(p) == project.as_deref())
+                })
+                .map(|(a, &n)| (a, n))
+                .collect(),
+        };
+        // An account outside the plan may be in any principal set the plan grants to.
+        let mut roles = match candidates {
+            Some(_) => Vec::new(),
+            None => roles_through_sets(g, None, None),
+        };
+        let (mut impersonators, mut keys) = (Vec::new(), Vec::new());
+        for (a, node) in accounts {
+            let target = self.account_target(node, a);
+            roles.extend(self.account_roles(&target).iter().cloned());
+            let (i, k) = self.chains_of(target);
+            impersonators.extend(i.iter().cloned());
+            keys.extend(k.iter().cloned());
+        }
+        for r in &mut roles {
+            r.certain = false;
+        }
+        for i in &mut impersonators {
+            i.certain = false;
+        }
+        for k in &mut keys {
+            k.certain = false;
+        }
+        let found = (roles, impersonators, keys);
+        self.any_account.insert(memo, found.clone());
+        found
     }
 
     /// Everyone who can use the runtime account, directly or through other accounts, to a
@@ -312,22 +308,25 @@ impl<'g, 'i> Identities<'g, 'i> {
     fn follow_chains(&mut self, runtime: Target) -> (Vec<Impersonator>, Vec<HeldKey>) {
         let g = self.g;
         let (mut impersonators, mut held_keys) = (Vec::new(), Vec::new());
+        let runtime_id_known = self.unique_id_known(&runtime);
         // A principal reached again through a longer chain (the same grant met from another
         // account: a project-level grant covers them all) adds nothing: breadth first, the
         // first path is the shortest.
-        let mut emitted: HashSet<usize> = HashSet::new();
+        // Grant and account ids are dense indices: sets of them are bitmaps, which a chain
+        // through a hundred accounts with a hundred grants each fills ten thousand times.
+        let mut emitted: Vec<bool> = Vec::new();
         let runtime_key = self.account_id(runtime.key());
-        let mut seen: HashSet<usize> = HashSet::from([runtime_key]);
-        // Each account with the accounts between it and the runtime account, and whether
-        // every grant linking them exists on the other side.
-        let mut queue: VecDeque<(Target, Vec<String>, bool)> =
-            VecDeque::from([(runtime, Vec::new(), true)]);
-        while let Some((target, via, path_persists)) = queue.pop_front() {
+        let mut seen: Vec<bool> = Vec::new();
+        mark(&mut seen, runtime_key);
+        // Each account with the accounts between it and the runtime account, whether every
+        // grant linking them exists on the other side, and whether each is proven.
+        let mut queue: VecDeque<(Target, Vec<String>, bool, bool)> =
+            VecDeque::from([(runtime, Vec::new(), true, true)]);
+        while let Some((target, via, path_persists, path_certain)) = queue.pop_front() {
             if let Some(node) = target.node {
                 // An account node has an edge from every workload that runs as it: scan it once.
                 let keys = self.keys.entry(target.key()).or_insert_with(|| {
                     g.incoming(node, |e| e == EdgeKind::KeyFor)
-                        .into_iter()
                         .filter_map(|(src, _)| match g.graph[src] {
                             NodeKind::Key(k) => Some(g.key(k).address.to_string()),
                             _ => None,
@@ -340,33 +339,65 @@ impl<'g, 'i> Identities<'g, 'i> {
                         address: address.clone(),
                         account: target.label.clone(),
                         via: via.clone(),
+                        certain: path_certain,
                     });
                 }
             }
             let controllers = self.controllers_of(&target);
             for c in controllers.iter() {
                 let persists = path_persists && c.on_other_side;
+                let certain = path_certain && c.impersonator.certain;
                 if let Some((next, next_key)) = &c.account {
                     // A loop back to the runtime account adds nobody.
                     if *next_key == runtime_key {
                         continue;
                     }
-                    if seen.insert(*next_key) {
+                    if mark(&mut seen, *next_key) {
                         let mut next_via = vec![next.label.clone()];
                         next_via.extend(via.iter().cloned());
-                        queue.push_back((next.clone(), next_via, persists));
+                        queue.push_back((next.clone(), next_via, persists, certain));
                     }
                 }
-                if emitted.insert(c.grant) {
+                if mark(&mut emitted, c.grant) {
                     impersonators.push(Impersonator {
                         via: via.clone(),
                         persists,
+                        certain,
                         ..c.impersonator.clone()
                     });
                 }
             }
         }
+        // A key the plan cannot tie to an account may be for this one.
+        for (address, by_id) in &self.unlinked_keys {
+            if *by_id && runtime_id_known {
+                continue;
+            }
+            held_keys.push(HeldKey {
+                persists: self.other.has_key(address),
+                address: address.clone(),
+                account: UNNAMED_ACCOUNT.into(),
+                via: Vec::new(),
+                certain: false,
+            });
+        }
         (impersonators, held_keys)
+    }
+
+    /// The plan knows the account's unique id (a `google_service_account` of the plan with
+    /// its email or address): a reference by another unique id is not to it.
+    fn unique_id_known(&self, target: &Target) -> bool {
+        let Some(a) = target.account else {
+            return false;
+        };
+        let account = &self.g.accounts[a];
+        self.g.inventory.service_accounts.iter().any(|s| {
+            let same = match (&s.email, &account.email) {
+                (Tri::Known(e), Some(email)) => e.eq_ignore_ascii_case(email),
+                _ => account.address.as_ref() == Some(&s.address),
+            };
+            same && matches!(s.unique_id, Tri::Known(_))
+        })
     }
 
     fn account_target(&self, node: NodeIndex, a: AccountIndex) -> Target {
@@ -448,6 +479,17 @@ impl<'g, 'i> Identities<'g, 'i> {
                 impersonators_of(g, i, target.account, target.member.as_deref(), &mut found);
             }
         }
+        // A grant on an account the plan cannot name may be on this one.
+        let proven = found.len();
+        for &(i, by_id) in &self.unlinked_account_grants {
+            if by_id && self.unique_id_known(target) {
+                continue;
+            }
+            impersonators_of(g, i, target.account, target.member.as_deref(), &mut found);
+        }
+        for (_, c) in &mut found[proven..] {
+            c.certain = false;
+        }
         let controllers: Rc<[Controller]> = found
             .into_iter()
             .map(|(i, c)| {
@@ -473,31 +515,26 @@ impl<'g, 'i> Identities<'g, 'i> {
     }
 }
 
-/// Roles an account holds through project, folder and organization grants.
-fn held_roles(g: &SideGraph, account_node: NodeIndex, account: AccountIndex) -> Vec<HeldRole> {
-    let mut roles = Vec::new();
-    for (src, _) in g.incoming(account_node, |e| e == EdgeKind::HeldBy) {
-        let Some(i) = g.iam_index(src) else { continue };
-        let level = scope_level(&g.iam(i).target);
-        for b in g.grants[i].bindings.iter().flatten() {
-            if !b
-                .principals
-                .iter()
-                .any(|p| g.principal_is_account(i, p, account))
-            {
-                continue;
-            }
-            roles.push(HeldRole::granted(g, i, &b.role, level));
+/// Whether a `service_account_id` that links to no account of the plan may still name any
+/// account: unknown at plan time (`Some(false)`), or a numeric unique id that no account of the
+/// plan has (`Some(true)`: any account whose unique id the plan does not know may have it). An
+/// email, or a form the provider refuses, names some other account or fails: `None`.
+fn unnamed(reference: &Tri<String>) -> Option<bool> {
+    match reference {
+        Tri::Known(r) => {
+            let id = crate::inventory::iam::account_email(r);
+            (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())).then_some(true)
         }
+        _ => Some(false),
     }
-    roles
 }
 
-/// A role is privileged by its name or its capabilities; a role whose name is unknown at plan
-/// time may be any role, `roles/owner` included, so it counts as privileged: an unknown only
-/// adds uncertainty.
-fn may_be_privileged(role: &RoleRef, caps: Caps) -> bool {
-    role.name.is_none() || is_privileged(role.display(), caps)
+/// Adds the dense index `i` to `set`; false when it was there already.
+fn mark(set: &mut Vec<bool>, i: usize) -> bool {
+    if set.len() <= i {
+        set.resize(i + 1, false);
+    }
+    !std::mem::replace(&mut set[i], true)
 }
 
 /// What the other side of the plan holds, looked up by address.
@@ -558,77 +595,38 @@ impl<'g, 'i> OtherSide<'g, 'i> {
     }
 }
 
-/// Roles an account holds as a member of a principal set granted at project, folder or
-/// organization level: `principalSet://cloudresourcemanager.googleapis.com/{projects,folders,
-/// organizations}/NUMBER/type/ServiceAccount`, every service account there. A project set
-/// names its project by number; when the account's project number is not in the plan, the set
-/// may include it. Which folder or organization holds a project is outside the plan, so their
-/// sets are taken to include it.
-fn roles_through_sets(
-    g: &SideGraph,
-    account: AccountIndex,
-    project: Option<&str>,
-) -> Vec<HeldRole> {
-    const PREFIX: &str = "principalSet://cloudresourcemanager.googleapis.com/";
-    let email = g.accounts[account].email.as_deref();
-    // The number of the account's project: in a default compute account's email, or from a
-    // project the plan knows.
-    let number = email
-        .and_then(|e| e.strip_suffix("-compute@developer.gserviceaccount.com"))
-        .map(str::to_owned)
-        .or_else(|| {
-            g.inventory
-                .default_accounts
-                .iter()
-                .find_map(|d| match (&d.project, &d.email) {
-                    (Tri::Known(p), Tri::Known(e)) if Some(p.as_str()) == project => e
-                        .strip_suffix("-compute@developer.gserviceaccount.com")
-                        .map(str::to_owned),
-                    _ => None,
-                })
-        });
-    let includes = |member: &str| -> bool {
-        let Some(set) = member
-            .strip_prefix(PREFIX)
-            .and_then(|m| m.strip_suffix("/type/ServiceAccount"))
-        else {
-            return false;
-        };
-        match set.split_once('/') {
-            Some(("projects", n)) => number.as_deref().is_none_or(|own| own == n),
-            Some(("folders" | "organizations", _)) => true,
-            _ => false,
-        }
-    };
-    let mut roles = Vec::new();
-    for node in g.project_nodes_for(project) {
-        for (src, _) in g.incoming(node, |e| e == EdgeKind::Covers) {
-            let Some(i) = g.iam_index(src) else { continue };
-            for b in g.grants[i].bindings.iter().flatten() {
-                let in_set = b.principals.iter().any(|p| match p {
-                    Principal::Known { member, .. } => includes(member),
-                    Principal::Unknown => false,
-                });
-                if !in_set {
-                    continue;
-                }
-                let level = scope_level(&g.iam(i).target);
-                roles.push(HeldRole::granted(g, i, &b.role, level));
-            }
-        }
-    }
-    roles
+/// Impersonators sorted, without repeats, and without the possible one a proven one repeats.
+fn settle_impersonators(impersonators: Vec<Impersonator>) -> Arc<[Impersonator]> {
+    let proven: HashSet<(String, String, String)> = impersonators
+        .iter()
+        .filter(|i| i.certain)
+        .map(|i| (i.principal_key(), i.role.clone(), i.granted_by.clone()))
+        .collect();
+    sorted(
+        impersonators
+            .into_iter()
+            .filter(|i| {
+                i.certain
+                    || !proven.contains(&(i.principal_key(), i.role.clone(), i.granted_by.clone()))
+            })
+            .collect(),
+    )
 }
 
-fn finish(mut posture: IdentityPosture) -> IdentityPosture {
-    posture.roles.sort();
-    posture.roles.dedup();
-    posture.impersonators.sort();
-    posture.impersonators.dedup();
-    posture.keys.sort();
-    posture.keys.dedup();
-    posture
+/// Keys sorted, without repeats, and without the possible one a proven one repeats.
+fn settle_keys(keys: Vec<HeldKey>) -> Arc<[HeldKey]> {
+    let proven: HashSet<String> = keys
+        .iter()
+        .filter(|k| k.certain)
+        .map(|k| k.address.clone())
+        .collect();
+    sorted(
+        keys.into_iter()
+            .filter(|k| k.certain || !proven.contains(&k.address))
+            .collect(),
+    )
 }
+
 /// Principals of grant `i` whose role gives control of an account: acting as it, minting its
 /// tokens or keys, or changing its IAM policy (which can grant any of those). The account itself
 /// (its node, or its member when it has none) is left out, since acting as oneself adds nothing,
@@ -650,6 +648,7 @@ fn impersonators_of(
                 granted_by: g.iam(i).address.to_string(),
                 via: Vec::new(),
                 persists: false,
+                certain: true,
             },
         ))
     };
@@ -663,7 +662,10 @@ fn impersonators_of(
     for b in bindings {
         let relevant = match &b.role.caps {
             Tri::Known(caps) => caps.intersects(Caps::CONTROL_ACCOUNT),
-            _ => on_account,
+            // A role unknown at plan time may be any role; a named one whose permissions are
+            // unknown (a custom role outside the plan) counts where it is granted on the
+            // account itself.
+            _ => on_account || b.role.name.is_none(),
         };
         if !relevant {
             continue;
@@ -680,13 +682,5 @@ fn impersonators_of(
             }
             push(p.clone(), b.role.display());
         }
-    }
-}
-
-fn scope_level(target: &IamTarget) -> Level {
-    match target {
-        IamTarget::Scope(Scope::Folder(_)) => Level::Folder,
-        IamTarget::Scope(Scope::Organization(_)) => Level::Organization,
-        _ => Level::Project,
     }
 }

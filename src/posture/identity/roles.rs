@@ -1,0 +1,161 @@
+//! The roles an account holds: its grants on projects, folders, the organization and other
+//! resources, the grants it may hold through principal sets or members the plan cannot know,
+//! and which of them are privileged.
+
+use super::*;
+
+/// Roles an account holds through project, folder, organization and resource grants.
+pub(super) fn held_roles(
+    g: &SideGraph,
+    account_node: NodeIndex,
+    account: AccountIndex,
+) -> Vec<HeldRole> {
+    let mut roles = Vec::new();
+    for (src, _) in g.incoming(account_node, |e| e == EdgeKind::HeldBy) {
+        let Some(i) = g.iam_index(src) else { continue };
+        for b in g.grants[i].bindings.iter().flatten() {
+            if !b
+                .principals
+                .iter()
+                .any(|p| g.principal_is_account(i, p, account))
+            {
+                continue;
+            }
+            roles.push(HeldRole::granted(g, i, &b.role, !b.conditional));
+        }
+    }
+    roles
+}
+
+/// The grants that may name any account: a project, folder, organization or resource grant
+/// whose member the plan cannot know (and that no configuration reference ties to accounts
+/// created in this plan), or whose whole policy is unknown. Each may be a role of any runtime
+/// account (grants across projects are allowed), never a certain one.
+pub(super) fn grants_to_unknown_members(g: &SideGraph) -> Vec<(IamIndex, RoleRef)> {
+    let mut out = Vec::new();
+    for (i, iam) in g.iam_resources() {
+        if !matches!(iam.target, IamTarget::Scope(_) | IamTarget::Resource(_)) {
+            continue;
+        }
+        let Some(bindings) = &g.grants[i].bindings else {
+            out.push((
+                i,
+                RoleRef {
+                    name: Some("(unknown policy)".into()),
+                    caps: Tri::Unknown,
+                },
+            ));
+            continue;
+        };
+        // An unknown member that configuration ties to planned accounts is one of those.
+        if !g.planned_members[i].is_empty() {
+            continue;
+        }
+        for b in bindings {
+            if b.principals.contains(&Principal::Unknown) {
+                out.push((i, b.role.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// A role is privileged by its name or its capabilities; a role whose name is unknown at plan
+/// time may be any role, `roles/owner` included, so it counts as privileged: an unknown only
+/// adds uncertainty. On one resource, an owner role of that resource
+/// (`roles/storage.legacyBucketOwner`, `roles/bigquery.dataOwner`) controls it as an admin
+/// role does, its IAM policy included.
+pub(super) fn may_be_privileged(role: &RoleRef, caps: Caps, level: Level) -> bool {
+    let name = role.display();
+    role.name.is_none()
+        || name == "(unknown policy)"
+        || is_privileged(name, caps)
+        || (level == Level::Resource && name.to_ascii_lowercase().ends_with("owner"))
+}
+
+/// Roles an account holds as a member of a principal set granted at project, folder or
+/// organization level: `principalSet://cloudresourcemanager.googleapis.com/{projects,folders,
+/// organizations}/NUMBER/type/ServiceAccount`, every service account there. A project set
+/// names its project by number; when the account's project number is not in the plan, the set
+/// may include it. Which folder or organization holds a project is outside the plan, so their
+/// sets are taken to include it. An account the plan cannot name (`account` and `project`
+/// `None`) may be in any of them.
+pub(super) fn roles_through_sets(
+    g: &SideGraph,
+    account: Option<AccountIndex>,
+    project: Option<&str>,
+) -> Vec<HeldRole> {
+    const PREFIX: &str = "principalSet://cloudresourcemanager.googleapis.com/";
+    let email = account.and_then(|a| g.accounts[a].email.as_deref());
+    // The number of the account's project: in a default compute account's email, or from a
+    // project the plan knows.
+    let number = email
+        .and_then(|e| e.strip_suffix("-compute@developer.gserviceaccount.com"))
+        .map(str::to_owned)
+        .or_else(|| {
+            g.inventory
+                .default_accounts
+                .iter()
+                .find_map(|d| match (&d.project, &d.email) {
+                    (Tri::Known(p), Tri::Known(e)) if Some(p.as_str()) == project => e
+                        .strip_suffix("-compute@developer.gserviceaccount.com")
+                        .map(str::to_owned),
+                    _ => None,
+                })
+        });
+    let includes = |member: &str| -> bool {
+        let Some(set) = member
+            .strip_prefix(PREFIX)
+            .and_then(|m| m.strip_suffix("/type/ServiceAccount"))
+        else {
+            return false;
+        };
+        match set.split_once('/') {
+            Some(("projects", n)) => number.as_deref().is_none_or(|own| own == n),
+            Some(("folders" | "organizations", _)) => true,
+            _ => false,
+        }
+    };
+    let mut roles = Vec::new();
+    for node in g.project_nodes_for(project) {
+        for (src, _) in g.incoming(node, |e| e == EdgeKind::Covers) {
+            let Some(i) = g.iam_index(src) else { continue };
+            for b in g.grants[i].bindings.iter().flatten() {
+                let in_set = b.principals.iter().any(|p| match p {
+                    Principal::Known { member, .. } => includes(member),
+                    Principal::Unknown => false,
+                });
+                if !in_set {
+                    continue;
+                }
+                roles.push(HeldRole::granted(g, i, &b.role, !b.conditional));
+            }
+        }
+    }
+    roles
+}
+
+/// Roles sorted, without repeats, and without the "maybe" of a grant proven to be the
+/// account's (a binding that names it and also an unknown member).
+pub(super) fn settle_roles(roles: Vec<HeldRole>) -> Arc<[HeldRole]> {
+    let proven: HashSet<(String, String)> = roles
+        .iter()
+        .filter(|r| r.certain)
+        .map(|r| (r.role.clone(), r.granted_by.clone()))
+        .collect();
+    sorted(
+        roles
+            .into_iter()
+            .filter(|r| r.certain || !proven.contains(&(r.role.clone(), r.granted_by.clone())))
+            .collect(),
+    )
+}
+
+pub(super) fn target_level(target: &IamTarget) -> Level {
+    match target {
+        IamTarget::Scope(Scope::Folder(_)) => Level::Folder,
+        IamTarget::Scope(Scope::Organization(_)) => Level::Organization,
+        IamTarget::Resource(_) => Level::Resource,
+        _ => Level::Project,
+    }
+}
