@@ -60,3 +60,140 @@ fn unknown_targets_link_through_one_candidate_set() {
     assert_eq!(first.invokers.len(), N);
     assert!(first.invokers.iter().all(|i| !i.certain()));
 }
+
+/// Two services share a name in two regions; IAM whose `location` names one region grants on
+/// that one only: the provider addresses the policy by project, location and name.
+#[test]
+fn an_iam_location_picks_one_of_two_services_with_the_same_name() {
+    use crate::posture::Verdict;
+    use crate::posture::tests::{after, analyze, change, member, service, unchanged};
+    let us = "us-central1";
+    let mut grant = member("allUsers", "roles/run.invoker", serde_json::json!([]));
+    grant["location"] = us.into();
+    let report = analyze(vec![
+        unchanged(
+            "google_cloud_run_v2_service.api_eu",
+            service(serde_json::json!({})),
+        ),
+        unchanged(
+            "google_cloud_run_v2_service.api_us",
+            service(serde_json::json!({"location": us,
+                "id": format!("projects/acme-prod/locations/{us}/services/api")})),
+        ),
+        change(
+            "google_cloud_run_v2_service_iam_member.public",
+            serde_json::Value::Null,
+            grant,
+        ),
+    ]);
+    assert_eq!(
+        after(&report, "google_cloud_run_v2_service.api_us").public,
+        Verdict::Yes
+    );
+    let eu = after(&report, "google_cloud_run_v2_service.api_eu");
+    assert!(eu.invokers.is_empty(), "{:?}", eu.invokers);
+    assert_eq!(eu.public, Verdict::No);
+    assert!(report.unresolved.is_empty(), "{:?}", report.unresolved);
+}
+
+/// IAM on a service of the same name in another region is IAM on a service outside the plan:
+/// it never reaches the service the plan manages.
+#[test]
+fn an_iam_location_that_matches_no_service_is_outside_the_plan() {
+    use crate::posture::Verdict;
+    use crate::posture::tests::{after, analyze, change, member, service, unchanged};
+    let mut grant = member("allUsers", "roles/run.invoker", serde_json::json!([]));
+    grant["location"] = "us-central1".into();
+    let report = analyze(vec![
+        unchanged(
+            "google_cloud_run_v2_service.api",
+            service(serde_json::json!({})),
+        ),
+        change(
+            "google_cloud_run_v2_service_iam_member.public",
+            serde_json::Value::Null,
+            grant,
+        ),
+    ]);
+    let api = after(&report, "google_cloud_run_v2_service.api");
+    assert!(api.invokers.is_empty(), "{:?}", api.invokers);
+    let outside = after(
+        &report,
+        "projects/acme-prod/locations/us-central1/services/api",
+    );
+    assert_eq!(outside.public, Verdict::Unknown);
+    assert_eq!(outside.anyone_allowed, Verdict::Yes);
+}
+
+/// A service created with a name only known at apply, and IAM whose `name` refers to it and
+/// whose `location` is its region: the reference and the location together prove the target.
+fn iam_by_reference(iam_location: &str) -> crate::report::Report {
+    use crate::posture::tests::{analyze_configured, change, member, service, unknown_after};
+    use serde_json::{Value, json};
+    let mut grant = member("allUsers", "roles/run.invoker", json!([]));
+    grant["location"] = iam_location.into();
+    analyze_configured(
+        vec![
+            unknown_after(
+                change(
+                    "google_cloud_run_v2_service.api",
+                    Value::Null,
+                    service(json!({})),
+                ),
+                "name",
+            ),
+            unknown_after(
+                change(
+                    "google_cloud_run_v2_service_iam_member.public",
+                    Value::Null,
+                    grant,
+                ),
+                "name",
+            ),
+        ],
+        vec![
+            json!({"address": "google_cloud_run_v2_service.api", "expressions": {
+                "name": {"references": ["random_id.suffix.hex", "random_id.suffix"]},
+                "location": {"constant_value": "europe-west1"}}}),
+            json!({"address": "google_cloud_run_v2_service_iam_member.public", "expressions": {
+                "name": {"references": ["google_cloud_run_v2_service.api.name",
+                                        "google_cloud_run_v2_service.api"]},
+                "location": {"constant_value": iam_location},
+                "role": {"constant_value": "roles/run.invoker"},
+                "member": {"constant_value": "allUsers"}}}),
+        ],
+    )
+}
+
+#[test]
+fn a_reference_and_a_known_location_prove_the_target() {
+    use crate::posture::Verdict;
+    use crate::posture::tests::after;
+    let report = iam_by_reference("europe-west1");
+    let api = after(&report, "google_cloud_run_v2_service.api");
+    assert_eq!(api.public, Verdict::Yes, "{:?}", report.unresolved);
+    assert!(api.invokers[0].certain());
+}
+
+/// The same reference with IAM in another region: the provider looks for a service of that
+/// name in that region, which is not the one in the plan. The grant lands on a service outside
+/// the plan, never nowhere.
+#[test]
+fn a_reference_to_a_service_in_another_region_lands_outside_the_plan() {
+    use crate::posture::Verdict;
+    use crate::posture::tests::after;
+    let report = iam_by_reference("us-central1");
+    let api = after(&report, "google_cloud_run_v2_service.api");
+    assert!(api.invokers.is_empty(), "{:?}", api.invokers);
+    let outside = report
+        .workloads
+        .iter()
+        .find(|w| w.id.external && w.id.address.contains("/locations/us-central1/"))
+        .unwrap_or_else(|| {
+            panic!(
+                "{:?}",
+                report.workloads.iter().map(|w| &w.id).collect::<Vec<_>>()
+            )
+        });
+    assert_ne!(outside.after.as_ref().unwrap().public, Verdict::No);
+}

@@ -420,4 +420,33 @@ mod tests {
             }
         }
     }
+
+    /// A finding about nothing in particular (its subject names no principal, role, level or
+    /// account) says so through `Subject::is_empty`, which embedders use to leave the subject
+    /// out; naming any one part makes it non-empty.
+    #[test]
+    fn a_subject_is_empty_only_when_it_names_nothing() {
+        assert!(Subject::default().is_empty());
+        let named = [
+            Subject {
+                principal: Some("allUsers".into()),
+                ..Subject::default()
+            },
+            Subject {
+                role: Some("roles/run.invoker".into()),
+                ..Subject::default()
+            },
+            Subject {
+                level: Some(Level::Project),
+                ..Subject::default()
+            },
+            Subject {
+                account: Some("api@acme-prod.iam.gserviceaccount.com".into()),
+                ..Subject::default()
+            },
+        ];
+        for subject in named {
+            assert!(!subject.is_empty(), "{subject:?}");
+        }
+    }
 }

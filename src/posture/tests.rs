@@ -1,0 +1,699 @@
+//! Verdicts on small plans, one provider behaviour each: the cases that mutation testing
+//! (`docs/mutation-testing.md`) showed no fixture decides. Each plan is the smallest that
+//! `terraform show -json` could print for the case: existing objects are `no-op` entries with
+//! every value known, as the provider reads them back.
+
+use serde_json::{Value, json};
+
+use crate::graph::Principal;
+use crate::iam::Level;
+use crate::posture::{Posture, Verdict};
+use crate::report::Report;
+
+const PROJECT: &str = "acme-prod";
+const REGION: &str = "europe-west1";
+const API: &str = "google_cloud_run_v2_service.api";
+
+/// One `resource_changes` entry; `Value::Null` is the side where the object does not exist.
+pub(crate) fn change(address: &str, before: Value, after: Value) -> Value {
+    let (rtype, name) = address.split_once('.').expect("type.name");
+    let actions = match (before.is_null(), after.is_null()) {
+        (true, _) => json!(["create"]),
+        (_, true) => json!(["delete"]),
+        _ if before == after => json!(["no-op"]),
+        _ => json!(["update"]),
+    };
+    let sensitive = |v: &Value| if v.is_null() { json!(false) } else { json!({}) };
+    // What the API assigns is unknown until the object exists.
+    let mut after = after;
+    let mut after_unknown = json!({});
+    if before.is_null() {
+        for computed in ["id", "etag"] {
+            if after
+                .as_object_mut()
+                .and_then(|a| a.remove(computed))
+                .is_some()
+            {
+                after_unknown[computed] = json!(true);
+            }
+        }
+    }
+    json!({
+        "address": address, "mode": "managed", "type": rtype, "name": name,
+        "provider_name": "registry.terraform.io/hashicorp/google",
+        "change": {
+            "actions": actions, "before": before, "after": after, "after_unknown": after_unknown,
+            "before_sensitive": sensitive(&before), "after_sensitive": sensitive(&after),
+        },
+    })
+}
+
+/// `change` with the after side's `key` unknown at plan time.
+pub(crate) fn unknown_after(mut change: Value, key: &str) -> Value {
+    change["change"]["after"]
+        .as_object_mut()
+        .expect("an after side")
+        .remove(key);
+    change["change"]["after_unknown"][key] = json!(true);
+    change
+}
+
+/// An existing object that the plan leaves as it is.
+pub(crate) fn unchanged(address: &str, values: Value) -> Value {
+    change(address, values.clone(), values)
+}
+
+/// The v2 service `api`'s values as the provider reads them back: ingress `all`, invoker check
+/// enforced, run.app URL enabled, no IAP; `settings` overrides any of them.
+pub(crate) fn service(settings: Value) -> Value {
+    let mut values = json!({
+        "name": "api", "location": REGION, "project": PROJECT,
+        "id": format!("projects/{PROJECT}/locations/{REGION}/services/api"),
+        "ingress": "INGRESS_TRAFFIC_ALL", "invoker_iam_disabled": null,
+        "default_uri_disabled": null, "iap_enabled": null, "binary_authorization": [],
+        "template": [{"service_account": format!("api-runtime@{PROJECT}.iam.gserviceaccount.com"),
+                      "containers": [{"image": "europe-west1-docker.pkg.dev/acme-prod/c/api:1",
+                                      "env": []}],
+                      "vpc_access": [], "volumes": []}],
+    });
+    for (key, value) in settings.as_object().expect("settings object") {
+        values[key] = value.clone();
+    }
+    values
+}
+
+/// A `google_cloud_run_v2_service_iam_member` on `api` granting `role` to `member`, with
+/// `condition` (`[]` when unconditional).
+pub(crate) fn member(member: &str, role: &str, condition: Value) -> Value {
+    json!({
+        "name": "api", "location": REGION, "project": PROJECT, "role": role, "member": member,
+        "condition": condition, "etag": "BwYk3xq1Rk0=",
+        "id": format!("projects/{PROJECT}/locations/{REGION}/services/api/{role}/{member}"),
+    })
+}
+
+/// An external HTTPS load balancer whose serverless NEG points at `api`, every piece already in
+/// place; `iap` is the backend service's IAP block.
+pub(crate) fn load_balancer(iap: Value) -> Vec<Value> {
+    let link =
+        |path: &str| format!("https://www.googleapis.com/compute/v1/projects/{PROJECT}/{path}");
+    let neg = link(&format!("regions/{REGION}/networkEndpointGroups/api-neg"));
+    let backend = link("global/backendServices/api-backend");
+    let url_map = link("global/urlMaps/api-map");
+    let proxy = link("global/targetHttpsProxies/api-proxy");
+    let rule = link("global/forwardingRules/api-https");
+    vec![
+        unchanged(
+            "google_compute_region_network_endpoint_group.api",
+            json!({"name": "api-neg", "project": PROJECT, "region": link(&format!("regions/{REGION}")),
+                   "network_endpoint_type": "SERVERLESS", "self_link": neg,
+                   "cloud_run": [{"service": "api", "tag": "", "url_mask": ""}]}),
+        ),
+        unchanged(
+            "google_compute_backend_service.api",
+            json!({"name": "api-backend", "project": PROJECT, "self_link": backend,
+                   "load_balancing_scheme": "EXTERNAL_MANAGED", "iap": iap,
+                   "backend": [{"group": neg}]}),
+        ),
+        unchanged(
+            "google_compute_url_map.api",
+            json!({"name": "api-map", "project": PROJECT, "self_link": url_map,
+                   "default_service": backend, "host_rule": [], "path_matcher": []}),
+        ),
+        unchanged(
+            "google_compute_target_https_proxy.api",
+            json!({"name": "api-proxy", "project": PROJECT, "self_link": proxy,
+                   "url_map": url_map}),
+        ),
+        unchanged(
+            "google_compute_global_forwarding_rule.api",
+            json!({"name": "api-https", "project": PROJECT, "self_link": rule,
+                   "load_balancing_scheme": "EXTERNAL_MANAGED", "target": proxy}),
+        ),
+    ]
+}
+
+/// The report on a plan of these changes, its default provider in `acme-prod`.
+pub(crate) fn analyze(changes: Vec<Value>) -> Report {
+    analyze_configured(changes, Vec::new())
+}
+
+/// [`analyze`], with these `configuration.root_module.resources` (address and expressions).
+pub(crate) fn analyze_configured(changes: Vec<Value>, configured: Vec<Value>) -> Report {
+    let resources: Vec<Value> = configured
+        .into_iter()
+        .map(|mut r| {
+            let address = r["address"].as_str().expect("an address").to_owned();
+            let (rtype, name) = address.split_once('.').expect("type.name");
+            r["mode"] = "managed".into();
+            r["type"] = rtype.into();
+            r["name"] = name.into();
+            r["provider_config_key"] = "google".into();
+            r["schema_version"] = 0.into();
+            r
+        })
+        .collect();
+    let plan = json!({
+        "format_version": "1.2", "terraform_version": "1.9.8", "resource_changes": changes,
+        "configuration": {"provider_config": {"google": {"name": "google",
+            "full_name": "registry.terraform.io/hashicorp/google",
+            "expressions": {"project": {"constant_value": PROJECT},
+                            "region": {"constant_value": REGION}}}},
+            "root_module": {"resources": resources}},
+    });
+    crate::analyze(plan.to_string().as_bytes(), &crate::Options::default()).expect("a plan")
+}
+
+/// The after side of the workload at `address`.
+pub(crate) fn after<'r>(report: &'r Report, address: &str) -> &'r Posture {
+    report
+        .workloads
+        .iter()
+        .find(|w| w.id.address == address)
+        .and_then(|w| w.after.as_ref())
+        .unwrap_or_else(|| panic!("{address} has no after side"))
+}
+
+/// A plan that creates `api` with `settings` and grants `roles/run.invoker` to `invoker` on
+/// it, with `extra` objects already in place; the after side of `api`.
+fn created(settings: Value, invoker: &str, extra: Vec<Value>) -> Posture {
+    let mut changes = vec![
+        change(API, Value::Null, service(settings)),
+        change(
+            "google_cloud_run_v2_service_iam_member.caller",
+            Value::Null,
+            member(invoker, "roles/run.invoker", json!([])),
+        ),
+    ];
+    changes.extend(extra);
+    after(&analyze(changes), API).clone()
+}
+
+/// IAP enabled on the load balancer's backend service.
+fn iap_on() -> Value {
+    json!([{"enabled": true, "oauth2_client_id": "", "oauth2_client_secret": "",
+            "oauth2_client_secret_sha256": ""}])
+}
+
+#[test]
+fn a_named_invoker_lets_no_one_else_in() {
+    // A service account holding roles/run.invoker is not `allUsers`: the invoker check still
+    // turns every other caller away.
+    let p = created(
+        json!({}),
+        "serviceAccount:frontend@acme-prod.iam.gserviceaccount.com",
+        Vec::new(),
+    );
+    assert_eq!(p.public, Verdict::No);
+    assert_eq!(p.anyone_allowed, Verdict::No);
+    assert_eq!(p.reachable, Verdict::Yes);
+}
+
+#[test]
+fn all_users_on_ingress_all_with_the_run_app_url_is_public() {
+    let p = created(json!({}), "allUsers", Vec::new());
+    assert_eq!(p.public, Verdict::Yes);
+    assert_eq!(p.anyone_allowed, Verdict::Yes);
+    assert_eq!(p.reachable, Verdict::Yes);
+}
+
+#[test]
+fn a_disabled_run_app_url_leaves_only_load_balancers() {
+    // `default_uri_disabled = true` turns the *.run.app URL off. With no load balancer in the
+    // plan, one outside it may still front the service: unknown, not public.
+    let p = created(
+        json!({"default_uri_disabled": true}),
+        "allUsers",
+        Vec::new(),
+    );
+    assert_eq!(p.public, Verdict::Unknown);
+    assert_eq!(p.reachable, Verdict::Unknown);
+    assert_eq!(p.default_uri_disabled, Some(true));
+    // The only load balancer in the plan checks identity with IAP: nothing reaches it.
+    let p = created(
+        json!({"default_uri_disabled": true}),
+        "allUsers",
+        load_balancer(iap_on()),
+    );
+    assert_eq!(p.public, Verdict::No);
+    assert_eq!(p.reachable, Verdict::No);
+    assert_eq!(p.iap, Some(true));
+}
+
+#[test]
+fn iap_on_the_service_keeps_all_users_out() {
+    // `iap_enabled = true` puts IAP in front of every path to the service, the run.app URL
+    // included: callers must sign in, so `allUsers` holding the invoker role is not public.
+    let p = created(json!({"iap_enabled": true}), "allUsers", Vec::new());
+    assert_eq!(p.public, Verdict::No);
+    assert_eq!(p.reachable, Verdict::No);
+    assert_eq!(p.iap, Some(true));
+}
+
+#[test]
+fn internal_ingress_turns_external_load_balancers_away() {
+    // INGRESS_TRAFFIC_INTERNAL_ONLY admits only traffic from inside the VPC: an external
+    // Application Load Balancer without IAP does not reach the service.
+    let p = created(
+        json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_ONLY"}),
+        "allUsers",
+        load_balancer(json!([])),
+    );
+    assert_eq!(p.public, Verdict::No);
+    assert_eq!(p.reachable, Verdict::No);
+    // Nor does a load balancer outside the plan.
+    let p = created(
+        json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_ONLY"}),
+        "allUsers",
+        Vec::new(),
+    );
+    assert_eq!(p.public, Verdict::No);
+    assert_eq!(p.reachable, Verdict::No);
+    // INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER admits the same load balancer.
+    let p = created(
+        json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"}),
+        "allUsers",
+        load_balancer(json!([])),
+    );
+    assert_eq!(p.public, Verdict::Yes);
+    assert_eq!(p.reachable, Verdict::Yes);
+}
+
+#[test]
+fn a_conditional_all_users_grant_may_not_apply() {
+    // An IAM condition limits when the binding applies (a time window, a request path): the
+    // plan cannot tell whether it admits a given call, so the service may be public.
+    let mut changes = vec![change(API, Value::Null, service(json!({})))];
+    changes.push(change(
+        "google_cloud_run_v2_service_iam_member.caller",
+        Value::Null,
+        member(
+            "allUsers",
+            "roles/run.invoker",
+            json!([{"title": "until-launch", "description": "",
+                    "expression": "request.time < timestamp(\"2027-01-01T00:00:00Z\")"}]),
+        ),
+    ));
+    let report = analyze(changes);
+    let p = after(&report, API);
+    assert_eq!(p.public, Verdict::Unknown);
+    assert_eq!(p.anyone_allowed, Verdict::Unknown);
+}
+
+/// A plan that keeps `api` as it is (with `settings`) and creates `iam`; the after side.
+fn granted(settings: Value, iam: Value) -> Posture {
+    let report = analyze(vec![unchanged(API, service(settings)), iam]);
+    after(&report, API).clone()
+}
+
+#[test]
+fn an_unknown_member_on_the_service_may_be_all_users() {
+    // A member only known at apply, in the service's own policy, may be `allUsers`.
+    let p = granted(
+        json!({}),
+        unknown_after(
+            change(
+                "google_cloud_run_v2_service_iam_member.caller",
+                Value::Null,
+                member(
+                    "user:placeholder@acme.example",
+                    "roles/run.invoker",
+                    json!([]),
+                ),
+            ),
+            "member",
+        ),
+    );
+    assert_eq!(p.anyone_allowed, Verdict::Unknown);
+    assert_eq!(p.public, Verdict::Unknown);
+}
+
+#[test]
+fn an_unknown_member_of_a_project_policy_is_never_the_public() {
+    // Project, folder and organization policies refuse `allUsers` and `allAuthenticatedUsers`:
+    // an unknown member there is someone, never anyone on the internet.
+    let p = granted(
+        json!({}),
+        unknown_after(
+            change(
+                "google_project_iam_member.caller",
+                Value::Null,
+                json!({"project": PROJECT, "role": "roles/run.invoker",
+                       "member": "user:placeholder@acme.example", "condition": []}),
+            ),
+            "member",
+        ),
+    );
+    assert!(p.invokers.iter().any(|i| i.principal == Principal::Unknown));
+    assert_eq!(p.anyone_allowed, Verdict::No);
+    assert_eq!(p.public, Verdict::No);
+}
+
+#[test]
+fn a_disabled_invoker_check_lets_anyone_in() {
+    // `invoker_iam_disabled = true`: run.routes.invoke is not checked, whoever holds it.
+    let p = granted(
+        json!({"invoker_iam_disabled": true}),
+        change(
+            "google_cloud_run_v2_service_iam_member.caller",
+            Value::Null,
+            member(
+                "serviceAccount:frontend@acme-prod.iam.gserviceaccount.com",
+                "roles/run.invoker",
+                json!([]),
+            ),
+        ),
+    );
+    assert_eq!(p.anyone_allowed, Verdict::Yes);
+    assert_eq!(p.public, Verdict::Yes);
+}
+
+#[test]
+fn an_invoker_check_set_to_an_unknown_value_may_be_off() {
+    // An update that sets `invoker_iam_disabled` to a value only known at apply.
+    let report = analyze(vec![unknown_after(
+        change(
+            API,
+            service(json!({})),
+            service(json!({"invoker_iam_disabled": false})),
+        ),
+        "invoker_iam_disabled",
+    )]);
+    let p = after(&report, API);
+    assert_eq!(p.anyone_allowed, Verdict::Unknown);
+    assert_eq!(p.public, Verdict::Unknown);
+}
+
+#[test]
+fn an_unknown_role_on_the_service_may_be_the_invoker_role() {
+    // A role only known at apply, granted to allUsers on the service itself, may be
+    // roles/run.invoker: allUsers may invoke it, not certainly.
+    let p = granted(
+        json!({}),
+        unknown_after(
+            change(
+                "google_cloud_run_v2_service_iam_member.caller",
+                Value::Null,
+                member("allUsers", "roles/run.invoker", json!([])),
+            ),
+            "role",
+        ),
+    );
+    assert_eq!(p.invokers.len(), 1);
+    assert!(!p.invokers[0].certain());
+    assert_eq!(p.public, Verdict::Unknown);
+}
+
+#[test]
+fn an_unknown_role_in_a_project_policy_is_left_unresolved() {
+    // At project level the same grant would reach every workload of the project: it is listed
+    // as unresolved instead of as an invoker of each.
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        unknown_after(
+            change(
+                "google_project_iam_member.caller",
+                Value::Null,
+                json!({"project": PROJECT, "role": "roles/run.invoker",
+                       "member": "user:carol@acme.example", "condition": []}),
+            ),
+            "role",
+        ),
+    ]);
+    let p = after(&report, API);
+    assert!(p.invokers.is_empty(), "{:?}", p.invokers);
+    assert!(
+        report
+            .unresolved
+            .iter()
+            .any(|u| u.address == "google_project_iam_member.caller"),
+        "{:?}",
+        report.unresolved
+    );
+}
+
+#[test]
+fn folder_and_organization_grants_count_at_their_level() {
+    // The plan does not say which folder or organization holds the project; their grants are
+    // counted as applying, at their own level.
+    for (address, scope, level) in [
+        (
+            "google_folder_iam_member.caller",
+            json!({"folder": "folders/4711"}),
+            Level::Folder,
+        ),
+        (
+            "google_organization_iam_member.caller",
+            json!({"org_id": "123456789012"}),
+            Level::Organization,
+        ),
+    ] {
+        let mut values = json!({"role": "roles/run.invoker", "member": "user:carol@acme.example",
+                                "condition": []});
+        for (k, v) in scope.as_object().unwrap() {
+            values[k] = v.clone();
+        }
+        let p = granted(json!({}), change(address, Value::Null, values));
+        assert_eq!(p.invokers.len(), 1, "{address}");
+        assert_eq!(p.invokers[0].grants[0].level, level, "{address}");
+        assert!(p.invokers[0].certain(), "{address}");
+    }
+}
+
+#[test]
+fn every_resource_that_grants_a_principal_is_kept() {
+    // allUsers holds the invoker role through two IAM resources: removing one leaves the
+    // other, so both are evidence.
+    let binding = json!({"name": "api", "location": REGION, "project": PROJECT,
+                         "role": "roles/run.invoker", "members": ["allUsers"], "condition": []});
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        change(
+            "google_cloud_run_v2_service_iam_member.caller",
+            Value::Null,
+            member("allUsers", "roles/run.invoker", json!([])),
+        ),
+        change(
+            "google_cloud_run_v2_service_iam_binding.callers",
+            Value::Null,
+            binding,
+        ),
+    ]);
+    let p = after(&report, API);
+    assert_eq!(p.invokers.len(), 1);
+    let addresses: Vec<&str> = p.invokers[0].grants.iter().map(|g| &*g.address).collect();
+    assert_eq!(
+        addresses,
+        [
+            "google_cloud_run_v2_service_iam_binding.callers",
+            "google_cloud_run_v2_service_iam_member.caller"
+        ]
+    );
+    // The binding owns roles/run.invoker: its next apply removes the member's grant.
+    assert_eq!(p.conflicts.len(), 1, "{:?}", p.conflicts);
+    assert_eq!(p.conflicts[0].addresses, addresses);
+}
+
+#[test]
+fn a_binding_and_a_member_of_other_roles_do_not_fight() {
+    // An `*_iam_binding` is authoritative for its own role only.
+    let binding = json!({"name": "api", "location": REGION, "project": PROJECT,
+                         "role": "roles/run.invoker", "members": ["group:callers@acme.example"],
+                         "condition": []});
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        change(
+            "google_cloud_run_v2_service_iam_member.viewer",
+            Value::Null,
+            member("user:carol@acme.example", "roles/run.viewer", json!([])),
+        ),
+        change(
+            "google_cloud_run_v2_service_iam_binding.callers",
+            Value::Null,
+            binding,
+        ),
+    ]);
+    let p = after(&report, API);
+    assert!(p.conflicts.is_empty(), "{:?}", p.conflicts);
+}
+
+#[test]
+fn project_grants_do_not_fight_with_the_service_policy() {
+    // A project's policy and a service's policy are two policies: an authoritative
+    // `*_iam_policy` on the service overwrites neither the project's bindings nor is
+    // overwritten by them.
+    let policy = json!({"name": "api", "location": REGION, "project": PROJECT,
+        "policy_data": "{\"bindings\":[{\"members\":[\"group:callers@acme.example\"],\"role\":\"roles/run.invoker\"}]}"});
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        change(
+            "google_cloud_run_v2_service_iam_policy.api",
+            Value::Null,
+            policy,
+        ),
+        change(
+            "google_project_iam_member.caller",
+            Value::Null,
+            json!({"project": PROJECT, "role": "roles/run.invoker",
+                   "member": "user:carol@acme.example", "condition": []}),
+        ),
+    ]);
+    let p = after(&report, API);
+    assert_eq!(p.invokers.len(), 2, "{:?}", p.invokers);
+    assert!(p.conflicts.is_empty(), "{:?}", p.conflicts);
+}
+
+#[test]
+fn a_run_app_url_set_to_an_unknown_value_may_stay_open() {
+    // An update sets `default_uri_disabled` to a value only known at apply, on a service that
+    // allUsers may invoke at ingress `all`: the run.app URL may stay open, and the reason says
+    // which value decides it.
+    let report = analyze(vec![
+        unknown_after(
+            change(
+                API,
+                service(json!({})),
+                service(json!({"default_uri_disabled": true})),
+            ),
+            "default_uri_disabled",
+        ),
+        unchanged(
+            "google_cloud_run_v2_service_iam_member.public",
+            member("allUsers", "roles/run.invoker", json!([])),
+        ),
+    ]);
+    let p = after(&report, API);
+    assert_eq!(p.public, Verdict::Unknown);
+    assert_eq!(p.reachable, Verdict::Unknown);
+    assert!(
+        p.public_reasons
+            .iter()
+            .any(|r| r.contains("run.app URL is disabled is unknown")),
+        "{:?}",
+        p.public_reasons
+    );
+}
+
+/// A Cloud Run domain mapping of `api.acme.example` to the service named `route_name`.
+pub(crate) fn domain_mapping(route_name: &str) -> Value {
+    json!({
+        "name": "api.acme.example", "location": REGION, "project": PROJECT,
+        "metadata": [{"namespace": PROJECT, "annotations": null, "labels": null}],
+        "spec": [{"route_name": route_name, "certificate_mode": "AUTOMATIC",
+                  "force_override": false}],
+    })
+}
+
+const MAPPING: &str = "google_cloud_run_domain_mapping.api";
+
+#[test]
+fn a_domain_mapping_needs_ingress_all() {
+    // Traffic to a mapped domain comes from outside any load balancer, like the run.app URL:
+    // ingress `internal-and-cloud-load-balancing` turns it away. The only load balancer has
+    // IAP, so nothing reaches the service.
+    let p = created(
+        json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"}),
+        "allUsers",
+        [
+            load_balancer(iap_on()),
+            vec![unchanged(MAPPING, domain_mapping("api"))],
+        ]
+        .concat(),
+    );
+    assert_eq!(p.domain_mappings.len(), 1);
+    assert_eq!(p.public, Verdict::No);
+    assert_eq!(p.reachable, Verdict::No);
+}
+
+#[test]
+fn a_domain_mapping_whose_service_is_unknown_may_serve_it() {
+    // A mapping created with a route_name only known at apply may serve any service of its
+    // project and location: the run.app URL is off and the load balancer has IAP, so that
+    // mapping alone may make the service public, and the reason says so.
+    let p = created(
+        json!({"default_uri_disabled": true}),
+        "allUsers",
+        [
+            load_balancer(iap_on()),
+            vec![unknown_after(
+                change(MAPPING, Value::Null, domain_mapping("api")),
+                "spec",
+            )],
+        ]
+        .concat(),
+    );
+    assert_eq!(p.public, Verdict::Unknown);
+    assert!(
+        p.public_reasons
+            .iter()
+            .any(|r| r.contains(&format!("domain mapping `{MAPPING}` may serve it"))),
+        "{:?}",
+        p.public_reasons
+    );
+    assert!(
+        p.public_reasons
+            .iter()
+            .any(|r| r.contains("a domain mapping in the plan cannot be tied to its service")),
+        "{:?}",
+        p.public_reasons
+    );
+}
+
+#[test]
+fn proven_paths_are_not_called_possible() {
+    // Ingress becomes unknown at apply: the load balancer and the domain mapping that the plan
+    // proves to reach the service may let the public in, but they certainly point at it.
+    let report = analyze(
+        [
+            vec![
+                unknown_after(
+                    change(
+                        API,
+                        service(json!({})),
+                        service(json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_ONLY"})),
+                    ),
+                    "ingress",
+                ),
+                unchanged(
+                    "google_cloud_run_v2_service_iam_member.public",
+                    member("allUsers", "roles/run.invoker", json!([])),
+                ),
+                unchanged(MAPPING, domain_mapping("api")),
+            ],
+            load_balancer(json!([])),
+        ]
+        .concat(),
+    );
+    let p = after(&report, API);
+    assert_eq!(p.public, Verdict::Unknown);
+    assert!(
+        !p.public_reasons
+            .iter()
+            .any(|r| r.contains("may serve it") || r.contains("cannot be tied")),
+        "{:?}",
+        p.public_reasons
+    );
+}
+
+#[test]
+fn a_role_whose_permissions_are_unknown_in_a_project_policy_is_left_unresolved() {
+    // A project policy grants roles/run.invoker to alice and a custom role defined outside the
+    // plan to bob. What bob's role allows cannot be known; at project level it would reach
+    // every workload, so bob is left unresolved rather than listed everywhere as an invoker.
+    let policy_data = json!({"bindings": [
+        {"role": "roles/run.invoker", "members": ["user:alice@acme.example"]},
+        {"role": format!("projects/{PROJECT}/roles/legacyCaller"),
+         "members": ["user:bob@acme.example"]},
+    ]})
+    .to_string();
+    let p = granted(
+        json!({}),
+        change(
+            "google_project_iam_policy.acme",
+            Value::Null,
+            json!({"project": PROJECT, "policy_data": policy_data}),
+        ),
+    );
+    let members: Vec<&str> = p.invokers.iter().map(|i| i.principal.display()).collect();
+    assert_eq!(members, ["user:alice@acme.example"]);
+}
