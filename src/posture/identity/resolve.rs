@@ -48,6 +48,13 @@ type AnyAccount = (Vec<HeldRole>, Vec<Impersonator>, Vec<HeldKey>);
 /// Everyone who can use an account, and the keys on the way, as its workloads share them.
 type Chains = (Arc<[Impersonator]>, Arc<[HeldKey]>);
 
+/// A runtime account the plan cannot name, as far as what it may be goes: the chains key of
+/// its workload's project, the candidates its configuration names, and that project.
+type UnknownAccountKey = (String, Option<Vec<Address>>, Option<String>);
+
+/// Roles, controllers and keys, sorted and without repeats, as workloads share them.
+type Settled = (Arc<[HeldRole]>, Arc<[Impersonator]>, Arc<[HeldKey]>);
+
 /// Assesses runtime identities. Each account's one-hop controllers are computed once:
 /// thousands of workloads can share one account, and chains revisit the same accounts.
 pub struct Identities<'g, 'i> {
@@ -72,9 +79,11 @@ pub struct Identities<'g, 'i> {
     /// Keys that name no account of the plan although they may name any ([`unnamed`]), by
     /// address, and whether they name it by unique id.
     unlinked_keys: Vec<(String, bool)>,
-    /// What a runtime account the plan cannot name may have ([`Self::any_account`]), by its
-    /// candidates.
-    any_account: HashMap<(Option<Vec<Address>>, Option<String>), AnyAccount>,
+    /// What a runtime account the plan cannot name may have, with what its workload's project
+    /// gives any identity, settled: by the chains key of that project and the candidates.
+    /// Every workload whose account is unknown in the same way shares one copy; settling the
+    /// union of a project's accounts per workload was most of the time on IAM-dense plans.
+    unknown_account: HashMap<UnknownAccountKey, Settled>,
     /// Key addresses by account.
     keys: HashMap<String, Vec<String>>,
     /// Impersonators and keys by runtime account.
@@ -122,7 +131,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                     _ => None,
                 })
                 .collect(),
-            any_account: HashMap::new(),
+            unknown_account: HashMap::new(),
             keys: HashMap::new(),
             chains: HashMap::new(),
         }
@@ -191,22 +200,32 @@ impl<'g, 'i> Identities<'g, 'i> {
             },
         };
         posture.roles = self.account_roles(&target);
+        let chains_key = Self::chains_key(&target);
         (posture.impersonators, posture.keys) = self.chains_of(target);
         // An account the plan cannot name may be one of several: what each holds, who can use
         // it and its keys are possible, never dropped.
         if let Identity::Unknown { candidates, .. } = identity {
             let project = g.workload_project(index).clone().known();
-            let (roles, impersonators, keys) = self.any_account(candidates.as_deref(), project);
-            posture.roles = settle_roles(posture.roles.iter().cloned().chain(roles).collect());
-            posture.impersonators = settle_impersonators(
-                posture
-                    .impersonators
-                    .iter()
-                    .cloned()
-                    .chain(impersonators)
-                    .collect(),
-            );
-            posture.keys = settle_keys(posture.keys.iter().cloned().chain(keys).collect());
+            let memo = (chains_key, candidates.clone(), project);
+            if !self.unknown_account.contains_key(&memo) {
+                let (roles, impersonators, keys) =
+                    self.any_account(candidates.as_deref(), memo.2.clone());
+                let settled = (
+                    settle_roles(posture.roles.iter().cloned().chain(roles).collect()),
+                    settle_impersonators(
+                        posture
+                            .impersonators
+                            .iter()
+                            .cloned()
+                            .chain(impersonators)
+                            .collect(),
+                    ),
+                    settle_keys(posture.keys.iter().cloned().chain(keys).collect()),
+                );
+                self.unknown_account.insert(memo.clone(), settled);
+            }
+            (posture.roles, posture.impersonators, posture.keys) =
+                self.unknown_account[&memo].clone();
         }
         posture
     }
@@ -228,10 +247,15 @@ impl<'g, 'i> Identities<'g, 'i> {
         }))
     }
 
+    /// What identifies an account's chains: the account, and how the workload names it.
+    fn chains_key(target: &Target) -> String {
+        format!("{}|{}", target.key(), target.label)
+    }
+
     /// Who can use an account and its keys: every workload that runs as the same account
     /// (named the same way) has the same chains, so they are followed once.
     fn chains_of(&mut self, target: Target) -> Chains {
-        let memo = format!("{}|{}", target.key(), target.label);
+        let memo = Self::chains_key(&target);
         if !self.chains.contains_key(&memo) {
             let (impersonators, keys) = self.follow_chains(target);
             self.chains.insert(
@@ -247,16 +271,12 @@ impl<'g, 'i> Identities<'g, 'i> {
     /// of the workload's `project` in the graph (every account when the project is unknown),
     /// or one outside the plan in a principal set it grants to. An account of another project
     /// is possible too, but listing every account of every project on every such workload
-    /// would bury the report: that is a known limit. Computed once per candidates and project.
+    /// would bury the report: that is a known limit. Its caller keeps the settled result.
     fn any_account(
         &mut self,
         candidates: Option<&[Address]>,
         project: Option<String>,
     ) -> AnyAccount {
-        let memo = (candidates.map(<[Address]>::to_vec), project.clone());
-        if let Some(found) = self.any_account.get(&memo) {
-            return found.clone();
-        }
         let g = self.g;
         let accounts: Vec<(AccountIndex, NodeIndex)> = match candidates {
             Some(addresses) => addresses
@@ -298,9 +318,7 @@ impl<'g, 'i> Identities<'g, 'i> {
         for k in &mut keys {
             k.certain = false;
         }
-        let found = (roles, impersonators, keys);
-        self.any_account.insert(memo, found.clone());
-        found
+        (roles, impersonators, keys)
     }
 
     /// Everyone who can use the runtime account, directly or through other accounts, to a
