@@ -312,6 +312,19 @@ impl<'g, 'i> Identities<'g, 'i> {
         for r in &mut roles {
             r.certain = false;
         }
+        if candidates.is_none() {
+            // Any account of the project: what it may hold is each role the project's accounts
+            // hold, not each of their grants. Keeping one grant per role, level and resource
+            // (the first in order, for a stable report) bounds the list by the project's
+            // distinct roles; listing every grant made each such identity as long as the
+            // project, and the report quadratic in it.
+            roles.sort();
+            let mut seen = HashSet::new();
+            roles.retain(|r| {
+                let on = r.resource.as_ref().map(|g| g.key.clone());
+                seen.insert((r.role.clone(), r.level, on))
+            });
+        }
         for i in &mut impersonators {
             i.certain = false;
         }
