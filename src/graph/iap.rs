@@ -179,12 +179,8 @@ impl SideGraph<'_> {
         };
         let by_name: Vec<(WorkloadIndex, bool)> = match &name {
             Tri::Known(n) => index
-                .workloads_by_name
-                .get(&(kind, n.as_str()))
-                .into_iter()
-                .chain(index.workloads_unnamed.get(&kind))
-                .flatten()
-                .filter_map(|&w| Some((w, fits(self, w)?)))
+                .workloads_maybe_named(kind, n)
+                .filter_map(|w| Some((w, fits(self, w)?)))
                 .collect(),
             _ => Vec::new(),
         };

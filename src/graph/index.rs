@@ -113,6 +113,24 @@ impl<'i> Indexes<'i> {
         }
     }
 
+    /// The workloads of `kind` that a known `name` may mean: those so named, and those whose
+    /// own name is unknown at plan time.
+    pub fn workloads_maybe_named<'a>(
+        &'a self,
+        kind: WorkloadKind,
+        name: &'a str,
+    ) -> impl Iterator<Item = WorkloadIndex> + 'a {
+        // Shortening the keys' lifetime to `name`'s lets a borrowed name look them up.
+        let by_name: &'a HashMap<(WorkloadKind, &'a str), Vec<WorkloadIndex>> =
+            &self.workloads_by_name;
+        by_name
+            .get(&(kind, name))
+            .into_iter()
+            .chain(self.workloads_unnamed.get(&kind))
+            .flatten()
+            .copied()
+    }
+
     pub fn workloads_of(&self, kind: WorkloadKind) -> &Candidates<'i, WorkloadIndex> {
         self.workloads.get(&kind).unwrap_or(&self.no_workloads)
     }
