@@ -197,3 +197,107 @@ fn a_reference_to_a_service_in_another_region_lands_outside_the_plan() {
         });
     assert_ne!(outside.after.as_ref().unwrap().public, Verdict::No);
 }
+
+/// A serverless NEG whose service name becomes unknown (here taken from a local, which plan
+/// JSON does not record) still sends traffic to a Cloud Run service of its project and region:
+/// each such service gets the path as possible, never proven, and never one of another kind.
+#[test]
+fn a_neg_whose_service_is_unknown_may_front_each_service_of_its_region() {
+    use crate::posture::tests::{after, analyze_configured, load_balancer, service, unchanged};
+    use serde_json::json;
+    let mut changes = load_balancer(json!([]));
+    let neg = changes
+        .iter_mut()
+        .find(|c| c["type"] == "google_compute_region_network_endpoint_group")
+        .expect("the NEG");
+    neg["change"]["actions"] = json!(["update"]);
+    neg["change"]["after"]["cloud_run"][0]
+        .as_object_mut()
+        .expect("cloud_run block")
+        .remove("service");
+    neg["change"]["after_unknown"] = json!({"cloud_run": [{"service": true}]});
+    changes.push(unchanged(
+        "google_cloud_run_v2_service.api",
+        service(json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"})),
+    ));
+    let report = analyze_configured(
+        changes,
+        vec![
+            json!({"address": "google_compute_region_network_endpoint_group.api",
+                    "expressions": {"cloud_run": [{"service": {"references": ["local.api_name"]}}]}}),
+        ],
+    );
+    let api = after(&report, "google_cloud_run_v2_service.api");
+    assert_eq!(api.load_balancers.len(), 1, "{:?}", report.unresolved);
+    assert!(!api.load_balancers[0].certain);
+}
+
+/// A serverless NEG that names a service whose location is unknown at plan time cannot prove
+/// by name that it is that service; its configuration reference to the service does: the path
+/// is proven, as the author wrote it.
+#[test]
+fn a_neg_reference_proves_a_service_its_name_alone_cannot() {
+    use crate::posture::tests::{
+        after, analyze_configured, change, load_balancer, service, unknown_after,
+    };
+    use serde_json::{Value, json};
+    let mut changes = load_balancer(json!([]));
+    changes.push(unknown_after(
+        change(
+            "google_cloud_run_v2_service.api",
+            Value::Null,
+            service(json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"})),
+        ),
+        "location",
+    ));
+    let report = analyze_configured(
+        changes,
+        vec![
+            json!({"address": "google_compute_region_network_endpoint_group.api",
+                   "expressions": {"cloud_run": [{"service": {"references": [
+                       "google_cloud_run_v2_service.api.name",
+                       "google_cloud_run_v2_service.api"]}}]}}),
+            json!({"address": "google_cloud_run_v2_service.api",
+                   "expressions": {"location": {"references": ["local.region"]}}}),
+        ],
+    );
+    let api = after(&report, "google_cloud_run_v2_service.api");
+    assert_eq!(api.load_balancers.len(), 1, "{:?}", report.unresolved);
+    assert!(api.load_balancers[0].certain);
+}
+
+/// A domain mapping whose `project` is set to something unknown at plan time is still in the
+/// project its `metadata.namespace` names, when that is a project id: the mapping proves its
+/// path to the service of that name. (A numeric namespace is a project number, which names
+/// cannot be compared with.)
+#[test]
+fn a_domain_mapping_namespace_that_is_a_project_id_gives_its_project() {
+    use crate::posture::tests::{after, analyze_configured, change, service, unchanged};
+    use serde_json::{Value, json};
+    let mapping = |namespace: &str| {
+        let mut c = change(
+            "google_cloud_run_domain_mapping.api",
+            Value::Null,
+            json!({"name": "api.acme.example", "location": "europe-west1",
+                   "metadata": [{"namespace": namespace}],
+                   "spec": [{"route_name": "api", "certificate_mode": "AUTOMATIC"}]}),
+        );
+        c["change"]["after_unknown"]["project"] = json!(true);
+        c
+    };
+    let certain_paths = |namespace: &str| {
+        let report = analyze_configured(
+            vec![
+                unchanged("google_cloud_run_v2_service.api", service(json!({}))),
+                mapping(namespace),
+            ],
+            vec![json!({"address": "google_cloud_run_domain_mapping.api",
+                        "expressions": {"project": {"references": ["local.project"]}}})],
+        );
+        let api = after(&report, "google_cloud_run_v2_service.api");
+        assert_eq!(api.domain_mappings.len(), 1, "{:?}", report.unresolved);
+        api.domain_mappings[0].certain
+    };
+    assert!(certain_paths("acme-prod"));
+    assert!(!certain_paths("123456789012"));
+}
