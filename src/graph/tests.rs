@@ -301,3 +301,63 @@ fn a_domain_mapping_namespace_that_is_a_project_id_gives_its_project() {
     assert!(certain_paths("acme-prod"));
     assert!(!certain_paths("123456789012"));
 }
+
+/// A provider block that does not set `project` (it comes from the environment) still gives
+/// every resource on it one project. A workload that leaves `project` unset shows it at plan
+/// time, while an IAM member on the same provider has its `project` unknown until apply: the
+/// project the workload reveals is the member's too, so the grant is proven on the service.
+#[test]
+fn a_provider_project_revealed_by_a_workload_scopes_iam_on_the_same_provider() {
+    use crate::posture::Verdict;
+    use crate::posture::tests::{after, change, member, service, unchanged, unknown_after};
+    use serde_json::{Value, json};
+    let plan_with = |service_project_configured: bool| {
+        let grant = unknown_after(
+            change(
+                "google_cloud_run_v2_service_iam_member.public",
+                Value::Null,
+                member("allUsers", "roles/run.invoker", json!([])),
+            ),
+            "project",
+        );
+        let mut service_expressions = json!({"name": {"constant_value": "api"},
+                                             "location": {"constant_value": "europe-west1"}});
+        if service_project_configured {
+            service_expressions["project"] = json!({"references": ["var.project"]});
+        }
+        let resource = |address: &str, expressions: Value| {
+            let (rtype, name) = address.split_once('.').expect("type.name");
+            json!({"address": address, "mode": "managed", "type": rtype, "name": name,
+                   "provider_config_key": "google", "schema_version": 0,
+                   "expressions": expressions})
+        };
+        let plan = json!({
+            "format_version": "1.2", "terraform_version": "1.9.8",
+            "resource_changes": [
+                unchanged("google_cloud_run_v2_service.api", service(json!({}))),
+                grant,
+            ],
+            "configuration": {
+                "provider_config": {"google": {"name": "google",
+                    "full_name": "registry.terraform.io/hashicorp/google"}},
+                "root_module": {"resources": [
+                    resource("google_cloud_run_v2_service.api", service_expressions),
+                    resource("google_cloud_run_v2_service_iam_member.public", json!({
+                        "name": {"constant_value": "api"},
+                        "location": {"constant_value": "europe-west1"},
+                        "role": {"constant_value": "roles/run.invoker"},
+                        "member": {"constant_value": "allUsers"}})),
+                ]},
+            },
+        });
+        crate::analyze(plan.to_string().as_bytes(), &crate::Options::default()).expect("a plan")
+    };
+    let report = plan_with(false);
+    let api = after(&report, "google_cloud_run_v2_service.api");
+    assert_eq!(api.public, Verdict::Yes, "{:?}", report.unresolved);
+    assert!(api.invokers[0].certain());
+    // A workload whose own configuration sets `project` reveals nothing about its provider's.
+    let report = plan_with(true);
+    let api = after(&report, "google_cloud_run_v2_service.api");
+    assert_eq!(api.public, Verdict::Unknown, "{:?}", report.unresolved);
+}
