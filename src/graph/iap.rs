@@ -346,8 +346,6 @@ impl SideGraph<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::Inventory;
-    use crate::plan;
     use serde_json::{Value, json};
 
     /// Creates each `(address, after, after_unknown, expressions)` resource and calls `f` with
@@ -369,25 +367,14 @@ mod tests {
                 "name": name, "provider_config_key": "google", "expressions": expressions,
                 "schema_version": 0}));
         }
-        let text = json!({"format_version": "1.2", "terraform_version": "1.9.8",
+        let plan = json!({"format_version": "1.2", "terraform_version": "1.9.8",
             "variables": {"target": {"value": "projects/p/iap_web/cloud_run-eu/services/api"}},
             "resource_changes": changes,
             "configuration": {"provider_config": {"google": {"name": "google",
                 "full_name": "registry.terraform.io/hashicorp/google",
                 "expressions": {"project": {"constant_value": "p"}}}},
-                "root_module": {"resources": config}}})
-        .to_string();
-        let mut inventory = Inventory::default();
-        let plan = plan::parse(&text, &crate::inventory::projection, &mut |change| {
-            inventory.add_change(&change)
-        })
-        .expect("a plan");
-        inventory.finish(&plan);
-        let ctx = Context {
-            configuration: &plan.configuration,
-            variables: &plan.variables,
-        };
-        f(&SideGraph::build(&inventory.after, &ctx))
+                "root_module": {"resources": config}}});
+        crate::graph::tests::with_after_graph(&plan, f)
     }
 
     fn accessor(name_key: &str, name: Value) -> Value {

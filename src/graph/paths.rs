@@ -343,8 +343,6 @@ impl SideGraph<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::Inventory;
-    use crate::plan;
     use serde_json::json;
 
     /// Creates each `(address, after, after_sensitive)` resource and calls `f` with the
@@ -361,20 +359,9 @@ mod tests {
                                   "after_sensitive": sensitive}})
             })
             .collect();
-        let text = json!({"format_version": "1.2", "terraform_version": "1.9.8",
-                          "resource_changes": changes})
-        .to_string();
-        let mut inventory = Inventory::default();
-        let plan = plan::parse(&text, &crate::inventory::projection, &mut |change| {
-            inventory.add_change(&change)
-        })
-        .expect("a plan");
-        inventory.finish(&plan);
-        let ctx = Context {
-            configuration: &plan.configuration,
-            variables: &plan.variables,
-        };
-        f(&SideGraph::build(&inventory.after, &ctx))
+        let plan = json!({"format_version": "1.2", "terraform_version": "1.9.8",
+                          "resource_changes": changes});
+        crate::graph::tests::with_after_graph(&plan, f)
     }
 
     /// Creates each `(address, after)` resource, then returns, per NEG or domain mapping

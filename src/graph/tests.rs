@@ -1,6 +1,25 @@
 //! Tests of the graph's shape, which the public API does not show.
 
+use serde_json::Value;
+
 use super::{Context, SideGraph};
+
+/// Reads `plan` (a `terraform show -json` document) and calls `f` with its after side's graph:
+/// the graph tests of every linking concern start here.
+pub(super) fn with_after_graph<T>(plan: &Value, f: impl FnOnce(&SideGraph) -> T) -> T {
+    let text = plan.to_string();
+    let mut inventory = crate::inventory::Inventory::default();
+    let parsed = crate::plan::parse(&text, &crate::inventory::projection, &mut |c| {
+        inventory.add_change(&c)
+    })
+    .expect("a plan");
+    inventory.finish(&parsed);
+    let ctx = Context {
+        configuration: &parsed.configuration,
+        variables: &parsed.variables,
+    };
+    f(&SideGraph::build(&inventory.after, &ctx))
+}
 
 /// An IAM resource whose target cannot be known links to one candidate set, not to every
 /// workload: many such resources on a plan of many services stay linear.
@@ -37,28 +56,18 @@ fn unknown_targets_link_through_one_candidate_set() {
         "configuration": {"provider_config": {"google": {"name": "google",
             "expressions": {"project": {"constant_value": "acme-prod"}}}},
             "root_module": {"resources": resources}}});
-    let mut inventory = crate::inventory::Inventory::default();
-    let text = plan.to_string();
-    let parsed = crate::plan::parse(&text, &crate::inventory::projection, &mut |c| {
-        inventory.add_change(&c)
-    })
-    .expect("a plan");
-    inventory.finish(&parsed);
-    let ctx = Context {
-        configuration: &parsed.configuration,
-        variables: &parsed.variables,
-    };
-    let g = SideGraph::build(&inventory.after, &ctx);
-    assert!(
-        g.graph.edge_count() <= 4 * N,
-        "{} edges for {N} services and {N} IAM resources",
-        g.graph.edge_count()
-    );
-    // Each service still counts every one of those grants, as uncertain.
-    let postures = crate::posture::assess(&g, &g);
-    let first = postures.values().next().expect("a workload");
-    assert_eq!(first.invokers.len(), N);
-    assert!(first.invokers.iter().all(|i| !i.certain()));
+    with_after_graph(&plan, |g| {
+        assert!(
+            g.graph.edge_count() <= 4 * N,
+            "{} edges for {N} services and {N} IAM resources",
+            g.graph.edge_count()
+        );
+        // Each service still counts every one of those grants, as uncertain.
+        let postures = crate::posture::assess(g, g);
+        let first = postures.values().next().expect("a workload");
+        assert_eq!(first.invokers.len(), N);
+        assert!(first.invokers.iter().all(|i| !i.certain()));
+    });
 }
 
 /// Two services share a name in two regions; IAM whose `location` names one region grants on
