@@ -287,6 +287,16 @@ impl<'i> SideGraph<'i> {
             g.workload_nodes.push(n);
             let project = g.project_of(&w.address, &w.project, ctx);
             g.workload_projects.push(project);
+            // `secret-access-missing` reports only a proven lack of access: a reference it
+            // cannot name is said here rather than passed over in silence.
+            if w.controls.secrets.iter().any(Tri::is_unknown) {
+                g.unresolve(
+                    &w.address,
+                    "a Secret Manager reference is unknown at plan time: whether the runtime \
+                     account can read that secret is not checked"
+                        .into(),
+                );
+            }
         }
         for a in &inventory.service_accounts {
             let n = g.account(a.email.clone().known(), Some(a.address.clone()));
