@@ -3,7 +3,7 @@ use super::{Delta, Direction, Finding, Rule, Severity, finding};
 use crate::graph::Principal;
 use crate::iam::MemberKind;
 use crate::inventory::Ingress;
-use crate::posture::{IngressValue, Posture, Verdict};
+use crate::posture::{IngressValue, Posture};
 
 pub static RULE: Rule = Rule {
     id: "public-exposure-unknown",
@@ -33,17 +33,18 @@ deleted), and, with `--all`, as unchanged when it stays unknown. A service that 
 whose exposure becomes unknown is reported by `public-invoker` as improved, with a message that
 says it is now unknown; see `runguard explain public-invoker` for every transition.
 
-Its severity is `medium`, and `high` when this plan is what opens the question: the open
-invoker (`allUsers` holding an invoker role, or the invoker check disabled, either of them
-certain or possible) is new in this plan, or the path from the internet opens further (unknown
-where it was closed or did not exist, or proven where it was unknown). A principal unknown at
-plan time in the service's own IAM may be `allUsers`, so it is a possible open invoker. Then the
-default gate (`--fail-on high`) stops, because a reviewer must look: making a value unknown
-never lets a plan through that the known value would stop. It stays `medium` when the plan only
-keeps a question that was already open (for example when IAP in front of it becomes unknown).
+Its severity is `high` when it worsens, because then this plan is what opens the question: a
+service that the plan proved not public (or that did not exist) may now be public, or a service
+whose exposure was already unknown moves towards public (below). The default gate
+(`--fail-on high`) then stops, because a reviewer must look: making a value unknown never lets
+a plan through that the known value would stop. A principal unknown at plan time in the
+service's own IAM may be `allUsers`, so it is a possible open invoker. The finding is `medium`
+when the question stays open (`--all`) or closes.
 
-A service whose exposure is unknown on both sides is also reported as worsened when either half
-of the exposure grows: a load balancer now reaches a service whose invoker was already unknown.
+A service whose exposure is unknown on both sides is reported as worsened when either half of
+the exposure grows (a load balancer now reaches a service whose invoker was already unknown), or
+when a door that keeps the internet out moves towards open (ingress, the run.app URL, IAP, the
+invoker check), or a new path appears that IAP is not proven to gate.
 
 ## Why it matters
 Other scanners drop unknown values and pass the plan. runguard never takes an unknown as safe: a
@@ -102,25 +103,6 @@ fn open_question_evidence(p: &Posture) -> Vec<String> {
         }
     }
     out
-}
-
-/// The plan itself opens the question: the open invoker (`allUsers` or a disabled check,
-/// certain or possible) is new, or the path from the internet opens further (unknown where it
-/// was closed, or proven where it was unknown), or the service did not exist. A service outside the plan always has an unknown path,
-/// which no plan opens.
-fn opened_by_this_plan(d: &Delta, after: &Posture) -> bool {
-    let (was_allowed, was_reachable) = match d.before {
-        Some(p) => (p.anyone_allowed, p.reachable),
-        None if d.workload.external => (Verdict::No, Verdict::Unknown),
-        None => (Verdict::No, Verdict::No),
-    };
-    let new_open_invoker =
-        after.anyone_allowed != Verdict::No && after.anyone_allowed > was_allowed;
-    let new_path = after.reachable != Verdict::No && after.reachable > was_reachable;
-    let new_ungated = d
-        .before
-        .is_some_and(|b| new_ungated_path(b, after) || door_opens(b, after));
-    new_open_invoker || new_path || new_ungated
 }
 
 /// Whether either half of "anyone on the internet can invoke it" becomes more certain, or a
@@ -211,10 +193,12 @@ fn check(d: &Delta) -> Vec<Finding> {
                 "may become publicly invokable; it cannot be known at plan time: {}",
                 reasons(p)
             );
+            // Worsened means the plan opens the question: the service was proven not public
+            // (or did not exist), or its exposure grows. Being public hinges on more than the
+            // open invoker and the path (IAP's gates and its agent's grant), so no narrower
+            // test of "new in this plan" sees every way a plan opens it.
             let mut f = finding(d, direction, message, &open_question_evidence(p));
-            if opened_by_this_plan(d, p) {
-                f.severity = Some(Severity::High);
-            }
+            f.severity = Some(Severity::High);
             return vec![f];
         }
         (Direction::Improved, None) => (
@@ -235,7 +219,7 @@ mod tests {
     use super::super::public_invoker::tests::posture;
     use super::*;
     use crate::inventory::{Api, WorkloadKind};
-    use crate::posture::WorkloadId;
+    use crate::posture::{Verdict, WorkloadId};
     use crate::rules::Severity;
 
     /// The severity of the worsened finding for `before` → `after`.
@@ -320,5 +304,50 @@ mod tests {
             severity(Some(unknown(Yes, Unknown)), unknown(Unknown, Yes), false),
             Severity::High
         );
+    }
+
+    #[test]
+    fn high_when_a_load_balancer_through_iap_open_to_all_users_turns_external() {
+        use crate::posture::tests::{analyze, change, load_balancer, service, unchanged};
+        use serde_json::json;
+        // IAP on the backend admits allUsers (`roles/iap.httpsResourceAccessor`), so behind it
+        // the invoker check sees IAP's service agent, whose invoker grant is outside the plan.
+        // The forwarding rule's scheme goes from INTERNAL_MANAGED to EXTERNAL_MANAGED (which
+        // replaces it): anyone on the internet now reaches the service through that IAP. The
+        // run.app URL was already open and allUsers was never an invoker, so neither half of
+        // the exposure moves, yet the plan is what makes it possibly public.
+        let iap = json!([{"enabled": true, "oauth2_client_id": "", "oauth2_client_secret": "",
+                          "oauth2_client_secret_sha256": ""}]);
+        let mut changes = load_balancer(iap);
+        let external = changes.pop().expect("the forwarding rule")["change"]["after"].clone();
+        let mut internal = external.clone();
+        internal["load_balancing_scheme"] = json!("INTERNAL_MANAGED");
+        let mut rule = change(
+            "google_compute_global_forwarding_rule.api",
+            internal,
+            external,
+        );
+        rule["change"]["actions"] = json!(["delete", "create"]);
+        changes.push(rule);
+        changes.push(unchanged(
+            "google_cloud_run_v2_service.api",
+            service(json!({})),
+        ));
+        changes.push(unchanged(
+            "google_iap_web_backend_service_iam_member.everyone",
+            json!({"project": "acme-prod", "web_backend_service": "api-backend",
+                   "role": "roles/iap.httpsResourceAccessor", "member": "allUsers",
+                   "condition": [], "etag": "BwYk3xq1Rk0=",
+                   "id": "projects/acme-prod/iap_web/compute/services/api-backend/\
+                          roles/iap.httpsResourceAccessor/allUsers"}),
+        ));
+        let report = analyze(changes);
+        let found: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule.id == RULE.id)
+            .map(|f| (f.direction, f.severity))
+            .collect();
+        assert_eq!(found, [(Direction::Worsened, Severity::High)]);
     }
 }
