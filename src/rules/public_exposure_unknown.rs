@@ -350,4 +350,79 @@ mod tests {
             .collect();
         assert_eq!(found, [(Direction::Worsened, Severity::High)]);
     }
+
+    /// The causes of this rule's one finding on a plan of `changes`, by direction.
+    fn causes(changes: Vec<serde_json::Value>) -> Vec<(Direction, Vec<String>)> {
+        crate::posture::tests::analyze(changes)
+            .findings
+            .iter()
+            .filter(|f| f.rule.id == RULE.id)
+            .map(|f| (f.direction, f.causes.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_certain_grant_to_someone_named_leaves_nothing_open() {
+        use crate::posture::tests::{change, member, service, unchanged, unknown_after};
+        use serde_json::{Value, json};
+        // A member only known at apply, in the service's own policy, may be `allUsers`: it is
+        // what leaves the answer open. A service account that certainly holds the invoker role
+        // is not the public, so it is no cause of the question.
+        let grant = |name: &str, who: &str| {
+            change(
+                &format!("google_cloud_run_v2_service_iam_member.{name}"),
+                Value::Null,
+                member(who, "roles/run.invoker", json!([])),
+            )
+        };
+        let unknown = "google_cloud_run_v2_service_iam_member.unknown";
+        let found = causes(vec![
+            unchanged("google_cloud_run_v2_service.api", service(json!({}))),
+            grant(
+                "caller",
+                "serviceAccount:caller@acme-prod.iam.gserviceaccount.com",
+            ),
+            unknown_after(grant("unknown", "user:placeholder@acme.example"), "member"),
+        ]);
+        assert_eq!(found, [(Direction::Worsened, vec![unknown.to_owned()])]);
+    }
+
+    #[test]
+    fn a_conditional_iap_grant_to_someone_named_leaves_nothing_open() {
+        use crate::posture::tests::{change, service, unchanged, unknown_after};
+        use serde_json::{Value, json};
+        // IAP on the service admits the holders of `roles/iap.httpsResourceAccessor`. An
+        // accessor only known at apply may be `allUsers`: it is what leaves the answer open. A
+        // named user whose access holds only under an IAM condition is never the public,
+        // whether or not the condition holds, so that grant is no cause of the question.
+        let accessor = |who: &str, condition: Value| {
+            json!({"project": "acme-prod", "location": "europe-west1",
+                   "cloud_run_service_name": "api", "role": "roles/iap.httpsResourceAccessor",
+                   "member": who, "condition": condition, "etag": "BwYk3xq1Rk0=",
+                   "id": format!("projects/acme-prod/iap_web/cloud_run-europe-west1/services/api/\
+                                  roles/iap.httpsResourceAccessor/{who}")})
+        };
+        let office_hours = json!([{"title": "office hours", "description": "",
+            "expression": "request.time.getHours('Europe/Paris') < 18"}]);
+        let unknown = "google_iap_web_cloud_run_service_iam_member.unknown";
+        let found = causes(vec![
+            unchanged(
+                "google_cloud_run_v2_service.api",
+                service(json!({"iap_enabled": true})),
+            ),
+            unchanged(
+                "google_iap_web_cloud_run_service_iam_member.alice",
+                accessor("user:alice@acme.example", office_hours),
+            ),
+            unknown_after(
+                change(
+                    unknown,
+                    Value::Null,
+                    accessor("user:placeholder@acme.example", json!([])),
+                ),
+                "member",
+            ),
+        ]);
+        assert_eq!(found, [(Direction::Worsened, vec![unknown.to_owned()])]);
+    }
 }
