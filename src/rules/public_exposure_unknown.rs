@@ -362,32 +362,6 @@ mod tests {
     }
 
     #[test]
-    fn a_certain_grant_to_someone_named_leaves_nothing_open() {
-        use crate::posture::tests::{change, member, service, unchanged, unknown_after};
-        use serde_json::{Value, json};
-        // A member only known at apply, in the service's own policy, may be `allUsers`: it is
-        // what leaves the answer open. A service account that certainly holds the invoker role
-        // is not the public, so it is no cause of the question.
-        let grant = |name: &str, who: &str| {
-            change(
-                &format!("google_cloud_run_v2_service_iam_member.{name}"),
-                Value::Null,
-                member(who, "roles/run.invoker", json!([])),
-            )
-        };
-        let unknown = "google_cloud_run_v2_service_iam_member.unknown";
-        let found = causes(vec![
-            unchanged("google_cloud_run_v2_service.api", service(json!({}))),
-            grant(
-                "caller",
-                "serviceAccount:caller@acme-prod.iam.gserviceaccount.com",
-            ),
-            unknown_after(grant("unknown", "user:placeholder@acme.example"), "member"),
-        ]);
-        assert_eq!(found, [(Direction::Worsened, vec![unknown.to_owned()])]);
-    }
-
-    #[test]
     fn a_conditional_iap_grant_to_someone_named_leaves_nothing_open() {
         use crate::posture::tests::{change, service, unchanged, unknown_after};
         use serde_json::{Value, json};
