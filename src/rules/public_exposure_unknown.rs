@@ -399,4 +399,168 @@ mod tests {
         ]);
         assert_eq!(found, [(Direction::Worsened, vec![unknown.to_owned()])]);
     }
+
+    /// `api` goes from `before` to `after` settings (the keys in `unknown` only known at
+    /// apply), with `others` in place. Its public verdict on each side, and this rule's
+    /// findings on the plan.
+    fn outcome(
+        before: serde_json::Value,
+        after: serde_json::Value,
+        unknown: &[&str],
+        others: Vec<serde_json::Value>,
+    ) -> ((Verdict, Verdict), Vec<(Direction, Severity)>) {
+        use crate::posture::tests::{analyze, change, service, unknown_after};
+        let api = "google_cloud_run_v2_service.api";
+        let mut service = change(api, service(before), service(after));
+        for key in unknown {
+            service = unknown_after(service, key);
+            service["change"]["actions"] = serde_json::json!(["update"]);
+        }
+        let report = analyze([vec![service], others].concat());
+        let w = report.workloads.iter().find(|w| w.id.address == api);
+        let public = |p: Option<&Posture>| p.expect("both sides").public;
+        let w = w.expect("the service");
+        let found = report
+            .findings
+            .iter()
+            .filter(|f| f.rule.id == RULE.id)
+            .map(|f| (f.direction, f.severity))
+            .collect();
+        ((public(w.before.as_ref()), public(w.after.as_ref())), found)
+    }
+
+    /// An existing `roles/run.invoker` grant to `allUsers` on `api`, under `condition` (`[]`
+    /// for none).
+    fn all_users(name: &str, condition: serde_json::Value) -> serde_json::Value {
+        use crate::posture::tests::{member, unchanged};
+        unchanged(
+            &format!("google_cloud_run_v2_service_iam_member.{name}"),
+            member("allUsers", "roles/run.invoker", condition),
+        )
+    }
+
+    /// An IAM condition: the binding applies only before launch day.
+    fn until_launch() -> serde_json::Value {
+        serde_json::json!([{"title": "until-launch", "description": "",
+            "expression": "request.time < timestamp(\"2027-01-01T00:00:00Z\")"}])
+    }
+
+    const STAYS_UNKNOWN: (Verdict, Verdict) = (Verdict::Unknown, Verdict::Unknown);
+    const WORSENED: [(Direction, Severity); 1] = [(Direction::Worsened, Severity::High)];
+
+    #[test]
+    fn a_disabled_run_app_url_set_to_an_unknown_value_may_open() {
+        use serde_json::json;
+        // allUsers may invoke; with the run.app URL disabled, only a load balancer outside the
+        // plan could reach the service (ingress `all`). The URL's setting becomes a value only
+        // known at apply: the URL may open to anyone.
+        let got = outcome(
+            json!({"default_uri_disabled": true}),
+            json!({}),
+            &["default_uri_disabled"],
+            vec![all_users("public", json!([]))],
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, WORSENED.to_vec()));
+    }
+
+    #[test]
+    fn a_run_app_url_enabled_beside_a_mapped_domain_is_a_new_way_in() {
+        use crate::posture::tests::{domain_mapping, unchanged};
+        use serde_json::json;
+        // allUsers may invoke under a condition; a domain mapping already serves the service
+        // (ingress `all`). Its run.app URL, disabled, is enabled: one more way in from the
+        // internet, although the path was already proven.
+        let got = outcome(
+            json!({"default_uri_disabled": true}),
+            json!({"default_uri_disabled": false}),
+            &[],
+            vec![
+                all_users("public", until_launch()),
+                unchanged("google_cloud_run_domain_mapping.api", domain_mapping("api")),
+            ],
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, WORSENED.to_vec()));
+    }
+
+    #[test]
+    fn iap_on_the_service_set_to_an_unknown_value_may_turn_off() {
+        use crate::posture::tests::unchanged;
+        use serde_json::json;
+        // allUsers may invoke; IAP on the service admits allUsers under a condition, so
+        // whether it is public was already open. `iap_enabled` becomes a value only known at
+        // apply: IAP may be off, and then nothing stands before the invoker check.
+        let accessor = json!({"project": "acme-prod", "location": "europe-west1",
+            "cloud_run_service_name": "api", "role": "roles/iap.httpsResourceAccessor",
+            "member": "allUsers", "condition": until_launch(), "etag": "BwYk3xq1Rk0=",
+            "id": "projects/acme-prod/iap_web/cloud_run-europe-west1/services/api/\
+                   roles/iap.httpsResourceAccessor/allUsers"});
+        let got = outcome(
+            json!({"iap_enabled": true}),
+            json!({}),
+            &["iap_enabled"],
+            vec![
+                all_users("public", json!([])),
+                unchanged(
+                    "google_iap_web_cloud_run_service_iam_member.public",
+                    accessor,
+                ),
+            ],
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, WORSENED.to_vec()));
+    }
+
+    #[test]
+    fn an_invoker_check_set_to_an_unknown_value_may_drop_the_condition() {
+        use serde_json::json;
+        // allUsers may invoke under a condition, on a service reachable at its run.app URL.
+        // `invoker_iam_disabled` becomes a value only known at apply: if it is `true`, the
+        // check is skipped and anyone gets in whatever the condition says.
+        let got = outcome(
+            json!({}),
+            json!({}),
+            &["invoker_iam_disabled"],
+            vec![all_users("public", until_launch())],
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, WORSENED.to_vec()));
+    }
+
+    #[test]
+    fn ingress_set_to_an_unknown_value_may_open_the_run_app_url() {
+        use serde_json::json;
+        // allUsers may invoke; ingress `internal-and-cloud-load-balancing` admits only load
+        // balancers, none in the plan. Ingress becomes a value only known at apply: if it is
+        // `all`, the run.app URL lets anyone in.
+        let internal_and_lb = json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"});
+        let got = outcome(
+            internal_and_lb,
+            json!({}),
+            &["ingress"],
+            vec![all_users("public", json!([]))],
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, WORSENED.to_vec()));
+    }
+
+    #[test]
+    fn all_users_granted_without_condition_beside_a_conditional_grant_is_worse() {
+        use crate::posture::tests::{change, member};
+        use serde_json::{Value, json};
+        // allUsers may invoke under a condition; ingress `internal-and-cloud-load-balancing`
+        // with no load balancer in the plan leaves the path open. A second grant to allUsers,
+        // without condition, makes the invoker check certainly open.
+        let internal_and_lb = json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"});
+        let got = outcome(
+            internal_and_lb.clone(),
+            internal_and_lb,
+            &[],
+            vec![
+                all_users("launch", until_launch()),
+                change(
+                    "google_cloud_run_v2_service_iam_member.public",
+                    Value::Null,
+                    member("allUsers", "roles/run.invoker", json!([])),
+                ),
+            ],
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, WORSENED.to_vec()));
+    }
 }
