@@ -563,4 +563,128 @@ mod tests {
         );
         assert_eq!(got, (STAYS_UNKNOWN, WORSENED.to_vec()));
     }
+
+    /// The pieces of the load balancer in front of `api`, created by the plan, the backend's
+    /// `iap` blocks only known at apply (a `dynamic "iap"` over a collection unknown at plan
+    /// time).
+    fn new_load_balancer_whose_iap_is_unknown() -> Vec<serde_json::Value> {
+        use crate::posture::tests::{change, load_balancer, unknown_after};
+        load_balancer(serde_json::json!([]))
+            .into_iter()
+            .map(|piece| {
+                let address = piece["address"].as_str().expect("an address").to_owned();
+                let created = change(
+                    &address,
+                    serde_json::Value::Null,
+                    piece["change"]["after"].clone(),
+                );
+                if address.starts_with("google_compute_backend_service.") {
+                    unknown_after(created, "iap")
+                } else {
+                    created
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_new_load_balancer_whose_iap_is_unknown_is_a_new_way_in() {
+        use serde_json::json;
+        // allUsers may invoke; ingress `internal-and-cloud-load-balancing`, and no load
+        // balancer in the plan: one outside it may reach the service. The plan adds an external
+        // load balancer whose IAP is only known at apply: had IAP been off, this plan would
+        // have put the service on the internet.
+        let internal_and_lb = json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"});
+        let got = outcome(
+            internal_and_lb.clone(),
+            internal_and_lb,
+            &[],
+            [
+                vec![all_users("public", json!([]))],
+                new_load_balancer_whose_iap_is_unknown(),
+            ]
+            .concat(),
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, WORSENED.to_vec()));
+    }
+
+    #[test]
+    fn iap_on_a_load_balancer_set_to_an_unknown_value_may_turn_off() {
+        use crate::posture::tests::{load_balancer, unknown_after};
+        use serde_json::json;
+        // allUsers may invoke under a condition, and the run.app URL is open. The external load
+        // balancer's IAP, on, becomes a value only known at apply: one more path may open.
+        let iap_on = json!([{"enabled": true, "oauth2_client_id": "", "oauth2_client_secret": "",
+                             "oauth2_client_secret_sha256": ""}]);
+        let lb = load_balancer(iap_on)
+            .into_iter()
+            .map(|piece| {
+                if piece["address"] == "google_compute_backend_service.api" {
+                    let mut changed = unknown_after(piece, "iap");
+                    changed["change"]["actions"] = json!(["update"]);
+                    changed
+                } else {
+                    piece
+                }
+            })
+            .collect();
+        let got = outcome(
+            json!({}),
+            json!({}),
+            &[],
+            [vec![all_users("public", until_launch())], lb].concat(),
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, WORSENED.to_vec()));
+    }
+
+    #[test]
+    fn a_new_domain_mapping_is_a_new_way_in() {
+        use crate::posture::tests::{change, domain_mapping};
+        use serde_json::{Value, json};
+        // allUsers may invoke under a condition, and the run.app URL is open. The plan maps a
+        // domain to the service (ingress `all`): one more way in from the internet.
+        let got = outcome(
+            json!({}),
+            json!({}),
+            &[],
+            vec![
+                all_users("public", until_launch()),
+                change(
+                    "google_cloud_run_domain_mapping.api",
+                    Value::Null,
+                    domain_mapping("api"),
+                ),
+            ],
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, WORSENED.to_vec()));
+    }
+
+    #[test]
+    fn paths_already_in_place_open_nothing_new() {
+        use crate::posture::tests::{domain_mapping, load_balancer, unchanged};
+        use serde_json::json;
+        // allUsers may invoke under a condition. A load balancer without IAP and a domain
+        // mapping already serve the service; the plan only deploys a new image. Nothing opens.
+        let image = |tag: &str| {
+            json!({"template": [{
+                "service_account": "api-runtime@acme-prod.iam.gserviceaccount.com",
+                "containers": [{"image": format!("europe-west1-docker.pkg.dev/acme-prod/c/api:{tag}"),
+                                "env": []}],
+                "vpc_access": [], "volumes": []}]})
+        };
+        let got = outcome(
+            image("1"),
+            image("2"),
+            &[],
+            [
+                vec![
+                    all_users("public", until_launch()),
+                    unchanged("google_cloud_run_domain_mapping.api", domain_mapping("api")),
+                ],
+                load_balancer(json!([])),
+            ]
+            .concat(),
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, Vec::new()));
+    }
 }
