@@ -370,3 +370,61 @@ fn a_provider_project_revealed_by_a_workload_scopes_iam_on_the_same_provider() {
     let api = after(&report, "google_cloud_run_v2_service.api");
     assert_eq!(api.public, Verdict::Unknown, "{:?}", report.unresolved);
 }
+
+/// A role taken from one of several instances of a custom role, by a key known only at apply
+/// (`google_project_iam_custom_role.caller[data.external.pick.result.key].name`), may be any of
+/// them. With one that holds `run.routes.invoke` and one that does not, `allUsers` may invoke
+/// the service, and may not: its exposure is unknown, neither public nor closed.
+#[test]
+fn a_role_picked_among_custom_roles_at_apply_may_be_any_of_them() {
+    use crate::posture::Verdict;
+    use crate::posture::tests::{
+        after, analyze_configured, change, member, service, unchanged, unknown_after,
+    };
+    use serde_json::{Value, json};
+    let custom_role = |key: &str, permission: &str| {
+        let mut role = unchanged(
+            &format!("google_project_iam_custom_role.caller[\"{key}\"]"),
+            json!({"project": "acme-prod", "role_id": format!("caller_{key}"),
+                   "name": format!("projects/acme-prod/roles/caller_{key}"),
+                   "title": key, "description": "", "stage": "GA", "deleted": false,
+                   "permissions": [permission],
+                   "id": format!("projects/acme-prod/roles/caller_{key}")}),
+        );
+        role["name"] = json!("caller");
+        role["index"] = json!(key);
+        role
+    };
+    let grant = unknown_after(
+        change(
+            "google_cloud_run_v2_service_iam_member.public",
+            Value::Null,
+            member(
+                "allUsers",
+                "projects/acme-prod/roles/caller_invoke",
+                json!([]),
+            ),
+        ),
+        "role",
+    );
+    let report = analyze_configured(
+        vec![
+            unchanged("google_cloud_run_v2_service.api", service(json!({}))),
+            custom_role("invoke", "run.routes.invoke"),
+            custom_role("view", "run.services.get"),
+            grant,
+        ],
+        vec![json!({
+            "address": "google_cloud_run_v2_service_iam_member.public",
+            "expressions": {
+                "name": {"constant_value": "api"},
+                "member": {"constant_value": "allUsers"},
+                "role": {"references": [
+                    "google_project_iam_custom_role.caller",
+                    "data.external.pick.result.key", "data.external.pick.result",
+                    "data.external.pick"]}}})],
+    );
+    let api = after(&report, "google_cloud_run_v2_service.api");
+    assert_eq!(api.public, Verdict::Unknown, "{:?}", report.unresolved);
+    assert_eq!(api.anyone_allowed, Verdict::Unknown);
+}
