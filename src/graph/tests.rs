@@ -428,3 +428,66 @@ fn a_role_picked_among_custom_roles_at_apply_may_be_any_of_them() {
     assert_eq!(api.public, Verdict::Unknown, "{:?}", report.unresolved);
     assert_eq!(api.anyone_allowed, Verdict::Unknown);
 }
+
+/// A service policy whose `policy_data` is one of several instances of a `data
+/// "google_iam_policy"`, picked by a key known only at apply
+/// (`data.google_iam_policy.p[data.external.pick.result.key].policy_data`), may be any of them.
+/// With one that lets `allUsers` invoke and one that does not, the service may be public, and
+/// may not: its exposure is unknown.
+#[test]
+fn a_policy_picked_among_policy_documents_at_apply_may_be_any_of_them() {
+    use crate::posture::Verdict;
+    use crate::posture::tests::{after, change, service, unchanged, unknown_after};
+    use serde_json::{Value, json};
+    let document = |key: &str, member: &str| {
+        let policy = json!({"bindings": [{"members": [member], "role": "roles/run.invoker"}]});
+        json!({"address": format!("data.google_iam_policy.p[\"{key}\"]"), "mode": "data",
+               "type": "google_iam_policy", "name": "p", "index": key,
+               "provider_name": "registry.terraform.io/hashicorp/google", "schema_version": 0,
+               "values": {"audit_config": null, "id": format!("{key}-policy"),
+                          "binding": [{"condition": [], "members": [member],
+                                       "role": "roles/run.invoker"}],
+                          "policy_data": policy.to_string()},
+               "sensitive_values": {"binding": [{"condition": [], "members": [false]}]}})
+    };
+    let policy = unknown_after(
+        change(
+            "google_cloud_run_v2_service_iam_policy.public",
+            Value::Null,
+            json!({"location": "europe-west1", "name": "api", "project": "acme-prod",
+                   "policy_data": "{}"}),
+        ),
+        "policy_data",
+    );
+    let plan = json!({
+        "format_version": "1.2", "terraform_version": "1.9.8",
+        "resource_changes": [
+            unchanged("google_cloud_run_v2_service.api", service(json!({}))),
+            policy,
+        ],
+        "prior_state": {"format_version": "1.0", "terraform_version": "1.9.8",
+            "values": {"root_module": {"resources": [
+                document("open", "allUsers"),
+                document("closed", "serviceAccount:caller@acme-prod.iam.gserviceaccount.com"),
+            ]}}},
+        "configuration": {
+            "provider_config": {"google": {"name": "google",
+                "full_name": "registry.terraform.io/hashicorp/google",
+                "expressions": {"project": {"constant_value": "acme-prod"}}}},
+            "root_module": {"resources": [{
+                "address": "google_cloud_run_v2_service_iam_policy.public", "mode": "managed",
+                "type": "google_cloud_run_v2_service_iam_policy", "name": "public",
+                "provider_config_key": "google", "schema_version": 0,
+                "expressions": {
+                    "name": {"constant_value": "api"},
+                    "location": {"constant_value": "europe-west1"},
+                    "policy_data": {"references": [
+                        "data.google_iam_policy.p", "data.external.pick.result.key",
+                        "data.external.pick.result", "data.external.pick"]}}}]},
+        },
+    });
+    let report =
+        crate::analyze(plan.to_string().as_bytes(), &crate::Options::default()).expect("a plan");
+    let api = after(&report, "google_cloud_run_v2_service.api");
+    assert_eq!(api.public, Verdict::Unknown, "{:?}", report.unresolved);
+}
