@@ -429,27 +429,39 @@ fn a_role_picked_among_custom_roles_at_apply_may_be_any_of_them() {
     assert_eq!(api.anyone_allowed, Verdict::Unknown);
 }
 
-/// A service policy whose `policy_data` is one of several instances of a `data
-/// "google_iam_policy"`, picked by a key known only at apply
-/// (`data.google_iam_policy.p[data.external.pick.result.key].policy_data`), may be any of them.
-/// With one that lets `allUsers` invoke and one that does not, the service may be public, and
-/// may not: its exposure is unknown.
-#[test]
-fn a_policy_picked_among_policy_documents_at_apply_may_be_any_of_them() {
-    use crate::posture::Verdict;
-    use crate::posture::tests::{after, change, service, unchanged, unknown_after};
-    use serde_json::{Value, json};
-    let document = |key: &str, member: &str| {
-        let policy = json!({"bindings": [{"members": [member], "role": "roles/run.invoker"}]});
-        json!({"address": format!("data.google_iam_policy.p[\"{key}\"]"), "mode": "data",
-               "type": "google_iam_policy", "name": "p", "index": key,
-               "provider_name": "registry.terraform.io/hashicorp/google", "schema_version": 0,
-               "values": {"audit_config": null, "id": format!("{key}-policy"),
-                          "binding": [{"condition": [], "members": [member],
-                                       "role": "roles/run.invoker"}],
-                          "policy_data": policy.to_string()},
-               "sensitive_values": {"binding": [{"condition": [], "members": [false]}]}})
+/// A `data "google_iam_policy"` read while planning (in `prior_state`), at `address`, whose
+/// one binding grants `roles/run.invoker` to `member`.
+fn policy_document(address: &str, member: &str) -> Value {
+    use serde_json::json;
+    let policy = json!({"bindings": [{"members": [member], "role": "roles/run.invoker"}]});
+    let (name, key) = match address.split_once('[') {
+        Some((name, key)) => (name, json!(key.trim_end_matches(']').trim_matches('"'))),
+        None => (address, Value::Null),
     };
+    let mut document = json!({"address": address, "mode": "data", "type": "google_iam_policy",
+        "name": name.trim_start_matches("data.google_iam_policy."),
+        "provider_name": "registry.terraform.io/hashicorp/google", "schema_version": 0,
+        "values": {"audit_config": null, "id": "2847194351",
+                   "binding": [{"condition": [], "members": [member],
+                                "role": "roles/run.invoker"}],
+                   "policy_data": policy.to_string()},
+        "sensitive_values": {"binding": [{"condition": [], "members": [false]}]}});
+    if !key.is_null() {
+        document["index"] = key;
+    }
+    document
+}
+
+/// The report on a plan that keeps `api` and creates a policy on it whose `policy_data` is
+/// unknown at plan time and refers to `references`, with `documents` read while planning and
+/// `configured` other resources' configuration.
+fn service_policy_from(
+    documents: Vec<Value>,
+    references: Value,
+    configured: Vec<Value>,
+) -> crate::report::Report {
+    use crate::posture::tests::{change, service, unchanged, unknown_after};
+    use serde_json::json;
     let policy = unknown_after(
         change(
             "google_cloud_run_v2_service_iam_policy.public",
@@ -459,6 +471,14 @@ fn a_policy_picked_among_policy_documents_at_apply_may_be_any_of_them() {
         ),
         "policy_data",
     );
+    let mut resources = vec![json!({
+        "address": "google_cloud_run_v2_service_iam_policy.public", "mode": "managed",
+        "type": "google_cloud_run_v2_service_iam_policy", "name": "public",
+        "provider_config_key": "google", "schema_version": 0,
+        "expressions": {"name": {"constant_value": "api"},
+                        "location": {"constant_value": "europe-west1"},
+                        "policy_data": {"references": references}}})];
+    resources.extend(configured);
     let plan = json!({
         "format_version": "1.2", "terraform_version": "1.9.8",
         "resource_changes": [
@@ -466,28 +486,71 @@ fn a_policy_picked_among_policy_documents_at_apply_may_be_any_of_them() {
             policy,
         ],
         "prior_state": {"format_version": "1.0", "terraform_version": "1.9.8",
-            "values": {"root_module": {"resources": [
-                document("open", "allUsers"),
-                document("closed", "serviceAccount:caller@acme-prod.iam.gserviceaccount.com"),
-            ]}}},
+            "values": {"root_module": {"resources": documents}}},
         "configuration": {
             "provider_config": {"google": {"name": "google",
                 "full_name": "registry.terraform.io/hashicorp/google",
                 "expressions": {"project": {"constant_value": "acme-prod"}}}},
-            "root_module": {"resources": [{
-                "address": "google_cloud_run_v2_service_iam_policy.public", "mode": "managed",
-                "type": "google_cloud_run_v2_service_iam_policy", "name": "public",
-                "provider_config_key": "google", "schema_version": 0,
-                "expressions": {
-                    "name": {"constant_value": "api"},
-                    "location": {"constant_value": "europe-west1"},
-                    "policy_data": {"references": [
-                        "data.google_iam_policy.p", "data.external.pick.result.key",
-                        "data.external.pick.result", "data.external.pick"]}}}]},
+            "root_module": {"resources": resources},
         },
     });
-    let report =
-        crate::analyze(plan.to_string().as_bytes(), &crate::Options::default()).expect("a plan");
+    crate::analyze(plan.to_string().as_bytes(), &crate::Options::default()).expect("a plan")
+}
+
+/// A service policy whose `policy_data` is one of several instances of a `data
+/// "google_iam_policy"`, picked by a key known only at apply
+/// (`data.google_iam_policy.p[data.external.pick.result.key].policy_data`), may be any of them.
+/// With one that lets `allUsers` invoke and one that does not, the service may be public, and
+/// may not: its exposure is unknown.
+#[test]
+fn a_policy_picked_among_policy_documents_at_apply_may_be_any_of_them() {
+    use crate::posture::Verdict;
+    use crate::posture::tests::after;
+    let report = service_policy_from(
+        vec![
+            policy_document(r#"data.google_iam_policy.p["open"]"#, "allUsers"),
+            policy_document(
+                r#"data.google_iam_policy.p["closed"]"#,
+                "serviceAccount:caller@acme-prod.iam.gserviceaccount.com",
+            ),
+        ],
+        serde_json::json!([
+            "data.google_iam_policy.p",
+            "data.external.pick.result.key",
+            "data.external.pick.result",
+            "data.external.pick"
+        ]),
+        Vec::new(),
+    );
     let api = after(&report, "google_cloud_run_v2_service.api");
     assert_eq!(api.public, Verdict::Unknown, "{:?}", report.unresolved);
+}
+
+/// A policy document read while planning holds the members as the provider read them: a
+/// service account's `member`, taken from the account in its configuration, is that account
+/// in the document, not a value unknown at plan time. The policy lets only it invoke.
+#[test]
+fn a_policy_document_read_while_planning_gives_its_members() {
+    use crate::posture::Verdict;
+    use crate::posture::tests::after;
+    use serde_json::json;
+    let caller = "serviceAccount:caller@acme-prod.iam.gserviceaccount.com";
+    let report = service_policy_from(
+        vec![policy_document("data.google_iam_policy.p", caller)],
+        json!([
+            "data.google_iam_policy.p.policy_data",
+            "data.google_iam_policy.p"
+        ]),
+        vec![json!({
+            "address": "data.google_iam_policy.p", "mode": "data", "type": "google_iam_policy",
+            "name": "p", "provider_config_key": "google", "schema_version": 0,
+            "expressions": {"binding": [{
+                "role": {"constant_value": "roles/run.invoker"},
+                "members": {"references": ["google_service_account.caller.member",
+                                           "google_service_account.caller"]}}]}})],
+    );
+    let api = after(&report, "google_cloud_run_v2_service.api");
+    assert_eq!(api.public, Verdict::No, "{:?}", report.unresolved);
+    let invokers: Vec<&str> = api.invokers.iter().map(|i| i.principal.display()).collect();
+    assert_eq!(invokers, [caller]);
 }
