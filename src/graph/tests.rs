@@ -452,14 +452,10 @@ fn policy_document(address: &str, member: &str) -> Value {
     document
 }
 
-/// The report on a plan that keeps `api` and creates a policy on it whose `policy_data` is
-/// unknown at plan time and refers to `references`, with `documents` read while planning and
-/// `configured` other resources' configuration.
-fn service_policy_from(
-    documents: Vec<Value>,
-    references: Value,
-    configured: Vec<Value>,
-) -> crate::report::Report {
+/// A plan that keeps `api` and creates a policy on it whose `policy_data` is unknown at plan
+/// time and refers to `references`, with `documents` read while planning and `configured`
+/// other resources' configuration.
+fn service_policy_plan(documents: Vec<Value>, references: Value, configured: Vec<Value>) -> Value {
     use crate::posture::tests::{change, service, unchanged, unknown_after};
     use serde_json::json;
     let policy = unknown_after(
@@ -479,7 +475,7 @@ fn service_policy_from(
                         "location": {"constant_value": "europe-west1"},
                         "policy_data": {"references": references}}})];
     resources.extend(configured);
-    let plan = json!({
+    json!({
         "format_version": "1.2", "terraform_version": "1.9.8",
         "resource_changes": [
             unchanged("google_cloud_run_v2_service.api", service(json!({}))),
@@ -493,7 +489,11 @@ fn service_policy_from(
                 "expressions": {"project": {"constant_value": "acme-prod"}}}},
             "root_module": {"resources": resources},
         },
-    });
+    })
+}
+
+/// The report on `plan`.
+fn report_of(plan: &Value) -> crate::report::Report {
     crate::analyze(plan.to_string().as_bytes(), &crate::Options::default()).expect("a plan")
 }
 
@@ -506,7 +506,7 @@ fn service_policy_from(
 fn a_policy_picked_among_policy_documents_at_apply_may_be_any_of_them() {
     use crate::posture::Verdict;
     use crate::posture::tests::after;
-    let report = service_policy_from(
+    let report = report_of(&service_policy_plan(
         vec![
             policy_document(r#"data.google_iam_policy.p["open"]"#, "allUsers"),
             policy_document(
@@ -521,7 +521,7 @@ fn a_policy_picked_among_policy_documents_at_apply_may_be_any_of_them() {
             "data.external.pick"
         ]),
         Vec::new(),
-    );
+    ));
     let api = after(&report, "google_cloud_run_v2_service.api");
     assert_eq!(api.public, Verdict::Unknown, "{:?}", report.unresolved);
 }
@@ -535,7 +535,7 @@ fn a_policy_document_read_while_planning_gives_its_members() {
     use crate::posture::tests::after;
     use serde_json::json;
     let caller = "serviceAccount:caller@acme-prod.iam.gserviceaccount.com";
-    let report = service_policy_from(
+    let report = report_of(&service_policy_plan(
         vec![policy_document("data.google_iam_policy.p", caller)],
         json!([
             "data.google_iam_policy.p.policy_data",
@@ -548,9 +548,79 @@ fn a_policy_document_read_while_planning_gives_its_members() {
                 "role": {"constant_value": "roles/run.invoker"},
                 "members": {"references": ["google_service_account.caller.member",
                                            "google_service_account.caller"]}}]}})],
-    );
+    ));
     let api = after(&report, "google_cloud_run_v2_service.api");
     assert_eq!(api.public, Verdict::No, "{:?}", report.unresolved);
     let invokers: Vec<&str> = api.invokers.iter().map(|i| i.principal.display()).collect();
     assert_eq!(invokers, [caller]);
+}
+
+/// A plan whose service policy takes `policy_data` from `data.google_iam_policy.p`, read only
+/// at apply (it waits for a dependency), configured with the `binding` blocks `bindings`, with
+/// these root `variables`.
+fn policy_read_at_apply(bindings: Value, variables: Value) -> Value {
+    use serde_json::json;
+    let mut plan = service_policy_plan(
+        Vec::new(),
+        json!([
+            "data.google_iam_policy.p.policy_data",
+            "data.google_iam_policy.p"
+        ]),
+        vec![json!({
+            "address": "data.google_iam_policy.p", "mode": "data", "type": "google_iam_policy",
+            "name": "p", "provider_config_key": "google", "schema_version": 0,
+            "expressions": {"binding": bindings}})],
+    );
+    let read = json!({"address": "data.google_iam_policy.p", "mode": "data",
+        "type": "google_iam_policy", "name": "p",
+        "provider_name": "registry.terraform.io/hashicorp/google",
+        "change": {"actions": ["read"], "before": null, "after": {"audit_config": []},
+                   "after_unknown": {"audit_config": [], "binding": true, "id": true,
+                                     "policy_data": true},
+                   "before_sensitive": false, "after_sensitive": {"audit_config": []}},
+        "action_reason": "read_because_dependency_pending"});
+    plan["resource_changes"]
+        .as_array_mut()
+        .expect("resource changes")
+        .push(read);
+    plan["variables"] = variables;
+    plan
+}
+
+/// A policy document read only at apply is taken from its configuration: a member given by a
+/// root variable is that variable's value. The policy lets only that user invoke.
+#[test]
+fn a_member_of_a_policy_document_read_at_apply_comes_from_its_variable() {
+    use crate::posture::Verdict;
+    use crate::posture::tests::after;
+    use serde_json::json;
+    let report = report_of(&policy_read_at_apply(
+        json!([{"role": {"constant_value": "roles/run.invoker"},
+                "members": {"references": ["var.partner"]}}]),
+        json!({"partner": {"value": "user:alice@partner.example"}}),
+    ));
+    let api = after(&report, "google_cloud_run_v2_service.api");
+    assert_eq!(api.public, Verdict::No, "{:?}", report.unresolved);
+    let invokers: Vec<&str> = api.invokers.iter().map(|i| i.principal.display()).collect();
+    assert_eq!(invokers, ["user:alice@partner.example"]);
+}
+
+/// A `condition` block on a binding of a policy document limits when the binding applies: read
+/// only at apply, the document's `allUsers` binding under a condition may not let anyone in.
+#[test]
+fn a_conditional_binding_of_a_policy_document_read_at_apply_may_not_apply() {
+    use crate::posture::Verdict;
+    use crate::posture::tests::after;
+    use serde_json::json;
+    let report = report_of(&policy_read_at_apply(
+        json!([{"role": {"constant_value": "roles/run.invoker"},
+                "members": {"constant_value": ["allUsers"]},
+                "condition": [{
+                    "title": {"constant_value": "until-launch"},
+                    "expression": {"constant_value":
+                        "request.time < timestamp(\"2027-01-01T00:00:00Z\")"}}]}]),
+        json!({}),
+    ));
+    let api = after(&report, "google_cloud_run_v2_service.api");
+    assert_eq!(api.public, Verdict::Unknown, "{:?}", report.unresolved);
 }
