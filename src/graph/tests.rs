@@ -624,3 +624,153 @@ fn a_conditional_binding_of_a_policy_document_read_at_apply_may_not_apply() {
     let api = after(&report, "google_cloud_run_v2_service.api");
     assert_eq!(api.public, Verdict::Unknown, "{:?}", report.unresolved);
 }
+
+/// `change` (of a root resource) moved into module call `module`.
+fn in_module(module: &str, mut change: Value) -> Value {
+    let address = change["address"].as_str().expect("an address").to_owned();
+    change["address"] = format!("module.{module}.{address}").into();
+    change["module_address"] = format!("module.{module}").into();
+    change
+}
+
+/// A v2 service `address` created in `europe-west1` with a name only known at apply (a random
+/// suffix), configured so.
+fn randomly_named_service(address: &str) -> (Value, Value) {
+    use crate::posture::tests::{change, service, unknown_after};
+    use serde_json::json;
+    let created = unknown_after(change(address, Value::Null, service(json!({}))), "name");
+    let (rtype, name) = address.split_once('.').expect("type.name");
+    let name = name.split('[').next().expect("a name");
+    let configured = json!({"address": format!("{rtype}.{name}"), "mode": "managed",
+        "type": rtype, "name": name, "provider_config_key": "google", "schema_version": 0,
+        "expressions": {"name": {"references": ["random_id.suffix.hex", "random_id.suffix"]},
+                        "location": {"constant_value": "europe-west1"}}});
+    (created, configured)
+}
+
+/// An `allUsers` invoker grant at `address` (in the root module), its `name` referring to
+/// `references`; both as the plan shows them.
+fn all_users_by_reference(address: &str, references: Value) -> (Value, Value) {
+    use crate::posture::tests::{change, member, unknown_after};
+    use serde_json::json;
+    let grant = unknown_after(
+        change(
+            address,
+            Value::Null,
+            member("allUsers", "roles/run.invoker", json!([])),
+        ),
+        "name",
+    );
+    let (rtype, name) = address.split_once('.').expect("type.name");
+    let configured = json!({"address": address, "mode": "managed", "type": rtype, "name": name,
+        "provider_config_key": "google", "schema_version": 0,
+        "expressions": {"name": {"references": references},
+                        "location": {"constant_value": "europe-west1"},
+                        "role": {"constant_value": "roles/run.invoker"},
+                        "member": {"constant_value": "allUsers"}}});
+    (grant, configured)
+}
+
+/// A reference in a module's configuration means that module's resource: not the root
+/// module's resource of the same name, nor the one of another call of a module. Three
+/// services, each named at apply, one in the root module and one in each of two module calls;
+/// IAM in `module.eu` that refers to `google_cloud_run_v2_service.api` grants on `module.eu`'s.
+#[test]
+fn a_reference_in_a_module_means_that_modules_resource() {
+    use crate::posture::Verdict;
+    use crate::posture::tests::after;
+    use serde_json::json;
+    let address = "google_cloud_run_v2_service.api";
+    let (root, service_config) = randomly_named_service(address);
+    let (grant, grant_config) = all_users_by_reference(
+        "google_cloud_run_v2_service_iam_member.public",
+        json!([
+            "google_cloud_run_v2_service.api.name",
+            "google_cloud_run_v2_service.api"
+        ]),
+    );
+    let module = |resources: Vec<Value>| json!({"source": "./modules/api", "module": {"resources": resources}});
+    let plan = json!({
+        "format_version": "1.2", "terraform_version": "1.9.8",
+        "resource_changes": [
+            root.clone(),
+            in_module("eu", root.clone()),
+            in_module("us", root),
+            in_module("eu", grant),
+        ],
+        "configuration": {
+            "provider_config": {"google": {"name": "google",
+                "full_name": "registry.terraform.io/hashicorp/google",
+                "expressions": {"project": {"constant_value": "acme-prod"},
+                                "region": {"constant_value": "europe-west1"}}}},
+            "root_module": {
+                "resources": [service_config.clone()],
+                "module_calls": {
+                    "eu": module(vec![service_config.clone(), grant_config]),
+                    "us": module(vec![service_config]),
+                },
+            },
+        },
+    });
+    let report = report_of(&plan);
+    let public = |address: &str| after(&report, address).public;
+    assert_eq!(
+        public("module.eu.google_cloud_run_v2_service.api"),
+        Verdict::Yes,
+        "{:?}",
+        report.unresolved
+    );
+    assert_eq!(public(address), Verdict::No);
+    assert_eq!(
+        public("module.us.google_cloud_run_v2_service.api"),
+        Verdict::No
+    );
+}
+
+/// A reference with an instance key (`google_cloud_run_v2_service.api["eu"].name`) means
+/// that instance of a `for_each` resource, not its siblings.
+#[test]
+fn a_reference_with_an_instance_key_means_that_instance() {
+    use crate::posture::Verdict;
+    use crate::posture::tests::after;
+    use serde_json::json;
+    let keyed = |key: &str| {
+        let (mut created, config) =
+            randomly_named_service(&format!("google_cloud_run_v2_service.api[\"{key}\"]"));
+        created["name"] = "api".into();
+        created["index"] = key.into();
+        (created, config)
+    };
+    let ((eu, config), (us, _)) = (keyed("eu"), keyed("us"));
+    let (grant, grant_config) = all_users_by_reference(
+        "google_cloud_run_v2_service_iam_member.public",
+        json!([
+            "google_cloud_run_v2_service.api[\"eu\"].name",
+            "google_cloud_run_v2_service.api[\"eu\"]",
+            "google_cloud_run_v2_service.api"
+        ]),
+    );
+    let plan = json!({
+        "format_version": "1.2", "terraform_version": "1.9.8",
+        "resource_changes": [eu, us, grant],
+        "configuration": {
+            "provider_config": {"google": {"name": "google",
+                "full_name": "registry.terraform.io/hashicorp/google",
+                "expressions": {"project": {"constant_value": "acme-prod"},
+                                "region": {"constant_value": "europe-west1"}}}},
+            "root_module": {"resources": [config, grant_config]},
+        },
+    });
+    let report = report_of(&plan);
+    let public = |address: &str| after(&report, address).public;
+    assert_eq!(
+        public(r#"google_cloud_run_v2_service.api["eu"]"#),
+        Verdict::Yes,
+        "{:?}",
+        report.unresolved
+    );
+    assert_eq!(
+        public(r#"google_cloud_run_v2_service.api["us"]"#),
+        Verdict::No
+    );
+}
