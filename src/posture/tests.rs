@@ -138,8 +138,17 @@ pub(crate) fn analyze(changes: Vec<Value>) -> Report {
     analyze_configured(changes, Vec::new())
 }
 
+/// [`analyze`], also reporting the risky posture that the plan leaves unchanged (`--all`).
+pub(crate) fn analyze_all(changes: Vec<Value>) -> Report {
+    analyze_with(changes, Vec::new(), true)
+}
+
 /// [`analyze`], with these `configuration.root_module.resources` (address and expressions).
 pub(crate) fn analyze_configured(changes: Vec<Value>, configured: Vec<Value>) -> Report {
+    analyze_with(changes, configured, false)
+}
+
+fn analyze_with(changes: Vec<Value>, configured: Vec<Value>, include_unchanged: bool) -> Report {
     let resources: Vec<Value> = configured
         .into_iter()
         .map(|mut r| {
@@ -161,7 +170,8 @@ pub(crate) fn analyze_configured(changes: Vec<Value>, configured: Vec<Value>) ->
                             "region": {"constant_value": REGION}}}},
             "root_module": {"resources": resources}},
     });
-    crate::analyze(plan.to_string().as_bytes(), &crate::Options::default()).expect("a plan")
+    let options = crate::Options { include_unchanged };
+    crate::analyze(plan.to_string().as_bytes(), &options).expect("a plan")
 }
 
 /// The after side of the workload at `address`.
