@@ -24,6 +24,7 @@ pub(crate) mod diff;
 pub(crate) mod graph;
 pub(crate) mod iam;
 pub(crate) mod inventory;
+mod parallel;
 pub(crate) mod plan;
 pub(crate) mod posture;
 pub mod report;
@@ -68,10 +69,16 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
         configuration: &plan.configuration,
         variables: &plan.variables,
     };
-    let before = SideGraph::build(&inventory.before, &ctx);
-    let after = SideGraph::build(&inventory.after, &ctx);
-    let before_postures = posture::assess(&before, &after);
-    let after_postures = posture::assess(&after, &before);
+    // The two sides are independent until they are paired: each side's graph, then each side's
+    // postures (which read the other side's graph), are built on two threads.
+    let (before, after) = parallel::join(
+        || SideGraph::build(&inventory.before, &ctx),
+        || SideGraph::build(&inventory.after, &ctx),
+    );
+    let (before_postures, after_postures) = parallel::join(
+        || posture::assess(&before, &after),
+        || posture::assess(&after, &before),
+    );
     let pairs = diff::pair(before_postures, after_postures);
     let findings = diff::diff(&pairs, options.include_unchanged);
     let policy_diffs = diff::policy_diffs(&findings, &before, &after);
