@@ -36,8 +36,12 @@ pub(super) struct Document<'a> {
 /// receiver has stopped (it met an entry that is not a plan's), the rest are still scanned, so
 /// that a JSON error later in the document is reported as such.
 pub(super) struct DocumentSeed<'s, 'a> {
-    pub heads: &'s SyncSender<EntryHead<'a>>,
+    pub heads: &'s SyncSender<Vec<EntryHead<'a>>>,
 }
+
+/// How many heads go to the other thread at a time: one hand-over per head woke that thread
+/// up for every entry, which cost more than the scan gained.
+pub(super) const HEADS_PER_BATCH: usize = 64;
 
 impl<'de: 'a, 'a> DeserializeSeed<'de> for DocumentSeed<'_, 'a> {
     type Value = Document<'a>;
@@ -100,8 +104,9 @@ impl<'de: 'a, 'a> Visitor<'de> for DocumentSeed<'_, 'a> {
     }
 }
 
-/// `resource_changes`: `null`, or an array whose entries' heads are sent on; `true` for an array.
-struct Heads<'s, 'a>(&'s SyncSender<EntryHead<'a>>);
+/// `resource_changes`: `null`, or an array whose entries' heads are sent on in batches, in
+/// order; `true` for an array.
+struct Heads<'s, 'a>(&'s SyncSender<Vec<EntryHead<'a>>>);
 
 impl<'de: 'a, 'a> DeserializeSeed<'de> for Heads<'_, 'a> {
     type Value = bool;
@@ -131,9 +136,17 @@ impl<'de: 'a, 'a> Visitor<'de> for Heads<'_, 'a> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        let mut batch = Vec::with_capacity(HEADS_PER_BATCH);
         while let Some(head) = seq.next_element::<EntryHead<'a>>()? {
-            // A closed receiver wants no more heads; the scan goes on regardless.
-            let _ = self.0.send(head);
+            batch.push(head);
+            if batch.len() == HEADS_PER_BATCH {
+                // A closed receiver wants no more heads; the scan goes on regardless.
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(HEADS_PER_BATCH));
+                let _ = self.0.send(full);
+            }
+        }
+        if !batch.is_empty() {
+            let _ = self.0.send(batch);
         }
         Ok(true)
     }

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use document::DocumentSeed;
+use document::{DocumentSeed, HEADS_PER_BATCH};
 use entry::{EntryHead, read_entry, structure_error};
 use error::{json_error, strip_position};
 use prior_state::read_prior_data;
@@ -178,7 +178,8 @@ pub fn parse(
     wanted: &Wanted,
     sink: &mut (dyn FnMut(ResourceChange) + Send),
 ) -> Result<Plan, InputError> {
-    let (heads, entries) = std::sync::mpsc::sync_channel::<EntryHead>(HEADS_IN_FLIGHT);
+    let (heads, entries) =
+        std::sync::mpsc::sync_channel::<Vec<EntryHead>>(HEADS_IN_FLIGHT / HEADS_PER_BATCH);
     let (entries, doc) = crate::parallel::join(
         move || take_entries(entries, wanted, sink),
         || {
@@ -308,12 +309,12 @@ struct Entries {
 /// Projects each wanted entry whose head arrives and hands it to `sink`, in order, until the
 /// channel closes or an entry shows that the document is not a plan.
 fn take_entries(
-    heads: std::sync::mpsc::Receiver<EntryHead>,
+    heads: std::sync::mpsc::Receiver<Vec<EntryHead>>,
     wanted: &Wanted,
     sink: &mut (dyn FnMut(ResourceChange) + Send),
 ) -> Entries {
     let mut unreadable = Vec::new();
-    for (i, head) in heads.into_iter().enumerate() {
+    for (i, head) in heads.into_iter().flatten().enumerate() {
         if let Some(detail) = structure_error(i, &head) {
             return Entries {
                 structure_error: Some(detail),
