@@ -508,6 +508,54 @@ mod tests {
         assert_eq!(plan.unreadable[0].address, "google_x.a");
     }
 
+    /// A wanted entry's `change` is read in one pass; each way it can be malformed still makes
+    /// that entry unreadable, with the reason, and leaves the others alone.
+    #[test]
+    fn a_malformed_change_says_what_is_wrong() {
+        for (change, reason) in [
+            (
+                r#"{"actions":["create"],"after":{},"after":{}}"#,
+                "`change` is malformed: duplicate field `after`",
+            ),
+            (
+                r#"{"actions":["create"],"actions":["delete"],"after":{}}"#,
+                "`change` is malformed: duplicate field `actions`",
+            ),
+            (
+                r#"{"after":{}}"#,
+                "`change` is malformed: missing field `actions`",
+            ),
+            (
+                r#"{"actions":["explode"],"after":{}}"#,
+                r#"unrecognised actions ["explode"]"#,
+            ),
+            (
+                r#"{"actions":["create"],"after":{},"after_unknown":"yes"}"#,
+                "`change.after_unknown` is not an object or a boolean",
+            ),
+            (
+                r#"{"actions":["update"],"before":{},"after":{},"before_sensitive":7}"#,
+                "`change.before_sensitive` is not an object or a boolean",
+            ),
+            (
+                r#"{"actions":["create"],"after":{"member":"user:a","member":"allUsers"}}"#,
+                "`change` is malformed: duplicate key `member`",
+            ),
+        ] {
+            let text = format!(
+                r#"{{"format_version":"1.2","resource_changes":[
+                {{"address":"google_x.a","type":"google_x","change":{change}}},
+                {{"address":"google_x.b","type":"google_x","change":{{"actions":["create"],"after":{{}},"after_unknown":true,"after_sensitive":false}}}}]}}"#
+            );
+            let (plan, changes) = parse_all(&text).unwrap();
+            assert_eq!(plan.unreadable.len(), 1, "{change}");
+            assert_eq!(plan.unreadable[0].address, "google_x.a");
+            assert_eq!(plan.unreadable[0].reason, reason, "{change}");
+            assert_eq!(changes.len(), 1);
+            assert_eq!(changes[0].address.to_string(), "google_x.b");
+        }
+    }
+
     #[test]
     fn entries_or_changes_that_are_not_objects_are_not_a_plan() {
         for (text, detail) in [
