@@ -630,13 +630,29 @@ fn a_domain_mapping_whose_service_is_unknown_may_serve_it() {
         "{:?}",
         p.public_reasons
     );
-    assert!(
-        p.public_reasons
-            .iter()
-            .any(|r| r.contains("a domain mapping in the plan cannot be tied to its service")),
-        "{:?}",
-        p.public_reasons
+}
+
+#[test]
+fn a_domain_mapping_whose_service_is_unknown_serves_only_its_own_region() {
+    // The provider maps a domain to a service of the mapping's own location and project: a
+    // mapping in another region whose route_name is only known at apply cannot serve this
+    // service, which stays closed (run.app URL off, the only load balancer behind IAP).
+    let mut elsewhere = domain_mapping("api");
+    elsewhere["location"] = json!("us-central1");
+    let p = created(
+        json!({"default_uri_disabled": true}),
+        "allUsers",
+        [
+            load_balancer(iap_on()),
+            vec![unknown_after(
+                change(MAPPING, Value::Null, elsewhere),
+                "spec",
+            )],
+        ]
+        .concat(),
     );
+    assert_eq!(p.public, Verdict::No, "{:?}", p.public_reasons);
+    assert!(p.domain_mappings.is_empty());
 }
 
 #[test]
