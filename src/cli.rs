@@ -13,7 +13,7 @@ use runguard::report::location::{PlanOutput, TfTree};
 use runguard::report::text::TextOptions;
 use runguard::report::{Gate, Report};
 use runguard::rules::{RULES, Severity};
-use runguard::{Options, analyze};
+use runguard::{Options, analyze_owned};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -561,7 +561,7 @@ fn gate_threshold(flag: Option<FailOn>, config: Option<&Config>) -> Option<Sever
 /// Reads and analyses one plan; the error names the source.
 fn load_and_analyze(source: &str, options: &Options) -> Result<Report, String> {
     let (name, bytes) = read_input(source)?;
-    analyze(&bytes, options).map_err(|e| format!("{name}: {e}"))
+    analyze_owned(bytes, options).map_err(|e| format!("{name}: {e}"))
 }
 
 /// Analyses every plan on a pool of one worker per core (at most one per plan). Each worker
