@@ -509,7 +509,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                     None => Some(Target {
                         node: None,
                         account: None,
-                        member: Some(member.clone()),
+                        member: Some(member.to_string()),
                         project: email
                             .split_once('@')
                             .and_then(|(_, d)| d.strip_suffix(".iam.gserviceaccount.com"))
@@ -754,7 +754,7 @@ fn impersonators_of(
         for p in &b.principals {
             let excluded = match p {
                 Principal::Known { member, .. } => {
-                    is_service_agent(member) || Some(member.as_str()) == own_member
+                    is_service_agent(member) || Some(&**member) == own_member
                 }
                 Principal::Unknown => false,
             };
