@@ -713,3 +713,32 @@ fn a_role_whose_permissions_are_unknown_in_a_project_policy_is_left_unresolved()
     let members: Vec<&str> = p.invokers.iter().map(|i| i.principal.display()).collect();
     assert_eq!(members, ["user:alice@acme.example"]);
 }
+
+#[test]
+fn an_env_value_known_only_at_apply_is_still_plain_text() {
+    // An env `value` computed at apply (from another resource's attribute, say) lands in the
+    // revision as plain text all the same: under a credential's name it is flagged; under a
+    // setting's name it is not.
+    let env = json!([
+        {"name": "API_TOKEN", "value": null, "value_source": []},
+        {"name": "LOG_LEVEL", "value": null, "value_source": []},
+    ]);
+    let mut created = change(
+        API,
+        Value::Null,
+        service(json!({"template": [{
+            "service_account": format!("api-runtime@{PROJECT}.iam.gserviceaccount.com"),
+            "containers": [{"image": "europe-west1-docker.pkg.dev/acme-prod/c/api:1",
+                            "env": env}],
+            "vpc_access": [], "volumes": []}]})),
+    );
+    created["change"]["after_unknown"]["template"] =
+        json!([{"containers": [{"env": [{"value": true}, {"value": true}]}]}]);
+    let report = analyze(vec![created]);
+    let names: Vec<(&str, &str)> = after(&report, API)
+        .plaintext_secrets
+        .iter()
+        .map(|s| (s.name.as_str(), s.reason))
+        .collect();
+    assert_eq!(names, [("API_TOKEN", "secret-like name")]);
+}
