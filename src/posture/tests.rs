@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use crate::graph::Principal;
 use crate::iam::Level;
-use crate::posture::{Posture, Verdict};
+use crate::inventory::controls::BinaryAuthorization;
+use crate::posture::{Posture, Setting, Verdict};
 use crate::report::Report;
 
 const PROJECT: &str = "acme-prod";
@@ -741,4 +742,40 @@ fn an_env_value_known_only_at_apply_is_still_plain_text() {
         .map(|s| (s.name.as_str(), s.reason))
         .collect();
     assert_eq!(names, [("API_TOKEN", "secret-like name")]);
+}
+
+#[test]
+fn a_named_binary_authorization_policy_is_not_the_project_default() {
+    // `binary_authorization[0].policy` names a platform policy; the project's default policy
+    // decides only for `use_default = true`. A default policy in the plan that lets every image
+    // through does not turn the named policy off, and does for the service that uses the
+    // default.
+    let allow_all = change(
+        "google_binary_authorization_policy.project",
+        Value::Null,
+        json!({"project": PROJECT, "default_admission_rule": [
+            {"evaluation_mode": "ALWAYS_ALLOW", "enforcement_mode": "ENFORCED_BLOCK_AND_AUDIT_LOG",
+             "require_attestations_by": []}]}),
+    );
+    let with = |binary_authorization: Value| {
+        let report = analyze(vec![
+            change(
+                API,
+                Value::Null,
+                service(json!({"binary_authorization": binary_authorization})),
+            ),
+            allow_all.clone(),
+        ]);
+        after(&report, API).binary_authorization.clone()
+    };
+    let named = with(
+        json!([{"use_default": false, "breakglass_justification": null,
+        "policy": format!("projects/{PROJECT}/platforms/cloudRun/policies/strict")}]),
+    );
+    assert_eq!(named, Some(Setting::Set(BinaryAuthorization::Enforced)));
+    let default = with(
+        json!([{"use_default": true, "breakglass_justification": null,
+        "policy": null}]),
+    );
+    assert_eq!(default, Some(Setting::Set(BinaryAuthorization::Off)));
 }
