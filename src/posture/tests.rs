@@ -766,7 +766,7 @@ fn a_named_binary_authorization_policy_is_not_the_project_default() {
             ),
             allow_all.clone(),
         ]);
-        after(&report, API).binary_authorization.clone()
+        after(&report, API).binary_authorization
     };
     let named = with(
         json!([{"use_default": false, "breakglass_justification": null,
