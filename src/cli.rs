@@ -621,7 +621,7 @@ fn read_input(source: &str) -> Result<(String, Vec<u8>), String> {
     if path.is_dir() {
         return Err(format!("{source}: is a directory; pass the plan JSON file"));
     }
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = runguard::read_plan_file(path).map_err(|e| {
         let why = match e.kind() {
             io::ErrorKind::NotFound => "no such file".to_owned(),
             io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
