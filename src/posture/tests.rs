@@ -779,3 +779,29 @@ fn a_named_binary_authorization_policy_is_not_the_project_default() {
     );
     assert_eq!(default, Some(Setting::Set(BinaryAuthorization::Off)));
 }
+
+#[test]
+fn another_projects_default_binary_authorization_policy_does_not_decide() {
+    // The default policy is per project: one in another project that lets every image through
+    // leaves this service, which uses its own project's default, enforced.
+    let report = analyze(vec![
+        change(
+            API,
+            Value::Null,
+            service(json!({"binary_authorization": [{"use_default": true,
+                "breakglass_justification": null, "policy": null}]})),
+        ),
+        change(
+            "google_binary_authorization_policy.other",
+            Value::Null,
+            json!({"project": "acme-sandbox", "default_admission_rule": [
+                {"evaluation_mode": "ALWAYS_ALLOW",
+                 "enforcement_mode": "ENFORCED_BLOCK_AND_AUDIT_LOG",
+                 "require_attestations_by": []}]}),
+        ),
+    ]);
+    assert_eq!(
+        after(&report, API).binary_authorization,
+        Some(Setting::Set(BinaryAuthorization::Enforced))
+    );
+}
