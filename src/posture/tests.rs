@@ -805,3 +805,43 @@ fn another_projects_default_binary_authorization_policy_does_not_decide() {
         Some(Setting::Set(BinaryAuthorization::Enforced))
     );
 }
+
+#[test]
+fn a_grant_proven_over_an_unknown_runtime_account_is_listed_once_as_proven() {
+    // The runtime account is only known at apply, so it may be any account of its project; a
+    // project-level grant of roles/iam.serviceAccountUser reaches whichever it is. That grant
+    // is proven power over the runtime identity, and is listed once, as proven, not again as
+    // the possible power over each account it may be.
+    let mut created = change(API, Value::Null, service(json!({})));
+    created["change"]["after"]["template"][0]["service_account"] = Value::Null;
+    created["change"]["after_unknown"]["template"] = json!([{"service_account": true}]);
+    let configured = json!({"address": API, "expressions": {"template": [
+        {"service_account": {"references": ["var.runtime_account"]}}]}});
+    let report = analyze_configured(
+        vec![
+            created,
+            unchanged(
+                "google_service_account.worker",
+                json!({"account_id": "worker", "project": PROJECT, "name":
+                format!("projects/{PROJECT}/serviceAccounts/worker@{PROJECT}.iam.gserviceaccount.com"),
+                "email": format!("worker@{PROJECT}.iam.gserviceaccount.com"),
+                "unique_id": "104000000000000000001"}),
+            ),
+            change(
+                "google_project_iam_member.dev",
+                Value::Null,
+                json!({"project": PROJECT, "role": "roles/iam.serviceAccountUser",
+                   "member": "user:dev@acme.com", "condition": []}),
+            ),
+        ],
+        vec![configured],
+    );
+    let dev: Vec<bool> = after(&report, API)
+        .identity
+        .impersonators
+        .iter()
+        .filter(|i| i.principal.identity_key() == "user:dev@acme.com")
+        .map(|i| i.certain)
+        .collect();
+    assert_eq!(dev, [true]);
+}
