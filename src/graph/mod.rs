@@ -185,8 +185,6 @@ pub struct SideGraph<'i> {
     pub unresolved: Vec<Unresolved>,
     /// Some load-balancer link of this side could not be resolved (listed in `unresolved`).
     pub lb_unresolved: bool,
-    /// Some domain mapping of this side cannot be tied to a service (listed in `unresolved`).
-    pub domain_unresolved: bool,
     /// Who passes IAP: IAM on IAP web resources and the gates it governs.
     pub iap: iap::IapLinks,
     /// Each workload's project; an unset one filled from the provider configuration it uses.
@@ -269,7 +267,6 @@ impl<'i> SideGraph<'i> {
             domain_nodes: Table::new(),
             unresolved: Vec::new(),
             lb_unresolved: false,
-            domain_unresolved: false,
             iap: iap::IapLinks::default(),
             workload_projects: Table::new(),
             provider_projects: scopes::learn_provider_projects(inventory, ctx),

@@ -323,9 +323,10 @@ impl SideGraph<'_> {
                         &address,
                         format!("route_name unknown at plan time: {reason}"),
                     );
-                    self.domain_unresolved = true;
                     // The mapping still serves some service: each one of its project and
-                    // location may be it, so each gets the mapping as a possible path.
+                    // location may be it, so each gets the mapping as a possible path. The
+                    // provider maps a domain only to a service of the mapping's own location
+                    // and project, so no other service may be it.
                     let (project, location) = (project.clone(), m.location.clone());
                     let possible: Reached = self
                         .workloads()

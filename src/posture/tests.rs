@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use crate::graph::Principal;
 use crate::iam::Level;
-use crate::posture::{Posture, Verdict};
+use crate::inventory::controls::BinaryAuthorization;
+use crate::posture::{Posture, Setting, Verdict};
 use crate::report::Report;
 
 const PROJECT: &str = "acme-prod";
@@ -640,13 +641,29 @@ fn a_domain_mapping_whose_service_is_unknown_may_serve_it() {
         "{:?}",
         p.public_reasons
     );
-    assert!(
-        p.public_reasons
-            .iter()
-            .any(|r| r.contains("a domain mapping in the plan cannot be tied to its service")),
-        "{:?}",
-        p.public_reasons
+}
+
+#[test]
+fn a_domain_mapping_whose_service_is_unknown_serves_only_its_own_region() {
+    // The provider maps a domain to a service of the mapping's own location and project: a
+    // mapping in another region whose route_name is only known at apply cannot serve this
+    // service, which stays closed (run.app URL off, the only load balancer behind IAP).
+    let mut elsewhere = domain_mapping("api");
+    elsewhere["location"] = json!("us-central1");
+    let p = created(
+        json!({"default_uri_disabled": true}),
+        "allUsers",
+        [
+            load_balancer(iap_on()),
+            vec![unknown_after(
+                change(MAPPING, Value::Null, elsewhere),
+                "spec",
+            )],
+        ]
+        .concat(),
     );
+    assert_eq!(p.public, Verdict::No, "{:?}", p.public_reasons);
+    assert!(p.domain_mappings.is_empty());
 }
 
 #[test]
@@ -706,4 +723,135 @@ fn a_role_whose_permissions_are_unknown_in_a_project_policy_is_left_unresolved()
     );
     let members: Vec<&str> = p.invokers.iter().map(|i| i.principal.display()).collect();
     assert_eq!(members, ["user:alice@acme.example"]);
+}
+
+#[test]
+fn an_env_value_known_only_at_apply_is_still_plain_text() {
+    // An env `value` computed at apply (from another resource's attribute, say) lands in the
+    // revision as plain text all the same: under a credential's name it is flagged; under a
+    // setting's name it is not.
+    let env = json!([
+        {"name": "API_TOKEN", "value": null, "value_source": []},
+        {"name": "LOG_LEVEL", "value": null, "value_source": []},
+    ]);
+    let mut created = change(
+        API,
+        Value::Null,
+        service(json!({"template": [{
+            "service_account": format!("api-runtime@{PROJECT}.iam.gserviceaccount.com"),
+            "containers": [{"image": "europe-west1-docker.pkg.dev/acme-prod/c/api:1",
+                            "env": env}],
+            "vpc_access": [], "volumes": []}]})),
+    );
+    created["change"]["after_unknown"]["template"] =
+        json!([{"containers": [{"env": [{"value": true}, {"value": true}]}]}]);
+    let report = analyze(vec![created]);
+    let names: Vec<(&str, &str)> = after(&report, API)
+        .plaintext_secrets
+        .iter()
+        .map(|s| (s.name.as_str(), s.reason))
+        .collect();
+    assert_eq!(names, [("API_TOKEN", "secret-like name")]);
+}
+
+#[test]
+fn a_named_binary_authorization_policy_is_not_the_project_default() {
+    // `binary_authorization[0].policy` names a platform policy; the project's default policy
+    // decides only for `use_default = true`. A default policy in the plan that lets every image
+    // through does not turn the named policy off, and does for the service that uses the
+    // default.
+    let allow_all = change(
+        "google_binary_authorization_policy.project",
+        Value::Null,
+        json!({"project": PROJECT, "default_admission_rule": [
+            {"evaluation_mode": "ALWAYS_ALLOW", "enforcement_mode": "ENFORCED_BLOCK_AND_AUDIT_LOG",
+             "require_attestations_by": []}]}),
+    );
+    let with = |binary_authorization: Value| {
+        let report = analyze(vec![
+            change(
+                API,
+                Value::Null,
+                service(json!({"binary_authorization": binary_authorization})),
+            ),
+            allow_all.clone(),
+        ]);
+        after(&report, API).binary_authorization
+    };
+    let named = with(
+        json!([{"use_default": false, "breakglass_justification": null,
+        "policy": format!("projects/{PROJECT}/platforms/cloudRun/policies/strict")}]),
+    );
+    assert_eq!(named, Some(Setting::Set(BinaryAuthorization::Enforced)));
+    let default = with(
+        json!([{"use_default": true, "breakglass_justification": null,
+        "policy": null}]),
+    );
+    assert_eq!(default, Some(Setting::Set(BinaryAuthorization::Off)));
+}
+
+#[test]
+fn another_projects_default_binary_authorization_policy_does_not_decide() {
+    // The default policy is per project: one in another project that lets every image through
+    // leaves this service, which uses its own project's default, enforced.
+    let report = analyze(vec![
+        change(
+            API,
+            Value::Null,
+            service(json!({"binary_authorization": [{"use_default": true,
+                "breakglass_justification": null, "policy": null}]})),
+        ),
+        change(
+            "google_binary_authorization_policy.other",
+            Value::Null,
+            json!({"project": "acme-sandbox", "default_admission_rule": [
+                {"evaluation_mode": "ALWAYS_ALLOW",
+                 "enforcement_mode": "ENFORCED_BLOCK_AND_AUDIT_LOG",
+                 "require_attestations_by": []}]}),
+        ),
+    ]);
+    assert_eq!(
+        after(&report, API).binary_authorization,
+        Some(Setting::Set(BinaryAuthorization::Enforced))
+    );
+}
+
+#[test]
+fn a_grant_proven_over_an_unknown_runtime_account_is_listed_once_as_proven() {
+    // The runtime account is only known at apply, so it may be any account of its project; a
+    // project-level grant of roles/iam.serviceAccountUser reaches whichever it is. That grant
+    // is proven power over the runtime identity, and is listed once, as proven, not again as
+    // the possible power over each account it may be.
+    let mut created = change(API, Value::Null, service(json!({})));
+    created["change"]["after"]["template"][0]["service_account"] = Value::Null;
+    created["change"]["after_unknown"]["template"] = json!([{"service_account": true}]);
+    let configured = json!({"address": API, "expressions": {"template": [
+        {"service_account": {"references": ["var.runtime_account"]}}]}});
+    let report = analyze_configured(
+        vec![
+            created,
+            unchanged(
+                "google_service_account.worker",
+                json!({"account_id": "worker", "project": PROJECT, "name":
+                format!("projects/{PROJECT}/serviceAccounts/worker@{PROJECT}.iam.gserviceaccount.com"),
+                "email": format!("worker@{PROJECT}.iam.gserviceaccount.com"),
+                "unique_id": "104000000000000000001"}),
+            ),
+            change(
+                "google_project_iam_member.dev",
+                Value::Null,
+                json!({"project": PROJECT, "role": "roles/iam.serviceAccountUser",
+                   "member": "user:dev@acme.com", "condition": []}),
+            ),
+        ],
+        vec![configured],
+    );
+    let dev: Vec<bool> = after(&report, API)
+        .identity
+        .impersonators
+        .iter()
+        .filter(|i| i.principal.identity_key() == "user:dev@acme.com")
+        .map(|i| i.certain)
+        .collect();
+    assert_eq!(dev, [true]);
 }

@@ -428,3 +428,33 @@ fn an_ambiguous_admin_grant_counts_on_every_candidate() {
         .expect("iam-admin-granted");
     assert_eq!(admin_finding["workloads"].as_array().unwrap().len(), 2);
 }
+
+/// `analyze_owned`, which the binary uses to free a plan's bytes once they are read, reports
+/// exactly what `analyze` does, on every fixture and in every error.
+#[test]
+fn analyzing_owned_bytes_reports_the_same() {
+    let options = runguard::Options {
+        include_unchanged: true,
+    };
+    for p in scenario_plans()
+        .into_iter()
+        .chain(crate::support::adversary_plans())
+    {
+        let bytes = std::fs::read(&p).unwrap();
+        let borrowed =
+            runguard::analyze(&bytes, &options).map(|r| crate::support::render(&r, true).0);
+        let owned =
+            runguard::analyze_owned(bytes, &options).map(|r| crate::support::render(&r, true).0);
+        assert_eq!(borrowed, owned, "{}", p.display());
+    }
+    for bad in [
+        &b""[..],
+        b"PK\x03\x04",
+        b"{\"format_version\":\"1.2\",\"resource_changes\":[7]}",
+    ] {
+        assert_eq!(
+            runguard::analyze(bad, &options).map(|_| ()),
+            runguard::analyze_owned(bad.to_vec(), &options).map(|_| ())
+        );
+    }
+}

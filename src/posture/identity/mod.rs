@@ -174,7 +174,7 @@ impl Impersonator {
     /// the same grant, since two unknown values may differ.
     pub fn principal_key(&self) -> String {
         match &self.principal {
-            Principal::Known { member, .. } => member.clone(),
+            Principal::Known { member, .. } => member.to_string(),
             Principal::Unknown => format!("(unknown member of {})", self.granted_by),
         }
     }

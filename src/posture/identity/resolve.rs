@@ -2,7 +2,7 @@
 //! of principals that can act as it, each account's computed once and shared by the workloads
 //! that run as it.
 
-use super::roles::{grants_to_unknown_members, held_roles, roles_through_sets, settle_roles};
+use super::roles::{PrincipalSetGrants, grants_to_unknown_members, held_roles, settle_roles};
 use super::*;
 
 /// An account whose controllers are looked up: a node of the graph, or (for an implicit
@@ -55,6 +55,43 @@ type UnknownAccountKey = (String, Option<Vec<Address>>, Option<String>);
 /// Roles, controllers and keys, sorted and without repeats, as workloads share them.
 type Settled = (Arc<[HeldRole]>, Arc<[Impersonator]>, Arc<[HeldKey]>);
 
+/// The `google_service_account`s of the plan whose unique id is known at plan time, as
+/// [`Identities::unique_id_known`] matches an account to them: by email, ignoring case, when
+/// both are known, else by address. Indexed once per side, since every runtime account asks.
+struct UniqueIdsKnown {
+    /// Lowercase emails of such accounts whose email is known.
+    emails: HashSet<String>,
+    /// Addresses of such accounts whose email is not known.
+    addresses_without_email: HashSet<Address>,
+    /// Addresses of every such account.
+    addresses: HashSet<Address>,
+}
+
+impl UniqueIdsKnown {
+    fn new(g: &SideGraph) -> Self {
+        let mut known = UniqueIdsKnown {
+            emails: HashSet::new(),
+            addresses_without_email: HashSet::new(),
+            addresses: HashSet::new(),
+        };
+        for s in &g.inventory.service_accounts {
+            if !matches!(s.unique_id, Tri::Known(_)) {
+                continue;
+            }
+            match &s.email {
+                Tri::Known(e) => {
+                    known.emails.insert(e.to_ascii_lowercase());
+                }
+                _ => {
+                    known.addresses_without_email.insert(s.address.clone());
+                }
+            }
+            known.addresses.insert(s.address.clone());
+        }
+        known
+    }
+}
+
 /// Assesses runtime identities. Each account's one-hop controllers are computed once:
 /// thousands of workloads can share one account, and chains revisit the same accounts.
 pub struct Identities<'g, 'i> {
@@ -73,6 +110,10 @@ pub struct Identities<'g, 'i> {
     no_account_roles: Arc<[HeldRole]>,
     /// The grants that may be to any account ([`grants_to_unknown_members`]), found once.
     to_unknown_members: Vec<HeldRole>,
+    /// The scope grants to principal sets of service accounts, found once.
+    set_grants: PrincipalSetGrants,
+    /// The accounts of the plan whose unique id is known, found once.
+    ids_known: UniqueIdsKnown,
     /// Service account IAM resources that name no account of the plan although they may name
     /// any ([`unnamed`]), and whether they name it by unique id.
     unlinked_account_grants: Vec<(IamIndex, bool)>,
@@ -104,6 +145,8 @@ impl<'g, 'i> Identities<'g, 'i> {
             grant_ids: HashMap::new(),
             roles: HashMap::new(),
             to_unknown_members: to_unknown_members.clone(),
+            set_grants: PrincipalSetGrants::new(g),
+            ids_known: UniqueIdsKnown::new(g),
             no_account_roles: settle_roles(to_unknown_members),
             unlinked_account_grants: g
                 .iam_resources()
@@ -238,10 +281,11 @@ impl<'g, 'i> Identities<'g, 'i> {
         };
         let g = self.g;
         let to_unknown_members = &self.to_unknown_members;
+        let set_grants = &self.set_grants;
         Arc::clone(self.roles.entry(a).or_insert_with(|| {
             let node = target.node.expect("an account has a node");
             let mut roles = held_roles(g, node, a);
-            roles.extend(roles_through_sets(g, Some(a), target.project.as_deref()));
+            roles.extend(set_grants.roles_of(g, Some(a), target.project.as_deref()));
             roles.extend(to_unknown_members.iter().cloned());
             settle_roles(roles)
         }))
@@ -299,7 +343,7 @@ impl<'g, 'i> Identities<'g, 'i> {
         // An account outside the plan may be in any principal set the plan grants to.
         let mut roles = match candidates {
             Some(_) => Vec::new(),
-            None => roles_through_sets(g, None, None),
+            None => self.set_grants.roles_of(g, None, None),
         };
         let (mut impersonators, mut keys) = (Vec::new(), Vec::new());
         for (a, node) in accounts {
@@ -422,13 +466,19 @@ impl<'g, 'i> Identities<'g, 'i> {
             return false;
         };
         let account = &self.g.accounts[a];
-        self.g.inventory.service_accounts.iter().any(|s| {
-            let same = match (&s.email, &account.email) {
-                (Tri::Known(e), Some(email)) => e.eq_ignore_ascii_case(email),
-                _ => account.address.as_ref() == Some(&s.address),
-            };
-            same && matches!(s.unique_id, Tri::Known(_))
-        })
+        let by_address = |addresses: &HashSet<Address>| {
+            account
+                .address
+                .as_ref()
+                .is_some_and(|a| addresses.contains(a))
+        };
+        match &account.email {
+            Some(email) => {
+                self.ids_known.emails.contains(&email.to_ascii_lowercase())
+                    || by_address(&self.ids_known.addresses_without_email)
+            }
+            None => by_address(&self.ids_known.addresses),
+        }
     }
 
     fn account_target(&self, node: NodeIndex, a: AccountIndex) -> Target {
@@ -459,7 +509,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                     None => Some(Target {
                         node: None,
                         account: None,
-                        member: Some(member.clone()),
+                        member: Some(member.to_string()),
                         project: email
                             .split_once('@')
                             .and_then(|(_, d)| d.strip_suffix(".iam.gserviceaccount.com"))
@@ -704,7 +754,7 @@ fn impersonators_of(
         for p in &b.principals {
             let excluded = match p {
                 Principal::Known { member, .. } => {
-                    is_service_agent(member) || Some(member.as_str()) == own_member
+                    is_service_agent(member) || Some(&**member) == own_member
                 }
                 Principal::Unknown => false,
             };
