@@ -774,3 +774,73 @@ fn a_reference_with_an_instance_key_means_that_instance() {
         Verdict::No
     );
 }
+
+/// A new service whose runtime account is chosen at apply between two accounts the plan
+/// creates (`var.use_a ? google_service_account.a.email : google_service_account.b.email`,
+/// which `configuration` keeps as references only) may run as either. A user who may mint
+/// tokens for one of them (`roles/iam.serviceAccountTokenCreator`) may act as its runtime
+/// identity: listed, as uncertain.
+#[test]
+fn a_runtime_account_chosen_at_apply_among_planned_accounts_is_any_of_them() {
+    use crate::posture::tests::{after, analyze_configured, change, service, unknown_after};
+    use serde_json::json;
+    let account = |id: &str| {
+        unknown_after(
+            unknown_after(
+                change(
+                    &format!("google_service_account.{id}"),
+                    Value::Null,
+                    json!({"account_id": id, "project": "acme-prod", "display_name": id,
+                           "disabled": false, "description": "", "email": "", "member": ""}),
+                ),
+                "email",
+            ),
+            "member",
+        )
+    };
+    let mut api = service(json!({}));
+    api["template"][0]
+        .as_object_mut()
+        .expect("a template")
+        .remove("service_account");
+    let mut api = change("google_cloud_run_v2_service.api", Value::Null, api);
+    api["change"]["after_unknown"]["template"] = json!([{"service_account": true}]);
+    let grant = unknown_after(
+        change(
+            "google_service_account_iam_member.ops",
+            Value::Null,
+            json!({"service_account_id": "", "role": "roles/iam.serviceAccountTokenCreator",
+                   "member": "user:ops@acme.example", "condition": []}),
+        ),
+        "service_account_id",
+    );
+    let report = analyze_configured(
+        vec![account("a"), account("b"), api, grant],
+        vec![
+            json!({"address": "google_cloud_run_v2_service.api", "expressions": {
+                "name": {"constant_value": "api"},
+                "location": {"constant_value": "europe-west1"},
+                "template": [{"service_account": {"references": [
+                    "var.use_a", "google_service_account.a.email", "google_service_account.a",
+                    "google_service_account.b.email", "google_service_account.b"]}}]}}),
+            json!({"address": "google_service_account_iam_member.ops", "expressions": {
+                "service_account_id": {"references": [
+                    "google_service_account.a.name", "google_service_account.a"]},
+                "role": {"constant_value": "roles/iam.serviceAccountTokenCreator"},
+                "member": {"constant_value": "user:ops@acme.example"}}}),
+        ],
+    );
+    let api = after(&report, "google_cloud_run_v2_service.api");
+    let impersonators: Vec<(&str, bool)> = api
+        .identity
+        .impersonators
+        .iter()
+        .map(|i| (i.principal.display(), i.certain))
+        .collect();
+    assert_eq!(
+        impersonators,
+        [("user:ops@acme.example", false)],
+        "{:?}",
+        report.unresolved
+    );
+}
