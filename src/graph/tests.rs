@@ -782,7 +782,7 @@ fn a_reference_with_an_instance_key_means_that_instance() {
 /// identity: listed, as uncertain.
 #[test]
 fn a_runtime_account_chosen_at_apply_among_planned_accounts_is_any_of_them() {
-    use crate::posture::tests::{after, analyze_configured, change, service, unknown_after};
+    use crate::posture::tests::{after, analyze_with_variables, change, service, unknown_after};
     use serde_json::json;
     let account = |id: &str| {
         unknown_after(
@@ -814,7 +814,7 @@ fn a_runtime_account_chosen_at_apply_among_planned_accounts_is_any_of_them() {
         ),
         "service_account_id",
     );
-    let report = analyze_configured(
+    let report = analyze_with_variables(
         vec![account("a"), account("b"), api, grant],
         vec![
             json!({"address": "google_cloud_run_v2_service.api", "expressions": {
@@ -829,6 +829,7 @@ fn a_runtime_account_chosen_at_apply_among_planned_accounts_is_any_of_them() {
                 "role": {"constant_value": "roles/iam.serviceAccountTokenCreator"},
                 "member": {"constant_value": "user:ops@acme.example"}}}),
         ],
+        json!({"use_a": {"value": true}}),
     );
     let api = after(&report, "google_cloud_run_v2_service.api");
     let impersonators: Vec<(&str, bool)> = api

@@ -141,15 +141,29 @@ pub(crate) fn analyze(changes: Vec<Value>) -> Report {
 
 /// [`analyze`], also reporting the risky posture that the plan leaves unchanged (`--all`).
 pub(crate) fn analyze_all(changes: Vec<Value>) -> Report {
-    analyze_with(changes, Vec::new(), true)
+    analyze_with(changes, Vec::new(), json!({}), true)
 }
 
 /// [`analyze`], with these `configuration.root_module.resources` (address and expressions).
 pub(crate) fn analyze_configured(changes: Vec<Value>, configured: Vec<Value>) -> Report {
-    analyze_with(changes, configured, false)
+    analyze_with(changes, configured, json!({}), false)
 }
 
-fn analyze_with(changes: Vec<Value>, configured: Vec<Value>, include_unchanged: bool) -> Report {
+/// [`analyze_configured`], with these root module `variables` (`{"name": {"value": …}}`).
+pub(crate) fn analyze_with_variables(
+    changes: Vec<Value>,
+    configured: Vec<Value>,
+    variables: Value,
+) -> Report {
+    analyze_with(changes, configured, variables, false)
+}
+
+fn analyze_with(
+    changes: Vec<Value>,
+    configured: Vec<Value>,
+    variables: Value,
+    include_unchanged: bool,
+) -> Report {
     let resources: Vec<Value> = configured
         .into_iter()
         .map(|mut r| {
@@ -165,6 +179,7 @@ fn analyze_with(changes: Vec<Value>, configured: Vec<Value>, include_unchanged: 
         .collect();
     let plan = json!({
         "format_version": "1.2", "terraform_version": "1.9.8", "resource_changes": changes,
+        "variables": variables,
         "configuration": {"provider_config": {"google": {"name": "google",
             "full_name": "registry.terraform.io/hashicorp/google",
             "expressions": {"project": {"constant_value": PROJECT},
