@@ -845,3 +845,155 @@ fn a_runtime_account_chosen_at_apply_among_planned_accounts_is_any_of_them() {
         report.unresolved
     );
 }
+
+/// `api` created with its runtime account unknown at plan time, and not configured: Cloud Run
+/// picks the default compute account of its project.
+fn created_on_an_unknown_account() -> Value {
+    use crate::posture::tests::{change, service};
+    use serde_json::json;
+    let mut api = service(json!({}));
+    api["template"][0]
+        .as_object_mut()
+        .expect("a template")
+        .remove("service_account");
+    let mut api = change("google_cloud_run_v2_service.api", Value::Null, api);
+    api["change"]["after_unknown"]["template"] = json!([{"service_account": true}]);
+    api
+}
+
+/// The default compute account of a project is `NUMBER-compute@developer.gserviceaccount.com`:
+/// the plan names it for `acme-prod` twice (its `google_project`'s number and `data
+/// "google_compute_default_service_account"`), and another project's too. A new service left
+/// on the default account runs as its own project's.
+#[test]
+fn a_new_service_on_the_default_account_runs_as_its_own_projects() {
+    use crate::posture::tests::{after, unchanged};
+    use serde_json::json;
+    let project = |id: &str, number: &str| {
+        unchanged(
+            &format!("google_project.{}", id.trim_start_matches("acme-")),
+            json!({"project_id": id, "name": id, "number": number, "org_id": "123456789",
+                   "folder_id": null, "billing_account": "000000-000000-000000",
+                   "id": format!("projects/{id}")}),
+        )
+    };
+    let plan = json!({
+        "format_version": "1.2", "terraform_version": "1.9.8",
+        "resource_changes": [
+            created_on_an_unknown_account(),
+            project("acme-prod", "111111111111"),
+            project("acme-dev", "222222222222"),
+        ],
+        "prior_state": {"format_version": "1.0", "terraform_version": "1.9.8",
+            "values": {"root_module": {"resources": [{
+                "address": "data.google_compute_default_service_account.prod", "mode": "data",
+                "type": "google_compute_default_service_account", "name": "prod",
+                "provider_name": "registry.terraform.io/hashicorp/google", "schema_version": 0,
+                "values": {"project": "acme-prod",
+                           "email": "111111111111-compute@developer.gserviceaccount.com",
+                           "id": "projects/acme-prod/serviceAccounts/111111111111-compute@developer.gserviceaccount.com"},
+                "sensitive_values": {}}]}}},
+        "configuration": {
+            "provider_config": {"google": {"name": "google",
+                "full_name": "registry.terraform.io/hashicorp/google",
+                "expressions": {"project": {"constant_value": "acme-prod"}}}},
+            "root_module": {"resources": [{
+                "address": "google_cloud_run_v2_service.api", "mode": "managed",
+                "type": "google_cloud_run_v2_service", "name": "api",
+                "provider_config_key": "google", "schema_version": 0,
+                "expressions": {"name": {"constant_value": "api"},
+                                "location": {"constant_value": "europe-west1"}}}]},
+        },
+    });
+    let report = report_of(&plan);
+    let api = after(&report, "google_cloud_run_v2_service.api");
+    assert_eq!(
+        api.identity.service_account.as_deref(),
+        Some("111111111111-compute@developer.gserviceaccount.com"),
+        "{:?}",
+        report.unresolved
+    );
+}
+
+/// `var.custom ? google_service_account.a.email : null` on a new service, where the plan states
+/// the account's email: had the value been that email it would be known, so it is null, and
+/// Cloud Run picks the default account.
+#[test]
+fn a_runtime_account_that_would_be_known_if_it_were_an_account_is_the_default() {
+    use crate::posture::tests::{after, analyze_with_variables, change};
+    use serde_json::json;
+    let account = change(
+        "google_service_account.a",
+        Value::Null,
+        json!({"account_id": "a", "project": "acme-prod", "display_name": "a",
+               "disabled": false, "description": "",
+               "email": "a@acme-prod.iam.gserviceaccount.com",
+               "member": "serviceAccount:a@acme-prod.iam.gserviceaccount.com"}),
+    );
+    let report = analyze_with_variables(
+        vec![created_on_an_unknown_account(), account],
+        vec![
+            json!({"address": "google_cloud_run_v2_service.api", "expressions": {
+                "name": {"constant_value": "api"},
+                "location": {"constant_value": "europe-west1"},
+                "template": [{"service_account": {"references": [
+                    "var.custom", "google_service_account.a.email",
+                    "google_service_account.a"]}}]}}),
+        ],
+        json!({"custom": {"value": false}}),
+    );
+    let api = after(&report, "google_cloud_run_v2_service.api");
+    assert!(api.identity.implicit, "{:?}", report.unresolved);
+}
+
+/// A runtime account built from known values and a function Terraform only evaluates at apply
+/// (`"${var.prefix}-${uuid()}@…"`: `configuration` records only `var.prefix`) may be any
+/// account of the project: a user who may mint tokens for the project's one account may act as
+/// the runtime identity, as uncertain.
+#[test]
+fn a_runtime_account_unknown_from_known_values_may_be_any_account_of_its_project() {
+    use crate::posture::tests::{after, analyze_with_variables, unchanged};
+    use serde_json::json;
+    let email = "worker@acme-prod.iam.gserviceaccount.com";
+    let account = format!("projects/acme-prod/serviceAccounts/{email}");
+    let report = analyze_with_variables(
+        vec![
+            created_on_an_unknown_account(),
+            unchanged(
+                "google_service_account.worker",
+                json!({"account_id": "worker", "project": "acme-prod", "display_name": "worker",
+                       "disabled": false, "description": "", "email": email,
+                       "member": format!("serviceAccount:{email}"), "name": account,
+                       "unique_id": "104857600000000000001", "id": account}),
+            ),
+            unchanged(
+                "google_service_account_iam_member.ops",
+                json!({"service_account_id": account,
+                       "role": "roles/iam.serviceAccountTokenCreator",
+                       "member": "user:ops@acme.example", "condition": [],
+                       "etag": "BwYk3xq1Rk0=",
+                       "id": format!("{account}/roles/iam.serviceAccountTokenCreator/user:ops@acme.example")}),
+            ),
+        ],
+        vec![
+            json!({"address": "google_cloud_run_v2_service.api", "expressions": {
+                "name": {"constant_value": "api"},
+                "location": {"constant_value": "europe-west1"},
+                "template": [{"service_account": {"references": ["var.prefix"]}}]}}),
+        ],
+        json!({"prefix": {"value": "api"}}),
+    );
+    let api = after(&report, "google_cloud_run_v2_service.api");
+    let impersonators: Vec<(&str, bool)> = api
+        .identity
+        .impersonators
+        .iter()
+        .map(|i| (i.principal.display(), i.certain))
+        .collect();
+    assert_eq!(
+        impersonators,
+        [("user:ops@acme.example", false)],
+        "{:?}",
+        report.unresolved
+    );
+}
