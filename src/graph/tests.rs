@@ -1102,3 +1102,36 @@ fn a_key_for_an_account_from_a_sensitive_value_is_unresolved() {
         )]
     );
 }
+
+/// A key created for the runtime account named by its id (`projects/P/serviceAccounts/EMAIL`,
+/// known at plan time) is a long-lived credential for the service's identity.
+#[test]
+fn a_key_for_the_runtime_account_named_by_its_id_is_for_the_service() {
+    use crate::posture::tests::{analyze, change, service, unchanged};
+    use serde_json::json;
+    let report = analyze(vec![
+        unchanged("google_cloud_run_v2_service.api", service(json!({}))),
+        change(
+            "google_service_account_key.k",
+            Value::Null,
+            json!({"service_account_id":
+                       "projects/acme-prod/serviceAccounts/api-runtime@acme-prod.iam.gserviceaccount.com",
+                   "key_algorithm": "KEY_ALG_RSA_2048",
+                   "private_key_type": "TYPE_GOOGLE_CREDENTIALS_FILE",
+                   "public_key_type": "TYPE_X509_PEM_FILE", "keepers": null}),
+        ),
+    ]);
+    let keys: Vec<(&str, &[String])> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule.id == "identity-key-created")
+        .map(|f| (f.rule.id, f.workloads.as_slice()))
+        .collect();
+    assert_eq!(
+        keys,
+        [(
+            "identity-key-created",
+            &["google_cloud_run_v2_service.api".to_owned()][..]
+        )]
+    );
+}
