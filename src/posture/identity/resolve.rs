@@ -678,18 +678,34 @@ impl<'g, 'i> OtherSide<'g, 'i> {
 
 /// Impersonators sorted, without repeats, and without the possible one a proven one repeats.
 fn settle_impersonators(impersonators: Vec<Impersonator>) -> Arc<[Impersonator]> {
-    let proven: HashSet<(String, String, String)> = impersonators
-        .iter()
-        .filter(|i| i.certain)
-        .map(|i| (i.principal_key(), i.role.clone(), i.granted_by.clone()))
-        .collect();
+    if impersonators.iter().all(|i| i.certain) {
+        return sorted(impersonators);
+    }
+    // The principal (an unknown one is told apart by its grant, which is in the key), role and
+    // grant, borrowed: this runs for every runtime account, over every controller it has.
+    fn key(i: &Impersonator) -> (Option<&str>, &str, &str) {
+        let principal = match &i.principal {
+            Principal::Known { member, .. } => Some(&**member),
+            Principal::Unknown => None,
+        };
+        (principal, &i.role, &i.granted_by)
+    }
+    let keep: Vec<bool> = {
+        let proven: HashSet<_> = impersonators
+            .iter()
+            .filter(|i| i.certain)
+            .map(key)
+            .collect();
+        impersonators
+            .iter()
+            .map(|i| i.certain || !proven.contains(&key(i)))
+            .collect()
+    };
     sorted(
         impersonators
             .into_iter()
-            .filter(|i| {
-                i.certain
-                    || !proven.contains(&(i.principal_key(), i.role.clone(), i.granted_by.clone()))
-            })
+            .zip(keep)
+            .filter_map(|(i, keep)| keep.then_some(i))
             .collect(),
     )
 }
