@@ -845,3 +845,83 @@ fn a_grant_proven_over_an_unknown_runtime_account_is_listed_once_as_proven() {
         .collect();
     assert_eq!(dev, [true]);
 }
+
+/// A plan that creates `api` reading the secret `db-password` of its project from an env var,
+/// with `grants` (IAM changes); the secrets its runtime account provably cannot read.
+fn secrets_without_access(grants: Vec<Value>) -> Vec<String> {
+    let env = json!([{"name": "DB_PASSWORD", "value": null, "value_source": [
+        {"secret_key_ref": [{"secret": "db-password", "version": "latest"}]}]}]);
+    let mut changes = vec![change(
+        API,
+        Value::Null,
+        service(json!({"template": [{
+            "service_account": format!("api-runtime@{PROJECT}.iam.gserviceaccount.com"),
+            "containers": [{"image": "europe-west1-docker.pkg.dev/acme-prod/c/api:1",
+                            "env": env}],
+            "vpc_access": [], "volumes": []}]})),
+    )];
+    changes.extend(grants);
+    after(&analyze(changes), API).secrets_without_access.clone()
+}
+
+/// `role` granted to the runtime account by a `google_{scope}_iam_member` with `target`
+/// (`{"project": …}`, `{"folder": …}`, `{"bucket": …}`…).
+fn grant_to_runtime(scope: &str, target: Value, role: &str) -> Value {
+    let mut values = target;
+    values["role"] = role.into();
+    values["member"] =
+        format!("serviceAccount:api-runtime@{PROJECT}.iam.gserviceaccount.com").into();
+    values["condition"] = json!([]);
+    change(
+        &format!("google_{scope}_iam_member.grant"),
+        Value::Null,
+        values,
+    )
+}
+
+#[test]
+fn a_secret_is_read_through_a_grant_on_its_project_or_above() {
+    const ACCESSOR: &str = "roles/secretmanager.secretAccessor";
+    let missing = vec![format!("projects/{PROJECT}/secrets/db-password")];
+    assert_eq!(secrets_without_access(Vec::new()), missing);
+    // The secret's own project, or a folder above it (which folder holds the project is outside
+    // the plan, so any may), gives access.
+    assert!(
+        secrets_without_access(vec![grant_to_runtime(
+            "project",
+            json!({"project": PROJECT}),
+            ACCESSOR
+        )])
+        .is_empty()
+    );
+    assert!(
+        secrets_without_access(vec![grant_to_runtime(
+            "folder",
+            json!({"folder": "folders/1234567"}),
+            ACCESSOR
+        )])
+        .is_empty()
+    );
+    // Another project's grant does not.
+    assert_eq!(
+        secrets_without_access(vec![grant_to_runtime(
+            "project",
+            json!({"project": "acme-sandbox"}),
+            ACCESSOR
+        )]),
+        missing
+    );
+    // A project known only at apply may be the secret's.
+    let mut unknown_project = grant_to_runtime("project", json!({"project": PROJECT}), ACCESSOR);
+    unknown_project = unknown_after(unknown_project, "project");
+    assert!(secrets_without_access(vec![unknown_project]).is_empty());
+    // A grant on a bucket, even of a custom role, reads no secret.
+    assert_eq!(
+        secrets_without_access(vec![grant_to_runtime(
+            "storage_bucket",
+            json!({"bucket": "acme-prod-assets"}),
+            &format!("projects/{PROJECT}/roles/assetReader")
+        )]),
+        missing
+    );
+}
