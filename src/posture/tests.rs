@@ -925,3 +925,34 @@ fn a_secret_is_read_through_a_grant_on_its_project_or_above() {
         missing
     );
 }
+
+#[test]
+fn a_secret_grant_counts_only_for_the_runtime_account_unless_its_role_may_carry_access() {
+    let missing = vec![format!("projects/{PROJECT}/secrets/db-password")];
+    // A binding or a policy whose members the plan knows, none of them the runtime account,
+    // gives it nothing.
+    let binding = change(
+        "google_project_iam_binding.accessors",
+        Value::Null,
+        json!({"project": PROJECT, "role": "roles/secretmanager.secretAccessor",
+               "members": ["user:dev@acme.com"], "condition": []}),
+    );
+    assert_eq!(secrets_without_access(vec![binding]), missing);
+    let policy_data = json!({"bindings": [{"role": "roles/secretmanager.secretAccessor",
+                                           "members": ["user:dev@acme.com"]}]});
+    let policy = change(
+        "google_project_iam_policy.project",
+        Value::Null,
+        json!({"project": PROJECT, "policy_data": policy_data.to_string()}),
+    );
+    assert_eq!(secrets_without_access(vec![policy]), missing);
+    // A custom role granted to it may carry secretmanager.versions.access.
+    assert!(
+        secrets_without_access(vec![grant_to_runtime(
+            "project",
+            json!({"project": PROJECT}),
+            &format!("projects/{PROJECT}/roles/secretReader")
+        )])
+        .is_empty()
+    );
+}
