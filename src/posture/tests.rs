@@ -956,3 +956,56 @@ fn a_secret_grant_counts_only_for_the_runtime_account_unless_its_role_may_carry_
         .is_empty()
     );
 }
+
+#[test]
+fn an_account_in_a_chain_is_not_its_own_impersonator() {
+    // ci@acme-tools can mint tokens for the runtime account (a grant on that account), and
+    // holds a role over every account of its own project, itself included. Acting as itself
+    // adds nothing: ci is listed once, through its grant on the runtime account, never as
+    // acting as ci "which can act as" the runtime account. Whether the plan manages ci or
+    // only names it.
+    let ci = "ci@acme-tools.iam.gserviceaccount.com";
+    let runtime = format!("api-runtime@{PROJECT}.iam.gserviceaccount.com");
+    for managed in [true, false] {
+        let mut changes = vec![
+            change(API, Value::Null, service(json!({}))),
+            change(
+                "google_service_account_iam_member.ci_mints",
+                Value::Null,
+                json!({"service_account_id":
+                           format!("projects/{PROJECT}/serviceAccounts/{runtime}"),
+                       "role": "roles/iam.serviceAccountTokenCreator",
+                       "member": format!("serviceAccount:{ci}"), "condition": []}),
+            ),
+            change(
+                "google_project_iam_member.ci_tools",
+                Value::Null,
+                json!({"project": "acme-tools", "role": "roles/iam.serviceAccountUser",
+                       "member": format!("serviceAccount:{ci}"), "condition": []}),
+            ),
+        ];
+        if managed {
+            changes.push(unchanged(
+                "google_service_account.ci",
+                json!({"account_id": "ci", "project": "acme-tools",
+                       "name": format!("projects/acme-tools/serviceAccounts/{ci}"),
+                       "email": ci, "unique_id": "104000000000000000003"}),
+            ));
+        }
+        let report = analyze(changes);
+        let chains: Vec<(&str, &str)> = after(&report, API)
+            .identity
+            .impersonators
+            .iter()
+            .map(|i| (i.principal.display(), i.granted_by.as_str()))
+            .collect();
+        assert_eq!(
+            chains,
+            [(
+                format!("serviceAccount:{ci}").as_str(),
+                "google_service_account_iam_member.ci_mints"
+            )],
+            "managed: {managed}"
+        );
+    }
+}
