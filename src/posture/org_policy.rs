@@ -506,6 +506,8 @@ mod tests {
         assert_eq!(evidence, "google_org_policy_policy.no_editor");
         assert_eq!(proven.default_account_mitigation(false), None);
         assert!(proven.unproven_automatic_grants(false).is_some());
+        // Proven for the implicit account: nothing is left unproven to say about it.
+        assert_eq!(proven.unproven_automatic_grants(true), None);
         // Created in the same plan: nothing orders it before the project.
         let same_plan = guards(&on_folder, &[], &[new_project(folder.clone())]);
         assert_eq!(same_plan.default_account_mitigation(true), None);
@@ -595,6 +597,32 @@ mod tests {
             Some("google_org_policy_policy.org")
         );
         assert_eq!(other.refusing_ingress(Ingress::Internal), None);
+    }
+
+    #[test]
+    fn a_denied_ingress_value_is_refused_and_no_other() {
+        // `run.allowedIngress` as a deny list: the denied value is refused, the others pass.
+        let policies = [policy(
+            "google_org_policy_policy.no_public_ingress",
+            ALLOWED_INGRESS,
+            PolicyParent::Project("acme-prod".into()),
+            PolicyRule::Values {
+                allowed: Vec::new(),
+                denied: vec!["all".into()],
+                allow_all: false,
+                deny_all: false,
+            },
+        )];
+        let guards = OrgGuards::of(&policies, &[], &prod());
+        assert_eq!(
+            guards.refusing_ingress(Ingress::All),
+            Some("google_org_policy_policy.no_public_ingress")
+        );
+        assert_eq!(guards.refusing_ingress(Ingress::Internal), None);
+        assert_eq!(
+            guards.refusing_ingress(Ingress::InternalAndLoadBalancing),
+            None
+        );
     }
 
     #[test]
