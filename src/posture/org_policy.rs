@@ -512,6 +512,15 @@ mod tests {
         let same_plan = guards(&on_folder, &[], &[new_project(folder.clone())]);
         assert_eq!(same_plan.default_account_mitigation(true), None);
         assert!(same_plan.unproven_automatic_grants(true).is_some());
+        // Another constraint enforced there before the plan proves nothing about this one.
+        let other_before = [policy(
+            "google_org_policy_policy.no_keys",
+            "constraints/iam.disableServiceAccountKeyCreation",
+            folder.clone(),
+            enforced(None),
+        )];
+        let other = guards(&on_folder, &other_before, &[new_project(folder.clone())]);
+        assert_eq!(other.default_account_mitigation(true), None);
         // An existing project, or one created under another folder.
         let existing = guards(&on_folder, &on_folder, &[]);
         assert_eq!(existing.default_account_mitigation(true), None);
