@@ -521,6 +521,19 @@ mod tests {
         )];
         let other = guards(&on_folder, &other_before, &[new_project(folder.clone())]);
         assert_eq!(other.default_account_mitigation(true), None);
+        // The same policy, not enforced before the plan: the plan enforces it as it creates
+        // the project, in no proven order.
+        let off_before = [policy(
+            "google_org_policy_policy.no_editor",
+            AUTOMATIC_GRANTS,
+            folder.clone(),
+            PolicyRule::Enforce {
+                enforced: false,
+                parameters: None,
+            },
+        )];
+        let turned_on = guards(&on_folder, &off_before, &[new_project(folder.clone())]);
+        assert_eq!(turned_on.default_account_mitigation(true), None);
         // An existing project, or one created under another folder.
         let existing = guards(&on_folder, &on_folder, &[]);
         assert_eq!(existing.default_account_mitigation(true), None);
