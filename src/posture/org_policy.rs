@@ -622,6 +622,41 @@ mod tests {
     }
 
     #[test]
+    fn a_project_policy_may_decide_for_a_workload_whose_project_is_not_known() {
+        // The organization refuses ingress `all`; a project's own policy allows it. For a
+        // workload whose project is unknown at plan time (or unset, with no provider project),
+        // that project may be its own: the organization's policy is not proven to decide.
+        let policies = [
+            policy(
+                "google_org_policy_policy.org",
+                ALLOWED_INGRESS,
+                PolicyParent::Organization("1".into()),
+                allowed(&["is:internal"]),
+            ),
+            policy(
+                "google_org_policy_policy.sandbox",
+                ALLOWED_INGRESS,
+                PolicyParent::Project("acme-sandbox".into()),
+                PolicyRule::Values {
+                    allowed: Vec::new(),
+                    denied: Vec::new(),
+                    allow_all: true,
+                    deny_all: false,
+                },
+            ),
+        ];
+        for project in [Tri::Unknown, Tri::Absent] {
+            let guards = OrgGuards::of(&policies, &[], &project);
+            assert_eq!(guards.refusing_ingress(Ingress::All), None, "{project:?}");
+        }
+        // A known project that is not the sandbox is decided by the organization.
+        assert_eq!(
+            OrgGuards::of(&policies, &[], &prod()).refusing_ingress(Ingress::All),
+            Some("google_org_policy_policy.org")
+        );
+    }
+
+    #[test]
     fn a_denied_ingress_value_is_refused_and_no_other() {
         // `run.allowedIngress` as a deny list: the denied value is refused, the others pass.
         let policies = [policy(
