@@ -506,10 +506,34 @@ mod tests {
         assert_eq!(evidence, "google_org_policy_policy.no_editor");
         assert_eq!(proven.default_account_mitigation(false), None);
         assert!(proven.unproven_automatic_grants(false).is_some());
+        // Proven for the implicit account: nothing is left unproven to say about it.
+        assert_eq!(proven.unproven_automatic_grants(true), None);
         // Created in the same plan: nothing orders it before the project.
         let same_plan = guards(&on_folder, &[], &[new_project(folder.clone())]);
         assert_eq!(same_plan.default_account_mitigation(true), None);
         assert!(same_plan.unproven_automatic_grants(true).is_some());
+        // Another constraint enforced there before the plan proves nothing about this one.
+        let other_before = [policy(
+            "google_org_policy_policy.no_keys",
+            "constraints/iam.disableServiceAccountKeyCreation",
+            folder.clone(),
+            enforced(None),
+        )];
+        let other = guards(&on_folder, &other_before, &[new_project(folder.clone())]);
+        assert_eq!(other.default_account_mitigation(true), None);
+        // The same policy, not enforced before the plan: the plan enforces it as it creates
+        // the project, in no proven order.
+        let off_before = [policy(
+            "google_org_policy_policy.no_editor",
+            AUTOMATIC_GRANTS,
+            folder.clone(),
+            PolicyRule::Enforce {
+                enforced: false,
+                parameters: None,
+            },
+        )];
+        let turned_on = guards(&on_folder, &off_before, &[new_project(folder.clone())]);
+        assert_eq!(turned_on.default_account_mitigation(true), None);
         // An existing project, or one created under another folder.
         let existing = guards(&on_folder, &on_folder, &[]);
         assert_eq!(existing.default_account_mitigation(true), None);
@@ -595,6 +619,67 @@ mod tests {
             Some("google_org_policy_policy.org")
         );
         assert_eq!(other.refusing_ingress(Ingress::Internal), None);
+    }
+
+    #[test]
+    fn a_project_policy_may_decide_for_a_workload_whose_project_is_not_known() {
+        // The organization refuses ingress `all`; a project's own policy allows it. For a
+        // workload whose project is unknown at plan time (or unset, with no provider project),
+        // that project may be its own: the organization's policy is not proven to decide.
+        let policies = [
+            policy(
+                "google_org_policy_policy.org",
+                ALLOWED_INGRESS,
+                PolicyParent::Organization("1".into()),
+                allowed(&["is:internal"]),
+            ),
+            policy(
+                "google_org_policy_policy.sandbox",
+                ALLOWED_INGRESS,
+                PolicyParent::Project("acme-sandbox".into()),
+                PolicyRule::Values {
+                    allowed: Vec::new(),
+                    denied: Vec::new(),
+                    allow_all: true,
+                    deny_all: false,
+                },
+            ),
+        ];
+        for project in [Tri::Unknown, Tri::Absent] {
+            let guards = OrgGuards::of(&policies, &[], &project);
+            assert_eq!(guards.refusing_ingress(Ingress::All), None, "{project:?}");
+        }
+        // A known project that is not the sandbox is decided by the organization.
+        assert_eq!(
+            OrgGuards::of(&policies, &[], &prod()).refusing_ingress(Ingress::All),
+            Some("google_org_policy_policy.org")
+        );
+    }
+
+    #[test]
+    fn a_denied_ingress_value_is_refused_and_no_other() {
+        // `run.allowedIngress` as a deny list: the denied value is refused, the others pass.
+        let policies = [policy(
+            "google_org_policy_policy.no_public_ingress",
+            ALLOWED_INGRESS,
+            PolicyParent::Project("acme-prod".into()),
+            PolicyRule::Values {
+                allowed: Vec::new(),
+                denied: vec!["all".into()],
+                allow_all: false,
+                deny_all: false,
+            },
+        )];
+        let guards = OrgGuards::of(&policies, &[], &prod());
+        assert_eq!(
+            guards.refusing_ingress(Ingress::All),
+            Some("google_org_policy_policy.no_public_ingress")
+        );
+        assert_eq!(guards.refusing_ingress(Ingress::Internal), None);
+        assert_eq!(
+            guards.refusing_ingress(Ingress::InternalAndLoadBalancing),
+            None
+        );
     }
 
     #[test]

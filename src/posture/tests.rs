@@ -870,3 +870,167 @@ fn a_grant_proven_over_an_unknown_runtime_account_is_listed_once_as_proven() {
         .collect();
     assert_eq!(dev, [true]);
 }
+
+/// A plan that creates `api` reading the secret `db-password` of its project from an env var,
+/// with `grants` (IAM changes); the secrets its runtime account provably cannot read.
+fn secrets_without_access(grants: Vec<Value>) -> Vec<String> {
+    let env = json!([{"name": "DB_PASSWORD", "value": null, "value_source": [
+        {"secret_key_ref": [{"secret": "db-password", "version": "latest"}]}]}]);
+    let mut changes = vec![change(
+        API,
+        Value::Null,
+        service(json!({"template": [{
+            "service_account": format!("api-runtime@{PROJECT}.iam.gserviceaccount.com"),
+            "containers": [{"image": "europe-west1-docker.pkg.dev/acme-prod/c/api:1",
+                            "env": env}],
+            "vpc_access": [], "volumes": []}]})),
+    )];
+    changes.extend(grants);
+    after(&analyze(changes), API).secrets_without_access.clone()
+}
+
+/// `role` granted to the runtime account by a `google_{scope}_iam_member` with `target`
+/// (`{"project": …}`, `{"folder": …}`, `{"bucket": …}`…).
+fn grant_to_runtime(scope: &str, target: Value, role: &str) -> Value {
+    let mut values = target;
+    values["role"] = role.into();
+    values["member"] =
+        format!("serviceAccount:api-runtime@{PROJECT}.iam.gserviceaccount.com").into();
+    values["condition"] = json!([]);
+    change(
+        &format!("google_{scope}_iam_member.grant"),
+        Value::Null,
+        values,
+    )
+}
+
+#[test]
+fn a_secret_is_read_through_a_grant_on_its_project_or_above() {
+    const ACCESSOR: &str = "roles/secretmanager.secretAccessor";
+    let missing = vec![format!("projects/{PROJECT}/secrets/db-password")];
+    assert_eq!(secrets_without_access(Vec::new()), missing);
+    // The secret's own project, or a folder above it (which folder holds the project is outside
+    // the plan, so any may), gives access.
+    assert!(
+        secrets_without_access(vec![grant_to_runtime(
+            "project",
+            json!({"project": PROJECT}),
+            ACCESSOR
+        )])
+        .is_empty()
+    );
+    assert!(
+        secrets_without_access(vec![grant_to_runtime(
+            "folder",
+            json!({"folder": "folders/1234567"}),
+            ACCESSOR
+        )])
+        .is_empty()
+    );
+    // Another project's grant does not.
+    assert_eq!(
+        secrets_without_access(vec![grant_to_runtime(
+            "project",
+            json!({"project": "acme-sandbox"}),
+            ACCESSOR
+        )]),
+        missing
+    );
+    // A project known only at apply may be the secret's.
+    let mut unknown_project = grant_to_runtime("project", json!({"project": PROJECT}), ACCESSOR);
+    unknown_project = unknown_after(unknown_project, "project");
+    assert!(secrets_without_access(vec![unknown_project]).is_empty());
+    // A grant on a bucket, even of a custom role, reads no secret.
+    assert_eq!(
+        secrets_without_access(vec![grant_to_runtime(
+            "storage_bucket",
+            json!({"bucket": "acme-prod-assets"}),
+            &format!("projects/{PROJECT}/roles/assetReader")
+        )]),
+        missing
+    );
+}
+
+#[test]
+fn a_secret_grant_counts_only_for_the_runtime_account_unless_its_role_may_carry_access() {
+    let missing = vec![format!("projects/{PROJECT}/secrets/db-password")];
+    // A binding or a policy whose members the plan knows, none of them the runtime account,
+    // gives it nothing.
+    let binding = change(
+        "google_project_iam_binding.accessors",
+        Value::Null,
+        json!({"project": PROJECT, "role": "roles/secretmanager.secretAccessor",
+               "members": ["user:dev@acme.com"], "condition": []}),
+    );
+    assert_eq!(secrets_without_access(vec![binding]), missing);
+    let policy_data = json!({"bindings": [{"role": "roles/secretmanager.secretAccessor",
+                                           "members": ["user:dev@acme.com"]}]});
+    let policy = change(
+        "google_project_iam_policy.project",
+        Value::Null,
+        json!({"project": PROJECT, "policy_data": policy_data.to_string()}),
+    );
+    assert_eq!(secrets_without_access(vec![policy]), missing);
+    // A custom role granted to it may carry secretmanager.versions.access.
+    assert!(
+        secrets_without_access(vec![grant_to_runtime(
+            "project",
+            json!({"project": PROJECT}),
+            &format!("projects/{PROJECT}/roles/secretReader")
+        )])
+        .is_empty()
+    );
+}
+
+#[test]
+fn an_account_in_a_chain_is_not_its_own_impersonator() {
+    // ci@acme-tools can mint tokens for the runtime account (a grant on that account), and
+    // holds a role over every account of its own project, itself included. Acting as itself
+    // adds nothing: ci is listed once, through its grant on the runtime account, never as
+    // acting as ci "which can act as" the runtime account. Whether the plan manages ci or
+    // only names it.
+    let ci = "ci@acme-tools.iam.gserviceaccount.com";
+    let runtime = format!("api-runtime@{PROJECT}.iam.gserviceaccount.com");
+    for managed in [true, false] {
+        let mut changes = vec![
+            change(API, Value::Null, service(json!({}))),
+            change(
+                "google_service_account_iam_member.ci_mints",
+                Value::Null,
+                json!({"service_account_id":
+                           format!("projects/{PROJECT}/serviceAccounts/{runtime}"),
+                       "role": "roles/iam.serviceAccountTokenCreator",
+                       "member": format!("serviceAccount:{ci}"), "condition": []}),
+            ),
+            change(
+                "google_project_iam_member.ci_tools",
+                Value::Null,
+                json!({"project": "acme-tools", "role": "roles/iam.serviceAccountUser",
+                       "member": format!("serviceAccount:{ci}"), "condition": []}),
+            ),
+        ];
+        if managed {
+            changes.push(unchanged(
+                "google_service_account.ci",
+                json!({"account_id": "ci", "project": "acme-tools",
+                       "name": format!("projects/acme-tools/serviceAccounts/{ci}"),
+                       "email": ci, "unique_id": "104000000000000000003"}),
+            ));
+        }
+        let report = analyze(changes);
+        let chains: Vec<(&str, &str)> = after(&report, API)
+            .identity
+            .impersonators
+            .iter()
+            .map(|i| (i.principal.display(), i.granted_by.as_str()))
+            .collect();
+        assert_eq!(
+            chains,
+            [(
+                format!("serviceAccount:{ci}").as_str(),
+                "google_service_account_iam_member.ci_mints"
+            )],
+            "managed: {managed}"
+        );
+    }
+}

@@ -33,6 +33,8 @@ impl Target {
 /// of it computed once rather than at every visit (a project-level grant is met from every
 /// account of the project, by every runtime account's walk).
 struct Controller {
+    /// The IAM resource that grants it.
+    iam: IamIndex,
     impersonator: Impersonator,
     /// The account the principal is, when it is one, and its [`Target::key`] interned.
     account: Option<(Target, usize)>,
@@ -100,7 +102,11 @@ pub struct Identities<'g, 'i> {
     /// that exists on both sides.
     other: OtherSide<'g, 'i>,
     /// One-hop controllers by account.
-    controllers: HashMap<String, Rc<[Controller]>>,
+    controllers: HashMap<String, Rc<[Rc<Controller>]>>,
+    /// The controllers a project, folder or organization grant gives over every account it
+    /// covers (the account itself not left out yet), built once per grant: a project-level
+    /// grant is met from every account of its project.
+    scope_controllers: HashMap<IamIndex, Rc<[Rc<Controller>]>>,
     /// Interned [`Target::key`]s of accounts, and (principal, role, grant) of controllers.
     account_ids: HashMap<String, usize>,
     grant_ids: HashMap<(String, String, String), usize>,
@@ -141,6 +147,7 @@ impl<'g, 'i> Identities<'g, 'i> {
             g,
             other: OtherSide::new(other),
             controllers: HashMap::new(),
+            scope_controllers: HashMap::new(),
             account_ids: HashMap::new(),
             grant_ids: HashMap::new(),
             roles: HashMap::new(),
@@ -541,59 +548,105 @@ impl<'g, 'i> Identities<'g, 'i> {
     }
 
     /// One hop: who can use an account through grants on it or on its project (and above).
-    fn controllers_of(&mut self, target: &Target) -> Rc<[Controller]> {
+    fn controllers_of(&mut self, target: &Target) -> Rc<[Rc<Controller>]> {
         let g = self.g;
         let key = target.key();
         if let Some(found) = self.controllers.get(&key) {
             return Rc::clone(found);
         }
-        let mut found = Vec::new();
+        let mut found: Vec<Rc<Controller>> = Vec::new();
         if let (Some(node), Some(a)) = (target.node, target.account) {
+            let mut on_account = Vec::new();
             for (src, _) in g.incoming(node, |e| e == EdgeKind::GrantsOn) {
                 if let Some(i) = g.iam_index(src) {
-                    impersonators_of(g, i, Some(a), None, &mut found);
+                    impersonators_of(g, i, Some(a), None, &mut on_account);
                 }
             }
+            found.extend(
+                on_account
+                    .into_iter()
+                    .map(|(i, c)| Rc::new(self.controller(i, c))),
+            );
         }
         for project in g.project_nodes_for(target.project.as_deref()) {
             for &i in g.scope_grants(project, Caps::CONTROL_ACCOUNT) {
-                impersonators_of(g, i, target.account, target.member.as_deref(), &mut found);
+                let all = self.scope_controllers_of(i);
+                // Acting as oneself adds nothing: the account is left out, as
+                // `impersonators_of` leaves it out.
+                found.extend(all.iter().filter(|c| !is_self(g, c, target)).cloned());
             }
         }
         // A grant on an account the plan cannot name may be on this one.
-        let proven = found.len();
+        let mut unlinked = Vec::new();
         for &(i, by_id) in &self.unlinked_account_grants {
             if by_id && self.unique_id_known(target) {
                 continue;
             }
-            impersonators_of(g, i, target.account, target.member.as_deref(), &mut found);
+            impersonators_of(
+                g,
+                i,
+                target.account,
+                target.member.as_deref(),
+                &mut unlinked,
+            );
         }
-        for (_, c) in &mut found[proven..] {
+        for (i, mut c) in unlinked {
             c.certain = false;
+            found.push(Rc::new(self.controller(i, c)));
         }
-        let controllers: Rc<[Controller]> = found
-            .into_iter()
-            .map(|(i, c)| {
-                let account = self.principal_account(i, &c.principal).map(|t| {
-                    let id = self.account_id(t.key());
-                    (t, id)
-                });
-                let next = self.grant_ids.len();
-                let grant = *self
-                    .grant_ids
-                    .entry((c.principal_key(), c.role.clone(), c.granted_by.clone()))
-                    .or_insert(next);
-                Controller {
-                    on_other_side: self.other.has_grant(&c),
-                    impersonator: c,
-                    account,
-                    grant,
-                }
-            })
-            .collect();
+        let controllers: Rc<[Rc<Controller>]> = found.into();
         self.controllers.insert(key, Rc::clone(&controllers));
         controllers
     }
+
+    /// Every principal that scope grant `i` lets control an account, the account aside.
+    fn scope_controllers_of(&mut self, i: IamIndex) -> Rc<[Rc<Controller>]> {
+        if let Some(found) = self.scope_controllers.get(&i) {
+            return Rc::clone(found);
+        }
+        let mut all = Vec::new();
+        impersonators_of(self.g, i, None, None, &mut all);
+        let all: Rc<[Rc<Controller>]> = all
+            .into_iter()
+            .map(|(i, c)| Rc::new(self.controller(i, c)))
+            .collect();
+        self.scope_controllers.insert(i, Rc::clone(&all));
+        all
+    }
+
+    /// What the walk needs of grant `i`'s impersonator `c`, computed once.
+    fn controller(&mut self, i: IamIndex, c: Impersonator) -> Controller {
+        let account = self.principal_account(i, &c.principal).map(|t| {
+            let id = self.account_id(t.key());
+            (t, id)
+        });
+        let next = self.grant_ids.len();
+        let grant = *self
+            .grant_ids
+            .entry((c.principal_key(), c.role.clone(), c.granted_by.clone()))
+            .or_insert(next);
+        Controller {
+            iam: i,
+            on_other_side: self.other.has_grant(&c),
+            impersonator: c,
+            account,
+            grant,
+        }
+    }
+}
+
+/// Whether controller `c` is the account `target` itself (its node, or its member when it has
+/// none), which `impersonators_of` would have left out for it.
+fn is_self(g: &SideGraph, c: &Controller, target: &Target) -> bool {
+    let p = &c.impersonator.principal;
+    let own_member = match p {
+        Principal::Known { member, .. } => target.member.as_deref() == Some(&**member),
+        Principal::Unknown => false,
+    };
+    own_member
+        || target
+            .account
+            .is_some_and(|a| g.principal_is_account(c.iam, p, a))
 }
 
 /// Whether a `service_account_id` that links to no account of the plan may still name any
@@ -678,18 +731,34 @@ impl<'g, 'i> OtherSide<'g, 'i> {
 
 /// Impersonators sorted, without repeats, and without the possible one a proven one repeats.
 fn settle_impersonators(impersonators: Vec<Impersonator>) -> Arc<[Impersonator]> {
-    let proven: HashSet<(String, String, String)> = impersonators
-        .iter()
-        .filter(|i| i.certain)
-        .map(|i| (i.principal_key(), i.role.clone(), i.granted_by.clone()))
-        .collect();
+    if impersonators.iter().all(|i| i.certain) {
+        return sorted(impersonators);
+    }
+    // The principal (an unknown one is told apart by its grant, which is in the key), role and
+    // grant, borrowed: this runs for every runtime account, over every controller it has.
+    fn key(i: &Impersonator) -> (Option<&str>, &str, &str) {
+        let principal = match &i.principal {
+            Principal::Known { member, .. } => Some(&**member),
+            Principal::Unknown => None,
+        };
+        (principal, &i.role, &i.granted_by)
+    }
+    let keep: Vec<bool> = {
+        let proven: HashSet<_> = impersonators
+            .iter()
+            .filter(|i| i.certain)
+            .map(key)
+            .collect();
+        impersonators
+            .iter()
+            .map(|i| i.certain || !proven.contains(&key(i)))
+            .collect()
+    };
     sorted(
         impersonators
             .into_iter()
-            .filter(|i| {
-                i.certain
-                    || !proven.contains(&(i.principal_key(), i.role.clone(), i.granted_by.clone()))
-            })
+            .zip(keep)
+            .filter_map(|(i, keep)| keep.then_some(i))
             .collect(),
     )
 }
