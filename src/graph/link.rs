@@ -64,7 +64,11 @@ pub struct Origins<I = usize> {
 pub enum Followed<I = usize> {
     /// Positions of the instances the expression refers to (possibly several candidates).
     Instances(Vec<I>),
-    /// A constant reached through variables; `sensitive` when it must never be printed.
+    /// The one constant reached through variables, when the expression refers to nothing
+    /// else; `sensitive` when it must never be printed. A value unknown at plan time whose
+    /// expression also refers to something that cannot be followed, or to two constants, may be
+    /// any of them (`var.x` is one branch of a condition, or one piece of a template): that is
+    /// `Opaque`, never a guess.
     Constant { value: Value, sensitive: bool },
     /// Nothing could be followed, with the reason.
     Opaque(String),
@@ -82,9 +86,9 @@ impl Context<'_> {
         let o = self.origins(from, attribute_path, candidates);
         if !o.instances.is_empty() {
             Followed::Instances(o.instances)
-        } else if let Some(value) = o.constants.into_iter().next() {
+        } else if let ([value], true) = (o.constants.as_slice(), o.opaque.is_empty()) {
             Followed::Constant {
-                value,
+                value: value.clone(),
                 sensitive: o.sensitive,
             }
         } else {

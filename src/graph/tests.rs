@@ -1083,17 +1083,37 @@ fn a_key_for_an_account_picked_at_apply_is_unresolved() {
     );
 }
 
-/// A key whose account comes from a variable declared `sensitive` (beside a condition read at
-/// apply) is not linked through that value, which must never be printed: unresolved.
+/// A key whose account comes from a variable declared `sensitive` is not linked through that
+/// value, which must never be printed: unresolved. Beside a condition read at apply, the
+/// account is unknown at plan time whatever the variable says; alone, the sensitive value is
+/// not used.
 #[test]
 fn a_key_for_an_account_from_a_sensitive_value_is_unresolved() {
     use serde_json::json;
+    let sensitive_sa = || {
+        (
+            json!({"sa": {"value": "projects/-/serviceAccounts/secret-sa@acme-prod.iam.gserviceaccount.com"}}),
+            json!({"sa": {"sensitive": true}}),
+        )
+    };
+    let (values, declared) = sensitive_sa();
     let unresolved = unresolved_of_a_key(
         Vec::new(),
         json!(["data.external.flag.result", "data.external.flag", "var.sa"]),
-        json!({"sa": {"value": "projects/-/serviceAccounts/secret-sa@acme-prod.iam.gserviceaccount.com"}}),
-        json!({"sa": {"sensitive": true}}),
+        values,
+        declared,
     );
+    assert_eq!(
+        unresolved,
+        [(
+            "google_service_account_key.k".to_owned(),
+            "service_account_id unknown at plan time: it refers to `data.external.flag`, of which \
+             no instance in the plan can be linked"
+                .to_owned()
+        )]
+    );
+    let (values, declared) = sensitive_sa();
+    let unresolved = unresolved_of_a_key(Vec::new(), json!(["var.sa"]), values, declared);
     assert_eq!(
         unresolved,
         [(

@@ -1034,3 +1034,33 @@ fn an_account_in_a_chain_is_not_its_own_impersonator() {
         );
     }
 }
+
+#[test]
+fn a_member_unknown_at_plan_time_is_not_taken_to_be_a_constant_it_may_come_from() {
+    // `member = local.open ? "allUsers" : var.partner`, with `local.open` computed from a
+    // data source read at apply: the plan shows the member unknown, and `configuration` lists
+    // the variable (a constant) and the data source among its references, not the literal or
+    // the operator. The member may be `allUsers`: the service may be public, never `no`.
+    let mut grant = change(
+        "google_cloud_run_v2_service_iam_member.partner",
+        Value::Null,
+        member(
+            "user:partner@partner.example",
+            "roles/run.invoker",
+            json!([]),
+        ),
+    );
+    grant = unknown_after(grant, "member");
+    let configured = json!({"address": "google_cloud_run_v2_service_iam_member.partner",
+        "expressions": {"member": {"references": [
+            "data.external.flags.result", "data.external.flags", "var.partner"]}}});
+    let report = analyze_with_variables(
+        vec![change(API, Value::Null, service(json!({}))), grant],
+        vec![configured],
+        json!({"partner": {"value": "user:partner@partner.example"}}),
+    );
+    let p = after(&report, API);
+    assert_eq!(p.public, Verdict::Unknown, "{:?}", p.public_reasons);
+    let members: Vec<&str> = p.invokers.iter().map(|i| i.principal.display()).collect();
+    assert_eq!(members, ["(unknown)"]);
+}
