@@ -1064,3 +1064,28 @@ fn a_member_unknown_at_plan_time_is_not_taken_to_be_a_constant_it_may_come_from(
     let members: Vec<&str> = p.invokers.iter().map(|i| i.principal.display()).collect();
     assert_eq!(members, ["(unknown)"]);
 }
+
+#[test]
+fn a_resource_grant_on_a_sensitive_id_never_shows_the_id() {
+    // A bucket IAM grant to the runtime account whose bucket name the plan marks sensitive: the
+    // role is listed on the bucket as `(sensitive)`, never by its name, in any output.
+    let mut grant = change(
+        "google_storage_bucket_iam_member.uploads",
+        Value::Null,
+        json!({"bucket": "PLANTED-uploads", "role": "roles/storage.objectAdmin",
+               "member": format!("serviceAccount:api-runtime@{PROJECT}.iam.gserviceaccount.com"),
+               "condition": []}),
+    );
+    grant["change"]["after_sensitive"] = json!({"bucket": true});
+    let report = analyze(vec![change(API, Value::Null, service(json!({}))), grant]);
+    let on: Vec<String> = after(&report, API)
+        .identity
+        .roles
+        .iter()
+        .filter_map(|r| r.resource.as_ref().map(|g| g.display()))
+        .collect();
+    assert_eq!(on, ["google_storage_bucket (sensitive)"]);
+    let mut json = Vec::new();
+    crate::report::json::render(&report, &mut json).expect("render");
+    assert!(!String::from_utf8_lossy(&json).contains("PLANTED"));
+}
