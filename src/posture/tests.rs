@@ -1089,3 +1089,68 @@ fn a_resource_grant_on_a_sensitive_id_never_shows_the_id() {
     crate::report::json::render(&report, &mut json).expect("render");
     assert!(!String::from_utf8_lossy(&json).contains("PLANTED"));
 }
+
+#[test]
+fn a_principal_set_of_service_accounts_reaches_the_accounts_it_names() {
+    // `principalSet://cloudresourcemanager.googleapis.com/{projects,folders,organizations}/ID/
+    // type/ServiceAccount` is every service account there. A project's set is named by its
+    // number: the runtime account of acme-prod (number 111111111111) is not in acme-other's
+    // (222222222222) set. Which folder or organization holds the project is outside the plan,
+    // so their sets may hold it: their roles are the account's, at their level.
+    let set = |kind: &str, id: &str| {
+        format!(
+            "principalSet://cloudresourcemanager.googleapis.com/{kind}/{id}/type/ServiceAccount"
+        )
+    };
+    let project = |name: &str, id: &str, number: &str| {
+        unchanged(
+            &format!("google_project.{name}"),
+            json!({"project_id": id, "number": number, "name": id, "folder_id": null,
+                   "org_id": "456"}),
+        )
+    };
+    let grant = |address: &str, target: Value, role: &str, member: String| {
+        let mut values = target;
+        values["role"] = role.into();
+        values["member"] = member.into();
+        values["condition"] = json!([]);
+        change(address, Value::Null, values)
+    };
+    let report = analyze(vec![
+        // Listed first: a project whose number must not be taken for acme-prod's.
+        project("other", "acme-other", "222222222222"),
+        project("prod", PROJECT, "111111111111"),
+        change(API, Value::Null, service(json!({}))),
+        grant(
+            "google_project_iam_member.other_accounts",
+            json!({"project": PROJECT}),
+            "roles/storage.admin",
+            set("projects", "222222222222"),
+        ),
+        grant(
+            "google_folder_iam_member.folder_accounts",
+            json!({"folder": "folders/123"}),
+            "roles/pubsub.editor",
+            set("folders", "123"),
+        ),
+        grant(
+            "google_organization_iam_member.org_accounts",
+            json!({"org_id": "456"}),
+            "roles/logging.viewer",
+            set("organizations", "456"),
+        ),
+    ]);
+    let roles: Vec<(&str, Level)> = after(&report, API)
+        .identity
+        .roles
+        .iter()
+        .map(|r| (r.role.as_str(), r.level))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("roles/logging.viewer", Level::Organization),
+            ("roles/pubsub.editor", Level::Folder),
+        ]
+    );
+}
