@@ -3,7 +3,7 @@
 //! half of the buffer, so that work takes two cores instead of one.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::Path;
 
 /// Below this size one read is as fast: the second thread would cost more than it saves.
@@ -13,18 +13,27 @@ const READ_IN_HALVES_FROM: usize = 8 << 20;
 pub fn read_plan_file(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut file = File::open(path)?;
     let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
-    if len < READ_IN_HALVES_FROM || !cfg!(unix) {
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)?;
-        return Ok(bytes);
+    #[cfg(unix)]
+    if len >= READ_IN_HALVES_FROM {
+        return read_in_halves(file, len, path);
     }
+    let mut bytes = Vec::with_capacity(len);
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Reads the first `len` bytes of `file` in two halves at once, then whatever follows.
+#[cfg(unix)]
+fn read_in_halves(mut file: File, len: usize, path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::{Seek, SeekFrom};
+    use std::os::unix::fs::FileExt;
     // Zeroed memory that is not touched yet: each half is faulted in by the thread reading it.
     let mut bytes = vec![0u8; len];
     let (first, second) = bytes.split_at_mut(len / 2);
     let offset = first.len() as u64;
     let (second_read, first_read) = crate::parallel::join(
-        || read_at(&file, second, offset),
-        || read_at(&file, first, 0),
+        || file.read_exact_at(second, offset),
+        || file.read_exact_at(first, 0),
     );
     match first_read.and(second_read) {
         Ok(()) => {
@@ -37,16 +46,6 @@ pub fn read_plan_file(path: &Path) -> std::io::Result<Vec<u8>> {
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => std::fs::read(path),
         Err(e) => Err(e),
     }
-}
-
-#[cfg(unix)]
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-}
-
-#[cfg(not(unix))]
-fn read_at(_: &File, _: &mut [u8], _: u64) -> std::io::Result<()> {
-    unreachable!("halves are read on unix only")
 }
 
 #[cfg(test)]

@@ -468,6 +468,24 @@ mod tests {
         }
     }
 
+    fn denied(values: &[&str]) -> PolicyRule {
+        PolicyRule::Values {
+            allowed: Vec::new(),
+            denied: values.iter().map(|v| v.to_string()).collect(),
+            allow_all: false,
+            deny_all: false,
+        }
+    }
+
+    fn allow_all() -> PolicyRule {
+        PolicyRule::Values {
+            allowed: Vec::new(),
+            denied: Vec::new(),
+            allow_all: true,
+            deny_all: false,
+        }
+    }
+
     fn prod() -> Tri<String> {
         Tri::Known("acme-prod".into())
     }
@@ -603,12 +621,7 @@ mod tests {
                 "google_org_policy_policy.prod",
                 ALLOWED_INGRESS,
                 PolicyParent::Project("acme-prod".into()),
-                PolicyRule::Values {
-                    allowed: Vec::new(),
-                    denied: Vec::new(),
-                    allow_all: true,
-                    deny_all: false,
-                },
+                allow_all(),
             ),
         ];
         let prod_guards = OrgGuards::of(&policies, &[], &prod());
@@ -637,12 +650,7 @@ mod tests {
                 "google_org_policy_policy.sandbox",
                 ALLOWED_INGRESS,
                 PolicyParent::Project("acme-sandbox".into()),
-                PolicyRule::Values {
-                    allowed: Vec::new(),
-                    denied: Vec::new(),
-                    allow_all: true,
-                    deny_all: false,
-                },
+                allow_all(),
             ),
         ];
         for project in [Tri::Unknown, Tri::Absent] {
@@ -663,12 +671,7 @@ mod tests {
             "google_org_policy_policy.no_public_ingress",
             ALLOWED_INGRESS,
             PolicyParent::Project("acme-prod".into()),
-            PolicyRule::Values {
-                allowed: Vec::new(),
-                denied: vec!["all".into()],
-                allow_all: false,
-                deny_all: false,
-            },
+            denied(&["all"]),
         )];
         let guards = OrgGuards::of(&policies, &[], &prod());
         assert_eq!(
@@ -740,12 +743,7 @@ mod tests {
         let g = with(allowed(&["C03xk7q2m"]));
         assert!(g.refusing_member("allUsers").is_some());
         assert!(g.refusing_member("allAuthenticatedUsers").is_some());
-        let open = with(PolicyRule::Values {
-            allowed: Vec::new(),
-            denied: Vec::new(),
-            allow_all: true,
-            deny_all: false,
-        });
+        let open = with(allow_all());
         assert_eq!(open.refusing_member("allUsers"), None);
     }
 }

@@ -740,6 +740,14 @@ fn a_role_whose_permissions_are_unknown_in_a_project_policy_is_left_unresolved()
     assert_eq!(members, ["user:alice@acme.example"]);
 }
 
+/// The v2 service `api` whose one container sets `env`.
+fn service_with_env(env: Value) -> Value {
+    service(json!({"template": [{
+        "service_account": format!("api-runtime@{PROJECT}.iam.gserviceaccount.com"),
+        "containers": [{"image": "europe-west1-docker.pkg.dev/acme-prod/c/api:1", "env": env}],
+        "vpc_access": [], "volumes": []}]}))
+}
+
 #[test]
 fn an_env_value_known_only_at_apply_is_still_plain_text() {
     // An env `value` computed at apply (from another resource's attribute, say) lands in the
@@ -749,15 +757,7 @@ fn an_env_value_known_only_at_apply_is_still_plain_text() {
         {"name": "API_TOKEN", "value": null, "value_source": []},
         {"name": "LOG_LEVEL", "value": null, "value_source": []},
     ]);
-    let mut created = change(
-        API,
-        Value::Null,
-        service(json!({"template": [{
-            "service_account": format!("api-runtime@{PROJECT}.iam.gserviceaccount.com"),
-            "containers": [{"image": "europe-west1-docker.pkg.dev/acme-prod/c/api:1",
-                            "env": env}],
-            "vpc_access": [], "volumes": []}]})),
-    );
+    let mut created = change(API, Value::Null, service_with_env(env));
     created["change"]["after_unknown"]["template"] =
         json!([{"containers": [{"env": [{"value": true}, {"value": true}]}]}]);
     let report = analyze(vec![created]);
@@ -876,15 +876,7 @@ fn a_grant_proven_over_an_unknown_runtime_account_is_listed_once_as_proven() {
 fn secrets_without_access(grants: Vec<Value>) -> Vec<String> {
     let env = json!([{"name": "DB_PASSWORD", "value": null, "value_source": [
         {"secret_key_ref": [{"secret": "db-password", "version": "latest"}]}]}]);
-    let mut changes = vec![change(
-        API,
-        Value::Null,
-        service(json!({"template": [{
-            "service_account": format!("api-runtime@{PROJECT}.iam.gserviceaccount.com"),
-            "containers": [{"image": "europe-west1-docker.pkg.dev/acme-prod/c/api:1",
-                            "env": env}],
-            "vpc_access": [], "volumes": []}]})),
-    )];
+    let mut changes = vec![change(API, Value::Null, service_with_env(env))];
     changes.extend(grants);
     after(&analyze(changes), API).secrets_without_access.clone()
 }
