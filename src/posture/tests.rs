@@ -1146,3 +1146,63 @@ fn a_principal_set_of_service_accounts_reaches_the_accounts_it_names() {
         ]
     );
 }
+
+#[test]
+fn who_passes_a_backends_iap_from_project_folder_and_unknown_grants() {
+    // The only path is an external load balancer whose backend has IAP; allUsers may invoke the
+    // service behind it. IAP's accessor role granted on the backend's project proves access; on
+    // a folder it counts, as every folder grant does (the report says folders are assumed to
+    // hold the plan's projects); an unknown member
+    // of a project grant is someone, never allUsers (project policies refuse it): IAP still
+    // keeps the public out.
+    let accessor = |address: &str, target: Value, member: &str| {
+        let mut values = target;
+        values["role"] = "roles/iap.httpsResourceAccessor".into();
+        values["member"] = member.into();
+        values["condition"] = json!([]);
+        change(address, Value::Null, values)
+    };
+    let unknown = unknown_after(
+        accessor(
+            "google_project_iam_member.iap_someone",
+            json!({"project": PROJECT}),
+            "user:someone@acme.com",
+        ),
+        "member",
+    );
+    let p = created(
+        json!({"default_uri_disabled": true}),
+        "allUsers",
+        [
+            load_balancer(iap_on()),
+            vec![
+                accessor(
+                    "google_project_iam_member.iap_dev",
+                    json!({"project": PROJECT}),
+                    "user:dev@acme.com",
+                ),
+                accessor(
+                    "google_folder_iam_member.iap_ops",
+                    json!({"folder": "folders/123"}),
+                    "group:ops@acme.com",
+                ),
+                unknown,
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(p.public, Verdict::No, "{:?}", p.public_reasons);
+    let accessors: Vec<(&str, bool)> = p
+        .iap_accessors
+        .iter()
+        .map(|a| (a.principal.display(), a.certain()))
+        .collect();
+    assert_eq!(
+        accessors,
+        [
+            ("(unknown)", true),
+            ("group:ops@acme.com", true),
+            ("user:dev@acme.com", true)
+        ]
+    );
+}
