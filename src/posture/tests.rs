@@ -1206,3 +1206,40 @@ fn who_passes_a_backends_iap_from_project_folder_and_unknown_grants() {
         ]
     );
 }
+
+#[test]
+fn an_iap_grant_on_a_project_known_only_at_apply_may_not_be_the_backends() {
+    // IAP's accessor role granted on a project the configuration sets to a value read at
+    // apply: that project may be the backend's, or not, so its member only may pass.
+    let mut grant = change(
+        "google_project_iam_member.iap_maybe",
+        Value::Null,
+        json!({"project": PROJECT, "role": "roles/iap.httpsResourceAccessor",
+               "member": "user:maybe@acme.com", "condition": []}),
+    );
+    grant = unknown_after(grant, "project");
+    let configured = json!({"address": "google_project_iam_member.iap_maybe",
+        "expressions": {"project": {"references": ["data.google_project.other.project_id",
+                                                   "data.google_project.other"]}}});
+    let report = analyze_configured(
+        [
+            vec![
+                change(
+                    API,
+                    Value::Null,
+                    service(json!({"default_uri_disabled": true})),
+                ),
+                grant,
+            ],
+            load_balancer(iap_on()),
+        ]
+        .concat(),
+        vec![configured],
+    );
+    let accessors: Vec<(&str, bool)> = after(&report, API)
+        .iap_accessors
+        .iter()
+        .map(|a| (a.principal.display(), a.certain()))
+        .collect();
+    assert_eq!(accessors, [("user:maybe@acme.com", false)]);
+}
