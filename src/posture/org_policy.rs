@@ -608,9 +608,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_projects_own_policy_overrides_the_organizations() {
-        let policies = [
+    /// The organization allows only internal ingress; `project`'s own policy allows any.
+    fn internal_ingress_except_in(project: &str) -> [OrgPolicy; 2] {
+        [
             policy(
                 "google_org_policy_policy.org",
                 ALLOWED_INGRESS,
@@ -618,12 +618,17 @@ mod tests {
                 allowed(&["is:internal"]),
             ),
             policy(
-                "google_org_policy_policy.prod",
+                &format!("google_org_policy_policy.{}", project.replace('-', "_")),
                 ALLOWED_INGRESS,
-                PolicyParent::Project("acme-prod".into()),
+                PolicyParent::Project(project.into()),
                 allow_all(),
             ),
-        ];
+        ]
+    }
+
+    #[test]
+    fn the_projects_own_policy_overrides_the_organizations() {
+        let policies = internal_ingress_except_in("acme-prod");
         let prod_guards = OrgGuards::of(&policies, &[], &prod());
         assert_eq!(prod_guards.refusing_ingress(Ingress::All), None);
         let other = OrgGuards::of(&policies, &[], &Tri::Known("acme-dev".into()));
@@ -639,20 +644,7 @@ mod tests {
         // The organization refuses ingress `all`; a project's own policy allows it. For a
         // workload whose project is unknown at plan time (or unset, with no provider project),
         // that project may be its own: the organization's policy is not proven to decide.
-        let policies = [
-            policy(
-                "google_org_policy_policy.org",
-                ALLOWED_INGRESS,
-                PolicyParent::Organization("1".into()),
-                allowed(&["is:internal"]),
-            ),
-            policy(
-                "google_org_policy_policy.sandbox",
-                ALLOWED_INGRESS,
-                PolicyParent::Project("acme-sandbox".into()),
-                allow_all(),
-            ),
-        ];
+        let policies = internal_ingress_except_in("acme-sandbox");
         for project in [Tri::Unknown, Tri::Absent] {
             let guards = OrgGuards::of(&policies, &[], &project);
             assert_eq!(guards.refusing_ingress(Ingress::All), None, "{project:?}");

@@ -881,18 +881,23 @@ fn secrets_without_access(grants: Vec<Value>) -> Vec<String> {
     after(&analyze(changes), API).secrets_without_access.clone()
 }
 
-/// `role` granted to the runtime account by a `google_{scope}_iam_member` with `target`
-/// (`{"project": …}`, `{"folder": …}`, `{"bucket": …}`…).
-fn grant_to_runtime(scope: &str, target: Value, role: &str) -> Value {
+/// A new `*_iam_member` at `address` granting `role` to `member` on `target` (`{"project": …}`,
+/// `{"folder": …}`, `{"bucket": …}`…), without a condition.
+fn iam_member(address: &str, target: Value, role: &str, member: &str) -> Value {
     let mut values = target;
     values["role"] = role.into();
-    values["member"] =
-        format!("serviceAccount:api-runtime@{PROJECT}.iam.gserviceaccount.com").into();
+    values["member"] = member.into();
     values["condition"] = json!([]);
-    change(
+    change(address, Value::Null, values)
+}
+
+/// `role` granted to the runtime account by a `google_{scope}_iam_member` with `target`.
+fn grant_to_runtime(scope: &str, target: Value, role: &str) -> Value {
+    iam_member(
         &format!("google_{scope}_iam_member.grant"),
-        Value::Null,
-        values,
+        target,
+        role,
+        &format!("serviceAccount:api-runtime@{PROJECT}.iam.gserviceaccount.com"),
     )
 }
 
@@ -1102,11 +1107,7 @@ fn a_principal_set_of_service_accounts_reaches_the_accounts_it_names() {
         )
     };
     let grant = |address: &str, target: Value, role: &str, member: String| {
-        let mut values = target;
-        values["role"] = role.into();
-        values["member"] = member.into();
-        values["condition"] = json!([]);
-        change(address, Value::Null, values)
+        iam_member(address, target, role, &member)
     };
     let report = analyze(vec![
         // Listed first: a project whose number must not be taken for acme-prod's.
@@ -1156,11 +1157,7 @@ fn who_passes_a_backends_iap_from_project_folder_and_unknown_grants() {
     // of a project grant is someone, never allUsers (project policies refuse it): IAP still
     // keeps the public out.
     let accessor = |address: &str, target: Value, member: &str| {
-        let mut values = target;
-        values["role"] = "roles/iap.httpsResourceAccessor".into();
-        values["member"] = member.into();
-        values["condition"] = json!([]);
-        change(address, Value::Null, values)
+        iam_member(address, target, "roles/iap.httpsResourceAccessor", member)
     };
     let unknown = unknown_after(
         accessor(
