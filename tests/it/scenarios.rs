@@ -156,11 +156,6 @@ const ADVERSARY_GAPS: &[(&str, &str)] = &[
         "adv17-run-admin-granted",
         "iam-admin-granted replaces invoker-added for the same principal; the tester expects both",
     ),
-    (
-        "adv28-public-becomes-unknown",
-        "yes -> unknown is reported as public-invoker improved (order no < unknown < yes); \
-         the tester expects public-exposure-unknown worsened",
-    ),
 ];
 
 #[test]
