@@ -1240,3 +1240,80 @@ fn an_iap_grant_on_a_project_known_only_at_apply_may_not_be_the_backends() {
         .collect();
     assert_eq!(accessors, [("user:maybe@acme.com", false)]);
 }
+
+// Round four (branch mut-resolve): survivors of `src/posture/identity/resolve.rs`.
+
+#[test]
+fn a_runtime_account_the_plan_marks_sensitive_is_never_shown() {
+    // `service_account` set from a sensitive variable: the plan marks it sensitive, and the
+    // report names the runtime account `(sensitive)`, never by its email, in any output.
+    let mut created = change(API, Value::Null, service(json!({})));
+    created["change"]["after_sensitive"] = json!({"template": [{"service_account": true}]});
+    let report = analyze(vec![created]);
+    assert_eq!(
+        after(&report, API).identity.service_account.as_deref(),
+        Some("(sensitive)")
+    );
+    let mut json = Vec::new();
+    crate::report::json::render(&report, &mut json).expect("render");
+    assert!(!String::from_utf8_lossy(&json).contains("api-runtime"));
+}
+
+/// The direction of each of `report`'s findings of `rule`.
+fn directions_of(report: &Report, rule: &str) -> Vec<crate::rules::Direction> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.rule.id == rule)
+        .map(|f| f.direction)
+        .collect()
+}
+
+/// An existing `google_service_account` `name` of acme-prod, as the provider reads it back.
+fn existing_account(name: &str, unique_id: &str) -> Value {
+    let email = format!("{name}@{PROJECT}.iam.gserviceaccount.com");
+    unchanged(
+        &format!("google_service_account.{}", name.replace('-', "_")),
+        json!({"account_id": name, "project": PROJECT, "email": email,
+               "name": format!("projects/{PROJECT}/serviceAccounts/{email}"),
+               "unique_id": unique_id}),
+    )
+}
+
+/// A `google_service_account_iam_member` at `address` granting `role` on the acme-prod account
+/// `on` to `member`.
+fn account_grant(address: &str, on: &str, role: &str, member: &str) -> Value {
+    let values = json!({"service_account_id":
+               format!("projects/{PROJECT}/serviceAccounts/{on}@{PROJECT}.iam.gserviceaccount.com"),
+           "role": role, "member": member, "condition": []});
+    change(address, Value::Null, values)
+}
+
+#[test]
+fn an_old_key_of_an_account_newly_able_to_act_as_the_runtime_account_is_a_new_credential() {
+    // builder has had a key for long; the plan lets builder act as the runtime account. The
+    // key now holds the service's identity: that is the plan's doing, though the key is old.
+    let key = unchanged(
+        "google_service_account_key.builder",
+        json!({"service_account_id": format!(
+                   "projects/{PROJECT}/serviceAccounts/builder@{PROJECT}.iam.gserviceaccount.com"),
+               "key_algorithm": "KEY_ALG_RSA_2048",
+               "private_key_type": "TYPE_GOOGLE_CREDENTIALS_FILE",
+               "public_key_type": "TYPE_X509_PEM_FILE", "keepers": null}),
+    );
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        existing_account("api-runtime", "104000000000000000001"),
+        existing_account("builder", "104000000000000000002"),
+        key,
+        account_grant(
+            "google_service_account_iam_member.builder_acts",
+            "api-runtime",
+            "roles/iam.serviceAccountUser",
+            &format!("serviceAccount:builder@{PROJECT}.iam.gserviceaccount.com"),
+        ),
+    ]);
+    use crate::rules::Direction::Worsened;
+    assert_eq!(directions_of(&report, "identity-key-created"), [Worsened]);
+    assert_eq!(directions_of(&report, "identity-impersonation"), [Worsened]);
+}
