@@ -1280,19 +1280,28 @@ fn existing_account(name: &str, unique_id: &str) -> Value {
     )
 }
 
-/// A `google_service_account_iam_member` at `address` granting `role` on the acme-prod account
-/// `on` to `member`.
+/// A new `google_service_account_iam_member` at `address` granting `role` on the acme-prod
+/// account `on` to `member`.
 fn account_grant(address: &str, on: &str, role: &str, member: &str) -> Value {
-    let values = json!({"service_account_id":
+    change(address, Value::Null, account_grant_values(on, role, member))
+}
+
+/// [`account_grant`], in place before the plan.
+fn unchanged_grant(address: &str, on: &str, role: &str, member: &str) -> Value {
+    unchanged(address, account_grant_values(on, role, member))
+}
+
+fn account_grant_values(on: &str, role: &str, member: &str) -> Value {
+    json!({"service_account_id":
                format!("projects/{PROJECT}/serviceAccounts/{on}@{PROJECT}.iam.gserviceaccount.com"),
-           "role": role, "member": member, "condition": []});
-    change(address, Value::Null, values)
+           "role": role, "member": member, "condition": []})
 }
 
 #[test]
 fn an_old_key_of_an_account_newly_able_to_act_as_the_runtime_account_is_a_new_credential() {
-    // builder has had a key for long; the plan lets builder act as the runtime account. The
-    // key now holds the service's identity: that is the plan's doing, though the key is old.
+    // builder has had a key for long, and dave has long been able to mint builder's tokens;
+    // the plan lets builder act as the runtime account. The key and dave now hold the
+    // service's identity: that is the plan's doing, though the key and dave's grant are old.
     let key = unchanged(
         "google_service_account_key.builder",
         json!({"service_account_id": format!(
@@ -1306,6 +1315,12 @@ fn an_old_key_of_an_account_newly_able_to_act_as_the_runtime_account_is_a_new_cr
         existing_account("api-runtime", "104000000000000000001"),
         existing_account("builder", "104000000000000000002"),
         key,
+        unchanged_grant(
+            "google_service_account_iam_member.dave_mints_builder",
+            "builder",
+            "roles/iam.serviceAccountTokenCreator",
+            "user:dave@acme.com",
+        ),
         account_grant(
             "google_service_account_iam_member.builder_acts",
             "api-runtime",
@@ -1315,5 +1330,8 @@ fn an_old_key_of_an_account_newly_able_to_act_as_the_runtime_account_is_a_new_cr
     ]);
     use crate::rules::Direction::Worsened;
     assert_eq!(directions_of(&report, "identity-key-created"), [Worsened]);
-    assert_eq!(directions_of(&report, "identity-impersonation"), [Worsened]);
+    assert_eq!(
+        directions_of(&report, "identity-impersonation"),
+        [Worsened, Worsened]
+    );
 }
