@@ -1335,3 +1335,124 @@ fn an_old_key_of_an_account_newly_able_to_act_as_the_runtime_account_is_a_new_cr
         [Worsened, Worsened]
     );
 }
+
+/// The runtime account's impersonators as (principal, via, proven).
+fn impersonators(report: &Report) -> Vec<(String, Vec<String>, bool)> {
+    after(report, API)
+        .identity
+        .impersonators
+        .iter()
+        .map(|i| (i.principal.display().to_owned(), i.via.clone(), i.certain))
+        .collect()
+}
+
+#[test]
+fn whoever_acts_through_an_account_that_may_use_the_runtime_one_only_may_use_it() {
+    // A grant on an account the plan cannot name (its `service_account_id` is only known at
+    // apply) lets builder act as it: that account may be the runtime one, or not. dave can
+    // mint builder's tokens, proven, but reaches the runtime account only through that possible
+    // hop: dave's power over it is possible too, never proven.
+    let maybe_runtime = unknown_after(
+        account_grant(
+            "google_service_account_iam_member.builder_acts",
+            "api-runtime",
+            "roles/iam.serviceAccountUser",
+            &format!("serviceAccount:builder@{PROJECT}.iam.gserviceaccount.com"),
+        ),
+        "service_account_id",
+    );
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        existing_account("builder", "104000000000000000002"),
+        maybe_runtime,
+        account_grant(
+            "google_service_account_iam_member.dave_mints_builder",
+            "builder",
+            "roles/iam.serviceAccountTokenCreator",
+            "user:dave@acme.com",
+        ),
+    ]);
+    let builder = format!("builder@{PROJECT}.iam.gserviceaccount.com");
+    assert_eq!(
+        impersonators(&report),
+        [
+            (format!("serviceAccount:{builder}"), Vec::new(), false),
+            (
+                "user:dave@acme.com".to_owned(),
+                vec![builder.clone()],
+                false
+            ),
+        ]
+    );
+}
+
+#[test]
+fn an_account_named_by_a_unique_id_the_plan_does_not_know_may_be_the_runtime_one() {
+    // IAM on, and a key for, `projects/acme-prod/serviceAccounts/UNIQUE_ID`, an id no account
+    // of the plan has. The runtime account is not managed in the plan, so its unique id is
+    // unknown: it may be that account. dave may mint its tokens, and the key may be its
+    // credential: both possible, never dropped.
+    let by_id = format!("projects/{PROJECT}/serviceAccounts/109876543210987654321");
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        change(
+            "google_service_account_iam_member.dave_mints",
+            Value::Null,
+            json!({"service_account_id": by_id, "role": "roles/iam.serviceAccountTokenCreator",
+                   "member": "user:dave@acme.com", "condition": []}),
+        ),
+        change(
+            "google_service_account_key.exported",
+            Value::Null,
+            json!({"service_account_id": by_id, "key_algorithm": "KEY_ALG_RSA_2048",
+                   "private_key_type": "TYPE_GOOGLE_CREDENTIALS_FILE",
+                   "public_key_type": "TYPE_X509_PEM_FILE", "keepers": null}),
+        ),
+    ]);
+    assert_eq!(
+        impersonators(&report),
+        [("user:dave@acme.com".to_owned(), Vec::new(), false)]
+    );
+    let keys: Vec<(&str, bool)> = after(&report, API)
+        .identity
+        .keys
+        .iter()
+        .map(|k| (k.address.as_str(), k.certain))
+        .collect();
+    assert_eq!(keys, [("google_service_account_key.exported", false)]);
+}
+
+#[test]
+fn an_account_in_a_chain_named_by_a_sensitive_member_stays_hidden() {
+    // The plan marks the member of builder's grant on the runtime account sensitive; dave can
+    // mint builder's tokens. dave's chain goes through builder, shown as `(sensitive)`, never
+    // by its email.
+    let mut builder_acts = account_grant(
+        "google_service_account_iam_member.builder_acts",
+        "api-runtime",
+        "roles/iam.serviceAccountUser",
+        &format!("serviceAccount:builder@{PROJECT}.iam.gserviceaccount.com"),
+    );
+    builder_acts["change"]["after_sensitive"] = json!({"member": true});
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        builder_acts,
+        account_grant(
+            "google_service_account_iam_member.dave_mints_builder",
+            "builder",
+            "roles/iam.serviceAccountTokenCreator",
+            "user:dave@acme.com",
+        ),
+    ]);
+    assert_eq!(
+        impersonators(&report),
+        [
+            ("(sensitive)".to_owned(), Vec::new(), true),
+            (
+                "user:dave@acme.com".to_owned(),
+                vec!["(sensitive)".to_owned()],
+                true
+            ),
+        ]
+    );
+}
