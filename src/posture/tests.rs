@@ -1456,3 +1456,60 @@ fn an_account_in_a_chain_named_by_a_sensitive_member_stays_hidden() {
         ]
     );
 }
+
+#[test]
+fn a_new_account_whose_email_is_unknown_is_not_its_own_impersonator() {
+    // builder is created in acme-tools with an `account_id` taken from a `random_id`, so its
+    // email and member are unknown at plan time. The plan lets builder act as the runtime
+    // account and grants it roles/iam.serviceAccountUser on acme-tools, over every account
+    // there, builder itself included. Acting as itself adds nothing: builder is listed once,
+    // through its grant on the runtime account, though no email tells it apart.
+    let mut builder = change(
+        "google_service_account.builder",
+        Value::Null,
+        json!({"project": "acme-tools", "display_name": "builder", "disabled": false,
+               "description": null}),
+    );
+    for computed in ["account_id", "email", "member", "name", "unique_id", "id"] {
+        builder["change"]["after_unknown"][computed] = json!(true);
+    }
+    let by_builder = |grant: Value| unknown_after(grant, "member");
+    // An attribute reference lists the attribute and its resource.
+    let references =
+        |to: &str| json!({"references": [to, to.rsplit_once('.').expect("an attribute").0]});
+    let mut configured: Vec<Value> = [
+        "google_service_account_iam_member.builder_acts",
+        "google_project_iam_member.builder_tools",
+    ]
+    .map(|address| {
+        json!({"address": address,
+               "expressions": {"member": references("google_service_account.builder.member")}})
+    })
+    .to_vec();
+    configured.push(json!({"address": "google_service_account.builder",
+                           "expressions": {"account_id": references("random_id.builder.hex")}}));
+    let report = analyze_configured(
+        vec![
+            unchanged(API, service(json!({}))),
+            builder,
+            by_builder(account_grant(
+                "google_service_account_iam_member.builder_acts",
+                "api-runtime",
+                "roles/iam.serviceAccountUser",
+                "serviceAccount:builder@acme-tools.iam.gserviceaccount.com",
+            )),
+            by_builder(iam_member(
+                "google_project_iam_member.builder_tools",
+                json!({"project": "acme-tools"}),
+                "roles/iam.serviceAccountUser",
+                "serviceAccount:builder@acme-tools.iam.gserviceaccount.com",
+            )),
+        ],
+        configured,
+    );
+    let chains: Vec<(String, Vec<String>)> = impersonators(&report)
+        .into_iter()
+        .map(|(principal, via, _)| (principal, via))
+        .collect();
+    assert_eq!(chains, [("(unknown)".to_owned(), Vec::new())]);
+}
