@@ -1386,40 +1386,61 @@ fn whoever_acts_through_an_account_that_may_use_the_runtime_one_only_may_use_it(
     );
 }
 
-#[test]
-fn an_account_named_by_a_unique_id_the_plan_does_not_know_may_be_the_runtime_one() {
-    // IAM on, and a key for, `projects/acme-prod/serviceAccounts/UNIQUE_ID`, an id no account
-    // of the plan has. The runtime account is not managed in the plan, so its unique id is
-    // unknown: it may be that account. dave may mint its tokens, and the key may be its
-    // credential: both possible, never dropped.
-    let by_id = format!("projects/{PROJECT}/serviceAccounts/109876543210987654321");
+/// The runtime account's keys of a plan that keeps `api` and creates a key for
+/// `service_account_id`, as (address, proven).
+fn keys_for(service_account_id: &str) -> (Vec<(String, bool)>, Report) {
     let report = analyze(vec![
         unchanged(API, service(json!({}))),
         change(
-            "google_service_account_iam_member.dave_mints",
-            Value::Null,
-            json!({"service_account_id": by_id, "role": "roles/iam.serviceAccountTokenCreator",
-                   "member": "user:dave@acme.com", "condition": []}),
-        ),
-        change(
             "google_service_account_key.exported",
             Value::Null,
-            json!({"service_account_id": by_id, "key_algorithm": "KEY_ALG_RSA_2048",
+            json!({"service_account_id": service_account_id,
+                   "key_algorithm": "KEY_ALG_RSA_2048",
                    "private_key_type": "TYPE_GOOGLE_CREDENTIALS_FILE",
                    "public_key_type": "TYPE_X509_PEM_FILE", "keepers": null}),
         ),
     ]);
-    assert_eq!(
-        impersonators(&report),
-        [("user:dave@acme.com".to_owned(), Vec::new(), false)]
-    );
-    let keys: Vec<(&str, bool)> = after(&report, API)
+    let keys = after(&report, API)
         .identity
         .keys
         .iter()
-        .map(|k| (k.address.as_str(), k.certain))
+        .map(|k| (k.address.clone(), k.certain))
         .collect();
-    assert_eq!(keys, [("google_service_account_key.exported", false)]);
+    (keys, report)
+}
+
+#[test]
+fn a_key_for_a_unique_id_the_plan_does_not_know_may_be_the_runtime_accounts() {
+    // A key's `service_account_id` may name the account by its numeric unique id
+    // (`projects/P/serviceAccounts/UNIQUE_ID`). No account of the plan has this one, and the
+    // runtime account is not managed in the plan, so its unique id is unknown: the key may be
+    // its credential. Possible, never dropped.
+    let (keys, _) = keys_for(&format!(
+        "projects/{PROJECT}/serviceAccounts/109876543210987654321"
+    ));
+    assert_eq!(
+        keys,
+        [("google_service_account_key.exported".to_owned(), false)]
+    );
+}
+
+#[test]
+fn a_key_for_a_reference_that_is_neither_an_email_nor_a_unique_id_is_for_no_account() {
+    // `projects/P/serviceAccounts/builder` names no account: the IAM API takes an email or a
+    // unique id there and refuses the key. It is no credential of the runtime account; the
+    // report lists it as unresolved.
+    let (keys, report) = keys_for(&format!("projects/{PROJECT}/serviceAccounts/builder"));
+    assert_eq!(keys, []);
+    let unresolved: Vec<&str> = report
+        .unresolved
+        .iter()
+        .filter(|u| u.address == "google_service_account_key.exported")
+        .map(|u| u.reason.as_str())
+        .collect();
+    assert_eq!(
+        unresolved,
+        ["`builder` names no service account by email or unique id"]
+    );
 }
 
 #[test]
