@@ -1534,3 +1534,36 @@ fn a_new_account_whose_email_is_unknown_is_not_its_own_impersonator() {
         .collect();
     assert_eq!(chains, [("(unknown)".to_owned(), Vec::new())]);
 }
+
+#[test]
+fn a_proven_impersonator_leaves_the_possible_ones_of_other_grants_listed() {
+    // dave can mint the runtime account's tokens, proven; ops can act as an account the plan
+    // cannot name (its `service_account_id` is only known at apply), which may be the runtime
+    // one. A proven impersonator drops only the possible copy of its own grant: ops stays.
+    let maybe_runtime = unknown_after(
+        account_grant(
+            "google_service_account_iam_member.ops_acts",
+            "api-runtime",
+            "roles/iam.serviceAccountUser",
+            "group:ops@acme.com",
+        ),
+        "service_account_id",
+    );
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        account_grant(
+            "google_service_account_iam_member.dave_mints",
+            "api-runtime",
+            "roles/iam.serviceAccountTokenCreator",
+            "user:dave@acme.com",
+        ),
+        maybe_runtime,
+    ]);
+    assert_eq!(
+        impersonators(&report),
+        [
+            ("group:ops@acme.com".to_owned(), Vec::new(), false),
+            ("user:dave@acme.com".to_owned(), Vec::new(), true),
+        ]
+    );
+}
