@@ -1567,3 +1567,42 @@ fn a_proven_impersonator_leaves_the_possible_ones_of_other_grants_listed() {
         ]
     );
 }
+
+#[test]
+fn a_role_whose_permissions_are_unknown_may_control_the_runtime_account() {
+    // A custom role defined outside the plan, granted on the runtime account itself, may carry
+    // iam.serviceAccounts.actAs: dev may act as it. A role only known at apply, granted on the
+    // project, may be roles/owner: ops may act as every account there.
+    let role_at_apply = unknown_after(
+        iam_member(
+            "google_project_iam_member.ops",
+            json!({"project": PROJECT}),
+            "roles/owner",
+            "group:ops@acme.com",
+        ),
+        "role",
+    );
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        account_grant(
+            "google_service_account_iam_member.dev",
+            "api-runtime",
+            "organizations/456/roles/deployer",
+            "user:dev@acme.com",
+        ),
+        role_at_apply,
+    ]);
+    let roles: Vec<(&str, &str)> = after(&report, API)
+        .identity
+        .impersonators
+        .iter()
+        .map(|i| (i.principal.display(), i.role.as_str()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("group:ops@acme.com", "(unknown role)"),
+            ("user:dev@acme.com", "organizations/456/roles/deployer"),
+        ]
+    );
+}
