@@ -1606,3 +1606,87 @@ fn a_role_whose_permissions_are_unknown_may_control_the_runtime_account() {
         ]
     );
 }
+
+// Round four (branch mut-resolve): survivors of `src/posture/exposure.rs`, lines changed since
+// the first round.
+
+/// `roles/iap.httpsResourceAccessor` for `member` on the load balancer's backend, already in
+/// place, with `condition`.
+fn backend_accessor(member: &str, condition: Value) -> Value {
+    unchanged(
+        "google_iap_web_backend_service_iam_member.accessor",
+        json!({"project": PROJECT, "web_backend_service": "api-backend",
+               "role": "roles/iap.httpsResourceAccessor", "member": member,
+               "condition": condition, "etag": "BwYk3xq1Rk0=",
+               "id": format!("projects/{PROJECT}/iap_web/compute/services/api-backend/\
+                              roles/iap.httpsResourceAccessor/{member}")}),
+    )
+}
+
+/// The reasons given for `api`'s exposure that name its load balancer.
+fn load_balancer_reasons(report: &Report) -> Vec<String> {
+    after(report, API)
+        .public_reasons
+        .iter()
+        .filter(|r| r.contains("google_compute_global_forwarding_rule.api"))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_load_balancer_that_may_reach_the_service_through_iap_open_to_all_users_says_so() {
+    // The serverless NEG's service is only known at apply: the load balancer may front `api`.
+    // Its backend's IAP admits allUsers: the reason says the path is possible and IAP open.
+    let mut changes = load_balancer(iap_on());
+    let neg = changes
+        .iter_mut()
+        .find(|c| c["type"] == "google_compute_region_network_endpoint_group")
+        .expect("the NEG");
+    neg["change"]["actions"] = json!(["update"]);
+    neg["change"]["after"]["cloud_run"][0]
+        .as_object_mut()
+        .expect("cloud_run block")
+        .remove("service");
+    neg["change"]["after_unknown"] = json!({"cloud_run": [{"service": true}]});
+    changes.push(unchanged(
+        API,
+        service(json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"})),
+    ));
+    changes.push(backend_accessor("allUsers", json!([])));
+    let report = analyze_configured(
+        changes,
+        vec![
+            json!({"address": "google_compute_region_network_endpoint_group.api",
+                    "expressions": {"cloud_run": [{"service": {"references": ["local.api_name"]}}]}}),
+        ],
+    );
+    assert_eq!(
+        load_balancer_reasons(&report),
+        [
+            "load balancer `google_compute_global_forwarding_rule.api` may reach it through IAP \
+          that admits allUsers"
+        ]
+    );
+}
+
+#[test]
+fn a_load_balancer_through_iap_that_may_admit_all_users_says_so() {
+    // The load balancer reaches `api`; its backend's IAP admits allUsers only under an IAM
+    // condition, which may or may not hold: the reason says IAP may admit allUsers.
+    let until_launch = json!([{"title": "until-launch", "description": "",
+        "expression": "request.time < timestamp(\"2027-01-01T00:00:00Z\")"}]);
+    let mut changes = load_balancer(iap_on());
+    changes.push(unchanged(
+        API,
+        service(json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"})),
+    ));
+    changes.push(backend_accessor("allUsers", until_launch));
+    let report = analyze(changes);
+    assert_eq!(
+        load_balancer_reasons(&report),
+        [
+            "load balancer `google_compute_global_forwarding_rule.api` reaches it through IAP \
+          that may admit allUsers"
+        ]
+    );
+}
