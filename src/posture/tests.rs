@@ -1240,3 +1240,453 @@ fn an_iap_grant_on_a_project_known_only_at_apply_may_not_be_the_backends() {
         .collect();
     assert_eq!(accessors, [("user:maybe@acme.com", false)]);
 }
+
+// Round four (branch mut-resolve): survivors of `src/posture/identity/resolve.rs`.
+
+#[test]
+fn a_runtime_account_the_plan_marks_sensitive_is_never_shown() {
+    // `service_account` set from a sensitive variable: the plan marks it sensitive, and the
+    // report names the runtime account `(sensitive)`, never by its email, in any output.
+    let mut created = change(API, Value::Null, service(json!({})));
+    created["change"]["after_sensitive"] = json!({"template": [{"service_account": true}]});
+    let report = analyze(vec![created]);
+    assert_eq!(
+        after(&report, API).identity.service_account.as_deref(),
+        Some("(sensitive)")
+    );
+    let mut json = Vec::new();
+    crate::report::json::render(&report, &mut json).expect("render");
+    assert!(!String::from_utf8_lossy(&json).contains("api-runtime"));
+}
+
+/// The direction of each of `report`'s findings of `rule`.
+fn directions_of(report: &Report, rule: &str) -> Vec<crate::rules::Direction> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.rule.id == rule)
+        .map(|f| f.direction)
+        .collect()
+}
+
+/// An existing `google_service_account` `name` of acme-prod, as the provider reads it back.
+fn existing_account(name: &str, unique_id: &str) -> Value {
+    let email = format!("{name}@{PROJECT}.iam.gserviceaccount.com");
+    unchanged(
+        &format!("google_service_account.{}", name.replace('-', "_")),
+        json!({"account_id": name, "project": PROJECT, "email": email,
+               "name": format!("projects/{PROJECT}/serviceAccounts/{email}"),
+               "unique_id": unique_id}),
+    )
+}
+
+/// A new `google_service_account_iam_member` at `address` granting `role` on the acme-prod
+/// account `on` to `member`.
+fn account_grant(address: &str, on: &str, role: &str, member: &str) -> Value {
+    change(address, Value::Null, account_grant_values(on, role, member))
+}
+
+/// [`account_grant`], in place before the plan.
+fn unchanged_grant(address: &str, on: &str, role: &str, member: &str) -> Value {
+    unchanged(address, account_grant_values(on, role, member))
+}
+
+fn account_grant_values(on: &str, role: &str, member: &str) -> Value {
+    json!({"service_account_id":
+               format!("projects/{PROJECT}/serviceAccounts/{on}@{PROJECT}.iam.gserviceaccount.com"),
+           "role": role, "member": member, "condition": []})
+}
+
+#[test]
+fn an_old_key_of_an_account_newly_able_to_act_as_the_runtime_account_is_a_new_credential() {
+    // builder has had a key for long, and dave has long been able to mint builder's tokens;
+    // the plan lets builder act as the runtime account. The key and dave now hold the
+    // service's identity: that is the plan's doing, though the key and dave's grant are old.
+    let key = unchanged(
+        "google_service_account_key.builder",
+        json!({"service_account_id": format!(
+                   "projects/{PROJECT}/serviceAccounts/builder@{PROJECT}.iam.gserviceaccount.com"),
+               "key_algorithm": "KEY_ALG_RSA_2048",
+               "private_key_type": "TYPE_GOOGLE_CREDENTIALS_FILE",
+               "public_key_type": "TYPE_X509_PEM_FILE", "keepers": null}),
+    );
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        existing_account("api-runtime", "104000000000000000001"),
+        existing_account("builder", "104000000000000000002"),
+        key,
+        unchanged_grant(
+            "google_service_account_iam_member.dave_mints_builder",
+            "builder",
+            "roles/iam.serviceAccountTokenCreator",
+            "user:dave@acme.com",
+        ),
+        account_grant(
+            "google_service_account_iam_member.builder_acts",
+            "api-runtime",
+            "roles/iam.serviceAccountUser",
+            &format!("serviceAccount:builder@{PROJECT}.iam.gserviceaccount.com"),
+        ),
+    ]);
+    use crate::rules::Direction::Worsened;
+    assert_eq!(directions_of(&report, "identity-key-created"), [Worsened]);
+    assert_eq!(
+        directions_of(&report, "identity-impersonation"),
+        [Worsened, Worsened]
+    );
+}
+
+/// The runtime account's impersonators as (principal, via, proven).
+fn impersonators(report: &Report) -> Vec<(String, Vec<String>, bool)> {
+    after(report, API)
+        .identity
+        .impersonators
+        .iter()
+        .map(|i| (i.principal.display().to_owned(), i.via.clone(), i.certain))
+        .collect()
+}
+
+#[test]
+fn whoever_acts_through_an_account_that_may_use_the_runtime_one_only_may_use_it() {
+    // A grant on an account the plan cannot name (its `service_account_id` is only known at
+    // apply) lets builder act as it: that account may be the runtime one, or not. dave can
+    // mint builder's tokens, proven, but reaches the runtime account only through that possible
+    // hop: dave's power over it is possible too, never proven.
+    let maybe_runtime = unknown_after(
+        account_grant(
+            "google_service_account_iam_member.builder_acts",
+            "api-runtime",
+            "roles/iam.serviceAccountUser",
+            &format!("serviceAccount:builder@{PROJECT}.iam.gserviceaccount.com"),
+        ),
+        "service_account_id",
+    );
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        existing_account("builder", "104000000000000000002"),
+        maybe_runtime,
+        account_grant(
+            "google_service_account_iam_member.dave_mints_builder",
+            "builder",
+            "roles/iam.serviceAccountTokenCreator",
+            "user:dave@acme.com",
+        ),
+    ]);
+    let builder = format!("builder@{PROJECT}.iam.gserviceaccount.com");
+    assert_eq!(
+        impersonators(&report),
+        [
+            (format!("serviceAccount:{builder}"), Vec::new(), false),
+            (
+                "user:dave@acme.com".to_owned(),
+                vec![builder.clone()],
+                false
+            ),
+        ]
+    );
+}
+
+/// The runtime account's keys of a plan that keeps `api` and creates a key for
+/// `service_account_id`, as (address, proven).
+fn keys_for(service_account_id: &str) -> (Vec<(String, bool)>, Report) {
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        change(
+            "google_service_account_key.exported",
+            Value::Null,
+            json!({"service_account_id": service_account_id,
+                   "key_algorithm": "KEY_ALG_RSA_2048",
+                   "private_key_type": "TYPE_GOOGLE_CREDENTIALS_FILE",
+                   "public_key_type": "TYPE_X509_PEM_FILE", "keepers": null}),
+        ),
+    ]);
+    let keys = after(&report, API)
+        .identity
+        .keys
+        .iter()
+        .map(|k| (k.address.clone(), k.certain))
+        .collect();
+    (keys, report)
+}
+
+#[test]
+fn a_key_for_a_unique_id_the_plan_does_not_know_may_be_the_runtime_accounts() {
+    // A key's `service_account_id` may name the account by its numeric unique id
+    // (`projects/P/serviceAccounts/UNIQUE_ID`). No account of the plan has this one, and the
+    // runtime account is not managed in the plan, so its unique id is unknown: the key may be
+    // its credential. Possible, never dropped.
+    let (keys, _) = keys_for(&format!(
+        "projects/{PROJECT}/serviceAccounts/109876543210987654321"
+    ));
+    assert_eq!(
+        keys,
+        [("google_service_account_key.exported".to_owned(), false)]
+    );
+}
+
+#[test]
+fn a_key_for_a_reference_that_is_neither_an_email_nor_a_unique_id_is_for_no_account() {
+    // `projects/P/serviceAccounts/builder` names no account: the IAM API takes an email or a
+    // unique id there and refuses the key. It is no credential of the runtime account; the
+    // report lists it as unresolved.
+    let (keys, report) = keys_for(&format!("projects/{PROJECT}/serviceAccounts/builder"));
+    assert_eq!(keys, []);
+    let unresolved: Vec<&str> = report
+        .unresolved
+        .iter()
+        .filter(|u| u.address == "google_service_account_key.exported")
+        .map(|u| u.reason.as_str())
+        .collect();
+    assert_eq!(
+        unresolved,
+        ["`builder` names no service account by email or unique id"]
+    );
+}
+
+#[test]
+fn an_account_in_a_chain_named_by_a_sensitive_member_stays_hidden() {
+    // The plan marks the member of builder's grant on the runtime account sensitive; dave can
+    // mint builder's tokens. dave's chain goes through builder, shown as `(sensitive)`, never
+    // by its email.
+    let mut builder_acts = account_grant(
+        "google_service_account_iam_member.builder_acts",
+        "api-runtime",
+        "roles/iam.serviceAccountUser",
+        &format!("serviceAccount:builder@{PROJECT}.iam.gserviceaccount.com"),
+    );
+    builder_acts["change"]["after_sensitive"] = json!({"member": true});
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        builder_acts,
+        account_grant(
+            "google_service_account_iam_member.dave_mints_builder",
+            "builder",
+            "roles/iam.serviceAccountTokenCreator",
+            "user:dave@acme.com",
+        ),
+    ]);
+    assert_eq!(
+        impersonators(&report),
+        [
+            ("(sensitive)".to_owned(), Vec::new(), true),
+            (
+                "user:dave@acme.com".to_owned(),
+                vec!["(sensitive)".to_owned()],
+                true
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_new_account_whose_email_is_unknown_is_not_its_own_impersonator() {
+    // builder is created in acme-tools with an `account_id` taken from a `random_id`, so its
+    // email and member are unknown at plan time. The plan lets builder act as the runtime
+    // account and grants it roles/iam.serviceAccountUser on acme-tools, over every account
+    // there, builder itself included. Acting as itself adds nothing: builder is listed once,
+    // through its grant on the runtime account, though no email tells it apart.
+    let mut builder = change(
+        "google_service_account.builder",
+        Value::Null,
+        json!({"project": "acme-tools", "display_name": "builder", "disabled": false,
+               "description": null}),
+    );
+    for computed in ["account_id", "email", "member", "name", "unique_id", "id"] {
+        builder["change"]["after_unknown"][computed] = json!(true);
+    }
+    let by_builder = |grant: Value| unknown_after(grant, "member");
+    // An attribute reference lists the attribute and its resource.
+    let references =
+        |to: &str| json!({"references": [to, to.rsplit_once('.').expect("an attribute").0]});
+    let mut configured: Vec<Value> = [
+        "google_service_account_iam_member.builder_acts",
+        "google_project_iam_member.builder_tools",
+    ]
+    .map(|address| {
+        json!({"address": address,
+               "expressions": {"member": references("google_service_account.builder.member")}})
+    })
+    .to_vec();
+    configured.push(json!({"address": "google_service_account.builder",
+                           "expressions": {"account_id": references("random_id.builder.hex")}}));
+    let report = analyze_configured(
+        vec![
+            unchanged(API, service(json!({}))),
+            builder,
+            by_builder(account_grant(
+                "google_service_account_iam_member.builder_acts",
+                "api-runtime",
+                "roles/iam.serviceAccountUser",
+                "serviceAccount:builder@acme-tools.iam.gserviceaccount.com",
+            )),
+            by_builder(iam_member(
+                "google_project_iam_member.builder_tools",
+                json!({"project": "acme-tools"}),
+                "roles/iam.serviceAccountUser",
+                "serviceAccount:builder@acme-tools.iam.gserviceaccount.com",
+            )),
+        ],
+        configured,
+    );
+    let chains: Vec<(String, Vec<String>)> = impersonators(&report)
+        .into_iter()
+        .map(|(principal, via, _)| (principal, via))
+        .collect();
+    assert_eq!(chains, [("(unknown)".to_owned(), Vec::new())]);
+}
+
+#[test]
+fn a_proven_impersonator_leaves_the_possible_ones_of_other_grants_listed() {
+    // dave can mint the runtime account's tokens, proven; ops can act as an account the plan
+    // cannot name (its `service_account_id` is only known at apply), which may be the runtime
+    // one. A proven impersonator drops only the possible copy of its own grant: ops stays.
+    let maybe_runtime = unknown_after(
+        account_grant(
+            "google_service_account_iam_member.ops_acts",
+            "api-runtime",
+            "roles/iam.serviceAccountUser",
+            "group:ops@acme.com",
+        ),
+        "service_account_id",
+    );
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        account_grant(
+            "google_service_account_iam_member.dave_mints",
+            "api-runtime",
+            "roles/iam.serviceAccountTokenCreator",
+            "user:dave@acme.com",
+        ),
+        maybe_runtime,
+    ]);
+    assert_eq!(
+        impersonators(&report),
+        [
+            ("group:ops@acme.com".to_owned(), Vec::new(), false),
+            ("user:dave@acme.com".to_owned(), Vec::new(), true),
+        ]
+    );
+}
+
+#[test]
+fn a_role_whose_permissions_are_unknown_may_control_the_runtime_account() {
+    // A custom role defined outside the plan, granted on the runtime account itself, may carry
+    // iam.serviceAccounts.actAs: dev may act as it. A role only known at apply, granted on the
+    // project, may be roles/owner: ops may act as every account there.
+    let role_at_apply = unknown_after(
+        iam_member(
+            "google_project_iam_member.ops",
+            json!({"project": PROJECT}),
+            "roles/owner",
+            "group:ops@acme.com",
+        ),
+        "role",
+    );
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        account_grant(
+            "google_service_account_iam_member.dev",
+            "api-runtime",
+            "organizations/456/roles/deployer",
+            "user:dev@acme.com",
+        ),
+        role_at_apply,
+    ]);
+    let roles: Vec<(&str, &str)> = after(&report, API)
+        .identity
+        .impersonators
+        .iter()
+        .map(|i| (i.principal.display(), i.role.as_str()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("group:ops@acme.com", "(unknown role)"),
+            ("user:dev@acme.com", "organizations/456/roles/deployer"),
+        ]
+    );
+}
+
+// Round four (branch mut-resolve): survivors of `src/posture/exposure.rs`, lines changed since
+// the first round.
+
+/// `roles/iap.httpsResourceAccessor` for `member` on the load balancer's backend, already in
+/// place, with `condition`.
+fn backend_accessor(member: &str, condition: Value) -> Value {
+    unchanged(
+        "google_iap_web_backend_service_iam_member.accessor",
+        json!({"project": PROJECT, "web_backend_service": "api-backend",
+               "role": "roles/iap.httpsResourceAccessor", "member": member,
+               "condition": condition, "etag": "BwYk3xq1Rk0=",
+               "id": format!("projects/{PROJECT}/iap_web/compute/services/api-backend/\
+                              roles/iap.httpsResourceAccessor/{member}")}),
+    )
+}
+
+/// The reasons given for `api`'s exposure that name its load balancer.
+fn load_balancer_reasons(report: &Report) -> Vec<String> {
+    after(report, API)
+        .public_reasons
+        .iter()
+        .filter(|r| r.contains("google_compute_global_forwarding_rule.api"))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_load_balancer_that_may_reach_the_service_through_iap_open_to_all_users_says_so() {
+    // The serverless NEG's service is only known at apply: the load balancer may front `api`.
+    // Its backend's IAP admits allUsers: the reason says the path is possible and IAP open.
+    let mut changes = load_balancer(iap_on());
+    let neg = changes
+        .iter_mut()
+        .find(|c| c["type"] == "google_compute_region_network_endpoint_group")
+        .expect("the NEG");
+    neg["change"]["actions"] = json!(["update"]);
+    neg["change"]["after"]["cloud_run"][0]
+        .as_object_mut()
+        .expect("cloud_run block")
+        .remove("service");
+    neg["change"]["after_unknown"] = json!({"cloud_run": [{"service": true}]});
+    changes.push(unchanged(
+        API,
+        service(json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"})),
+    ));
+    changes.push(backend_accessor("allUsers", json!([])));
+    let report = analyze_configured(
+        changes,
+        vec![
+            json!({"address": "google_compute_region_network_endpoint_group.api",
+                    "expressions": {"cloud_run": [{"service": {"references": ["local.api_name"]}}]}}),
+        ],
+    );
+    assert_eq!(
+        load_balancer_reasons(&report),
+        [
+            "load balancer `google_compute_global_forwarding_rule.api` may reach it through IAP \
+          that admits allUsers"
+        ]
+    );
+}
+
+#[test]
+fn a_load_balancer_through_iap_that_may_admit_all_users_says_so() {
+    // The load balancer reaches `api`; its backend's IAP admits allUsers only under an IAM
+    // condition, which may or may not hold: the reason says IAP may admit allUsers.
+    let until_launch = json!([{"title": "until-launch", "description": "",
+        "expression": "request.time < timestamp(\"2027-01-01T00:00:00Z\")"}]);
+    let mut changes = load_balancer(iap_on());
+    changes.push(unchanged(
+        API,
+        service(json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"})),
+    ));
+    changes.push(backend_accessor("allUsers", until_launch));
+    let report = analyze(changes);
+    assert_eq!(
+        load_balancer_reasons(&report),
+        [
+            "load balancer `google_compute_global_forwarding_rule.api` reaches it through IAP \
+          that may admit allUsers"
+        ]
+    );
+}
