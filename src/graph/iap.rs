@@ -594,4 +594,63 @@ mod tests {
         assert_eq!(members[0], [("allUsers".to_owned(), true)]);
         assert!(members[1].is_empty(), "{:?}", members[1]);
     }
+
+    // Mutation testing, fourth round (mut-rest): the survivors of `src/graph/iap.rs`.
+
+    /// `google_iap_web_iam_member` on `project` (`Value::Null`: set to a value read at apply).
+    fn project_wide(address: &str, project: Value) -> (&str, Value, Value, Value) {
+        let unknown = project.is_null();
+        let mut after = json!({"role": "roles/iap.httpsResourceAccessor", "member": "allUsers",
+                               "condition": []});
+        if !unknown {
+            after["project"] = project;
+        }
+        let (after_unknown, expressions) = if unknown {
+            (
+                json!({"project": true}),
+                json!({"project": {"references": ["data.google_project.other.project_id",
+                                                  "data.google_project.other"]}}),
+            )
+        } else {
+            (json!({}), json!({}))
+        };
+        (address, after, after_unknown, expressions)
+    }
+
+    #[test]
+    fn a_project_wide_iap_grant_applies_in_its_own_project_and_may_where_unknown() {
+        // `projects/P/iap_web` governs every IAP gate of project P and of no other project; one
+        // whose project is known only at apply may be any project's.
+        let got = with_graph(
+            &[
+                project_wide("google_iap_web_iam_member.own", json!("projects/p/iap_web")),
+                project_wide("google_iap_web_iam_member.other", json!("q")),
+                project_wide("google_iap_web_iam_member.later", Value::Null),
+            ],
+            |g| {
+                let named = |list: Vec<(IapIamIndex, bool)>| -> Vec<(String, bool)> {
+                    let mut named: Vec<(String, bool)> = list
+                        .into_iter()
+                        .map(|(i, certain)| (g.iap_iam(i).address.to_string(), certain))
+                        .collect();
+                    named.sort();
+                    named
+                };
+                (
+                    named(g.iap.project_wide(Some("p"))),
+                    named(g.iap.project_wide(None)),
+                )
+            },
+        );
+        assert_eq!(
+            got.0,
+            [
+                ("google_iap_web_iam_member.later".to_owned(), false),
+                ("google_iap_web_iam_member.own".to_owned(), true),
+            ]
+        );
+        // A gate whose own project is unknown may be in any of the three projects.
+        assert_eq!(got.1.len(), 3);
+        assert!(got.1.iter().all(|(_, certain)| !certain), "{:?}", got.1);
+    }
 }
