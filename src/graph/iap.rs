@@ -653,4 +653,144 @@ mod tests {
         assert_eq!(got.1.len(), 3);
         assert!(got.1.iter().all(|(_, certain)| !certain), "{:?}", got.1);
     }
+
+    /// Each tie and each unresolved address of the graph on `resources`.
+    fn ties_and_unresolved(
+        resources: &[(&str, Value, Value, Value)],
+    ) -> (Vec<(String, String, bool)>, Vec<String>) {
+        with_graph(resources, |g| {
+            let mut unresolved: Vec<String> =
+                g.unresolved.iter().map(|u| u.address.clone()).collect();
+            unresolved.sort();
+            (ties(g), unresolved)
+        })
+    }
+
+    #[test]
+    fn a_known_service_name_proves_its_service_and_names_no_other() {
+        // The full id names project, location and service: the grant is on that service for
+        // certain. A name that no service of the plan has is a service outside the plan: the
+        // grant governs nothing here, and nothing about it is unresolved.
+        let service = |name: &str| json!({"name": name, "project": "p", "location": "eu"});
+        let full = |name: &str| json!(format!("projects/p/iap_web/cloud_run-eu/services/{name}"));
+        let (got, unresolved) = ties_and_unresolved(&[
+            (
+                "google_cloud_run_v2_service.api",
+                service("api"),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_cloud_run_v2_service.web",
+                service("web"),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_iap_web_cloud_run_service_iam_member.api",
+                accessor("cloud_run_service_name", full("api")),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_iap_web_cloud_run_service_iam_member.elsewhere",
+                accessor("cloud_run_service_name", full("elsewhere")),
+                json!({}),
+                json!({}),
+            ),
+        ]);
+        assert_eq!(
+            got,
+            [(
+                "google_iap_web_cloud_run_service_iam_member.api".into(),
+                "google_cloud_run_v2_service.api".into(),
+                true
+            )]
+        );
+        assert!(unresolved.is_empty(), "{unresolved:?}");
+    }
+
+    #[test]
+    fn a_service_name_two_services_share_proves_neither() {
+        // Two resources that create the same service (the plan allows it; the second create
+        // fails at apply): the grant may be on either, and the report says why it is not tied.
+        let service = json!({"name": "api", "project": "p", "location": "eu"});
+        let (got, unresolved) = ties_and_unresolved(&[
+            (
+                "google_cloud_run_v2_service.api",
+                service.clone(),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_cloud_run_v2_service.api_again",
+                service,
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_iap_web_cloud_run_service_iam_member.api",
+                accessor(
+                    "cloud_run_service_name",
+                    json!("projects/p/iap_web/cloud_run-eu/services/api"),
+                ),
+                json!({}),
+                json!({}),
+            ),
+        ]);
+        let iam = "google_iap_web_cloud_run_service_iam_member.api";
+        assert_eq!(
+            got,
+            [
+                (iam.into(), "google_cloud_run_v2_service.api".into(), false),
+                (
+                    iam.into(),
+                    "google_cloud_run_v2_service.api_again".into(),
+                    false
+                ),
+            ]
+        );
+        assert_eq!(unresolved, [iam]);
+    }
+
+    #[test]
+    fn an_unknown_service_name_may_be_only_a_service_of_its_project() {
+        // A name unknown at plan time, with nothing to follow: any Cloud Run service of the
+        // grant's project may be meant, never a service of another project, nor a job (IAP is
+        // enabled on services only).
+        let workload =
+            |project: &str, name: &str| json!({"name": name, "project": project, "location": "eu"});
+        let (got, unresolved) = ties_and_unresolved(&[
+            (
+                "google_cloud_run_v2_service.api",
+                workload("p", "api"),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_cloud_run_v2_service.other_project",
+                workload("q", "api"),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_cloud_run_v2_job.export",
+                workload("p", "export"),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_iap_web_cloud_run_service_iam_member.later",
+                accessor("cloud_run_service_name", Value::Null),
+                json!({"cloud_run_service_name": true}),
+                json!({"cloud_run_service_name": {"references": ["local.target"]}}),
+            ),
+        ]);
+        let iam = "google_iap_web_cloud_run_service_iam_member.later";
+        assert_eq!(
+            got,
+            [(iam.into(), "google_cloud_run_v2_service.api".into(), false)]
+        );
+        assert_eq!(unresolved, [iam]);
+    }
 }
