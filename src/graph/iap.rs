@@ -793,4 +793,112 @@ mod tests {
         );
         assert_eq!(unresolved, [iam]);
     }
+
+    #[test]
+    fn a_backend_reference_proves_what_its_name_alone_cannot() {
+        // The backend's project is read at apply, so its name alone does not prove the tie;
+        // the configuration's reference to that very backend does.
+        let (got, unresolved) = ties_and_unresolved(&[
+            (
+                "google_compute_backend_service.bs",
+                json!({"name": "bs", "backend": [], "iap": []}),
+                json!({"project": true}),
+                json!({"project": {"references": ["data.google_project.app.project_id",
+                                                  "data.google_project.app"]}}),
+            ),
+            (
+                "google_iap_web_backend_service_iam_member.bs",
+                accessor("web_backend_service", json!("bs")),
+                json!({}),
+                json!({"web_backend_service": {"references": [
+                    "google_compute_backend_service.bs.name",
+                    "google_compute_backend_service.bs"]}}),
+            ),
+        ]);
+        assert_eq!(
+            got,
+            [(
+                "google_iap_web_backend_service_iam_member.bs".into(),
+                "google_compute_backend_service.bs".into(),
+                true
+            )]
+        );
+        assert!(unresolved.is_empty(), "{unresolved:?}");
+    }
+
+    #[test]
+    fn a_reference_to_a_backend_bucket_names_no_backend_service() {
+        // IAP governs backend services, never a backend bucket: a name unknown at plan time
+        // that refers to a bucket says nothing of which backend service is meant, so the grant
+        // may be on each one, and is listed as unresolved, never dropped.
+        let (got, unresolved) = ties_and_unresolved(&[
+            (
+                "google_compute_backend_service.bs",
+                json!({"name": "bs", "project": "p", "backend": [], "iap": []}),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_compute_backend_bucket.static",
+                json!({"name": "static", "project": "p", "bucket_name": "static-assets"}),
+                json!({"id": true}),
+                json!({}),
+            ),
+            (
+                "google_iap_web_backend_service_iam_member.bucket",
+                accessor("web_backend_service", Value::Null),
+                json!({"web_backend_service": true}),
+                json!({"web_backend_service": {"references": [
+                    "google_compute_backend_bucket.static.id",
+                    "google_compute_backend_bucket.static"]}}),
+            ),
+        ]);
+        let iam = "google_iap_web_backend_service_iam_member.bucket";
+        assert_eq!(
+            got,
+            [(
+                iam.into(),
+                "google_compute_backend_service.bs".into(),
+                false
+            )]
+        );
+        assert_eq!(unresolved, [iam]);
+    }
+
+    #[test]
+    fn a_backend_name_known_only_at_apply_may_be_any_backend_whatever_its_variable() {
+        // `web_backend_service = "${var.target}-${uuid()}"`: unknown at plan time (Terraform
+        // evaluates `uuid()` at apply), its configuration referring to one variable only. The
+        // variable is only part of the name, so each global backend service may be meant.
+        let backend = |name: &str| json!({"name": name, "project": "p", "backend": [], "iap": []});
+        let (got, unresolved) = ties_and_unresolved(&[
+            (
+                "google_compute_backend_service.a",
+                backend("a"),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_compute_backend_service.b",
+                backend("b"),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_iap_web_backend_service_iam_member.later",
+                accessor("web_backend_service", Value::Null),
+                json!({"web_backend_service": true}),
+                json!({"web_backend_service": {"references": ["var.target"]}}),
+            ),
+        ]);
+        let iam = "google_iap_web_backend_service_iam_member.later";
+        assert_eq!(
+            got,
+            [
+                (iam.into(), "google_compute_backend_service.a".into(), false),
+                (iam.into(), "google_compute_backend_service.b".into(), false),
+            ]
+        );
+        assert_eq!(unresolved, [iam]);
+    }
 }
