@@ -297,10 +297,6 @@ impl SideGraph<'_> {
                         let certain = found.len() == 1;
                         found.into_iter().map(|j| (j, certain)).collect()
                     }
-                    Followed::Constant {
-                        value: Value::String(_),
-                        ..
-                    } if by_name.is_some() => by_name.unwrap_or_default(),
                     followed => {
                         if let Some(found) = by_name {
                             if found.len() > 1 || found.iter().any(|(_, proven)| !proven) {
@@ -900,5 +896,47 @@ mod tests {
             ]
         );
         assert_eq!(unresolved, [iam]);
+    }
+
+    #[test]
+    fn a_backend_name_set_by_a_constant_is_uncertain_as_without_configuration() {
+        // `web_backend_service = "bs"` in the configuration says no more than the plan's value
+        // does. The backend's project is read at apply, so the tie is uncertain, and listed as
+        // unresolved, with or without the configuration (as for a Cloud Run service's IAP).
+        let resources = |expressions: Value| {
+            [
+                (
+                    "google_compute_backend_service.bs",
+                    json!({"name": "bs", "backend": [], "iap": []}),
+                    json!({"project": true}),
+                    json!({"project": {"references": ["data.google_project.app.project_id",
+                                                      "data.google_project.app"]}}),
+                ),
+                (
+                    "google_iap_web_backend_service_iam_member.bs",
+                    accessor("web_backend_service", json!("bs")),
+                    json!({}),
+                    expressions,
+                ),
+            ]
+        };
+        let iam = "google_iap_web_backend_service_iam_member.bs";
+        for expressions in [
+            json!({}),
+            json!({"web_backend_service": {"constant_value": "bs"}}),
+            json!({"web_backend_service": {"references": ["var.target"]}}),
+        ] {
+            let (got, unresolved) = ties_and_unresolved(&resources(expressions.clone()));
+            assert_eq!(
+                got,
+                [(
+                    iam.into(),
+                    "google_compute_backend_service.bs".into(),
+                    false
+                )],
+                "{expressions}"
+            );
+            assert_eq!(unresolved, [iam], "{expressions}");
+        }
     }
 }
