@@ -865,9 +865,18 @@ mod tests {
     fn a_backend_name_known_only_at_apply_may_be_any_backend_whatever_its_variable() {
         // `web_backend_service = "${var.target}-${uuid()}"`: unknown at plan time (Terraform
         // evaluates `uuid()` at apply), its configuration referring to one variable only. The
-        // variable is only part of the name, so each global backend service may be meant.
+        // variable is only part of the name, so each global backend service may be meant, and
+        // no regional one (those are named by the regional resource).
         let backend = |name: &str| json!({"name": name, "project": "p", "backend": [], "iap": []});
+        let mut regional = backend("a");
+        regional["region"] = json!("eu");
         let (got, unresolved) = ties_and_unresolved(&[
+            (
+                "google_compute_region_backend_service.a",
+                regional,
+                json!({}),
+                json!({}),
+            ),
             (
                 "google_compute_backend_service.a",
                 backend("a"),
@@ -938,5 +947,56 @@ mod tests {
             );
             assert_eq!(unresolved, [iam], "{expressions}");
         }
+    }
+
+    #[test]
+    fn a_backend_name_two_backends_share_proves_neither_and_an_absent_one_names_none() {
+        // Two resources that create the same backend service (the second create fails at
+        // apply): the grant may be on either, and is listed as unresolved. A name that no
+        // backend of the plan has is a backend outside the plan: nothing here, nothing unresolved.
+        let backend = json!({"name": "bs", "project": "p", "backend": [], "iap": []});
+        let (got, unresolved) = ties_and_unresolved(&[
+            (
+                "google_compute_backend_service.bs",
+                backend.clone(),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_compute_backend_service.bs_again",
+                backend,
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_iap_web_backend_service_iam_member.shared",
+                accessor("web_backend_service", json!("p/bs")),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_iap_web_backend_service_iam_member.elsewhere",
+                accessor("web_backend_service", json!("p/elsewhere")),
+                json!({}),
+                json!({}),
+            ),
+        ]);
+        let iam = "google_iap_web_backend_service_iam_member.shared";
+        assert_eq!(
+            got,
+            [
+                (
+                    iam.into(),
+                    "google_compute_backend_service.bs".into(),
+                    false
+                ),
+                (
+                    iam.into(),
+                    "google_compute_backend_service.bs_again".into(),
+                    false
+                ),
+            ]
+        );
+        assert_eq!(unresolved, [iam]);
     }
 }
