@@ -93,12 +93,21 @@ fn analyze_read(plan: &plan::Plan, inventory: &inventory::Inventory, options: &O
         variables: &plan.variables,
     };
     // The two sides are independent until they are paired: each side's graph, then each side's
-    // postures (which read the other side's graph), are built on two threads.
-    let (before, after) = parallel::join(
+    // postures (which read the other side's graph), are built on two threads when the plan is
+    // large enough to gain from it.
+    let split = inventory
+        .before
+        .workloads
+        .len()
+        .max(inventory.after.workloads.len())
+        >= parallel::WORKLOADS_WORTH_A_THREAD;
+    let (before, after) = parallel::join_if(
+        split,
         || SideGraph::build(&inventory.before, &ctx),
         || SideGraph::build(&inventory.after, &ctx),
     );
-    let (before_postures, after_postures) = parallel::join(
+    let (before_postures, after_postures) = parallel::join_if(
+        split,
         || posture::assess(&before, &after),
         || posture::assess(&after, &before),
     );

@@ -168,11 +168,12 @@ fn observe(pairs: &[Pair], include_unchanged: bool) -> HashMap<GroupKey, Group> 
 /// Runs every rule over every workload and groups what they observe by cause. Unchanged-but-risky
 /// findings are kept only when asked.
 pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
-    // Each half of the workloads is observed on its own thread; the halves' groups are then
-    // merged. Workloads and evidence are sorted per finding below, so the merge order does not
-    // show in the output.
+    // Each half of the workloads is observed on its own thread (when there are enough of them);
+    // the halves' groups are then merged. Workloads and evidence are sorted per finding below,
+    // so the merge order does not show in the output.
     let (first, second) = pairs.split_at(pairs.len() / 2);
-    let (mut groups, rest) = crate::parallel::join(
+    let (mut groups, rest) = crate::parallel::join_if(
+        pairs.len() >= crate::parallel::WORKLOADS_WORTH_A_THREAD,
         || observe(first, include_unchanged),
         || observe(second, include_unchanged),
     );

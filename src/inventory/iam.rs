@@ -295,7 +295,7 @@ pub fn read_policy_data(n: &Node) -> Result<Tri<Vec<PolicyBinding>>, TypeMismatc
     };
     let sensitive = n.is_sensitive();
     let invalid = || TypeMismatch {
-        path: n.path().to_owned(),
+        path: n.path(),
         expected: "an IAM policy JSON document",
         found: "a string that is not one",
     };

@@ -24,6 +24,13 @@ pub(super) struct EntryHead<'a> {
     duplicate_key: Option<String>,
 }
 
+impl EntryHead<'_> {
+    /// The length of the entry's raw `change`: what projecting it costs, roughly.
+    pub(super) fn change_len(&self) -> usize {
+        self.change.map_or(0, |c| c.get().len())
+    }
+}
+
 impl<'de: 'a, 'a> Deserialize<'de> for EntryHead<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(HeadVisitor(std::marker::PhantomData))

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use document::{DocumentSeed, HEADS_PER_BATCH};
+use document::{BatchSize, DocumentSeed};
 use entry::{EntryHead, read_entry, structure_error};
 use error::{json_error, strip_position};
 use prior_state::read_prior_data;
@@ -179,14 +179,19 @@ pub fn parse(
     sink: &mut (dyn FnMut(ResourceChange) + Send),
 ) -> Result<Plan, InputError> {
     let (heads, entries) =
-        std::sync::mpsc::sync_channel::<Vec<EntryHead>>(HEADS_IN_FLIGHT / HEADS_PER_BATCH);
+        std::sync::mpsc::sync_channel::<Vec<EntryHead>>(HEADS_IN_FLIGHT / BatchSize::HEADS);
     let (entries, doc) = crate::parallel::join(
         move || take_entries(entries, wanted, sink),
         || {
             let mut de = serde_json::Deserializer::from_str(text);
-            let doc =
-                serde::de::DeserializeSeed::deserialize(DocumentSeed { heads: &heads }, &mut de)
-                    .and_then(|doc| de.end().map(|()| doc));
+            let doc = serde::de::DeserializeSeed::deserialize(
+                DocumentSeed {
+                    heads: &heads,
+                    batch: BatchSize::for_document(text.len()),
+                },
+                &mut de,
+            )
+            .and_then(|doc| de.end().map(|()| doc));
             // The channel closes here, so the other thread ends with the last entry.
             drop(heads);
             doc

@@ -3,7 +3,7 @@ use super::{Delta, Direction, Finding, Rule, Severity, finding};
 use crate::graph::Principal;
 use crate::iam::MemberKind;
 use crate::inventory::Ingress;
-use crate::posture::{IngressValue, Posture};
+use crate::posture::{IngressValue, Posture, Verdict};
 
 pub static RULE: Rule = Rule {
     id: "public-exposure-unknown",
@@ -30,12 +30,14 @@ learns at apply, or on something outside the plan. Typical causes:
 
 It is reported as improved when an unknown verdict becomes a proven `no` (or the service is
 deleted), and, with `--all`, as unchanged when it stays unknown. A service that was public and
-whose exposure becomes unknown is reported by `public-invoker` as improved, with a message that
-says it is now unknown; see `runguard explain public-invoker` for every transition.
+whose exposure becomes unknown is reported here as worsened: the plan turns an answer into a
+question, and after apply the service may be public still; see `runguard explain
+public-invoker` for every transition.
 
 Its severity is `high` when it worsens, because then this plan is what opens the question: a
-service that the plan proved not public (or that did not exist) may now be public, or a service
-whose exposure was already unknown moves towards public (below). The default gate
+service that the plan proved not public (or that did not exist) may now be public, a public
+service may still be, or a service whose exposure was already unknown moves towards public
+(below). The default gate
 (`--fail-on high`) then stops, because a reviewer must look: making a value unknown never lets
 a plan through that the known value would stop. A principal unknown at plan time in the
 service's own IAM may be `allUsers`, so it is a possible open invoker. The finding is `medium`
@@ -120,23 +122,35 @@ fn exposure_grows(before: &Posture, after: &Posture) -> bool {
 /// check each close a door; `reachable` can hide such a move when it was already unknown for
 /// another reason (a load balancer outside the plan).
 fn door_opens(before: &Posture, after: &Posture) -> bool {
-    // 0 closed, 1 unknown, 2 open.
-    let closed_when = |value: Option<bool>, closed: bool| match value {
-        Some(v) if v == closed => 0,
-        None => 1,
-        Some(_) => 2,
-    };
+    opens(after.iap, before.iap, true) || own_door_opens(before, after)
+}
+
+/// [`door_opens`] for the doors set on the service itself (ingress, the run.app URL, the
+/// invoker check), not the IAP that a load balancer in front of it may add.
+fn own_door_opens(before: &Posture, after: &Posture) -> bool {
     let ingress = |p: &Posture| match p.ingress {
         Some(IngressValue::Set(Ingress::Internal)) => 0,
         Some(IngressValue::Set(Ingress::InternalAndLoadBalancing)) => 1,
         Some(IngressValue::Unknown) | None => 2,
         Some(IngressValue::Set(Ingress::All)) => 3,
     };
-    closed_when(after.default_uri_disabled, true) > closed_when(before.default_uri_disabled, true)
-        || closed_when(after.iap, true) > closed_when(before.iap, true)
-        || closed_when(after.iam_check_disabled, false)
-            > closed_when(before.iam_check_disabled, false)
+    opens(
+        after.default_uri_disabled,
+        before.default_uri_disabled,
+        true,
+    ) || opens(after.iam_check_disabled, before.iam_check_disabled, false)
         || ingress(after) > ingress(before)
+}
+
+/// Whether a door that is shut when its setting is `closed` moves towards open from `before`
+/// to `after`: shut, then unknown (`None`), then open.
+fn opens(after: Option<bool>, before: Option<bool>, closed: bool) -> bool {
+    let openness = |value: Option<bool>| match value {
+        Some(v) if v == closed => 0,
+        None => 1,
+        Some(_) => 2,
+    };
+    openness(after) > openness(before)
 }
 
 /// A path from the internet on the after side, not on the before side, that the service's
@@ -189,16 +203,32 @@ fn check(d: &Delta) -> Vec<Finding> {
             Vec::new(),
         ),
         (Direction::Worsened, Some(p)) => {
-            let message = format!(
-                "may become publicly invokable; it cannot be known at plan time: {}",
-                reasons(p)
-            );
+            let was_public = d.before.is_some_and(|b| b.public == Verdict::Yes);
+            let message = if was_public {
+                format!(
+                    "was publicly invokable and may still be; it cannot be known at plan time: \
+                     {}",
+                    reasons(p)
+                )
+            } else {
+                format!(
+                    "may become publicly invokable; it cannot be known at plan time: {}",
+                    reasons(p)
+                )
+            };
             // Worsened means the plan opens the question: the service was proven not public
             // (or did not exist), or its exposure grows. Being public hinges on more than the
             // open invoker and the path (IAP's gates and its agent's grant), so no narrower
             // test of "new in this plan" sees every way a plan opens it.
             let mut f = finding(d, direction, message, &open_question_evidence(p));
             f.severity = Some(Severity::High);
+            // A door set on the service itself (ingress, the run.app URL, the invoker check)
+            // that moved towards open is a cause the reviewer changes on the service; so is
+            // whatever made a public service's exposure a question, as `public-invoker` names
+            // the service of a public one.
+            if was_public || d.before.is_some_and(|b| own_door_opens(b, p)) {
+                f = f.caused_by_workload_too(&d.workload.address);
+            }
             return vec![f];
         }
         (Direction::Improved, None) => (

@@ -149,17 +149,8 @@ fn scenarios_match_their_expectations() {
 /// it off the list.
 const ADVERSARY_GAPS: &[(&str, &str)] = &[
     (
-        "adv12-default-sa-by-email",
-        "runguard names the default account's email where the tester expects it left unnamed",
-    ),
-    (
         "adv17-run-admin-granted",
         "iam-admin-granted replaces invoker-added for the same principal; the tester expects both",
-    ),
-    (
-        "adv28-public-becomes-unknown",
-        "yes -> unknown is reported as public-invoker improved (order no < unknown < yes); \
-         the tester expects public-exposure-unknown worsened",
     ),
 ];
 
