@@ -297,10 +297,6 @@ impl SideGraph<'_> {
                         let certain = found.len() == 1;
                         found.into_iter().map(|j| (j, certain)).collect()
                     }
-                    Followed::Constant {
-                        value: Value::String(_),
-                        ..
-                    } if by_name.is_some() => by_name.unwrap_or_default(),
                     followed => {
                         if let Some(found) = by_name {
                             if found.len() > 1 || found.iter().any(|(_, proven)| !proven) {
@@ -593,5 +589,414 @@ mod tests {
         );
         assert_eq!(members[0], [("allUsers".to_owned(), true)]);
         assert!(members[1].is_empty(), "{:?}", members[1]);
+    }
+
+    // Mutation testing, fourth round (mut-rest): the survivors of `src/graph/iap.rs`.
+
+    /// `google_iap_web_iam_member` on `project` (`Value::Null`: set to a value read at apply).
+    fn project_wide(address: &str, project: Value) -> (&str, Value, Value, Value) {
+        let unknown = project.is_null();
+        let mut after = json!({"role": "roles/iap.httpsResourceAccessor", "member": "allUsers",
+                               "condition": []});
+        if !unknown {
+            after["project"] = project;
+        }
+        let (after_unknown, expressions) = if unknown {
+            (
+                json!({"project": true}),
+                json!({"project": {"references": ["data.google_project.other.project_id",
+                                                  "data.google_project.other"]}}),
+            )
+        } else {
+            (json!({}), json!({}))
+        };
+        (address, after, after_unknown, expressions)
+    }
+
+    #[test]
+    fn a_project_wide_iap_grant_applies_in_its_own_project_and_may_where_unknown() {
+        // `projects/P/iap_web` governs every IAP gate of project P and of no other project; one
+        // whose project is known only at apply may be any project's.
+        let got = with_graph(
+            &[
+                project_wide("google_iap_web_iam_member.own", json!("projects/p/iap_web")),
+                project_wide("google_iap_web_iam_member.other", json!("q")),
+                project_wide("google_iap_web_iam_member.later", Value::Null),
+            ],
+            |g| {
+                let named = |list: Vec<(IapIamIndex, bool)>| -> Vec<(String, bool)> {
+                    let mut named: Vec<(String, bool)> = list
+                        .into_iter()
+                        .map(|(i, certain)| (g.iap_iam(i).address.to_string(), certain))
+                        .collect();
+                    named.sort();
+                    named
+                };
+                (
+                    named(g.iap.project_wide(Some("p"))),
+                    named(g.iap.project_wide(None)),
+                )
+            },
+        );
+        assert_eq!(
+            got.0,
+            [
+                ("google_iap_web_iam_member.later".to_owned(), false),
+                ("google_iap_web_iam_member.own".to_owned(), true),
+            ]
+        );
+        // A gate whose own project is unknown may be in any of the three projects.
+        assert_eq!(got.1.len(), 3);
+        assert!(got.1.iter().all(|(_, certain)| !certain), "{:?}", got.1);
+    }
+
+    /// Each tie and each unresolved address of the graph on `resources`.
+    fn ties_and_unresolved(
+        resources: &[(&str, Value, Value, Value)],
+    ) -> (Vec<(String, String, bool)>, Vec<String>) {
+        with_graph(resources, |g| {
+            let mut unresolved: Vec<String> =
+                g.unresolved.iter().map(|u| u.address.clone()).collect();
+            unresolved.sort();
+            (ties(g), unresolved)
+        })
+    }
+
+    #[test]
+    fn a_known_service_name_proves_its_service_and_names_no_other() {
+        // The full id names project, location and service: the grant is on that service for
+        // certain. A name that no service of the plan has is a service outside the plan: the
+        // grant governs nothing here, and nothing about it is unresolved.
+        let service = |name: &str| json!({"name": name, "project": "p", "location": "eu"});
+        let full = |name: &str| json!(format!("projects/p/iap_web/cloud_run-eu/services/{name}"));
+        let (got, unresolved) = ties_and_unresolved(&[
+            (
+                "google_cloud_run_v2_service.api",
+                service("api"),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_cloud_run_v2_service.web",
+                service("web"),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_iap_web_cloud_run_service_iam_member.api",
+                accessor("cloud_run_service_name", full("api")),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_iap_web_cloud_run_service_iam_member.elsewhere",
+                accessor("cloud_run_service_name", full("elsewhere")),
+                json!({}),
+                json!({}),
+            ),
+        ]);
+        assert_eq!(
+            got,
+            [(
+                "google_iap_web_cloud_run_service_iam_member.api".into(),
+                "google_cloud_run_v2_service.api".into(),
+                true
+            )]
+        );
+        assert!(unresolved.is_empty(), "{unresolved:?}");
+    }
+
+    #[test]
+    fn a_service_name_two_services_share_proves_neither() {
+        // Two resources that create the same service (the plan allows it; the second create
+        // fails at apply): the grant may be on either, and the report says why it is not tied.
+        let service = json!({"name": "api", "project": "p", "location": "eu"});
+        let (got, unresolved) = ties_and_unresolved(&[
+            (
+                "google_cloud_run_v2_service.api",
+                service.clone(),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_cloud_run_v2_service.api_again",
+                service,
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_iap_web_cloud_run_service_iam_member.api",
+                accessor(
+                    "cloud_run_service_name",
+                    json!("projects/p/iap_web/cloud_run-eu/services/api"),
+                ),
+                json!({}),
+                json!({}),
+            ),
+        ]);
+        let iam = "google_iap_web_cloud_run_service_iam_member.api";
+        assert_eq!(
+            got,
+            [
+                (iam.into(), "google_cloud_run_v2_service.api".into(), false),
+                (
+                    iam.into(),
+                    "google_cloud_run_v2_service.api_again".into(),
+                    false
+                ),
+            ]
+        );
+        assert_eq!(unresolved, [iam]);
+    }
+
+    #[test]
+    fn an_unknown_service_name_may_be_only_a_service_of_its_project() {
+        // A name unknown at plan time, with nothing to follow: any Cloud Run service of the
+        // grant's project may be meant, never a service of another project, nor a job (IAP is
+        // enabled on services only).
+        let workload =
+            |project: &str, name: &str| json!({"name": name, "project": project, "location": "eu"});
+        let (got, unresolved) = ties_and_unresolved(&[
+            (
+                "google_cloud_run_v2_service.api",
+                workload("p", "api"),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_cloud_run_v2_service.other_project",
+                workload("q", "api"),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_cloud_run_v2_job.export",
+                workload("p", "export"),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_iap_web_cloud_run_service_iam_member.later",
+                accessor("cloud_run_service_name", Value::Null),
+                json!({"cloud_run_service_name": true}),
+                json!({"cloud_run_service_name": {"references": ["local.target"]}}),
+            ),
+        ]);
+        let iam = "google_iap_web_cloud_run_service_iam_member.later";
+        assert_eq!(
+            got,
+            [(iam.into(), "google_cloud_run_v2_service.api".into(), false)]
+        );
+        assert_eq!(unresolved, [iam]);
+    }
+
+    #[test]
+    fn a_backend_reference_proves_what_its_name_alone_cannot() {
+        // The backend's project is read at apply, so its name alone does not prove the tie;
+        // the configuration's reference to that very backend does.
+        let (got, unresolved) = ties_and_unresolved(&[
+            (
+                "google_compute_backend_service.bs",
+                json!({"name": "bs", "backend": [], "iap": []}),
+                json!({"project": true}),
+                json!({"project": {"references": ["data.google_project.app.project_id",
+                                                  "data.google_project.app"]}}),
+            ),
+            (
+                "google_iap_web_backend_service_iam_member.bs",
+                accessor("web_backend_service", json!("bs")),
+                json!({}),
+                json!({"web_backend_service": {"references": [
+                    "google_compute_backend_service.bs.name",
+                    "google_compute_backend_service.bs"]}}),
+            ),
+        ]);
+        assert_eq!(
+            got,
+            [(
+                "google_iap_web_backend_service_iam_member.bs".into(),
+                "google_compute_backend_service.bs".into(),
+                true
+            )]
+        );
+        assert!(unresolved.is_empty(), "{unresolved:?}");
+    }
+
+    #[test]
+    fn a_reference_to_a_backend_bucket_names_no_backend_service() {
+        // IAP governs backend services, never a backend bucket: a name unknown at plan time
+        // that refers to a bucket says nothing of which backend service is meant, so the grant
+        // may be on each one, and is listed as unresolved, never dropped.
+        let (got, unresolved) = ties_and_unresolved(&[
+            (
+                "google_compute_backend_service.bs",
+                json!({"name": "bs", "project": "p", "backend": [], "iap": []}),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_compute_backend_bucket.static",
+                json!({"name": "static", "project": "p", "bucket_name": "static-assets"}),
+                json!({"id": true}),
+                json!({}),
+            ),
+            (
+                "google_iap_web_backend_service_iam_member.bucket",
+                accessor("web_backend_service", Value::Null),
+                json!({"web_backend_service": true}),
+                json!({"web_backend_service": {"references": [
+                    "google_compute_backend_bucket.static.id",
+                    "google_compute_backend_bucket.static"]}}),
+            ),
+        ]);
+        let iam = "google_iap_web_backend_service_iam_member.bucket";
+        assert_eq!(
+            got,
+            [(
+                iam.into(),
+                "google_compute_backend_service.bs".into(),
+                false
+            )]
+        );
+        assert_eq!(unresolved, [iam]);
+    }
+
+    #[test]
+    fn a_backend_name_known_only_at_apply_may_be_any_backend_whatever_its_variable() {
+        // `web_backend_service = "${var.target}-${uuid()}"`: unknown at plan time (Terraform
+        // evaluates `uuid()` at apply), its configuration referring to one variable only. The
+        // variable is only part of the name, so each global backend service may be meant, and
+        // no regional one (those are named by the regional resource).
+        let backend = |name: &str| json!({"name": name, "project": "p", "backend": [], "iap": []});
+        let mut regional = backend("a");
+        regional["region"] = json!("eu");
+        let (got, unresolved) = ties_and_unresolved(&[
+            (
+                "google_compute_region_backend_service.a",
+                regional,
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_compute_backend_service.a",
+                backend("a"),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_compute_backend_service.b",
+                backend("b"),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_iap_web_backend_service_iam_member.later",
+                accessor("web_backend_service", Value::Null),
+                json!({"web_backend_service": true}),
+                json!({"web_backend_service": {"references": ["var.target"]}}),
+            ),
+        ]);
+        let iam = "google_iap_web_backend_service_iam_member.later";
+        assert_eq!(
+            got,
+            [
+                (iam.into(), "google_compute_backend_service.a".into(), false),
+                (iam.into(), "google_compute_backend_service.b".into(), false),
+            ]
+        );
+        assert_eq!(unresolved, [iam]);
+    }
+
+    #[test]
+    fn a_backend_name_set_by_a_constant_is_uncertain_as_without_configuration() {
+        // `web_backend_service = "bs"` in the configuration says no more than the plan's value
+        // does. The backend's project is read at apply, so the tie is uncertain, and listed as
+        // unresolved, with or without the configuration (as for a Cloud Run service's IAP).
+        let resources = |expressions: Value| {
+            [
+                (
+                    "google_compute_backend_service.bs",
+                    json!({"name": "bs", "backend": [], "iap": []}),
+                    json!({"project": true}),
+                    json!({"project": {"references": ["data.google_project.app.project_id",
+                                                      "data.google_project.app"]}}),
+                ),
+                (
+                    "google_iap_web_backend_service_iam_member.bs",
+                    accessor("web_backend_service", json!("bs")),
+                    json!({}),
+                    expressions,
+                ),
+            ]
+        };
+        let iam = "google_iap_web_backend_service_iam_member.bs";
+        for expressions in [
+            json!({}),
+            json!({"web_backend_service": {"constant_value": "bs"}}),
+            json!({"web_backend_service": {"references": ["var.target"]}}),
+        ] {
+            let (got, unresolved) = ties_and_unresolved(&resources(expressions.clone()));
+            assert_eq!(
+                got,
+                [(
+                    iam.into(),
+                    "google_compute_backend_service.bs".into(),
+                    false
+                )],
+                "{expressions}"
+            );
+            assert_eq!(unresolved, [iam], "{expressions}");
+        }
+    }
+
+    #[test]
+    fn a_backend_name_two_backends_share_proves_neither_and_an_absent_one_names_none() {
+        // Two resources that create the same backend service (the second create fails at
+        // apply): the grant may be on either, and is listed as unresolved. A name that no
+        // backend of the plan has is a backend outside the plan: nothing here, nothing unresolved.
+        let backend = json!({"name": "bs", "project": "p", "backend": [], "iap": []});
+        let (got, unresolved) = ties_and_unresolved(&[
+            (
+                "google_compute_backend_service.bs",
+                backend.clone(),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_compute_backend_service.bs_again",
+                backend,
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_iap_web_backend_service_iam_member.shared",
+                accessor("web_backend_service", json!("p/bs")),
+                json!({}),
+                json!({}),
+            ),
+            (
+                "google_iap_web_backend_service_iam_member.elsewhere",
+                accessor("web_backend_service", json!("p/elsewhere")),
+                json!({}),
+                json!({}),
+            ),
+        ]);
+        let iam = "google_iap_web_backend_service_iam_member.shared";
+        assert_eq!(
+            got,
+            [
+                (
+                    iam.into(),
+                    "google_compute_backend_service.bs".into(),
+                    false
+                ),
+                (
+                    iam.into(),
+                    "google_compute_backend_service.bs_again".into(),
+                    false
+                ),
+            ]
+        );
+        assert_eq!(unresolved, [iam]);
     }
 }

@@ -1690,3 +1690,44 @@ fn a_load_balancer_through_iap_that_may_admit_all_users_says_so() {
         ]
     );
 }
+
+// Mutation testing, fourth round (mut-rest): the survivors of the small rule files.
+
+/// Each finding of `report` as `(rule, direction, message)`.
+fn findings_of(report: &Report) -> Vec<(&str, crate::rules::Direction, &str)> {
+    report
+        .findings
+        .iter()
+        .map(|f| (f.rule.id, f.direction, f.message.as_str()))
+        .collect()
+}
+
+#[test]
+fn iap_turned_on_for_the_service_is_reported_as_an_improvement_and_off_as_a_worsening() {
+    // `iap_enabled = true` puts IAP in front of every path to the service; turning it on is
+    // the improvement `iap-removed` reports, turning it off the worsening.
+    let on = service(json!({"iap_enabled": true}));
+    let off = service(json!({}));
+    let iap_findings = |before: Value, after: Value| -> Vec<(crate::rules::Direction, String)> {
+        let report = analyze(vec![change(API, before, after)]);
+        findings_of(&report)
+            .into_iter()
+            .filter(|(rule, _, _)| *rule == "iap-removed")
+            .map(|(_, direction, message)| (direction, message.to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        iap_findings(off.clone(), on.clone()),
+        [(
+            crate::rules::Direction::Improved,
+            "IAP now protects every path to the service".to_owned()
+        )]
+    );
+    assert_eq!(
+        iap_findings(on, off),
+        [(
+            crate::rules::Direction::Worsened,
+            "IAP no longer protects every path to the service".to_owned()
+        )]
+    );
+}

@@ -449,4 +449,26 @@ mod tests {
             assert!(!subject.is_empty(), "{subject:?}");
         }
     }
+
+    // Mutation testing, fourth round (mut-rest).
+
+    /// A finding's subject names a principal's role (or level) only when all its grants agree
+    /// on it: a principal holding `roles/run.invoker` at project and at resource level is about
+    /// that role at no one level; one holding two roles is about neither.
+    #[test]
+    fn a_subject_names_a_role_or_level_only_when_every_grant_agrees() {
+        assert_eq!(
+            only(["roles/run.invoker"; 2].into_iter()),
+            Some("roles/run.invoker")
+        );
+        assert_eq!(
+            only([Level::Project, Level::Resource].into_iter()),
+            None::<Level>
+        );
+        assert_eq!(
+            only(["roles/run.invoker", "roles/run.admin"].into_iter()),
+            None
+        );
+        assert_eq!(only(std::iter::empty::<Level>()), None);
+    }
 }
