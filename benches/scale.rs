@@ -88,7 +88,13 @@ fn main() {
         }
         let (path, workloads) = plan(shape, mb);
         let bytes = std::fs::metadata(&path).expect("plan written").len() as f64;
-        let runs = if mb <= 10 { 7 } else { 3 };
+        // A median of a few runs of a millisecond is the noise of the machine (a run now and
+        // then takes twice as long): small plans get many runs, large ones few.
+        let runs = match mb {
+            0..=1 => 101,
+            2..=10 => 21,
+            _ => 3,
+        };
         let (mut base, mut rg) = (Vec::new(), Vec::new());
         for _ in 0..runs {
             base.push(timed(|| baseline(&path)));
