@@ -212,19 +212,11 @@ fn a_reference_to_a_service_in_another_region_lands_outside_the_plan() {
 /// each such service gets the path as possible, never proven, and never one of another kind.
 #[test]
 fn a_neg_whose_service_is_unknown_may_front_each_service_of_its_region() {
-    use crate::posture::tests::{after, analyze_configured, load_balancer, service, unchanged};
+    use crate::posture::tests::{
+        after, analyze_configured, load_balancer_to_an_unknown_service, service, unchanged,
+    };
     use serde_json::json;
-    let mut changes = load_balancer(json!([]));
-    let neg = changes
-        .iter_mut()
-        .find(|c| c["type"] == "google_compute_region_network_endpoint_group")
-        .expect("the NEG");
-    neg["change"]["actions"] = json!(["update"]);
-    neg["change"]["after"]["cloud_run"][0]
-        .as_object_mut()
-        .expect("cloud_run block")
-        .remove("service");
-    neg["change"]["after_unknown"] = json!({"cloud_run": [{"service": true}]});
+    let mut changes = load_balancer_to_an_unknown_service(json!([]));
     changes.push(unchanged(
         "google_cloud_run_v2_service.api",
         service(json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"})),

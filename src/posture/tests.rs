@@ -134,6 +134,22 @@ pub(crate) fn load_balancer(iap: Value) -> Vec<Value> {
     ]
 }
 
+/// [`load_balancer`] whose serverless NEG is being updated to a service only known at apply.
+pub(crate) fn load_balancer_to_an_unknown_service(iap: Value) -> Vec<Value> {
+    let mut changes = load_balancer(iap);
+    let neg = changes
+        .iter_mut()
+        .find(|c| c["type"] == "google_compute_region_network_endpoint_group")
+        .expect("the NEG");
+    neg["change"]["actions"] = json!(["update"]);
+    neg["change"]["after"]["cloud_run"][0]
+        .as_object_mut()
+        .expect("cloud_run block")
+        .remove("service");
+    neg["change"]["after_unknown"] = json!({"cloud_run": [{"service": true}]});
+    changes
+}
+
 /// The report on a plan of these changes, its default provider in `acme-prod`.
 pub(crate) fn analyze(changes: Vec<Value>) -> Report {
     analyze_configured(changes, Vec::new())
@@ -1637,17 +1653,7 @@ fn load_balancer_reasons(report: &Report) -> Vec<String> {
 fn a_load_balancer_that_may_reach_the_service_through_iap_open_to_all_users_says_so() {
     // The serverless NEG's service is only known at apply: the load balancer may front `api`.
     // Its backend's IAP admits allUsers: the reason says the path is possible and IAP open.
-    let mut changes = load_balancer(iap_on());
-    let neg = changes
-        .iter_mut()
-        .find(|c| c["type"] == "google_compute_region_network_endpoint_group")
-        .expect("the NEG");
-    neg["change"]["actions"] = json!(["update"]);
-    neg["change"]["after"]["cloud_run"][0]
-        .as_object_mut()
-        .expect("cloud_run block")
-        .remove("service");
-    neg["change"]["after_unknown"] = json!({"cloud_run": [{"service": true}]});
+    let mut changes = load_balancer_to_an_unknown_service(iap_on());
     changes.push(unchanged(
         API,
         service(json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"})),
