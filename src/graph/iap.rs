@@ -412,23 +412,14 @@ mod tests {
         };
         let got = with_graph(
             &[
-                (
-                    "google_compute_backend_service.global",
-                    backend(None),
-                    json!({}),
-                    json!({}),
-                ),
-                (
+                known("google_compute_backend_service.global", backend(None)),
+                known(
                     "google_compute_region_backend_service.eu",
                     backend(Some("eu")),
-                    json!({}),
-                    json!({}),
                 ),
-                (
+                known(
                     "google_compute_region_backend_service.us",
                     backend(Some("us")),
-                    json!({}),
-                    json!({}),
                 ),
                 (
                     "google_iap_web_backend_service_iam_member.full_id",
@@ -439,11 +430,9 @@ mod tests {
                     json!({}),
                     json!({}),
                 ),
-                (
+                known(
                     "google_iap_web_region_backend_service_iam_member.short",
                     accessor("web_region_backend_service", json!("p/eu/bs")),
-                    json!({}),
-                    json!({}),
                 ),
             ],
             ties,
@@ -471,18 +460,8 @@ mod tests {
         let unknown_name = json!({"cloud_run_service_name": true});
         let (got, unresolved) = with_graph(
             &[
-                (
-                    "google_cloud_run_v2_service.api",
-                    service("api"),
-                    json!({}),
-                    json!({}),
-                ),
-                (
-                    "google_cloud_run_v2_service.web",
-                    service("web"),
-                    json!({}),
-                    json!({}),
-                ),
+                known("google_cloud_run_v2_service.api", service("api")),
+                known("google_cloud_run_v2_service.web", service("web")),
                 (
                     "google_iap_web_cloud_run_service_iam_member.referenced",
                     accessor("cloud_run_service_name", Value::Null),
@@ -558,17 +537,10 @@ mod tests {
         };
         let members = with_graph(
             &[
-                (
-                    "google_compute_backend_service.global",
-                    backend(None),
-                    json!({}),
-                    json!({}),
-                ),
-                (
+                known("google_compute_backend_service.global", backend(None)),
+                known(
                     "google_compute_region_backend_service.eu",
                     backend(Some("eu")),
-                    json!({}),
-                    json!({}),
                 ),
                 (
                     "google_iap_web_type_compute_iam_member.everyone",
@@ -651,6 +623,12 @@ mod tests {
     }
 
     /// Each tie and each unresolved address of the graph on `resources`.
+    /// A resource whose values are all known at plan time and whose configuration says
+    /// nothing: no `after_unknown`, no expressions.
+    fn known(address: &'static str, values: Value) -> (&'static str, Value, Value, Value) {
+        (address, values, json!({}), json!({}))
+    }
+
     fn ties_and_unresolved(
         resources: &[(&str, Value, Value, Value)],
     ) -> (Vec<(String, String, bool)>, Vec<String>) {
@@ -670,29 +648,15 @@ mod tests {
         let service = |name: &str| json!({"name": name, "project": "p", "location": "eu"});
         let full = |name: &str| json!(format!("projects/p/iap_web/cloud_run-eu/services/{name}"));
         let (got, unresolved) = ties_and_unresolved(&[
-            (
-                "google_cloud_run_v2_service.api",
-                service("api"),
-                json!({}),
-                json!({}),
-            ),
-            (
-                "google_cloud_run_v2_service.web",
-                service("web"),
-                json!({}),
-                json!({}),
-            ),
-            (
+            known("google_cloud_run_v2_service.api", service("api")),
+            known("google_cloud_run_v2_service.web", service("web")),
+            known(
                 "google_iap_web_cloud_run_service_iam_member.api",
                 accessor("cloud_run_service_name", full("api")),
-                json!({}),
-                json!({}),
             ),
-            (
+            known(
                 "google_iap_web_cloud_run_service_iam_member.elsewhere",
                 accessor("cloud_run_service_name", full("elsewhere")),
-                json!({}),
-                json!({}),
             ),
         ]);
         assert_eq!(
@@ -712,18 +676,8 @@ mod tests {
         // fails at apply): the grant may be on either, and the report says why it is not tied.
         let service = json!({"name": "api", "project": "p", "location": "eu"});
         let (got, unresolved) = ties_and_unresolved(&[
-            (
-                "google_cloud_run_v2_service.api",
-                service.clone(),
-                json!({}),
-                json!({}),
-            ),
-            (
-                "google_cloud_run_v2_service.api_again",
-                service,
-                json!({}),
-                json!({}),
-            ),
+            known("google_cloud_run_v2_service.api", service.clone()),
+            known("google_cloud_run_v2_service.api_again", service),
             (
                 "google_iap_web_cloud_run_service_iam_member.api",
                 accessor(
@@ -757,24 +711,12 @@ mod tests {
         let workload =
             |project: &str, name: &str| json!({"name": name, "project": project, "location": "eu"});
         let (got, unresolved) = ties_and_unresolved(&[
-            (
-                "google_cloud_run_v2_service.api",
-                workload("p", "api"),
-                json!({}),
-                json!({}),
-            ),
-            (
+            known("google_cloud_run_v2_service.api", workload("p", "api")),
+            known(
                 "google_cloud_run_v2_service.other_project",
                 workload("q", "api"),
-                json!({}),
-                json!({}),
             ),
-            (
-                "google_cloud_run_v2_job.export",
-                workload("p", "export"),
-                json!({}),
-                json!({}),
-            ),
+            known("google_cloud_run_v2_job.export", workload("p", "export")),
             (
                 "google_iap_web_cloud_run_service_iam_member.later",
                 accessor("cloud_run_service_name", Value::Null),
@@ -828,11 +770,9 @@ mod tests {
         // that refers to a bucket says nothing of which backend service is meant, so the grant
         // may be on each one, and is listed as unresolved, never dropped.
         let (got, unresolved) = ties_and_unresolved(&[
-            (
+            known(
                 "google_compute_backend_service.bs",
                 json!({"name": "bs", "project": "p", "backend": [], "iap": []}),
-                json!({}),
-                json!({}),
             ),
             (
                 "google_compute_backend_bucket.static",
@@ -871,24 +811,9 @@ mod tests {
         let mut regional = backend("a");
         regional["region"] = json!("eu");
         let (got, unresolved) = ties_and_unresolved(&[
-            (
-                "google_compute_region_backend_service.a",
-                regional,
-                json!({}),
-                json!({}),
-            ),
-            (
-                "google_compute_backend_service.a",
-                backend("a"),
-                json!({}),
-                json!({}),
-            ),
-            (
-                "google_compute_backend_service.b",
-                backend("b"),
-                json!({}),
-                json!({}),
-            ),
+            known("google_compute_region_backend_service.a", regional),
+            known("google_compute_backend_service.a", backend("a")),
+            known("google_compute_backend_service.b", backend("b")),
             (
                 "google_iap_web_backend_service_iam_member.later",
                 accessor("web_backend_service", Value::Null),
@@ -956,29 +881,15 @@ mod tests {
         // backend of the plan has is a backend outside the plan: nothing here, nothing unresolved.
         let backend = json!({"name": "bs", "project": "p", "backend": [], "iap": []});
         let (got, unresolved) = ties_and_unresolved(&[
-            (
-                "google_compute_backend_service.bs",
-                backend.clone(),
-                json!({}),
-                json!({}),
-            ),
-            (
-                "google_compute_backend_service.bs_again",
-                backend,
-                json!({}),
-                json!({}),
-            ),
-            (
+            known("google_compute_backend_service.bs", backend.clone()),
+            known("google_compute_backend_service.bs_again", backend),
+            known(
                 "google_iap_web_backend_service_iam_member.shared",
                 accessor("web_backend_service", json!("p/bs")),
-                json!({}),
-                json!({}),
             ),
-            (
+            known(
                 "google_iap_web_backend_service_iam_member.elsewhere",
                 accessor("web_backend_service", json!("p/elsewhere")),
-                json!({}),
-                json!({}),
             ),
         ]);
         let iam = "google_iap_web_backend_service_iam_member.shared";

@@ -774,7 +774,7 @@ fn a_reference_with_an_instance_key_means_that_instance() {
 /// identity: listed, as uncertain.
 #[test]
 fn a_runtime_account_chosen_at_apply_among_planned_accounts_is_any_of_them() {
-    use crate::posture::tests::{after, analyze_with_variables, change, service, unknown_after};
+    use crate::posture::tests::{analyze_with_variables, change, service, unknown_after};
     use serde_json::json;
     let account = |id: &str| {
         unknown_after(
@@ -823,15 +823,8 @@ fn a_runtime_account_chosen_at_apply_among_planned_accounts_is_any_of_them() {
         ],
         json!({"use_a": {"value": true}}),
     );
-    let api = after(&report, "google_cloud_run_v2_service.api");
-    let impersonators: Vec<(&str, bool)> = api
-        .identity
-        .impersonators
-        .iter()
-        .map(|i| (i.principal.display(), i.certain))
-        .collect();
     assert_eq!(
-        impersonators,
+        api_impersonators(&report),
         [("user:ops@acme.example", false)],
         "{:?}",
         report.unresolved
@@ -944,7 +937,7 @@ fn a_runtime_account_that_would_be_known_if_it_were_an_account_is_the_default() 
 /// the runtime identity, as uncertain.
 #[test]
 fn a_runtime_account_unknown_from_known_values_may_be_any_account_of_its_project() {
-    use crate::posture::tests::{after, analyze_with_variables, unchanged};
+    use crate::posture::tests::{analyze_with_variables, unchanged};
     use serde_json::json;
     let email = "worker@acme-prod.iam.gserviceaccount.com";
     let account = format!("projects/acme-prod/serviceAccounts/{email}");
@@ -975,15 +968,8 @@ fn a_runtime_account_unknown_from_known_values_may_be_any_account_of_its_project
         ],
         json!({"prefix": {"value": "api"}}),
     );
-    let api = after(&report, "google_cloud_run_v2_service.api");
-    let impersonators: Vec<(&str, bool)> = api
-        .identity
-        .impersonators
-        .iter()
-        .map(|i| (i.principal.display(), i.certain))
-        .collect();
     assert_eq!(
-        impersonators,
+        api_impersonators(&report),
         [("user:ops@acme.example", false)],
         "{:?}",
         report.unresolved
@@ -1146,4 +1132,14 @@ fn a_key_for_the_runtime_account_named_by_its_id_is_for_the_service() {
             &["google_cloud_run_v2_service.api".to_owned()][..]
         )]
     );
+}
+
+/// Who can act as `api`'s runtime account on the after side, and whether each is proven.
+fn api_impersonators(report: &crate::Report) -> Vec<(&str, bool)> {
+    crate::posture::tests::after(report, "google_cloud_run_v2_service.api")
+        .identity
+        .impersonators
+        .iter()
+        .map(|i| (i.principal.display(), i.certain))
+        .collect()
 }
