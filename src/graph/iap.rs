@@ -629,6 +629,18 @@ mod tests {
         (address, values, json!({}), json!({}))
     }
 
+    /// The backend service `bs`, whose project comes from a data source read at apply: its
+    /// name alone cannot prove which backend a grant means.
+    fn backend_in_a_project_read_at_apply() -> (&'static str, Value, Value, Value) {
+        (
+            "google_compute_backend_service.bs",
+            json!({"name": "bs", "backend": [], "iap": []}),
+            json!({"project": true}),
+            json!({"project": {"references": ["data.google_project.app.project_id",
+                                              "data.google_project.app"]}}),
+        )
+    }
+
     fn ties_and_unresolved(
         resources: &[(&str, Value, Value, Value)],
     ) -> (Vec<(String, String, bool)>, Vec<String>) {
@@ -737,13 +749,7 @@ mod tests {
         // The backend's project is read at apply, so its name alone does not prove the tie;
         // the configuration's reference to that very backend does.
         let (got, unresolved) = ties_and_unresolved(&[
-            (
-                "google_compute_backend_service.bs",
-                json!({"name": "bs", "backend": [], "iap": []}),
-                json!({"project": true}),
-                json!({"project": {"references": ["data.google_project.app.project_id",
-                                                  "data.google_project.app"]}}),
-            ),
+            backend_in_a_project_read_at_apply(),
             (
                 "google_iap_web_backend_service_iam_member.bs",
                 accessor("web_backend_service", json!("bs")),
@@ -839,13 +845,7 @@ mod tests {
         // unresolved, with or without the configuration (as for a Cloud Run service's IAP).
         let resources = |expressions: Value| {
             [
-                (
-                    "google_compute_backend_service.bs",
-                    json!({"name": "bs", "backend": [], "iap": []}),
-                    json!({"project": true}),
-                    json!({"project": {"references": ["data.google_project.app.project_id",
-                                                      "data.google_project.app"]}}),
-                ),
+                backend_in_a_project_read_at_apply(),
                 (
                     "google_iap_web_backend_service_iam_member.bs",
                     accessor("web_backend_service", json!("bs")),
