@@ -447,7 +447,7 @@ struct PendingOutput {
 /// Opens a temporary file beside every destination; the error names the path that cannot be
 /// written, and nothing is left behind.
 fn open_outputs(specs: &[OutputSpec]) -> Result<Vec<PendingOutput>, String> {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = foldhash::HashSet::default();
     let mut pending = Vec::with_capacity(specs.len());
     for spec in specs {
         let shown = spec.path.display();

@@ -115,7 +115,7 @@ fn analyze_read(plan: &plan::Plan, inventory: &inventory::Inventory, options: &O
     let findings = diff::diff(&pairs, options.include_unchanged);
     let policy_diffs = diff::policy_diffs(&findings, &before, &after);
 
-    let actions: std::collections::HashMap<String, plan::Action> = inventory
+    let actions: foldhash::HashMap<String, plan::Action> = inventory
         .workload_actions
         .iter()
         .map(|(a, action)| (a.to_string(), *action))

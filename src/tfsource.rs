@@ -11,7 +11,8 @@
 //! crate's does not), so a `resource` in a comment, a string or a heredoc is never taken for
 //! a block. `.tf.json` files are not read.
 
-use std::collections::{BTreeMap, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
@@ -77,8 +78,8 @@ impl SourceMap {
     ) -> Result<SourceMap, TfDirError> {
         let mut map = SourceMap::default();
         // Directories relative to `tf_dir`, lexically normalised.
-        let mut module_dirs: HashMap<&str, PathBuf> = HashMap::new();
-        let mut scanned: HashMap<PathBuf, Vec<(String, Location)>> = HashMap::new();
+        let mut module_dirs: HashMap<&str, PathBuf> = HashMap::default();
+        let mut scanned: HashMap<PathBuf, Vec<(String, Location)>> = HashMap::default();
 
         let root = scan_dir(tf_dir, Path::new(""), &mut map.skipped).map_err(|e| TfDirError {
             path: tf_dir.to_owned(),

@@ -1,6 +1,7 @@
 //! Compares the two sides of every workload with every rule, and orders the changes once.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use foldhash::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use similar::TextDiff;
 
@@ -121,7 +122,7 @@ type Group = (&'static Rule, Vec<String>, BTreeSet<String>);
 
 /// Runs every rule over `pairs` and groups what they observe by cause.
 fn observe(pairs: &[Pair], include_unchanged: bool) -> HashMap<GroupKey, Group> {
-    let mut groups: HashMap<GroupKey, Group> = HashMap::new();
+    let mut groups: HashMap<GroupKey, Group> = HashMap::default();
     for p in pairs {
         let delta = Delta {
             workload: &p.id,

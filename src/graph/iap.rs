@@ -7,7 +7,7 @@
 //! attribute. One that the plan cannot prove still counts, as uncertain, on every gate it may
 //! be; what cannot be tied to anything is listed as unresolved, never dropped.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! configuration address (for references), by name (for IAM targets), by id (for load-balancer
 //! self links).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::inventory::{LbKind, SideInventory, WorkloadKind};
 use crate::plan::Tri;
@@ -31,10 +31,10 @@ pub struct Indexes<'i> {
 
 impl<'i> Indexes<'i> {
     pub fn new(side: &'i SideInventory) -> Indexes<'i> {
-        let mut workloads: HashMap<WorkloadKind, Vec<_>> = HashMap::new();
+        let mut workloads: HashMap<WorkloadKind, Vec<_>> = HashMap::default();
         let mut workloads_by_name: HashMap<(WorkloadKind, &'i str), Vec<WorkloadIndex>> =
-            HashMap::new();
-        let mut workloads_unnamed: HashMap<WorkloadKind, Vec<WorkloadIndex>> = HashMap::new();
+            HashMap::default();
+        let mut workloads_unnamed: HashMap<WorkloadKind, Vec<WorkloadIndex>> = HashMap::default();
         // A function is also found as the Cloud Run service it runs on.
         for (i, w) in side.workloads.iter().enumerate() {
             let i = WorkloadIndex::from_position(i);
@@ -50,8 +50,8 @@ impl<'i> Indexes<'i> {
                 }
             }
         }
-        let mut lb_targets: HashMap<LbKind, Vec<_>> = HashMap::new();
-        let mut lb_by_id: HashMap<(LbKind, &'i str), Vec<LbIndex>> = HashMap::new();
+        let mut lb_targets: HashMap<LbKind, Vec<_>> = HashMap::default();
+        let mut lb_by_id: HashMap<(LbKind, &'i str), Vec<LbIndex>> = HashMap::default();
         for (i, r) in side.load_balancers.iter().enumerate() {
             let i = LbIndex::from_position(i);
             for from in LbKind::ALL {

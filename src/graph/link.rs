@@ -7,8 +7,9 @@
 
 use crate::plan::configuration::{Origin, ResourceRef};
 use crate::plan::{Address, Configuration, Tri};
+use foldhash::HashMap;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
@@ -28,7 +29,7 @@ pub struct Candidates<'a, I = usize> {
 impl<I> Default for Candidates<'_, I> {
     fn default() -> Self {
         Candidates {
-            by_resource: HashMap::new(),
+            by_resource: HashMap::default(),
         }
     }
 }
@@ -37,7 +38,7 @@ impl<'a, I> Candidates<'a, I> {
     /// Indexes `(address, position)` pairs; the position is what [`Followed::Instances`] returns.
     /// A reference means the current object of an instance, never a deposed or forgotten one.
     pub fn new(items: impl IntoIterator<Item = (&'a Address, I)>) -> Self {
-        let mut by_resource: HashMap<String, Vec<(&'a Address, I)>> = HashMap::new();
+        let mut by_resource: HashMap<String, Vec<(&'a Address, I)>> = HashMap::default();
         for (address, i) in items.into_iter().filter(|(a, _)| a.is_current()) {
             by_resource
                 .entry(address.config_resource())

@@ -17,7 +17,7 @@ mod scopes;
 pub mod table;
 mod targets;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -270,12 +270,12 @@ impl<'i> SideGraph<'i> {
             iap: iap::IapLinks::default(),
             workload_projects: Table::new(),
             provider_projects: scopes::learn_provider_projects(inventory, ctx),
-            projects: HashMap::new(),
-            scope_grants: HashMap::new(),
-            accounts_by_email: HashMap::new(),
-            accounts_by_address: HashMap::new(),
-            externals_by_id: HashMap::new(),
-            candidate_sets: HashMap::new(),
+            projects: HashMap::default(),
+            scope_grants: HashMap::default(),
+            accounts_by_email: HashMap::default(),
+            accounts_by_address: HashMap::default(),
+            externals_by_id: HashMap::default(),
+            candidate_sets: HashMap::default(),
             incoming_edges: Adjacency::default(),
             outgoing_edges: Adjacency::default(),
         };

@@ -5,7 +5,7 @@
 //! project or location is unknown) is a `MayFront` edge; one it cannot follow at all is listed
 //! in `unresolved` and flagged, so that no verdict that depends on it is `no`.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use petgraph::graph::NodeIndex;
 use serde_json::Value;
@@ -99,7 +99,7 @@ impl SideGraph<'_> {
             &target.region,
             "region",
             "region",
-            &HashMap::new(),
+            &HashMap::default(),
         );
         let config_path = target.platform.name_config_path();
         let reached = match &target.name {

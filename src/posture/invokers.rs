@@ -8,7 +8,7 @@
 //! over the same policy (a policy with anything else, a binding and a member on one role) the
 //! outcome depends on apply order, so the union is kept and the conflict is reported.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use petgraph::graph::NodeIndex;
@@ -170,7 +170,7 @@ pub(super) fn fold<'g>(
 ) -> Vec<Invoker> {
     let mut holders: Vec<Invoker> = Vec::new();
     // Bindings can list hundreds of thousands of members: look principals up by hash.
-    let mut positions: HashMap<Principal, usize> = HashMap::new();
+    let mut positions: HashMap<Principal, usize> = HashMap::default();
     let mut add = |principal: Principal, grant: Grant| match positions.get(&principal) {
         Some(&i) => {
             if !holders[i].grants.contains(&grant) {

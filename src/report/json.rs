@@ -10,7 +10,7 @@
 //! in `grant_sets` and referenced by id, so the report grows with the plan, not with
 //! workloads × grants.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use serde::Serialize;
 

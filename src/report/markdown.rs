@@ -7,7 +7,8 @@
 //! stays under GitHub's 65,536-character limit on any plan: sections are cut at whole rows and
 //! whole blocks, least severe last, and the comment says what was cut.
 
-use std::collections::{BTreeSet, HashSet};
+use foldhash::HashSet;
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -389,7 +390,7 @@ fn finding_row(f: &Finding) -> String {
 /// The workloads to detail, most severe finding first; with `all`, then every other workload.
 fn detailed_workloads(r: &Report, all: bool) -> Vec<&WorkloadEntry> {
     let mut order: Vec<&str> = Vec::new();
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     for f in &r.findings {
         for w in &f.workloads {
             if seen.insert(w.as_str()) {
@@ -397,7 +398,7 @@ fn detailed_workloads(r: &Report, all: bool) -> Vec<&WorkloadEntry> {
             }
         }
     }
-    let by_address: std::collections::HashMap<&str, &WorkloadEntry> = r
+    let by_address: foldhash::HashMap<&str, &WorkloadEntry> = r
         .workloads
         .iter()
         .map(|w| (w.id.address.as_str(), w))

@@ -1,5 +1,6 @@
+use foldhash::HashSet;
+use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, HashSet};
 
 use super::{Delta, Direction, Item, Rule, Severity, Subject, compare_each, invoker_item};
 use crate::graph::Principal;

@@ -23,7 +23,7 @@ mod secret_access_missing;
 mod secret_moved_to_plaintext;
 mod shared_runtime_identity;
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 use std::fmt::{self, Write as _};
 
 use serde::Serialize;

@@ -1,5 +1,5 @@
 use super::{Delta, Direction, Item, Rule, Severity, Subject, compare};
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::iam::Level;
 

@@ -72,9 +72,9 @@ struct UniqueIdsKnown {
 impl UniqueIdsKnown {
     fn new(g: &SideGraph) -> Self {
         let mut known = UniqueIdsKnown {
-            emails: HashSet::new(),
-            addresses_without_email: HashSet::new(),
-            addresses: HashSet::new(),
+            emails: HashSet::default(),
+            addresses_without_email: HashSet::default(),
+            addresses: HashSet::default(),
         };
         for s in &g.inventory.service_accounts {
             if !matches!(s.unique_id, Tri::Known(_)) {
@@ -146,11 +146,11 @@ impl<'g, 'i> Identities<'g, 'i> {
         Identities {
             g,
             other: OtherSide::new(other),
-            controllers: HashMap::new(),
-            scope_controllers: HashMap::new(),
-            account_ids: HashMap::new(),
-            grant_ids: HashMap::new(),
-            roles: HashMap::new(),
+            controllers: HashMap::default(),
+            scope_controllers: HashMap::default(),
+            account_ids: HashMap::default(),
+            grant_ids: HashMap::default(),
+            roles: HashMap::default(),
             to_unknown_members: to_unknown_members.clone(),
             set_grants: PrincipalSetGrants::new(g),
             ids_known: UniqueIdsKnown::new(g),
@@ -181,9 +181,9 @@ impl<'g, 'i> Identities<'g, 'i> {
                     _ => None,
                 })
                 .collect(),
-            unknown_account: HashMap::new(),
-            keys: HashMap::new(),
-            chains: HashMap::new(),
+            unknown_account: HashMap::default(),
+            keys: HashMap::default(),
+            chains: HashMap::default(),
         }
     }
 
@@ -370,7 +370,7 @@ impl<'g, 'i> Identities<'g, 'i> {
             // distinct roles; listing every grant made each such identity as long as the
             // project, and the report quadratic in it.
             roles.sort();
-            let mut seen = HashSet::new();
+            let mut seen = HashSet::default();
             roles.retain(|r| {
                 let on = r.resource.as_ref().map(|g| g.key.clone());
                 seen.insert((r.role.clone(), r.level, on))
@@ -696,7 +696,7 @@ impl<'g, 'i> OtherSide<'g, 'i> {
                 .iter()
                 .map(|k| k.address.to_string())
                 .collect(),
-            members: HashMap::new(),
+            members: HashMap::default(),
         }
     }
 

@@ -82,7 +82,7 @@ pub(super) struct PrincipalSetGrants(HashMap<NodeIndex, Vec<IamIndex>>);
 
 impl PrincipalSetGrants {
     pub(super) fn new(g: &SideGraph) -> Self {
-        let mut by_project: HashMap<NodeIndex, Vec<IamIndex>> = HashMap::new();
+        let mut by_project: HashMap<NodeIndex, Vec<IamIndex>> = HashMap::default();
         for node in g.project_nodes_for(None) {
             for (src, _) in g.incoming(node, |e| e == EdgeKind::Covers) {
                 let Some(i) = g.iam_index(src) else { continue };
