@@ -231,11 +231,9 @@ impl Report {
 
     /// The verdict in one sentence, worst news first.
     pub fn headline(&self) -> String {
-        // One phrase per rule, counting the distinct workloads its worsened findings reach.
-        let mut parts: Vec<(
-            &'static crate::rules::Rule,
-            std::collections::BTreeSet<&str>,
-        )> = Vec::new();
+        // One phrase per rule, counting the distinct workloads its worsened findings reach (by
+        // hash: a project-level grant's findings can list every workload a hundred times).
+        let mut parts: Vec<(&'static crate::rules::Rule, foldhash::HashSet<&str>)> = Vec::new();
         for f in self.worsened() {
             match parts.iter_mut().find(|(rule, _)| rule.id == f.rule.id) {
                 Some((_, workloads)) => workloads.extend(f.workloads.iter().map(String::as_str)),
