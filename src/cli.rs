@@ -602,7 +602,7 @@ fn analyze_in_parallel(
         .collect()
 }
 
-fn read_input(source: &str) -> Result<(String, Vec<u8>), String> {
+fn read_input(source: &str) -> Result<(String, runguard::PlanBytes), String> {
     if source == "-" {
         let stdin = io::stdin();
         if stdin.is_terminal() {
@@ -615,7 +615,7 @@ fn read_input(source: &str) -> Result<(String, Vec<u8>), String> {
             .lock()
             .read_to_end(&mut bytes)
             .map_err(|e| format!("<stdin>: cannot read: {e}"))?;
-        return Ok(("<stdin>".into(), bytes));
+        return Ok(("<stdin>".into(), bytes.into()));
     }
     let path = Path::new(source);
     if path.is_dir() {

@@ -38,7 +38,7 @@ pub(crate) mod tfsource;
 pub use diff::{Accepted, Finding, PolicyDiff};
 pub use graph::{Principal, Unresolved};
 pub use iam::Level;
-pub use input::read_plan_file;
+pub use input::{PlanBytes, read_plan_file};
 pub use inventory::controls::{BinaryAuthorization, VpcEgress};
 pub use inventory::{Api, Ingress, Unanalysable, WorkloadKind};
 pub use plan::{Action, InputError};
@@ -69,7 +69,8 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
 /// Analyses one plan document, as [`analyze`] does, and frees its bytes as soon as they are read:
 /// the rest of the analysis works on what was taken from them, a small part of a large plan, so
 /// the document's own size is not held while the workloads are assessed.
-pub fn analyze_owned(bytes: Vec<u8>, options: &Options) -> Result<Report, InputError> {
+pub fn analyze_owned(bytes: impl Into<PlanBytes>, options: &Options) -> Result<Report, InputError> {
+    let bytes = bytes.into();
     let (plan, inventory) = read_plan(&bytes)?;
     drop(bytes);
     Ok(analyze_read(&plan, &inventory, options))
