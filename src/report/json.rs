@@ -413,7 +413,7 @@ fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> 
 
 fn workload<'a>(
     w: &'a WorkloadEntry,
-    changed: &std::collections::HashSet<&str>,
+    changed: &foldhash::HashSet<&str>,
     sets: &mut GrantSets<'a>,
 ) -> WireWorkload<'a> {
     WireWorkload {

@@ -148,8 +148,9 @@ impl Report {
     }
 
     /// The workloads that some finding concerns (computed once per render: a plan can have
-    /// thousands of workloads and findings).
-    pub fn changed_workloads(&self) -> std::collections::HashSet<&str> {
+    /// thousands of workloads and findings, and a project-level grant's findings list every
+    /// workload of the project).
+    pub(crate) fn changed_workloads(&self) -> foldhash::HashSet<&str> {
         self.findings
             .iter()
             .flat_map(|f| f.workloads.iter().map(String::as_str))
