@@ -2,6 +2,7 @@
 
 use foldhash::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use similar::TextDiff;
 
@@ -27,7 +28,9 @@ pub struct Finding {
     /// Who or what the finding is about.
     pub subject: Subject,
     /// The affected workload addresses (resource ids for workloads outside the plan), sorted.
-    pub workloads: Vec<String>,
+    /// Each address is one allocation shared by every finding that lists it: a project-level
+    /// grant's findings list every workload of the project, a hundred times over.
+    pub workloads: Vec<Arc<str>>,
     /// What happens, in terms of the cause.
     pub message: String,
     /// The other addresses behind the finding (load-balancer chains, keys, granting resources
@@ -118,12 +121,14 @@ type GroupKey = (
 );
 
 /// The observations of one group: its rule, the workloads observed, and the other evidence.
-type Group = (&'static Rule, Vec<String>, BTreeSet<String>);
+type Group = (&'static Rule, Vec<Arc<str>>, BTreeSet<String>);
 
 /// Runs every rule over `pairs` and groups what they observe by cause.
 fn observe(pairs: &[Pair], include_unchanged: bool) -> HashMap<GroupKey, Group> {
     let mut groups: HashMap<GroupKey, Group> = HashMap::default();
     for p in pairs {
+        // The address every finding of this workload lists, allocated once.
+        let mut address: Option<Arc<str>> = None;
         let delta = Delta {
             workload: &p.id,
             before: p.before.as_ref(),
@@ -158,7 +163,9 @@ fn observe(pairs: &[Pair], include_unchanged: bool) -> HashMap<GroupKey, Group> 
                 let (_, workloads, evidence) = groups
                     .entry(key)
                     .or_insert_with(|| (rule, Vec::new(), BTreeSet::new()));
-                workloads.push(p.id.address.clone());
+                workloads.push(Arc::clone(
+                    address.get_or_insert_with(|| Arc::from(p.id.address.as_str())),
+                ));
                 evidence.extend(rest);
             }
         }
@@ -199,7 +206,11 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
                 let evidence: Vec<String> = evidence
                     .into_iter()
                     .filter(|a| causes.binary_search(a).is_err())
-                    .filter(|a| workloads.binary_search(a).is_err())
+                    .filter(|a| {
+                        workloads
+                            .binary_search_by(|w| (**w).cmp(a.as_str()))
+                            .is_err()
+                    })
                     .collect();
                 Finding {
                     fingerprint: fingerprint(rule.id, &causes, &subject),

@@ -1119,7 +1119,7 @@ fn a_key_for_the_runtime_account_named_by_its_id_is_for_the_service() {
                    "public_key_type": "TYPE_X509_PEM_FILE", "keepers": null}),
         ),
     ]);
-    let keys: Vec<(&str, &[String])> = report
+    let keys: Vec<(&str, &[std::sync::Arc<str>])> = report
         .findings
         .iter()
         .filter(|f| f.rule.id == "identity-key-created")
@@ -1129,7 +1129,7 @@ fn a_key_for_the_runtime_account_named_by_its_id_is_for_the_service() {
         keys,
         [(
             "identity-key-created",
-            &["google_cloud_run_v2_service.api".to_owned()][..]
+            &["google_cloud_run_v2_service.api".into()][..]
         )]
     );
 }

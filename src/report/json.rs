@@ -253,7 +253,7 @@ struct WireFinding<'a> {
     direction: &'static str,
     causes: &'a [String],
     subject: WireSubject<'a>,
-    workloads: &'a [String],
+    workloads: &'a [std::sync::Arc<str>],
     message: &'a str,
     evidence: &'a [String],
     fingerprint: &'a str,

@@ -150,8 +150,8 @@ fn md(s: &str) -> String {
 }
 
 /// Items as lines of a table cell, `and N more` past `limit`.
-fn cell_lines(items: &[String], limit: usize) -> String {
-    let mut lines: Vec<String> = items.iter().take(limit).map(|i| md(i)).collect();
+fn cell_lines(items: &[impl AsRef<str>], limit: usize) -> String {
+    let mut lines: Vec<String> = items.iter().take(limit).map(|i| md(i.as_ref())).collect();
     if items.len() > limit {
         lines.push(format!("*and {} more*", items.len() - limit));
     }
@@ -393,7 +393,7 @@ fn detailed_workloads(r: &Report, all: bool) -> Vec<&WorkloadEntry> {
     let mut seen = HashSet::default();
     for f in &r.findings {
         for w in &f.workloads {
-            if seen.insert(w.as_str()) {
+            if seen.insert(&**w) {
                 order.push(w);
             }
         }
@@ -422,7 +422,7 @@ fn workload_block(r: &Report, w: &WorkloadEntry) -> String {
     let findings: Vec<&Finding> = r
         .findings
         .iter()
-        .filter(|f| f.workloads.contains(&w.id.address))
+        .filter(|f| f.workloads.iter().any(|a| **a == *w.id.address))
         .collect();
     // The mark of its most severe worsened finding, else of its first (findings are sorted,
     // most severe first).

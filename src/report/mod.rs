@@ -153,7 +153,7 @@ impl Report {
     pub(crate) fn changed_workloads(&self) -> foldhash::HashSet<&str> {
         self.findings
             .iter()
-            .flat_map(|f| f.workloads.iter().map(String::as_str))
+            .flat_map(|f| f.workloads.iter().map(|w| &**w))
             .collect()
     }
 
@@ -237,8 +237,8 @@ impl Report {
         let mut parts: Vec<(&'static crate::rules::Rule, foldhash::HashSet<&str>)> = Vec::new();
         for f in self.worsened() {
             match parts.iter_mut().find(|(rule, _)| rule.id == f.rule.id) {
-                Some((_, workloads)) => workloads.extend(f.workloads.iter().map(String::as_str)),
-                None => parts.push((f.rule, f.workloads.iter().map(String::as_str).collect())),
+                Some((_, workloads)) => workloads.extend(f.workloads.iter().map(|w| &**w)),
+                None => parts.push((f.rule, f.workloads.iter().map(|w| &**w).collect())),
             }
         }
         let parts: Vec<String> = parts

@@ -65,7 +65,7 @@ fn assert_findings_match(bytes: &[u8], expected: generator::Expected, seed: u64)
         .findings
         .iter()
         .filter(|f| f.rule.id == "public-invoker" && f.direction == Direction::Worsened)
-        .flat_map(|f| f.workloads.iter().map(String::as_str))
+        .flat_map(|f| f.workloads.iter().map(|w| &**w))
         .collect();
     assert_eq!(
         public.len(),
