@@ -1737,3 +1737,67 @@ fn iap_turned_on_for_the_service_is_reported_as_an_improvement_and_off_as_a_wors
         )]
     );
 }
+
+/// A `google_service_account` of the acme-tools project, in place before the plan.
+fn tools_account(name: &str, unique_id: &str) -> Value {
+    let email = format!("{name}@acme-tools.iam.gserviceaccount.com");
+    unchanged(
+        &format!("google_service_account.{name}"),
+        json!({"account_id": name, "project": "acme-tools", "email": email,
+               "name": format!("projects/acme-tools/serviceAccounts/{email}"),
+               "unique_id": unique_id}),
+    )
+}
+
+#[test]
+fn a_project_grant_held_by_an_account_of_the_chain_counts_from_the_projects_other_accounts() {
+    // xacct and yacct (acme-tools) can each act as the runtime account (acme-prod). xacct can
+    // also act as every account of acme-tools, yacct included: through yacct, that project
+    // grant reaches the runtime account too, whichever of the two accounts the walk meets
+    // first (from xacct itself, the grant is xacct acting as itself, which adds nothing).
+    let tools = |name: &str| format!("serviceAccount:{name}@acme-tools.iam.gserviceaccount.com");
+    let report = analyze(vec![
+        unchanged(API, service(json!({}))),
+        tools_account("xacct", "104000000000000000011"),
+        tools_account("yacct", "104000000000000000012"),
+        account_grant(
+            "google_service_account_iam_member.x_acts",
+            "api-runtime",
+            "roles/iam.serviceAccountUser",
+            &tools("xacct"),
+        ),
+        account_grant(
+            "google_service_account_iam_member.y_acts",
+            "api-runtime",
+            "roles/iam.serviceAccountUser",
+            &tools("yacct"),
+        ),
+        iam_member(
+            "google_project_iam_member.x_tools",
+            json!({"project": "acme-tools"}),
+            "roles/iam.serviceAccountUser",
+            &tools("xacct"),
+        ),
+    ]);
+    let granted: Vec<(String, Vec<String>, String)> = after(&report, API)
+        .identity
+        .impersonators
+        .iter()
+        .map(|i| {
+            (
+                i.principal.display().to_owned(),
+                i.via.clone(),
+                i.granted_by.clone(),
+            )
+        })
+        .collect();
+    let y = "yacct@acme-tools.iam.gserviceaccount.com".to_owned();
+    assert!(
+        granted.contains(&(
+            tools("xacct"),
+            vec![y],
+            "google_project_iam_member.x_tools".to_owned()
+        )),
+        "{granted:#?}"
+    );
+}

@@ -44,6 +44,17 @@ struct Controller {
     on_other_side: bool,
 }
 
+/// The one-hop controllers of an account, in the order a walk meets them: those of grants on
+/// the account itself, then those of every project, folder and organization grant that covers
+/// its project, one shared list per project node (which still holds the account itself: the
+/// walk leaves it out, [`is_self`]), then those a grant on an account the plan cannot name may
+/// give.
+struct AccountControllers {
+    own: Vec<Rc<Controller>>,
+    scopes: Vec<(NodeIndex, Rc<[Rc<Controller>]>)>,
+    unlinked: Vec<Rc<Controller>>,
+}
+
 /// Roles, controllers and keys that an account may have.
 type AnyAccount = (Vec<HeldRole>, Vec<Impersonator>, Vec<HeldKey>);
 
@@ -102,11 +113,14 @@ pub struct Identities<'g, 'i> {
     /// that exists on both sides.
     other: OtherSide<'g, 'i>,
     /// One-hop controllers by account.
-    controllers: HashMap<String, Rc<[Rc<Controller>]>>,
+    controllers: HashMap<String, Rc<AccountControllers>>,
     /// The controllers a project, folder or organization grant gives over every account it
     /// covers (the account itself not left out yet), built once per grant: a project-level
     /// grant is met from every account of its project.
     scope_controllers: HashMap<IamIndex, Rc<[Rc<Controller>]>>,
+    /// The scope grants' controllers of every grant that applies at a project node, in order,
+    /// built once per node: every account of the project meets all of them.
+    project_controllers: HashMap<NodeIndex, Rc<[Rc<Controller>]>>,
     /// Interned [`Target::key`]s of accounts, and (principal, role, grant) of controllers.
     account_ids: HashMap<String, usize>,
     grant_ids: HashMap<(String, String, String), usize>,
@@ -148,6 +162,7 @@ impl<'g, 'i> Identities<'g, 'i> {
             other: OtherSide::new(other),
             controllers: HashMap::default(),
             scope_controllers: HashMap::default(),
+            project_controllers: HashMap::default(),
             account_ids: HashMap::default(),
             grant_ids: HashMap::default(),
             roles: HashMap::default(),
@@ -400,6 +415,8 @@ impl<'g, 'i> Identities<'g, 'i> {
         let runtime_key = self.account_id(runtime.key());
         let mut seen: Vec<bool> = Vec::new();
         mark(&mut seen, runtime_key);
+        // The entries of each scope grant's controller list that this walk has yet to visit.
+        let mut scanned: HashMap<NodeIndex, Vec<usize>> = HashMap::default();
         // Each account with the accounts between it and the runtime account, whether every
         // grant linking them exists on the other side, and whether each is proven.
         let mut queue: VecDeque<(Target, Vec<String>, bool, bool)> =
@@ -426,13 +443,13 @@ impl<'g, 'i> Identities<'g, 'i> {
                 }
             }
             let controllers = self.controllers_of(&target);
-            for c in controllers.iter() {
+            let mut visit = |c: &Controller| {
                 let persists = path_persists && c.on_other_side;
                 let certain = path_certain && c.impersonator.certain;
                 if let Some((next, next_key)) = &c.account {
                     // A loop back to the runtime account adds nobody.
                     if *next_key == runtime_key {
-                        continue;
+                        return;
                     }
                     if mark(&mut seen, *next_key) {
                         let mut next_via = vec![next.label.clone()];
@@ -448,7 +465,28 @@ impl<'g, 'i> Identities<'g, 'i> {
                         ..c.impersonator.clone()
                     });
                 }
+            };
+            controllers.own.iter().for_each(|c| visit(c));
+            for (scope, list) in &controllers.scopes {
+                // Visiting a controller again adds nothing: its account is seen and its grant
+                // emitted (or it loops back). So a project's list is walked whole once; after
+                // that only its entries left out as the account walked from are still to
+                // visit. The list is met from every account of the project: a hundred
+                // accounts with a hundred editors were ten thousand visits per runtime
+                // account, a million per plan.
+                let pending = scanned
+                    .entry(*scope)
+                    .or_insert_with(|| (0..list.len()).collect());
+                pending.retain(|&n| {
+                    let c = &list[n];
+                    if is_self(g, c, &target) {
+                        return true;
+                    }
+                    visit(c);
+                    false
+                });
             }
+            controllers.unlinked.iter().for_each(|c| visit(c));
         }
         // A key the plan cannot tie to an account may be for this one.
         for (address, by_id) in &self.unlinked_keys {
@@ -548,13 +586,13 @@ impl<'g, 'i> Identities<'g, 'i> {
     }
 
     /// One hop: who can use an account through grants on it or on its project (and above).
-    fn controllers_of(&mut self, target: &Target) -> Rc<[Rc<Controller>]> {
+    fn controllers_of(&mut self, target: &Target) -> Rc<AccountControllers> {
         let g = self.g;
         let key = target.key();
         if let Some(found) = self.controllers.get(&key) {
             return Rc::clone(found);
         }
-        let mut found: Vec<Rc<Controller>> = Vec::new();
+        let mut own = Vec::new();
         if let (Some(node), Some(a)) = (target.node, target.account) {
             let mut on_account = Vec::new();
             for (src, _) in g.incoming(node, |e| e == EdgeKind::GrantsOn) {
@@ -562,20 +600,17 @@ impl<'g, 'i> Identities<'g, 'i> {
                     impersonators_of(g, i, Some(a), None, &mut on_account);
                 }
             }
-            found.extend(
+            own.extend(
                 on_account
                     .into_iter()
                     .map(|(i, c)| Rc::new(self.controller(i, c))),
             );
         }
-        for project in g.project_nodes_for(target.project.as_deref()) {
-            for &i in g.scope_grants(project, Caps::CONTROL_ACCOUNT) {
-                let all = self.scope_controllers_of(i);
-                // Acting as oneself adds nothing: the account is left out, as
-                // `impersonators_of` leaves it out.
-                found.extend(all.iter().filter(|c| !is_self(g, c, target)).cloned());
-            }
-        }
+        let scopes = g
+            .project_nodes_for(target.project.as_deref())
+            .into_iter()
+            .map(|project| (project, self.project_controllers_of(project)))
+            .collect();
         // A grant on an account the plan cannot name may be on this one.
         let mut unlinked = Vec::new();
         for &(i, by_id) in &self.unlinked_account_grants {
@@ -590,13 +625,35 @@ impl<'g, 'i> Identities<'g, 'i> {
                 &mut unlinked,
             );
         }
-        for (i, mut c) in unlinked {
-            c.certain = false;
-            found.push(Rc::new(self.controller(i, c)));
-        }
-        let controllers: Rc<[Rc<Controller>]> = found.into();
+        let unlinked = unlinked
+            .into_iter()
+            .map(|(i, mut c)| {
+                c.certain = false;
+                Rc::new(self.controller(i, c))
+            })
+            .collect();
+        let controllers = Rc::new(AccountControllers {
+            own,
+            scopes,
+            unlinked,
+        });
         self.controllers.insert(key, Rc::clone(&controllers));
         controllers
+    }
+
+    /// Every principal that the scope grants applying at `project` let control its accounts,
+    /// in the order of the grants, with the accounts themselves.
+    fn project_controllers_of(&mut self, project: NodeIndex) -> Rc<[Rc<Controller>]> {
+        if let Some(found) = self.project_controllers.get(&project) {
+            return Rc::clone(found);
+        }
+        let mut all = Vec::new();
+        for &i in self.g.scope_grants(project, Caps::CONTROL_ACCOUNT) {
+            all.extend(self.scope_controllers_of(i).iter().cloned());
+        }
+        let all: Rc<[Rc<Controller>]> = all.into();
+        self.project_controllers.insert(project, Rc::clone(&all));
+        all
     }
 
     /// Every principal that scope grant `i` lets control an account, the account aside.
