@@ -105,12 +105,55 @@ mod tests {
             READ_IN_HALVES_FROM,
             READ_IN_HALVES_FROM + 4_099,
         ] {
-            let content: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
-            let mut file = tempfile::NamedTempFile::new().expect("a temporary file");
-            file.write_all(&content).expect("written");
+            let (file, content) = patterned(len);
             let read = read_plan_file(file.path()).expect("readable");
             assert!(*read == content[..], "{len} bytes");
         }
+    }
+
+    /// A file of `len` patterned bytes, and its content.
+    fn patterned(len: usize) -> (tempfile::NamedTempFile, Vec<u8>) {
+        let content: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+        let mut file = tempfile::NamedTempFile::new().expect("a temporary file");
+        file.write_all(&content).expect("written");
+        (file, content)
+    }
+
+    /// A file that changes size between taking its size and reading it comes back whole, as it
+    /// is at the second reading: one that grew (read for fewer bytes than it has), one that
+    /// shrank (read for more). A large plan that changes while it is read is rare, but a partial
+    /// document would be analysed as if it were the plan.
+    #[test]
+    #[cfg(unix)]
+    fn a_file_that_changes_size_while_read_comes_back_whole() {
+        let len = READ_IN_HALVES_FROM + 4_099;
+        for taken in [len - 1_000, len + 1_000] {
+            let (file, content) = patterned(len);
+            let opened = File::open(file.path()).expect("readable");
+            let read = read_in_halves(opened, taken, file.path()).expect("read again");
+            assert!(*read == content[..], "size taken as {taken} of {len}");
+        }
+    }
+
+    /// Only a file that ended early is read again: any other error of the read is the answer.
+    #[test]
+    #[cfg(unix)]
+    fn a_read_that_fails_is_not_retried() {
+        let (file, _) = patterned(READ_IN_HALVES_FROM);
+        let write_only = std::fs::OpenOptions::new()
+            .write(true)
+            .open(file.path())
+            .expect("writable");
+        let err = read_in_halves(write_only, READ_IN_HALVES_FROM, file.path())
+            .expect_err("a write-only file cannot be read");
+        assert_ne!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{err}");
+    }
+
+    /// A plan's bytes may hold secrets: debugging output shows their length, never them.
+    #[test]
+    fn plan_bytes_debug_shows_the_length_only() {
+        let bytes = PlanBytes::from(br#"{"password":"hunter2"}"#.to_vec());
+        assert_eq!(format!("{bytes:?}"), "PlanBytes(22 bytes)");
     }
 
     #[test]
