@@ -11,11 +11,11 @@
 //! crate's does not), so a `resource` in a comment, a string or a heredoc is never taken for
 //! a block. `.tf.json` files are not read.
 
-use foldhash::HashMap;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
+use foldhash::HashMap;
 use hcl_edit::Span;
 
 use crate::plan::Address;

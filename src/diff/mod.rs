@@ -1,9 +1,9 @@
 //! Compares the two sides of every workload with every rule, and orders the changes once.
 
-use foldhash::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use foldhash::HashMap;
 use similar::TextDiff;
 
 use crate::graph::{Authority, IamIndex, ResolvedGrant, SideGraph};

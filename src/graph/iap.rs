@@ -7,9 +7,9 @@
 //! attribute. One that the plan cannot prove still counts, as uncertain, on every gate it may
 //! be; what cannot be tied to anything is listed as unresolved, never dropped.
 
-use foldhash::HashMap;
 use std::sync::Arc;
 
+use foldhash::HashMap;
 use serde_json::Value;
 
 use crate::inventory::iap_iam::IapTarget;

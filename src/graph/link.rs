@@ -7,10 +7,10 @@
 
 use crate::plan::configuration::{Origin, ResourceRef};
 use crate::plan::{Address, Configuration, Tri};
-use foldhash::HashMap;
 
 use std::collections::BTreeMap;
 
+use foldhash::HashMap;
 use serde_json::Value;
 
 /// Everything linking needs from the plan besides the inventory.

@@ -18,7 +18,6 @@ pub mod table;
 mod targets;
 
 use foldhash::HashMap;
-
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;

@@ -6,7 +6,6 @@
 //! in `unresolved` and flagged, so that no verdict that depends on it is `no`.
 
 use foldhash::HashMap;
-
 use petgraph::graph::NodeIndex;
 use serde_json::Value;
 

@@ -6,7 +6,6 @@
 //! and through module outputs, to the resources (or constants) they end at.
 
 use foldhash::HashMap;
-
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -8,9 +8,9 @@
 //! over the same policy (a policy with anything else, a binding and a member on one role) the
 //! outcome depends on apply order, so the union is kept and the conflict is reported.
 
-use foldhash::HashMap;
 use std::sync::Arc;
 
+use foldhash::HashMap;
 use petgraph::graph::NodeIndex;
 
 use crate::graph::{Authority, EdgeKind, IamIndex, Principal, ResolvedGrant, SideGraph};

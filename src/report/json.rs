@@ -11,7 +11,6 @@
 //! workloads × grants.
 
 use foldhash::HashMap;
-
 use serde::Serialize;
 
 use super::{Report, SCHEMA, WorkloadEntry};

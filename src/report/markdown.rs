@@ -7,10 +7,11 @@
 //! stays under GitHub's 65,536-character limit on any plan: sections are cut at whole rows and
 //! whole blocks, least severe last, and the comment says what was cut.
 
-use foldhash::HashSet;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::{self, Write};
+
+use foldhash::HashSet;
 
 use super::escape::{code_fence, html, markdown, terminal};
 use super::rows::{Trend, posture_rows};

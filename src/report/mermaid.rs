@@ -6,8 +6,9 @@
 //! A plan can change thousands of workloads, and a drawing past a few dozen nodes is unreadable
 //! (and slow for GitHub to lay out): nodes beyond [`MAX_NODES`] are summarised in one node.
 
-use foldhash::{HashMap, HashSet};
 use std::fmt::Write;
+
+use foldhash::{HashMap, HashSet};
 
 use super::WorkloadEntry;
 use super::escape;

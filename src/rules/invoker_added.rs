@@ -1,6 +1,7 @@
-use foldhash::HashSet;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
+
+use foldhash::HashSet;
 
 use super::{Delta, Direction, Item, Rule, Severity, Subject, compare_each, invoker_item};
 use crate::graph::Principal;

@@ -23,9 +23,9 @@ mod secret_access_missing;
 mod secret_moved_to_plaintext;
 mod shared_runtime_identity;
 
-use foldhash::HashSet;
 use std::fmt::{self, Write as _};
 
+use foldhash::HashSet;
 use serde::Serialize;
 
 use crate::iam::Level;

@@ -1,5 +1,6 @@
-use super::{Delta, Direction, Item, Rule, Severity, Subject, compare};
 use foldhash::HashMap;
+
+use super::{Delta, Direction, Item, Rule, Severity, Subject, compare};
 
 use crate::iam::Level;
 

@@ -1,11 +1,11 @@
 //! The runtime identity: which service account a workload runs as, the roles that account
 //! holds, who can act as it or mint tokens for it, and the keys created for it.
 
-use foldhash::{HashMap, HashSet};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use foldhash::{HashMap, HashSet};
 use petgraph::graph::NodeIndex;
 
 use crate::graph::{
