@@ -415,7 +415,7 @@ impl<'g, 'i> Identities<'g, 'i> {
         let runtime_key = self.account_id(runtime.key());
         let mut seen: Vec<bool> = Vec::new();
         mark(&mut seen, runtime_key);
-        // The entries of each scope grant's controller list that this walk has yet to visit.
+        // The entries of each project node's controller list that this walk has yet to visit.
         let mut scanned: HashMap<NodeIndex, Vec<usize>> = HashMap::default();
         // Each account with the accounts between it and the runtime account, whether every
         // grant linking them exists on the other side, and whether each is proven.
@@ -467,7 +467,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                 }
             };
             controllers.own.iter().for_each(|c| visit(c));
-            for (scope, list) in &controllers.scopes {
+            for (project, list) in &controllers.scopes {
                 // Visiting a controller again adds nothing: its account is seen and its grant
                 // emitted (or it loops back). So a project's list is walked whole once; after
                 // that only its entries left out as the account walked from are still to
@@ -475,7 +475,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                 // accounts with a hundred editors were ten thousand visits per runtime
                 // account, a million per plan.
                 let pending = scanned
-                    .entry(*scope)
+                    .entry(*project)
                     .or_insert_with(|| (0..list.len()).collect());
                 pending.retain(|&n| {
                     let c = &list[n];
