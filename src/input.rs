@@ -14,6 +14,8 @@ use std::ops::Deref;
 use std::path::Path;
 
 /// Below this size one read is as fast: the second thread would cost more than it saves.
+/// Elsewhere than on Unix every file is read in one piece (and only the tests use it).
+#[cfg_attr(not(unix), allow(dead_code))]
 const READ_IN_HALVES_FROM: usize = 8 << 20;
 
 /// The bytes of a plan document, owned: on the heap, or for a large file read from disk, in an
@@ -22,6 +24,8 @@ pub struct PlanBytes(Storage);
 
 enum Storage {
     Heap(Vec<u8>),
+    /// Only a plan read in halves is mapped, and that read is Unix's (`FileExt::read_exact_at`).
+    #[cfg(unix)]
     Mapped(memmap2::MmapMut),
 }
 
@@ -31,6 +35,7 @@ impl Deref for PlanBytes {
     fn deref(&self) -> &[u8] {
         match &self.0 {
             Storage::Heap(bytes) => bytes,
+            #[cfg(unix)]
             Storage::Mapped(map) => map,
         }
     }
