@@ -13,7 +13,7 @@ use runguard::report::location::{PlanOutput, TfTree};
 use runguard::report::text::TextOptions;
 use runguard::report::{Gate, Report};
 use runguard::rules::{RULES, Severity};
-use runguard::{Options, analyze};
+use runguard::{Options, analyze_owned};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -447,7 +447,7 @@ struct PendingOutput {
 /// Opens a temporary file beside every destination; the error names the path that cannot be
 /// written, and nothing is left behind.
 fn open_outputs(specs: &[OutputSpec]) -> Result<Vec<PendingOutput>, String> {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = foldhash::HashSet::default();
     let mut pending = Vec::with_capacity(specs.len());
     for spec in specs {
         let shown = spec.path.display();
@@ -561,7 +561,7 @@ fn gate_threshold(flag: Option<FailOn>, config: Option<&Config>) -> Option<Sever
 /// Reads and analyses one plan; the error names the source.
 fn load_and_analyze(source: &str, options: &Options) -> Result<Report, String> {
     let (name, bytes) = read_input(source)?;
-    analyze(&bytes, options).map_err(|e| format!("{name}: {e}"))
+    analyze_owned(bytes, options).map_err(|e| format!("{name}: {e}"))
 }
 
 /// Analyses every plan on a pool of one worker per core (at most one per plan). Each worker
@@ -602,7 +602,7 @@ fn analyze_in_parallel(
         .collect()
 }
 
-fn read_input(source: &str) -> Result<(String, Vec<u8>), String> {
+fn read_input(source: &str) -> Result<(String, runguard::PlanBytes), String> {
     if source == "-" {
         let stdin = io::stdin();
         if stdin.is_terminal() {
@@ -615,13 +615,13 @@ fn read_input(source: &str) -> Result<(String, Vec<u8>), String> {
             .lock()
             .read_to_end(&mut bytes)
             .map_err(|e| format!("<stdin>: cannot read: {e}"))?;
-        return Ok(("<stdin>".into(), bytes));
+        return Ok(("<stdin>".into(), bytes.into()));
     }
     let path = Path::new(source);
     if path.is_dir() {
         return Err(format!("{source}: is a directory; pass the plan JSON file"));
     }
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = runguard::read_plan_file(path).map_err(|e| {
         let why = match e.kind() {
             io::ErrorKind::NotFound => "no such file".to_owned(),
             io::ErrorKind::PermissionDenied => "permission denied".to_owned(),

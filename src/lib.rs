@@ -13,9 +13,10 @@
 //! - `diff` runs the [`rules`] over each workload's two sides;
 //! - [`report`] renders; it contains no analysis.
 //!
-//! Only the ends are public: [`analyze`] turns a plan's bytes into a [`Report`], the report
-//! model is plain data, [`report`] holds the renderers, [`rules`] the rule registry, and
-//! [`config`] the `runguard.toml` accept semantics. The stages in between are internal.
+//! Only the ends are public: [`analyze`] (or [`analyze_owned`], which frees the bytes once they
+//! are read) turns a plan's bytes into a [`Report`], the report model is plain data, [`report`]
+//! holds the renderers, [`rules`] the rule registry, and [`config`] the `runguard.toml` accept
+//! semantics. The stages in between are internal.
 
 #![warn(missing_docs)]
 
@@ -23,7 +24,9 @@ pub mod config;
 pub(crate) mod diff;
 pub(crate) mod graph;
 pub(crate) mod iam;
+mod input;
 pub(crate) mod inventory;
+mod parallel;
 pub(crate) mod plan;
 pub(crate) mod posture;
 pub mod report;
@@ -35,6 +38,7 @@ pub(crate) mod tfsource;
 pub use diff::{Accepted, Finding, PolicyDiff};
 pub use graph::{Principal, Unresolved};
 pub use iam::Level;
+pub use input::{PlanBytes, read_plan_file};
 pub use inventory::controls::{BinaryAuthorization, VpcEgress};
 pub use inventory::{Api, Ingress, Unanalysable, WorkloadKind};
 pub use plan::{Action, InputError};
@@ -58,25 +62,61 @@ pub struct Options {
 
 /// Analyses one plan document (raw bytes, any supported encoding).
 pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
+    let (plan, inventory) = read_plan(bytes)?;
+    Ok(analyze_read(&plan, &inventory, options))
+}
+
+/// Analyses one plan document, as [`analyze`] does, and frees its bytes as soon as they are read:
+/// the rest of the analysis works on what was taken from them, a small part of a large plan, so
+/// the document's own size is not held while the workloads are assessed.
+pub fn analyze_owned(bytes: impl Into<PlanBytes>, options: &Options) -> Result<Report, InputError> {
+    let bytes = bytes.into();
+    let (plan, inventory) = read_plan(&bytes)?;
+    drop(bytes);
+    Ok(analyze_read(&plan, &inventory, options))
+}
+
+/// The plan stage and the inventory it fills.
+fn read_plan(bytes: &[u8]) -> Result<(plan::Plan, inventory::Inventory), InputError> {
     let text = plan::sniff::decode(bytes)?;
     let mut inventory = inventory::Inventory::default();
     let plan = plan::parse(&text, &inventory::projection, &mut |change| {
         inventory.add_change(&change)
     })?;
     inventory.finish(&plan);
+    Ok((plan, inventory))
+}
+
+/// Every stage after the plan's: graphs, postures, the diff and the report.
+fn analyze_read(plan: &plan::Plan, inventory: &inventory::Inventory, options: &Options) -> Report {
     let ctx = Context {
         configuration: &plan.configuration,
         variables: &plan.variables,
     };
-    let before = SideGraph::build(&inventory.before, &ctx);
-    let after = SideGraph::build(&inventory.after, &ctx);
-    let before_postures = posture::assess(&before, &after);
-    let after_postures = posture::assess(&after, &before);
+    // The two sides are independent until they are paired: each side's graph, then each side's
+    // postures (which read the other side's graph), are built on two threads when the plan is
+    // large enough to gain from it.
+    let split = inventory
+        .before
+        .workloads
+        .len()
+        .max(inventory.after.workloads.len())
+        >= parallel::WORKLOADS_WORTH_A_THREAD;
+    let (before, after) = parallel::join_if(
+        split,
+        || SideGraph::build(&inventory.before, &ctx),
+        || SideGraph::build(&inventory.after, &ctx),
+    );
+    let (before_postures, after_postures) = parallel::join_if(
+        split,
+        || posture::assess(&before, &after),
+        || posture::assess(&after, &before),
+    );
     let pairs = diff::pair(before_postures, after_postures);
     let findings = diff::diff(&pairs, options.include_unchanged);
     let policy_diffs = diff::policy_diffs(&findings, &before, &after);
 
-    let actions: std::collections::HashMap<String, plan::Action> = inventory
+    let actions: foldhash::HashMap<String, plan::Action> = inventory
         .workload_actions
         .iter()
         .map(|(a, action)| (a.to_string(), *action))
@@ -137,7 +177,7 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
         );
     }
 
-    Ok(Report {
+    Report {
         format_version: plan.format_version.clone(),
         terraform_version: plan.terraform_version.clone(),
         workloads,
@@ -149,7 +189,7 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
         plan_incomplete: plan.incomplete.clone(),
         acceptance: None,
         module_sources: plan.configuration.module_sources(),
-    })
+    }
 }
 
 /// The plan stage on its own (encoding sniffing, then the one-pass parser with the inventory's

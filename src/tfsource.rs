@@ -11,10 +11,11 @@
 //! crate's does not), so a `resource` in a comment, a string or a heredoc is never taken for
 //! a block. `.tf.json` files are not read.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
+use foldhash::HashMap;
 use hcl_edit::Span;
 
 use crate::plan::Address;
@@ -77,8 +78,8 @@ impl SourceMap {
     ) -> Result<SourceMap, TfDirError> {
         let mut map = SourceMap::default();
         // Directories relative to `tf_dir`, lexically normalised.
-        let mut module_dirs: HashMap<&str, PathBuf> = HashMap::new();
-        let mut scanned: HashMap<PathBuf, Vec<(String, Location)>> = HashMap::new();
+        let mut module_dirs: HashMap<&str, PathBuf> = HashMap::default();
+        let mut scanned: HashMap<PathBuf, Vec<(String, Location)>> = HashMap::default();
 
         let root = scan_dir(tf_dir, Path::new(""), &mut map.skipped).map_err(|e| TfDirError {
             path: tf_dir.to_owned(),

@@ -115,7 +115,7 @@ impl Accept {
             Target::Fingerprint(fingerprint) => fingerprint == finding.fingerprint,
             Target::Workloads { matcher, .. } => {
                 !finding.workloads.is_empty()
-                    && finding.workloads.iter().all(|w| matcher.is_match(w))
+                    && finding.workloads.iter().all(|w| matcher.is_match(&**w))
             }
         }
     }
@@ -133,7 +133,7 @@ pub struct FindingRef<'a> {
     /// The finding's fingerprint.
     pub fingerprint: &'a str,
     /// The addresses of the workloads the finding affects.
-    pub workloads: &'a [String],
+    pub workloads: &'a [std::sync::Arc<str>],
 }
 
 /// The verdict of the `[[accept]]` entries on one run's findings.

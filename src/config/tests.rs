@@ -15,8 +15,8 @@ fn parse(source: &str) -> Config {
     Config::parse(Path::new("runguard.toml"), source).unwrap()
 }
 
-fn workloads(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| (*s).to_owned()).collect()
+fn workloads(list: &[&str]) -> Vec<std::sync::Arc<str>> {
+    list.iter().map(|s| (*s).into()).collect()
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! Compares the two sides of every workload with every rule, and orders the changes once.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
+use foldhash::HashMap;
 use similar::TextDiff;
 
 use crate::graph::{Authority, IamIndex, ResolvedGrant, SideGraph};
@@ -26,7 +28,9 @@ pub struct Finding {
     /// Who or what the finding is about.
     pub subject: Subject,
     /// The affected workload addresses (resource ids for workloads outside the plan), sorted.
-    pub workloads: Vec<String>,
+    /// Each address is one allocation shared by every finding that lists it: a project-level
+    /// grant's findings list every workload of the project, a hundred times over.
+    pub workloads: Vec<Arc<str>>,
     /// What happens, in terms of the cause.
     pub message: String,
     /// The other addresses behind the finding (load-balancer chains, keys, granting resources
@@ -116,12 +120,15 @@ type GroupKey = (
     String,
 );
 
-/// Runs every rule over every workload and groups what they observe by cause. Unchanged-but-risky
-/// findings are kept only when asked.
-pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
-    let mut groups: HashMap<GroupKey, (&'static Rule, Vec<String>, BTreeSet<String>)> =
-        HashMap::new();
+/// The observations of one group: its rule, the workloads observed, and the other evidence.
+type Group = (&'static Rule, Vec<Arc<str>>, BTreeSet<String>);
+
+/// Runs every rule over `pairs` and groups what they observe by cause.
+fn observe(pairs: &[Pair], include_unchanged: bool) -> HashMap<GroupKey, Group> {
+    let mut groups: HashMap<GroupKey, Group> = HashMap::default();
     for p in pairs {
+        // The address every finding of this workload lists, allocated once.
+        let mut address: Option<Arc<str>> = None;
         let delta = Delta {
             workload: &p.id,
             before: p.before.as_ref(),
@@ -156,10 +163,34 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
                 let (_, workloads, evidence) = groups
                     .entry(key)
                     .or_insert_with(|| (rule, Vec::new(), BTreeSet::new()));
-                workloads.push(p.id.address.clone());
+                workloads.push(Arc::clone(
+                    address.get_or_insert_with(|| Arc::from(p.id.address.as_str())),
+                ));
                 evidence.extend(rest);
             }
         }
+    }
+    groups
+}
+
+/// Runs every rule over every workload and groups what they observe by cause. Unchanged-but-risky
+/// findings are kept only when asked.
+pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
+    // Each half of the workloads is observed on its own thread (when there are enough of them);
+    // the halves' groups are then merged. Workloads and evidence are sorted per finding below,
+    // so the merge order does not show in the output.
+    let (first, second) = pairs.split_at(pairs.len() / 2);
+    let (mut groups, rest) = crate::parallel::join_if(
+        pairs.len() >= crate::parallel::WORKLOADS_WORTH_A_THREAD,
+        || observe(first, include_unchanged),
+        || observe(second, include_unchanged),
+    );
+    for (key, (rule, workloads, evidence)) in rest {
+        let (_, all_workloads, all_evidence) = groups
+            .entry(key)
+            .or_insert_with(|| (rule, Vec::new(), BTreeSet::new()));
+        all_workloads.extend(workloads);
+        all_evidence.extend(evidence);
     }
     let mut findings: Vec<Finding> = groups
         .into_iter()
@@ -175,7 +206,11 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
                 let evidence: Vec<String> = evidence
                     .into_iter()
                     .filter(|a| causes.binary_search(a).is_err())
-                    .filter(|a| workloads.binary_search(a).is_err())
+                    .filter(|a| {
+                        workloads
+                            .binary_search_by(|w| (**w).cmp(a.as_str()))
+                            .is_err()
+                    })
                     .collect();
                 Finding {
                     fingerprint: fingerprint(rule.id, &causes, &subject),

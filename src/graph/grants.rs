@@ -25,8 +25,10 @@ pub enum Authority {
 pub enum Principal {
     /// A member string, normalised. `sensitive` members are never printed.
     Known {
-        /// The member string (`user:…`, `serviceAccount:…`, `allUsers`…).
-        member: String,
+        /// The member string (`user:…`, `serviceAccount:…`, `allUsers`…). Shared: a
+        /// project-level grant's principal is copied into the posture of every workload it
+        /// reaches.
+        member: std::sync::Arc<str>,
         /// The plan marks it sensitive.
         sensitive: bool,
     },
@@ -261,7 +263,7 @@ impl Resolver<'_> {
         for m in members {
             match m {
                 MemberValue::Known { value, sensitive } => out.push(Principal::Known {
-                    member: iam::normalize(value),
+                    member: iam::normalize(value).into(),
                     sensitive: *sensitive,
                 }),
                 MemberValue::Unknown if !followed_unknown => {
@@ -290,7 +292,7 @@ impl Resolver<'_> {
                     let addr = &account.address;
                     match &account.email {
                         Tri::Known(email) => Principal::Known {
-                            member: iam::member::service_account_member(email),
+                            member: iam::member::service_account_member(email).into(),
                             sensitive: false,
                         },
                         _ => {
@@ -306,7 +308,7 @@ impl Resolver<'_> {
                 value: Value::String(s),
                 sensitive,
             } => vec![Principal::Known {
-                member: iam::normalize(&s),
+                member: iam::normalize(&s).into(),
                 sensitive,
             }],
             Followed::Constant {
@@ -316,7 +318,7 @@ impl Resolver<'_> {
                 .iter()
                 .filter_map(Value::as_str)
                 .map(|s| Principal::Known {
-                    member: iam::normalize(s),
+                    member: iam::normalize(s).into(),
                     sensitive,
                 })
                 .collect(),
@@ -342,7 +344,7 @@ impl Resolver<'_> {
                         .iter()
                         .map(|m| match m {
                             MemberValue::Known { value, sensitive } => Principal::Known {
-                                member: iam::normalize(value),
+                                member: iam::normalize(value).into(),
                                 sensitive: *sensitive,
                             },
                             MemberValue::Unknown => Principal::Unknown,
@@ -427,7 +429,7 @@ impl Resolver<'_> {
                         sensitive,
                     } => principals.extend(items.iter().filter_map(Value::as_str).map(|m| {
                         Principal::Known {
-                            member: iam::normalize(m),
+                            member: iam::normalize(m).into(),
                             sensitive,
                         }
                     })),
@@ -435,7 +437,7 @@ impl Resolver<'_> {
                         value: Value::String(m),
                         sensitive,
                     } => principals.push(Principal::Known {
-                        member: iam::normalize(&m),
+                        member: iam::normalize(&m).into(),
                         sensitive,
                     }),
                     _ => {

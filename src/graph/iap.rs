@@ -7,9 +7,9 @@
 //! attribute. One that the plan cannot prove still counts, as uncertain, on every gate it may
 //! be; what cannot be tied to anything is listed as unresolved, never dropped.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
+use foldhash::HashMap;
 use serde_json::Value;
 
 use crate::inventory::iap_iam::IapTarget;
@@ -179,12 +179,8 @@ impl SideGraph<'_> {
         };
         let by_name: Vec<(WorkloadIndex, bool)> = match &name {
             Tri::Known(n) => index
-                .workloads_by_name
-                .get(&(kind, n.as_str()))
-                .into_iter()
-                .chain(index.workloads_unnamed.get(&kind))
-                .flatten()
-                .filter_map(|&w| Some((w, fits(self, w)?)))
+                .workloads_maybe_named(kind, n)
+                .filter_map(|w| Some((w, fits(self, w)?)))
                 .collect(),
             _ => Vec::new(),
         };
@@ -301,10 +297,6 @@ impl SideGraph<'_> {
                         let certain = found.len() == 1;
                         found.into_iter().map(|j| (j, certain)).collect()
                     }
-                    Followed::Constant {
-                        value: Value::String(_),
-                        ..
-                    } if by_name.is_some() => by_name.unwrap_or_default(),
                     followed => {
                         if let Some(found) = by_name {
                             if found.len() > 1 || found.iter().any(|(_, proven)| !proven) {
@@ -350,8 +342,6 @@ impl SideGraph<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::Inventory;
-    use crate::plan;
     use serde_json::{Value, json};
 
     /// Creates each `(address, after, after_unknown, expressions)` resource and calls `f` with
@@ -373,25 +363,14 @@ mod tests {
                 "name": name, "provider_config_key": "google", "expressions": expressions,
                 "schema_version": 0}));
         }
-        let text = json!({"format_version": "1.2", "terraform_version": "1.9.8",
+        let plan = json!({"format_version": "1.2", "terraform_version": "1.9.8",
             "variables": {"target": {"value": "projects/p/iap_web/cloud_run-eu/services/api"}},
             "resource_changes": changes,
             "configuration": {"provider_config": {"google": {"name": "google",
                 "full_name": "registry.terraform.io/hashicorp/google",
                 "expressions": {"project": {"constant_value": "p"}}}},
-                "root_module": {"resources": config}}})
-        .to_string();
-        let mut inventory = Inventory::default();
-        let plan = plan::parse(&text, &crate::inventory::projection, &mut |change| {
-            inventory.add_change(&change)
-        })
-        .expect("a plan");
-        inventory.finish(&plan);
-        let ctx = Context {
-            configuration: &plan.configuration,
-            variables: &plan.variables,
-        };
-        f(&SideGraph::build(&inventory.after, &ctx))
+                "root_module": {"resources": config}}});
+        crate::graph::tests::with_after_graph(&plan, f)
     }
 
     fn accessor(name_key: &str, name: Value) -> Value {
@@ -433,23 +412,14 @@ mod tests {
         };
         let got = with_graph(
             &[
-                (
-                    "google_compute_backend_service.global",
-                    backend(None),
-                    json!({}),
-                    json!({}),
-                ),
-                (
+                known("google_compute_backend_service.global", backend(None)),
+                known(
                     "google_compute_region_backend_service.eu",
                     backend(Some("eu")),
-                    json!({}),
-                    json!({}),
                 ),
-                (
+                known(
                     "google_compute_region_backend_service.us",
                     backend(Some("us")),
-                    json!({}),
-                    json!({}),
                 ),
                 (
                     "google_iap_web_backend_service_iam_member.full_id",
@@ -460,11 +430,9 @@ mod tests {
                     json!({}),
                     json!({}),
                 ),
-                (
+                known(
                     "google_iap_web_region_backend_service_iam_member.short",
                     accessor("web_region_backend_service", json!("p/eu/bs")),
-                    json!({}),
-                    json!({}),
                 ),
             ],
             ties,
@@ -492,18 +460,8 @@ mod tests {
         let unknown_name = json!({"cloud_run_service_name": true});
         let (got, unresolved) = with_graph(
             &[
-                (
-                    "google_cloud_run_v2_service.api",
-                    service("api"),
-                    json!({}),
-                    json!({}),
-                ),
-                (
-                    "google_cloud_run_v2_service.web",
-                    service("web"),
-                    json!({}),
-                    json!({}),
-                ),
+                known("google_cloud_run_v2_service.api", service("api")),
+                known("google_cloud_run_v2_service.web", service("web")),
                 (
                     "google_iap_web_cloud_run_service_iam_member.referenced",
                     accessor("cloud_run_service_name", Value::Null),
@@ -579,17 +537,10 @@ mod tests {
         };
         let members = with_graph(
             &[
-                (
-                    "google_compute_backend_service.global",
-                    backend(None),
-                    json!({}),
-                    json!({}),
-                ),
-                (
+                known("google_compute_backend_service.global", backend(None)),
+                known(
                     "google_compute_region_backend_service.eu",
                     backend(Some("eu")),
-                    json!({}),
-                    json!({}),
                 ),
                 (
                     "google_iap_web_type_compute_iam_member.everyone",
@@ -610,5 +561,353 @@ mod tests {
         );
         assert_eq!(members[0], [("allUsers".to_owned(), true)]);
         assert!(members[1].is_empty(), "{:?}", members[1]);
+    }
+
+    // Mutation testing, fourth round (mut-rest): the survivors of `src/graph/iap.rs`.
+
+    /// `google_iap_web_iam_member` on `project` (`Value::Null`: set to a value read at apply).
+    fn project_wide(address: &str, project: Value) -> (&str, Value, Value, Value) {
+        let unknown = project.is_null();
+        let mut after = json!({"role": "roles/iap.httpsResourceAccessor", "member": "allUsers",
+                               "condition": []});
+        if !unknown {
+            after["project"] = project;
+        }
+        let (after_unknown, expressions) = if unknown {
+            (
+                json!({"project": true}),
+                json!({"project": {"references": ["data.google_project.other.project_id",
+                                                  "data.google_project.other"]}}),
+            )
+        } else {
+            (json!({}), json!({}))
+        };
+        (address, after, after_unknown, expressions)
+    }
+
+    #[test]
+    fn a_project_wide_iap_grant_applies_in_its_own_project_and_may_where_unknown() {
+        // `projects/P/iap_web` governs every IAP gate of project P and of no other project; one
+        // whose project is known only at apply may be any project's.
+        let got = with_graph(
+            &[
+                project_wide("google_iap_web_iam_member.own", json!("projects/p/iap_web")),
+                project_wide("google_iap_web_iam_member.other", json!("q")),
+                project_wide("google_iap_web_iam_member.later", Value::Null),
+            ],
+            |g| {
+                let named = |list: Vec<(IapIamIndex, bool)>| -> Vec<(String, bool)> {
+                    let mut named: Vec<(String, bool)> = list
+                        .into_iter()
+                        .map(|(i, certain)| (g.iap_iam(i).address.to_string(), certain))
+                        .collect();
+                    named.sort();
+                    named
+                };
+                (
+                    named(g.iap.project_wide(Some("p"))),
+                    named(g.iap.project_wide(None)),
+                )
+            },
+        );
+        assert_eq!(
+            got.0,
+            [
+                ("google_iap_web_iam_member.later".to_owned(), false),
+                ("google_iap_web_iam_member.own".to_owned(), true),
+            ]
+        );
+        // A gate whose own project is unknown may be in any of the three projects.
+        assert_eq!(got.1.len(), 3);
+        assert!(got.1.iter().all(|(_, certain)| !certain), "{:?}", got.1);
+    }
+
+    /// Each tie and each unresolved address of the graph on `resources`.
+    /// A resource whose values are all known at plan time and whose configuration says
+    /// nothing: no `after_unknown`, no expressions.
+    fn known(address: &'static str, values: Value) -> (&'static str, Value, Value, Value) {
+        (address, values, json!({}), json!({}))
+    }
+
+    /// The backend service `bs`, whose project comes from a data source read at apply: its
+    /// name alone cannot prove which backend a grant means.
+    fn backend_in_a_project_read_at_apply() -> (&'static str, Value, Value, Value) {
+        (
+            "google_compute_backend_service.bs",
+            json!({"name": "bs", "backend": [], "iap": []}),
+            json!({"project": true}),
+            json!({"project": {"references": ["data.google_project.app.project_id",
+                                              "data.google_project.app"]}}),
+        )
+    }
+
+    fn ties_and_unresolved(
+        resources: &[(&str, Value, Value, Value)],
+    ) -> (Vec<(String, String, bool)>, Vec<String>) {
+        with_graph(resources, |g| {
+            let mut unresolved: Vec<String> =
+                g.unresolved.iter().map(|u| u.address.clone()).collect();
+            unresolved.sort();
+            (ties(g), unresolved)
+        })
+    }
+
+    #[test]
+    fn a_known_service_name_proves_its_service_and_names_no_other() {
+        // The full id names project, location and service: the grant is on that service for
+        // certain. A name that no service of the plan has is a service outside the plan: the
+        // grant governs nothing here, and nothing about it is unresolved.
+        let service = |name: &str| json!({"name": name, "project": "p", "location": "eu"});
+        let full = |name: &str| json!(format!("projects/p/iap_web/cloud_run-eu/services/{name}"));
+        let (got, unresolved) = ties_and_unresolved(&[
+            known("google_cloud_run_v2_service.api", service("api")),
+            known("google_cloud_run_v2_service.web", service("web")),
+            known(
+                "google_iap_web_cloud_run_service_iam_member.api",
+                accessor("cloud_run_service_name", full("api")),
+            ),
+            known(
+                "google_iap_web_cloud_run_service_iam_member.elsewhere",
+                accessor("cloud_run_service_name", full("elsewhere")),
+            ),
+        ]);
+        assert_eq!(
+            got,
+            [(
+                "google_iap_web_cloud_run_service_iam_member.api".into(),
+                "google_cloud_run_v2_service.api".into(),
+                true
+            )]
+        );
+        assert!(unresolved.is_empty(), "{unresolved:?}");
+    }
+
+    #[test]
+    fn a_service_name_two_services_share_proves_neither() {
+        // Two resources that create the same service (the plan allows it; the second create
+        // fails at apply): the grant may be on either, and the report says why it is not tied.
+        let service = json!({"name": "api", "project": "p", "location": "eu"});
+        let (got, unresolved) = ties_and_unresolved(&[
+            known("google_cloud_run_v2_service.api", service.clone()),
+            known("google_cloud_run_v2_service.api_again", service),
+            (
+                "google_iap_web_cloud_run_service_iam_member.api",
+                accessor(
+                    "cloud_run_service_name",
+                    json!("projects/p/iap_web/cloud_run-eu/services/api"),
+                ),
+                json!({}),
+                json!({}),
+            ),
+        ]);
+        let iam = "google_iap_web_cloud_run_service_iam_member.api";
+        assert_eq!(
+            got,
+            [
+                (iam.into(), "google_cloud_run_v2_service.api".into(), false),
+                (
+                    iam.into(),
+                    "google_cloud_run_v2_service.api_again".into(),
+                    false
+                ),
+            ]
+        );
+        assert_eq!(unresolved, [iam]);
+    }
+
+    #[test]
+    fn an_unknown_service_name_may_be_only_a_service_of_its_project() {
+        // A name unknown at plan time, with nothing to follow: any Cloud Run service of the
+        // grant's project may be meant, never a service of another project, nor a job (IAP is
+        // enabled on services only).
+        let workload =
+            |project: &str, name: &str| json!({"name": name, "project": project, "location": "eu"});
+        let (got, unresolved) = ties_and_unresolved(&[
+            known("google_cloud_run_v2_service.api", workload("p", "api")),
+            known(
+                "google_cloud_run_v2_service.other_project",
+                workload("q", "api"),
+            ),
+            known("google_cloud_run_v2_job.export", workload("p", "export")),
+            (
+                "google_iap_web_cloud_run_service_iam_member.later",
+                accessor("cloud_run_service_name", Value::Null),
+                json!({"cloud_run_service_name": true}),
+                json!({"cloud_run_service_name": {"references": ["local.target"]}}),
+            ),
+        ]);
+        let iam = "google_iap_web_cloud_run_service_iam_member.later";
+        assert_eq!(
+            got,
+            [(iam.into(), "google_cloud_run_v2_service.api".into(), false)]
+        );
+        assert_eq!(unresolved, [iam]);
+    }
+
+    #[test]
+    fn a_backend_reference_proves_what_its_name_alone_cannot() {
+        // The backend's project is read at apply, so its name alone does not prove the tie;
+        // the configuration's reference to that very backend does.
+        let (got, unresolved) = ties_and_unresolved(&[
+            backend_in_a_project_read_at_apply(),
+            (
+                "google_iap_web_backend_service_iam_member.bs",
+                accessor("web_backend_service", json!("bs")),
+                json!({}),
+                json!({"web_backend_service": {"references": [
+                    "google_compute_backend_service.bs.name",
+                    "google_compute_backend_service.bs"]}}),
+            ),
+        ]);
+        assert_eq!(
+            got,
+            [(
+                "google_iap_web_backend_service_iam_member.bs".into(),
+                "google_compute_backend_service.bs".into(),
+                true
+            )]
+        );
+        assert!(unresolved.is_empty(), "{unresolved:?}");
+    }
+
+    #[test]
+    fn a_reference_to_a_backend_bucket_names_no_backend_service() {
+        // IAP governs backend services, never a backend bucket: a name unknown at plan time
+        // that refers to a bucket says nothing of which backend service is meant, so the grant
+        // may be on each one, and is listed as unresolved, never dropped.
+        let (got, unresolved) = ties_and_unresolved(&[
+            known(
+                "google_compute_backend_service.bs",
+                json!({"name": "bs", "project": "p", "backend": [], "iap": []}),
+            ),
+            (
+                "google_compute_backend_bucket.static",
+                json!({"name": "static", "project": "p", "bucket_name": "static-assets"}),
+                json!({"id": true}),
+                json!({}),
+            ),
+            (
+                "google_iap_web_backend_service_iam_member.bucket",
+                accessor("web_backend_service", Value::Null),
+                json!({"web_backend_service": true}),
+                json!({"web_backend_service": {"references": [
+                    "google_compute_backend_bucket.static.id",
+                    "google_compute_backend_bucket.static"]}}),
+            ),
+        ]);
+        let iam = "google_iap_web_backend_service_iam_member.bucket";
+        assert_eq!(
+            got,
+            [(
+                iam.into(),
+                "google_compute_backend_service.bs".into(),
+                false
+            )]
+        );
+        assert_eq!(unresolved, [iam]);
+    }
+
+    #[test]
+    fn a_backend_name_known_only_at_apply_may_be_any_backend_whatever_its_variable() {
+        // `web_backend_service = "${var.target}-${uuid()}"`: unknown at plan time (Terraform
+        // evaluates `uuid()` at apply), its configuration referring to one variable only. The
+        // variable is only part of the name, so each global backend service may be meant, and
+        // no regional one (those are named by the regional resource).
+        let backend = |name: &str| json!({"name": name, "project": "p", "backend": [], "iap": []});
+        let mut regional = backend("a");
+        regional["region"] = json!("eu");
+        let (got, unresolved) = ties_and_unresolved(&[
+            known("google_compute_region_backend_service.a", regional),
+            known("google_compute_backend_service.a", backend("a")),
+            known("google_compute_backend_service.b", backend("b")),
+            (
+                "google_iap_web_backend_service_iam_member.later",
+                accessor("web_backend_service", Value::Null),
+                json!({"web_backend_service": true}),
+                json!({"web_backend_service": {"references": ["var.target"]}}),
+            ),
+        ]);
+        let iam = "google_iap_web_backend_service_iam_member.later";
+        assert_eq!(
+            got,
+            [
+                (iam.into(), "google_compute_backend_service.a".into(), false),
+                (iam.into(), "google_compute_backend_service.b".into(), false),
+            ]
+        );
+        assert_eq!(unresolved, [iam]);
+    }
+
+    #[test]
+    fn a_backend_name_set_by_a_constant_is_uncertain_as_without_configuration() {
+        // `web_backend_service = "bs"` in the configuration says no more than the plan's value
+        // does. The backend's project is read at apply, so the tie is uncertain, and listed as
+        // unresolved, with or without the configuration (as for a Cloud Run service's IAP).
+        let resources = |expressions: Value| {
+            [
+                backend_in_a_project_read_at_apply(),
+                (
+                    "google_iap_web_backend_service_iam_member.bs",
+                    accessor("web_backend_service", json!("bs")),
+                    json!({}),
+                    expressions,
+                ),
+            ]
+        };
+        let iam = "google_iap_web_backend_service_iam_member.bs";
+        for expressions in [
+            json!({}),
+            json!({"web_backend_service": {"constant_value": "bs"}}),
+            json!({"web_backend_service": {"references": ["var.target"]}}),
+        ] {
+            let (got, unresolved) = ties_and_unresolved(&resources(expressions.clone()));
+            assert_eq!(
+                got,
+                [(
+                    iam.into(),
+                    "google_compute_backend_service.bs".into(),
+                    false
+                )],
+                "{expressions}"
+            );
+            assert_eq!(unresolved, [iam], "{expressions}");
+        }
+    }
+
+    #[test]
+    fn a_backend_name_two_backends_share_proves_neither_and_an_absent_one_names_none() {
+        // Two resources that create the same backend service (the second create fails at
+        // apply): the grant may be on either, and is listed as unresolved. A name that no
+        // backend of the plan has is a backend outside the plan: nothing here, nothing unresolved.
+        let backend = json!({"name": "bs", "project": "p", "backend": [], "iap": []});
+        let (got, unresolved) = ties_and_unresolved(&[
+            known("google_compute_backend_service.bs", backend.clone()),
+            known("google_compute_backend_service.bs_again", backend),
+            known(
+                "google_iap_web_backend_service_iam_member.shared",
+                accessor("web_backend_service", json!("p/bs")),
+            ),
+            known(
+                "google_iap_web_backend_service_iam_member.elsewhere",
+                accessor("web_backend_service", json!("p/elsewhere")),
+            ),
+        ]);
+        let iam = "google_iap_web_backend_service_iam_member.shared";
+        assert_eq!(
+            got,
+            [
+                (
+                    iam.into(),
+                    "google_compute_backend_service.bs".into(),
+                    false
+                ),
+                (
+                    iam.into(),
+                    "google_compute_backend_service.bs_again".into(),
+                    false
+                ),
+            ]
+        );
+        assert_eq!(unresolved, [iam]);
     }
 }

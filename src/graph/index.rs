@@ -2,7 +2,7 @@
 //! configuration address (for references), by name (for IAM targets), by id (for load-balancer
 //! self links).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::inventory::{LbKind, SideInventory, WorkloadKind};
 use crate::plan::Tri;
@@ -31,10 +31,10 @@ pub struct Indexes<'i> {
 
 impl<'i> Indexes<'i> {
     pub fn new(side: &'i SideInventory) -> Indexes<'i> {
-        let mut workloads: HashMap<WorkloadKind, Vec<_>> = HashMap::new();
+        let mut workloads: HashMap<WorkloadKind, Vec<_>> = HashMap::default();
         let mut workloads_by_name: HashMap<(WorkloadKind, &'i str), Vec<WorkloadIndex>> =
-            HashMap::new();
-        let mut workloads_unnamed: HashMap<WorkloadKind, Vec<WorkloadIndex>> = HashMap::new();
+            HashMap::default();
+        let mut workloads_unnamed: HashMap<WorkloadKind, Vec<WorkloadIndex>> = HashMap::default();
         // A function is also found as the Cloud Run service it runs on.
         for (i, w) in side.workloads.iter().enumerate() {
             let i = WorkloadIndex::from_position(i);
@@ -50,8 +50,8 @@ impl<'i> Indexes<'i> {
                 }
             }
         }
-        let mut lb_targets: HashMap<LbKind, Vec<_>> = HashMap::new();
-        let mut lb_by_id: HashMap<(LbKind, &'i str), Vec<LbIndex>> = HashMap::new();
+        let mut lb_targets: HashMap<LbKind, Vec<_>> = HashMap::default();
+        let mut lb_by_id: HashMap<(LbKind, &'i str), Vec<LbIndex>> = HashMap::default();
         for (i, r) in side.load_balancers.iter().enumerate() {
             let i = LbIndex::from_position(i);
             for from in LbKind::ALL {
@@ -111,6 +111,24 @@ impl<'i> Indexes<'i> {
             no_workloads: Candidates::default(),
             no_lb_pieces: Candidates::default(),
         }
+    }
+
+    /// The workloads of `kind` that a known `name` may mean: those so named, and those whose
+    /// own name is unknown at plan time.
+    pub fn workloads_maybe_named<'a>(
+        &'a self,
+        kind: WorkloadKind,
+        name: &'a str,
+    ) -> impl Iterator<Item = WorkloadIndex> + 'a {
+        // Shortening the keys' lifetime to `name`'s lets a borrowed name look them up.
+        let by_name: &'a HashMap<(WorkloadKind, &'a str), Vec<WorkloadIndex>> =
+            &self.workloads_by_name;
+        by_name
+            .get(&(kind, name))
+            .into_iter()
+            .chain(self.workloads_unnamed.get(&kind))
+            .flatten()
+            .copied()
     }
 
     pub fn workloads_of(&self, kind: WorkloadKind) -> &Candidates<'i, WorkloadIndex> {

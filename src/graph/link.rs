@@ -8,8 +8,9 @@
 use crate::plan::configuration::{Origin, ResourceRef};
 use crate::plan::{Address, Configuration, Tri};
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
+use foldhash::HashMap;
 use serde_json::Value;
 
 /// Everything linking needs from the plan besides the inventory.
@@ -28,7 +29,7 @@ pub struct Candidates<'a, I = usize> {
 impl<I> Default for Candidates<'_, I> {
     fn default() -> Self {
         Candidates {
-            by_resource: HashMap::new(),
+            by_resource: HashMap::default(),
         }
     }
 }
@@ -37,7 +38,7 @@ impl<'a, I> Candidates<'a, I> {
     /// Indexes `(address, position)` pairs; the position is what [`Followed::Instances`] returns.
     /// A reference means the current object of an instance, never a deposed or forgotten one.
     pub fn new(items: impl IntoIterator<Item = (&'a Address, I)>) -> Self {
-        let mut by_resource: HashMap<String, Vec<(&'a Address, I)>> = HashMap::new();
+        let mut by_resource: HashMap<String, Vec<(&'a Address, I)>> = HashMap::default();
         for (address, i) in items.into_iter().filter(|(a, _)| a.is_current()) {
             by_resource
                 .entry(address.config_resource())
@@ -64,7 +65,11 @@ pub struct Origins<I = usize> {
 pub enum Followed<I = usize> {
     /// Positions of the instances the expression refers to (possibly several candidates).
     Instances(Vec<I>),
-    /// A constant reached through variables; `sensitive` when it must never be printed.
+    /// The one constant reached through variables, when the expression refers to nothing
+    /// else; `sensitive` when it must never be printed. A value unknown at plan time whose
+    /// expression also refers to something that cannot be followed, or to two constants, may be
+    /// any of them (`var.x` is one branch of a condition, or one piece of a template): that is
+    /// `Opaque`, never a guess.
     Constant { value: Value, sensitive: bool },
     /// Nothing could be followed, with the reason.
     Opaque(String),
@@ -82,9 +87,9 @@ impl Context<'_> {
         let o = self.origins(from, attribute_path, candidates);
         if !o.instances.is_empty() {
             Followed::Instances(o.instances)
-        } else if let Some(value) = o.constants.into_iter().next() {
+        } else if let ([value], true) = (o.constants.as_slice(), o.opaque.is_empty()) {
             Followed::Constant {
-                value,
+                value: value.clone(),
                 sensitive: o.sensitive,
             }
         } else {

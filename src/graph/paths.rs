@@ -5,8 +5,7 @@
 //! project or location is unknown) is a `MayFront` edge; one it cannot follow at all is listed
 //! in `unresolved` and flagged, so that no verdict that depends on it is `no`.
 
-use std::collections::HashMap;
-
+use foldhash::HashMap;
 use petgraph::graph::NodeIndex;
 use serde_json::Value;
 
@@ -99,7 +98,7 @@ impl SideGraph<'_> {
             &target.region,
             "region",
             "region",
-            &HashMap::new(),
+            &HashMap::default(),
         );
         let config_path = target.platform.name_config_path();
         let reached = match &target.name {
@@ -323,9 +322,10 @@ impl SideGraph<'_> {
                         &address,
                         format!("route_name unknown at plan time: {reason}"),
                     );
-                    self.domain_unresolved = true;
                     // The mapping still serves some service: each one of its project and
-                    // location may be it, so each gets the mapping as a possible path.
+                    // location may be it, so each gets the mapping as a possible path. The
+                    // provider maps a domain only to a service of the mapping's own location
+                    // and project, so no other service may be it.
                     let (project, location) = (project.clone(), m.location.clone());
                     let possible: Reached = self
                         .workloads()
@@ -343,8 +343,6 @@ impl SideGraph<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::Inventory;
-    use crate::plan;
     use serde_json::json;
 
     /// Creates each `(address, after, after_sensitive)` resource and calls `f` with the
@@ -361,20 +359,9 @@ mod tests {
                                   "after_sensitive": sensitive}})
             })
             .collect();
-        let text = json!({"format_version": "1.2", "terraform_version": "1.9.8",
-                          "resource_changes": changes})
-        .to_string();
-        let mut inventory = Inventory::default();
-        let plan = plan::parse(&text, &crate::inventory::projection, &mut |change| {
-            inventory.add_change(&change)
-        })
-        .expect("a plan");
-        inventory.finish(&plan);
-        let ctx = Context {
-            configuration: &plan.configuration,
-            variables: &plan.variables,
-        };
-        f(&SideGraph::build(&inventory.after, &ctx))
+        let plan = json!({"format_version": "1.2", "terraform_version": "1.9.8",
+                          "resource_changes": changes});
+        crate::graph::tests::with_after_graph(&plan, f)
     }
 
     /// Creates each `(address, after)` resource, then returns, per NEG or domain mapping

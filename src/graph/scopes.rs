@@ -13,7 +13,7 @@ pub(super) fn learn_provider_projects(
     inventory: &SideInventory,
     ctx: &Context,
 ) -> HashMap<String, String> {
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     for w in &inventory.workloads {
         let (module, resource) = (w.address.config_module(), w.address.config_resource());
         if !ctx.configuration.has_resource(&module, &resource) {

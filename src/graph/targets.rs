@@ -115,12 +115,7 @@ impl SideGraph<'_> {
         // A workload whose own name is unknown at plan time may be the one a known name means.
         let possible: Vec<WorkloadIndex> = match &name {
             Tri::Known(n) => index
-                .workloads_by_name
-                .get(&(kind, n.as_str()))
-                .into_iter()
-                .chain(index.workloads_unnamed.get(&kind))
-                .flatten()
-                .copied()
+                .workloads_maybe_named(kind, n)
                 .filter(|&w| fits(self, w).is_some())
                 .collect(),
             _ => Vec::new(),

@@ -427,7 +427,7 @@ pub(crate) const ANNOTATIONS_PATH: &[&str] = &["metadata", "annotations"];
 /// unknown, never its default.
 fn unconfigured_annotation<'v>(
     r: &Reading<'_, 'v>,
-    key: &str,
+    key: &'static str,
 ) -> Result<Tri<&'v str>, TypeMismatch> {
     if r.creating {
         return Ok(Tri::Absent);
@@ -448,7 +448,7 @@ fn read_v1(r: &Reading) -> Result<Workload, TypeMismatch> {
     // Since provider 5.0 `annotations` holds only configured keys; the full map is
     // `effective_annotations`. Read the configured one first, then the effective one.
     let effective = n.first("metadata").key("effective_annotations");
-    let annotation = |key: &str| -> Result<Tri<String>, TypeMismatch> {
+    let annotation = |key: &'static str| -> Result<Tri<String>, TypeMismatch> {
         Ok(match annotations.key(key).str()? {
             Tri::Absent => match effective.key(key).str()? {
                 Tri::Unknown if !annotations.is_unknown() => unconfigured_annotation(r, key)?,

@@ -205,7 +205,7 @@ const REVISION_ANNOTATIONS_PATH: &[&str] = &["template", "metadata", "annotation
 /// read unknown because a whole (O+C) annotation map is unknown are added to `open`.
 pub fn read_v1(
     service: &Node,
-    annotation: &dyn Fn(&str) -> Result<Tri<String>, TypeMismatch>,
+    annotation: &dyn Fn(&'static str) -> Result<Tri<String>, TypeMismatch>,
     service_map_unknown: bool,
     open: &mut Vec<OpenDefault>,
 ) -> Result<Controls, TypeMismatch> {

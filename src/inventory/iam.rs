@@ -136,7 +136,16 @@ const FAMILIES: [(&str, Family); 9] = [
 ];
 
 fn family(rtype: &str) -> Option<(Family, &str)> {
-    FAMILIES.iter().find_map(|(prefix, f)| {
+    family_of(&FAMILIES, rtype)
+}
+
+/// The family of an IAM resource type among `families` (type prefix → family), with its style
+/// (`member`, `binding` or `policy`): the three styles every IAM resource family comes in.
+pub(super) fn family_of<'t, F: Copy>(
+    families: &[(&str, F)],
+    rtype: &'t str,
+) -> Option<(F, &'t str)> {
+    families.iter().find_map(|(prefix, f)| {
         let style = rtype.strip_prefix(prefix)?;
         matches!(style, "member" | "binding" | "policy").then_some((*f, style))
     })
@@ -286,7 +295,7 @@ pub fn read_policy_data(n: &Node) -> Result<Tri<Vec<PolicyBinding>>, TypeMismatc
     };
     let sensitive = n.is_sensitive();
     let invalid = || TypeMismatch {
-        path: n.path().to_owned(),
+        path: n.path(),
         expected: "an IAM policy JSON document",
         found: "a string that is not one",
     };

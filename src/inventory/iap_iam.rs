@@ -102,10 +102,7 @@ const FAMILIES: [(&str, Family); 5] = [
 ];
 
 fn family(rtype: &str) -> Option<(Family, &str)> {
-    FAMILIES.iter().find_map(|(prefix, f)| {
-        let style = rtype.strip_prefix(prefix)?;
-        matches!(style, "member" | "binding" | "policy").then_some((*f, style))
-    })
+    super::iam::family_of(&FAMILIES, rtype)
 }
 
 pub fn handles(rtype: &str) -> bool {

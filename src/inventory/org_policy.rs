@@ -106,6 +106,22 @@ pub enum PolicyRule {
     Open,
 }
 
+impl PolicyRule {
+    /// A list rule from its values, in either resource family's spelling: one that allows and
+    /// denies nothing restores the default, which refuses nothing.
+    fn values(allowed: Vec<String>, denied: Vec<String>, allow_all: bool, deny_all: bool) -> Self {
+        if !allow_all && !deny_all && allowed.is_empty() && denied.is_empty() {
+            return PolicyRule::Open;
+        }
+        PolicyRule::Values {
+            allowed,
+            denied,
+            allow_all,
+            deny_all,
+        }
+    }
+}
+
 /// One side of one org policy.
 #[derive(Debug, Clone)]
 pub struct OrgPolicy {
@@ -173,15 +189,7 @@ fn read_legacy_rule(n: &Node) -> Result<PolicyRule, TypeMismatch> {
     ) else {
         return Ok(PolicyRule::Open);
     };
-    if !allow_all && !deny_all && allowed.is_empty() && denied.is_empty() {
-        return Ok(PolicyRule::Open);
-    }
-    Ok(PolicyRule::Values {
-        allowed,
-        denied,
-        allow_all,
-        deny_all,
-    })
+    Ok(PolicyRule::values(allowed, denied, allow_all, deny_all))
 }
 
 /// `name` is `{parent}/policies/{constraint}` and `parent` is `projects/X`, `folders/X` or
@@ -266,15 +274,7 @@ fn read_v2_rule(spec: &Node) -> Result<PolicyRule, TypeMismatch> {
     };
     let allow_all = allow_all.unwrap_or(false);
     let deny_all = deny_all.unwrap_or(false);
-    if !allow_all && !deny_all && allowed.is_empty() && denied.is_empty() {
-        return Ok(PolicyRule::Open);
-    }
-    Ok(PolicyRule::Values {
-        allowed,
-        denied,
-        allow_all,
-        deny_all,
-    })
+    Ok(PolicyRule::values(allowed, denied, allow_all, deny_all))
 }
 
 /// Go's `strconv.ParseBool`, which the provider uses for `"TRUE"`/`"FALSE"`.

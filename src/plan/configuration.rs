@@ -5,8 +5,7 @@
 //! [`Configuration::resolve`] follows those references through `var.` bindings of module calls
 //! and through module outputs, to the resources (or constants) they end at.
 
-use std::collections::HashMap;
-
+use foldhash::HashMap;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -40,8 +39,8 @@ struct Module {
     outputs: HashMap<String, Value>,
     variable_defaults: HashMap<String, Value>,
     /// Variables and outputs declared `sensitive`: what flows through them keeps that mark.
-    sensitive_variables: std::collections::HashSet<String>,
-    sensitive_outputs: std::collections::HashSet<String>,
+    sensitive_variables: foldhash::HashSet<String>,
+    sensitive_outputs: foldhash::HashSet<String>,
 }
 
 #[derive(Debug)]

@@ -24,6 +24,13 @@ pub(super) struct EntryHead<'a> {
     duplicate_key: Option<String>,
 }
 
+impl EntryHead<'_> {
+    /// The length of the entry's raw `change`: what projecting it costs, roughly.
+    pub(super) fn change_len(&self) -> usize {
+        self.change.map_or(0, |c| c.get().len())
+    }
+}
+
 impl<'de: 'a, 'a> Deserialize<'de> for EntryHead<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(HeadVisitor(std::marker::PhantomData))
@@ -105,35 +112,69 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for HeadVisitor<'a> {
     }
 }
 
-/// The raw parts of a `change`; each value part is then read through its type's projection
-/// ([`strict::Projected`]), where a duplicate key makes the entry unreadable.
-#[derive(Deserialize)]
-pub(super) struct ChangeBody<'a> {
-    actions: Vec<String>,
-    #[serde(default, borrow)]
-    before: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    after: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    after_unknown: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    before_sensitive: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    after_sensitive: Option<&'a RawValue>,
+/// A wanted entry's `change`, read in one pass: each value part goes straight through its
+/// type's projection ([`strict::Projected`], where a duplicate key makes the entry unreadable),
+/// without first being scanned as raw JSON.
+#[derive(Default)]
+struct ChangeBody {
+    actions: Option<Vec<String>>,
+    before: Option<Value>,
+    after: Option<Value>,
+    after_unknown: Option<Value>,
+    before_sensitive: Option<Value>,
+    after_sensitive: Option<Value>,
 }
 
-/// Reads one raw part of a change through a projection.
-pub(super) fn projected(
-    raw: Option<&RawValue>,
-    projection: &Projection,
-) -> Result<Option<Value>, serde_json::Error> {
-    raw.map(|r| {
-        serde::de::DeserializeSeed::deserialize(
-            strict::Projected(projection),
-            &mut serde_json::Deserializer::from_str(r.get()),
-        )
-    })
-    .transpose()
+/// Reads a [`ChangeBody`] through `projection`.
+struct ChangeSeed<'p>(&'p Projection);
+
+impl<'de> serde::de::DeserializeSeed<'de> for ChangeSeed<'_> {
+    type Value = ChangeBody;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<ChangeBody, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ChangeSeed<'_> {
+    type Value = ChangeBody;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a resource change's `change` object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ChangeBody, A::Error> {
+        use serde::de::Error as _;
+        let mut body = ChangeBody::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let (name, part): (&'static str, &mut Option<Value>) = match key.as_ref() {
+                "actions" => {
+                    if body.actions.is_some() {
+                        return Err(A::Error::duplicate_field("actions"));
+                    }
+                    body.actions = Some(map.next_value()?);
+                    continue;
+                }
+                "before" => ("before", &mut body.before),
+                "after" => ("after", &mut body.after),
+                "after_unknown" => ("after_unknown", &mut body.after_unknown),
+                "before_sensitive" => ("before_sensitive", &mut body.before_sensitive),
+                "after_sensitive" => ("after_sensitive", &mut body.after_sensitive),
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    continue;
+                }
+            };
+            if part.is_some() {
+                return Err(A::Error::duplicate_field(name));
+            }
+            *part = Some(map.next_value_seed(strict::Projected(self.0))?);
+        }
+        if body.actions.is_none() {
+            return Err(A::Error::missing_field("actions"));
+        }
+        Ok(body)
+    }
 }
 
 pub(super) type EntryError = (Option<String>, String);
@@ -199,47 +240,38 @@ pub(super) fn read_entry(
     let change = head
         .change
         .ok_or_else(|| fail("entry has no `change`".into()))?;
-    let body: ChangeBody = serde_json::from_str(change.get()).map_err(|e| {
+    let body = serde::de::DeserializeSeed::deserialize(
+        ChangeSeed(projection),
+        &mut serde_json::Deserializer::from_str(change.get()),
+    )
+    .map_err(|e| {
         fail(format!(
             "`change` is malformed: {}",
             strip_position(&e.to_string())
         ))
     })?;
-    let action = Action::from_actions(&body.actions)
-        .ok_or_else(|| fail(format!("unrecognised actions {:?}", body.actions)))?;
+    let actions = body.actions.unwrap_or_default();
+    let action = Action::from_actions(&actions)
+        .ok_or_else(|| fail(format!("unrecognised actions {actions:?}")))?;
     // Masks mirror the value: an object, or a boolean for the whole of it.
-    for (name, raw) in [
-        ("after_unknown", body.after_unknown),
-        ("before_sensitive", body.before_sensitive),
-        ("after_sensitive", body.after_sensitive),
+    for (name, mask) in [
+        ("after_unknown", &body.after_unknown),
+        ("before_sensitive", &body.before_sensitive),
+        ("after_sensitive", &body.after_sensitive),
     ] {
-        let text = raw.map_or("null", RawValue::get).trim_start();
-        if !(text.starts_with('{')
-            || text.starts_with('[')
-            || text.starts_with("true")
-            || text.starts_with("false")
-            || text.starts_with("null"))
-        {
+        if matches!(mask, Some(Value::Number(_) | Value::String(_))) {
             return Err(fail(format!(
                 "`change.{name}` is not an object or a boolean"
             )));
         }
     }
-    let part = |raw| {
-        projected(raw, projection).map_err(|e| {
-            fail(format!(
-                "`change` is malformed: {}",
-                strip_position(&e.to_string())
-            ))
-        })
-    };
     Ok(Some(ResourceChange {
         address,
         action,
-        before: part(body.before)?,
-        after: part(body.after)?,
-        after_unknown: part(body.after_unknown)?,
-        before_sensitive: part(body.before_sensitive)?,
-        after_sensitive: part(body.after_sensitive)?,
+        before: body.before,
+        after: body.after,
+        after_unknown: body.after_unknown,
+        before_sensitive: body.before_sensitive,
+        after_sensitive: body.after_sensitive,
     }))
 }

@@ -7,6 +7,7 @@
 
 pub mod address;
 pub mod configuration;
+mod document;
 mod entry;
 pub mod error;
 mod prior_state;
@@ -20,9 +21,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use document::{BatchSize, DocumentSeed};
 use entry::{EntryHead, read_entry, structure_error};
 use error::{json_error, strip_position};
-use prior_state::{PriorState, read_prior_data};
+use prior_state::read_prior_data;
 
 pub use address::Address;
 pub use configuration::Configuration;
@@ -160,44 +162,48 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct Document<'a> {
-    format_version: Option<Value>,
-    terraform_version: Option<Value>,
-    #[serde(borrow)]
-    resource_changes: Option<Vec<EntryHead<'a>>>,
-    /// Read in the same pass as the rest of the document, as are `configuration`'s.
-    #[serde(borrow)]
-    prior_state: Option<PriorState<'a>>,
-    #[serde(borrow)]
-    configuration: Option<configuration::RawConfiguration<'a>>,
-    #[serde(borrow)]
-    variables: Option<&'a RawValue>,
-    #[serde(borrow)]
-    planned_values: Option<&'a RawValue>,
-    errored: Option<bool>,
-    complete: Option<bool>,
-    #[serde(borrow)]
-    deferred_changes: Option<Vec<&'a RawValue>>,
-    /// Present in state documents, absent in plans.
-    #[serde(borrow)]
-    values: Option<&'a RawValue>,
-}
-
 /// Which resource types to read, and which of their attributes: `None` skips the type.
-pub type Wanted = dyn Fn(&str) -> Option<&'static Projection>;
+pub type Wanted = dyn Fn(&str) -> Option<&'static Projection> + Sync;
 
 /// Parses a decoded plan. `wanted` selects the resource types to deserialize; each wanted
 /// entry is handed to `sink` as soon as it is read and not kept, so its JSON trees are freed
 /// before the next one is built.
+///
+/// The document is scanned once, on this thread. Each `resource_changes` entry's head goes, as
+/// it is scanned, through a bounded channel to a second thread, which projects the wanted ones
+/// and hands them to `sink` in the document's order: the projections and the sink's work overlap
+/// the scan of the rest of the document instead of following it.
 pub fn parse(
     text: &str,
     wanted: &Wanted,
-    sink: &mut dyn FnMut(ResourceChange),
+    sink: &mut (dyn FnMut(ResourceChange) + Send),
 ) -> Result<Plan, InputError> {
-    let doc: Document = serde_json::from_str(text).map_err(|e| json_error(text, &e))?;
+    let (heads, entries) =
+        std::sync::mpsc::sync_channel::<Vec<EntryHead>>(HEADS_IN_FLIGHT / BatchSize::HEADS);
+    let (entries, doc) = crate::parallel::join(
+        move || take_entries(entries, wanted, sink),
+        || {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let doc = serde::de::DeserializeSeed::deserialize(
+                DocumentSeed {
+                    heads: &heads,
+                    batch: BatchSize::for_document(text.len()),
+                },
+                &mut de,
+            )
+            .and_then(|doc| de.end().map(|()| doc));
+            // The channel closes here, so the other thread ends with the last entry.
+            drop(heads);
+            doc
+        },
+    );
+    let doc = doc.map_err(|e| json_error(text, &e))?;
+    let Entries {
+        structure_error,
+        mut unreadable,
+    } = entries;
 
-    if doc.values.is_some() && doc.resource_changes.is_none() && doc.planned_values.is_none() {
+    if doc.values.is_some() && !doc.has_resource_changes && doc.planned_values.is_none() {
         return Err(InputError::StateFile);
     }
     let format_version = match doc.format_version {
@@ -208,7 +214,7 @@ pub fn parse(
             });
         }
         // Some tools strip it; `resource_changes` with `planned_values` is still a plan.
-        None if doc.resource_changes.is_some() && doc.planned_values.is_some() => String::new(),
+        None if doc.has_resource_changes && doc.planned_values.is_some() => String::new(),
         None => {
             return Err(InputError::NotAPlan {
                 detail: "there is no `format_version` key".into(),
@@ -229,34 +235,21 @@ pub fn parse(
             version: format_version,
         });
     }
-    if doc.resource_changes.is_none() && doc.planned_values.is_none() && doc.configuration.is_none()
-    {
+    if !doc.has_resource_changes && doc.planned_values.is_none() && doc.configuration.is_none() {
         return Err(InputError::NotAPlan {
             detail: "it has no `resource_changes`, `planned_values` or `configuration`".into(),
         });
     }
 
-    if doc.resource_changes.is_none() && doc.planned_values.is_some_and(has_planned_resources) {
+    if !doc.has_resource_changes && doc.planned_values.is_some_and(has_planned_resources) {
         return Err(InputError::NotAPlan {
             detail: "it lists resources in `planned_values` but has no `resource_changes`, so \
                      before and after cannot be compared (was it cut down by hand?)"
                 .into(),
         });
     }
-    let heads = doc.resource_changes.unwrap_or_default();
-    let mut unreadable = Vec::new();
-    for (i, head) in heads.iter().enumerate() {
-        if let Some(detail) = structure_error(i, head) {
-            return Err(InputError::BadPlanStructure { detail });
-        }
-        match read_entry(head, wanted) {
-            Ok(Some(c)) => sink(c),
-            Ok(None) => {}
-            Err((address, reason)) => unreadable.push(Unreadable {
-                address: address.unwrap_or_else(|| format!("resource_changes[{i}]")),
-                reason,
-            }),
-        }
+    if let Some(detail) = structure_error {
+        return Err(InputError::BadPlanStructure { detail });
     }
 
     let prior_data = match doc.prior_state {
@@ -305,6 +298,47 @@ pub fn parse(
         incomplete,
         notes,
     })
+}
+
+/// How many entry heads the scan may run ahead of the thread that projects them: enough to keep
+/// both threads busy, few enough that memory does not grow with the plan.
+const HEADS_IN_FLIGHT: usize = 256;
+
+/// What the entry thread found besides the wanted entries it handed on.
+struct Entries {
+    /// The first entry, in document order, that shows the document is not a plan.
+    structure_error: Option<String>,
+    unreadable: Vec<Unreadable>,
+}
+
+/// Projects each wanted entry whose head arrives and hands it to `sink`, in order, until the
+/// channel closes or an entry shows that the document is not a plan.
+fn take_entries(
+    heads: std::sync::mpsc::Receiver<Vec<EntryHead>>,
+    wanted: &Wanted,
+    sink: &mut (dyn FnMut(ResourceChange) + Send),
+) -> Entries {
+    let mut unreadable = Vec::new();
+    for (i, head) in heads.into_iter().flatten().enumerate() {
+        if let Some(detail) = structure_error(i, &head) {
+            return Entries {
+                structure_error: Some(detail),
+                unreadable,
+            };
+        }
+        match read_entry(&head, wanted) {
+            Ok(Some(c)) => sink(c),
+            Ok(None) => {}
+            Err((address, reason)) => unreadable.push(Unreadable {
+                address: address.unwrap_or_else(|| format!("resource_changes[{i}]")),
+                reason,
+            }),
+        }
+    }
+    Entries {
+        structure_error: None,
+        unreadable,
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -387,6 +421,77 @@ mod tests {
     }
 
     #[test]
+    fn every_plan_key_given_twice_is_refused_by_name() {
+        for key in [
+            "format_version",
+            "prior_state",
+            "configuration",
+            "planned_values",
+        ] {
+            let text = format!(
+                r#"{{"format_version":"1.2","resource_changes":[],"{key}":{{}},"{key}":{{}}}}"#
+            );
+            match parse_all(&text) {
+                Err(InputError::BadPlanStructure { detail }) => {
+                    assert!(
+                        detail.contains(&format!("duplicate field `{key}`")),
+                        "{detail}"
+                    )
+                }
+                other => panic!("{key}: {:?}", other.map(|_| ())),
+            }
+        }
+    }
+
+    /// Entries are taken in on another thread while the document is scanned: an entry that is
+    /// not a plan's stops that thread, but the scan still reaches the end, so broken JSON after
+    /// it is reported as broken JSON (what a reader of the file must fix first), and thousands
+    /// of entries after it do not wait for a reader that has stopped.
+    #[test]
+    fn broken_json_after_a_bad_entry_is_reported_as_broken_json() {
+        let many =
+            vec![r#"{"address":"google_x.a","type":"google_x","change":{}}"#; 5_000].join(",");
+        let bad_entry_first =
+            format!(r#"{{"format_version":"1.2","resource_changes":[7,{many}]}}"#);
+        assert!(matches!(
+            parse_all(&bad_entry_first).unwrap_err(),
+            InputError::BadPlanStructure { detail } if detail == "`resource_changes[0]` is not an object"
+        ));
+        let then_broken =
+            format!(r#"{{"format_version":"1.2","resource_changes":[7,{many}],"x":tru}}"#);
+        assert!(matches!(
+            parse_all(&then_broken).unwrap_err(),
+            InputError::MalformedJson { .. }
+        ));
+        let trailing = r#"{"format_version":"1.2","resource_changes":[]} {}"#;
+        assert!(matches!(
+            parse_all(trailing).unwrap_err(),
+            InputError::MalformedJson { .. }
+        ));
+    }
+
+    /// The sink sees the wanted entries in the document's order, however far the scan runs
+    /// ahead of it.
+    #[test]
+    fn entries_reach_the_sink_in_document_order() {
+        let entries: Vec<String> = (0..2_000)
+            .map(|i| {
+                format!(
+                    r#"{{"address":"google_x.r{i}","type":"google_x","change":{{"actions":["create"],"after":{{}}}}}}"#
+                )
+            })
+            .collect();
+        let text = format!(
+            r#"{{"format_version":"1.2","resource_changes":[{}]}}"#,
+            entries.join(",")
+        );
+        let (_, changes) = parse_all(&text).unwrap();
+        let addresses: Vec<String> = changes.iter().map(|c| c.address.to_string()).collect();
+        let expected: Vec<String> = (0..2_000).map(|i| format!("google_x.r{i}")).collect();
+        assert_eq!(addresses, expected);
+    }
+
+    #[test]
     fn duplicate_keys_inside_an_entry_make_it_unreadable() {
         let text = r#"{"format_version":"1.2","resource_changes":[
             {"address":"google_x.a","type":"google_x","change":{"actions":["create"],"after":{"member":"user:a","member":"allUsers"}}}
@@ -406,6 +511,54 @@ mod tests {
         assert_eq!(changes.len(), 1);
         assert_eq!(plan.unreadable.len(), 1);
         assert_eq!(plan.unreadable[0].address, "google_x.a");
+    }
+
+    /// A wanted entry's `change` is read in one pass; each way it can be malformed still makes
+    /// that entry unreadable, with the reason, and leaves the others alone.
+    #[test]
+    fn a_malformed_change_says_what_is_wrong() {
+        for (change, reason) in [
+            (
+                r#"{"actions":["create"],"after":{},"after":{}}"#,
+                "`change` is malformed: duplicate field `after`",
+            ),
+            (
+                r#"{"actions":["create"],"actions":["delete"],"after":{}}"#,
+                "`change` is malformed: duplicate field `actions`",
+            ),
+            (
+                r#"{"after":{}}"#,
+                "`change` is malformed: missing field `actions`",
+            ),
+            (
+                r#"{"actions":["explode"],"after":{}}"#,
+                r#"unrecognised actions ["explode"]"#,
+            ),
+            (
+                r#"{"actions":["create"],"after":{},"after_unknown":"yes"}"#,
+                "`change.after_unknown` is not an object or a boolean",
+            ),
+            (
+                r#"{"actions":["update"],"before":{},"after":{},"before_sensitive":7}"#,
+                "`change.before_sensitive` is not an object or a boolean",
+            ),
+            (
+                r#"{"actions":["create"],"after":{"member":"user:a","member":"allUsers"}}"#,
+                "`change` is malformed: duplicate key `member`",
+            ),
+        ] {
+            let text = format!(
+                r#"{{"format_version":"1.2","resource_changes":[
+                {{"address":"google_x.a","type":"google_x","change":{change}}},
+                {{"address":"google_x.b","type":"google_x","change":{{"actions":["create"],"after":{{}},"after_unknown":true,"after_sensitive":false}}}}]}}"#
+            );
+            let (plan, changes) = parse_all(&text).unwrap();
+            assert_eq!(plan.unreadable.len(), 1, "{change}");
+            assert_eq!(plan.unreadable[0].address, "google_x.a");
+            assert_eq!(plan.unreadable[0].reason, reason, "{change}");
+            assert_eq!(changes.len(), 1);
+            assert_eq!(changes[0].address.to_string(), "google_x.b");
+        }
     }
 
     #[test]

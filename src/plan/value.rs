@@ -7,6 +7,7 @@
 //! or absent, and a value of the wrong JSON type is an error rather than a silent default.
 
 use std::fmt;
+use std::rc::Rc;
 
 use serde_json::Value;
 
@@ -73,10 +74,50 @@ pub struct Node<'v> {
     value: Option<&'v Value>,
     unknown: Mask<'v>,
     sensitive: Mask<'v>,
-    path: String,
+    path: Path<'v>,
     /// Set when the path walked through a value of the wrong type (a string where a block
     /// was expected): every read below reports it, instead of reading "absent".
     broken: Option<Box<TypeMismatch>>,
+}
+
+/// Where a node sits below its root (`template[0].service_account`), for error messages: a
+/// chain of steps shared with the parent, so that walking down the thousands of nodes of a
+/// large plan writes no text; the path is spelled out only when a read fails.
+#[derive(Clone, Default)]
+struct Path<'v>(Option<Rc<Step<'v>>>);
+
+struct Step<'v> {
+    parent: Path<'v>,
+    segment: Segment<'v>,
+}
+
+enum Segment<'v> {
+    Key(&'v str),
+    Index(usize),
+}
+
+impl<'v> Path<'v> {
+    fn then(&self, segment: Segment<'v>) -> Self {
+        Path(Some(Rc::new(Step {
+            parent: self.clone(),
+            segment,
+        })))
+    }
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(step) = &self.0 else {
+            return Ok(());
+        };
+        // Recursion as deep as the path: a handful of levels in any provider schema.
+        step.parent.fmt(f)?;
+        match step.segment {
+            Segment::Key(k) if step.parent.0.is_none() => f.write_str(k),
+            Segment::Key(k) => write!(f, ".{k}"),
+            Segment::Index(i) => write!(f, "[{i}]"),
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -145,17 +186,15 @@ impl<'v> Node<'v> {
             value: Some(value),
             unknown: Mask::of(unknown),
             sensitive: Mask::of(sensitive),
-            path: String::new(),
+            path: Path::default(),
             broken: None,
         }
     }
 
-    pub fn key(&self, k: &str) -> Node<'v> {
-        let path = if self.path.is_empty() {
-            k.to_owned()
-        } else {
-            format!("{}.{k}", self.path)
-        };
+    /// The attribute `k` of this object. Keys are the schema's names, or an object's own keys
+    /// ([`Node::entries`]), so they live as long as the plan's values.
+    pub fn key(&self, k: &'v str) -> Node<'v> {
+        let path = self.path.then(Segment::Key(k));
         let child = match self.value {
             Some(Value::Object(m)) => Ok(m.get(k)),
             other => Err(("an object", other)),
@@ -168,7 +207,7 @@ impl<'v> Node<'v> {
             Some(Value::Array(a)) => Ok(a.get(i)),
             other => Err(("an array", other)),
         };
-        let path = format!("{}[{i}]", self.path);
+        let path = self.path.then(Segment::Index(i));
         self.descend(child, self.unknown.index(i), self.sensitive.index(i), path)
     }
 
@@ -180,7 +219,7 @@ impl<'v> Node<'v> {
         child: Result<Option<&'v Value>, (&'static str, Option<&'v Value>)>,
         unknown: Mask<'v>,
         sensitive: Mask<'v>,
-        path: String,
+        path: Path<'v>,
     ) -> Node<'v> {
         let (value, broken) = match child {
             Ok(v) => (v, None),
@@ -197,12 +236,13 @@ impl<'v> Node<'v> {
     }
 
     /// The first element of a single-item nested block (`template[0]`, `metadata[0]`).
-    pub fn first(&self, k: &str) -> Node<'v> {
+    pub fn first(&self, k: &'v str) -> Node<'v> {
         self.key(k).index(0)
     }
 
-    pub fn path(&self) -> &str {
-        &self.path
+    /// Where this node sits, as `template[0].service_account`.
+    pub fn path(&self) -> String {
+        self.path.to_string()
     }
 
     pub fn is_unknown(&self) -> bool {
@@ -216,7 +256,7 @@ impl<'v> Node<'v> {
     /// The error for a required attribute that is null or missing.
     pub fn required(&self, expected: &'static str) -> TypeMismatch {
         TypeMismatch {
-            path: self.path.clone(),
+            path: self.path(),
             expected,
             found: "null",
         }
@@ -224,7 +264,7 @@ impl<'v> Node<'v> {
 
     fn mismatch(&self, expected: &'static str, found: &Value) -> TypeMismatch {
         TypeMismatch {
-            path: self.path.clone(),
+            path: self.path(),
             expected,
             found: type_name(found),
         }

@@ -269,10 +269,6 @@ pub fn assess(
             v
         })
         .collect();
-    if g.domain_unresolved && direct != Verdict::Yes && domain_allowed != Verdict::No {
-        reasons.push("a domain mapping in the plan cannot be tied to its service".into());
-        via_lb.push(Verdict::Unknown);
-    }
     via_lb.extend(via_domain.iter().copied());
     // With no load balancer in the plan, one outside it may still front the service; with a
     // load-balancer link in the plan that cannot be resolved, one in the plan may. Neither

@@ -181,4 +181,39 @@ mod tests {
             "user:service-1@gcp-sa-iap.iam.gserviceaccount.com"
         ));
     }
+
+    /// A principal that two gates let through is one accessor with both gates' grants.
+    #[test]
+    fn merged_gates_keep_every_grant_of_a_principal() {
+        use crate::posture::invokers::Grant;
+        let dev = || Principal::Known {
+            member: "user:dev@acme.com".into(),
+            sensitive: false,
+        };
+        let grant = |address: &str| Grant {
+            address: address.into(),
+            role: "roles/iap.httpsResourceAccessor".into(),
+            level: Level::Resource,
+            certain: true,
+        };
+        let gate = |address: &str| {
+            vec![Invoker {
+                principal: dev(),
+                grants: vec![grant(address)],
+            }]
+        };
+        let merged = merge([
+            gate("google_iap_web_backend_service_iam_member.b"),
+            gate("google_iap_web_backend_service_iam_member.a"),
+        ]);
+        assert_eq!(merged.len(), 1);
+        let addresses: Vec<&str> = merged[0].grants.iter().map(|g| &*g.address).collect();
+        assert_eq!(
+            addresses,
+            [
+                "google_iap_web_backend_service_iam_member.a",
+                "google_iap_web_backend_service_iam_member.b"
+            ]
+        );
+    }
 }

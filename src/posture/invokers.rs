@@ -8,9 +8,9 @@
 //! over the same policy (a policy with anything else, a binding and a member on one role) the
 //! outcome depends on apply order, so the union is kept and the conflict is reported.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
+use foldhash::HashMap;
 use petgraph::graph::NodeIndex;
 
 use crate::graph::{Authority, EdgeKind, IamIndex, Principal, ResolvedGrant, SideGraph};
@@ -376,7 +376,7 @@ fn fold_unsorted<'g>(
 ) -> Vec<Invoker> {
     let mut holders: Vec<Invoker> = Vec::new();
     // Bindings can list hundreds of thousands of members: look principals up by hash.
-    let mut positions: HashMap<Principal, usize> = HashMap::new();
+    let mut positions: HashMap<Principal, usize> = HashMap::default();
     let mut add = |principal: Principal, grant: Grant| match positions.get(&principal) {
         Some(&i) => {
             if !holders[i].grants.contains(&grant) {

@@ -319,3 +319,6 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
     shared_identity::link(&mut out);
     out
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

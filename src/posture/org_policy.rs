@@ -468,6 +468,24 @@ mod tests {
         }
     }
 
+    fn denied(values: &[&str]) -> PolicyRule {
+        PolicyRule::Values {
+            allowed: Vec::new(),
+            denied: values.iter().map(|v| v.to_string()).collect(),
+            allow_all: false,
+            deny_all: false,
+        }
+    }
+
+    fn allow_all() -> PolicyRule {
+        PolicyRule::Values {
+            allowed: Vec::new(),
+            denied: Vec::new(),
+            allow_all: true,
+            deny_all: false,
+        }
+    }
+
     fn prod() -> Tri<String> {
         Tri::Known("acme-prod".into())
     }
@@ -506,10 +524,34 @@ mod tests {
         assert_eq!(evidence, "google_org_policy_policy.no_editor");
         assert_eq!(proven.default_account_mitigation(false), None);
         assert!(proven.unproven_automatic_grants(false).is_some());
+        // Proven for the implicit account: nothing is left unproven to say about it.
+        assert_eq!(proven.unproven_automatic_grants(true), None);
         // Created in the same plan: nothing orders it before the project.
         let same_plan = guards(&on_folder, &[], &[new_project(folder.clone())]);
         assert_eq!(same_plan.default_account_mitigation(true), None);
         assert!(same_plan.unproven_automatic_grants(true).is_some());
+        // Another constraint enforced there before the plan proves nothing about this one.
+        let other_before = [policy(
+            "google_org_policy_policy.no_keys",
+            "constraints/iam.disableServiceAccountKeyCreation",
+            folder.clone(),
+            enforced(None),
+        )];
+        let other = guards(&on_folder, &other_before, &[new_project(folder.clone())]);
+        assert_eq!(other.default_account_mitigation(true), None);
+        // The same policy, not enforced before the plan: the plan enforces it as it creates
+        // the project, in no proven order.
+        let off_before = [policy(
+            "google_org_policy_policy.no_editor",
+            AUTOMATIC_GRANTS,
+            folder.clone(),
+            PolicyRule::Enforce {
+                enforced: false,
+                parameters: None,
+            },
+        )];
+        let turned_on = guards(&on_folder, &off_before, &[new_project(folder.clone())]);
+        assert_eq!(turned_on.default_account_mitigation(true), None);
         // An existing project, or one created under another folder.
         let existing = guards(&on_folder, &on_folder, &[]);
         assert_eq!(existing.default_account_mitigation(true), None);
@@ -566,9 +608,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_projects_own_policy_overrides_the_organizations() {
-        let policies = [
+    /// The organization allows only internal ingress; `project`'s own policy allows any.
+    fn internal_ingress_except_in(project: &str) -> [OrgPolicy; 2] {
+        [
             policy(
                 "google_org_policy_policy.org",
                 ALLOWED_INGRESS,
@@ -576,17 +618,17 @@ mod tests {
                 allowed(&["is:internal"]),
             ),
             policy(
-                "google_org_policy_policy.prod",
+                &format!("google_org_policy_policy.{}", project.replace('-', "_")),
                 ALLOWED_INGRESS,
-                PolicyParent::Project("acme-prod".into()),
-                PolicyRule::Values {
-                    allowed: Vec::new(),
-                    denied: Vec::new(),
-                    allow_all: true,
-                    deny_all: false,
-                },
+                PolicyParent::Project(project.into()),
+                allow_all(),
             ),
-        ];
+        ]
+    }
+
+    #[test]
+    fn the_projects_own_policy_overrides_the_organizations() {
+        let policies = internal_ingress_except_in("acme-prod");
         let prod_guards = OrgGuards::of(&policies, &[], &prod());
         assert_eq!(prod_guards.refusing_ingress(Ingress::All), None);
         let other = OrgGuards::of(&policies, &[], &Tri::Known("acme-dev".into()));
@@ -595,6 +637,44 @@ mod tests {
             Some("google_org_policy_policy.org")
         );
         assert_eq!(other.refusing_ingress(Ingress::Internal), None);
+    }
+
+    #[test]
+    fn a_project_policy_may_decide_for_a_workload_whose_project_is_not_known() {
+        // The organization refuses ingress `all`; a project's own policy allows it. For a
+        // workload whose project is unknown at plan time (or unset, with no provider project),
+        // that project may be its own: the organization's policy is not proven to decide.
+        let policies = internal_ingress_except_in("acme-sandbox");
+        for project in [Tri::Unknown, Tri::Absent] {
+            let guards = OrgGuards::of(&policies, &[], &project);
+            assert_eq!(guards.refusing_ingress(Ingress::All), None, "{project:?}");
+        }
+        // A known project that is not the sandbox is decided by the organization.
+        assert_eq!(
+            OrgGuards::of(&policies, &[], &prod()).refusing_ingress(Ingress::All),
+            Some("google_org_policy_policy.org")
+        );
+    }
+
+    #[test]
+    fn a_denied_ingress_value_is_refused_and_no_other() {
+        // `run.allowedIngress` as a deny list: the denied value is refused, the others pass.
+        let policies = [policy(
+            "google_org_policy_policy.no_public_ingress",
+            ALLOWED_INGRESS,
+            PolicyParent::Project("acme-prod".into()),
+            denied(&["all"]),
+        )];
+        let guards = OrgGuards::of(&policies, &[], &prod());
+        assert_eq!(
+            guards.refusing_ingress(Ingress::All),
+            Some("google_org_policy_policy.no_public_ingress")
+        );
+        assert_eq!(guards.refusing_ingress(Ingress::Internal), None);
+        assert_eq!(
+            guards.refusing_ingress(Ingress::InternalAndLoadBalancing),
+            None
+        );
     }
 
     #[test]
@@ -655,12 +735,7 @@ mod tests {
         let g = with(allowed(&["C03xk7q2m"]));
         assert!(g.refusing_member("allUsers").is_some());
         assert!(g.refusing_member("allAuthenticatedUsers").is_some());
-        let open = with(PolicyRule::Values {
-            allowed: Vec::new(),
-            denied: Vec::new(),
-            allow_all: true,
-            deny_all: false,
-        });
+        let open = with(allow_all());
         assert_eq!(open.refusing_member("allUsers"), None);
     }
 }

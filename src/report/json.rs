@@ -10,8 +10,7 @@
 //! in `grant_sets` and referenced by id, so the report grows with the plan, not with
 //! workloads × grants.
 
-use std::collections::HashMap;
-
+use foldhash::HashMap;
 use serde::Serialize;
 
 use super::{Report, SCHEMA, WorkloadEntry};
@@ -269,7 +268,7 @@ struct WireFinding<'a> {
     direction: &'static str,
     causes: &'a [String],
     subject: WireSubject<'a>,
-    workloads: &'a [String],
+    workloads: &'a [std::sync::Arc<str>],
     message: &'a str,
     evidence: &'a [String],
     fingerprint: &'a str,
@@ -444,7 +443,7 @@ fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> 
 
 fn workload<'a>(
     w: &'a WorkloadEntry,
-    changed: &std::collections::HashSet<&str>,
+    changed: &foldhash::HashSet<&str>,
     sets: &mut GrantSets<'a>,
 ) -> WireWorkload<'a> {
     WireWorkload {

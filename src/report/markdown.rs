@@ -7,9 +7,11 @@
 //! stays under GitHub's 65,536-character limit on any plan: sections are cut at whole rows and
 //! whole blocks, least severe last, and the comment says what was cut.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::{self, Write};
+
+use foldhash::HashSet;
 
 use super::escape::{code_fence, html, markdown, terminal};
 use super::rows::{Trend, posture_rows};
@@ -149,8 +151,8 @@ fn md(s: &str) -> String {
 }
 
 /// Items as lines of a table cell, `and N more` past `limit`.
-fn cell_lines(items: &[String], limit: usize) -> String {
-    let mut lines: Vec<String> = items.iter().take(limit).map(|i| md(i)).collect();
+fn cell_lines(items: &[impl AsRef<str>], limit: usize) -> String {
+    let mut lines: Vec<String> = items.iter().take(limit).map(|i| md(i.as_ref())).collect();
     if items.len() > limit {
         lines.push(format!("*and {} more*", items.len() - limit));
     }
@@ -389,15 +391,15 @@ fn finding_row(f: &Finding) -> String {
 /// The workloads to detail, most severe finding first; with `all`, then every other workload.
 fn detailed_workloads(r: &Report, all: bool) -> Vec<&WorkloadEntry> {
     let mut order: Vec<&str> = Vec::new();
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     for f in &r.findings {
         for w in &f.workloads {
-            if seen.insert(w.as_str()) {
+            if seen.insert(&**w) {
                 order.push(w);
             }
         }
     }
-    let by_address: std::collections::HashMap<&str, &WorkloadEntry> = r
+    let by_address: foldhash::HashMap<&str, &WorkloadEntry> = r
         .workloads
         .iter()
         .map(|w| (w.id.address.as_str(), w))
@@ -421,7 +423,7 @@ fn workload_block(r: &Report, w: &WorkloadEntry) -> String {
     let findings: Vec<&Finding> = r
         .findings
         .iter()
-        .filter(|f| f.workloads.contains(&w.id.address))
+        .filter(|f| f.workloads.iter().any(|a| **a == *w.id.address))
         .collect();
     // The mark of its most severe worsened finding, else of its first (findings are sorted,
     // most severe first).

@@ -6,8 +6,9 @@
 //! A plan can change thousands of workloads, and a drawing past a few dozen nodes is unreadable
 //! (and slow for GitHub to lay out): nodes beyond [`MAX_NODES`] are summarised in one node.
 
-use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
+
+use foldhash::{HashMap, HashSet};
 
 use super::WorkloadEntry;
 use super::escape;
@@ -184,7 +185,7 @@ fn draw_workload(g: &mut Graph, w: &WorkloadEntry, after: &Posture) {
 
     let new_members = |now: Vec<&str>, then: Option<Vec<&str>>| -> Vec<String> {
         let then: HashSet<&str> = then.unwrap_or_default().into_iter().collect();
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         now.into_iter()
             .filter(|m| !then.contains(m) && seen.insert(*m))
             .map(str::to_owned)

@@ -148,11 +148,12 @@ impl Report {
     }
 
     /// The workloads that some finding concerns (computed once per render: a plan can have
-    /// thousands of workloads and findings).
-    pub fn changed_workloads(&self) -> std::collections::HashSet<&str> {
+    /// thousands of workloads and findings, and a project-level grant's findings list every
+    /// workload of the project).
+    pub(crate) fn changed_workloads(&self) -> foldhash::HashSet<&str> {
         self.findings
             .iter()
-            .flat_map(|f| f.workloads.iter().map(String::as_str))
+            .flat_map(|f| f.workloads.iter().map(|w| &**w))
             .collect()
     }
 
@@ -231,15 +232,13 @@ impl Report {
 
     /// The verdict in one sentence, worst news first.
     pub fn headline(&self) -> String {
-        // One phrase per rule, counting the distinct workloads its worsened findings reach.
-        let mut parts: Vec<(
-            &'static crate::rules::Rule,
-            std::collections::BTreeSet<&str>,
-        )> = Vec::new();
+        // One phrase per rule, counting the distinct workloads its worsened findings reach (by
+        // hash: a project-level grant's findings can list every workload a hundred times).
+        let mut parts: Vec<(&'static crate::rules::Rule, foldhash::HashSet<&str>)> = Vec::new();
         for f in self.worsened() {
             match parts.iter_mut().find(|(rule, _)| rule.id == f.rule.id) {
-                Some((_, workloads)) => workloads.extend(f.workloads.iter().map(String::as_str)),
-                None => parts.push((f.rule, f.workloads.iter().map(String::as_str).collect())),
+                Some((_, workloads)) => workloads.extend(f.workloads.iter().map(|w| &**w)),
+                None => parts.push((f.rule, f.workloads.iter().map(|w| &**w).collect())),
             }
         }
         let parts: Vec<String> = parts

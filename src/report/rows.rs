@@ -2,7 +2,7 @@
 //! which rows differ, and whether the after side is worse, better, or only different. The
 //! values are plain text; each renderer escapes them for its medium.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 
 use super::WorkloadEntry;
 use crate::inventory::WorkloadKind;

@@ -351,8 +351,8 @@ fn result<'a>(plan: &PlanOutput<'a>, f: &'a Finding) -> SarifResult<'a> {
         .causes
         .iter()
         .filter(|c| Some(c.as_str()) != primary)
-        .map(|c| (c, "another cause of this finding"));
-    let related_workloads = f.workloads.iter().map(|w| (w, "an affected workload"));
+        .map(|c| (c.as_str(), "another cause of this finding"));
+    let related_workloads = f.workloads.iter().map(|w| (&**w, "an affected workload"));
     let related_locations = related_causes
         .chain(related_workloads)
         .take(MAX_RELATED)
@@ -574,8 +574,8 @@ mod tests {
 
     #[test]
     fn related_locations_stop_at_what_github_shows_and_the_message_counts_the_rest() {
-        let workloads: Vec<String> = (0..150)
-            .map(|i| format!("google_cloud_run_v2_service.s{i:03}"))
+        let workloads: Vec<std::sync::Arc<str>> = (0..150)
+            .map(|i| format!("google_cloud_run_v2_service.s{i:03}").into())
             .collect();
         let finding = Finding {
             rule: crate::rules::find("invoker-added").unwrap(),

@@ -169,3 +169,68 @@ pub(super) fn compare_power(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::posture::tests::{analyze, analyze_all, change, service, unchanged};
+    use serde_json::json;
+
+    /// What this rule reports on a plan that deploys a new image of `api`, whose runtime
+    /// account a user could already impersonate (with `--all` when `all`): the direction and
+    /// message of each finding.
+    fn on_a_new_image(all: bool) -> Vec<(Direction, String)> {
+        let image = |tag: &str| {
+            json!({"template": [{
+                "service_account": "api-runtime@acme-prod.iam.gserviceaccount.com",
+                "containers": [{"image": format!("europe-west1-docker.pkg.dev/acme-prod/c/api:{tag}"),
+                                "env": []}],
+                "vpc_access": [], "volumes": []}]})
+        };
+        let account =
+            "projects/acme-prod/serviceAccounts/api-runtime@acme-prod.iam.gserviceaccount.com";
+        let changes = vec![
+            change(
+                "google_cloud_run_v2_service.api",
+                service(image("1")),
+                service(image("2")),
+            ),
+            unchanged(
+                "google_service_account_iam_member.ops",
+                json!({"service_account_id": account,
+                       "role": "roles/iam.serviceAccountTokenCreator",
+                       "member": "user:ops@acme.example", "condition": [],
+                       "etag": "BwYk3xq1Rk0=",
+                       "id": format!("{account}/roles/iam.serviceAccountTokenCreator/user:ops@acme.example")}),
+            ),
+        ];
+        let report = if all {
+            analyze_all(changes)
+        } else {
+            analyze(changes)
+        };
+        report
+            .findings
+            .iter()
+            .filter(|f| f.rule.id == RULE.id)
+            .map(|f| (f.direction, f.message.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn power_held_before_the_plan_is_listed_as_unchanged_with_all() {
+        // `roles/iam.serviceAccountTokenCreator` on the runtime account lets the user mint its
+        // tokens, before the plan as after: no regression, but with `--all` the risk that
+        // stays is listed.
+        assert_eq!(on_a_new_image(false), []);
+        assert_eq!(
+            on_a_new_image(true),
+            [(
+                Direction::Unchanged,
+                "can act as the runtime identity: `user:ops@acme.example` through \
+                 `roles/iam.serviceAccountTokenCreator`"
+                    .to_owned()
+            )]
+        );
+    }
+}

@@ -1,5 +1,7 @@
+use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, HashSet};
+
+use foldhash::HashSet;
 
 use super::{Delta, Direction, Item, Rule, Severity, Subject, compare_each, invoker_item};
 use crate::graph::Principal;
@@ -229,4 +231,42 @@ fn per_principal(d: &Delta, emit: impl FnMut(super::Finding)) {
         },
         emit,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::posture::tests::{analyze, change, service, unchanged};
+    use serde_json::{Value, json};
+
+    #[test]
+    fn a_binding_that_adds_two_invokers_names_both_and_no_more() {
+        // A `google_cloud_run_v2_service_iam_binding` is one cause for all its members: one
+        // finding names each of them, and says "and N more" only past the first three.
+        let binding = json!({"name": "api", "location": "europe-west1", "project": "acme-prod",
+            "role": "roles/run.invoker", "condition": [], "etag": "BwYk3xq1Rk0=",
+            "members": ["user:bob@acme.example", "user:alice@acme.example"],
+            "id": "projects/acme-prod/locations/europe-west1/services/api/roles/run.invoker"});
+        let report = analyze(vec![
+            unchanged("google_cloud_run_v2_service.api", service(json!({}))),
+            change(
+                "google_cloud_run_v2_service_iam_binding.callers",
+                Value::Null,
+                binding,
+            ),
+        ]);
+        let messages: Vec<&str> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule.id == RULE.id)
+            .map(|f| f.message.as_str())
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "2 new principals can invoke, run or redeploy (`roles/run.invoker` at resource \
+                 level): `user:alice@acme.example`, `user:bob@acme.example`"
+            ]
+        );
+    }
 }

@@ -23,9 +23,9 @@ mod secret_access_missing;
 mod secret_moved_to_plaintext;
 mod shared_runtime_identity;
 
-use std::collections::HashSet;
 use std::fmt::{self, Write as _};
 
+use foldhash::HashSet;
 use serde::Serialize;
 
 use crate::iam::Level;
@@ -419,5 +419,56 @@ mod tests {
                 assert!(r.doc.contains(section), "{} lacks {section}", r.id);
             }
         }
+    }
+
+    /// A finding about nothing in particular (its subject names no principal, role, level or
+    /// account) says so through `Subject::is_empty`, which embedders use to leave the subject
+    /// out; naming any one part makes it non-empty.
+    #[test]
+    fn a_subject_is_empty_only_when_it_names_nothing() {
+        assert!(Subject::default().is_empty());
+        let named = [
+            Subject {
+                principal: Some("allUsers".into()),
+                ..Subject::default()
+            },
+            Subject {
+                role: Some("roles/run.invoker".into()),
+                ..Subject::default()
+            },
+            Subject {
+                level: Some(Level::Project),
+                ..Subject::default()
+            },
+            Subject {
+                account: Some("api@acme-prod.iam.gserviceaccount.com".into()),
+                ..Subject::default()
+            },
+        ];
+        for subject in named {
+            assert!(!subject.is_empty(), "{subject:?}");
+        }
+    }
+
+    // Mutation testing, fourth round (mut-rest).
+
+    /// A finding's subject names a principal's role (or level) only when all its grants agree
+    /// on it: a principal holding `roles/run.invoker` at project and at resource level is about
+    /// that role at no one level; one holding two roles is about neither.
+    #[test]
+    fn a_subject_names_a_role_or_level_only_when_every_grant_agrees() {
+        assert_eq!(
+            only(["roles/run.invoker"; 2].into_iter()),
+            Some("roles/run.invoker")
+        );
+        assert_eq!(
+            only([Level::Project, Level::Resource].into_iter()),
+            None::<Level>
+        );
+        assert_eq!(
+            only(["roles/run.invoker", "roles/run.admin"].into_iter()),
+            None
+        );
+        assert_eq!(only(std::iter::empty::<Level>()), None);
     }
 }

@@ -1,5 +1,6 @@
+use foldhash::HashMap;
+
 use super::{Delta, Direction, Item, Rule, Severity, Subject, compare};
-use std::collections::HashMap;
 
 use crate::iam::Level;
 

@@ -30,20 +30,23 @@ learns at apply, or on something outside the plan. Typical causes:
 
 It is reported as improved when an unknown verdict becomes a proven `no` (or the service is
 deleted), and, with `--all`, as unchanged when it stays unknown. A service that was public and
-whose exposure becomes unknown is reported by `public-invoker` as improved, with a message that
-says it is now unknown; see `runguard explain public-invoker` for every transition.
+whose exposure becomes unknown is reported here as worsened: the plan turns an answer into a
+question, and after apply the service may be public still; see `runguard explain
+public-invoker` for every transition.
 
-Its severity is `medium`, and `high` when this plan is what opens the question: the open
-invoker (`allUsers` holding an invoker role, or the invoker check disabled, either of them
-certain or possible) is new in this plan, or the path from the internet opens further (unknown
-where it was closed or did not exist, or proven where it was unknown). A principal unknown at
-plan time in the service's own IAM may be `allUsers`, so it is a possible open invoker. Then the
-default gate (`--fail-on high`) stops, because a reviewer must look: making a value unknown
-never lets a plan through that the known value would stop. It stays `medium` when the plan only
-keeps a question that was already open (for example when IAP in front of it becomes unknown).
+Its severity is `high` when it worsens, because then this plan is what opens the question: a
+service that the plan proved not public (or that did not exist) may now be public, a public
+service may still be, or a service whose exposure was already unknown moves towards public
+(below). The default gate
+(`--fail-on high`) then stops, because a reviewer must look: making a value unknown never lets
+a plan through that the known value would stop. A principal unknown at plan time in the
+service's own IAM may be `allUsers`, so it is a possible open invoker. The finding is `medium`
+when the question stays open (`--all`) or closes.
 
-A service whose exposure is unknown on both sides is also reported as worsened when either half
-of the exposure grows: a load balancer now reaches a service whose invoker was already unknown.
+A service whose exposure is unknown on both sides is reported as worsened when either half of
+the exposure grows (a load balancer now reaches a service whose invoker was already unknown), or
+when a door that keeps the internet out moves towards open (ingress, the run.app URL, IAP, the
+invoker check), or a new path appears that IAP is not proven to gate.
 
 ## Why it matters
 Other scanners drop unknown values and pass the plan. runguard never takes an unknown as safe: a
@@ -104,25 +107,6 @@ fn open_question_evidence(p: &Posture) -> Vec<String> {
     out
 }
 
-/// The plan itself opens the question: the open invoker (`allUsers` or a disabled check,
-/// certain or possible) is new, or the path from the internet opens further (unknown where it
-/// was closed, or proven where it was unknown), or the service did not exist. A service outside the plan always has an unknown path,
-/// which no plan opens.
-fn opened_by_this_plan(d: &Delta, after: &Posture) -> bool {
-    let (was_allowed, was_reachable) = match d.before {
-        Some(p) => (p.anyone_allowed, p.reachable),
-        None if d.workload.external => (Verdict::No, Verdict::Unknown),
-        None => (Verdict::No, Verdict::No),
-    };
-    let new_open_invoker =
-        after.anyone_allowed != Verdict::No && after.anyone_allowed > was_allowed;
-    let new_path = after.reachable != Verdict::No && after.reachable > was_reachable;
-    let new_ungated = d
-        .before
-        .is_some_and(|b| new_ungated_path(b, after) || door_opens(b, after));
-    new_open_invoker || new_path || new_ungated
-}
-
 /// Whether either half of "anyone on the internet can invoke it" becomes more certain, or a
 /// path that IAP is not proven to gate appears (a load balancer whose IAP is unknown at plan
 /// time: had it been off, the plan would have made the service public).
@@ -138,23 +122,35 @@ fn exposure_grows(before: &Posture, after: &Posture) -> bool {
 /// check each close a door; `reachable` can hide such a move when it was already unknown for
 /// another reason (a load balancer outside the plan).
 fn door_opens(before: &Posture, after: &Posture) -> bool {
-    // 0 closed, 1 unknown, 2 open.
-    let closed_when = |value: Option<bool>, closed: bool| match value {
-        Some(v) if v == closed => 0,
-        None => 1,
-        Some(_) => 2,
-    };
+    opens(after.iap, before.iap, true) || own_door_opens(before, after)
+}
+
+/// [`door_opens`] for the doors set on the service itself (ingress, the run.app URL, the
+/// invoker check), not the IAP that a load balancer in front of it may add.
+fn own_door_opens(before: &Posture, after: &Posture) -> bool {
     let ingress = |p: &Posture| match p.ingress {
         Some(IngressValue::Set(Ingress::Internal)) => 0,
         Some(IngressValue::Set(Ingress::InternalAndLoadBalancing)) => 1,
         Some(IngressValue::Unknown) | None => 2,
         Some(IngressValue::Set(Ingress::All)) => 3,
     };
-    closed_when(after.default_uri_disabled, true) > closed_when(before.default_uri_disabled, true)
-        || closed_when(after.iap, true) > closed_when(before.iap, true)
-        || closed_when(after.iam_check_disabled, false)
-            > closed_when(before.iam_check_disabled, false)
+    opens(
+        after.default_uri_disabled,
+        before.default_uri_disabled,
+        true,
+    ) || opens(after.iam_check_disabled, before.iam_check_disabled, false)
         || ingress(after) > ingress(before)
+}
+
+/// Whether a door that is shut when its setting is `closed` moves towards open from `before`
+/// to `after`: shut, then unknown (`None`), then open.
+fn opens(after: Option<bool>, before: Option<bool>, closed: bool) -> bool {
+    let openness = |value: Option<bool>| match value {
+        Some(v) if v == closed => 0,
+        None => 1,
+        Some(_) => 2,
+    };
+    openness(after) > openness(before)
 }
 
 /// A path from the internet on the after side, not on the before side, that the service's
@@ -207,13 +203,31 @@ fn check(d: &Delta) -> Vec<Finding> {
             Vec::new(),
         ),
         (Direction::Worsened, Some(p)) => {
-            let message = format!(
-                "may become publicly invokable; it cannot be known at plan time: {}",
-                reasons(p)
-            );
+            let was_public = d.before.is_some_and(|b| b.public == Verdict::Yes);
+            let message = if was_public {
+                format!(
+                    "was publicly invokable and may still be; it cannot be known at plan time: \
+                     {}",
+                    reasons(p)
+                )
+            } else {
+                format!(
+                    "may become publicly invokable; it cannot be known at plan time: {}",
+                    reasons(p)
+                )
+            };
+            // Worsened means the plan opens the question: the service was proven not public
+            // (or did not exist), or its exposure grows. Being public hinges on more than the
+            // open invoker and the path (IAP's gates and its agent's grant), so no narrower
+            // test of "new in this plan" sees every way a plan opens it.
             let mut f = finding(d, direction, message, &open_question_evidence(p));
-            if opened_by_this_plan(d, p) {
-                f.severity = Some(Severity::High);
+            f.severity = Some(Severity::High);
+            // A door set on the service itself (ingress, the run.app URL, the invoker check)
+            // that moved towards open is a cause the reviewer changes on the service; so is
+            // whatever made a public service's exposure a question, as `public-invoker` names
+            // the service of a public one.
+            if was_public || d.before.is_some_and(|b| own_door_opens(b, p)) {
+                f = f.caused_by_workload_too(&d.workload.address);
             }
             return vec![f];
         }
@@ -235,7 +249,7 @@ mod tests {
     use super::super::public_invoker::tests::posture;
     use super::*;
     use crate::inventory::{Api, WorkloadKind};
-    use crate::posture::WorkloadId;
+    use crate::posture::{Verdict, WorkloadId};
     use crate::rules::Severity;
 
     /// The severity of the worsened finding for `before` → `after`.
@@ -320,5 +334,387 @@ mod tests {
             severity(Some(unknown(Yes, Unknown)), unknown(Unknown, Yes), false),
             Severity::High
         );
+    }
+
+    #[test]
+    fn high_when_a_load_balancer_through_iap_open_to_all_users_turns_external() {
+        use crate::posture::tests::{analyze, change, load_balancer, service, unchanged};
+        use serde_json::json;
+        // IAP on the backend admits allUsers (`roles/iap.httpsResourceAccessor`), so behind it
+        // the invoker check sees IAP's service agent, whose invoker grant is outside the plan.
+        // The forwarding rule's scheme goes from INTERNAL_MANAGED to EXTERNAL_MANAGED (which
+        // replaces it): anyone on the internet now reaches the service through that IAP. The
+        // run.app URL was already open and allUsers was never an invoker, so neither half of
+        // the exposure moves, yet the plan is what makes it possibly public.
+        let iap = json!([{"enabled": true, "oauth2_client_id": "", "oauth2_client_secret": "",
+                          "oauth2_client_secret_sha256": ""}]);
+        let mut changes = load_balancer(iap);
+        let external = changes.pop().expect("the forwarding rule")["change"]["after"].clone();
+        let mut internal = external.clone();
+        internal["load_balancing_scheme"] = json!("INTERNAL_MANAGED");
+        let mut rule = change(
+            "google_compute_global_forwarding_rule.api",
+            internal,
+            external,
+        );
+        rule["change"]["actions"] = json!(["delete", "create"]);
+        changes.push(rule);
+        changes.push(unchanged(
+            "google_cloud_run_v2_service.api",
+            service(json!({})),
+        ));
+        changes.push(unchanged(
+            "google_iap_web_backend_service_iam_member.everyone",
+            json!({"project": "acme-prod", "web_backend_service": "api-backend",
+                   "role": "roles/iap.httpsResourceAccessor", "member": "allUsers",
+                   "condition": [], "etag": "BwYk3xq1Rk0=",
+                   "id": "projects/acme-prod/iap_web/compute/services/api-backend/\
+                          roles/iap.httpsResourceAccessor/allUsers"}),
+        ));
+        let report = analyze(changes);
+        let found: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule.id == RULE.id)
+            .map(|f| (f.direction, f.severity))
+            .collect();
+        assert_eq!(found, [(Direction::Worsened, Severity::High)]);
+    }
+
+    /// The causes of this rule's one finding on a plan of `changes`, by direction.
+    fn causes(changes: Vec<serde_json::Value>) -> Vec<(Direction, Vec<String>)> {
+        crate::posture::tests::analyze(changes)
+            .findings
+            .iter()
+            .filter(|f| f.rule.id == RULE.id)
+            .map(|f| (f.direction, f.causes.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_conditional_iap_grant_to_someone_named_leaves_nothing_open() {
+        use crate::posture::tests::{change, service, unchanged, unknown_after};
+        use serde_json::{Value, json};
+        // IAP on the service admits the holders of `roles/iap.httpsResourceAccessor`. An
+        // accessor only known at apply may be `allUsers`: it is what leaves the answer open. A
+        // named user whose access holds only under an IAM condition is never the public,
+        // whether or not the condition holds, so that grant is no cause of the question.
+        let accessor = |who: &str, condition: Value| {
+            json!({"project": "acme-prod", "location": "europe-west1",
+                   "cloud_run_service_name": "api", "role": "roles/iap.httpsResourceAccessor",
+                   "member": who, "condition": condition, "etag": "BwYk3xq1Rk0=",
+                   "id": format!("projects/acme-prod/iap_web/cloud_run-europe-west1/services/api/\
+                                  roles/iap.httpsResourceAccessor/{who}")})
+        };
+        let office_hours = json!([{"title": "office hours", "description": "",
+            "expression": "request.time.getHours('Europe/Paris') < 18"}]);
+        let unknown = "google_iap_web_cloud_run_service_iam_member.unknown";
+        let found = causes(vec![
+            unchanged(
+                "google_cloud_run_v2_service.api",
+                service(json!({"iap_enabled": true})),
+            ),
+            unchanged(
+                "google_iap_web_cloud_run_service_iam_member.alice",
+                accessor("user:alice@acme.example", office_hours),
+            ),
+            unknown_after(
+                change(
+                    unknown,
+                    Value::Null,
+                    accessor("user:placeholder@acme.example", json!([])),
+                ),
+                "member",
+            ),
+        ]);
+        assert_eq!(found, [(Direction::Worsened, vec![unknown.to_owned()])]);
+    }
+
+    /// `api` goes from `before` to `after` settings (the keys in `unknown` only known at
+    /// apply), with `others` in place. Its public verdict on each side, and this rule's
+    /// findings on the plan.
+    fn outcome(
+        before: serde_json::Value,
+        after: serde_json::Value,
+        unknown: &[&str],
+        others: Vec<serde_json::Value>,
+    ) -> ((Verdict, Verdict), Vec<(Direction, Severity)>) {
+        use crate::posture::tests::{analyze, change, service, unknown_after};
+        let api = "google_cloud_run_v2_service.api";
+        let mut service = change(api, service(before), service(after));
+        for key in unknown {
+            service = unknown_after(service, key);
+            service["change"]["actions"] = serde_json::json!(["update"]);
+        }
+        let report = analyze([vec![service], others].concat());
+        let w = report.workloads.iter().find(|w| w.id.address == api);
+        let public = |p: Option<&Posture>| p.expect("both sides").public;
+        let w = w.expect("the service");
+        let found = report
+            .findings
+            .iter()
+            .filter(|f| f.rule.id == RULE.id)
+            .map(|f| (f.direction, f.severity))
+            .collect();
+        ((public(w.before.as_ref()), public(w.after.as_ref())), found)
+    }
+
+    /// An existing `roles/run.invoker` grant to `allUsers` on `api`, under `condition` (`[]`
+    /// for none).
+    fn all_users(name: &str, condition: serde_json::Value) -> serde_json::Value {
+        use crate::posture::tests::{member, unchanged};
+        unchanged(
+            &format!("google_cloud_run_v2_service_iam_member.{name}"),
+            member("allUsers", "roles/run.invoker", condition),
+        )
+    }
+
+    /// An IAM condition: the binding applies only before launch day.
+    fn until_launch() -> serde_json::Value {
+        serde_json::json!([{"title": "until-launch", "description": "",
+            "expression": "request.time < timestamp(\"2027-01-01T00:00:00Z\")"}])
+    }
+
+    const STAYS_UNKNOWN: (Verdict, Verdict) = (Verdict::Unknown, Verdict::Unknown);
+    const WORSENED: [(Direction, Severity); 1] = [(Direction::Worsened, Severity::High)];
+
+    #[test]
+    fn a_disabled_run_app_url_set_to_an_unknown_value_may_open() {
+        use serde_json::json;
+        // allUsers may invoke; with the run.app URL disabled, only a load balancer outside the
+        // plan could reach the service (ingress `all`). The URL's setting becomes a value only
+        // known at apply: the URL may open to anyone.
+        let got = outcome(
+            json!({"default_uri_disabled": true}),
+            json!({}),
+            &["default_uri_disabled"],
+            vec![all_users("public", json!([]))],
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, WORSENED.to_vec()));
+    }
+
+    #[test]
+    fn a_run_app_url_enabled_beside_a_mapped_domain_is_a_new_way_in() {
+        use crate::posture::tests::{domain_mapping, unchanged};
+        use serde_json::json;
+        // allUsers may invoke under a condition; a domain mapping already serves the service
+        // (ingress `all`). Its run.app URL, disabled, is enabled: one more way in from the
+        // internet, although the path was already proven.
+        let got = outcome(
+            json!({"default_uri_disabled": true}),
+            json!({"default_uri_disabled": false}),
+            &[],
+            vec![
+                all_users("public", until_launch()),
+                unchanged("google_cloud_run_domain_mapping.api", domain_mapping("api")),
+            ],
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, WORSENED.to_vec()));
+    }
+
+    #[test]
+    fn iap_on_the_service_set_to_an_unknown_value_may_turn_off() {
+        use crate::posture::tests::unchanged;
+        use serde_json::json;
+        // allUsers may invoke; IAP on the service admits allUsers under a condition, so
+        // whether it is public was already open. `iap_enabled` becomes a value only known at
+        // apply: IAP may be off, and then nothing stands before the invoker check.
+        let accessor = json!({"project": "acme-prod", "location": "europe-west1",
+            "cloud_run_service_name": "api", "role": "roles/iap.httpsResourceAccessor",
+            "member": "allUsers", "condition": until_launch(), "etag": "BwYk3xq1Rk0=",
+            "id": "projects/acme-prod/iap_web/cloud_run-europe-west1/services/api/\
+                   roles/iap.httpsResourceAccessor/allUsers"});
+        let got = outcome(
+            json!({"iap_enabled": true}),
+            json!({}),
+            &["iap_enabled"],
+            vec![
+                all_users("public", json!([])),
+                unchanged(
+                    "google_iap_web_cloud_run_service_iam_member.public",
+                    accessor,
+                ),
+            ],
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, WORSENED.to_vec()));
+    }
+
+    #[test]
+    fn an_invoker_check_set_to_an_unknown_value_may_drop_the_condition() {
+        use serde_json::json;
+        // allUsers may invoke under a condition, on a service reachable at its run.app URL.
+        // `invoker_iam_disabled` becomes a value only known at apply: if it is `true`, the
+        // check is skipped and anyone gets in whatever the condition says.
+        let got = outcome(
+            json!({}),
+            json!({}),
+            &["invoker_iam_disabled"],
+            vec![all_users("public", until_launch())],
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, WORSENED.to_vec()));
+    }
+
+    #[test]
+    fn ingress_set_to_an_unknown_value_may_open_the_run_app_url() {
+        use serde_json::json;
+        // allUsers may invoke; ingress `internal-and-cloud-load-balancing` admits only load
+        // balancers, none in the plan. Ingress becomes a value only known at apply: if it is
+        // `all`, the run.app URL lets anyone in.
+        let internal_and_lb = json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"});
+        let got = outcome(
+            internal_and_lb,
+            json!({}),
+            &["ingress"],
+            vec![all_users("public", json!([]))],
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, WORSENED.to_vec()));
+    }
+
+    #[test]
+    fn all_users_granted_without_condition_beside_a_conditional_grant_is_worse() {
+        use crate::posture::tests::{change, member};
+        use serde_json::{Value, json};
+        // allUsers may invoke under a condition; ingress `internal-and-cloud-load-balancing`
+        // with no load balancer in the plan leaves the path open. A second grant to allUsers,
+        // without condition, makes the invoker check certainly open.
+        let internal_and_lb = json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"});
+        let got = outcome(
+            internal_and_lb.clone(),
+            internal_and_lb,
+            &[],
+            vec![
+                all_users("launch", until_launch()),
+                change(
+                    "google_cloud_run_v2_service_iam_member.public",
+                    Value::Null,
+                    member("allUsers", "roles/run.invoker", json!([])),
+                ),
+            ],
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, WORSENED.to_vec()));
+    }
+
+    /// The pieces of the load balancer in front of `api`, created by the plan, the backend's
+    /// `iap` blocks only known at apply (a `dynamic "iap"` over a collection unknown at plan
+    /// time).
+    fn new_load_balancer_whose_iap_is_unknown() -> Vec<serde_json::Value> {
+        use crate::posture::tests::{change, load_balancer, unknown_after};
+        load_balancer(serde_json::json!([]))
+            .into_iter()
+            .map(|piece| {
+                let address = piece["address"].as_str().expect("an address").to_owned();
+                let created = change(
+                    &address,
+                    serde_json::Value::Null,
+                    piece["change"]["after"].clone(),
+                );
+                if address.starts_with("google_compute_backend_service.") {
+                    unknown_after(created, "iap")
+                } else {
+                    created
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_new_load_balancer_whose_iap_is_unknown_is_a_new_way_in() {
+        use serde_json::json;
+        // allUsers may invoke; ingress `internal-and-cloud-load-balancing`, and no load
+        // balancer in the plan: one outside it may reach the service. The plan adds an external
+        // load balancer whose IAP is only known at apply: had IAP been off, this plan would
+        // have put the service on the internet.
+        let internal_and_lb = json!({"ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"});
+        let got = outcome(
+            internal_and_lb.clone(),
+            internal_and_lb,
+            &[],
+            [
+                vec![all_users("public", json!([]))],
+                new_load_balancer_whose_iap_is_unknown(),
+            ]
+            .concat(),
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, WORSENED.to_vec()));
+    }
+
+    #[test]
+    fn iap_on_a_load_balancer_set_to_an_unknown_value_may_turn_off() {
+        use crate::posture::tests::{load_balancer, unknown_after};
+        use serde_json::json;
+        // allUsers may invoke under a condition, and the run.app URL is open. The external load
+        // balancer's IAP, on, becomes a value only known at apply: one more path may open.
+        let iap_on = json!([{"enabled": true, "oauth2_client_id": "", "oauth2_client_secret": "",
+                             "oauth2_client_secret_sha256": ""}]);
+        let lb = load_balancer(iap_on)
+            .into_iter()
+            .map(|piece| {
+                if piece["address"] == "google_compute_backend_service.api" {
+                    let mut changed = unknown_after(piece, "iap");
+                    changed["change"]["actions"] = json!(["update"]);
+                    changed
+                } else {
+                    piece
+                }
+            })
+            .collect();
+        let got = outcome(
+            json!({}),
+            json!({}),
+            &[],
+            [vec![all_users("public", until_launch())], lb].concat(),
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, WORSENED.to_vec()));
+    }
+
+    #[test]
+    fn a_new_domain_mapping_is_a_new_way_in() {
+        use crate::posture::tests::{change, domain_mapping};
+        use serde_json::{Value, json};
+        // allUsers may invoke under a condition, and the run.app URL is open. The plan maps a
+        // domain to the service (ingress `all`): one more way in from the internet.
+        let got = outcome(
+            json!({}),
+            json!({}),
+            &[],
+            vec![
+                all_users("public", until_launch()),
+                change(
+                    "google_cloud_run_domain_mapping.api",
+                    Value::Null,
+                    domain_mapping("api"),
+                ),
+            ],
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, WORSENED.to_vec()));
+    }
+
+    #[test]
+    fn paths_already_in_place_open_nothing_new() {
+        use crate::posture::tests::{domain_mapping, load_balancer, unchanged};
+        use serde_json::json;
+        // allUsers may invoke under a condition. A load balancer without IAP and a domain
+        // mapping already serve the service; the plan only deploys a new image. Nothing opens.
+        let image = |tag: &str| {
+            json!({"template": [{
+                "service_account": "api-runtime@acme-prod.iam.gserviceaccount.com",
+                "containers": [{"image": format!("europe-west1-docker.pkg.dev/acme-prod/c/api:{tag}"),
+                                "env": []}],
+                "vpc_access": [], "volumes": []}]})
+        };
+        let got = outcome(
+            image("1"),
+            image("2"),
+            &[],
+            [
+                vec![
+                    all_users("public", until_launch()),
+                    unchanged("google_cloud_run_domain_mapping.api", domain_mapping("api")),
+                ],
+                load_balancer(json!([])),
+            ]
+            .concat(),
+        );
+        assert_eq!(got, (STAYS_UNKNOWN, Vec::new()));
     }
 }

@@ -46,17 +46,20 @@ It is reported as improved when a public service stops being public, and, with `
 unchanged when it stays public.
 
 Every change of the `public` verdict gets exactly one finding, from this rule or from
-`public-exposure-unknown`, in the direction of "could anyone on the internet invoke it", ordered
-`no` < `unknown` < `yes` (a service that does not exist on a side counts as `no`):
+`public-exposure-unknown`. A move towards `yes` is worse and a move to `no` is better (a service
+that does not exist on a side counts as `no`); a move from `yes` to `unknown` is also worse,
+because the plan opens a question that it had answered:
 
 | before \ after | no / absent | unknown | yes |
 |---|---|---|---|
 | **no / absent** | — | `public-exposure-unknown` worsened | `public-invoker` worsened |
 | **unknown** | `public-exposure-unknown` improved | `public-exposure-unknown` unchanged | `public-invoker` worsened |
-| **yes** | `public-invoker` improved | `public-invoker` improved (now unknown) | `public-invoker` unchanged |
+| **yes** | `public-invoker` improved | `public-exposure-unknown` worsened | `public-invoker` unchanged |
 
-A public service whose exposure becomes unknown is no longer proven public, which is less bad
-than proven public; the finding says it is now unknown, so the reviewer still sees it.
+A public service whose exposure becomes unknown is no longer proven public, but nor is it proven
+closed: after apply it may be public still, through whatever the plan made unknown (a member, a
+condition, ingress). Calling that an improvement would let a plan through with a reassuring word
+and no answer, so it is an open question the plan introduces, and trips the default gate.
 
 ## Why it matters
 A public service answers anyone. Every bug in it, every debug endpoint and every cost of a request
@@ -94,8 +97,9 @@ pub(super) enum ExposureRule {
 }
 
 /// Which rule reports the move from `before` to `after` (`None`: the service does not exist on
-/// that side, which counts as `no`), and in which direction, by the order `no` < `unknown` <
-/// `yes` of "could anyone on the internet invoke it". Every move gets one finding.
+/// that side, which counts as `no`), and in which direction: towards `yes` is worse, to `no`
+/// better, and `yes` to `unknown` worse too, since the plan turns an answer into a question
+/// (the rule's doc has the table). Every move gets one finding.
 pub(super) fn transition(
     before: Option<Verdict>,
     after: Option<Verdict>,
@@ -108,8 +112,8 @@ pub(super) fn transition(
         (Verdict::Yes, Verdict::Yes) => (PublicInvoker, Direction::Unchanged),
         (Verdict::Unknown, Verdict::Unknown) => (ExposureUnknown, Direction::Unchanged),
         (_, Verdict::Yes) => (PublicInvoker, Direction::Worsened),
-        (Verdict::Yes, _) => (PublicInvoker, Direction::Improved),
-        (Verdict::No, Verdict::Unknown) => (ExposureUnknown, Direction::Worsened),
+        (Verdict::Yes, Verdict::No) => (PublicInvoker, Direction::Improved),
+        (Verdict::No | Verdict::Yes, Verdict::Unknown) => (ExposureUnknown, Direction::Worsened),
         (Verdict::Unknown, Verdict::No) => (ExposureUnknown, Direction::Improved),
     })
 }
@@ -135,14 +139,6 @@ fn check(d: &Delta) -> Vec<Finding> {
         ),
         (Direction::Improved, Some(p), None) => (
             "the publicly invokable service is deleted".to_owned(),
-            evidence(p),
-        ),
-        (Direction::Improved, Some(_), Some(p)) if p.public == Verdict::Unknown => (
-            format!(
-                "is no longer proven publicly invokable; whether it is public is now unknown at \
-                 plan time: {}",
-                reasons(p)
-            ),
             evidence(p),
         ),
         (Direction::Improved, Some(p), Some(_)) => {
@@ -266,7 +262,7 @@ pub(super) mod tests {
             (Some(Unknown), Some(Yes), Some((PI, Worsened))),
             (Some(Yes), None, Some((PI, Improved))),
             (Some(Yes), Some(No), Some((PI, Improved))),
-            (Some(Yes), Some(Unknown), Some((PI, Improved))),
+            (Some(Yes), Some(Unknown), Some((PEU, Worsened))),
             (Some(Yes), Some(Yes), Some((PI, Unchanged))),
         ];
         for (before, after, want) in table {
@@ -281,9 +277,15 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn public_becoming_unknown_says_it_is_now_unknown() {
+    fn public_becoming_unknown_says_it_was_public_and_may_still_be() {
         let findings = exposure_findings(Some(Verdict::Yes), Some(Verdict::Unknown));
-        assert!(findings[0].2.contains("now unknown"), "{}", findings[0].2);
+        assert_eq!(findings.len(), 1);
+        assert!(
+            findings[0].2.contains("was publicly invokable")
+                && findings[0].2.contains("may still be"),
+            "{}",
+            findings[0].2
+        );
         let deleted = exposure_findings(Some(Verdict::Unknown), None);
         assert!(deleted[0].2.contains("deleted"), "{}", deleted[0].2);
     }

@@ -117,4 +117,31 @@ mod tests {
         let (shown, more) = named(&sharers[..2]);
         assert_eq!((shown.len(), more), (2, 0));
     }
+
+    #[test]
+    fn a_finding_on_many_sharers_says_how_many_it_does_not_name() {
+        use crate::posture::tests::{analyze, change, service};
+        use serde_json::{Value, json};
+        // Twelve new services run as one account: the finding names ten and counts two more.
+        let changes = (0..12)
+            .map(|i| {
+                let mut values = service(json!({}));
+                values["name"] = format!("svc-{i:02}").into();
+                change(
+                    &format!("google_cloud_run_v2_service.svc_{i:02}"),
+                    Value::Null,
+                    values,
+                )
+            })
+            .collect();
+        let report = analyze(changes);
+        let messages: Vec<&str> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule.id == "shared-runtime-identity")
+            .map(|f| f.message.as_str())
+            .collect();
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(messages[0].ends_with(" and 2 more"), "{}", messages[0]);
+    }
 }

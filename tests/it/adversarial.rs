@@ -1303,7 +1303,7 @@ fn changes_of_huge(what: &str, huge: HugeCase, bytes: Vec<u8>) -> Vec<(String, S
                     (
                         f.rule.id.to_owned(),
                         f.direction.as_str().to_owned(),
-                        w.clone(),
+                        w.to_string(),
                     )
                 })
             })

@@ -65,7 +65,7 @@ fn assert_findings_match(bytes: &[u8], expected: generator::Expected, seed: u64)
         .findings
         .iter()
         .filter(|f| f.rule.id == "public-invoker" && f.direction == Direction::Worsened)
-        .flat_map(|f| f.workloads.iter().map(String::as_str))
+        .flat_map(|f| f.workloads.iter().map(|w| &**w))
         .collect();
     assert_eq!(
         public.len(),
@@ -151,5 +151,35 @@ fn iam_dense_plan_gives_one_finding_per_editor_grant_and_rule() {
                 expected.workloads
             );
         }
+    }
+}
+
+/// A runtime account that the plan cannot name (the generator leaves some unset through
+/// `each.value`) may be any account of its project: its identity lists each role those accounts
+/// hold once, not each of their grants, so that it does not grow with the number of accounts
+/// (200 units give 200 accounts, each with its own log-writer grant).
+#[test]
+fn an_unknown_runtime_account_lists_each_possible_role_once() {
+    let mut bytes = Vec::new();
+    generator::generate_units(200, 23, &mut bytes);
+    let report = runguard::analyze(&bytes, &runguard::Options::default()).expect("analysable");
+    let unknown: Vec<_> = report
+        .workloads
+        .iter()
+        .filter_map(|w| w.after.as_ref())
+        .filter(|p| p.identity.service_account.is_none() && !p.identity.implicit)
+        .collect();
+    assert!(
+        !unknown.is_empty(),
+        "the generator leaves some accounts unknown"
+    );
+    for p in unknown {
+        let roles = &p.identity.roles;
+        let distinct: BTreeSet<_> = roles
+            .iter()
+            .map(|r| (r.role.as_str(), r.level, r.certain, r.resource.as_ref()))
+            .collect();
+        assert_eq!(distinct.len(), roles.len(), "{roles:#?}");
+        assert!(roles.len() < 20, "{} roles", roles.len());
     }
 }

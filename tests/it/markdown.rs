@@ -216,7 +216,7 @@ fn check_comment(name: &str, r: &Report, md: &str) {
         }
         for (row, f) in rows.iter().skip(1).zip(&r.findings) {
             assert_eq!(row.len(), 5, "{name}: cells of {row:?}");
-            let shown = |items: &[String], limit: usize| -> Vec<String> {
+            let shown = |items: &[&str], limit: usize| -> Vec<String> {
                 let mut v: Vec<String> = items
                     .iter()
                     .take(limit)
@@ -227,10 +227,12 @@ fn check_comment(name: &str, r: &Report, md: &str) {
                 }
                 v
             };
-            assert_eq!(cell_items(&row[3]), shown(&f.causes, 5), "{name}: causes");
+            let causes: Vec<&str> = f.causes.iter().map(String::as_str).collect();
+            let workloads: Vec<&str> = f.workloads.iter().map(|w| &**w).collect();
+            assert_eq!(cell_items(&row[3]), shown(&causes, 5), "{name}: causes");
             assert_eq!(
                 cell_items(&row[4]),
-                shown(&f.workloads, 3),
+                shown(&workloads, 3),
                 "{name}: workloads"
             );
             assert!(row[1].contains(f.rule.id), "{name}: rule");
@@ -505,7 +507,7 @@ fn the_longest_hostile_strings_still_fit() {
     let mut r = report(&root().join("examples/plan.json"));
     for f in &mut r.findings {
         f.causes = vec![worst.clone(); 8];
-        f.workloads = vec![worst.clone(); 8];
+        f.workloads = vec![worst.as_str().into(); 8];
         f.evidence = vec![worst.clone(); 8];
         f.message = worst.clone();
         f.accepted = Some(runguard::Accepted {

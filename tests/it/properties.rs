@@ -23,7 +23,7 @@ fn verdicts(bytes: &[u8]) -> Vec<(String, Direction, String)> {
         .flat_map(|f| {
             f.workloads
                 .iter()
-                .map(|w| (f.rule.id.to_owned(), f.direction, w.clone()))
+                .map(|w| (f.rule.id.to_owned(), f.direction, w.to_string()))
         })
         .collect();
     v.sort();
@@ -163,8 +163,7 @@ fn unrelated_resources_are_read() {
         .collect();
     assert_eq!(others.len(), 4, "{others:?}");
     // allUsers on a service outside the plan: its path is unknown, and so is its exposure.
-    let on_others =
-        |f: &&runguard::Finding| f.workloads.iter().any(|w| others.contains(&w.as_str()));
+    let on_others = |f: &&runguard::Finding| f.workloads.iter().any(|w| others.contains(&&**w));
     assert!(
         report
             .findings

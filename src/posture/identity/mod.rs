@@ -1,10 +1,11 @@
 //! The runtime identity: which service account a workload runs as, the roles that account
 //! holds, who can act as it or mint tokens for it, and the keys created for it.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use foldhash::{HashMap, HashSet};
 use petgraph::graph::NodeIndex;
 
 use crate::graph::{
@@ -174,7 +175,7 @@ impl Impersonator {
     /// the same grant, since two unknown values may differ.
     pub fn principal_key(&self) -> String {
         match &self.principal {
-            Principal::Known { member, .. } => member.clone(),
+            Principal::Known { member, .. } => member.to_string(),
             Principal::Unknown => format!("(unknown member of {})", self.granted_by),
         }
     }

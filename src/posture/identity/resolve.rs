@@ -2,7 +2,7 @@
 //! of principals that can act as it, each account's computed once and shared by the workloads
 //! that run as it.
 
-use super::roles::{grants_to_unknown_members, held_roles, roles_through_sets, settle_roles};
+use super::roles::{PrincipalSetGrants, grants_to_unknown_members, held_roles, settle_roles};
 use super::*;
 
 /// An account whose controllers are looked up: a node of the graph, or (for an implicit
@@ -33,6 +33,8 @@ impl Target {
 /// of it computed once rather than at every visit (a project-level grant is met from every
 /// account of the project, by every runtime account's walk).
 struct Controller {
+    /// The IAM resource that grants it.
+    iam: IamIndex,
     impersonator: Impersonator,
     /// The account the principal is, when it is one, and its [`Target::key`] interned.
     account: Option<(Target, usize)>,
@@ -42,11 +44,66 @@ struct Controller {
     on_other_side: bool,
 }
 
+/// The one-hop controllers of an account, in the order a walk meets them: those of grants on
+/// the account itself, then those of every project, folder and organization grant that covers
+/// its project, one shared list per project node (which still holds the account itself: the
+/// walk leaves it out, [`is_self`]), then those a grant on an account the plan cannot name may
+/// give.
+struct AccountControllers {
+    own: Vec<Rc<Controller>>,
+    scopes: Vec<(NodeIndex, Rc<[Rc<Controller>]>)>,
+    unlinked: Vec<Rc<Controller>>,
+}
+
 /// Roles, controllers and keys that an account may have.
 type AnyAccount = (Vec<HeldRole>, Vec<Impersonator>, Vec<HeldKey>);
 
 /// Everyone who can use an account, and the keys on the way, as its workloads share them.
 type Chains = (Arc<[Impersonator]>, Arc<[HeldKey]>);
+
+/// A runtime account the plan cannot name, as far as what it may be goes: the chains key of
+/// its workload's project, the candidates its configuration names, and that project.
+type UnknownAccountKey = (String, Option<Vec<Address>>, Option<String>);
+
+/// Roles, controllers and keys, sorted and without repeats, as workloads share them.
+type Settled = (Arc<[HeldRole]>, Arc<[Impersonator]>, Arc<[HeldKey]>);
+
+/// The `google_service_account`s of the plan whose unique id is known at plan time, as
+/// [`Identities::unique_id_known`] matches an account to them: by email, ignoring case, when
+/// both are known, else by address. Indexed once per side, since every runtime account asks.
+struct UniqueIdsKnown {
+    /// Lowercase emails of such accounts whose email is known.
+    emails: HashSet<String>,
+    /// Addresses of such accounts whose email is not known.
+    addresses_without_email: HashSet<Address>,
+    /// Addresses of every such account.
+    addresses: HashSet<Address>,
+}
+
+impl UniqueIdsKnown {
+    fn new(g: &SideGraph) -> Self {
+        let mut known = UniqueIdsKnown {
+            emails: HashSet::default(),
+            addresses_without_email: HashSet::default(),
+            addresses: HashSet::default(),
+        };
+        for s in &g.inventory.service_accounts {
+            if !matches!(s.unique_id, Tri::Known(_)) {
+                continue;
+            }
+            match &s.email {
+                Tri::Known(e) => {
+                    known.emails.insert(e.to_ascii_lowercase());
+                }
+                _ => {
+                    known.addresses_without_email.insert(s.address.clone());
+                }
+            }
+            known.addresses.insert(s.address.clone());
+        }
+        known
+    }
+}
 
 /// Assesses runtime identities. Each account's one-hop controllers are computed once:
 /// thousands of workloads can share one account, and chains revisit the same accounts.
@@ -56,7 +113,14 @@ pub struct Identities<'g, 'i> {
     /// that exists on both sides.
     other: OtherSide<'g, 'i>,
     /// One-hop controllers by account.
-    controllers: HashMap<String, Rc<[Controller]>>,
+    controllers: HashMap<String, Rc<AccountControllers>>,
+    /// The controllers a project, folder or organization grant gives over every account it
+    /// covers (the account itself not left out yet), built once per grant: a project-level
+    /// grant is met from every account of its project.
+    scope_controllers: HashMap<IamIndex, Rc<[Rc<Controller>]>>,
+    /// The scope grants' controllers of every grant that applies at a project node, in order,
+    /// built once per node: every account of the project meets all of them.
+    project_controllers: HashMap<NodeIndex, Rc<[Rc<Controller>]>>,
     /// Interned [`Target::key`]s of accounts, and (principal, role, grant) of controllers.
     account_ids: HashMap<String, usize>,
     grant_ids: HashMap<(String, String, String), usize>,
@@ -66,15 +130,21 @@ pub struct Identities<'g, 'i> {
     no_account_roles: Arc<[HeldRole]>,
     /// The grants that may be to any account ([`grants_to_unknown_members`]), found once.
     to_unknown_members: Vec<HeldRole>,
+    /// The scope grants to principal sets of service accounts, found once.
+    set_grants: PrincipalSetGrants,
+    /// The accounts of the plan whose unique id is known, found once.
+    ids_known: UniqueIdsKnown,
     /// Service account IAM resources that name no account of the plan although they may name
     /// any ([`unnamed`]), and whether they name it by unique id.
     unlinked_account_grants: Vec<(IamIndex, bool)>,
     /// Keys that name no account of the plan although they may name any ([`unnamed`]), by
     /// address, and whether they name it by unique id.
     unlinked_keys: Vec<(String, bool)>,
-    /// What a runtime account the plan cannot name may have ([`Self::any_account`]), by its
-    /// candidates.
-    any_account: HashMap<(Option<Vec<Address>>, Option<String>), AnyAccount>,
+    /// What a runtime account the plan cannot name may have, with what its workload's project
+    /// gives any identity, settled: by the chains key of that project and the candidates.
+    /// Every workload whose account is unknown in the same way shares one copy; settling the
+    /// union of a project's accounts per workload was most of the time on IAM-dense plans.
+    unknown_account: HashMap<UnknownAccountKey, Settled>,
     /// Key addresses by account.
     keys: HashMap<String, Vec<String>>,
     /// Impersonators and keys by runtime account.
@@ -90,11 +160,15 @@ impl<'g, 'i> Identities<'g, 'i> {
         Identities {
             g,
             other: OtherSide::new(other),
-            controllers: HashMap::new(),
-            account_ids: HashMap::new(),
-            grant_ids: HashMap::new(),
-            roles: HashMap::new(),
+            controllers: HashMap::default(),
+            scope_controllers: HashMap::default(),
+            project_controllers: HashMap::default(),
+            account_ids: HashMap::default(),
+            grant_ids: HashMap::default(),
+            roles: HashMap::default(),
             to_unknown_members: to_unknown_members.clone(),
+            set_grants: PrincipalSetGrants::new(g),
+            ids_known: UniqueIdsKnown::new(g),
             no_account_roles: settle_roles(to_unknown_members),
             unlinked_account_grants: g
                 .iam_resources()
@@ -122,9 +196,9 @@ impl<'g, 'i> Identities<'g, 'i> {
                     _ => None,
                 })
                 .collect(),
-            any_account: HashMap::new(),
-            keys: HashMap::new(),
-            chains: HashMap::new(),
+            unknown_account: HashMap::default(),
+            keys: HashMap::default(),
+            chains: HashMap::default(),
         }
     }
 
@@ -191,22 +265,32 @@ impl<'g, 'i> Identities<'g, 'i> {
             },
         };
         posture.roles = self.account_roles(&target);
+        let chains_key = Self::chains_key(&target);
         (posture.impersonators, posture.keys) = self.chains_of(target);
         // An account the plan cannot name may be one of several: what each holds, who can use
         // it and its keys are possible, never dropped.
         if let Identity::Unknown { candidates, .. } = identity {
             let project = g.workload_project(index).clone().known();
-            let (roles, impersonators, keys) = self.any_account(candidates.as_deref(), project);
-            posture.roles = settle_roles(posture.roles.iter().cloned().chain(roles).collect());
-            posture.impersonators = settle_impersonators(
-                posture
-                    .impersonators
-                    .iter()
-                    .cloned()
-                    .chain(impersonators)
-                    .collect(),
-            );
-            posture.keys = settle_keys(posture.keys.iter().cloned().chain(keys).collect());
+            let memo = (chains_key, candidates.clone(), project);
+            if !self.unknown_account.contains_key(&memo) {
+                let (roles, impersonators, keys) =
+                    self.any_account(candidates.as_deref(), memo.2.clone());
+                let settled = (
+                    settle_roles(posture.roles.iter().cloned().chain(roles).collect()),
+                    settle_impersonators(
+                        posture
+                            .impersonators
+                            .iter()
+                            .cloned()
+                            .chain(impersonators)
+                            .collect(),
+                    ),
+                    settle_keys(posture.keys.iter().cloned().chain(keys).collect()),
+                );
+                self.unknown_account.insert(memo.clone(), settled);
+            }
+            (posture.roles, posture.impersonators, posture.keys) =
+                self.unknown_account[&memo].clone();
         }
         posture
     }
@@ -219,19 +303,25 @@ impl<'g, 'i> Identities<'g, 'i> {
         };
         let g = self.g;
         let to_unknown_members = &self.to_unknown_members;
+        let set_grants = &self.set_grants;
         Arc::clone(self.roles.entry(a).or_insert_with(|| {
             let node = target.node.expect("an account has a node");
             let mut roles = held_roles(g, node, a);
-            roles.extend(roles_through_sets(g, Some(a), target.project.as_deref()));
+            roles.extend(set_grants.roles_of(g, Some(a), target.project.as_deref()));
             roles.extend(to_unknown_members.iter().cloned());
             settle_roles(roles)
         }))
     }
 
+    /// What identifies an account's chains: the account, and how the workload names it.
+    fn chains_key(target: &Target) -> String {
+        format!("{}|{}", target.key(), target.label)
+    }
+
     /// Who can use an account and its keys: every workload that runs as the same account
     /// (named the same way) has the same chains, so they are followed once.
     fn chains_of(&mut self, target: Target) -> Chains {
-        let memo = format!("{}|{}", target.key(), target.label);
+        let memo = Self::chains_key(&target);
         if !self.chains.contains_key(&memo) {
             let (impersonators, keys) = self.follow_chains(target);
             self.chains.insert(
@@ -247,16 +337,12 @@ impl<'g, 'i> Identities<'g, 'i> {
     /// of the workload's `project` in the graph (every account when the project is unknown),
     /// or one outside the plan in a principal set it grants to. An account of another project
     /// is possible too, but listing every account of every project on every such workload
-    /// would bury the report: that is a known limit. Computed once per candidates and project.
+    /// would bury the report: that is a known limit. Its caller keeps the settled result.
     fn any_account(
         &mut self,
         candidates: Option<&[Address]>,
         project: Option<String>,
     ) -> AnyAccount {
-        let memo = (candidates.map(<[Address]>::to_vec), project.clone());
-        if let Some(found) = self.any_account.get(&memo) {
-            return found.clone();
-        }
         let g = self.g;
         let accounts: Vec<(AccountIndex, NodeIndex)> = match candidates {
             Some(addresses) => addresses
@@ -279,7 +365,7 @@ impl<'g, 'i> Identities<'g, 'i> {
         // An account outside the plan may be in any principal set the plan grants to.
         let mut roles = match candidates {
             Some(_) => Vec::new(),
-            None => roles_through_sets(g, None, None),
+            None => self.set_grants.roles_of(g, None, None),
         };
         let (mut impersonators, mut keys) = (Vec::new(), Vec::new());
         for (a, node) in accounts {
@@ -292,15 +378,26 @@ impl<'g, 'i> Identities<'g, 'i> {
         for r in &mut roles {
             r.certain = false;
         }
+        if candidates.is_none() {
+            // Any account of the project: what it may hold is each role the project's accounts
+            // hold, not each of their grants. Keeping one grant per role, level and resource
+            // (the first in order, for a stable report) bounds the list by the project's
+            // distinct roles; listing every grant made each such identity as long as the
+            // project, and the report quadratic in it.
+            roles.sort();
+            let mut seen = HashSet::default();
+            roles.retain(|r| {
+                let on = r.resource.as_ref().map(|g| g.key.clone());
+                seen.insert((r.role.clone(), r.level, on))
+            });
+        }
         for i in &mut impersonators {
             i.certain = false;
         }
         for k in &mut keys {
             k.certain = false;
         }
-        let found = (roles, impersonators, keys);
-        self.any_account.insert(memo, found.clone());
-        found
+        (roles, impersonators, keys)
     }
 
     /// Everyone who can use the runtime account, directly or through other accounts, to a
@@ -318,6 +415,8 @@ impl<'g, 'i> Identities<'g, 'i> {
         let runtime_key = self.account_id(runtime.key());
         let mut seen: Vec<bool> = Vec::new();
         mark(&mut seen, runtime_key);
+        // The entries of each project node's controller list that this walk has yet to visit.
+        let mut scanned: HashMap<NodeIndex, Vec<usize>> = HashMap::default();
         // Each account with the accounts between it and the runtime account, whether every
         // grant linking them exists on the other side, and whether each is proven.
         let mut queue: VecDeque<(Target, Vec<String>, bool, bool)> =
@@ -344,13 +443,13 @@ impl<'g, 'i> Identities<'g, 'i> {
                 }
             }
             let controllers = self.controllers_of(&target);
-            for c in controllers.iter() {
+            let mut visit = |c: &Controller| {
                 let persists = path_persists && c.on_other_side;
                 let certain = path_certain && c.impersonator.certain;
                 if let Some((next, next_key)) = &c.account {
                     // A loop back to the runtime account adds nobody.
                     if *next_key == runtime_key {
-                        continue;
+                        return;
                     }
                     if mark(&mut seen, *next_key) {
                         let mut next_via = vec![next.label.clone()];
@@ -366,7 +465,28 @@ impl<'g, 'i> Identities<'g, 'i> {
                         ..c.impersonator.clone()
                     });
                 }
+            };
+            controllers.own.iter().for_each(|c| visit(c));
+            for (project, list) in &controllers.scopes {
+                // Visiting a controller again adds nothing: its account is seen and its grant
+                // emitted (or it loops back). So a project's list is walked whole once; after
+                // that only its entries left out as the account walked from are still to
+                // visit. The list is met from every account of the project: a hundred
+                // accounts with a hundred editors were ten thousand visits per runtime
+                // account, a million per plan.
+                let pending = scanned
+                    .entry(*project)
+                    .or_insert_with(|| (0..list.len()).collect());
+                pending.retain(|&n| {
+                    let c = &list[n];
+                    if is_self(g, c, &target) {
+                        return true;
+                    }
+                    visit(c);
+                    false
+                });
             }
+            controllers.unlinked.iter().for_each(|c| visit(c));
         }
         // A key the plan cannot tie to an account may be for this one.
         for (address, by_id) in &self.unlinked_keys {
@@ -391,13 +511,19 @@ impl<'g, 'i> Identities<'g, 'i> {
             return false;
         };
         let account = &self.g.accounts[a];
-        self.g.inventory.service_accounts.iter().any(|s| {
-            let same = match (&s.email, &account.email) {
-                (Tri::Known(e), Some(email)) => e.eq_ignore_ascii_case(email),
-                _ => account.address.as_ref() == Some(&s.address),
-            };
-            same && matches!(s.unique_id, Tri::Known(_))
-        })
+        let by_address = |addresses: &HashSet<Address>| {
+            account
+                .address
+                .as_ref()
+                .is_some_and(|a| addresses.contains(a))
+        };
+        match &account.email {
+            Some(email) => {
+                self.ids_known.emails.contains(&email.to_ascii_lowercase())
+                    || by_address(&self.ids_known.addresses_without_email)
+            }
+            None => by_address(&self.ids_known.addresses),
+        }
     }
 
     fn account_target(&self, node: NodeIndex, a: AccountIndex) -> Target {
@@ -428,7 +554,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                     None => Some(Target {
                         node: None,
                         account: None,
-                        member: Some(member.clone()),
+                        member: Some(member.to_string()),
                         project: email
                             .split_once('@')
                             .and_then(|(_, d)| d.strip_suffix(".iam.gserviceaccount.com"))
@@ -460,59 +586,124 @@ impl<'g, 'i> Identities<'g, 'i> {
     }
 
     /// One hop: who can use an account through grants on it or on its project (and above).
-    fn controllers_of(&mut self, target: &Target) -> Rc<[Controller]> {
+    fn controllers_of(&mut self, target: &Target) -> Rc<AccountControllers> {
         let g = self.g;
         let key = target.key();
         if let Some(found) = self.controllers.get(&key) {
             return Rc::clone(found);
         }
-        let mut found = Vec::new();
+        let mut own = Vec::new();
         if let (Some(node), Some(a)) = (target.node, target.account) {
+            let mut on_account = Vec::new();
             for (src, _) in g.incoming(node, |e| e == EdgeKind::GrantsOn) {
                 if let Some(i) = g.iam_index(src) {
-                    impersonators_of(g, i, Some(a), None, &mut found);
+                    impersonators_of(g, i, Some(a), None, &mut on_account);
                 }
             }
+            own.extend(
+                on_account
+                    .into_iter()
+                    .map(|(i, c)| Rc::new(self.controller(i, c))),
+            );
         }
-        for project in g.project_nodes_for(target.project.as_deref()) {
-            for &i in g.scope_grants(project, Caps::CONTROL_ACCOUNT) {
-                impersonators_of(g, i, target.account, target.member.as_deref(), &mut found);
-            }
-        }
+        let scopes = g
+            .project_nodes_for(target.project.as_deref())
+            .into_iter()
+            .map(|project| (project, self.project_controllers_of(project)))
+            .collect();
         // A grant on an account the plan cannot name may be on this one.
-        let proven = found.len();
+        let mut unlinked = Vec::new();
         for &(i, by_id) in &self.unlinked_account_grants {
             if by_id && self.unique_id_known(target) {
                 continue;
             }
-            impersonators_of(g, i, target.account, target.member.as_deref(), &mut found);
+            impersonators_of(
+                g,
+                i,
+                target.account,
+                target.member.as_deref(),
+                &mut unlinked,
+            );
         }
-        for (_, c) in &mut found[proven..] {
-            c.certain = false;
-        }
-        let controllers: Rc<[Controller]> = found
+        let unlinked = unlinked
             .into_iter()
-            .map(|(i, c)| {
-                let account = self.principal_account(i, &c.principal).map(|t| {
-                    let id = self.account_id(t.key());
-                    (t, id)
-                });
-                let next = self.grant_ids.len();
-                let grant = *self
-                    .grant_ids
-                    .entry((c.principal_key(), c.role.clone(), c.granted_by.clone()))
-                    .or_insert(next);
-                Controller {
-                    on_other_side: self.other.has_grant(&c),
-                    impersonator: c,
-                    account,
-                    grant,
-                }
+            .map(|(i, mut c)| {
+                c.certain = false;
+                Rc::new(self.controller(i, c))
             })
             .collect();
+        let controllers = Rc::new(AccountControllers {
+            own,
+            scopes,
+            unlinked,
+        });
         self.controllers.insert(key, Rc::clone(&controllers));
         controllers
     }
+
+    /// Every principal that the scope grants applying at `project` let control its accounts,
+    /// in the order of the grants, with the accounts themselves.
+    fn project_controllers_of(&mut self, project: NodeIndex) -> Rc<[Rc<Controller>]> {
+        if let Some(found) = self.project_controllers.get(&project) {
+            return Rc::clone(found);
+        }
+        let mut all = Vec::new();
+        for &i in self.g.scope_grants(project, Caps::CONTROL_ACCOUNT) {
+            all.extend(self.scope_controllers_of(i).iter().cloned());
+        }
+        let all: Rc<[Rc<Controller>]> = all.into();
+        self.project_controllers.insert(project, Rc::clone(&all));
+        all
+    }
+
+    /// Every principal that scope grant `i` lets control an account, the account aside.
+    fn scope_controllers_of(&mut self, i: IamIndex) -> Rc<[Rc<Controller>]> {
+        if let Some(found) = self.scope_controllers.get(&i) {
+            return Rc::clone(found);
+        }
+        let mut all = Vec::new();
+        impersonators_of(self.g, i, None, None, &mut all);
+        let all: Rc<[Rc<Controller>]> = all
+            .into_iter()
+            .map(|(i, c)| Rc::new(self.controller(i, c)))
+            .collect();
+        self.scope_controllers.insert(i, Rc::clone(&all));
+        all
+    }
+
+    /// What the walk needs of grant `i`'s impersonator `c`, computed once.
+    fn controller(&mut self, i: IamIndex, c: Impersonator) -> Controller {
+        let account = self.principal_account(i, &c.principal).map(|t| {
+            let id = self.account_id(t.key());
+            (t, id)
+        });
+        let next = self.grant_ids.len();
+        let grant = *self
+            .grant_ids
+            .entry((c.principal_key(), c.role.clone(), c.granted_by.clone()))
+            .or_insert(next);
+        Controller {
+            iam: i,
+            on_other_side: self.other.has_grant(&c),
+            impersonator: c,
+            account,
+            grant,
+        }
+    }
+}
+
+/// Whether controller `c` is the account `target` itself (its node, or its member when it has
+/// none), which `impersonators_of` would have left out for it.
+fn is_self(g: &SideGraph, c: &Controller, target: &Target) -> bool {
+    let p = &c.impersonator.principal;
+    let own_member = match p {
+        Principal::Known { member, .. } => target.member.as_deref() == Some(&**member),
+        Principal::Unknown => false,
+    };
+    own_member
+        || target
+            .account
+            .is_some_and(|a| g.principal_is_account(c.iam, p, a))
 }
 
 /// Whether a `service_account_id` that links to no account of the plan may still name any
@@ -562,7 +753,7 @@ impl<'g, 'i> OtherSide<'g, 'i> {
                 .iter()
                 .map(|k| k.address.to_string())
                 .collect(),
-            members: HashMap::new(),
+            members: HashMap::default(),
         }
     }
 
@@ -597,18 +788,34 @@ impl<'g, 'i> OtherSide<'g, 'i> {
 
 /// Impersonators sorted, without repeats, and without the possible one a proven one repeats.
 fn settle_impersonators(impersonators: Vec<Impersonator>) -> Arc<[Impersonator]> {
-    let proven: HashSet<(String, String, String)> = impersonators
-        .iter()
-        .filter(|i| i.certain)
-        .map(|i| (i.principal_key(), i.role.clone(), i.granted_by.clone()))
-        .collect();
+    if impersonators.iter().all(|i| i.certain) {
+        return sorted(impersonators);
+    }
+    // The principal (an unknown one is told apart by its grant, which is in the key), role and
+    // grant, borrowed: this runs for every runtime account, over every controller it has.
+    fn key(i: &Impersonator) -> (Option<&str>, &str, &str) {
+        let principal = match &i.principal {
+            Principal::Known { member, .. } => Some(&**member),
+            Principal::Unknown => None,
+        };
+        (principal, &i.role, &i.granted_by)
+    }
+    let keep: Vec<bool> = {
+        let proven: HashSet<_> = impersonators
+            .iter()
+            .filter(|i| i.certain)
+            .map(key)
+            .collect();
+        impersonators
+            .iter()
+            .map(|i| i.certain || !proven.contains(&key(i)))
+            .collect()
+    };
     sorted(
         impersonators
             .into_iter()
-            .filter(|i| {
-                i.certain
-                    || !proven.contains(&(i.principal_key(), i.role.clone(), i.granted_by.clone()))
-            })
+            .zip(keep)
+            .filter_map(|(i, keep)| keep.then_some(i))
             .collect(),
     )
 }
@@ -673,7 +880,7 @@ fn impersonators_of(
         for p in &b.principals {
             let excluded = match p {
                 Principal::Known { member, .. } => {
-                    is_service_agent(member) || Some(member.as_str()) == own_member
+                    is_service_agent(member) || Some(&**member) == own_member
                 }
                 Principal::Unknown => false,
             };

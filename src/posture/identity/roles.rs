@@ -73,66 +73,100 @@ pub(super) fn may_be_privileged(role: &RoleRef, caps: Caps, level: Level) -> boo
         || (level == Level::Resource && name.to_ascii_lowercase().ends_with("owner"))
 }
 
-/// Roles an account holds as a member of a principal set granted at project, folder or
-/// organization level: `principalSet://cloudresourcemanager.googleapis.com/{projects,folders,
-/// organizations}/NUMBER/type/ServiceAccount`, every service account there. A project set
-/// names its project by number; when the account's project number is not in the plan, the set
-/// may include it. Which folder or organization holds a project is outside the plan, so their
-/// sets are taken to include it. An account the plan cannot name (`account` and `project`
-/// `None`) may be in any of them.
-pub(super) fn roles_through_sets(
-    g: &SideGraph,
-    account: Option<AccountIndex>,
-    project: Option<&str>,
-) -> Vec<HeldRole> {
-    const PREFIX: &str = "principalSet://cloudresourcemanager.googleapis.com/";
-    let email = account.and_then(|a| g.accounts[a].email.as_deref());
-    // The number of the account's project: in a default compute account's email, or from a
-    // project the plan knows.
-    let number = email
-        .and_then(|e| e.strip_suffix("-compute@developer.gserviceaccount.com"))
-        .map(str::to_owned)
-        .or_else(|| {
-            g.inventory
-                .default_accounts
-                .iter()
-                .find_map(|d| match (&d.project, &d.email) {
-                    (Tri::Known(p), Tri::Known(e)) if Some(p.as_str()) == project => e
-                        .strip_suffix("-compute@developer.gserviceaccount.com")
-                        .map(str::to_owned),
-                    _ => None,
-                })
-        });
-    let includes = |member: &str| -> bool {
-        let Some(set) = member
-            .strip_prefix(PREFIX)
-            .and_then(|m| m.strip_suffix("/type/ServiceAccount"))
-        else {
-            return false;
-        };
-        match set.split_once('/') {
-            Some(("projects", n)) => number.as_deref().is_none_or(|own| own == n),
-            Some(("folders" | "organizations", _)) => true,
-            _ => false,
+/// The scope (project, folder, organization) grants to service-account principal sets
+/// (`principalSet://cloudresourcemanager.googleapis.com/{projects,folders,organizations}/
+/// NUMBER/type/ServiceAccount`), by the project node they cover, in edge order. Found once per
+/// side: every account looks them up, and scanning every scope grant per account made the
+/// identity stage quadratic in plans with many accounts and project grants.
+pub(super) struct PrincipalSetGrants(HashMap<NodeIndex, Vec<IamIndex>>);
+
+impl PrincipalSetGrants {
+    pub(super) fn new(g: &SideGraph) -> Self {
+        let mut by_project: HashMap<NodeIndex, Vec<IamIndex>> = HashMap::default();
+        for node in g.project_nodes_for(None) {
+            for (src, _) in g.incoming(node, |e| e == EdgeKind::Covers) {
+                let Some(i) = g.iam_index(src) else { continue };
+                let names_a_set = g.grants[i].bindings.iter().flatten().any(|b| {
+                    b.principals.iter().any(|p| match p {
+                        Principal::Known { member, .. } => principal_set(member).is_some(),
+                        Principal::Unknown => false,
+                    })
+                });
+                if names_a_set {
+                    by_project.entry(node).or_default().push(i);
+                }
+            }
         }
-    };
-    let mut roles = Vec::new();
-    for node in g.project_nodes_for(project) {
-        for (src, _) in g.incoming(node, |e| e == EdgeKind::Covers) {
-            let Some(i) = g.iam_index(src) else { continue };
+        PrincipalSetGrants(by_project)
+    }
+
+    /// Roles an account holds as a member of a principal set granted at project, folder or
+    /// organization level, every service account there. A project set names its project by
+    /// number; when the account's project number is not in the plan, the set may include it.
+    /// Which folder or organization holds a project is outside the plan, so their sets are
+    /// taken to include it. An account the plan cannot name (`account` and `project` `None`)
+    /// may be in any of them.
+    pub(super) fn roles_of(
+        &self,
+        g: &SideGraph,
+        account: Option<AccountIndex>,
+        project: Option<&str>,
+    ) -> Vec<HeldRole> {
+        let grants: Vec<IamIndex> = g
+            .project_nodes_for(project)
+            .into_iter()
+            .filter_map(|node| self.0.get(&node))
+            .flatten()
+            .copied()
+            .collect();
+        if grants.is_empty() {
+            return Vec::new();
+        }
+        let email = account.and_then(|a| g.accounts[a].email.as_deref());
+        // The number of the account's project: in a default compute account's email, or from a
+        // project the plan knows.
+        let number = email
+            .and_then(|e| e.strip_suffix("-compute@developer.gserviceaccount.com"))
+            .map(str::to_owned)
+            .or_else(|| {
+                g.inventory
+                    .default_accounts
+                    .iter()
+                    .find_map(|d| match (&d.project, &d.email) {
+                        (Tri::Known(p), Tri::Known(e)) if Some(p.as_str()) == project => e
+                            .strip_suffix("-compute@developer.gserviceaccount.com")
+                            .map(str::to_owned),
+                        _ => None,
+                    })
+            });
+        let includes = |member: &str| -> bool {
+            match principal_set(member).and_then(|set| set.split_once('/')) {
+                Some(("projects", n)) => number.as_deref().is_none_or(|own| own == n),
+                Some(("folders" | "organizations", _)) => true,
+                _ => false,
+            }
+        };
+        let mut roles = Vec::new();
+        for i in grants {
             for b in g.grants[i].bindings.iter().flatten() {
                 let in_set = b.principals.iter().any(|p| match p {
                     Principal::Known { member, .. } => includes(member),
                     Principal::Unknown => false,
                 });
-                if !in_set {
-                    continue;
+                if in_set {
+                    roles.push(HeldRole::granted(g, i, &b.role, !b.conditional));
                 }
-                roles.push(HeldRole::granted(g, i, &b.role, !b.conditional));
             }
         }
+        roles
     }
-    roles
+}
+
+/// The `KIND/NUMBER` of a service-account principal set member, or `None` for any other member.
+fn principal_set(member: &str) -> Option<&str> {
+    member
+        .strip_prefix("principalSet://cloudresourcemanager.googleapis.com/")
+        .and_then(|m| m.strip_suffix("/type/ServiceAccount"))
 }
 
 /// Roles sorted, without repeats, and without the "maybe" of a grant proven to be the
