@@ -542,11 +542,12 @@ mod tests {
                        "after_sensitive": after_sensitive}})
     }
 
-    /// Two services of one project; one has its own grants, to principals that hold
-    /// project-level roles too, among them two sensitive members whose display forms tie.
+    /// Three services of one project. s0 has its own grants, to principals that hold
+    /// project-level roles too, among them two sensitive members whose display forms tie; s2
+    /// has one, to the sensitive member that also holds a project role.
     fn plan() -> Value {
         let mut changes = Vec::new();
-        for s in ["s0", "s1"] {
+        for s in ["s0", "s1", "s2"] {
             let service = json!({"name": s, "location": "europe-west1", "project": "acme-prod",
                 "ingress": "INGRESS_TRAFFIC_ALL", "template": []});
             changes.push(change("google_cloud_run_v2_service", s, service, json!({})));
@@ -573,15 +574,21 @@ mod tests {
             false,
         ));
         changes.push(project("o", "roles/owner", "user:o@acme.example", false));
-        for (name, member, role) in [
-            ("own_c", "user:c@acme.example", "roles/run.invoker"),
-            ("own_a", "serviceAccount:a@acme.example", "roles/run.admin"),
-            ("own_z", "user:z@acme.example", "roles/run.invoker"),
+        for (name, service, member, role) in [
+            ("own_c", "s0", "user:c@acme.example", "roles/run.invoker"),
+            (
+                "own_a",
+                "s0",
+                "serviceAccount:a@acme.example",
+                "roles/run.admin",
+            ),
+            ("own_z", "s0", "user:z@acme.example", "roles/run.invoker"),
+            ("s2_c", "s2", "user:c@acme.example", "roles/run.invoker"),
         ] {
             changes.push(change(
                 "google_cloud_run_v2_service_iam_member",
                 name,
-                json!({"name": "s0", "location": "europe-west1", "project": "acme-prod",
+                json!({"name": service, "location": "europe-west1", "project": "acme-prod",
                        "role": role, "member": member, "condition": []}),
                 json!({"member": member == "user:c@acme.example", "condition": []}),
             ));
@@ -632,6 +639,7 @@ mod tests {
             let once = fold(all_sources(&g, node, wanted), wanted, |_| true);
             assert_eq!(shared.iter().cloned().collect::<Vec<_>>(), once);
             assert_eq!(shared.len(), once.len());
+            assert_eq!(shared.is_empty(), once.is_empty());
             let admin = |p: &Principal| {
                 !matches!(p, Principal::Known { member, .. }
                     if crate::iam::member::is_service_agent(member))
@@ -648,8 +656,8 @@ mod tests {
             );
             lists.push(shared);
         }
-        let [s0, s1] = &lists[..] else {
-            panic!("two services, not {}", lists.len());
+        let [s0, s1, s2] = &lists[..] else {
+            panic!("three services, not {}", lists.len());
         };
         // The service with its own grants ties two sensitive members: its inherited grants
         // come in another order than the shared list's, so the list is not offered as theirs.
@@ -660,5 +668,9 @@ mod tests {
         assert!(s1.own().is_empty());
         assert!(Arc::ptr_eq(&s0.inherited, &s1.inherited));
         assert!(s1.shared_inherited().is_some());
+        assert!(!s1.is_empty());
+        // So does a sensitive member of the workload's own that is inherited too, alone.
+        assert_eq!(s2.own().len(), 1);
+        assert!(s2.shared_inherited().is_none());
     }
 }
