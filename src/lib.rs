@@ -44,9 +44,10 @@ pub use inventory::{Api, Ingress, Unanalysable, WorkloadKind};
 pub use plan::{Action, InputError};
 pub use posture::identity::{HeldKey, HeldRole, Impersonator};
 pub use posture::invokers::Grant;
+pub use posture::invokers::HoldersIter;
 pub use posture::{
-    Conflict, DomainPath, IdentityPosture, IngressValue, Invoker, LbPath, PlaintextSecret, Posture,
-    Setting, Verdict, WorkloadId,
+    Conflict, DomainPath, Holders, IdentityPosture, IngressValue, Invoker, LbPath, PlaintextSecret,
+    Posture, Setting, Verdict, WorkloadId,
 };
 pub use report::{Gate, Report, WorkloadEntry};
 pub use rules::{Direction, Rule, Severity, Subject};

@@ -181,7 +181,7 @@ fn a_reference_and_a_known_location_prove_the_target() {
     let report = iam_by_reference("europe-west1");
     let api = after(&report, "google_cloud_run_v2_service.api");
     assert_eq!(api.public, Verdict::Yes, "{:?}", report.unresolved);
-    assert!(api.invokers[0].certain());
+    assert!(api.invokers.iter().next().expect("an invoker").certain());
 }
 
 /// The same reference with IAM in another region: the provider looks for a service of that
@@ -356,7 +356,7 @@ fn a_provider_project_revealed_by_a_workload_scopes_iam_on_the_same_provider() {
     let report = plan_with(false);
     let api = after(&report, "google_cloud_run_v2_service.api");
     assert_eq!(api.public, Verdict::Yes, "{:?}", report.unresolved);
-    assert!(api.invokers[0].certain());
+    assert!(api.invokers.iter().next().expect("an invoker").certain());
     // A workload whose own configuration sets `project` reveals nothing about its provider's.
     let report = plan_with(true);
     let api = after(&report, "google_cloud_run_v2_service.api");

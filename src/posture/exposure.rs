@@ -9,7 +9,7 @@ use crate::iam::{Level, MemberKind, classify};
 use crate::inventory::{Ingress, LbKind, Workload, WorkloadKind};
 use crate::plan::Tri;
 
-use super::{Invoker, Verdict, iap_access};
+use super::{Holders, Invoker, Verdict, iap_access};
 
 /// An external path to the workload through a load balancer in the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub struct Exposure {
 /// an open invoker check that only a public grant or setting can cause. A principal unknown at
 /// plan time on the workload's own IAM may be `allUsers` (project, folder and organization
 /// policies cannot hold it), so it makes the answer unknown: an unknown only adds uncertainty.
-fn anyone_allowed(check_disabled: &Tri<bool>, invokers: &[Invoker]) -> Verdict {
+fn anyone_allowed(check_disabled: &Tri<bool>, invokers: &Holders) -> Verdict {
     let all_users = Verdict::any(invokers.iter().map(|i| match &i.principal {
         Principal::Known { member, .. } if classify(member) == MemberKind::AllUsers => {
             if i.certain() {
@@ -88,7 +88,7 @@ fn anyone_allowed(check_disabled: &Tri<bool>, invokers: &[Invoker]) -> Verdict {
 /// Whether the workload's invoker check lets unauthenticated callers through.
 fn open_to_anyone(
     check_disabled: &Tri<bool>,
-    invokers: &[Invoker],
+    invokers: &Holders,
     reasons: &mut Vec<String>,
 ) -> Verdict {
     if *check_disabled == Tri::Known(true) {
@@ -150,7 +150,7 @@ pub fn assess(
     g: &SideGraph,
     node: NodeIndex,
     w: &Workload,
-    invokers: &[Invoker],
+    invokers: &Holders,
     unresolved_iap: Verdict,
 ) -> Exposure {
     if !w.kind.serves_requests() {
@@ -372,7 +372,7 @@ pub fn assess(
 /// the service as its own service agent, so the check passes when it is open to anyone or the
 /// agent holds an invoker role. Every working IAP setup grants the agent that role, here or
 /// outside the plan, so without a grant in the plan the answer is unknown, never no.
-fn past_iap(open: Verdict, invokers: &[Invoker], reasons: &mut Vec<String>) -> Verdict {
+fn past_iap(open: Verdict, invokers: &Holders, reasons: &mut Vec<String>) -> Verdict {
     if open == Verdict::Yes {
         return Verdict::Yes;
     }
@@ -443,7 +443,7 @@ fn iap_verdict(
 }
 
 /// A workload outside the plan: only the IAM that the plan manages is known.
-pub fn assess_external(kind: WorkloadKind, invokers: &[Invoker]) -> Exposure {
+pub fn assess_external(kind: WorkloadKind, invokers: &Holders) -> Exposure {
     let mut reasons = Vec::new();
     let public = if kind.serves_requests()
         && open_to_anyone(&Tri::Known(false), invokers, &mut reasons) != Verdict::No
@@ -560,16 +560,30 @@ mod tests {
         let mut reasons = Vec::new();
         // The agent certainly may invoke: whoever passes IAP gets in.
         assert_eq!(
-            past_iap(Verdict::No, &[invoker(agent, true)], &mut reasons),
+            past_iap(
+                Verdict::No,
+                &Holders::from(vec![invoker(agent, true)]),
+                &mut reasons
+            ),
             Verdict::Yes
         );
         // No grant to the agent in the plan, or only a possible one: it may exist elsewhere.
-        assert_eq!(past_iap(Verdict::No, &[], &mut reasons), Verdict::Unknown);
         assert_eq!(
-            past_iap(Verdict::No, &[invoker(agent, false)], &mut reasons),
+            past_iap(Verdict::No, &Holders::default(), &mut reasons),
+            Verdict::Unknown
+        );
+        assert_eq!(
+            past_iap(
+                Verdict::No,
+                &Holders::from(vec![invoker(agent, false)]),
+                &mut reasons
+            ),
             Verdict::Unknown
         );
         // An invoker check open to anyone lets IAP's agent in too.
-        assert_eq!(past_iap(Verdict::Yes, &[], &mut reasons), Verdict::Yes);
+        assert_eq!(
+            past_iap(Verdict::Yes, &Holders::default(), &mut reasons),
+            Verdict::Yes
+        );
     }
 }

@@ -9,15 +9,17 @@ use crate::graph::{Principal, SideGraph};
 use crate::iam::Caps;
 use crate::iam::member::is_service_agent;
 
-use super::invokers::{Invoker, holders};
+use super::invokers::{Holders, Inherited, holders};
 
 /// The principals that can change the IAM policy of the workload at `node`, with their grants.
-/// Google's service agents hold such roles by design and are left out.
-pub fn collect(g: &SideGraph, node: NodeIndex) -> Vec<Invoker> {
+/// Google's service agents hold such roles by design and are left out. `inherited` holds what
+/// earlier workloads of the same scopes inherit.
+pub fn collect(g: &SideGraph, node: NodeIndex, inherited: &mut Inherited) -> Holders {
     holders(
         g,
         node,
         Caps::IAM_ADMIN,
         |p| !matches!(p, Principal::Known { member, .. } if is_service_agent(member)),
+        inherited,
     )
 }

@@ -57,14 +57,154 @@ pub struct Conflict {
     pub addresses: Vec<String>,
 }
 
+/// Who holds some access to a workload, with how: every principal once, with all its grants,
+/// sorted by display form (see [`Holders::iter`]).
+///
+/// What a workload inherits from its projects, folders and organizations is the same for every
+/// workload of those scopes, and on an IAM-dense plan it is most of the list: it is folded once
+/// per set of scopes and shared (`inherited`), so that a thousand workloads of one project hold
+/// one list. Only principals with a grant on the workload itself are the workload's own.
+#[derive(Debug, Clone)]
+pub struct Holders {
+    /// Principals with a grant on the workload itself (or one that may be on it), each with
+    /// every grant it holds, inherited ones included; sorted by display form.
+    own: Vec<Invoker>,
+    /// The principals the workload's scopes give access, with those grants; sorted by display
+    /// form and shared by every workload of the same scopes.
+    inherited: Arc<[Invoker]>,
+    /// The positions in `inherited` of the principals that `own` lists (with all their grants),
+    /// ascending.
+    shadowed: Vec<usize>,
+}
+
+impl Default for Holders {
+    fn default() -> Holders {
+        Holders::from(Vec::new())
+    }
+}
+
+impl From<Vec<Invoker>> for Holders {
+    /// Holders that share nothing: every principal is the workload's own.
+    fn from(own: Vec<Invoker>) -> Holders {
+        Holders {
+            own,
+            inherited: Arc::from(Vec::new()),
+            shadowed: Vec::new(),
+        }
+    }
+}
+
+impl Holders {
+    /// Every principal once, with all its grants, in the order one fold of all the grants
+    /// gives: by display form, and among equal display forms (sensitive members) the
+    /// principals with a grant on the workload first.
+    pub fn iter(&self) -> HoldersIter<'_> {
+        HoldersIter {
+            holders: self,
+            own: 0,
+            inherited: 0,
+            shadowed: 0,
+        }
+    }
+
+    /// How many principals.
+    pub fn len(&self) -> usize {
+        self.own.len() + self.inherited.len() - self.shadowed.len()
+    }
+
+    /// No principal holds the access.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The principals with a grant on the workload itself, with all their grants.
+    pub fn own(&self) -> &[Invoker] {
+        &self.own
+    }
+
+    /// The shared inherited list, when its order is the order in which [`Self::iter`] gives
+    /// the inherited grants: then two workloads holding the same list (the same `Arc`) inherit
+    /// the same grants, in the same order, without comparing them. `None` when a principal of
+    /// the workload's own is a sensitive one inherited too, whose place among equal display
+    /// forms differs, or when nothing is inherited through a shared list.
+    pub fn shared_inherited(&self) -> Option<&Arc<[Invoker]>> {
+        let reordered = self.shadowed.iter().any(|&i| {
+            self.inherited[i].principal.display() != self.inherited[i].principal.identity_key()
+        });
+        (!reordered && !self.inherited.is_empty()).then_some(&self.inherited)
+    }
+}
+
+impl<'h> IntoIterator for &'h Holders {
+    type Item = &'h Invoker;
+    type IntoIter = HoldersIter<'h>;
+
+    fn into_iter(self) -> HoldersIter<'h> {
+        self.iter()
+    }
+}
+
+/// [`Holders::iter`]: the workload's own principals merged into the inherited ones that it
+/// does not shadow.
+pub struct HoldersIter<'h> {
+    holders: &'h Holders,
+    own: usize,
+    inherited: usize,
+    shadowed: usize,
+}
+
+impl<'h> Iterator for HoldersIter<'h> {
+    type Item = &'h Invoker;
+
+    fn next(&mut self) -> Option<&'h Invoker> {
+        let h = self.holders;
+        while self.shadowed < h.shadowed.len() && h.shadowed[self.shadowed] == self.inherited {
+            self.shadowed += 1;
+            self.inherited += 1;
+        }
+        let own = h.own.get(self.own);
+        let inherited = h.inherited.get(self.inherited);
+        match (own, inherited) {
+            (Some(o), Some(i)) if i.principal.display() < o.principal.display() => {
+                self.inherited += 1;
+                Some(i)
+            }
+            (Some(o), _) => {
+                self.own += 1;
+                Some(o)
+            }
+            (None, Some(i)) => {
+                self.inherited += 1;
+                Some(i)
+            }
+            (None, None) => None,
+        }
+    }
+}
+
+/// The inherited holders already folded, by the scopes asked about: one per set of project
+/// nodes (with whether each is assumed) and capabilities. One cache per question (invokers,
+/// IAM admins), since the principals each leaves out differ.
+#[derive(Default)]
+pub struct Inherited {
+    lists: HashMap<(Caps, Vec<(NodeIndex, bool)>), Shared>,
+}
+
+/// One inherited list, and where each of its principals is in it.
+struct Shared {
+    list: Arc<[Invoker]>,
+    positions: HashMap<Principal, usize>,
+}
+
 /// Who can invoke (run, redeploy) the workload at `node`, and the IAM resources on it that
 /// fight over one policy.
 pub fn collect(
     g: &SideGraph,
     node: NodeIndex,
     kind: WorkloadKind,
-) -> (Vec<Invoker>, Vec<Conflict>) {
-    let invokers = holders(g, node, SideGraph::access_caps(kind), |_| true);
+    inherited: &mut Inherited,
+) -> (Holders, Vec<Conflict>) {
+    let invokers = holders(g, node, SideGraph::access_caps(kind), |_| true, inherited);
     let direct: Vec<_> = g.incoming(node, |e| e == EdgeKind::GrantsOn).collect();
     (invokers, conflicts(g, &direct))
 }
@@ -72,16 +212,18 @@ pub fn collect(
 /// The principals that hold any of `wanted` on the workload at `node`, with their grants:
 /// grants on the workload itself, grants that may be on it (a target the plan cannot tie to
 /// one workload), and grants on the projects, folders and organizations above it. `keep`
-/// leaves principals out (service agents, for some questions). One walk for every question
-/// asked of a workload's IAM, so that policy, binding and member semantics, uncertainty and
-/// levels are decided in one place.
+/// leaves principals out (service agents, for some questions); `inherited` holds what earlier
+/// workloads of the same scopes inherit (asked with the same `keep`). One walk for every
+/// question asked of a workload's IAM, so that policy, binding and member semantics,
+/// uncertainty and levels are decided in one place.
 pub(super) fn holders(
     g: &SideGraph,
     node: NodeIndex,
     wanted: Caps,
     keep: impl Fn(&Principal) -> bool,
-) -> Vec<Invoker> {
-    // Grants on the workload itself, then grants on the projects (and above) it sits in.
+    inherited: &mut Inherited,
+) -> Holders {
+    // Grants on the workload itself.
     let direct = g.incoming(node, |e| e == EdgeKind::GrantsOn);
     let mut sources: Vec<(NodeIndex, bool)> = direct.map(|(n, _)| (n, false)).collect();
     // Grants that may be on this workload or on another: they count, never as certain.
@@ -90,11 +232,48 @@ pub(super) fn holders(
         maybe.extend(g.incoming(set, |e| e == EdgeKind::MayGrantOn));
     }
     sources.extend(maybe.iter().map(|(n, _)| (*n, true)));
-    sources.extend(scope_sources(g, node, wanted));
     let sources = sources
         .into_iter()
         .filter_map(|(source, assumed)| iam_source(g, source, assumed));
-    fold(sources, wanted, keep)
+    let mut own = fold_unsorted(sources, wanted, &keep);
+    // Then the grants on the projects (and above) it sits in, folded once per set of scopes.
+    let shared = inherited
+        .lists
+        .entry((wanted, projects(g, node)))
+        .or_insert_with_key(|(_, projects)| {
+            let sources = scope_sources_of(g, projects, wanted)
+                .into_iter()
+                .filter_map(|(source, assumed)| iam_source(g, source, assumed));
+            let list = sorted(fold_unsorted(sources, wanted, &keep));
+            let positions = list
+                .iter()
+                .enumerate()
+                .map(|(i, h)| (h.principal.clone(), i))
+                .collect();
+            Shared {
+                list: list.into(),
+                positions,
+            }
+        });
+    // A principal of the workload's own holds its inherited grants too, as one fold of every
+    // source would give them.
+    let mut shadowed = Vec::new();
+    for h in &mut own {
+        if let Some(&i) = shared.positions.get(&h.principal) {
+            shadowed.push(i);
+            for grant in &shared.list[i].grants {
+                if !h.grants.contains(grant) {
+                    h.grants.push(grant.clone());
+                }
+            }
+        }
+    }
+    shadowed.sort_unstable();
+    Holders {
+        own: sorted(own),
+        inherited: shared.list.clone(),
+        shadowed,
+    }
 }
 
 /// The IAM resource at graph node `node` as a source of grants on the workload (or gate) asked
@@ -135,11 +314,28 @@ pub(super) fn scope_sources(
     node: NodeIndex,
     wanted: Caps,
 ) -> Vec<(NodeIndex, bool)> {
+    scope_sources_of(g, &projects(g, node), wanted)
+}
+
+/// The project nodes whose grants apply to the workload (or workload-like node) at `node`,
+/// each with whether the plan cannot prove the workload sits in that scope.
+fn projects(g: &SideGraph, node: NodeIndex) -> Vec<(NodeIndex, bool)> {
+    g.outgoing(node, |e| matches!(e, EdgeKind::InProject { .. }))
+        .filter_map(|(project, edge)| match edge {
+            EdgeKind::InProject { assumed } => Some((project, assumed)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// [`scope_sources`], given the node's projects.
+fn scope_sources_of(
+    g: &SideGraph,
+    projects: &[(NodeIndex, bool)],
+    wanted: Caps,
+) -> Vec<(NodeIndex, bool)> {
     let mut out = Vec::new();
-    for (project, edge) in g.outgoing(node, |e| matches!(e, EdgeKind::InProject { .. })) {
-        let EdgeKind::InProject { assumed } = edge else {
-            continue;
-        };
+    for &(project, assumed) in projects {
         let covering = g.scope_grants(project, wanted);
         out.extend(covering.iter().map(|&i| (g.iam_nodes[i], assumed)));
     }
@@ -164,6 +360,16 @@ pub(super) struct Source<'g> {
 /// place where policy, binding and member semantics, unknown roles, members and policies,
 /// conditions and uncertain scopes become who holds what.
 pub(super) fn fold<'g>(
+    sources: impl IntoIterator<Item = Source<'g>>,
+    wanted: Caps,
+    keep: impl Fn(&Principal) -> bool,
+) -> Vec<Invoker> {
+    sorted(fold_unsorted(sources, wanted, keep))
+}
+
+/// [`fold`], with the principals in the order they were first seen and each one's grants in
+/// the order they were found.
+fn fold_unsorted<'g>(
     sources: impl IntoIterator<Item = Source<'g>>,
     wanted: Caps,
     keep: impl Fn(&Principal) -> bool,
@@ -232,6 +438,12 @@ pub(super) fn fold<'g>(
             }
         }
     }
+    holders
+}
+
+/// Holders as reported: each one's grants sorted, and the principals by display form (a stable
+/// sort, so that equal display forms stay in the order they were first seen).
+fn sorted(mut holders: Vec<Invoker>) -> Vec<Invoker> {
     for h in &mut holders {
         h.grants.sort();
     }
@@ -314,4 +526,151 @@ fn policy_conflicts(g: &SideGraph, resource_level: &[IamIndex]) -> Vec<Conflict>
 
 fn role_name(g: &SideGraph, i: IamIndex) -> Option<String> {
     g.grants[i].bindings.as_ref()?.first()?.role.name.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::graph::Context;
+
+    fn change(ty: &str, name: &str, after: Value, after_sensitive: Value) -> Value {
+        json!({"address": format!("{ty}.{name}"), "type": ty, "name": name,
+            "change": {"actions": ["create"], "before": null, "after": after,
+                       "after_unknown": {}, "before_sensitive": false,
+                       "after_sensitive": after_sensitive}})
+    }
+
+    /// Three services of one project. s0 has its own grants, to principals that hold
+    /// project-level roles too, among them two sensitive members whose display forms tie; s2
+    /// has one, to the sensitive member that also holds a project role.
+    fn plan() -> Value {
+        let mut changes = Vec::new();
+        for s in ["s0", "s1", "s2"] {
+            let service = json!({"name": s, "location": "europe-west1", "project": "acme-prod",
+                "ingress": "INGRESS_TRAFFIC_ALL", "template": []});
+            changes.push(change("google_cloud_run_v2_service", s, service, json!({})));
+        }
+        let project = |name: &str, role: &str, member: &str, sensitive: bool| {
+            change(
+                "google_project_iam_member",
+                name,
+                json!({"project": "acme-prod", "role": role, "member": member, "condition": []}),
+                json!({"member": sensitive, "condition": []}),
+            )
+        };
+        changes.push(project("b", "roles/editor", "user:b@acme.example", true));
+        changes.push(project(
+            "c",
+            "roles/run.invoker",
+            "user:c@acme.example",
+            true,
+        ));
+        changes.push(project(
+            "a",
+            "roles/editor",
+            "serviceAccount:a@acme.example",
+            false,
+        ));
+        changes.push(project("o", "roles/owner", "user:o@acme.example", false));
+        for (name, service, member, role) in [
+            ("own_c", "s0", "user:c@acme.example", "roles/run.invoker"),
+            (
+                "own_a",
+                "s0",
+                "serviceAccount:a@acme.example",
+                "roles/run.admin",
+            ),
+            ("own_z", "s0", "user:z@acme.example", "roles/run.invoker"),
+            ("s2_c", "s2", "user:c@acme.example", "roles/run.invoker"),
+        ] {
+            changes.push(change(
+                "google_cloud_run_v2_service_iam_member",
+                name,
+                json!({"name": service, "location": "europe-west1", "project": "acme-prod",
+                       "role": role, "member": member, "condition": []}),
+                json!({"member": member == "user:c@acme.example", "condition": []}),
+            ));
+        }
+        json!({"format_version": "1.2", "resource_changes": changes,
+            "configuration": {"provider_config": {"google": {"name": "google",
+                "expressions": {"project": {"constant_value": "acme-prod"}}}},
+                "root_module": {"resources": []}}})
+    }
+
+    /// Every source of grants on `node`, in the order one fold of them all would take them.
+    fn all_sources<'g>(g: &'g SideGraph, node: NodeIndex, wanted: Caps) -> Vec<Source<'g>> {
+        let mut sources: Vec<(NodeIndex, bool)> = g
+            .incoming(node, |e| e == EdgeKind::GrantsOn)
+            .map(|(n, _)| (n, false))
+            .collect();
+        sources.extend(scope_sources(g, node, wanted));
+        sources
+            .into_iter()
+            .filter_map(|(n, assumed)| iam_source(g, n, assumed))
+            .collect()
+    }
+
+    /// Sharing what workloads inherit changes nothing that is reported: each workload's
+    /// holders, in order, are those of one fold of every grant on it, sensitive ties included;
+    /// and the workloads of one project hold one inherited list.
+    #[test]
+    fn shared_inherited_holders_are_those_of_one_fold() {
+        let text = plan().to_string();
+        let mut inventory = crate::inventory::Inventory::default();
+        let parsed = crate::plan::parse(&text, &crate::inventory::projection, &mut |c| {
+            inventory.add_change(&c)
+        })
+        .expect("a plan");
+        inventory.finish(&parsed);
+        let ctx = Context {
+            configuration: &parsed.configuration,
+            variables: &parsed.variables,
+        };
+        let g = SideGraph::build(&inventory.after, &ctx);
+        let mut invokers = Inherited::default();
+        let mut admins = Inherited::default();
+        let mut lists = Vec::new();
+        for (i, w) in g.workloads() {
+            let node = g.workload_nodes[i];
+            let wanted = SideGraph::access_caps(w.kind);
+            let (shared, _) = collect(&g, node, w.kind, &mut invokers);
+            let once = fold(all_sources(&g, node, wanted), wanted, |_| true);
+            assert_eq!(shared.iter().cloned().collect::<Vec<_>>(), once);
+            assert_eq!(shared.len(), once.len());
+            assert_eq!(shared.is_empty(), once.is_empty());
+            let admin = |p: &Principal| {
+                !matches!(p, Principal::Known { member, .. }
+                    if crate::iam::member::is_service_agent(member))
+            };
+            let shared_admins = super::super::iam_admins::collect(&g, node, &mut admins);
+            let once_admins = fold(
+                all_sources(&g, node, Caps::IAM_ADMIN),
+                Caps::IAM_ADMIN,
+                admin,
+            );
+            assert_eq!(
+                shared_admins.iter().cloned().collect::<Vec<_>>(),
+                once_admins
+            );
+            lists.push(shared);
+        }
+        let [s0, s1, s2] = &lists[..] else {
+            panic!("three services, not {}", lists.len());
+        };
+        // The service with its own grants ties two sensitive members: its inherited grants
+        // come in another order than the shared list's, so the list is not offered as theirs.
+        let sensitive = s0.iter().filter(|h| h.principal.display() == "(sensitive)");
+        assert_eq!(sensitive.count(), 2);
+        assert!(s0.shared_inherited().is_none());
+        assert_eq!(s0.own().len(), 3);
+        assert!(s1.own().is_empty());
+        assert!(Arc::ptr_eq(&s0.inherited, &s1.inherited));
+        assert!(s1.shared_inherited().is_some());
+        assert!(!s1.is_empty());
+        // So does a sensitive member of the workload's own that is inherited too, alone.
+        assert_eq!(s2.own().len(), 1);
+        assert!(s2.shared_inherited().is_none());
+    }
 }

@@ -20,7 +20,7 @@ use crate::plan::Tri;
 pub use controls::{EnvSource, PlaintextSecret};
 pub use exposure::{DomainPath, LbPath};
 pub use identity::{HeldRole, IdentityPosture};
-pub use invokers::{Conflict, Invoker};
+pub use invokers::{Conflict, Holders, Invoker};
 pub use org_policy::OrgGuards;
 
 /// Yes, no, or not knowable at plan time.
@@ -148,9 +148,9 @@ pub struct Posture {
     /// Its URL can be reached from outside at all (ingress, load balancers, domain mappings).
     pub reachable: Verdict,
     /// Who can invoke it, with the grants behind each.
-    pub invokers: Vec<Invoker>,
+    pub invokers: Holders,
     /// Principals that can change the workload's IAM policy (and so make it public).
-    pub iam_admins: Vec<Invoker>,
+    pub iam_admins: Holders,
     /// Cloud Run's invoker IAM check is disabled.
     pub iam_check_disabled: Option<bool>,
     /// The ingress setting; `None` where the workload kind has none.
@@ -196,9 +196,12 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
     let mut out = BTreeMap::new();
     let mut identities = identity::Identities::new(g, other);
     let unresolved_iap = exposure::unresolved_link_iap_admits(g);
+    // What workloads inherit, folded once per set of scopes.
+    let mut inherited_invokers = invokers::Inherited::default();
+    let mut inherited_admins = invokers::Inherited::default();
     for (i, w) in g.workloads() {
         let node = g.workload_nodes[i];
-        let (invokers, conflicts) = invokers::collect(g, node, w.kind);
+        let (invokers, conflicts) = invokers::collect(g, node, w.kind, &mut inherited_invokers);
         let exposure = exposure::assess(g, node, w, &invokers, unresolved_iap);
         let mut identity = identities.assess(i, w);
         let org_policy = OrgGuards::of(
@@ -232,7 +235,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 anyone_allowed: exposure.anyone_allowed,
                 reachable: exposure.reachable,
                 invokers,
-                iam_admins: iam_admins::collect(g, node),
+                iam_admins: iam_admins::collect(g, node, &mut inherited_admins),
                 iam_check_disabled: match w.kind {
                     WorkloadKind::Service => {
                         w.invoker_iam_disabled
@@ -276,7 +279,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
     }
     for (i, e) in g.externals.enumerate() {
         let node = g.external_nodes[i];
-        let (invokers, conflicts) = invokers::collect(g, node, e.kind);
+        let (invokers, conflicts) = invokers::collect(g, node, e.kind, &mut inherited_invokers);
         let exposure = exposure::assess_external(e.kind, &invokers);
         out.insert(
             WorkloadId {
@@ -291,7 +294,7 @@ pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture>
                 anyone_allowed: exposure.anyone_allowed,
                 reachable: exposure.reachable,
                 invokers,
-                iam_admins: iam_admins::collect(g, node),
+                iam_admins: iam_admins::collect(g, node, &mut inherited_admins),
                 iam_check_disabled: None,
                 ingress: e.kind.serves_requests().then_some(IngressValue::Unknown),
                 default_uri_disabled: None,

@@ -442,7 +442,7 @@ fn an_unknown_role_on_the_service_may_be_the_invoker_role() {
         ),
     );
     assert_eq!(p.invokers.len(), 1);
-    assert!(!p.invokers[0].certain());
+    assert!(!p.invokers.iter().next().expect("an invoker").certain());
     assert_eq!(p.public, Verdict::Unknown);
 }
 
@@ -497,8 +497,15 @@ fn folder_and_organization_grants_count_at_their_level() {
         }
         let p = granted(json!({}), change(address, Value::Null, values));
         assert_eq!(p.invokers.len(), 1, "{address}");
-        assert_eq!(p.invokers[0].grants[0].level, level, "{address}");
-        assert!(p.invokers[0].certain(), "{address}");
+        assert_eq!(
+            p.invokers.iter().next().expect("an invoker").grants[0].level,
+            level,
+            "{address}"
+        );
+        assert!(
+            p.invokers.iter().next().expect("an invoker").certain(),
+            "{address}"
+        );
     }
 }
 
@@ -523,7 +530,15 @@ fn every_resource_that_grants_a_principal_is_kept() {
     ]);
     let p = after(&report, API);
     assert_eq!(p.invokers.len(), 1);
-    let addresses: Vec<&str> = p.invokers[0].grants.iter().map(|g| &*g.address).collect();
+    let addresses: Vec<&str> = p
+        .invokers
+        .iter()
+        .next()
+        .expect("an invoker")
+        .grants
+        .iter()
+        .map(|g| &*g.address)
+        .collect();
     assert_eq!(
         addresses,
         [

@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::{Report, SCHEMA, WorkloadEntry};
 use crate::iam::Level;
 use crate::inventory::WorkloadKind;
-use crate::posture::{Invoker, Posture};
+use crate::posture::{Holders, Invoker, Posture};
 use crate::rules::Direction;
 
 #[derive(Serialize)]
@@ -190,9 +190,25 @@ struct GrantSet<'a> {
 struct GrantSets<'a> {
     ids: HashMap<Vec<SetGrant<'a>>, usize>,
     sets: Vec<Vec<SetGrant<'a>>>,
+    /// The set of each shared inherited list already seen, by the list's address: a
+    /// project's list is shared by its thousand workloads, and found without reading it.
+    shared: HashMap<*const Invoker, Option<String>>,
 }
 
 impl<'a> GrantSets<'a> {
+    /// The set of grants `holders` inherit from projects, folders and organizations.
+    fn inherited(&mut self, holders: &'a Holders) -> Option<String> {
+        let Some(list) = holders.shared_inherited() else {
+            return self.intern(inherited_grants(holders));
+        };
+        if let Some(id) = self.shared.get(&list.as_ptr()) {
+            return id.clone();
+        }
+        let id = self.intern(inherited_grants(list.iter()));
+        self.shared.insert(list.as_ptr(), id.clone());
+        id
+    }
+
     fn intern(&mut self, grants: Vec<SetGrant<'a>>) -> Option<String> {
         if grants.is_empty() {
             return None;
@@ -296,24 +312,39 @@ fn service_tri(kind: WorkloadKind, value: Option<bool>) -> Option<&'static str> 
 /// A posture's grants of one kind, split into those on the workload itself and those inherited
 /// from projects, folders and organizations.
 fn split_grants(principals: &[Invoker]) -> (Vec<SetGrant<'_>>, Vec<SetGrant<'_>>) {
-    principals
-        .iter()
-        .flat_map(|i| {
-            i.grants.iter().map(move |g| SetGrant {
-                member: i.principal.display(),
-                role: &g.role,
-                level: Some(g.level),
-                granted_by: &g.address,
-                certain: g.certain,
-                via: &[],
-            })
+    set_grants(principals).partition(|g| g.level == Some(Level::Resource))
+}
+
+/// The grants of `holders` on the workload itself.
+fn own_grants(holders: &Holders) -> Vec<SetGrant<'_>> {
+    set_grants(holders.own())
+        .filter(|g| g.level == Some(Level::Resource))
+        .collect()
+}
+
+/// The grants of `holders` from projects, folders and organizations.
+fn inherited_grants<'a>(holders: impl IntoIterator<Item = &'a Invoker>) -> Vec<SetGrant<'a>> {
+    set_grants(holders)
+        .filter(|g| g.level != Some(Level::Resource))
+        .collect()
+}
+
+fn set_grants<'a>(
+    holders: impl IntoIterator<Item = &'a Invoker>,
+) -> impl Iterator<Item = SetGrant<'a>> {
+    holders.into_iter().flat_map(|i| {
+        i.grants.iter().map(move |g| SetGrant {
+            member: i.principal.display(),
+            role: &g.role,
+            level: Some(g.level),
+            granted_by: &g.address,
+            certain: g.certain,
+            via: &[],
         })
-        .partition(|g| g.level == Some(Level::Resource))
+    })
 }
 
 fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> WirePosture<'a> {
-    let (invokers, inherited) = split_grants(&p.invokers);
-    let (iam_admins, inherited_admins) = split_grants(&p.iam_admins);
     let (iap_accessors, inherited_accessors) = split_grants(&p.iap_accessors);
     let impersonators = p
         .identity
@@ -331,10 +362,10 @@ fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> 
     WirePosture {
         public: p.public.as_str(),
         public_reasons: &p.public_reasons,
-        invokers,
-        inherited_invokers: sets.intern(inherited),
-        iam_admins,
-        inherited_iam_admins: sets.intern(inherited_admins),
+        invokers: own_grants(&p.invokers),
+        inherited_invokers: sets.inherited(&p.invokers),
+        iam_admins: own_grants(&p.iam_admins),
+        inherited_iam_admins: sets.inherited(&p.iam_admins),
         iam_check_disabled: service_tri(kind, p.iam_check_disabled),
         ingress: p.ingress.map(|i| i.as_str()),
         default_uri_disabled: service_tri(kind, p.default_uri_disabled),
