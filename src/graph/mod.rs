@@ -430,4 +430,4 @@ impl<'i> SideGraph<'i> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

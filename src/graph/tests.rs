@@ -6,7 +6,7 @@ use super::{Context, SideGraph};
 
 /// Reads `plan` (a `terraform show -json` document) and calls `f` with its after side's graph:
 /// the graph tests of every linking concern start here.
-pub(super) fn with_after_graph<T>(plan: &Value, f: impl FnOnce(&SideGraph) -> T) -> T {
+pub(crate) fn with_after_graph<T>(plan: &Value, f: impl FnOnce(&SideGraph) -> T) -> T {
     let text = plan.to_string();
     let mut inventory = crate::inventory::Inventory::default();
     let parsed = crate::plan::parse(&text, &crate::inventory::projection, &mut |c| {

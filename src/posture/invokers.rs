@@ -533,7 +533,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::graph::Context;
+    use crate::graph::tests::with_after_graph;
 
     fn change(ty: &str, name: &str, after: Value, after_sensitive: Value) -> Value {
         json!({"address": format!("{ty}.{name}"), "type": ty, "name": name,
@@ -617,45 +617,36 @@ mod tests {
     /// and the workloads of one project hold one inherited list.
     #[test]
     fn shared_inherited_holders_are_those_of_one_fold() {
-        let text = plan().to_string();
-        let mut inventory = crate::inventory::Inventory::default();
-        let parsed = crate::plan::parse(&text, &crate::inventory::projection, &mut |c| {
-            inventory.add_change(&c)
-        })
-        .expect("a plan");
-        inventory.finish(&parsed);
-        let ctx = Context {
-            configuration: &parsed.configuration,
-            variables: &parsed.variables,
-        };
-        let g = SideGraph::build(&inventory.after, &ctx);
-        let mut invokers = Inherited::default();
-        let mut admins = Inherited::default();
-        let mut lists = Vec::new();
-        for (i, w) in g.workloads() {
-            let node = g.workload_nodes[i];
-            let wanted = SideGraph::access_caps(w.kind);
-            let (shared, _) = collect(&g, node, w.kind, &mut invokers);
-            let once = fold(all_sources(&g, node, wanted), wanted, |_| true);
-            assert_eq!(shared.iter().cloned().collect::<Vec<_>>(), once);
-            assert_eq!(shared.len(), once.len());
-            assert_eq!(shared.is_empty(), once.is_empty());
-            let admin = |p: &Principal| {
-                !matches!(p, Principal::Known { member, .. }
-                    if crate::iam::member::is_service_agent(member))
-            };
-            let shared_admins = super::super::iam_admins::collect(&g, node, &mut admins);
-            let once_admins = fold(
-                all_sources(&g, node, Caps::IAM_ADMIN),
-                Caps::IAM_ADMIN,
-                admin,
-            );
-            assert_eq!(
-                shared_admins.iter().cloned().collect::<Vec<_>>(),
-                once_admins
-            );
-            lists.push(shared);
-        }
+        let lists = with_after_graph(&plan(), |g| {
+            let mut invokers = Inherited::default();
+            let mut admins = Inherited::default();
+            let mut lists = Vec::new();
+            for (i, w) in g.workloads() {
+                let node = g.workload_nodes[i];
+                let wanted = SideGraph::access_caps(w.kind);
+                let (shared, _) = collect(g, node, w.kind, &mut invokers);
+                let once = fold(all_sources(g, node, wanted), wanted, |_| true);
+                assert_eq!(shared.iter().cloned().collect::<Vec<_>>(), once);
+                assert_eq!(shared.len(), once.len());
+                assert_eq!(shared.is_empty(), once.is_empty());
+                let admin = |p: &Principal| {
+                    !matches!(p, Principal::Known { member, .. }
+                        if crate::iam::member::is_service_agent(member))
+                };
+                let shared_admins = super::super::iam_admins::collect(g, node, &mut admins);
+                let once_admins = fold(
+                    all_sources(g, node, Caps::IAM_ADMIN),
+                    Caps::IAM_ADMIN,
+                    admin,
+                );
+                assert_eq!(
+                    shared_admins.iter().cloned().collect::<Vec<_>>(),
+                    once_admins
+                );
+                lists.push(shared);
+            }
+            lists
+        });
         let [s0, s1, s2] = &lists[..] else {
             panic!("three services, not {}", lists.len());
         };
