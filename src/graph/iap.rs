@@ -457,30 +457,27 @@ mod tests {
     #[test]
     fn an_unknown_service_name_follows_its_reference_or_may_be_any_service() {
         let service = |name: &str| json!({"name": name, "project": "p", "location": "eu"});
-        let unknown_name = json!({"cloud_run_service_name": true});
         let (got, unresolved) = with_graph(
             &[
                 known("google_cloud_run_v2_service.api", service("api")),
                 known("google_cloud_run_v2_service.web", service("web")),
-                (
+                on_a_target_read_at_apply(
                     "google_iap_web_cloud_run_service_iam_member.referenced",
-                    accessor("cloud_run_service_name", Value::Null),
-                    unknown_name.clone(),
-                    json!({"cloud_run_service_name": {"references": [
+                    "cloud_run_service_name",
+                    &[
                         "google_cloud_run_v2_service.web.name",
-                        "google_cloud_run_v2_service.web"]}}),
+                        "google_cloud_run_v2_service.web",
+                    ],
                 ),
-                (
+                on_a_target_read_at_apply(
                     "google_iap_web_cloud_run_service_iam_member.from_local",
-                    accessor("cloud_run_service_name", Value::Null),
-                    unknown_name.clone(),
-                    json!({"cloud_run_service_name": {"references": ["local.target"]}}),
+                    "cloud_run_service_name",
+                    &["local.target"],
                 ),
-                (
+                on_a_target_read_at_apply(
                     "google_iap_web_cloud_run_service_iam_member.from_variable",
-                    accessor("cloud_run_service_name", Value::Null),
-                    unknown_name,
-                    json!({"cloud_run_service_name": {"references": ["var.target"]}}),
+                    "cloud_run_service_name",
+                    &["var.target"],
                 ),
             ],
             |g| {
@@ -629,6 +626,21 @@ mod tests {
         (address, values, json!({}), json!({}))
     }
 
+    /// An `allUsers` IAP grant at `address` whose `attribute` (the resource it is on) is read at
+    /// apply, the configuration setting it from `references`.
+    fn on_a_target_read_at_apply(
+        address: &'static str,
+        attribute: &str,
+        references: &[&str],
+    ) -> (&'static str, Value, Value, Value) {
+        (
+            address,
+            accessor(attribute, Value::Null),
+            json!({ attribute: true }),
+            json!({ attribute: { "references": references } }),
+        )
+    }
+
     /// The backend service `bs`, whose project comes from a data source read at apply: its
     /// name alone cannot prove which backend a grant means.
     fn backend_in_a_project_read_at_apply() -> (&'static str, Value, Value, Value) {
@@ -729,11 +741,10 @@ mod tests {
                 workload("q", "api"),
             ),
             known("google_cloud_run_v2_job.export", workload("p", "export")),
-            (
+            on_a_target_read_at_apply(
                 "google_iap_web_cloud_run_service_iam_member.later",
-                accessor("cloud_run_service_name", Value::Null),
-                json!({"cloud_run_service_name": true}),
-                json!({"cloud_run_service_name": {"references": ["local.target"]}}),
+                "cloud_run_service_name",
+                &["local.target"],
             ),
         ]);
         let iam = "google_iap_web_cloud_run_service_iam_member.later";
@@ -786,13 +797,13 @@ mod tests {
                 json!({"id": true}),
                 json!({}),
             ),
-            (
+            on_a_target_read_at_apply(
                 "google_iap_web_backend_service_iam_member.bucket",
-                accessor("web_backend_service", Value::Null),
-                json!({"web_backend_service": true}),
-                json!({"web_backend_service": {"references": [
+                "web_backend_service",
+                &[
                     "google_compute_backend_bucket.static.id",
-                    "google_compute_backend_bucket.static"]}}),
+                    "google_compute_backend_bucket.static",
+                ],
             ),
         ]);
         let iam = "google_iap_web_backend_service_iam_member.bucket";
@@ -820,11 +831,10 @@ mod tests {
             known("google_compute_region_backend_service.a", regional),
             known("google_compute_backend_service.a", backend("a")),
             known("google_compute_backend_service.b", backend("b")),
-            (
+            on_a_target_read_at_apply(
                 "google_iap_web_backend_service_iam_member.later",
-                accessor("web_backend_service", Value::Null),
-                json!({"web_backend_service": true}),
-                json!({"web_backend_service": {"references": ["var.target"]}}),
+                "web_backend_service",
+                &["var.target"],
             ),
         ]);
         let iam = "google_iap_web_backend_service_iam_member.later";
