@@ -4,6 +4,7 @@
 
 use super::roles::{PrincipalSetGrants, grants_to_unknown_members, held_roles, settle_roles};
 use super::*;
+use std::hash::Hash;
 
 /// An account whose controllers are looked up: a node of the graph, or (for an implicit
 /// default account whose number is unknown) just the project it belongs to.
@@ -367,14 +368,19 @@ impl<'g, 'i> Identities<'g, 'i> {
             Some(_) => Vec::new(),
             None => self.set_grants.roles_of(g, None, None),
         };
-        let (mut impersonators, mut keys) = (Vec::new(), Vec::new());
+        let (mut impersonators_of, mut keys_of) = (Vec::new(), Vec::new());
         for (a, node) in accounts {
             let target = self.account_target(node, a);
             roles.extend(self.account_roles(&target).iter().cloned());
             let (i, k) = self.chains_of(target);
-            impersonators.extend(i.iter().cloned());
-            keys.extend(k.iter().cloned());
+            impersonators_of.push(i);
+            keys_of.push(k);
         }
+        // All are made uncertain below, so what tells two apart is the rest of each.
+        let mut impersonators = each_once(&impersonators_of, |i| {
+            (&i.principal, &i.role, &i.granted_by, &i.via, i.persists)
+        });
+        let mut keys = each_once(&keys_of, |k| (&k.address, &k.account, &k.via, k.persists));
         for r in &mut roles {
             r.certain = false;
         }
@@ -820,6 +826,23 @@ fn settle_impersonators(impersonators: Vec<Impersonator>) -> Arc<[Impersonator]>
     )
 }
 
+/// Each distinct element of `lists` once, as told apart by `key`, in order of first appearance.
+/// The accounts of a project share most of their controllers and keys (a project-level grant
+/// covers every one of them): each is copied once, not once per account, which was a hundred
+/// thousand copies for a hundred editors of a thousand accounts.
+fn each_once<'a, T: Clone, K: Hash + Eq>(
+    lists: &'a [Arc<[T]>],
+    key: impl Fn(&'a T) -> K,
+) -> Vec<T> {
+    let mut seen = HashSet::default();
+    lists
+        .iter()
+        .flat_map(|list| list.iter())
+        .filter(|e| seen.insert(key(e)))
+        .cloned()
+        .collect()
+}
+
 /// Keys sorted, without repeats, and without the possible one a proven one repeats.
 fn settle_keys(keys: Vec<HeldKey>) -> Arc<[HeldKey]> {
     let proven: HashSet<String> = keys
@@ -889,5 +912,36 @@ fn impersonators_of(
             }
             push(p.clone(), b.role.display());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The elements of many lists, each once as `key` tells them apart, in order of first
+    /// appearance: a repeat in a later list is dropped, an element that differs in the key is
+    /// kept, and one that differs only outside the key is a repeat.
+    #[test]
+    fn each_once_keeps_the_first_of_each_key_across_lists() {
+        let lists: Vec<Arc<[(&str, u8)]>> = vec![
+            Arc::from([("editor", 1), ("owner", 1)]),
+            Arc::from([("owner", 2), ("editor", 1), ("viewer", 1)]),
+            Arc::from([("viewer", 3)]),
+        ];
+        assert_eq!(
+            each_once(&lists, |e| e),
+            [
+                ("editor", 1),
+                ("owner", 1),
+                ("owner", 2),
+                ("viewer", 1),
+                ("viewer", 3)
+            ]
+        );
+        assert_eq!(
+            each_once(&lists, |e| e.0),
+            [("editor", 1), ("owner", 1), ("viewer", 1)]
+        );
     }
 }
