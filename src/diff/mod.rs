@@ -140,15 +140,15 @@ fn observe(pairs: &[Pair], include_unchanged: bool) -> HashMap<GroupKey, Group> 
                 if f.direction == Direction::Unchanged && !include_unchanged {
                     continue;
                 }
-                if f.direction == Direction::Worsened {
-                    downgrade_if_refused(rule, &mut f, p);
-                }
-                // The workload itself (every rule's first evidence) is listed in `workloads`
-                // and the causes in theirs: only the rest can stay in `evidence` (see below),
-                // so only the rest is gathered, not one address per workload reached.
+                // The org policies that refuse the change are its evidence; the workload and
+                // the causes are listed in their own fields.
+                let refusing = if f.direction == Direction::Worsened {
+                    downgrade_if_refused(rule, &mut f, p)
+                } else {
+                    Vec::new()
+                };
                 let causes = f.causes;
-                let rest: Vec<String> = f
-                    .evidence
+                let rest: Vec<String> = refusing
                     .into_iter()
                     .filter(|a| *a != p.id.address && causes.binary_search(a).is_err())
                     .collect();
@@ -232,12 +232,13 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
 }
 
 /// A worsened finding whose change the plan's own org policy refuses at apply cannot happen as
-/// planned: it is kept, at severity `info` so that it never trips the gate, and says why, with
-/// the policy among its evidence (its causes, and so its fingerprint, stay the same). One whose
-/// risk the plan takes away (a default account stripped of Editor) is lowered to `low`.
-fn downgrade_if_refused(rule: &Rule, f: &mut crate::rules::Finding, p: &Pair) {
+/// planned: it is kept, at severity `info` so that it never trips the gate, and says why. One
+/// whose risk the plan takes away (a default account stripped of Editor) is lowered to `low`.
+/// Returns the refusing policies, the finding's evidence (its causes, and so its fingerprint,
+/// stay the same).
+fn downgrade_if_refused(rule: &Rule, f: &mut crate::rules::Finding, p: &Pair) -> Vec<String> {
     let Some(after) = p.after.as_ref() else {
-        return;
+        return Vec::new();
     };
     let Some(refusal) = crate::posture::org_policy::refusal(
         rule.id,
@@ -245,7 +246,7 @@ fn downgrade_if_refused(rule: &Rule, f: &mut crate::rules::Finding, p: &Pair) {
         p.before.as_ref(),
         after,
     ) else {
-        return;
+        return Vec::new();
     };
     if refusal.mitigated {
         // The message says what mitigates it ("mitigated by …").
@@ -258,7 +259,7 @@ fn downgrade_if_refused(rule: &Rule, f: &mut crate::rules::Finding, p: &Pair) {
             f.message, refusal.message
         );
     }
-    f.evidence.extend(refusal.policies);
+    refusal.policies
 }
 
 /// Most severe first, then by direction, rule, causes, workloads, subject and message: a total

@@ -51,16 +51,21 @@ Principals that can also change the workload's IAM policy are reported by
 const NAMED: usize = 3;
 
 fn check(d: &Delta) -> Vec<super::Finding> {
-    let mut causes: BTreeMap<(Direction, Vec<String>), Cause> = BTreeMap::new();
-    per_principal(d, |f| match causes.entry((f.direction, f.causes.clone())) {
-        Entry::Vacant(e) => {
-            e.insert(Cause::new(f));
+    let mut by_cause: BTreeMap<(Direction, Vec<String>), Cause> = BTreeMap::new();
+    per_principal(d, |mut f| {
+        // The causes are the map's key: the first finding of a cause gives them up rather
+        // than having them copied, and gets them back in `Cause::finding`.
+        let key = (f.direction, std::mem::take(&mut f.causes));
+        match by_cause.entry(key) {
+            Entry::Vacant(e) => {
+                e.insert(Cause::new(f));
+            }
+            Entry::Occupied(mut e) => e.get_mut().add(f),
         }
-        Entry::Occupied(mut e) => e.get_mut().add(f),
     });
-    causes
+    by_cause
         .into_iter()
-        .map(|((direction, causes), cause)| cause.finding(d, direction, &causes))
+        .map(|((direction, causes), cause)| cause.finding(d, direction, causes))
         .collect()
 }
 
@@ -68,10 +73,16 @@ fn check(d: &Delta) -> Vec<super::Finding> {
 /// compared: one finding per cause, a binding of a million members included, built from the
 /// principals' names without keeping a million findings.
 struct Cause {
-    /// The finding of the first principal, which stands alone when no other shares its cause.
+    /// The finding of the first principal (without its causes, which key the cause), which
+    /// stands alone when no other shares its cause.
     first: super::Finding,
-    /// How many findings share the cause.
-    findings: usize,
+    /// What the principals have in common, from the second principal on: most causes (a
+    /// grant to one member) have one principal, and need none of it.
+    shared: Option<Shared>,
+}
+
+/// The principals of a cause that has more than one.
+struct Shared {
     /// Every principal's name, the first's included.
     principals: Vec<String>,
     /// The role every principal holds through the cause, if it is one.
@@ -83,36 +94,39 @@ struct Cause {
 impl Cause {
     fn new(first: super::Finding) -> Cause {
         Cause {
-            findings: 1,
-            principals: first.subject.principal.iter().cloned().collect(),
-            role: first.subject.role.clone(),
-            level: first.subject.level,
             first,
+            shared: None,
         }
     }
 
     fn add(&mut self, f: super::Finding) {
-        self.findings += 1;
-        if f.subject.role != self.role {
-            self.role = None;
+        let first = &self.first.subject;
+        let shared = self.shared.get_or_insert_with(|| Shared {
+            principals: first.principal.iter().cloned().collect(),
+            role: first.role.clone(),
+            level: first.level,
+        });
+        if f.subject.role != shared.role {
+            shared.role = None;
         }
-        if f.subject.level != self.level {
-            self.level = None;
+        if f.subject.level != shared.level {
+            shared.level = None;
         }
-        self.principals.extend(f.subject.principal);
+        shared.principals.extend(f.subject.principal);
     }
 
-    fn finding(self, d: &Delta, direction: Direction, causes: &[String]) -> super::Finding {
-        let Cause {
-            first,
-            findings,
+    fn finding(self, d: &Delta, direction: Direction, causes: Vec<String>) -> super::Finding {
+        let Some(Shared {
             mut principals,
             role,
             level,
-        } = self;
-        if findings == 1 {
-            return first;
-        }
+        }) = self.shared
+        else {
+            return super::Finding {
+                causes,
+                ..self.first
+            };
+        };
         principals.sort();
         let named: Vec<String> = principals
             .iter()
@@ -137,7 +151,7 @@ impl Cause {
             }
             Direction::Unchanged => format!("{n} principals can {VERB}{through}: {list}"),
         };
-        super::finding(d, direction, message, causes).about(Subject {
+        super::finding(d, direction, message, &causes).about(Subject {
             role,
             level,
             ..Subject::default()

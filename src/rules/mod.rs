@@ -113,8 +113,6 @@ pub(crate) struct Finding {
     pub causes: Vec<String>,
     /// Who or what the finding is about, where one applies.
     pub subject: Subject,
-    /// Terraform addresses behind the finding (the workload first).
-    pub evidence: Vec<String>,
 }
 
 /// What a finding is about: a principal, a role at a level, a runtime account. Part of the
@@ -285,8 +283,8 @@ pub(crate) fn item_finding(
     owned_finding(d, direction, message, item.evidence).about(item.subject)
 }
 
-/// A finding whose evidence starts with the workload itself. Its causes are the evidence
-/// resources, or the workload when there are none (its own attributes are the cause).
+/// A finding caused by the resources of `evidence`, or by the workload's own attributes when
+/// there are none.
 pub(crate) fn finding(
     d: &Delta,
     direction: Direction,
@@ -296,34 +294,27 @@ pub(crate) fn finding(
     owned_finding(d, direction, message, evidence.to_vec())
 }
 
-/// [`finding`], taking the evidence by value.
+/// [`finding`], taking the evidence by value: it becomes the causes without being copied.
 fn owned_finding(
     d: &Delta,
     direction: Direction,
     message: String,
-    evidence: Vec<String>,
+    mut evidence: Vec<String>,
 ) -> Finding {
-    let mut all = Vec::with_capacity(evidence.len() + 1);
-    all.push(d.workload.address.clone());
-    for e in evidence {
-        if !all.contains(&e) {
-            all.push(e);
-        }
-    }
-    let mut causes: Vec<String> = if all.len() > 1 {
-        all[1..].to_vec()
+    evidence.retain(|e| *e != d.workload.address);
+    evidence.sort();
+    evidence.dedup();
+    let causes = if evidence.is_empty() {
+        vec![d.workload.address.clone()]
     } else {
-        all.clone()
+        evidence
     };
-    causes.sort();
-    causes.dedup();
     Finding {
         direction,
         severity: None,
         message,
         causes,
         subject: Subject::default(),
-        evidence: all,
     }
 }
 
