@@ -430,19 +430,7 @@ impl<'g, 'i> Identities<'g, 'i> {
             .map(|&(a, node)| self.account_target(node, a))
             .filter(|t| !self.chains.contains_key(&Self::chains_key(t)))
             .collect();
-        // Each walk visits its account's own controllers and those of every scope grant
-        // over its project; the own ones are few.
-        let visits: usize = pending
-            .iter()
-            .map(|t| {
-                let scopes = g.project_nodes_for(t.project.as_deref());
-                1 + scopes
-                    .into_iter()
-                    .map(|p| g.scope_grants(p, Caps::CONTROL_ACCOUNT).len())
-                    .sum::<usize>()
-            })
-            .sum();
-        if visits < visits_worth_a_thread {
+        if walk_visits(g, &pending) < visits_worth_a_thread {
             return;
         }
         let (here, there) = pending.split_at(pending.len() / 2);
@@ -884,6 +872,22 @@ fn settle_impersonators(impersonators: Vec<Impersonator>) -> Arc<[Impersonator]>
     )
 }
 
+/// About how many controllers the walks from `accounts` visit: each walk meets its account's
+/// own controllers (counted as one: they are few) and those of every scope grant over its
+/// project.
+fn walk_visits(g: &SideGraph, accounts: &[Target]) -> usize {
+    accounts
+        .iter()
+        .map(|t| {
+            let scopes = g.project_nodes_for(t.project.as_deref());
+            1 + scopes
+                .into_iter()
+                .map(|p| g.scope_grants(p, Caps::CONTROL_ACCOUNT).len())
+                .sum::<usize>()
+        })
+        .sum()
+}
+
 /// Each distinct element of `lists` once, as told apart by `key`, in order of first appearance.
 /// The accounts of a project share most of their controllers and keys (a project-level grant
 /// covers every one of them): each is copied once, not once per account, which was a hundred
@@ -1050,9 +1054,19 @@ mod tests {
                 i.iter()
                     .any(|i| i.principal.display() == "user:minter@acme.example")
             }));
-            // Too few visits for a second thread: nothing is followed ahead.
+            // Each of the four walks meets its account and the three editors' grants.
+            let targets: Vec<Target> = accounts
+                .iter()
+                .map(|&(a, node)| split.account_target(node, a))
+                .collect();
+            assert_eq!(walk_visits(g, &targets), 16);
+            // As many visits as make a second thread worth it: every chain is followed ahead;
+            // one fewer, nothing is.
+            let mut ahead = Identities::new(g, g);
+            ahead.follow_chains_of_many(&accounts, 16);
+            assert_eq!(ahead.chains, in_turn.chains);
             let mut alone = Identities::new(g, g);
-            alone.follow_chains_of_many(&accounts, usize::MAX);
+            alone.follow_chains_of_many(&accounts, 17);
             assert!(alone.chains.is_empty());
         });
     }
