@@ -10,12 +10,15 @@
 //! in `grant_sets` and referenced by id, so the report grows with the plan, not with
 //! workloads × grants.
 
+use std::sync::Arc;
+
 use foldhash::HashMap;
 use serde::Serialize;
 
 use super::{Report, SCHEMA, WorkloadEntry};
 use crate::iam::Level;
 use crate::inventory::WorkloadKind;
+use crate::posture::identity::Impersonator;
 use crate::posture::{Holders, Invoker, Posture};
 use crate::rules::Direction;
 
@@ -193,6 +196,9 @@ struct GrantSets<'a> {
     /// The set of each shared inherited list already seen, by the list's address: a
     /// project's list is shared by its thousand workloads, and found without reading it.
     shared: HashMap<*const Invoker, Option<String>>,
+    /// The set of each list of impersonators already seen, by the list's address: the
+    /// accounts that the same principals control share one list.
+    shared_impersonators: HashMap<*const Impersonator, Option<String>>,
 }
 
 impl<'a> GrantSets<'a> {
@@ -206,6 +212,27 @@ impl<'a> GrantSets<'a> {
         }
         let id = self.intern(inherited_grants(list.iter()));
         self.shared.insert(list.as_ptr(), id.clone());
+        id
+    }
+
+    /// The set of the principals that can use a runtime account.
+    fn impersonators(&mut self, list: &'a Arc<[Impersonator]>) -> Option<String> {
+        if let Some(id) = self.shared_impersonators.get(&list.as_ptr()) {
+            return id.clone();
+        }
+        let grants = list
+            .iter()
+            .map(|i| SetGrant {
+                member: i.principal.display(),
+                role: &i.role,
+                level: None,
+                granted_by: &i.granted_by,
+                certain: i.certain,
+                via: &i.via,
+            })
+            .collect();
+        let id = self.intern(grants);
+        self.shared_impersonators.insert(list.as_ptr(), id.clone());
         id
     }
 
@@ -346,19 +373,7 @@ fn set_grants<'a>(
 
 fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> WirePosture<'a> {
     let (iap_accessors, inherited_accessors) = split_grants(&p.iap_accessors);
-    let impersonators = p
-        .identity
-        .impersonators
-        .iter()
-        .map(|i| SetGrant {
-            member: i.principal.display(),
-            role: &i.role,
-            level: None,
-            granted_by: &i.granted_by,
-            certain: i.certain,
-            via: &i.via,
-        })
-        .collect();
+
     WirePosture {
         public: p.public.as_str(),
         public_reasons: &p.public_reasons,
@@ -415,7 +430,7 @@ fn posture<'a>(kind: WorkloadKind, p: &'a Posture, sets: &mut GrantSets<'a>) -> 
                 .collect(),
             roles_unknown: p.identity.roles_unknown,
             roles_mitigated: p.identity.roles_mitigated.as_deref(),
-            impersonators: sets.intern(impersonators),
+            impersonators: sets.impersonators(&p.identity.impersonators),
             keys: p.identity.keys.iter().map(|k| k.address.as_str()).collect(),
             note: p.identity.note.as_deref(),
         },

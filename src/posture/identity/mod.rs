@@ -126,7 +126,7 @@ impl HeldRole {
 }
 
 /// A principal that can use the runtime account's identity.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Impersonator {
     /// Who can impersonate the account.
     pub principal: Principal,

@@ -156,6 +156,9 @@ pub struct Identities<'g, 'i> {
     keys: HashMap<String, Vec<String>>,
     /// Impersonators and keys by runtime account.
     chains: HashMap<String, Chains>,
+    /// Every list of impersonators settled so far, once: accounts that the same principals
+    /// control share one list, which the rules and the report then compare by address.
+    impersonator_lists: HashSet<Arc<[Impersonator]>>,
 }
 
 impl<'g, 'i> Identities<'g, 'i> {
@@ -206,6 +209,7 @@ impl<'g, 'i> Identities<'g, 'i> {
             unknown_account: HashMap::default(),
             keys: HashMap::default(),
             chains: HashMap::default(),
+            impersonator_lists: HashSet::default(),
         }
     }
 
@@ -284,14 +288,14 @@ impl<'g, 'i> Identities<'g, 'i> {
                     self.any_account(candidates.as_deref(), memo.2.clone());
                 let settled = (
                     settle_roles(posture.roles.iter().cloned().chain(roles).collect()),
-                    settle_impersonators(
+                    self.shared(settle_impersonators(
                         posture
                             .impersonators
                             .iter()
                             .cloned()
                             .chain(impersonators)
                             .collect(),
-                    ),
+                    )),
                     settle_keys(posture.keys.iter().cloned().chain(keys).collect()),
                 );
                 self.unknown_account.insert(memo.clone(), settled);
@@ -325,16 +329,24 @@ impl<'g, 'i> Identities<'g, 'i> {
         format!("{}|{}", target.key(), target.label)
     }
 
+    /// The one list of impersonators equal to `list`.
+    fn shared(&mut self, list: Arc<[Impersonator]>) -> Arc<[Impersonator]> {
+        if let Some(known) = self.impersonator_lists.get(&list) {
+            return Arc::clone(known);
+        }
+        self.impersonator_lists.insert(Arc::clone(&list));
+        list
+    }
+
     /// Who can use an account and its keys: every workload that runs as the same account
     /// (named the same way) has the same chains, so they are followed once.
     fn chains_of(&mut self, target: Target) -> Chains {
         let memo = Self::chains_key(&target);
         if !self.chains.contains_key(&memo) {
             let (impersonators, keys) = self.follow_chains(target);
-            self.chains.insert(
-                memo.clone(),
-                (settle_impersonators(impersonators), settle_keys(keys)),
-            );
+            let impersonators = self.shared(settle_impersonators(impersonators));
+            self.chains
+                .insert(memo.clone(), (impersonators, settle_keys(keys)));
         }
         self.chains[&memo].clone()
     }
@@ -449,7 +461,10 @@ impl<'g, 'i> Identities<'g, 'i> {
                 }
             },
         );
-        self.chains.extend(followed);
+        for (memo, (impersonators, keys)) in followed {
+            let impersonators = self.shared(impersonators);
+            self.chains.insert(memo, (impersonators, keys));
+        }
     }
 
     /// Everyone who can use the runtime account, directly or through other accounts, to a
@@ -1068,6 +1083,44 @@ mod tests {
             let mut alone = Identities::new(g, g);
             alone.follow_chains_of_many(&accounts, 17);
             assert!(alone.chains.is_empty());
+        });
+    }
+
+    /// Accounts that the same principals control share one list of impersonators, which the
+    /// rules and the report compare by address; an account with other controllers has its own.
+    #[test]
+    fn accounts_with_the_same_controllers_share_one_list() {
+        with_after_graph(&four_accounts(), |g| {
+            let mut identities = Identities::new(g, g);
+            let lists: Vec<Arc<[Impersonator]>> = g
+                .account_nodes
+                .enumerate()
+                .map(|(a, &node)| {
+                    let target = identities.account_target(node, a);
+                    identities.chains_of(target).0
+                })
+                .collect();
+            let [a, b, c, d] = &lists[..] else {
+                panic!("four accounts");
+            };
+            // b and d: the three editors; a: two of them (it is the third); c: the three and
+            // the minter.
+            assert!(Arc::ptr_eq(b, d));
+            assert!(!Arc::ptr_eq(a, b) && *a != *b);
+            assert!(!Arc::ptr_eq(c, b) && *c != *b);
+            // Followed on two threads, the lists are shared all the same.
+            let mut split = Identities::new(g, g);
+            let accounts: Vec<(AccountIndex, NodeIndex)> =
+                g.account_nodes.enumerate().map(|(a, &n)| (a, n)).collect();
+            split.follow_chains_of_many(&accounts, 0);
+            let shared: Vec<Arc<[Impersonator]>> = accounts
+                .iter()
+                .map(|&(a, node)| {
+                    let target = split.account_target(node, a);
+                    split.chains_of(target).0
+                })
+                .collect();
+            assert!(Arc::ptr_eq(&shared[1], &shared[3]));
         });
     }
 
