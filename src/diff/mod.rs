@@ -9,7 +9,7 @@ use similar::TextDiff;
 use crate::graph::{Authority, IamIndex, ResolvedGrant, SideGraph};
 use crate::iam::Level;
 use crate::posture::{Posture, WorkloadId};
-use crate::rules::{Delta, Direction, RULES, Rule, Severity, Subject};
+use crate::rules::{Delta, Direction, MemoKey, RULES, Rule, Severity, Subject};
 use sha2::{Digest, Sha256};
 
 /// One cause and its consequences: a rule, a direction, the resources a reviewer would change,
@@ -123,12 +123,41 @@ type GroupKey = (
 /// The observations of one group: its rule, the workloads observed, and the other evidence.
 type Group = (&'static Rule, Vec<Arc<str>>, BTreeSet<String>);
 
+/// The groups observed so far, each with its place in the order first seen, so that a rule's
+/// memo (see `Rule::memo`) can name the groups a workload joins.
+#[derive(Default)]
+struct Groups {
+    places: HashMap<GroupKey, usize>,
+    groups: Vec<Group>,
+}
+
+impl Groups {
+    /// The place of the group with `key`, made empty if new.
+    fn place(&mut self, key: GroupKey, rule: &'static Rule) -> usize {
+        let groups = &mut self.groups;
+        *self.places.entry(key).or_insert_with(|| {
+            groups.push((rule, Vec::new(), BTreeSet::new()));
+            groups.len() - 1
+        })
+    }
+
+    fn into_entries(self) -> impl Iterator<Item = (GroupKey, Group)> {
+        let mut groups: Vec<Option<Group>> = self.groups.into_iter().map(Some).collect();
+        self.places
+            .into_iter()
+            .filter_map(move |(key, place)| groups[place].take().map(|group| (key, group)))
+    }
+}
+
 /// Runs every rule over `pairs` and groups what they observe by cause.
-fn observe(pairs: &[Pair], include_unchanged: bool) -> HashMap<GroupKey, Group> {
-    let mut groups: HashMap<GroupKey, Group> = HashMap::default();
+fn observe(pairs: &[Pair], include_unchanged: bool) -> Groups {
+    let mut groups = Groups::default();
+    // The groups that a rule's findings on a workload joined, by the rule and its memo key: a
+    // later workload with the same key joins them without running the rule.
+    let mut memo: HashMap<(&'static str, MemoKey), Vec<usize>> = HashMap::default();
     for p in pairs {
         // The address every finding of this workload lists, allocated once.
-        let mut address: Option<Arc<str>> = None;
+        let address: Arc<str> = Arc::from(p.id.address.as_str());
         let delta = Delta {
             workload: &p.id,
             before: p.before.as_ref(),
@@ -136,6 +165,17 @@ fn observe(pairs: &[Pair], include_unchanged: bool) -> HashMap<GroupKey, Group> 
             include_unchanged,
         };
         for rule in RULES {
+            let key = rule.memo.and_then(|memo_key| memo_key(&delta));
+            if let Some(places) = key.as_ref().and_then(|k| memo.get(&(rule.id, k.clone()))) {
+                for &place in places {
+                    groups.groups[place].1.push(Arc::clone(&address));
+                }
+                continue;
+            }
+            // Only what depends on nothing but the key can be reused: not a refusal (the
+            // workload's project's policies) nor a cause that is the workload.
+            let mut reusable = key.is_some();
+            let mut joined = Vec::new();
             for mut f in (rule.check)(&delta) {
                 if f.direction == Direction::Unchanged && !include_unchanged {
                     continue;
@@ -145,11 +185,13 @@ fn observe(pairs: &[Pair], include_unchanged: bool) -> HashMap<GroupKey, Group> 
                 let refusing = if f.direction == Direction::Worsened {
                     downgrade_if_refused(rule, &mut f, p)
                 } else {
-                    Vec::new()
+                    None
                 };
+                reusable &= refusing.is_none() && !f.causes.contains(&p.id.address);
                 let causes = f.causes;
                 let rest: Vec<String> = refusing
                     .into_iter()
+                    .flatten()
                     .filter(|a| *a != p.id.address && causes.binary_search(a).is_err())
                     .collect();
                 let key = (
@@ -160,13 +202,14 @@ fn observe(pairs: &[Pair], include_unchanged: bool) -> HashMap<GroupKey, Group> 
                     f.subject,
                     f.message,
                 );
-                let (_, workloads, evidence) = groups
-                    .entry(key)
-                    .or_insert_with(|| (rule, Vec::new(), BTreeSet::new()));
-                workloads.push(Arc::clone(
-                    address.get_or_insert_with(|| Arc::from(p.id.address.as_str())),
-                ));
+                let place = groups.place(key, rule);
+                let (_, workloads, evidence) = &mut groups.groups[place];
+                workloads.push(Arc::clone(&address));
                 evidence.extend(rest);
+                joined.push(place);
+            }
+            if let (true, Some(key)) = (reusable, key) {
+                memo.insert((rule.id, key), joined);
             }
         }
     }
@@ -180,18 +223,29 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
     // the halves' groups are then merged. Workloads and evidence are sorted per finding below,
     // so the merge order does not show in the output.
     let (first, second) = pairs.split_at(pairs.len() / 2);
-    let (mut groups, rest) = crate::parallel::join_if(
+    let (first, second) = crate::parallel::join_if(
         pairs.len() >= crate::parallel::WORKLOADS_WORTH_A_THREAD,
         || observe(first, include_unchanged),
         || observe(second, include_unchanged),
     );
-    for (key, (rule, workloads, evidence)) in rest {
+    findings(merge([first, second]))
+}
+
+/// The groups of several observations, merged by key.
+fn merge(observed: impl IntoIterator<Item = Groups>) -> HashMap<GroupKey, Group> {
+    let mut groups: HashMap<GroupKey, Group> = HashMap::default();
+    for (key, (rule, workloads, evidence)) in observed.into_iter().flat_map(Groups::into_entries) {
         let (_, all_workloads, all_evidence) = groups
             .entry(key)
             .or_insert_with(|| (rule, Vec::new(), BTreeSet::new()));
         all_workloads.extend(workloads);
         all_evidence.extend(evidence);
     }
+    groups
+}
+
+/// One finding per group, sorted.
+fn findings(groups: HashMap<GroupKey, Group>) -> Vec<Finding> {
     let mut findings: Vec<Finding> = groups
         .into_iter()
         .map(
@@ -235,19 +289,19 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
 /// planned: it is kept, at severity `info` so that it never trips the gate, and says why. One
 /// whose risk the plan takes away (a default account stripped of Editor) is lowered to `low`.
 /// Returns the refusing policies, the finding's evidence (its causes, and so its fingerprint,
-/// stay the same).
-fn downgrade_if_refused(rule: &Rule, f: &mut crate::rules::Finding, p: &Pair) -> Vec<String> {
-    let Some(after) = p.after.as_ref() else {
-        return Vec::new();
-    };
-    let Some(refusal) = crate::posture::org_policy::refusal(
+/// stay the same), or `None` when nothing refuses it.
+fn downgrade_if_refused(
+    rule: &Rule,
+    f: &mut crate::rules::Finding,
+    p: &Pair,
+) -> Option<Vec<String>> {
+    let after = p.after.as_ref()?;
+    let refusal = crate::posture::org_policy::refusal(
         rule.id,
         f.subject.principal.as_deref(),
         p.before.as_ref(),
         after,
-    ) else {
-        return Vec::new();
-    };
+    )?;
     if refusal.mitigated {
         // The message says what mitigates it ("mitigated by …").
         f.severity = Some(Severity::Low);
@@ -259,7 +313,7 @@ fn downgrade_if_refused(rule: &Rule, f: &mut crate::rules::Finding, p: &Pair) ->
             f.message, refusal.message
         );
     }
-    refusal.policies
+    Some(refusal.policies)
 }
 
 /// Most severe first, then by direction, rule, causes, workloads, subject and message: a total
@@ -514,3 +568,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod reuse_tests;

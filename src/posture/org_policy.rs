@@ -238,6 +238,11 @@ impl OrgGuards {
         })
     }
 
+    /// Whether a policy here may refuse an IAM grant to some member ([`Self::refusing_member`]).
+    pub(crate) fn may_refuse_members(&self) -> bool {
+        self.members.is_some()
+    }
+
     /// The policy that refuses a grant to `member` (`allUsers`, `allAuthenticatedUsers`).
     pub(crate) fn refusing_member(&self, member: &str) -> Option<&str> {
         if !matches!(member, "allUsers" | "allAuthenticatedUsers") {

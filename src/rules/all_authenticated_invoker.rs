@@ -38,6 +38,7 @@ function only grants on its Cloud Run service count; `roles/cloudfunctions.invok
 function does not let anyone call it (see `public-invoker`).
 "#,
     check,
+    memo: None,
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {

@@ -44,6 +44,7 @@ counts as `off`, and the policy is named as the cause. A policy outside the plan
 New workloads are not judged, only changes of existing ones.
 "#,
     check,
+    memo: None,
 };
 
 fn check(d: &Delta) -> Vec<Finding> {

@@ -39,6 +39,7 @@ Group membership is outside the plan, so `group:` members are reported by `invok
 here.
 "#,
     check,
+    memo: None,
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {

@@ -37,6 +37,7 @@ Grants made outside Terraform are not seen. runguard reports the union of the co
 as the invokers, since the winner depends on apply order.
 "#,
     check,
+    memo: None,
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {

@@ -61,6 +61,7 @@ organization the plan cannot tie to the project, or created in the same plan as 
 "unknown (holds roles/editor unless …)", and its note names the policy.
 "#,
     check,
+    memo: None,
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {

@@ -45,6 +45,7 @@ Grants outside the plan and group membership are not seen. Folder and organizati
 assumed to cover every workload in the plan.
 "#,
     check,
+    memo: None,
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {

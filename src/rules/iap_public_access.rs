@@ -59,6 +59,7 @@ IAP access levels and IAP settings (`google_iap_settings`) are not read, nor is 
 service or backend service outside the plan.
 "#,
     check,
+    memo: None,
 };
 
 fn check(d: &Delta) -> Vec<Finding> {

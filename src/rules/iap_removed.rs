@@ -41,6 +41,7 @@ everyone through; `public` then says so, and `iap-public-access` reports `allUse
 A load balancer outside the plan is invisible.
 "#,
     check,
+    memo: None,
 };
 
 fn check(d: &Delta) -> Vec<Finding> {

@@ -1,4 +1,7 @@
-use super::{Delta, Direction, Finding, Item, Rule, Severity, Subject, item_finding, presence};
+use super::{
+    Delta, Direction, Finding, Item, MemoKey, MemoPart, Rule, Severity, Subject, item_finding,
+    presence,
+};
 use crate::posture::Posture;
 
 pub static RULE: Rule = Rule {
@@ -51,7 +54,38 @@ When the plan does not know the project number, grants to the implicit default a
 email cannot be matched. Chains through accounts whose grants are outside the plan are not seen.
 "#,
     check,
+    memo: Some(memo_key),
 };
+
+/// What decides this rule's findings on a workload, and [`compare_power`] reads no more: each
+/// side's impersonators, a list that the workloads whose accounts the same principals control
+/// share; whether the identity stays the same account and whether it becomes unknown; how the
+/// runtime identity reads, where a chain's label ends with it. Never the workload. `None` when
+/// an org policy may refuse a principal, which the diff checks per workload (`allUsers` can be
+/// granted the power to mint an account's tokens).
+fn memo_key(d: &Delta) -> Option<MemoKey> {
+    if d.after.is_some_and(|a| a.org_policy.may_refuse_members()) {
+        return None;
+    }
+    // Whether unchanged power is wanted is the same for every workload of one diff.
+    let mut key = vec![
+        MemoPart::Flag(Some(same_identity(d))),
+        MemoPart::Flag(Some(becomes_unknown(d))),
+    ];
+    for side in [d.before, d.after] {
+        let Some(p) = side else {
+            key.push(MemoPart::Absent);
+            continue;
+        };
+        let impersonators = &p.identity.impersonators;
+        let chained = impersonators.iter().any(|i| !i.via.is_empty());
+        key.extend([
+            MemoPart::List(impersonators.as_ptr() as usize),
+            MemoPart::Text(chained.then(|| p.identity.display())),
+        ]);
+    }
+    Some(key)
+}
 
 fn check(d: &Delta) -> Vec<Finding> {
     compare_power(
@@ -132,20 +166,7 @@ pub(super) fn compare_power(
 ) -> Vec<Finding> {
     let before = d.before.map(&items).unwrap_or_default();
     let after = d.after.map(&items).unwrap_or_default();
-    let same_identity = match (d.before, d.after) {
-        (Some(b), Some(a)) => {
-            (
-                &b.identity.service_account,
-                &b.identity.planned_account,
-                b.identity.implicit,
-            ) == (
-                &a.identity.service_account,
-                &a.identity.planned_account,
-                a.identity.implicit,
-            )
-        }
-        _ => true,
-    };
+    let same_identity = same_identity(d);
     let (after_in_before, before_in_after) = presence(&before, &after, |(i, _)| &i.key);
     let mut out = Vec::new();
     for ((item, persists), seen) in after.into_iter().zip(after_in_before) {
@@ -160,7 +181,7 @@ pub(super) fn compare_power(
         out.push(item_finding(d, direction, &message, item));
     }
     // An identity that becomes unknown may still be the old one: nobody is known to lose power.
-    let after_unknown = d.after.is_some_and(|a| a.identity.default.is_none());
+    let after_unknown = becomes_unknown(d);
     for ((item, persists), seen) in before.into_iter().zip(before_in_after) {
         if after_unknown || seen || (same_identity && persists) {
             continue;
@@ -168,6 +189,30 @@ pub(super) fn compare_power(
         out.push(item_finding(d, Direction::Improved, &message, item));
     }
     out
+}
+
+/// The workload runs as the same account on both sides (as far as the plan names it), or exists
+/// on one side only.
+fn same_identity(d: &Delta) -> bool {
+    match (d.before, d.after) {
+        (Some(b), Some(a)) => {
+            (
+                &b.identity.service_account,
+                &b.identity.planned_account,
+                b.identity.implicit,
+            ) == (
+                &a.identity.service_account,
+                &a.identity.planned_account,
+                a.identity.implicit,
+            )
+        }
+        _ => true,
+    }
+}
+
+/// The plan cannot tell which account the workload will run as.
+fn becomes_unknown(d: &Delta) -> bool {
+    d.after.is_some_and(|a| a.identity.default.is_none())
 }
 
 #[cfg(test)]
@@ -232,5 +277,104 @@ mod tests {
                     .to_owned()
             )]
         );
+    }
+
+    /// The memo key tells apart what `compare_power` tells apart, and only that: the lists (by
+    /// address), whether the account stays and whether it becomes unknown, a side's absence,
+    /// and how the identity reads only where a chain's label ends with it. An org policy that
+    /// may refuse a member leaves the workload to be checked on its own.
+    #[test]
+    fn the_memo_key_holds_what_decides_the_findings() {
+        use crate::posture::identity::Impersonator;
+        use crate::posture::tests::after;
+        use std::sync::Arc;
+
+        let report = analyze(vec![unchanged(
+            "google_cloud_run_v2_service.api",
+            service(json!({})),
+        )]);
+        let base = after(&report, "google_cloud_run_v2_service.api").clone();
+        let workload = report.workloads[0].id.clone();
+        let key = |before: Option<&Posture>, after: Option<&Posture>| {
+            memo_key(&Delta {
+                workload: &workload,
+                before,
+                after,
+                include_unchanged: false,
+            })
+        };
+        let ops = |via: Vec<String>| Impersonator {
+            principal: crate::graph::Principal::Known {
+                member: Arc::from("user:ops@acme.example"),
+                sensitive: false,
+            },
+            role: "roles/iam.serviceAccountTokenCreator".into(),
+            granted_by: "google_project_iam_member.ops".into(),
+            via,
+            persists: true,
+            certain: true,
+        };
+        let mut direct = base.clone();
+        direct.identity.impersonators = Arc::from(vec![ops(Vec::new())]);
+        let same = key(Some(&direct), Some(&direct));
+        assert!(same.is_some());
+        assert_eq!(key(Some(&direct), Some(&direct.clone())), same);
+
+        // Another list of the same principals is another list: equal keys need one list.
+        let mut copied = direct.clone();
+        copied.identity.impersonators = Arc::from(direct.identity.impersonators.to_vec());
+        assert_ne!(key(Some(&direct), Some(&copied)), same);
+        // The account changes: power that stays is compared account against account.
+        let mut moved = direct.clone();
+        moved.identity.service_account = Some("other@acme-prod.iam.gserviceaccount.com".into());
+        assert_ne!(key(Some(&direct), Some(&moved)), same);
+        // The account becomes unknown: nobody is known to lose power.
+        let mut unknown = direct.clone();
+        unknown.identity.default = None;
+        assert_ne!(key(Some(&direct), Some(&unknown)), same);
+        // One side is missing.
+        assert_ne!(key(None, Some(&direct)), same);
+        assert_ne!(key(None, Some(&direct)), key(Some(&direct), None));
+
+        // How the identity reads is in the key only when a chain's label ends with it.
+        let mut renamed = direct.clone();
+        renamed.identity.service_account = Some("web@acme-prod.iam.gserviceaccount.com".into());
+        let mut renamed_too = direct.clone();
+        renamed_too.identity.service_account = renamed.identity.service_account.clone();
+        renamed_too.identity.impersonators = Arc::clone(&direct.identity.impersonators);
+        assert_eq!(
+            key(Some(&renamed), Some(&renamed_too)),
+            same,
+            "a direct grant reads the same on every account"
+        );
+        let mut chained = direct.clone();
+        chained.identity.impersonators = Arc::from(vec![ops(vec![
+            "ci@acme-prod.iam.gserviceaccount.com".into(),
+        ])]);
+        let mut chained_renamed = chained.clone();
+        chained_renamed.identity.service_account = renamed.identity.service_account.clone();
+        let mut chained_renamed_before = chained.clone();
+        chained_renamed_before.identity.service_account = renamed.identity.service_account.clone();
+        assert_ne!(
+            key(Some(&chained), Some(&chained)),
+            key(Some(&chained_renamed_before), Some(&chained_renamed)),
+        );
+
+        // An org policy that may refuse `allUsers`: no key.
+        let refusing = crate::analyze(
+            &std::fs::read(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("testdata/plans/k01-org-policy-refuses-public.json"),
+            )
+            .expect("the fixture"),
+            &crate::Options::default(),
+        )
+        .expect("a plan");
+        let guards = &after(&refusing, "google_cloud_run_v2_service.api").org_policy;
+        assert!(guards.may_refuse_members());
+        let mut guarded = direct.clone();
+        guarded.org_policy = guards.clone();
+        assert_eq!(key(Some(&direct), Some(&guarded)), None);
+        assert!(key(Some(&guarded), Some(&direct)).is_some());
     }
 }

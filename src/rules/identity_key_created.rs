@@ -37,6 +37,7 @@ the one caller that needs it); enforce `iam.disableServiceAccountKeyCreation`.
 Keys created outside Terraform are not seen. The key's value is never printed.
 "#,
     check,
+    memo: None,
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {

@@ -36,6 +36,7 @@ An ingress that is unknown at plan time is not compared; it shows as `unknown` i
 A new service is not compared either; its exposure is judged by `public-invoker`.
 "#,
     check,
+    memo: None,
 };
 
 fn check(d: &Delta) -> Vec<Finding> {

@@ -45,6 +45,7 @@ Principals that can also change the workload's IAM policy are reported by
 `broad-invoker`, `public-job-or-worker-pool`). Group membership is outside the plan.
 "#,
     check,
+    memo: None,
 };
 
 /// How many principals a finding about several names before `…and N more`.

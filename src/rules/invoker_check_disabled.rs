@@ -41,6 +41,7 @@ or the organization, the change will be refused at apply: the finding is kept at
 trips the gate, and names the policy. An org policy outside the plan is not seen.
 "#,
     check,
+    memo: None,
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {

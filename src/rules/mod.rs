@@ -151,6 +151,26 @@ pub struct Rule {
     /// Markdown documentation: what it detects, why it matters, an example, the fix, limits.
     pub doc: &'static str,
     pub(crate) check: fn(&Delta) -> Vec<Finding>,
+    /// For a rule whose findings on a workload are decided by a small part of its delta, never
+    /// by the workload itself: that part. Two workloads with equal keys get the same findings,
+    /// word for word, so the diff groups the second under the first's without running the
+    /// rule. `None` when the rule has no such part, or when the key is `None` for a delta.
+    pub(crate) memo: Option<fn(&Delta) -> Option<MemoKey>>,
+}
+
+/// What decides a rule's findings on a workload (see [`Rule::memo`]), part by part.
+pub(crate) type MemoKey = Vec<MemoPart>;
+
+/// One part of a [`MemoKey`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum MemoPart {
+    /// A side of the plan without the workload.
+    Absent,
+    /// A list shared between postures (an `Arc`), by its address: while the postures live, the
+    /// same address is the same list.
+    List(usize),
+    Text(Option<String>),
+    Flag(Option<bool>),
 }
 
 /// Every rule, sorted by id.

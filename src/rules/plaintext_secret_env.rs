@@ -63,6 +63,7 @@ one under a credential name whose value happens to read as a setting (`DB_PASSWO
 word (`SECRET_KEY_BASE`) is still a credential.
 "#,
     check,
+    memo: None,
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {

@@ -58,6 +58,7 @@ What a resource-level role reaches inside the resource (objects, versions) is no
 principal sets are matched only in project, folder and organization grants.
 "#,
     check,
+    memo: None,
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {

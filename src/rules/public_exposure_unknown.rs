@@ -69,6 +69,7 @@ Use values that are known at plan time for IAM members (literal strings, variabl
 The rule says only that the answer is open; the report's `unresolved` section says why.
 "#,
     check,
+    memo: None,
 };
 
 /// What leaves the answer open: an unknown principal, a grant that only might apply, and what

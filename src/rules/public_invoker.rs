@@ -87,6 +87,7 @@ A load balancer or domain mapping outside the plan is invisible; with ingress
 (see `public-exposure-unknown`). Invoker grants made outside Terraform are not seen.
 "#,
     check,
+    memo: None,
 };
 
 /// The rule that reports a change of the `public` verdict.

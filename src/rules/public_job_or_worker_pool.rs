@@ -46,6 +46,7 @@ Worker-pool access is judged from the predefined-role table and custom-role perm
 (`run.workerpools.update`).
 "#,
     check,
+    memo: None,
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {

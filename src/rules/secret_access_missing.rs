@@ -58,6 +58,7 @@ through an alias whose definition cannot be read. A revision annotation map that
 because the configuration does not set it on create declares no alias.
 "#,
     check,
+    memo: None,
 };
 
 fn check(d: &Delta) -> Vec<super::Finding> {

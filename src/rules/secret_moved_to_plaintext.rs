@@ -40,6 +40,7 @@ A variable renamed or moved to another container in the same change is not match
 computed at apply counts as plain: it is not read from Secret Manager either.
 "#,
     check,
+    memo: None,
 };
 
 /// The `(container, name)` of every variable of one side read from Secret Manager or not.

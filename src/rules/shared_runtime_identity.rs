@@ -44,6 +44,7 @@ instead. An account whose email is unknown at plan time is matched by the addres
 `google_service_account` that creates it, when the plan ties them.
 "#,
     check,
+    memo: None,
 };
 
 /// The sharers a finding names: a plan can put thousands of workloads on one account, and each
