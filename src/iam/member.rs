@@ -51,7 +51,19 @@ pub fn service_account_member(email: &str) -> String {
     format!("serviceAccount:{}", email.to_lowercase())
 }
 
-/// A Google-managed service agent: `service-NUMBER@gcp-sa-*.iam.gserviceaccount.com`, or the
+/// The projects of the service agents that predate the `gcp-sa-*` naming and that a Cloud Run
+/// plan meets: Cloud Run's own (`serverless-robot-prod`, which a runtime account of another
+/// project must let mint its tokens), Compute Engine's, GKE's and Container Registry's. They
+/// are Google's projects: nobody else can create an account in them.
+const LEGACY_AGENT_PROJECTS: &[&str] = &[
+    "serverless-robot-prod",
+    "compute-system",
+    "container-engine-robot",
+    "containerregistry",
+];
+
+/// A Google-managed service agent: `service-NUMBER@gcp-sa-*.iam.gserviceaccount.com`, one of the
+/// older `service-NUMBER@PROJECT.iam.gserviceaccount.com` of [`LEGACY_AGENT_PROJECTS`], or the
 /// Google APIs service agent `NUMBER@cloudservices.gserviceaccount.com`. Google grants them the
 /// roles their service needs; nobody outside Google acts as them.
 pub fn is_service_agent(member: &str) -> bool {
@@ -62,9 +74,12 @@ pub fn is_service_agent(member: &str) -> bool {
         return false;
     };
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let agent_project =
+        |project: &str| project.starts_with("gcp-sa-") || LEGACY_AGENT_PROJECTS.contains(&project);
     (local.strip_prefix("service-").is_some_and(digits)
-        && domain.starts_with("gcp-sa-")
-        && domain.ends_with(".iam.gserviceaccount.com"))
+        && domain
+            .strip_suffix(".iam.gserviceaccount.com")
+            .is_some_and(agent_project))
         || (digits(local) && domain == "cloudservices.gserviceaccount.com")
 }
 
@@ -123,12 +138,25 @@ mod tests {
         assert!(is_service_agent(
             "serviceAccount:123456789012@cloudservices.gserviceaccount.com"
         ));
+        // Cloud Run's own agent, in a project of Google's from before the `gcp-sa-` names.
+        assert!(is_service_agent(
+            "serviceAccount:service-123456789012@serverless-robot-prod.iam.gserviceaccount.com"
+        ));
+        assert!(is_service_agent(
+            "serviceAccount:service-123456789012@compute-system.iam.gserviceaccount.com"
+        ));
         // Look-alikes that anyone can create are not agents.
         assert!(!is_service_agent(
             "serviceAccount:service-123@acme-prod.iam.gserviceaccount.com"
         ));
         assert!(!is_service_agent(
             "serviceAccount:service-x@gcp-sa-run.iam.gserviceaccount.com"
+        ));
+        assert!(!is_service_agent(
+            "serviceAccount:robot@serverless-robot-prod.iam.gserviceaccount.com"
+        ));
+        assert!(!is_service_agent(
+            "serviceAccount:service-1@serverless-robot-prod-evil.iam.gserviceaccount.com"
         ));
         assert!(!is_service_agent(
             "user:service-1@gcp-sa-run.iam.gserviceaccount.com"

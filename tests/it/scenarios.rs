@@ -153,11 +153,6 @@ const ADVERSARY_GAPS: &[(&str, &str)] = &[
         "iam-admin-granted replaces invoker-added for the same principal; the tester expects both",
     ),
     (
-        "adv40-shared-group-four-fates",
-        "the Cloud Run service agent (service-N@serverless-robot-prod) granted token creator on a \
-         cross-project runtime account is reported as a new impersonator; it is Google-managed",
-    ),
-    (
         "adv44-editor-in-one-account-project",
         "a principal that already could mint the runtime account's tokens (folder grant) is \
          reported again when it also gains roles/editor; the tester expects new principals only",
