@@ -1816,3 +1816,49 @@ fn a_project_grant_held_by_an_account_of_the_chain_counts_from_the_projects_othe
         "{granted:#?}"
     );
 }
+
+/// A runtime account that becomes unknown at plan time may still be the account the workload
+/// ran as, even one in another project than the workload's own, which the plan does not manage:
+/// whoever the plan lets control that account's project may act as the identity. (The
+/// project's accounts alone would miss it, and the gate would pass.)
+#[test]
+fn an_unknown_runtime_account_may_still_be_the_previous_one_in_another_project() {
+    let mut before = service(json!({}));
+    before["template"][0]["service_account"] = "orders@acme-orders.iam.gserviceaccount.com".into();
+    let mut now = before.clone();
+    now["template"][0]
+        .as_object_mut()
+        .expect("a template")
+        .remove("service_account");
+    let mut api = change(API, before, now);
+    api["change"]["after_unknown"]["template"] = json!([{"service_account": true}]);
+    let report = analyze(vec![
+        api,
+        iam_member(
+            "google_project_iam_member.contractor",
+            json!({"project": "acme-orders"}),
+            "roles/editor",
+            "user:contractor@partner.example",
+        ),
+    ]);
+    let possible: Vec<(&str, bool)> = after(&report, API)
+        .identity
+        .impersonators
+        .iter()
+        .map(|i| (i.principal.display(), i.certain))
+        .collect();
+    assert!(
+        possible.contains(&("user:contractor@partner.example", false)),
+        "{possible:?}"
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.rule.id == "identity-impersonation"
+                && f.direction == crate::rules::Direction::Worsened
+                && f.message.contains("user:contractor@partner.example")),
+        "{:#?}",
+        report.findings
+    );
+}

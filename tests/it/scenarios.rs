@@ -147,17 +147,10 @@ fn scenarios_match_their_expectations() {
 /// (`testdata/adversary/README.md`), against their expected verdicts. The cases runguard still
 /// gets wrong are listed with the reason; each must still fail, so that fixing one means taking
 /// it off the list.
-const ADVERSARY_GAPS: &[(&str, &str)] = &[
-    (
-        "adv17-run-admin-granted",
-        "iam-admin-granted replaces invoker-added for the same principal; the tester expects both",
-    ),
-    (
-        "adv44-editor-in-one-account-project",
-        "a principal that already could mint the runtime account's tokens (folder grant) is \
-         reported again when it also gains roles/editor; the tester expects new principals only",
-    ),
-];
+const ADVERSARY_GAPS: &[(&str, &str)] = &[(
+    "adv17-run-admin-granted",
+    "iam-admin-granted replaces invoker-added for the same principal; the tester expects both",
+)];
 
 #[test]
 fn adversary_plans_match_their_expectations() {

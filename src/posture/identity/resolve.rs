@@ -70,7 +70,7 @@ const VISITS_WORTH_A_THREAD: usize = 50_000;
 
 /// A runtime account the plan cannot name, as far as what it may be goes: the chains key of
 /// its workload's project, the candidates its configuration names, and that project.
-type UnknownAccountKey = (String, Option<Vec<Address>>, Option<String>);
+type UnknownAccountKey = (String, Option<Vec<Address>>, Option<String>, Option<String>);
 
 /// Roles, controllers and keys, sorted and without repeats, as workloads share them.
 type Settled = (Arc<[HeldRole]>, Arc<[Impersonator]>, Arc<[HeldKey]>);
@@ -159,6 +159,9 @@ pub struct Identities<'g, 'i> {
     /// Every list of impersonators settled so far, once: accounts that the same principals
     /// control share one list, which the rules and the report then compare by address.
     impersonator_lists: HashSet<Arc<[Impersonator]>>,
+    /// The email of the account each workload runs as on the other side, by the workload's
+    /// address, found when a workload's account is first unknown.
+    other_runtime: Option<HashMap<String, String>>,
 }
 
 impl<'g, 'i> Identities<'g, 'i> {
@@ -210,6 +213,7 @@ impl<'g, 'i> Identities<'g, 'i> {
             keys: HashMap::default(),
             chains: HashMap::default(),
             impersonator_lists: HashSet::default(),
+            other_runtime: None,
         }
     }
 
@@ -282,10 +286,12 @@ impl<'g, 'i> Identities<'g, 'i> {
         // it and its keys are possible, never dropped.
         if let Identity::Unknown { candidates, .. } = identity {
             let project = g.workload_project(index).clone().known();
-            let memo = (chains_key, candidates.clone(), project);
+            // It may still be the account it runs as on the other side, in whatever project.
+            let other = self.other_runtime_email(&w.address.to_string());
+            let memo = (chains_key, candidates.clone(), project, other);
             if !self.unknown_account.contains_key(&memo) {
                 let (roles, impersonators, keys) =
-                    self.any_account(candidates.as_deref(), memo.2.clone());
+                    self.any_account(candidates.as_deref(), memo.2.clone(), memo.3.as_deref());
                 let settled = (
                     settle_roles(posture.roles.iter().cloned().chain(roles).collect()),
                     self.shared(settle_impersonators(
@@ -354,16 +360,19 @@ impl<'g, 'i> Identities<'g, 'i> {
     /// The roles, controllers and keys of the accounts a runtime account the plan cannot name
     /// may be, as uncertain: the `candidates` its configuration names, or (`None`) any account
     /// of the workload's `project` in the graph (every account when the project is unknown),
-    /// or one outside the plan in a principal set it grants to. An account of another project
-    /// is possible too, but listing every account of every project on every such workload
-    /// would bury the report: that is a known limit. Its caller keeps the settled result.
+    /// or one outside the plan in a principal set it grants to; and the account it runs as on
+    /// the `other` side, which it may still be, in any project (one the plan does not manage
+    /// brings its project's controllers, not its roles). Another account of another project is
+    /// possible too, but listing every account of every project on every such workload would
+    /// bury the report: that is a known limit. Its caller keeps the settled result.
     fn any_account(
         &mut self,
         candidates: Option<&[Address]>,
         project: Option<String>,
+        other: Option<&str>,
     ) -> AnyAccount {
         let g = self.g;
-        let accounts: Vec<(AccountIndex, NodeIndex)> = match candidates {
+        let mut accounts: Vec<(AccountIndex, NodeIndex)> = match candidates {
             Some(addresses) => addresses
                 .iter()
                 .filter_map(|address| g.account_node_by_address(address))
@@ -386,8 +395,24 @@ impl<'g, 'i> Identities<'g, 'i> {
             Some(_) => Vec::new(),
             None => self.set_grants.roles_of(g, None, None),
         };
-        self.follow_chains_of_many(&accounts, VISITS_WORTH_A_THREAD);
         let (mut impersonators_of, mut keys_of) = (Vec::new(), Vec::new());
+        // The account of the other side, when it is not among those already: of this side's
+        // graph, or one the plan does not manage, whose controllers are those of its project.
+        if let Some(email) = other {
+            let target = self.email_target(email, service_account_member(email));
+            match (target.account, target.node) {
+                (Some(a), Some(node)) if !accounts.contains(&(a, node)) => {
+                    accounts.push((a, node));
+                }
+                (Some(_), Some(_)) => {}
+                _ => {
+                    let (i, k) = self.chains_of(target);
+                    impersonators_of.push(i);
+                    keys_of.push(k);
+                }
+            }
+        }
+        self.follow_chains_of_many(&accounts, VISITS_WORTH_A_THREAD);
         for (a, node) in accounts {
             let target = self.account_target(node, a);
             roles.extend(self.account_roles(&target).iter().cloned());
@@ -608,27 +633,50 @@ impl<'g, 'i> Identities<'g, 'i> {
         }
     }
 
+    /// The account with `email`: this side's, or one the plan does not manage, named by
+    /// `member`, whose project is the one its email names.
+    fn email_target(&self, email: &str, member: String) -> Target {
+        let g = self.g;
+        match g.account_node_by_email(email) {
+            Some(node) => self.account_target(node, g.account_index(node).expect("an account")),
+            None => Target {
+                node: None,
+                account: None,
+                member: Some(member),
+                project: email
+                    .split_once('@')
+                    .and_then(|(_, d)| d.strip_suffix(".iam.gserviceaccount.com"))
+                    .map(str::to_owned),
+                label: email.to_owned(),
+            },
+        }
+    }
+
+    /// The email of the account that the workload at `address` runs as on the other side.
+    fn other_runtime_email(&mut self, address: &str) -> Option<String> {
+        let other = self.other.g;
+        let by_address = self.other_runtime.get_or_insert_with(|| {
+            other
+                .workloads()
+                .filter_map(|(i, w)| {
+                    let (node, _) = other
+                        .outgoing(other.workload_nodes[i], |e| e == EdgeKind::RunsAs)
+                        .next()?;
+                    let account = &other.accounts[other.account_index(node)?];
+                    Some((w.address.to_string(), account.email.clone()?))
+                })
+                .collect()
+        });
+        by_address.get(address).cloned()
+    }
+
     /// The service account principal `p` of grant `i` is, when it is one.
     fn principal_account(&self, i: IamIndex, p: &Principal) -> Option<Target> {
         let g = self.g;
         match p {
             Principal::Known { member, sensitive } => {
                 let email = member.strip_prefix("serviceAccount:")?;
-                let target = match g.account_node_by_email(email) {
-                    Some(node) => {
-                        Some(self.account_target(node, g.account_index(node).expect("an account")))
-                    }
-                    None => Some(Target {
-                        node: None,
-                        account: None,
-                        member: Some(member.to_string()),
-                        project: email
-                            .split_once('@')
-                            .and_then(|(_, d)| d.strip_suffix(".iam.gserviceaccount.com"))
-                            .map(str::to_owned),
-                        label: email.to_owned(),
-                    }),
-                };
+                let target = Some(self.email_target(email, member.to_string()));
                 // The account is shown as this grant names it: a sensitive member stays hidden.
                 target.map(|t| Target {
                     label: if *sensitive {
