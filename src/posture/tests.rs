@@ -1862,3 +1862,69 @@ fn an_unknown_runtime_account_may_still_be_the_previous_one_in_another_project()
         report.findings
     );
 }
+
+/// The account the workload ran as, when the plan manages it in another project, brings its
+/// roles too (as possible) when the account becomes unknown; a workload that is new, with no
+/// other side, is given no other project's controllers.
+#[test]
+fn an_unknown_runtime_account_brings_the_previous_ones_roles_and_no_other_projects() {
+    let email = "orders@acme-orders.iam.gserviceaccount.com";
+    let account = format!("projects/acme-orders/serviceAccounts/{email}");
+    let mut before = service(json!({}));
+    before["template"][0]["service_account"] = email.into();
+    let mut now = before.clone();
+    now["template"][0]
+        .as_object_mut()
+        .expect("a template")
+        .remove("service_account");
+    let mut api = change(API, before, now.clone());
+    api["change"]["after_unknown"]["template"] = json!([{"service_account": true}]);
+    let orders_account = unchanged(
+        "google_service_account.orders",
+        json!({"account_id": "orders", "project": "acme-orders", "display_name": "orders",
+               "disabled": false, "description": "", "email": email,
+               "member": format!("serviceAccount:{email}"), "name": account,
+               "unique_id": "104857600000000000002", "id": account}),
+    );
+    let storage_admin = unchanged(
+        "google_project_iam_member.orders_storage",
+        json!({"project": "acme-orders", "role": "roles/storage.admin",
+               "member": format!("serviceAccount:{email}"), "condition": [],
+               "etag": "BwYk3xq1Rk0=",
+               "id": format!("acme-orders/roles/storage.admin/serviceAccount:{email}")}),
+    );
+    let report = analyze(vec![api, orders_account.clone(), storage_admin.clone()]);
+    let roles: Vec<(&str, bool)> = after(&report, API)
+        .identity
+        .roles
+        .iter()
+        .map(|r| (r.role.as_str(), r.certain))
+        .collect();
+    assert!(roles.contains(&("roles/storage.admin", false)), "{roles:?}");
+
+    // A new service whose account is unknown: acme-orders' token creator is nobody's concern.
+    let mut new = change(API, Value::Null, now);
+    new["change"]["after_unknown"]["template"] = json!([{"service_account": true}]);
+    let report = analyze(vec![
+        new,
+        orders_account,
+        storage_admin,
+        unchanged(
+            "google_project_iam_member.minter",
+            json!({"project": "acme-orders", "role": "roles/iam.serviceAccountTokenCreator",
+                   "member": "user:minter@acme.example", "condition": [],
+                   "etag": "BwYk3xq1Rk0=",
+                   "id": "acme-orders/roles/iam.serviceAccountTokenCreator/user:minter@acme.example"}),
+        ),
+    ]);
+    let possible: Vec<&str> = after(&report, API)
+        .identity
+        .impersonators
+        .iter()
+        .map(|i| i.principal.display())
+        .collect();
+    assert!(
+        !possible.contains(&"user:minter@acme.example"),
+        "{possible:?}"
+    );
+}
