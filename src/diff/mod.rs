@@ -154,7 +154,7 @@ fn observe(pairs: &[Pair], include_unchanged: bool) -> Groups {
     let mut groups = Groups::default();
     // The groups that a rule's findings on a workload joined, by the rule and its memo key: a
     // later workload with the same key joins them without running the rule.
-    let mut memo: HashMap<(&'static str, MemoKey), Vec<usize>> = HashMap::default();
+    let mut memo: HashMap<&'static str, HashMap<MemoKey, Vec<usize>>> = HashMap::default();
     for p in pairs {
         // The address every finding of this workload lists, allocated once.
         let address: Arc<str> = Arc::from(p.id.address.as_str());
@@ -166,7 +166,10 @@ fn observe(pairs: &[Pair], include_unchanged: bool) -> Groups {
         };
         for rule in RULES {
             let key = rule.memo.and_then(|memo_key| memo_key(&delta));
-            if let Some(places) = key.as_ref().and_then(|k| memo.get(&(rule.id, k.clone()))) {
+            let remembered = key
+                .as_ref()
+                .and_then(|k| memo.get(rule.id).and_then(|keys| keys.get(k)));
+            if let Some(places) = remembered {
                 for &place in places {
                     groups.groups[place].1.push(Arc::clone(&address));
                 }
@@ -209,7 +212,7 @@ fn observe(pairs: &[Pair], include_unchanged: bool) -> Groups {
                 joined.push(place);
             }
             if let (true, Some(key)) = (reusable, key) {
-                memo.insert((rule.id, key), joined);
+                memo.entry(rule.id).or_default().insert(key, joined);
             }
         }
     }
