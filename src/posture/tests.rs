@@ -1817,21 +1817,33 @@ fn a_project_grant_held_by_an_account_of_the_chain_counts_from_the_projects_othe
     );
 }
 
+/// `api` running as `email` before the plan and as an account unknown at plan time after it;
+/// and `api` created by the plan on an account unknown at plan time.
+fn api_whose_account_becomes_unknown(email: &str) -> (Value, Value) {
+    let mut before = service(json!({}));
+    before["template"][0]["service_account"] = email.into();
+    let mut now = before.clone();
+    now["template"][0]
+        .as_object_mut()
+        .expect("a template")
+        .remove("service_account");
+    let unknown_account = |mut c: Value| {
+        c["change"]["after_unknown"]["template"] = json!([{"service_account": true}]);
+        c
+    };
+    (
+        unknown_account(change(API, before, now.clone())),
+        unknown_account(change(API, Value::Null, now)),
+    )
+}
+
 /// A runtime account that becomes unknown at plan time may still be the account the workload
 /// ran as, even one in another project than the workload's own, which the plan does not manage:
 /// whoever the plan lets control that account's project may act as the identity. (The
 /// project's accounts alone would miss it, and the gate would pass.)
 #[test]
 fn an_unknown_runtime_account_may_still_be_the_previous_one_in_another_project() {
-    let mut before = service(json!({}));
-    before["template"][0]["service_account"] = "orders@acme-orders.iam.gserviceaccount.com".into();
-    let mut now = before.clone();
-    now["template"][0]
-        .as_object_mut()
-        .expect("a template")
-        .remove("service_account");
-    let mut api = change(API, before, now);
-    api["change"]["after_unknown"]["template"] = json!([{"service_account": true}]);
+    let (api, _) = api_whose_account_becomes_unknown("orders@acme-orders.iam.gserviceaccount.com");
     let report = analyze(vec![
         api,
         iam_member(
@@ -1870,15 +1882,7 @@ fn an_unknown_runtime_account_may_still_be_the_previous_one_in_another_project()
 fn an_unknown_runtime_account_brings_the_previous_ones_roles_and_no_other_projects() {
     let email = "orders@acme-orders.iam.gserviceaccount.com";
     let account = format!("projects/acme-orders/serviceAccounts/{email}");
-    let mut before = service(json!({}));
-    before["template"][0]["service_account"] = email.into();
-    let mut now = before.clone();
-    now["template"][0]
-        .as_object_mut()
-        .expect("a template")
-        .remove("service_account");
-    let mut api = change(API, before, now.clone());
-    api["change"]["after_unknown"]["template"] = json!([{"service_account": true}]);
+    let (api, new) = api_whose_account_becomes_unknown(email);
     let orders_account = unchanged(
         "google_service_account.orders",
         json!({"account_id": "orders", "project": "acme-orders", "display_name": "orders",
@@ -1903,8 +1907,6 @@ fn an_unknown_runtime_account_brings_the_previous_ones_roles_and_no_other_projec
     assert!(roles.contains(&("roles/storage.admin", false)), "{roles:?}");
 
     // A new service whose account is unknown: acme-orders' token creator is nobody's concern.
-    let mut new = change(API, Value::Null, now);
-    new["change"]["after_unknown"]["template"] = json!([{"service_account": true}]);
     let report = analyze(vec![
         new,
         orders_account,
