@@ -361,10 +361,10 @@ impl<'g, 'i> Identities<'g, 'i> {
     /// may be, as uncertain: the `candidates` its configuration names, or (`None`) any account
     /// of the workload's `project` in the graph (every account when the project is unknown),
     /// or one outside the plan in a principal set it grants to; and the account it runs as on
-    /// the `other` side, which it may still be, in any project (one the plan does not manage
-    /// brings its project's controllers, not its roles). Another account of another project is
-    /// possible too, but listing every account of every project on every such workload would
-    /// bury the report: that is a known limit. Its caller keeps the settled result.
+    /// the `other` side, which it may still be, in any project. Another account of another
+    /// project is possible too, but listing every account of every project on every such
+    /// workload would bury the report: that is a known limit. Its caller keeps the settled
+    /// result.
     fn any_account(
         &mut self,
         candidates: Option<&[Address]>,
@@ -396,15 +396,17 @@ impl<'g, 'i> Identities<'g, 'i> {
             None => self.set_grants.roles_of(g, None, None),
         };
         let (mut impersonators_of, mut keys_of) = (Vec::new(), Vec::new());
-        // The account of the other side, when it is not among those already: of this side's
-        // graph, or one the plan does not manage, whose controllers are those of its project.
+        // The account of the other side: one of this side's graph is walked with the others;
+        // one it does not know (no grant of this side names it, so it holds no role here) is
+        // still reached by its project's controllers.
         if let Some(email) = other {
             let target = self.email_target(email, service_account_member(email));
             match (target.account, target.node) {
-                (Some(a), Some(node)) if !accounts.contains(&(a, node)) => {
-                    accounts.push((a, node));
+                (Some(a), Some(node)) => {
+                    if !accounts.contains(&(a, node)) {
+                        accounts.push((a, node));
+                    }
                 }
-                (Some(_), Some(_)) => {}
                 _ => {
                     let (i, k) = self.chains_of(target);
                     impersonators_of.push(i);
