@@ -621,7 +621,13 @@ fn read_input(source: &str) -> Result<(String, runguard::PlanBytes), String> {
     if path.is_dir() {
         return Err(format!("{source}: is a directory; pass the plan JSON file"));
     }
-    let bytes = runguard::read_plan_file(path).map_err(|e| {
+    // SAFETY: runguard is given a plan that `terraform show -json` wrote before it ran, and
+    // nothing writes to it while runguard reads it. A writer that breaks this is caught once
+    // the plan is parsed (`InputError::ChangedWhileRead`, exit 2); a truncation ends the process
+    // with SIGBUS. Neither exits 0 or 1.
+    #[allow(unsafe_code)]
+    let mapped = unsafe { runguard::map_plan_file(path) };
+    let bytes = mapped.map_err(|e| {
         let why = match e.kind() {
             io::ErrorKind::NotFound => "no such file".to_owned(),
             io::ErrorKind::PermissionDenied => "permission denied".to_owned(),

@@ -38,7 +38,7 @@ pub(crate) mod tfsource;
 pub use diff::{Accepted, Finding, PolicyDiff};
 pub use graph::{Principal, Unresolved};
 pub use iam::Level;
-pub use input::{PlanBytes, read_plan_file};
+pub use input::{PlanBytes, map_plan_file, read_plan_file};
 pub use inventory::controls::{BinaryAuthorization, VpcEgress};
 pub use inventory::{Api, Ingress, Unanalysable, WorkloadKind};
 pub use plan::{Action, InputError};
@@ -72,8 +72,15 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
 /// the document's own size is not held while the workloads are assessed.
 pub fn analyze_owned(bytes: impl Into<PlanBytes>, options: &Options) -> Result<Report, InputError> {
     let bytes = bytes.into();
-    let (plan, inventory) = read_plan(&bytes)?;
+    let read = read_plan(&bytes);
+    // A mapped file's bytes are the file's own: one written to while it was parsed is not the
+    // plan that was read, whatever the parse made of it.
+    let unchanged = bytes.unchanged_since_read();
     drop(bytes);
+    if !unchanged {
+        return Err(InputError::ChangedWhileRead);
+    }
+    let (plan, inventory) = read?;
     Ok(analyze_read(&plan, &inventory, options))
 }
 

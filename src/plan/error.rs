@@ -60,6 +60,9 @@ pub enum InputError {
         /// Where and what.
         detail: String,
     },
+    /// A mapped plan file ([`crate::map_plan_file`]) that was written to or truncated while it
+    /// was parsed.
+    ChangedWhileRead,
 }
 
 const SHOW_HINT: &str = "run `terraform show -json tfplan > plan.json` and pass plan.json";
@@ -117,6 +120,11 @@ impl fmt::Display for InputError {
             InputError::BadPlanStructure { detail } => {
                 write!(f, "the plan is malformed: {detail}")
             }
+            InputError::ChangedWhileRead => write!(
+                f,
+                "the file changed while runguard read it; run runguard again once whatever \
+                 writes it has finished"
+            ),
         }
     }
 }

@@ -419,8 +419,10 @@ fn an_ambiguous_admin_grant_counts_on_every_candidate() {
 }
 
 /// `analyze_owned`, which the binary uses to free a plan's bytes once they are read, reports
-/// exactly what `analyze` does, on every fixture and in every error.
+/// exactly what `analyze` does, on every fixture and in every error, whether the bytes were read
+/// or the file mapped.
 #[test]
+#[allow(unsafe_code)]
 fn analyzing_owned_bytes_reports_the_same() {
     let options = runguard::Options {
         include_unchanged: true,
@@ -435,6 +437,11 @@ fn analyzing_owned_bytes_reports_the_same() {
         let owned =
             runguard::analyze_owned(bytes, &options).map(|r| crate::support::render(&r, true).0);
         assert_eq!(borrowed, owned, "{}", p.display());
+        // SAFETY: nothing writes to the fixtures while the tests run.
+        let mapped = unsafe { runguard::map_plan_file(&p) }.unwrap();
+        let mapped =
+            runguard::analyze_owned(mapped, &options).map(|r| crate::support::render(&r, true).0);
+        assert_eq!(borrowed, mapped, "{}, mapped", p.display());
     }
     for bad in [
         &b""[..],
@@ -446,4 +453,25 @@ fn analyzing_owned_bytes_reports_the_same() {
             runguard::analyze_owned(bad.to_vec(), &options).map(|_| ())
         );
     }
+}
+
+/// A mapped plan that is written to before its analysis ends is refused, not analysed: the
+/// bytes parsed may be neither the old plan nor the new one. Here whitespace is appended, so
+/// that both are valid plans and only the check can tell.
+#[test]
+#[allow(unsafe_code)]
+fn a_mapped_plan_written_to_while_read_is_refused() {
+    use std::io::Write;
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(&std::fs::read("examples/plan.json").unwrap())
+        .unwrap();
+    // SAFETY: the test appends to the file on this thread before the bytes are read; appending
+    // does not change the mapped pages.
+    let mapped = unsafe { runguard::map_plan_file(file.path()) }.unwrap();
+    file.write_all(b"\n").unwrap();
+    let analysed = runguard::analyze_owned(mapped, &runguard::Options::default());
+    assert_eq!(
+        analysed.map(|_| ()),
+        Err(runguard::InputError::ChangedWhileRead)
+    );
 }

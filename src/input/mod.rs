@@ -1,4 +1,4 @@
-//! Reading a plan file. A large plan's read is mostly the kernel copying pages into fresh
+//! Reading a plan file, or mapping it ([`mapped`]). A large plan's read is mostly the kernel copying pages into fresh
 //! memory, one page fault at a time; two threads each read one half of the file into their
 //! half of the buffer, so that work takes two cores instead of one.
 //!
@@ -8,25 +8,47 @@
 //! memory for a second before returning it, longer than a whole analysis: a 125 MB plan held
 //! on the heap stayed in the peak memory of everything that followed.
 
+#[cfg(unix)]
+mod mapped;
+
 use std::fs::File;
 use std::io::Read;
 use std::ops::Deref;
 use std::path::Path;
+
+#[cfg(unix)]
+pub use mapped::map_plan_file;
 
 /// Below this size one read is as fast: the second thread would cost more than it saves.
 /// Elsewhere than on Unix every file is read in one piece (and only the tests use it).
 #[cfg_attr(not(unix), allow(dead_code))]
 const READ_IN_HALVES_FROM: usize = 8 << 20;
 
-/// The bytes of a plan document, owned: on the heap, or for a large file read from disk, in an
-/// anonymous memory mapping that is returned to the system when they are dropped.
+/// The bytes of a plan document, owned: on the heap; for a large file read from disk, in an
+/// anonymous memory mapping that is returned to the system when they are dropped; or the file's
+/// own pages, mapped ([`map_plan_file`]).
 pub struct PlanBytes(Storage);
 
 enum Storage {
     Heap(Vec<u8>),
-    /// Only a plan read in halves is mapped, and that read is Unix's (`FileExt::read_exact_at`).
+    /// Only a plan read in halves is in a mapping of its own, and that read is Unix's
+    /// (`FileExt::read_exact_at`).
     #[cfg(unix)]
-    Mapped(memmap2::MmapMut),
+    Anonymous(memmap2::MmapMut),
+    #[cfg(unix)]
+    File(mapped::MappedFile),
+}
+
+impl PlanBytes {
+    /// Whether the bytes are still what the plan's file holds: a mapped file may have been
+    /// written to since it was mapped, bytes that were read are a copy.
+    pub(crate) fn unchanged_since_read(&self) -> bool {
+        match &self.0 {
+            #[cfg(unix)]
+            Storage::File(file) => file.unchanged(),
+            _ => true,
+        }
+    }
 }
 
 impl Deref for PlanBytes {
@@ -36,7 +58,9 @@ impl Deref for PlanBytes {
         match &self.0 {
             Storage::Heap(bytes) => bytes,
             #[cfg(unix)]
-            Storage::Mapped(map) => map,
+            Storage::Anonymous(map) => map,
+            #[cfg(unix)]
+            Storage::File(file) => file.bytes(),
         }
     }
 }
@@ -55,7 +79,22 @@ impl std::fmt::Debug for PlanBytes {
 
 /// The whole content of the file at `path`, as [`std::fs::read`] gives it.
 pub fn read_plan_file(path: &Path) -> std::io::Result<PlanBytes> {
-    let mut file = File::open(path)?;
+    read_open_file(File::open(path)?, path)
+}
+
+/// Elsewhere than on Unix a plan file is read: [`read_plan_file`].
+///
+/// # Safety
+/// None needed here; on Unix, where the file is mapped, no process may write to or truncate it
+/// while the returned bytes are alive.
+#[cfg(not(unix))]
+#[allow(unsafe_code)]
+pub unsafe fn map_plan_file(path: &Path) -> std::io::Result<PlanBytes> {
+    read_plan_file(path)
+}
+
+/// The whole content of `file`, opened from `path`, read.
+fn read_open_file(mut file: File, path: &Path) -> std::io::Result<PlanBytes> {
     let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
     #[cfg(unix)]
     if len >= READ_IN_HALVES_FROM {
@@ -83,7 +122,7 @@ fn read_in_halves(file: File, len: usize, path: &Path) -> std::io::Result<PlanBy
         Ok(()) => {
             // A byte past the `len` read means the file grew since its size was taken.
             if file.read_at(&mut [0u8], len as u64)? == 0 {
-                Ok(PlanBytes(Storage::Mapped(map)))
+                Ok(PlanBytes(Storage::Anonymous(map)))
             } else {
                 Ok(std::fs::read(path)?.into())
             }
@@ -117,7 +156,7 @@ mod tests {
     }
 
     /// A file of `len` patterned bytes, and its content.
-    fn patterned(len: usize) -> (tempfile::NamedTempFile, Vec<u8>) {
+    pub(super) fn patterned(len: usize) -> (tempfile::NamedTempFile, Vec<u8>) {
         let content: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
         let mut file = tempfile::NamedTempFile::new().expect("a temporary file");
         file.write_all(&content).expect("written");
