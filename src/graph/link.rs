@@ -5,6 +5,7 @@
 //! ([`crate::plan::configuration::Configuration::resolve`]) and the resource it ends at is
 //! matched to a concrete instance, using the `count`/`for_each` key in force.
 
+use crate::plan::address::ModuleStep;
 use crate::plan::configuration::{Origin, ResourceRef};
 use crate::plan::{Address, Configuration, Tri};
 
@@ -23,7 +24,17 @@ pub struct Context<'p> {
 /// reference finds its instances without scanning them all, and without building a key. `I` is
 /// the position of an instance in its table.
 pub struct Candidates<'a, I = usize> {
-    by_resource: HashMap<String, Vec<(&'a Address, I)>>,
+    by_resource: HashMap<String, Instances<'a, I>>,
+}
+
+/// The instances of one configuration resource, in table order; and the same grouped by module
+/// instance path. A reference made inside a module instance fixes every key of its path, so it
+/// finds that path's instances at once: comparing its path with every instance's was quadratic
+/// for a resource that a `for_each` module repeats thousands of times, each instance referring
+/// to its own module's resources.
+struct Instances<'a, I> {
+    all: Vec<(&'a Address, I)>,
+    by_module_path: HashMap<&'a [ModuleStep], Vec<(&'a Address, I)>>,
 }
 
 impl<I> Default for Candidates<'_, I> {
@@ -34,14 +45,22 @@ impl<I> Default for Candidates<'_, I> {
     }
 }
 
-impl<'a, I> Candidates<'a, I> {
+impl<'a, I: Copy> Candidates<'a, I> {
     /// Indexes `(address, position)` pairs; the position is what [`Followed::Instances`] returns.
     /// A reference means the current object of an instance, never a deposed or forgotten one.
     pub fn new(items: impl IntoIterator<Item = (&'a Address, I)>) -> Self {
-        let mut by_resource: HashMap<String, Vec<(&'a Address, I)>> = HashMap::default();
+        let mut by_resource: HashMap<String, Instances<'a, I>> = HashMap::default();
         for (address, i) in items.into_iter().filter(|(a, _)| a.is_current()) {
-            by_resource
+            let instances = by_resource
                 .entry(address.config_resource())
+                .or_insert_with(|| Instances {
+                    all: Vec::new(),
+                    by_module_path: HashMap::default(),
+                });
+            instances.all.push((address, i));
+            instances
+                .by_module_path
+                .entry(&address.modules)
                 .or_default()
                 .push((address, i));
         }
@@ -201,20 +220,28 @@ impl Context<'_> {
 
 /// The positions of the candidates that a configuration reference can mean.
 pub fn match_instances<I: Copy>(r: &ResourceRef, candidates: &Candidates<I>) -> Vec<I> {
-    let Some(same_resource) = candidates.by_resource.get(r.resource) else {
+    let Some(instances) = candidates.by_resource.get(r.resource) else {
         return Vec::new();
     };
     // The same configuration module (module names, not instance keys), and the module
-    // instances the reference fixes.
-    let same_resource: Vec<&(&Address, I)> = same_resource
-        .iter()
-        .filter(|(a, _)| {
-            a.modules.len() == r.modules.len()
-                && a.modules.iter().zip(&r.modules).all(|(have, want)| {
-                    have.name == want.name && (want.key.is_none() || have.key == want.key)
-                })
-        })
-        .collect();
+    // instances the reference fixes: when it fixes them all, exactly its own path.
+    let same_resource: Vec<&(&Address, I)> = if r.modules.iter().all(|m| m.key.is_some()) {
+        instances
+            .by_module_path
+            .get(r.modules.as_slice())
+            .map_or_else(Vec::new, |same_path| same_path.iter().collect())
+    } else {
+        instances
+            .all
+            .iter()
+            .filter(|(a, _)| {
+                a.modules.len() == r.modules.len()
+                    && a.modules.iter().zip(&r.modules).all(|(have, want)| {
+                        have.name == want.name && (want.key.is_none() || have.key == want.key)
+                    })
+            })
+            .collect()
+    };
     if let Some(index) = &r.index {
         return same_resource
             .into_iter()
@@ -269,5 +296,72 @@ mod tests {
             ..r
         };
         assert_eq!(match_instances(&no_ctx, &candidates).len(), 2);
+    }
+
+    /// A reference's instances are those of its configuration resource whose module path has
+    /// its module names, and its keys where it fixes them: found through the module path index
+    /// when it fixes every key, by comparing paths otherwise, with the same answer either way.
+    #[test]
+    fn a_reference_finds_the_instances_of_its_module_path() {
+        let addresses: Vec<Address> = [
+            "t.r",
+            "module.m.t.r",
+            "module.m[\"a\"].t.r",
+            "module.m[\"b\"].t.r",
+            "module.m[0].t.r",
+            "module.m[\"a\"].module.n.t.r",
+            "module.m[\"a\"].module.n[0].t.r",
+            "module.m[\"b\"].module.n[0].t.r",
+            "module.o[\"a\"].t.r",
+        ]
+        .iter()
+        .map(|a| Address::parse(a).unwrap())
+        .collect();
+        let candidates = Candidates::new(addresses.iter().zip(0..));
+        let step = |name: &str, key: Option<InstanceKey>| ModuleStep {
+            name: name.to_owned(),
+            key,
+        };
+        let (a, b) = (
+            || Some(InstanceKey::Str("a".into())),
+            || Some(InstanceKey::Str("b".into())),
+        );
+        let paths = [
+            vec![],
+            vec![step("m", None)],
+            vec![step("m", a())],
+            vec![step("m", b())],
+            vec![step("m", Some(InstanceKey::Int(0)))],
+            vec![step("m", a()), step("n", None)],
+            vec![step("m", a()), step("n", Some(InstanceKey::Int(0)))],
+            vec![step("m", None), step("n", Some(InstanceKey::Int(0)))],
+            vec![step("o", None)],
+            vec![step("p", a())],
+        ];
+        for modules in paths {
+            let expected: Vec<usize> = addresses
+                .iter()
+                .zip(0..)
+                .filter(|(address, _)| {
+                    address.modules.len() == modules.len()
+                        && address.modules.iter().zip(&modules).all(|(have, want)| {
+                            have.name == want.name
+                                && want
+                                    .key
+                                    .as_ref()
+                                    .is_none_or(|k| have.key.as_ref() == Some(k))
+                        })
+                })
+                .map(|(_, i)| i)
+                .collect();
+            let r = ResourceRef {
+                modules: modules.clone(),
+                resource: "t.r",
+                attribute: None,
+                index: None,
+                context_key: None,
+            };
+            assert_eq!(match_instances(&r, &candidates), expected, "{modules:?}");
+        }
     }
 }
