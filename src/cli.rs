@@ -252,14 +252,18 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> Result<u8, Failure> {
     write_outputs(pending, &analysis, &files, &settings).map_err(Failure::Input)?;
     render(args.format, &analysis, &files, &settings, out)?;
     out.flush()?;
-    Ok(match &analysis {
+    let code = match &analysis {
         Analysis::One(report) => u8::from(tripped(report)),
         Analysis::Many(results) => {
             let failed = results.iter().any(|(_, r)| r.is_err());
             let any_tripped = results.iter().any(|(_, r)| r.as_ref().is_ok_and(tripped));
             if failed { 2 } else { u8::from(any_tripped) }
         }
-    })
+    };
+    // The process ends here, and the kernel takes its memory back at once: freeing the reports
+    // piece by piece first took 9 ms for the 500 MB plan's, 4 ms for the IAM-dense plan's.
+    std::mem::forget(analysis);
+    Ok(code)
 }
 
 /// What one run analysed: a single plan, or several in the order given (each may have been

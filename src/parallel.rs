@@ -43,6 +43,16 @@ pub(crate) fn join_if<A: Send, B>(
     }
 }
 
+/// Frees `value` on a thread of its own, so that the caller goes on without waiting for it.
+/// The caller must be done with two cores' work: the thread competes with whatever runs next.
+/// If no thread can be started, `value` is freed here.
+pub(crate) fn drop_in_background<T: Send + 'static>(value: T) {
+    // A spawn that fails drops its closure, and `value` with it, on this thread.
+    let _ = std::thread::Builder::new()
+        .name("runguard-free".into())
+        .spawn(move || drop(value));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +67,20 @@ mod tests {
         let (first, second) = join_if(false, on_thread, on_thread);
         assert_eq!((first, second), (here, here));
         assert_eq!(join_if(false, || 1, || 2), (1, 2));
+    }
+
+    /// The value is freed, and not on the caller's thread.
+    #[test]
+    fn a_value_dropped_in_the_background_is_dropped_on_another_thread() {
+        struct Noted(std::sync::mpsc::Sender<std::thread::ThreadId>);
+        impl Drop for Noted {
+            fn drop(&mut self) {
+                let _ = self.0.send(std::thread::current().id());
+            }
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        drop_in_background(Noted(tx));
+        let freed_on = rx.recv().expect("the value is dropped");
+        assert_ne!(freed_on, std::thread::current().id());
     }
 }
