@@ -13,7 +13,7 @@ use runguard::report::location::{PlanOutput, TfTree};
 use runguard::report::text::TextOptions;
 use runguard::report::{Gate, Report};
 use runguard::rules::{RULES, Severity};
-use runguard::{Options, analyze_owned};
+use runguard::{InputError, Options, analyze_owned};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -564,8 +564,32 @@ fn gate_threshold(flag: Option<FailOn>, config: Option<&Config>) -> Option<Sever
 
 /// Reads and analyses one plan; the error names the source.
 fn load_and_analyze(source: &str, options: &Options) -> Result<Report, String> {
-    let (name, bytes) = read_input(source)?;
-    analyze_owned(bytes, options).map_err(|e| format!("{name}: {e}"))
+    analyze_taken(|take| read_input(source, take), options)
+}
+
+/// Analyses the plan that `take` gives, mapped; if the mapped file was written to while it was
+/// parsed, what was parsed may be neither version, and a copy of the file as it is now is
+/// analysed instead, as reading it would have been.
+fn analyze_taken(
+    mut take: impl FnMut(Take) -> Result<(String, runguard::PlanBytes), String>,
+    options: &Options,
+) -> Result<Report, String> {
+    let (name, bytes) = take(Take::Map)?;
+    match analyze_owned(bytes, options) {
+        Err(InputError::ChangedWhileRead) => {
+            let (name, bytes) = take(Take::Read)?;
+            analyze_owned(bytes, options).map_err(|e| format!("{name}: {e}"))
+        }
+        analysed => analysed.map_err(|e| format!("{name}: {e}")),
+    }
+}
+
+/// How a plan file's bytes are taken: mapped where it can be ([`runguard::map_plan_file`]),
+/// or read.
+#[derive(Clone, Copy)]
+enum Take {
+    Map,
+    Read,
 }
 
 /// Analyses every plan on a pool of one worker per core (at most one per plan). Each worker
@@ -606,7 +630,7 @@ fn analyze_in_parallel(
         .collect()
 }
 
-fn read_input(source: &str) -> Result<(String, runguard::PlanBytes), String> {
+fn read_input(source: &str, take: Take) -> Result<(String, runguard::PlanBytes), String> {
     if source == "-" {
         let stdin = io::stdin();
         if stdin.is_terminal() {
@@ -625,13 +649,16 @@ fn read_input(source: &str) -> Result<(String, runguard::PlanBytes), String> {
     if path.is_dir() {
         return Err(format!("{source}: is a directory; pass the plan JSON file"));
     }
-    // SAFETY: runguard is given a plan that `terraform show -json` wrote before it ran, and
-    // nothing writes to it while runguard reads it. A writer that breaks this is caught once
-    // the plan is parsed (`InputError::ChangedWhileRead`, exit 2); a truncation ends the process
-    // with SIGBUS. Neither exits 0 or 1.
-    #[allow(unsafe_code)]
-    let mapped = unsafe { runguard::map_plan_file(path) };
-    let bytes = mapped.map_err(|e| {
+    let bytes = match take {
+        // SAFETY: runguard is given a plan that `terraform show -json` wrote before it ran,
+        // and nothing writes to it while runguard reads it (README, "Security model"). Most
+        // writers that break this are noticed once the plan is parsed, and the file is then
+        // read instead; a truncation ends the process with SIGBUS, which exits neither 0 nor 1.
+        #[allow(unsafe_code)]
+        Take::Map => unsafe { runguard::map_plan_file(path) },
+        Take::Read => runguard::read_plan_file(path),
+    };
+    let bytes = bytes.map_err(|e| {
         let why = match e.kind() {
             io::ErrorKind::NotFound => "no such file".to_owned(),
             io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
@@ -640,6 +667,63 @@ fn read_input(source: &str) -> Result<(String, runguard::PlanBytes), String> {
         format!("{source}: cannot read: {why}")
     })?;
     Ok((source.to_owned(), bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A mapped plan that is written to before its analysis ends is read again, and the copy
+    /// analysed: the report is the one of the file as it is now, neither a refusal nor what the
+    /// mapping held.
+    #[test]
+    #[allow(unsafe_code)]
+    fn a_mapped_plan_written_to_while_read_is_read_again() {
+        let plan = std::fs::read("examples/plan.json").expect("the bundled example");
+        let file = tempfile::NamedTempFile::new().expect("a temporary file");
+        std::fs::write(file.path(), &plan).expect("written");
+        // Modified long ago, so that it is mapped.
+        let long_ago = std::time::UNIX_EPOCH + std::time::Duration::from_secs(86_400);
+        file.as_file().set_modified(long_ago).expect("times set");
+        // The same plan with every ingress narrowed, written over the mapped file (a longer
+        // file: the mapped pages all stay within it).
+        let changed = String::from_utf8(plan.clone())
+            .expect("UTF-8")
+            .replace("INGRESS_TRAFFIC_ALL", "INGRESS_TRAFFIC_INTERNAL_ONLY");
+        assert!(changed.len() > plan.len());
+        let mut taken = Vec::new();
+        let options = Options::default();
+        let report = analyze_taken(
+            |take| {
+                let path = file.path();
+                let bytes = match take {
+                    // SAFETY: the file is written only below, on this thread, before the
+                    // mapped bytes are parsed.
+                    Take::Map => unsafe { runguard::map_plan_file(path) },
+                    Take::Read => runguard::read_plan_file(path),
+                }
+                .map_err(|e| e.to_string())?;
+                if matches!(take, Take::Map) {
+                    std::fs::write(path, &changed).map_err(|e| e.to_string())?;
+                }
+                taken.push(matches!(take, Take::Map));
+                Ok(("plan.json".to_owned(), bytes))
+            },
+            &options,
+        )
+        .expect("the copy is analysed");
+        assert_eq!(taken, [true, false], "mapped, then read");
+        let json = |plan: &[u8]| {
+            let report = runguard::analyze(plan, &options).expect("analysed");
+            let mut out = Vec::new();
+            runguard::report::json::render(&report, &mut out).expect("rendered");
+            out
+        };
+        let mut got = Vec::new();
+        runguard::report::json::render(&report, &mut got).expect("rendered");
+        assert!(got == json(changed.as_bytes()), "the report is the copy's");
+        assert!(got != json(&plan), "the change shows in the report");
+    }
 }
 
 /// How `runguard rules` prints.

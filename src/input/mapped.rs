@@ -1,4 +1,4 @@
-//! A plan file mapped into memory instead of read: the only `unsafe` code in the crate.
+//! A plan file mapped into memory instead of read: the crate's `unsafe` code.
 //!
 //! Reading a large plan is mostly the kernel faulting in fresh zeroed pages, one at a time, and
 //! copying the file into them; freeing them afterwards is more of the same. A mapping of the
@@ -9,18 +9,25 @@
 //!
 //! The price is a promise the compiler cannot check, which is why [`map_plan_file`] is an
 //! `unsafe fn`: the bytes are the file's own, so a process that writes to the file while it is
-//! parsed changes them under the parser, and one that truncates it takes the pages away. Two
-//! guards keep either from turning into a verdict:
-//! - the file's size and times are taken when it is mapped and again once it is parsed; if they
-//!   differ, the analysis is refused ([`InputError::ChangedWhileRead`](crate::InputError)), not
-//!   reported;
-//! - a page truncated away kills the process with `SIGBUS` when it is touched: an abnormal exit,
-//!   which no gate reads as a pass.
+//! parsed changes them under the parser, and one that truncates it takes the pages away.
+//! Soundness rests on that promise alone. What follows only narrows what a broken promise can
+//! do:
+//! - a file modified in the last [`RECENT`] is read, not mapped: it may still be being written,
+//!   and a second write in the same tick of the file system's clock would leave its
+//!   modification time as it was;
+//! - the file's size and modification time are taken when it is mapped and again once it is
+//!   parsed, and [`analyze_owned`](crate::analyze_owned) refuses a file whose stamp moved
+//!   ([`InputError::ChangedWhileRead`](crate::InputError)) rather than report what it parsed.
+//!   This misses a writer through a shared mapping of its own whose pages were already dirty
+//!   (the kernel stamps only a page's first write);
+//! - a page truncated away, or one that the file system fails to read (a network file system),
+//!   kills the process with `SIGBUS` when it is touched: an abnormal exit, which no gate reads
+//!   as a pass.
 #![allow(unsafe_code)]
 
 use std::fs::File;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use std::time::{Duration, SystemTime};
 
 use super::{PlanBytes, Storage, read_open_file};
 
@@ -36,56 +43,75 @@ impl MappedFile {
         &self.map
     }
 
-    /// Whether the file still has the size and times it had when it was mapped. A write through
-    /// any handle sets the modification and change times; the change time cannot be set back by
-    /// the writer.
+    /// Whether the file still has the size and modification time it had when it was mapped.
+    /// Renaming, linking, unlinking it or changing its mode leave both as they were: its bytes
+    /// are still the ones mapped.
     pub(super) fn unchanged(&self) -> bool {
         self.file
             .metadata()
-            .is_ok_and(|now| Stamp::of(&now) == self.stamp)
+            .is_ok_and(|now| Stamp::of(&now) == Some(self.stamp))
     }
 }
 
 /// What a write or a truncation changes in a file's metadata.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
 struct Stamp {
     len: u64,
-    modified: (i64, i64),
-    changed: (i64, i64),
+    modified: SystemTime,
 }
 
 impl Stamp {
-    fn of(metadata: &std::fs::Metadata) -> Stamp {
-        Stamp {
+    /// `None` where the platform keeps no modification time.
+    fn of(metadata: &std::fs::Metadata) -> Option<Stamp> {
+        Some(Stamp {
             len: metadata.len(),
-            modified: (metadata.mtime(), metadata.mtime_nsec()),
-            changed: (metadata.ctime(), metadata.ctime_nsec()),
-        }
+            modified: metadata.modified().ok()?,
+        })
+    }
+
+    /// Modified within [`RECENT`] of `now`, or stamped in the future.
+    fn is_recent(&self, now: SystemTime) -> bool {
+        now.duration_since(self.modified)
+            .map_or(true, |age| age < RECENT)
     }
 }
 
+/// How long ago a file must have last been modified to be mapped. File systems stamp times from
+/// a clock that moves in ticks: a few milliseconds on Linux before 6.13, two seconds on FAT.
+/// Git treats an entry written in the same second as its index as "racily clean" for the same
+/// reason.
+const RECENT: Duration = Duration::from_secs(2);
+
 /// The content of the plan file at `path`, mapped into memory rather than read: what
 /// [`read_plan_file`](super::read_plan_file) gives, without copying the file. What cannot be
-/// mapped (an empty file, a pipe given as `/dev/fd/N`, a file system that does not map files)
-/// is read instead.
+/// mapped (an empty file, a pipe, a file system that does not map files) is read instead, and so
+/// is a file modified in the last two seconds.
 ///
-/// [`analyze_owned`](crate::analyze_owned) refuses a mapped file that was written to while it
-/// was parsed ([`InputError::ChangedWhileRead`](crate::InputError)); [`analyze`](crate::analyze)
-/// over the bytes cannot tell.
+/// [`analyze_owned`](crate::analyze_owned) refuses a mapped file whose size or modification time
+/// changed while it was parsed ([`InputError::ChangedWhileRead`](crate::InputError)); the caller
+/// may read it ([`read_plan_file`](super::read_plan_file)) and analyse that copy.
+/// [`analyze`](crate::analyze) over the bytes cannot tell.
 ///
 /// # Safety
 /// No process may write to or truncate the file while the returned bytes are alive: they are the
-/// file's own pages. A plan that `terraform show -json` wrote before runguard started keeps
-/// this. A truncation kills the process with `SIGBUS`.
+/// file's own pages, and a `&str` over them is parsed. A plan that `terraform show -json` wrote
+/// before runguard started keeps this. The check above notices most writers after the fact, not
+/// before the parser has read what they wrote; a truncation, or a page the file system cannot
+/// read, kills the process with `SIGBUS`.
 pub unsafe fn map_plan_file(path: &Path) -> std::io::Result<PlanBytes> {
     let file = File::open(path)?;
     let metadata = file.metadata()?;
-    let stamp = Stamp::of(&metadata);
-    if stamp.len == 0 || !metadata.is_file() {
-        return read_open_file(file, path);
-    }
+    let stamp = match Stamp::of(&metadata) {
+        Some(stamp)
+            if metadata.is_file() && stamp.len > 0 && !stamp.is_recent(SystemTime::now()) =>
+        {
+            stamp
+        }
+        _ => return read_open_file(file, path),
+    };
     // SAFETY: the caller promises that nothing writes to or truncates the file while the
-    // mapping lives; `MappedFile::unchanged` catches a writer that breaks the promise.
+    // mapping lives. `MappedFile::unchanged` notices most writers that break the promise, once
+    // the parse is over.
     let mapped = unsafe { memmap2::MmapOptions::new().populate().map(&file) };
     match mapped {
         Ok(map) => Ok(PlanBytes(Storage::File(MappedFile { map, file, stamp }))),
@@ -98,13 +124,26 @@ mod tests {
     use super::*;
     use crate::input::tests::patterned;
     use std::io::Write;
-    use std::os::unix::fs::FileExt;
+    use std::os::unix::fs::{FileExt, PermissionsExt};
+
+    /// A file of `len` patterned bytes last modified a day after the epoch, long ago enough to
+    /// be mapped, and its content.
+    fn settled(len: usize) -> (tempfile::NamedTempFile, Vec<u8>) {
+        let (file, content) = patterned(len);
+        file.as_file().set_modified(long_ago()).expect("times set");
+        (file, content)
+    }
+
+    /// A day after the epoch.
+    fn long_ago() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(86_400)
+    }
 
     /// Mapped, a file comes back byte for byte, whatever its length; an empty one is read.
     #[test]
     fn a_mapped_file_reads_back_whole() {
         for len in [0, 1, 4_095, 4_096, 4_097, 1 << 20] {
-            let (file, content) = patterned(len);
+            let (file, content) = settled(len);
             // SAFETY: nothing else knows of the temporary file.
             let mapped = unsafe { map_plan_file(file.path()) }.expect("readable");
             assert!(*mapped == content[..], "{len} bytes");
@@ -114,6 +153,35 @@ mod tests {
                 "{len} bytes: mapped only when not empty"
             );
         }
+    }
+
+    /// A file modified in the last two seconds, or stamped in the future, is read: it may
+    /// still be being written.
+    #[test]
+    fn a_file_modified_just_now_is_read() {
+        let (file, content) = patterned(4_096);
+        let future = SystemTime::now() + Duration::from_secs(3_600);
+        for modified in [None, Some(future)] {
+            if let Some(time) = modified {
+                file.as_file().set_modified(time).expect("times set");
+            }
+            // SAFETY: nothing else knows of the temporary file.
+            let read = unsafe { map_plan_file(file.path()) }.expect("readable");
+            assert!(*read == content[..]);
+            assert!(matches!(read.0, Storage::Heap(_)), "modified {modified:?}");
+        }
+    }
+
+    #[test]
+    fn recent_means_within_two_seconds_or_in_the_future() {
+        let stamp = Stamp {
+            len: 1,
+            modified: long_ago(),
+        };
+        let after = |millis| long_ago() + Duration::from_millis(millis);
+        assert!(stamp.is_recent(after(1_999)));
+        assert!(!stamp.is_recent(after(2_000)));
+        assert!(stamp.is_recent(long_ago() - Duration::from_millis(1)));
     }
 
     /// A pipe has no size to map: what is written into it is read.
@@ -157,31 +225,42 @@ mod tests {
     }
 
     /// A file written to after it was mapped, in place or at its end, is no longer the file
-    /// that was mapped; one left alone still is.
+    /// that was mapped. One renamed, linked, unlinked or given another mode still is: its bytes
+    /// are the ones mapped.
     #[test]
     fn a_file_written_to_after_mapping_is_noticed() {
-        for change in [Change::InPlace, Change::Appended, Change::None] {
-            let (file, _) = patterned(8_192);
-            // Times from long ago: a write now gives other times even where the clock that
-            // stamps files is coarse.
-            let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(86_400);
-            file.as_file().set_modified(old).expect("times set");
+        for change in [
+            Change::InPlace,
+            Change::Appended,
+            Change::None,
+            Change::Renamed,
+            Change::Linked,
+            Change::Unlinked,
+            Change::Mode,
+        ] {
+            let (file, _) = settled(8_192);
+            let dir = tempfile::tempdir().expect("a temporary directory");
             // SAFETY: the test writes to the file on this one thread, between reads of the
             // mapped bytes, never during one.
             let mapped = unsafe { map_plan_file(file.path()) }.expect("readable");
+            assert!(matches!(mapped.0, Storage::File(_)));
+            let other = dir.path().join("plan.json");
             match change {
                 Change::InPlace => file.as_file().write_at(b"x", 10).map(drop),
                 Change::Appended => file.as_file().write_all_at(b"more", 8_192),
                 Change::None => Ok(()),
+                Change::Renamed => std::fs::rename(file.path(), &other),
+                Change::Linked => std::fs::hard_link(file.path(), &other),
+                Change::Unlinked => std::fs::remove_file(file.path()),
+                Change::Mode => {
+                    std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(0o400))
+                }
             }
-            .expect("written");
-            assert_eq!(
-                mapped.unchanged_since_read(),
-                change == Change::None,
-                "{change:?}"
-            );
-            assert!(PlanBytes::from(Vec::new()).unchanged_since_read());
+            .expect("changed");
+            let written = matches!(change, Change::InPlace | Change::Appended);
+            assert_eq!(mapped.unchanged_since_read(), !written, "{change:?}");
         }
+        assert!(PlanBytes::from(Vec::new()).unchanged_since_read());
     }
 
     #[derive(Debug, PartialEq, Clone, Copy)]
@@ -189,5 +268,9 @@ mod tests {
         InPlace,
         Appended,
         None,
+        Renamed,
+        Linked,
+        Unlinked,
+        Mode,
     }
 }

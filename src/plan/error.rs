@@ -60,8 +60,9 @@ pub enum InputError {
         /// Where and what.
         detail: String,
     },
-    /// A mapped plan file ([`crate::map_plan_file`]) that was written to or truncated while it
-    /// was parsed.
+    /// A mapped plan file ([`crate::map_plan_file`]) whose size or modification time changed
+    /// while it was parsed: what was parsed may be neither version. Read it
+    /// ([`crate::read_plan_file`]) and analyse the copy.
     ChangedWhileRead,
 }
 

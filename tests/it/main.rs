@@ -12,3 +12,4 @@ mod properties;
 mod sarif;
 mod scenarios;
 mod support;
+mod unsafe_sites;

@@ -465,6 +465,9 @@ fn a_mapped_plan_written_to_while_read_is_refused() {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(&std::fs::read("examples/plan.json").unwrap())
         .unwrap();
+    // Modified long ago: a file modified in the last two seconds is read, not mapped.
+    let long_ago = std::time::UNIX_EPOCH + std::time::Duration::from_secs(86_400);
+    file.as_file().set_modified(long_ago).unwrap();
     // SAFETY: the test appends to the file on this thread before the bytes are read; appending
     // does not change the mapped pages.
     let mapped = unsafe { runguard::map_plan_file(file.path()) }.unwrap();
