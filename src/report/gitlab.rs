@@ -65,7 +65,7 @@ pub fn render(plans: &[PlanOutput<'_>], out: &mut dyn Write) -> io::Result<()> {
                 .map(move |f| issue(plan, f))
         })
         .collect();
-    serde_json::to_writer_pretty(&mut *out, &issues).map_err(io::Error::other)?;
+    super::pretty::to_writer(out, &issues)?;
     out.write_all(b"\n")
 }
 

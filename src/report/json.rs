@@ -476,7 +476,7 @@ fn workload<'a>(
 
 /// Writes the report as pretty-printed JSON, followed by a newline.
 pub fn render(r: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &wire(r)).map_err(std::io::Error::other)?;
+    super::pretty::to_writer(out, &wire(r))?;
     out.write_all(b"\n")
 }
 
@@ -515,7 +515,7 @@ pub fn render_set(
             })
             .collect(),
     };
-    serde_json::to_writer_pretty(&mut *out, &set).map_err(std::io::Error::other)?;
+    super::pretty::to_writer(out, &set)?;
     out.write_all(b"\n")
 }
 

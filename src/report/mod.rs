@@ -7,6 +7,7 @@ pub mod json;
 pub mod location;
 pub mod markdown;
 pub(crate) mod mermaid;
+mod pretty;
 pub(crate) mod rows;
 pub mod sarif;
 pub mod text;

@@ -268,7 +268,7 @@ pub fn render(plans: &[PlanOutput<'_>], out: &mut dyn Write) -> io::Result<()> {
             results: results.into_iter().map(|(_, r)| r).collect(),
         }],
     };
-    serde_json::to_writer_pretty(&mut *out, &log).map_err(io::Error::other)?;
+    super::pretty::to_writer(out, &log)?;
     out.write_all(b"\n")
 }
 
