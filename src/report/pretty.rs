@@ -111,12 +111,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// Whatever the nesting (deeper than one break's worth of spaces included), empty arrays
-    /// and objects, strings to escape and numbers: the same bytes as serde_json's.
+    /// Whatever the nesting (lines indented by more than two breaks' worth of spaces included),
+    /// empty arrays and objects, strings to escape and numbers: the same bytes as serde_json's.
     #[test]
     fn prints_what_serde_json_prints() {
         let mut deep = json!("leaf \"quoted\" \u{7}");
-        for level in 0..40 {
+        for level in 0..80 {
             deep = if level % 2 == 0 {
                 json!([deep, 1, [], {}])
             } else {
