@@ -1,6 +1,7 @@
-//! Reading a plan file, or mapping it ([`mapped`]). A large plan's read is mostly the kernel copying pages into fresh
-//! memory, one page fault at a time; two threads each read one half of the file into their
-//! half of the buffer, so that work takes two cores instead of one.
+//! A plan file's bytes: mapped ([`mapped`], what the binary does with a file that was not just
+//! written), or read. A large plan's read is mostly the kernel copying pages into fresh memory,
+//! one page fault at a time; two threads each read one half of the file into their half of the
+//! buffer, so that work takes two cores instead of one.
 //!
 //! A large plan's bytes live in a memory mapping of their own, not on the heap: they are freed
 //! once parsed (see [`crate::analyze_owned`]), and unmapping gives the pages back to the system
