@@ -20,9 +20,11 @@
 //!   ([`InputError::ChangedWhileRead`](crate::InputError)) rather than report what it parsed.
 //!   This misses a writer through a shared mapping of its own whose pages were already dirty
 //!   (the kernel stamps only a page's first write);
-//! - a page truncated away, or one that the file system fails to read (a network file system),
-//!   kills the process with `SIGBUS` when it is touched: an abnormal exit, which no gate reads
-//!   as a pass.
+//! - only a file on a local file system is mapped ([`on_local_file_system`]): a page that a
+//!   network or user-space file system fails to read would kill the process with `SIGBUS`,
+//!   where reading returns an error that names the file;
+//! - a page truncated away kills the process with `SIGBUS` when it is touched: an abnormal
+//!   exit, which no gate reads as a pass.
 #![allow(unsafe_code)]
 
 use std::fs::File;
@@ -82,10 +84,37 @@ impl Stamp {
 /// reason.
 const RECENT: Duration = Duration::from_secs(2);
 
+/// Whether `file` is on a file system that keeps its pages on this machine's disks or memory,
+/// by the kernel's magic number for it (`linux/magic.h`; ZFS's is its own). A network file
+/// system (NFS, SMB, Ceph), a user-space one (FUSE, virtiofs) or 9p may fail to read a page;
+/// mapped, that failure kills the process with `SIGBUS` instead of returning an error, so such
+/// files are read. A file system missing from the list is read too.
+fn on_local_file_system(file: &File) -> bool {
+    rustix::fs::fstatfs(file).is_ok_and(|fs| is_local(u64::from(fs.f_type as u32)))
+}
+
+/// Whether the file system with magic number `magic` is one of the local ones.
+fn is_local(magic: u64) -> bool {
+    const LOCAL: [u64; 11] = [
+        0xEF53,      // ext2, ext3, ext4
+        0x5846_5342, // XFS
+        0x9123_683E, // Btrfs
+        0x0102_1994, // tmpfs
+        0x8584_58F6, // ramfs
+        0x794C_7630, // overlayfs (containers)
+        0x2FC1_2FC1, // ZFS
+        0xF2F5_2010, // F2FS
+        0xCA45_1A4E, // bcachefs
+        0x7371_7368, // squashfs
+        0xE0F5_E1E2, // EROFS
+    ];
+    LOCAL.contains(&magic)
+}
+
 /// The content of the plan file at `path`, mapped into memory rather than read: what
 /// [`read_plan_file`](super::read_plan_file) gives, without copying the file. What cannot be
 /// mapped (an empty file, a pipe, a file system that does not map files) is read instead, and so
-/// is a file modified in the last two seconds.
+/// is a file modified in the last two seconds or one that is not on a local file system.
 ///
 /// [`analyze_owned`](crate::analyze_owned) refuses a mapped file whose size or modification time
 /// changed while it was parsed ([`InputError::ChangedWhileRead`](crate::InputError)); the caller
@@ -96,14 +125,16 @@ const RECENT: Duration = Duration::from_secs(2);
 /// No process may write to or truncate the file while the returned bytes are alive: they are the
 /// file's own pages, and a `&str` over them is parsed. A plan that `terraform show -json` wrote
 /// before runguard started keeps this. The check above notices most writers after the fact, not
-/// before the parser has read what they wrote; a truncation, or a page the file system cannot
-/// read, kills the process with `SIGBUS`.
+/// before the parser has read what they wrote; a truncation kills the process with `SIGBUS`.
 pub unsafe fn map_plan_file(path: &Path) -> std::io::Result<PlanBytes> {
     let file = File::open(path)?;
     let metadata = file.metadata()?;
     let stamp = match Stamp::of(&metadata) {
         Some(stamp)
-            if metadata.is_file() && stamp.len > 0 && !stamp.is_recent(SystemTime::now()) =>
+            if metadata.is_file()
+                && stamp.len > 0
+                && !stamp.is_recent(SystemTime::now())
+                && on_local_file_system(&file) =>
         {
             stamp
         }
@@ -182,6 +213,27 @@ mod tests {
         assert!(stamp.is_recent(after(1_999)));
         assert!(!stamp.is_recent(after(2_000)));
         assert!(stamp.is_recent(long_ago() - Duration::from_millis(1)));
+    }
+
+    /// Local disks and memory are mapped; network, user-space and pseudo file systems are not.
+    #[test]
+    fn only_local_file_systems_are_mapped() {
+        for local in [0xEF53, 0x0102_1994, 0x794C_7630, 0x5846_5342] {
+            assert!(is_local(local), "{local:#x}");
+        }
+        // NFS, SMB2, CIFS, FUSE, 9p, Ceph, sysfs, procfs.
+        for remote in [
+            0x6969,
+            0xFE53_4D42,
+            0xFF53_4D42,
+            0x6573_5546,
+            0x0102_1997,
+            0x00C3_6400,
+            0x6265_6572,
+            0x9FA0,
+        ] {
+            assert!(!is_local(remote), "{remote:#x}");
+        }
     }
 
     /// A pipe has no size to map: what is written into it is read.

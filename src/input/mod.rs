@@ -1,5 +1,5 @@
-//! A plan file's bytes: mapped ([`mapped`], what the binary does with a file that was not just
-//! written), or read. A large plan's read is mostly the kernel copying pages into fresh memory,
+//! A plan file's bytes: mapped (`mapped`, what the binary does on Linux with a file on a local
+//! disk that was not just written), or read. A large plan's read is mostly the kernel copying pages into fresh memory,
 //! one page fault at a time; two threads each read one half of the file into their half of the
 //! buffer, so that work takes two cores instead of one.
 //!
@@ -9,7 +9,7 @@
 //! memory for a second before returning it, longer than a whole analysis: a 125 MB plan held
 //! on the heap stayed in the peak memory of everything that followed.
 
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 mod mapped;
 
 use std::fs::File;
@@ -17,7 +17,7 @@ use std::io::Read;
 use std::ops::Deref;
 use std::path::Path;
 
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 pub use mapped::map_plan_file;
 
 /// Below this size one read is as fast: the second thread would cost more than it saves.
@@ -36,7 +36,7 @@ enum Storage {
     /// (`FileExt::read_exact_at`).
     #[cfg(unix)]
     Anonymous(memmap2::MmapMut),
-    #[cfg(unix)]
+    #[cfg(target_os = "linux")]
     File(mapped::MappedFile),
 }
 
@@ -45,7 +45,7 @@ impl PlanBytes {
     /// written to since it was mapped, bytes that were read are a copy.
     pub(crate) fn unchanged_since_read(&self) -> bool {
         match &self.0 {
-            #[cfg(unix)]
+            #[cfg(target_os = "linux")]
             Storage::File(file) => file.unchanged(),
             _ => true,
         }
@@ -60,7 +60,7 @@ impl Deref for PlanBytes {
             Storage::Heap(bytes) => bytes,
             #[cfg(unix)]
             Storage::Anonymous(map) => map,
-            #[cfg(unix)]
+            #[cfg(target_os = "linux")]
             Storage::File(file) => file.bytes(),
         }
     }
@@ -83,12 +83,13 @@ pub fn read_plan_file(path: &Path) -> std::io::Result<PlanBytes> {
     read_open_file(File::open(path)?, path)
 }
 
-/// Elsewhere than on Unix a plan file is read: [`read_plan_file`].
+/// Elsewhere than on Linux a plan file is read: [`read_plan_file`]. (Only Linux says which file
+/// systems keep their pages on this machine in a way runguard checks.)
 ///
 /// # Safety
-/// None needed here; on Unix, where the file is mapped, no process may write to or truncate it
+/// None needed here; on Linux, where the file is mapped, no process may write to or truncate it
 /// while the returned bytes are alive.
-#[cfg(not(unix))]
+#[cfg(not(target_os = "linux"))]
 #[allow(unsafe_code)]
 pub unsafe fn map_plan_file(path: &Path) -> std::io::Result<PlanBytes> {
     read_plan_file(path)

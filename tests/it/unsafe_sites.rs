@@ -14,7 +14,7 @@ const ALLOWED: [(&str, usize); 5] = [
     ("src/cli.rs", 2),
     // The mapping itself, for the whole module.
     ("src/input/mapped.rs", 1),
-    // The `unsafe fn` that reads instead, elsewhere than on Unix.
+    // The `unsafe fn` that reads instead, elsewhere than on Linux.
     ("src/input/mod.rs", 1),
     // Mapped fixtures analysed as read ones are; a mapped plan written to.
     ("tests/it/scenarios.rs", 2),
