@@ -12,22 +12,28 @@
 //! parsed changes them under the parser, and one that truncates it takes the pages away.
 //! Soundness rests on that promise alone. What follows only narrows what a broken promise can
 //! do:
-//! - a file modified in the last [`RECENT`] is read, not mapped: it may still be being written,
-//!   and a second write in the same tick of the file system's clock would leave its
-//!   modification time as it was;
-//! - the file's size and modification time are taken when it is mapped and again once it is
-//!   parsed, and [`analyze_owned`](crate::analyze_owned) refuses a file whose stamp moved
-//!   ([`InputError::ChangedWhileRead`](crate::InputError)) rather than report what it parsed.
-//!   This misses a writer through a shared mapping of its own whose pages were already dirty
-//!   (the kernel stamps only a page's first write);
+//! - a file changed in the last [`RECENT`] is read, not mapped: it may still be being written,
+//!   and a second write in the same tick of the file system's clock would leave its times as
+//!   they were;
+//! - the file's size and modification and change times are taken when it is mapped and again
+//!   once it is parsed, and [`analyze_owned`](crate::analyze_owned) refuses a file whose stamp
+//!   moved ([`InputError::ChangedWhileRead`](crate::InputError)) rather than report what it
+//!   parsed. A writer that puts the modification time back still moves the change time, which
+//!   no program can set. This misses a writer through a shared mapping of its own whose pages
+//!   were already dirty (the kernel stamps only a page's first write), and, where the clock
+//!   that stamps files ticks coarsely (Linux before 6.13), a writer done within the tick of the
+//!   stamp taken at mapping;
 //! - only a file on a local file system is mapped ([`on_local_file_system`]): a page that a
 //!   network or user-space file system fails to read would kill the process with `SIGBUS`,
-//!   where reading returns an error that names the file;
+//!   where reading returns an error that names the file. This narrows that risk, it does not
+//!   remove it: a local disk's I/O error raises `SIGBUS` too, and overlayfs maps the file of the
+//!   file system beneath it;
 //! - a page truncated away kills the process with `SIGBUS` when it is touched: an abnormal
 //!   exit, which no gate reads as a pass.
 #![allow(unsafe_code)]
 
 use std::fs::File;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -45,9 +51,9 @@ impl MappedFile {
         &self.map
     }
 
-    /// Whether the file still has the size and modification time it had when it was mapped.
-    /// Renaming, linking, unlinking it or changing its mode leave both as they were: its bytes
-    /// are still the ones mapped.
+    /// Whether the file still has the size and times it had when it was mapped. Renaming,
+    /// linking, unlinking it or changing its mode moves its change time too: the bytes are the
+    /// ones mapped, and the caller reads them again for nothing, which is rare and safe.
     pub(super) fn unchanged(&self) -> bool {
         self.file
             .metadata()
@@ -60,25 +66,35 @@ impl MappedFile {
 struct Stamp {
     len: u64,
     modified: SystemTime,
+    /// Set by every write and every change of the other times, and never by a program; never
+    /// earlier than the modification time.
+    changed: SystemTime,
 }
 
 impl Stamp {
-    /// `None` where the platform keeps no modification time.
+    /// `None` where the file system keeps no modification time, or a change time before 1970.
     fn of(metadata: &std::fs::Metadata) -> Option<Stamp> {
+        let since_epoch = Duration::new(
+            u64::try_from(metadata.ctime()).ok()?,
+            u32::try_from(metadata.ctime_nsec()).ok()?,
+        );
         Some(Stamp {
             len: metadata.len(),
             modified: metadata.modified().ok()?,
+            changed: SystemTime::UNIX_EPOCH.checked_add(since_epoch)?,
         })
     }
 
-    /// Modified within [`RECENT`] of `now`, or stamped in the future.
+    /// Changed within [`RECENT`] of `now`, or stamped in the future. The change time, which a
+    /// file being written, or one just copied with its modification time kept (`cp -p`), has
+    /// fresh whatever its modification time says.
     fn is_recent(&self, now: SystemTime) -> bool {
-        now.duration_since(self.modified)
+        now.duration_since(self.changed)
             .map_or(true, |age| age < RECENT)
     }
 }
 
-/// How long ago a file must have last been modified to be mapped. File systems stamp times from
+/// How long ago a file must have last been changed to be mapped. File systems stamp times from
 /// a clock that moves in ticks: a few milliseconds on Linux before 6.13, two seconds on FAT.
 /// Git treats an entry written in the same second as its index as "racily clean" for the same
 /// reason.
@@ -114,7 +130,7 @@ fn is_local(magic: u64) -> bool {
 /// The content of the plan file at `path`, mapped into memory rather than read: what
 /// [`read_plan_file`](super::read_plan_file) gives, without copying the file. What cannot be
 /// mapped (an empty file, a pipe, a file system that does not map files) is read instead, and so
-/// is a file modified in the last two seconds or one that is not on a local file system.
+/// is a file changed in the last two seconds or one that is not on a local file system.
 ///
 /// [`analyze_owned`](crate::analyze_owned) refuses a mapped file whose size or modification time
 /// changed while it was parsed ([`InputError::ChangedWhileRead`](crate::InputError)); the caller
@@ -127,13 +143,22 @@ fn is_local(magic: u64) -> bool {
 /// before runguard started keeps this. The check above notices most writers after the fact, not
 /// before the parser has read what they wrote; a truncation kills the process with `SIGBUS`.
 pub unsafe fn map_plan_file(path: &Path) -> std::io::Result<PlanBytes> {
+    // SAFETY: the caller's promise, passed on.
+    unsafe { map_settled(path, SystemTime::now()) }
+}
+
+/// [`map_plan_file`], judging whether the file changed recently against `now`.
+///
+/// # Safety
+/// As [`map_plan_file`].
+unsafe fn map_settled(path: &Path, now: SystemTime) -> std::io::Result<PlanBytes> {
     let file = File::open(path)?;
     let metadata = file.metadata()?;
     let stamp = match Stamp::of(&metadata) {
         Some(stamp)
             if metadata.is_file()
                 && stamp.len > 0
-                && !stamp.is_recent(SystemTime::now())
+                && !stamp.is_recent(now)
                 && on_local_file_system(&file) =>
         {
             stamp
@@ -155,10 +180,11 @@ mod tests {
     use super::*;
     use crate::input::tests::patterned;
     use std::io::Write;
-    use std::os::unix::fs::{FileExt, PermissionsExt};
+    use std::os::unix::fs::FileExt;
 
-    /// A file of `len` patterned bytes last modified a day after the epoch, long ago enough to
-    /// be mapped, and its content.
+    /// A file of `len` patterned bytes whose modification time is a day after the epoch, so
+    /// that a write moves it even where the clock that stamps files ticks coarsely, and its
+    /// content.
     fn settled(len: usize) -> (tempfile::NamedTempFile, Vec<u8>) {
         let (file, content) = patterned(len);
         file.as_file().set_modified(long_ago()).expect("times set");
@@ -170,36 +196,52 @@ mod tests {
         SystemTime::UNIX_EPOCH + Duration::from_secs(86_400)
     }
 
-    /// Mapped, a file comes back byte for byte, whatever its length; an empty one is read.
+    /// [`map_plan_file`] an hour from now, when the file has long stopped changing.
+    fn map_later(path: &Path) -> std::io::Result<PlanBytes> {
+        // SAFETY: the tests write to their temporary files on the thread that maps them,
+        // between reads of the mapped bytes, never during one.
+        unsafe { map_settled(path, SystemTime::now() + Duration::from_secs(3_600)) }
+    }
+
+    /// Mapped, a file comes back byte for byte, whatever its length; an empty one, or one on a
+    /// file system that is not local (where the tests' temporary directory may be), is read.
     #[test]
     fn a_mapped_file_reads_back_whole() {
         for len in [0, 1, 4_095, 4_096, 4_097, 1 << 20] {
             let (file, content) = settled(len);
-            // SAFETY: nothing else knows of the temporary file.
-            let mapped = unsafe { map_plan_file(file.path()) }.expect("readable");
+            let mapped = map_later(file.path()).expect("readable");
             assert!(*mapped == content[..], "{len} bytes");
-            assert_eq!(
-                matches!(mapped.0, Storage::File(_)),
-                len > 0,
-                "{len} bytes: mapped only when not empty"
-            );
+            let mappable = len > 0 && on_local_file_system(file.as_file());
+            assert_eq!(mapped.is_mapped(), mappable, "{len} bytes");
         }
     }
 
-    /// A file modified in the last two seconds, or stamped in the future, is read: it may
-    /// still be being written.
+    /// A file in memory (tmpfs, which every Linux mounts at `/dev/shm`) is on a local file
+    /// system, and is mapped.
     #[test]
-    fn a_file_modified_just_now_is_read() {
-        let (file, content) = patterned(4_096);
-        let future = SystemTime::now() + Duration::from_secs(3_600);
-        for modified in [None, Some(future)] {
-            if let Some(time) = modified {
-                file.as_file().set_modified(time).expect("times set");
-            }
-            // SAFETY: nothing else knows of the temporary file.
-            let read = unsafe { map_plan_file(file.path()) }.expect("readable");
+    fn a_file_on_tmpfs_is_mapped() {
+        let file = tempfile::NamedTempFile::new_in("/dev/shm").expect("a file in /dev/shm");
+        std::fs::write(file.path(), b"{}").expect("written");
+        assert!(on_local_file_system(file.as_file()));
+        let mapped = map_later(file.path()).expect("readable");
+        assert!(mapped.is_mapped());
+        assert_eq!(&*mapped, b"{}");
+    }
+
+    /// A file changed in the last two seconds, or stamped in the future, is read: it may still
+    /// be being written.
+    #[test]
+    fn a_file_changed_just_now_is_read() {
+        let (file, content) = settled(4_096);
+        let an_hour_ago = SystemTime::now() - Duration::from_secs(3_600);
+        // SAFETY: nothing else knows of the temporary file.
+        let now = unsafe { map_plan_file(file.path()) }.expect("readable");
+        // SAFETY: as above.
+        let before_it_was_made =
+            unsafe { map_settled(file.path(), an_hour_ago) }.expect("readable");
+        for read in [now, before_it_was_made] {
             assert!(*read == content[..]);
-            assert!(matches!(read.0, Storage::Heap(_)), "modified {modified:?}");
+            assert!(!read.is_mapped());
         }
     }
 
@@ -208,6 +250,7 @@ mod tests {
         let stamp = Stamp {
             len: 1,
             modified: long_ago(),
+            changed: long_ago(),
         };
         let after = |millis| long_ago() + Duration::from_millis(millis);
         assert!(stamp.is_recent(after(1_999)));
@@ -257,60 +300,61 @@ mod tests {
                     .expect("written");
             })
         };
-        // SAFETY: the pipe has no pages to map.
-        let read = unsafe { map_plan_file(&fifo) }.expect("readable");
+        let read = map_later(&fifo).expect("readable");
         writer.join().expect("the writer finishes");
         assert_eq!(&*read, br#"{"format_version":"1.2"}"#);
-        assert!(matches!(read.0, Storage::Heap(_)));
+        assert!(!read.is_mapped());
     }
 
-    /// A file that its file system does not map (sysfs, where every file claims a page) is
-    /// read.
+    /// A file on sysfs (not a local file system by its magic number, and one where every file
+    /// claims a page it cannot map) is read, whole.
     #[test]
-    fn a_file_that_cannot_be_mapped_is_read() {
+    fn a_file_on_sysfs_is_read() {
         let path = Path::new("/sys/devices/system/cpu/online");
-        // SAFETY: sysfs files have no pages to map.
-        let read = unsafe { map_plan_file(path) }.expect("readable");
+        let read = map_later(path).expect("readable");
         assert_eq!(*read, std::fs::read(path).expect("readable")[..]);
         assert!(!read.is_empty());
-        assert!(matches!(read.0, Storage::Heap(_)));
+        assert!(!read.is_mapped());
     }
 
-    /// A file written to after it was mapped, in place or at its end, is no longer the file
-    /// that was mapped. One renamed, linked, unlinked or given another mode still is: its bytes
-    /// are the ones mapped.
+    /// A file written to after it was mapped, in place, at its end, or in place with its
+    /// modification time put back, is no longer the file that was mapped; one left alone still
+    /// is.
     #[test]
     fn a_file_written_to_after_mapping_is_noticed() {
         for change in [
             Change::InPlace,
             Change::Appended,
+            Change::TimeRestored,
             Change::None,
-            Change::Renamed,
-            Change::Linked,
-            Change::Unlinked,
-            Change::Mode,
         ] {
             let (file, _) = settled(8_192);
-            let dir = tempfile::tempdir().expect("a temporary directory");
-            // SAFETY: the test writes to the file on this one thread, between reads of the
-            // mapped bytes, never during one.
-            let mapped = unsafe { map_plan_file(file.path()) }.expect("readable");
-            assert!(matches!(mapped.0, Storage::File(_)));
-            let other = dir.path().join("plan.json");
+            let mapped = map_later(file.path()).expect("readable");
+            if !mapped.is_mapped() {
+                // The temporary directory is not on a local file system: nothing is mapped,
+                // and a copy is never changed.
+                assert!(mapped.unchanged_since_read());
+                continue;
+            }
+            let f = file.as_file();
             match change {
-                Change::InPlace => file.as_file().write_at(b"x", 10).map(drop),
-                Change::Appended => file.as_file().write_all_at(b"more", 8_192),
-                Change::None => Ok(()),
-                Change::Renamed => std::fs::rename(file.path(), &other),
-                Change::Linked => std::fs::hard_link(file.path(), &other),
-                Change::Unlinked => std::fs::remove_file(file.path()),
-                Change::Mode => {
-                    std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(0o400))
+                Change::InPlace => f.write_at(b"x", 10).map(drop),
+                Change::Appended => f.write_all_at(b"more", 8_192),
+                Change::TimeRestored => {
+                    // Past the tick of the clock that stamps files (a few milliseconds), so
+                    // that the change time moves from the one the mapping took.
+                    std::thread::sleep(Duration::from_millis(30));
+                    f.write_at(b"x", 10)
+                        .and_then(|_| f.set_modified(long_ago()))
                 }
+                Change::None => Ok(()),
             }
             .expect("changed");
-            let written = matches!(change, Change::InPlace | Change::Appended);
-            assert_eq!(mapped.unchanged_since_read(), !written, "{change:?}");
+            assert_eq!(
+                mapped.unchanged_since_read(),
+                change == Change::None,
+                "{change:?}"
+            );
         }
         assert!(PlanBytes::from(Vec::new()).unchanged_since_read());
     }
@@ -319,10 +363,7 @@ mod tests {
     enum Change {
         InPlace,
         Appended,
+        TimeRestored,
         None,
-        Renamed,
-        Linked,
-        Unlinked,
-        Mode,
     }
 }

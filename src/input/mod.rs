@@ -1,13 +1,14 @@
 //! A plan file's bytes: mapped (`mapped`, what the binary does on Linux with a file on a local
-//! disk that was not just written), or read. A large plan's read is mostly the kernel copying pages into fresh memory,
-//! one page fault at a time; two threads each read one half of the file into their half of the
-//! buffer, so that work takes two cores instead of one.
+//! file system that has not changed in the last two seconds), or read. A large plan's read is
+//! mostly the kernel copying pages into fresh memory, one page fault at a time; two threads each
+//! read one half of the file into their half of the buffer, so that work takes two cores
+//! instead of one.
 //!
-//! A large plan's bytes live in a memory mapping of their own, not on the heap: they are freed
-//! once parsed (see [`crate::analyze_owned`]), and unmapping gives the pages back to the system
-//! at once, whatever the allocator does with freed memory. The binary's allocator keeps freed
-//! memory for a second before returning it, longer than a whole analysis: a 125 MB plan held
-//! on the heap stayed in the peak memory of everything that followed.
+//! A large plan that is read lives in a memory mapping of its own, not on the heap: its bytes
+//! are freed once parsed (see [`crate::analyze_owned`]), and unmapping gives the pages back to
+//! the system at once, whatever the allocator does with freed memory. The binary's allocator
+//! keeps freed memory for a second before returning it, longer than a whole analysis: a 125 MB
+//! plan held on the heap stayed in the peak memory of everything that followed.
 
 #[cfg(target_os = "linux")]
 mod mapped;
@@ -41,6 +42,17 @@ enum Storage {
 }
 
 impl PlanBytes {
+    /// Whether these bytes are the plan file's own pages ([`map_plan_file`] mapped it), rather
+    /// than a copy read from it: then [`crate::analyze_owned`] checks that the file did not
+    /// change while it was parsed ([`crate::InputError::ChangedWhileRead`]).
+    pub fn is_mapped(&self) -> bool {
+        match &self.0 {
+            #[cfg(target_os = "linux")]
+            Storage::File(_) => true,
+            _ => false,
+        }
+    }
+
     /// Whether the bytes are still what the plan's file holds: a mapped file may have been
     /// written to since it was mapped, bytes that were read are a copy.
     pub(crate) fn unchanged_since_read(&self) -> bool {
