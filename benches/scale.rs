@@ -316,7 +316,13 @@ const MANY_MB: usize = 1;
 /// three times, with `--format json` to a null sink, and the medians compared.
 fn many_plans() {
     let bin = env!("CARGO_BIN_EXE_runguard");
-    let plans: Vec<PathBuf> = (0..MANY as u64).map(|i| many_plan(SEED + 1 + i)).collect();
+    let mut generated = false;
+    let plans: Vec<PathBuf> = (0..MANY as u64)
+        .map(|i| many_plan(SEED + 1 + i, &mut generated))
+        .collect();
+    if generated {
+        settle();
+    }
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let run = |args: &[PathBuf]| {
         let status = Command::new(bin)
@@ -351,7 +357,8 @@ fn many_plans() {
 }
 
 /// Generates (or reuses) one default-shape plan of [`MANY_MB`] MB with its own seed.
-fn many_plan(seed: u64) -> PathBuf {
+/// Sets `generated` when the plan had to be written.
+fn many_plan(seed: u64, generated: &mut bool) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-plans/many");
     std::fs::create_dir_all(&dir).expect("create target/bench-plans/many");
     let path = dir.join(format!("plan-{MANY_MB}mb-{seed:x}.json"));
@@ -359,7 +366,7 @@ fn many_plan(seed: u64) -> PathBuf {
         let mut out = Vec::with_capacity(MANY_MB * 1_100_000);
         generator::generate_shape(Shape::Default, MANY_MB * 1_000_000, seed, &mut out);
         std::fs::write(&path, &out).expect("write plan");
-        settle();
+        *generated = true;
     }
     path
 }
