@@ -11,15 +11,16 @@
 //! - the median wall time of (a) reading the file and parsing it into `serde::de::IgnoredAny`,
 //!   which validates the JSON and builds nothing, (b) what the binary does: mapping the file
 //!   with `runguard::map_plan_file`, running `runguard::analyze_owned` and rendering the JSON
-//!   report through the binary's 64 KB output buffer (into a sink), and (c) the same skip-parse over the file mapped as (b) maps it; measured
-//!   alternately in the same run, and the ratios of (b) to (a), the baseline, and to
-//!   (c), which shows what of the difference is the mapping. Each run is a fresh
-//!   child process (this binary re-executed) that times its own work, from before reading the
-//!   file to after the last byte, as one invocation of the binary does it. In a loop within one
-//!   process the allocator hands each run the pages the previous one freed, already faulted
-//!   in, which no single invocation gets: under mimalloc the 125 MB plan's skip-parse took 97 ms
-//!   that way and 176 ms in a fresh process (glibc did the same below its 32 MB mmap threshold).
-//!   Process start-up is in neither time;
+//!   report through the binary's 64 KB output buffer (into a sink), and (c) the same
+//!   skip-parse over the file mapped as (b) maps it; measured alternately in the same run, and
+//!   the ratios of (b) to (a), the baseline, and to (c), which shows what of the
+//!   difference is the mapping. Each run is a fresh child process (this binary re-executed)
+//!   that times its own work, from before reading the file to after the last byte, as one
+//!   invocation of the binary does it. In a loop within one process the allocator hands each
+//!   run the pages the previous one freed, already faulted in, which no single invocation gets:
+//!   under mimalloc the 125 MB plan's skip-parse took 97 ms that way and 176 ms in a fresh
+//!   process (glibc did the same below its 32 MB mmap threshold). Process start-up is in
+//!   neither time;
 //! - the peak RSS of each (`VmHWM` in `/proc/self/status`, the largest of its runs), and
 //!   runguard's against the file size;
 //! - the JSON report's size against the plan's, the number of findings, and findings per
@@ -28,8 +29,9 @@
 //!   next to the plan (`*.txt`) to be read.
 //!
 //! Then (`many`) the release binary on 200 plans of 1 MB given at once, against the sum of its
-//! single-plan times divided by the cores. Last, the start-up-included wall time of the release `runguard` binary on
-//! `examples/plan.json`. The load average is printed first and last: the machine is shared.
+//! single-plan times divided by the cores. Last, the start-up-included wall time of the release
+//! `runguard` binary on `examples/plan.json`. The load average is printed first and last: the
+//! machine is shared.
 
 mod generator;
 

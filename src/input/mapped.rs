@@ -106,12 +106,13 @@ const RECENT: Duration = Duration::from_secs(2);
 /// mapped, that failure kills the process with `SIGBUS` instead of returning an error, so such
 /// files are read. A file system missing from the list is read too.
 fn on_local_file_system(file: &File) -> bool {
-    rustix::fs::fstatfs(file).is_ok_and(|fs| is_local(u64::from(fs.f_type as u32)))
+    // A magic number is 32 bits; `f_type` is a C long on some targets, zero-extended.
+    rustix::fs::fstatfs(file).is_ok_and(|fs| is_local(fs.f_type as u32))
 }
 
 /// Whether the file system with magic number `magic` is one of the local ones.
-fn is_local(magic: u64) -> bool {
-    const LOCAL: [u64; 11] = [
+fn is_local(magic: u32) -> bool {
+    const LOCAL: [u32; 11] = [
         0xEF53,      // ext2, ext3, ext4
         0x5846_5342, // XFS
         0x9123_683E, // Btrfs
