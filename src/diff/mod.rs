@@ -9,7 +9,7 @@ use similar::TextDiff;
 use crate::graph::{Authority, IamIndex, ResolvedGrant, SideGraph};
 use crate::iam::Level;
 use crate::posture::{Posture, WorkloadId};
-use crate::rules::{Delta, Direction, MemoKey, RULES, Rule, Severity, Subject};
+use crate::rules::{Delta, Direction, Memo, MemoKey, RULES, Rule, Severity, Subject};
 use sha2::{Digest, Sha256};
 
 /// One cause and its consequences: a rule, a direction, the resources a reviewer would change,
@@ -149,11 +149,12 @@ impl Groups {
     }
 }
 
-/// Runs every rule over `pairs` and groups what they observe by cause.
-fn observe(pairs: &[Pair], include_unchanged: bool) -> Groups {
+/// Runs every rule over `pairs` and groups what they observe by cause; with `reuse`, a rule's
+/// findings on one workload serve every later workload with the same memo key (`Rule::memo`).
+fn observe(pairs: &[Pair], include_unchanged: bool, reuse: bool) -> Groups {
     let mut groups = Groups::default();
-    // The groups that a rule's findings on a workload joined, by the rule and its memo key: a
-    // later workload with the same key joins them without running the rule.
+    // The groups that a rule's findings (or their shared part) on a workload joined, by the
+    // rule and its memo key: a later workload with the same key joins them without running it.
     let mut memo: HashMap<&'static str, HashMap<MemoKey, Vec<usize>>> = HashMap::default();
     for p in pairs {
         // The address every finding of this workload lists, allocated once.
@@ -164,8 +165,21 @@ fn observe(pairs: &[Pair], include_unchanged: bool) -> Groups {
             after: p.after.as_ref(),
             include_unchanged,
         };
+        let observed = Observed {
+            pair: p,
+            address: &address,
+            include_unchanged,
+        };
         for rule in RULES {
-            let key = rule.memo.and_then(|memo_key| memo_key(&delta));
+            // What the memo decides, its key, and what runs on every workload besides.
+            let (decided, key, rest) = match rule.memo.as_ref().filter(|_| reuse) {
+                Some(Memo::Whole(key)) => (rule.check, key(&delta), None),
+                Some(Memo::Split { key, shared, rest }) => match key(&delta) {
+                    Some(key) => (*shared, Some(key), Some(*rest)),
+                    None => (rule.check, None, None),
+                },
+                None => (rule.check, None, None),
+            };
             let remembered = key
                 .as_ref()
                 .and_then(|k| memo.get(rule.id).and_then(|keys| keys.get(k)));
@@ -173,50 +187,75 @@ fn observe(pairs: &[Pair], include_unchanged: bool) -> Groups {
                 for &place in places {
                     groups.groups[place].1.push(Arc::clone(&address));
                 }
-                continue;
-            }
-            // Only what depends on nothing but the key can be reused: not a refusal (the
-            // workload's project's policies) nor a cause that is the workload.
-            let mut reusable = key.is_some();
-            let mut joined = Vec::new();
-            for mut f in (rule.check)(&delta) {
-                if f.direction == Direction::Unchanged && !include_unchanged {
-                    continue;
+            } else {
+                let joined = observed.join(&mut groups, rule, decided(&delta));
+                if let (Some(joined), Some(key)) = (joined, key) {
+                    memo.entry(rule.id).or_default().insert(key, joined);
                 }
-                // The org policies that refuse the change are its evidence; the workload and
-                // the causes are listed in their own fields.
-                let refusing = if f.direction == Direction::Worsened {
-                    downgrade_if_refused(rule, &mut f, p)
-                } else {
-                    None
-                };
-                reusable &= refusing.is_none() && !f.causes.contains(&p.id.address);
-                let causes = f.causes;
-                let rest: Vec<String> = refusing
-                    .into_iter()
-                    .flatten()
-                    .filter(|a| *a != p.id.address && causes.binary_search(a).is_err())
-                    .collect();
-                let key = (
-                    rule.id,
-                    f.direction,
-                    f.severity.unwrap_or(rule.severity),
-                    causes,
-                    f.subject,
-                    f.message,
-                );
-                let place = groups.place(key, rule);
-                let (_, workloads, evidence) = &mut groups.groups[place];
-                workloads.push(Arc::clone(&address));
-                evidence.extend(rest);
-                joined.push(place);
             }
-            if let (true, Some(key)) = (reusable, key) {
-                memo.entry(rule.id).or_default().insert(key, joined);
+            if let Some(rest) = rest {
+                observed.join(&mut groups, rule, rest(&delta));
             }
         }
     }
     groups
+}
+
+/// One workload as its findings join their groups.
+struct Observed<'a> {
+    pair: &'a Pair,
+    address: &'a Arc<str>,
+    include_unchanged: bool,
+}
+
+impl Observed<'_> {
+    /// Adds the workload to the group of each of `rule`'s findings `found` on it, and returns
+    /// those groups' places when another workload with the same memo key may join them as
+    /// they are: only what depends on nothing but the key can be reused, not a refusal (the
+    /// workload's project's policies) nor a cause that is the workload.
+    fn join(
+        &self,
+        groups: &mut Groups,
+        rule: &'static Rule,
+        found: Vec<crate::rules::Finding>,
+    ) -> Option<Vec<usize>> {
+        let p = self.pair;
+        let mut reusable = true;
+        let mut joined = Vec::new();
+        for mut f in found {
+            if f.direction == Direction::Unchanged && !self.include_unchanged {
+                continue;
+            }
+            // The org policies that refuse the change are its evidence; the workload and
+            // the causes are listed in their own fields.
+            let refusing = if f.direction == Direction::Worsened {
+                downgrade_if_refused(rule, &mut f, p)
+            } else {
+                None
+            };
+            reusable &= refusing.is_none() && !f.causes.contains(&p.id.address);
+            let causes = f.causes;
+            let rest: Vec<String> = refusing
+                .into_iter()
+                .flatten()
+                .filter(|a| *a != p.id.address && causes.binary_search(a).is_err())
+                .collect();
+            let key = (
+                rule.id,
+                f.direction,
+                f.severity.unwrap_or(rule.severity),
+                causes,
+                f.subject,
+                f.message,
+            );
+            let place = groups.place(key, rule);
+            let (_, workloads, evidence) = &mut groups.groups[place];
+            workloads.push(Arc::clone(self.address));
+            evidence.extend(rest);
+            joined.push(place);
+        }
+        reusable.then_some(joined)
+    }
 }
 
 /// Runs every rule over every workload and groups what they observe by cause. Unchanged-but-risky
@@ -228,8 +267,8 @@ pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
     let (first, second) = pairs.split_at(pairs.len() / 2);
     let (first, second) = crate::parallel::join_if(
         pairs.len() >= crate::parallel::WORKLOADS_WORTH_A_THREAD,
-        || observe(first, include_unchanged),
-        || observe(second, include_unchanged),
+        || observe(first, include_unchanged, true),
+        || observe(second, include_unchanged, true),
     );
     findings(merge([first, second]))
 }

@@ -37,6 +37,9 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// The display form of every sensitive principal.
+    pub const SENSITIVE: &'static str = "(sensitive)";
+
     /// The class of the principal, from its real value (also when it is not printed). An
     /// unknown principal is a single named one as far as rules go; exposure treats it apart.
     pub fn kind(&self) -> crate::iam::MemberKind {
@@ -59,7 +62,7 @@ impl Principal {
         match self {
             Principal::Known {
                 sensitive: true, ..
-            } => "(sensitive)",
+            } => Principal::SENSITIVE,
             Principal::Known { member, .. } => member,
             Principal::Unknown => "(unknown)",
         }

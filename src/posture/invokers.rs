@@ -133,6 +133,51 @@ impl Holders {
         });
         (!reordered && !self.inherited.is_empty()).then_some(&self.inherited)
     }
+
+    /// What the workload inherits, as one value: the shared list's address and the positions
+    /// in it that the workload's own principals shadow. Two workloads with equal values inherit
+    /// the same principals with the same grants, while the postures live (the lists are never
+    /// changed). `None` when nothing is inherited.
+    pub(crate) fn inherited_identity(&self) -> Option<(usize, &[usize])> {
+        (!self.inherited.is_empty()).then(|| (self.inherited.as_ptr() as usize, &*self.shadowed))
+    }
+
+    /// The inherited principals that are not the workload's own, in list order.
+    pub(crate) fn inherited_only(&self) -> impl Iterator<Item = &Invoker> {
+        let mut shadowed = self.shadowed.iter().copied().peekable();
+        self.inherited.iter().enumerate().filter_map(move |(i, h)| {
+            if shadowed.next_if_eq(&i).is_some() {
+                None
+            } else {
+                Some(h)
+            }
+        })
+    }
+
+    /// The principals of the shared inherited list (shadowed or not) whose identity key is
+    /// `key`, found by their place in the list's order: those whose display form is the key,
+    /// and the sensitive ones, whose display form hides it.
+    pub(crate) fn inherited_with_key<'h>(
+        &'h self,
+        key: &'h str,
+    ) -> impl Iterator<Item = &'h Invoker> {
+        let list = &*self.inherited;
+        let displayed = |display: &str| {
+            let start = list.partition_point(|h| h.principal.display() < display);
+            let len = list[start..].partition_point(|h| h.principal.display() == display);
+            &list[start..start + len]
+        };
+        let hidden = displayed(Principal::SENSITIVE);
+        let shown = if key == Principal::SENSITIVE {
+            &[]
+        } else {
+            displayed(key)
+        };
+        shown
+            .iter()
+            .chain(hidden)
+            .filter(move |h| h.principal.identity_key() == key)
+    }
 }
 
 impl<'h> IntoIterator for &'h Holders {

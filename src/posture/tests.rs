@@ -180,6 +180,14 @@ fn analyze_with(
     variables: Value,
     include_unchanged: bool,
 ) -> Report {
+    let plan = plan_text(changes, configured, variables);
+    let options = crate::Options { include_unchanged };
+    crate::analyze(plan.as_bytes(), &options).expect("a plan")
+}
+
+/// The plan of these changes, `configuration.root_module.resources` and root module
+/// `variables`, its default provider in `acme-prod`.
+pub(crate) fn plan_text(changes: Vec<Value>, configured: Vec<Value>, variables: Value) -> String {
     let resources: Vec<Value> = configured
         .into_iter()
         .map(|mut r| {
@@ -202,8 +210,7 @@ fn analyze_with(
                             "region": {"constant_value": REGION}}}},
             "root_module": {"resources": resources}},
     });
-    let options = crate::Options { include_unchanged };
-    crate::analyze(plan.to_string().as_bytes(), &options).expect("a plan")
+    plan.to_string()
 }
 
 /// The after side of the workload at `address`.

@@ -1,6 +1,6 @@
 use super::{
-    Delta, Direction, Finding, Item, MemoKey, MemoPart, Rule, Severity, Subject, item_finding,
-    presence,
+    Delta, Direction, Finding, Item, Memo, MemoKey, MemoPart, Rule, Severity, Subject,
+    item_finding, presence,
 };
 use crate::posture::Posture;
 
@@ -54,7 +54,7 @@ When the plan does not know the project number, grants to the implicit default a
 email cannot be matched. Chains through accounts whose grants are outside the plan are not seen.
 "#,
     check,
-    memo: Some(memo_key),
+    memo: Some(Memo::Whole(memo_key)),
 };
 
 /// What decides this rule's findings on a workload, and [`compare_power`] reads no more: each

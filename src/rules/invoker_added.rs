@@ -3,11 +3,14 @@ use std::collections::btree_map::Entry;
 
 use foldhash::HashSet;
 
-use super::{Delta, Direction, Item, Rule, Severity, Subject, compare_each, invoker_item};
+use super::{
+    Delta, Direction, Item, Memo, MemoKey, MemoPart, Rule, Severity, Subject, invoker_item,
+    item_finding,
+};
 use crate::graph::Principal;
 use crate::iam::{Level, MemberKind};
-use crate::posture::Invoker;
 use crate::posture::invokers::Grant;
+use crate::posture::{Invoker, Posture};
 
 pub static RULE: Rule = Rule {
     id: "invoker-added",
@@ -45,15 +48,34 @@ Principals that can also change the workload's IAM policy are reported by
 `broad-invoker`, `public-job-or-worker-pool`). Group membership is outside the plan.
 "#,
     check,
-    memo: None,
+    memo: Some(Memo::Split {
+        key: shared_key,
+        shared: check_inherited,
+        rest: check_own,
+    }),
 };
 
 /// How many principals a finding about several names before `…and N more`.
 const NAMED: usize = 3;
 
 fn check(d: &Delta) -> Vec<super::Finding> {
+    by_cause(d, Part::All)
+}
+
+/// The findings about principals that the workload inherits and holds no grant on itself.
+fn check_inherited(d: &Delta) -> Vec<super::Finding> {
+    by_cause(d, Part::Inherited)
+}
+
+/// The findings about principals with a grant on the workload itself.
+fn check_own(d: &Delta) -> Vec<super::Finding> {
+    by_cause(d, Part::Own)
+}
+
+/// One finding per cause for the principals of `part`.
+fn by_cause(d: &Delta, part: Part) -> Vec<super::Finding> {
     let mut by_cause: BTreeMap<(Direction, Vec<String>), Cause> = BTreeMap::new();
-    per_principal(d, |mut f| {
+    per_principal(d, part, |mut f| {
         // The causes are the map's key: the first finding of a cause gives them up rather
         // than having them copied, and gets them back in `Cause::finding`.
         let key = (f.direction, std::mem::take(&mut f.causes));
@@ -68,6 +90,65 @@ fn check(d: &Delta) -> Vec<super::Finding> {
         .into_iter()
         .map(|((direction, causes), cause)| cause.finding(d, direction, causes))
         .collect()
+}
+
+/// What decides [`check_inherited`]: on an IAM-dense plan most of a workload's invokers come
+/// from its projects' grants, the same shared list for every workload of the project, while
+/// each workload has a few principals of its own.
+///
+/// A principal inherited and not the workload's own is caused only by grants on scopes, and one
+/// of the workload's own only by grants that include one on the workload: the two parts share
+/// no cause. What the inherited part finds depends on each side's shared lists (the invokers'
+/// with the positions the workload shadows, the IAM admins'), whether unchanged findings are
+/// wanted, and which of those lists' principals the workload's own invokers and IAM admins
+/// name, on which side. `None` (the whole rule runs) when nothing is inherited, when a
+/// principal of the workload's own is unknown or reads as a key of one (`(unknown) …`), since
+/// an unknown member is compared grant by grant, inherited grants included, or when an org
+/// policy may refuse a grant to some member.
+fn shared_key(d: &Delta) -> Option<MemoKey> {
+    // The diff asks the workload's org policies whether they refuse each grant.
+    if d.after.is_some_and(|a| a.org_policy.may_refuse_members()) {
+        return None;
+    }
+    let sides = [d.before, d.after];
+    let inherits = |p: &&Posture| p.invokers.inherited_identity().is_some();
+    if !sides.iter().flatten().any(inherits) {
+        return None;
+    }
+    let unknown = Principal::Unknown.identity_key();
+    let mut key = vec![MemoPart::Flag(Some(d.include_unchanged))];
+    for side in sides {
+        let Some(p) = side else {
+            key.push(MemoPart::Absent);
+            continue;
+        };
+        let (invokers, shadowed) = p.invokers.inherited_identity().unwrap_or_default();
+        let admins = p
+            .iam_admins
+            .inherited_identity()
+            .map_or(0, |(list, _)| list);
+        key.extend([
+            MemoPart::List(invokers),
+            MemoPart::Positions(shadowed.to_vec()),
+            MemoPart::List(admins),
+        ]);
+        for (holders, role) in [(&p.invokers, "invoker"), (&p.iam_admins, "admin")] {
+            for own in holders.own() {
+                let name = own.principal.identity_key();
+                if name.starts_with(unknown) {
+                    return None;
+                }
+                let inherited_somewhere = sides
+                    .iter()
+                    .flatten()
+                    .any(|q| q.invokers.inherited_with_key(name).next().is_some());
+                if inherited_somewhere {
+                    key.push(MemoPart::Text(Some(format!("{role} {name}"))));
+                }
+            }
+        }
+    }
+    Some(key)
 }
 
 /// The principals that one IAM resource adds (or removes) together, gathered as the sides are
@@ -204,48 +285,142 @@ impl Access<'_> {
     }
 }
 
-/// One finding per principal that gains or loses access.
-fn per_principal(d: &Delta, emit: impl FnMut(super::Finding)) {
-    let verb = VERB;
-    compare_each(
-        d,
-        |p| {
-            // A principal that can also change the workload's IAM is reported once, at its
-            // full weight, by iam-admin-granted.
-            let admins: HashSet<&str> = p
+/// Which of a side's principals a pass reports on (see [`shared_key`]).
+#[derive(Clone, Copy)]
+enum Part {
+    All,
+    /// Those with a grant on the workload itself.
+    Own,
+    /// Those the workload inherits and holds no grant on itself.
+    Inherited,
+}
+
+/// One side's invokers and IAM admins, asked principal by principal: a principal is looked up
+/// among the workload's own and in the shared inherited lists, so that asking about a few
+/// principals never walks a project's hundred grants.
+struct Side<'p> {
+    posture: &'p Posture,
+    /// The identity keys of the invokers with a grant on the workload itself.
+    own: HashSet<&'p str>,
+    /// Those of the IAM admins with a grant on the workload itself.
+    own_admins: HashSet<&'p str>,
+    /// The member unknown at plan time, with all its grants, if it can invoke.
+    unknown: Option<&'p Invoker>,
+}
+
+impl<'p> Side<'p> {
+    fn new(posture: &'p Posture) -> Side<'p> {
+        let unknown_key = Principal::Unknown.identity_key();
+        let own_unknown = posture
+            .invokers
+            .own()
+            .iter()
+            .find(|i| i.principal == Principal::Unknown);
+        Side {
+            posture,
+            own: keys(posture.invokers.own()),
+            own_admins: keys(posture.iam_admins.own()),
+            unknown: own_unknown.or_else(|| {
+                posture
+                    .invokers
+                    .inherited_with_key(unknown_key)
+                    .find(|i| i.principal == Principal::Unknown)
+            }),
+        }
+    }
+
+    /// The principal with identity key `key` can change the workload's IAM.
+    fn admin(&self, key: &str) -> bool {
+        self.own_admins.contains(key)
+            || self
+                .posture
                 .iam_admins
-                .iter()
-                .map(|a| a.principal.identity_key())
-                .collect();
-            let unknown = Principal::Unknown.identity_key();
-            let mut access: Vec<Access> = p
-                .invokers
-                .iter()
-                .filter(|i| i.principal.kind() == MemberKind::Named)
-                .filter(|i| {
-                    let key = i.principal.identity_key();
-                    key != unknown && !admins.contains(key)
-                })
-                .map(Access::Principal)
-                .collect();
-            access.extend(
-                p.invokers
-                    .iter()
-                    .filter(|i| i.principal == Principal::Unknown)
-                    .flat_map(|i| &i.grants)
-                    .map(|g| Access::Unknown(g, format!("{unknown} {}", g.address))),
-            );
-            access
-        },
-        Access::key,
-        Access::item,
-        |item, dir| match dir {
-            Direction::Worsened => format!("new principal can {verb}: {}", item.label),
-            Direction::Improved => format!("principal can no longer {verb}: {}", item.label),
-            Direction::Unchanged => format!("principal can {verb}: {}", item.label),
-        },
-        emit,
-    );
+                .inherited_with_key(key)
+                .next()
+                .is_some()
+    }
+
+    /// What of `part` gives access on this side: each named principal (one that can also
+    /// change the workload's IAM is reported once, at its full weight, by iam-admin-granted),
+    /// and each grant to the unknown member.
+    fn accesses(&self, part: Part) -> Vec<Access<'p>> {
+        let invokers = &self.posture.invokers;
+        let holders: Box<dyn Iterator<Item = &'p Invoker>> = match part {
+            Part::All => Box::new(invokers.iter()),
+            Part::Own => Box::new(invokers.own().iter()),
+            Part::Inherited => Box::new(invokers.inherited_only()),
+        };
+        let unknown = Principal::Unknown.identity_key();
+        let mut access = Vec::new();
+        for i in holders {
+            if i.principal == Principal::Unknown {
+                access.extend(
+                    i.grants
+                        .iter()
+                        .map(|g| Access::Unknown(g, format!("{unknown} {}", g.address))),
+                );
+                continue;
+            }
+            let key = i.principal.identity_key();
+            if i.principal.kind() == MemberKind::Named && key != unknown && !self.admin(key) {
+                access.push(Access::Principal(i));
+            }
+        }
+        access
+    }
+
+    /// Some access on this side has this key, as [`Self::accesses`] keys them.
+    fn gives(&self, key: &str) -> bool {
+        let unknown = Principal::Unknown.identity_key();
+        let named = key != unknown
+            && crate::iam::classify(key) == MemberKind::Named
+            && (self.own.contains(key)
+                || self
+                    .posture
+                    .invokers
+                    .inherited_with_key(key)
+                    .next()
+                    .is_some())
+            && !self.admin(key);
+        let unknown_grant = || {
+            let address = key.strip_prefix(unknown)?.strip_prefix(' ')?;
+            let grants = &self.unknown?.grants;
+            Some(grants.iter().any(|g| *g.address == *address))
+        };
+        named || unknown_grant() == Some(true)
+    }
+}
+
+/// The identity keys of `holders`.
+fn keys(holders: &[Invoker]) -> HashSet<&str> {
+    holders.iter().map(|h| h.principal.identity_key()).collect()
+}
+
+/// One finding per principal of `part` that gains or loses access.
+fn per_principal(d: &Delta, part: Part, mut emit: impl FnMut(super::Finding)) {
+    let message = |item: &Item, direction| match direction {
+        Direction::Worsened => format!("new principal can {VERB}: {}", item.label),
+        Direction::Improved => format!("principal can no longer {VERB}: {}", item.label),
+        Direction::Unchanged => format!("principal can {VERB}: {}", item.label),
+    };
+    let before = d.before.map(Side::new);
+    let after = d.after.map(Side::new);
+    let gives = |side: &Option<Side>, key: &str| side.as_ref().is_some_and(|s| s.gives(key));
+    for access in after.iter().flat_map(|s| s.accesses(part)) {
+        let direction = if !gives(&before, access.key()) {
+            Direction::Worsened
+        } else if d.include_unchanged {
+            Direction::Unchanged
+        } else {
+            continue;
+        };
+        emit(item_finding(d, direction, message, access.item()));
+    }
+    for access in before.iter().flat_map(|s| s.accesses(part)) {
+        if !gives(&after, access.key()) {
+            emit(item_finding(d, Direction::Improved, message, access.item()));
+        }
+    }
 }
 
 #[cfg(test)]

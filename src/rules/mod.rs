@@ -151,11 +151,27 @@ pub struct Rule {
     /// Markdown documentation: what it detects, why it matters, an example, the fix, limits.
     pub doc: &'static str,
     pub(crate) check: fn(&Delta) -> Vec<Finding>,
-    /// For a rule whose findings on a workload are decided by a small part of its delta, never
-    /// by the workload itself: that part. Two workloads with equal keys get the same findings,
-    /// word for word, so the diff groups the second under the first's without running the
-    /// rule. `None` when the rule has no such part, or when the key is `None` for a delta.
-    pub(crate) memo: Option<fn(&Delta) -> Option<MemoKey>>,
+    /// How the diff may reuse the rule's findings on one workload for another; `None` when it
+    /// never can.
+    pub(crate) memo: Option<Memo>,
+}
+
+/// How a rule's findings on one workload can serve another. A key is a small part of the
+/// delta, never the workload itself: two workloads with equal keys get the same findings, word
+/// for word, so the diff groups the second under the first's without running the rule. A key
+/// is `None` for a delta it cannot decide, and the rule's `check` runs.
+#[derive(Debug)]
+pub(crate) enum Memo {
+    /// The key decides all the rule's findings.
+    Whole(fn(&Delta) -> Option<MemoKey>),
+    /// The findings fall in two parts that share no cause: `shared`, which the key decides,
+    /// and `rest`, which runs on every workload. Wherever the key is not `None`, the two parts
+    /// together are what `check` finds.
+    Split {
+        key: fn(&Delta) -> Option<MemoKey>,
+        shared: fn(&Delta) -> Vec<Finding>,
+        rest: fn(&Delta) -> Vec<Finding>,
+    },
 }
 
 /// What decides a rule's findings on a workload (see [`Rule::memo`]), part by part.
@@ -171,6 +187,8 @@ pub(crate) enum MemoPart {
     List(usize),
     Text(Option<String>),
     Flag(Option<bool>),
+    /// Positions in a shared list (see `List`).
+    Positions(Vec<usize>),
 }
 
 /// Every rule, sorted by id.
