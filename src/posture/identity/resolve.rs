@@ -56,6 +56,27 @@ struct AccountControllers {
     unlinked: Vec<Rc<Controller>>,
 }
 
+/// What one walk of the chains from a runtime account found.
+struct Walk {
+    impersonators: Vec<Impersonator>,
+    keys: Vec<HeldKey>,
+    /// The accounts it reached, by interned [`Target::key`], the runtime account's included.
+    reached: Vec<bool>,
+    /// Nothing it found depends on the account it started from beyond its [`PlainWalkKey`]:
+    /// no chain looped back to that account, and no scope grant it met first was to the
+    /// account itself.
+    plain: bool,
+}
+
+/// See [`Identities::plain_walk_key`].
+type PlainWalkKey = (Vec<NodeIndex>, bool);
+
+/// A plain walk ([`Walk::plain`]) as later walks with the same key reuse it.
+struct PlainWalk {
+    reached: Rc<Vec<bool>>,
+    chains: Chains,
+}
+
 /// Roles, controllers and keys that an account may have.
 type AnyAccount = (Vec<HeldRole>, Vec<Impersonator>, Vec<HeldKey>);
 
@@ -156,6 +177,9 @@ pub struct Identities<'g, 'i> {
     keys: HashMap<String, Vec<String>>,
     /// Impersonators and keys by runtime account.
     chains: HashMap<String, Chains>,
+    /// The first plain walk of each key, which the walks of later accounts with that key may
+    /// be ([`Identities::walk_serves`]).
+    plain_walks: HashMap<PlainWalkKey, PlainWalk>,
     /// Every list of impersonators settled so far, once: accounts that the same principals
     /// control share one list, which the rules and the report then compare by address.
     impersonator_lists: HashSet<Arc<[Impersonator]>>,
@@ -212,6 +236,7 @@ impl<'g, 'i> Identities<'g, 'i> {
             unknown_account: HashMap::default(),
             keys: HashMap::default(),
             chains: HashMap::default(),
+            plain_walks: HashMap::default(),
             impersonator_lists: HashSet::default(),
             other_runtime: None,
         }
@@ -348,13 +373,68 @@ impl<'g, 'i> Identities<'g, 'i> {
     /// (named the same way) has the same chains, so they are followed once.
     fn chains_of(&mut self, target: Target) -> Chains {
         let memo = Self::chains_key(&target);
-        if !self.chains.contains_key(&memo) {
-            let (impersonators, keys) = self.follow_chains(target);
-            let impersonators = self.shared(settle_impersonators(impersonators));
-            self.chains
-                .insert(memo.clone(), (impersonators, settle_keys(keys)));
+        if let Some(known) = self.chains.get(&memo) {
+            return known.clone();
         }
-        self.chains[&memo].clone()
+        let plain = self.plain_walk_key(&target);
+        let walked = plain
+            .as_ref()
+            .and_then(|key| self.plain_walks.get(key))
+            .map(|walk| (walk.reached.clone(), walk.chains.clone()));
+        let chains = match walked {
+            Some((reached, chains)) if self.walk_serves(&reached, &target) => chains,
+            _ => {
+                let walk = self.follow_chains(target);
+                let chains = (
+                    self.shared(settle_impersonators(walk.impersonators)),
+                    settle_keys(walk.keys),
+                );
+                if let (Some(key), true) = (plain, walk.plain) {
+                    self.plain_walks.entry(key).or_insert(PlainWalk {
+                        reached: Rc::new(walk.reached),
+                        chains: chains.clone(),
+                    });
+                }
+                chains
+            }
+        };
+        self.chains.insert(memo, chains.clone());
+        chains
+    }
+
+    /// What a walk from `target` depends on when the account holds no grant, key or grant
+    /// the plan cannot tie to an account of its own (`None` otherwise): the project nodes
+    /// whose scope grants it meets first, and whether the plan knows the account's unique id
+    /// (keys the plan cannot tie to an account may be its). On a project whose hundred editors
+    /// can use every account, a thousand runtime accounts walk the same chains.
+    fn plain_walk_key(&mut self, target: &Target) -> Option<PlainWalkKey> {
+        let controllers = self.controllers_of(target);
+        if !controllers.own.is_empty() || !controllers.unlinked.is_empty() {
+            return None;
+        }
+        if !account_keys(&mut self.keys, self.g, target).is_empty() {
+            return None;
+        }
+        let projects = controllers.scopes.iter().map(|(p, _)| *p).collect();
+        Some((projects, self.unique_id_known(target)))
+    }
+
+    /// Whether a plain walk that `reached` these accounts, from another account with the same
+    /// [`PlainWalkKey`], is the walk from `target` too: the walk never reached `target`, so no
+    /// chain from it would loop back, and none of the scope grants it meets first is to
+    /// `target` itself, which its own walk would leave out.
+    fn walk_serves(&mut self, reached: &[bool], target: &Target) -> bool {
+        let id = self.account_id(target.key());
+        if reached.get(id).copied().unwrap_or(false) {
+            return false;
+        }
+        let g = self.g;
+        let controllers = self.controllers_of(target);
+        !controllers
+            .scopes
+            .iter()
+            .flat_map(|(_, list)| list.iter())
+            .any(|c| is_self(g, c, target))
     }
 
     /// The roles, controllers and keys of the accounts a runtime account the plan cannot name
@@ -496,9 +576,12 @@ impl<'g, 'i> Identities<'g, 'i> {
 
     /// Everyone who can use the runtime account, directly or through other accounts, to a
     /// fixed point, and the keys of every account on the way.
-    fn follow_chains(&mut self, runtime: Target) -> (Vec<Impersonator>, Vec<HeldKey>) {
+    fn follow_chains(&mut self, runtime: Target) -> Walk {
         let g = self.g;
         let (mut impersonators, mut held_keys) = (Vec::new(), Vec::new());
+        // Whether what the walk finds depends on the account it started from (see
+        // `Walk::plain`): a chain looped back to it, or a first scope grant was to itself.
+        let (mut looped_back, mut met_itself) = (false, false);
         let runtime_id_known = self.unique_id_known(&runtime);
         // A principal reached again through a longer chain (the same grant met from another
         // account: a project-level grant covers them all) adds nothing: breadth first, the
@@ -516,26 +599,16 @@ impl<'g, 'i> Identities<'g, 'i> {
         let mut queue: VecDeque<(Target, Vec<String>, bool, bool)> =
             VecDeque::from([(runtime, Vec::new(), true, true)]);
         while let Some((target, via, path_persists, path_certain)) = queue.pop_front() {
-            if let Some(node) = target.node {
-                // An account node has an edge from every workload that runs as it: scan it once.
-                let keys = self.keys.entry(target.key()).or_insert_with(|| {
-                    g.incoming(node, |e| e == EdgeKind::KeyFor)
-                        .filter_map(|(src, _)| match g.graph[src] {
-                            NodeKind::Key(k) => Some(g.key(k).address.to_string()),
-                            _ => None,
-                        })
-                        .collect()
-                });
-                for address in keys.iter() {
-                    held_keys.push(HeldKey {
-                        persists: path_persists && self.other.has_key(address),
-                        address: address.clone(),
-                        account: target.label.clone(),
-                        via: via.clone(),
-                        certain: path_certain,
-                    });
-                }
-            }
+            let other = &self.other;
+            let keys = account_keys(&mut self.keys, g, &target);
+            held_keys.extend(keys.iter().map(|address| HeldKey {
+                persists: path_persists && other.has_key(address),
+                address: address.clone(),
+                account: target.label.clone(),
+                via: via.clone(),
+                certain: path_certain,
+            }));
+            let at_runtime = via.is_empty();
             let controllers = self.controllers_of(&target);
             let mut visit = |c: &Controller| {
                 let persists = path_persists && c.on_other_side;
@@ -543,6 +616,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                 if let Some((next, next_key)) = &c.account {
                     // A loop back to the runtime account adds nobody.
                     if *next_key == runtime_key {
+                        looped_back = true;
                         return;
                     }
                     if mark(&mut seen, *next_key) {
@@ -574,6 +648,7 @@ impl<'g, 'i> Identities<'g, 'i> {
                 pending.retain(|&n| {
                     let c = &list[n];
                     if is_self(g, c, &target) {
+                        met_itself |= at_runtime;
                         return true;
                     }
                     visit(c);
@@ -595,7 +670,12 @@ impl<'g, 'i> Identities<'g, 'i> {
                 certain: false,
             });
         }
-        (impersonators, held_keys)
+        Walk {
+            impersonators,
+            keys: held_keys,
+            reached: seen,
+            plain: !looped_back && !met_itself,
+        }
     }
 
     /// The plan knows the account's unique id (a `google_service_account` of the plan with
@@ -807,6 +887,26 @@ impl<'g, 'i> Identities<'g, 'i> {
             grant,
         }
     }
+}
+
+/// The addresses of the keys of `target`'s account, scanned once into `scanned`: an account
+/// node has an edge from every workload that runs as it.
+fn account_keys<'k>(
+    scanned: &'k mut HashMap<String, Vec<String>>,
+    g: &SideGraph,
+    target: &Target,
+) -> &'k [String] {
+    let Some(node) = target.node else {
+        return &[];
+    };
+    scanned.entry(target.key()).or_insert_with(|| {
+        g.incoming(node, |e| e == EdgeKind::KeyFor)
+            .filter_map(|(src, _)| match g.graph[src] {
+                NodeKind::Key(k) => Some(g.key(k).address.to_string()),
+                _ => None,
+            })
+            .collect()
+    })
 }
 
 /// Whether controller `c` is the account `target` itself (its node, or its member when it has
@@ -1048,18 +1148,46 @@ mod tests {
     use crate::graph::tests::with_after_graph;
     use serde_json::{Value, json};
 
+    /// A `resource_changes` entry creating `address` (`type.name` or `type.name[N]`) with
+    /// `after`, and `unknown` as its `after_unknown`.
+    fn created(address: &str, after: Value, unknown: Value) -> Value {
+        let (ty, rest) = address.split_once('.').expect("type.name");
+        let (name, index) = match rest.split_once('[') {
+            Some((name, index)) => {
+                let index: u64 = index.trim_end_matches(']').parse().expect("an index");
+                (name, json!(index))
+            }
+            None => (rest, Value::Null),
+        };
+        json!({"address": address, "type": ty, "name": name, "index": index,
+            "change": {"actions": ["create"], "before": null, "after": after,
+                       "after_unknown": unknown, "before_sensitive": false,
+                       "after_sensitive": {}}})
+    }
+
+    /// A plan of `changes`, its provider in `acme-prod`, with these configured `resources`.
+    fn plan_of(changes: Vec<Value>, resources: Value) -> Value {
+        json!({"format_version": "1.2", "resource_changes": changes,
+            "configuration": {"provider_config": {"google": {"name": "google",
+                "expressions": {"project": {"constant_value": "acme-prod"}}}},
+                "root_module": {"resources": resources}}})
+    }
+
+    /// The account `google_service_account.{name}` of `g`.
+    fn account_named(g: &SideGraph, name: &str) -> (AccountIndex, NodeIndex) {
+        let address = Address::parse(&format!("google_service_account.{name}"));
+        let node = g
+            .account_node_by_address(&address.expect("an address"))
+            .expect("an account of the plan");
+        (g.account_index(node).expect("an account"), node)
+    }
+
     /// Four accounts of one project, two users with `roles/editor` on it (which acts as every
     /// account of the project), one of the accounts with it too, and a user who can mint tokens
     /// for one account only.
     fn four_accounts() -> Value {
         let mut changes = Vec::new();
-        let create = |address: &str, after: Value| {
-            let (ty, name) = address.split_once('.').expect("type.name");
-            json!({"address": address, "type": ty, "name": name,
-                "change": {"actions": ["create"], "before": null, "after": after,
-                           "after_unknown": {}, "before_sensitive": false,
-                           "after_sensitive": {}}})
-        };
+        let create = |address: &str, after: Value| created(address, after, json!({}));
         for name in ["a", "b", "c", "d"] {
             let email = format!("{name}@acme-prod.iam.gserviceaccount.com");
             let id = format!("projects/acme-prod/serviceAccounts/{email}");
@@ -1087,10 +1215,7 @@ mod tests {
                    "role": "roles/iam.serviceAccountTokenCreator",
                    "member": "user:minter@acme.example", "condition": []}),
         ));
-        json!({"format_version": "1.2", "resource_changes": changes,
-            "configuration": {"provider_config": {"google": {"name": "google",
-                "expressions": {"project": {"constant_value": "acme-prod"}}}},
-                "root_module": {"resources": []}}})
+        plan_of(changes, json!([]))
     }
 
     /// Following many accounts' chains on two threads keeps, for each account, the chains one
@@ -1171,6 +1296,143 @@ mod tests {
                 })
                 .collect();
             assert!(Arc::ptr_eq(&shared[1], &shared[3]));
+        });
+    }
+
+    /// Accounts of two projects: `e1` and `e2` hold `roles/editor` on `acme-prod` (so they can
+    /// use each of its accounts), and `z` on `acme-dev`; `r` can mint tokens for `e1`; `k` has
+    /// a key; `x0`, `x1`, `r` and `k` hold nothing, and neither do `z` and `y` of `acme-dev`.
+    fn editors_and_plain_accounts() -> Value {
+        let mut changes = Vec::new();
+        let create = |address: &str, after: Value| created(address, after, json!({}));
+        let email = |name: &str, project: &str| format!("{name}@{project}.iam.gserviceaccount.com");
+        for (name, project) in [
+            ("e1", "acme-prod"),
+            ("e2", "acme-prod"),
+            ("r", "acme-prod"),
+            ("k", "acme-prod"),
+            ("x0", "acme-prod"),
+            ("x1", "acme-prod"),
+            ("z", "acme-dev"),
+            ("y", "acme-dev"),
+        ] {
+            let email = email(name, project);
+            let id = format!("projects/{project}/serviceAccounts/{email}");
+            changes.push(create(
+                &format!("google_service_account.{name}"),
+                json!({"account_id": name, "project": project, "email": email,
+                       "member": format!("serviceAccount:{email}"), "name": id, "id": id}),
+            ));
+        }
+        for (name, project) in [("e1", "acme-prod"), ("e2", "acme-prod"), ("z", "acme-dev")] {
+            changes.push(create(
+                &format!("google_project_iam_member.{name}"),
+                json!({"project": project, "role": "roles/editor",
+                       "member": format!("serviceAccount:{}", email(name, project)),
+                       "condition": []}),
+            ));
+        }
+        changes.push(create(
+            "google_service_account_iam_member.r_mints_e1",
+            json!({"service_account_id":
+                       format!("projects/acme-prod/serviceAccounts/{}", email("e1", "acme-prod")),
+                   "role": "roles/iam.serviceAccountTokenCreator",
+                   "member": format!("serviceAccount:{}", email("r", "acme-prod")),
+                   "condition": []}),
+        ));
+        changes.push(create(
+            "google_service_account_key.k",
+            json!({"service_account_id":
+                       format!("projects/acme-prod/serviceAccounts/{}", email("k", "acme-prod"))}),
+        ));
+        plan_of(changes, json!([]))
+    }
+
+    /// An account that holds nothing of its own reuses the walk of the first such account of
+    /// its projects, when that walk found nothing that depends on the account it started from
+    /// and never reached the account that reuses it. In turn, in two orders: `r`'s walk loops
+    /// back to it (through `e1`), so `x0` does not take it; `x1` takes `x0`'s; `r` (second
+    /// order), reached by `x0`'s walk through `e1`, and `e2`, which the project's grants name,
+    /// do not; `k` has a key; `z`'s walk leaves out its own editor grant, so `y` does not take
+    /// it. Each account's chains are those it walks alone.
+    #[test]
+    fn walks_reused_across_accounts_are_each_accounts_own() {
+        with_after_graph(&editors_and_plain_accounts(), |g| {
+            let account = |name: &str| account_named(g, name);
+            for order in [
+                &["r", "x0", "x1", "e2", "k", "z", "y"][..],
+                &["x0", "r", "x1"],
+            ] {
+                let mut in_turn = Identities::new(g, g);
+                for name in order {
+                    let (a, node) = account(name);
+                    let target = in_turn.account_target(node, a);
+                    let reused = in_turn.chains_of(target.clone());
+                    let alone = Identities::new(g, g).chains_of(target);
+                    assert_eq!(reused, alone, "{name} after {order:?}");
+                }
+                // `x0`'s walk is kept, and in the first order `y`'s.
+                let kept = if order.len() > 3 { 2 } else { 1 };
+                assert_eq!(in_turn.plain_walks.len(), kept);
+            }
+        });
+    }
+
+    /// A project-level editor grant to a member unknown at plan time that the configuration
+    /// takes from either of two accounts the plan creates with ids unknown until apply
+    /// (`pa[0]`, `pa[1]`), and `x0`, which
+    /// holds nothing (`member = google_service_account.pa[var.which].member`). The grant is met
+    /// first by every walk; it may be `pa[1]` itself, which its own walk leaves out, although
+    /// `x0`'s walk reaches only `pa[0]` through it.
+    fn unknown_editor_of_two_accounts() -> Value {
+        let x0 = "x0@acme-prod.iam.gserviceaccount.com";
+        let id = format!("projects/acme-prod/serviceAccounts/{x0}");
+        let mut changes = vec![created(
+            "google_service_account.x0",
+            json!({"account_id": "x0", "project": "acme-prod", "email": x0,
+                   "member": format!("serviceAccount:{x0}"), "name": id, "id": id}),
+            json!({}),
+        )];
+        for n in 0..2 {
+            changes.push(created(
+                &format!("google_service_account.pa[{n}]"),
+                json!({"project": "acme-prod"}),
+                json!({"account_id": true, "email": true, "member": true, "name": true,
+                       "id": true}),
+            ));
+        }
+        changes.push(created(
+            "google_project_iam_member.u",
+            json!({"project": "acme-prod", "role": "roles/editor", "condition": []}),
+            json!({"member": true}),
+        ));
+        let configured = json!([
+            {"address": "google_project_iam_member.u", "mode": "managed",
+             "type": "google_project_iam_member", "name": "u", "provider_config_key": "google",
+             "expressions": {"member": {"references": ["google_service_account.pa",
+                                                       "var.which"]}}},
+            {"address": "google_service_account.pa", "mode": "managed",
+             "type": "google_service_account", "name": "pa", "provider_config_key": "google",
+             "count_expression": {"constant_value": 2},
+             "expressions": {"account_id": {"references": ["random_id.suffix.hex",
+                                                           "random_id.suffix"]}}}]);
+        plan_of(changes, configured)
+    }
+
+    /// A walk is not reused for an account that its first scope grants name, although the
+    /// walk did not reach that account (the unknown member is `pa[1]` too).
+    #[test]
+    fn a_walk_is_not_reused_for_an_account_its_first_grants_may_be() {
+        with_after_graph(&unknown_editor_of_two_accounts(), |g| {
+            let mut in_turn = Identities::new(g, g);
+            for name in ["x0", "pa[1]"] {
+                let (a, node) = account_named(g, name);
+                let target = in_turn.account_target(node, a);
+                let reused = in_turn.chains_of(target.clone());
+                let alone = Identities::new(g, g).chains_of(target);
+                assert_eq!(reused, alone, "{name}");
+            }
+            assert_eq!(in_turn.plain_walks.len(), 1);
         });
     }
 
