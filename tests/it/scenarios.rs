@@ -162,6 +162,12 @@ const ADVERSARY_GAPS: &[(&str, &str)] = &[
         "a principal that gains run.admin is moved from invokers to IAM admins: its unchanged \
          project invoker grant is reported as invoker-added improved, though it can still invoke",
     ),
+    (
+        "adv67-conditional-grants-project-and-service",
+        "a grant under an IAM condition (here one that expires) is taken as proof that the \
+         principal already invokes the workload, so its new unconditional project grant is not \
+         reported there",
+    ),
 ];
 
 #[test]
