@@ -111,6 +111,13 @@ fn on_project(role: &str, member: &str) -> Value {
            "etag": "BwYk3xq1Rk0="})
 }
 
+/// `grant` under an IAM condition.
+fn conditional(mut grant: Value) -> Value {
+    grant["condition"] = json!([{"title": "until 2027", "description": "",
+        "expression": "request.time < timestamp(\"2027-01-01T00:00:00Z\")"}]);
+    grant
+}
+
 /// `change` with its after side's member marked sensitive.
 fn sensitive_member(mut change: Value) -> Value {
     change["change"]["after_sensitive"] = json!({"member": true});
@@ -134,9 +141,9 @@ fn six_services(grants: Vec<Value>) -> String {
 
 /// Plans where workloads of one project inherit the same project grants but differ in what
 /// they hold themselves: a principal of the project's grants also granted on one workload, on
-/// one side or both; one that can change one workload's IAM; a sensitive member; members
-/// unknown at plan time, on the project and on a workload, and a member that reads as the key
-/// of one. Reusing the findings about what a workload inherits must give each workload its own.
+/// one side or both, with or without a condition; one that can change one workload's IAM; a
+/// sensitive member; members unknown at plan time, on the project and on a workload, and a
+/// member that reads as the key of one. Reusing the findings about what a workload inherits must give each workload its own.
 #[test]
 fn inherited_invokers_reused_across_workloads_are_each_workloads_own() {
     let none = Value::Null;
@@ -197,6 +204,21 @@ fn inherited_invokers_reused_across_workloads_are_each_workloads_own() {
                 none.clone(),
                 on_service("b", invoker, p1),
             )),
+        ]),
+        // p1 gains the project's invoker role; `a` held it under a condition, `b` without,
+        // and both grants go.
+        six_services(vec![
+            change(
+                "google_project_iam_member.p1",
+                none.clone(),
+                on_project(invoker, p1),
+            ),
+            change(
+                &svc("a", "p1"),
+                conditional(on_service("a", invoker, p1)),
+                none.clone(),
+            ),
+            change(&svc("b", "p1"), on_service("b", invoker, p1), none.clone()),
         ]),
         // Members unknown at plan time on the project and on `a`; `b` granted, before the plan,
         // a member that reads as the unknown project grant's key.

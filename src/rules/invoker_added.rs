@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
-use foldhash::HashSet;
+use foldhash::HashMap;
 
 use super::{
     Delta, Direction, Item, Memo, MemoKey, MemoPart, Rule, Severity, Subject, invoker_item,
@@ -24,7 +24,10 @@ Any named principal — `user:`, `group:`, `serviceAccount:`, a single federated
 or a member unknown at plan time, shown as `(unknown)` — that gains (or loses) the right to invoke
 a service, run a job or redeploy a worker pool. Grants on the workload and project, folder and
 organization grants of roles that carry `run.routes.invoke` / `run.jobs.run` (including
-`roles/editor`, `roles/owner` and custom roles) all count.
+`roles/editor`, `roles/owner` and custom roles) all count. A principal whose access before the
+plan only may have applied (under an IAM condition, or through a role unknown at plan time) and
+who gains a grant that certainly applies is new; one whose access only may apply after the plan
+has not lost it.
 
 ## Why it matters
 Every new caller widens who can reach the workload's code and data. Project-level grants are the
@@ -44,7 +47,8 @@ Grant invoke rights on the one workload that needs them, to a service account or
 
 ## Known limits
 Principals that can also change the workload's IAM policy are reported by
-`iam-admin-granted` instead. Public and broad members have their own rules (`public-invoker`, `all-authenticated-invoker`,
+`iam-admin-granted` instead; one that keeps its access while gaining or losing that right is
+not reported here. Public and broad members have their own rules (`public-invoker`, `all-authenticated-invoker`,
 `broad-invoker`, `public-job-or-worker-pool`). Group membership is outside the plan.
 "#,
     check,
@@ -101,10 +105,10 @@ fn by_cause(d: &Delta, part: Part) -> Vec<super::Finding> {
 /// no cause. What the inherited part finds depends on each side's shared lists (the invokers'
 /// with the positions the workload shadows, the IAM admins'), whether unchanged findings are
 /// wanted, and which of those lists' principals the workload's own invokers and IAM admins
-/// name, on which side. `None` (the whole rule runs) when nothing is inherited, when a
-/// principal of the workload's own is unknown or reads as a key of one (`(unknown) …`), since
-/// an unknown member is compared grant by grant, inherited grants included, or when an org
-/// policy may refuse a grant to some member.
+/// name, on which side, with whether an invoker's grants certainly apply. `None` (the whole
+/// rule runs) when nothing is inherited, when a principal of the workload's own is unknown or
+/// reads as a key of one (`(unknown) …`), since an unknown member is compared grant by grant,
+/// inherited grants included, or when an org policy may refuse a grant to some member.
 fn shared_key(d: &Delta) -> Option<MemoKey> {
     // The diff asks the workload's org policies whether they refuse each grant.
     if d.after.is_some_and(|a| a.org_policy.may_refuse_members()) {
@@ -143,7 +147,8 @@ fn shared_key(d: &Delta) -> Option<MemoKey> {
                     .flatten()
                     .any(|q| q.invokers.inherited_with_key(name).next().is_some());
                 if inherited_somewhere {
-                    key.push(MemoPart::Text(Some(format!("{role} {name}"))));
+                    let certain = own.certain();
+                    key.push(MemoPart::Text(Some(format!("{role} {certain} {name}"))));
                 }
             }
         }
@@ -264,6 +269,14 @@ impl Access<'_> {
         }
     }
 
+    /// It certainly applies (some grant has no condition and a known role).
+    fn certain(&self) -> bool {
+        match self {
+            Access::Principal(i) => i.certain(),
+            Access::Unknown(g, _) => g.certain,
+        }
+    }
+
     fn item(self) -> Item {
         match self {
             Access::Principal(i) => invoker_item(i),
@@ -300,10 +313,11 @@ enum Part {
 /// principals never walks a project's hundred grants.
 struct Side<'p> {
     posture: &'p Posture,
-    /// The identity keys of the invokers with a grant on the workload itself.
-    own: HashSet<&'p str>,
+    /// The identity keys of the invokers with a grant on the workload itself, each with
+    /// whether one of its grants certainly applies.
+    own: HashMap<&'p str, bool>,
     /// Those of the IAM admins with a grant on the workload itself.
-    own_admins: HashSet<&'p str>,
+    own_admins: HashMap<&'p str, bool>,
     /// The member unknown at plan time, with all its grants, if it can invoke.
     unknown: Option<&'p Invoker>,
 }
@@ -331,7 +345,7 @@ impl<'p> Side<'p> {
 
     /// The principal with identity key `key` can change the workload's IAM.
     fn admin(&self, key: &str) -> bool {
-        self.own_admins.contains(key)
+        self.own_admins.contains_key(key)
             || self
                 .posture
                 .iam_admins
@@ -369,31 +383,39 @@ impl<'p> Side<'p> {
         access
     }
 
-    /// Some access on this side has this key, as [`Self::accesses`] keys them.
-    fn gives(&self, key: &str) -> bool {
+    /// Whether some access on this side has this key, as [`Self::accesses`] keys them, IAM
+    /// admins included: `None` if none, else whether one certainly applies. A principal that
+    /// also gains or loses the right to change the workload's IAM keeps or loses its access
+    /// all the same.
+    fn holds(&self, key: &str) -> Option<bool> {
         let unknown = Principal::Unknown.identity_key();
-        let named = key != unknown
-            && crate::iam::classify(key) == MemberKind::Named
-            && (self.own.contains(key)
-                || self
-                    .posture
-                    .invokers
-                    .inherited_with_key(key)
-                    .next()
-                    .is_some())
-            && !self.admin(key);
-        let unknown_grant = || {
-            let address = key.strip_prefix(unknown)?.strip_prefix(' ')?;
-            let grants = &self.unknown?.grants;
-            Some(grants.iter().any(|g| *g.address == *address))
-        };
-        named || unknown_grant() == Some(true)
+        let mut held: Option<bool> = None;
+        let mut hold = |certain: bool| held = Some(held.unwrap_or(false) || certain);
+        if key != unknown && crate::iam::classify(key) == MemberKind::Named {
+            if let Some(&certain) = self.own.get(key) {
+                hold(certain);
+            }
+            let invokers = &self.posture.invokers;
+            invokers
+                .inherited_with_key(key)
+                .for_each(|i| hold(i.certain()));
+        }
+        let unknown_grant = key.strip_prefix(unknown).and_then(|k| k.strip_prefix(' '));
+        if let (Some(address), Some(u)) = (unknown_grant, self.unknown) {
+            let grants = u.grants.iter().filter(|g| *g.address == *address);
+            grants.for_each(|g| hold(g.certain));
+        }
+        held
     }
 }
 
-/// The identity keys of `holders`.
-fn keys(holders: &[Invoker]) -> HashSet<&str> {
-    holders.iter().map(|h| h.principal.identity_key()).collect()
+/// The identity keys of `holders`, each with whether a grant to it certainly applies.
+fn keys(holders: &[Invoker]) -> HashMap<&str, bool> {
+    let mut keys: HashMap<&str, bool> = HashMap::default();
+    for h in holders {
+        *keys.entry(h.principal.identity_key()).or_default() |= h.certain();
+    }
+    keys
 }
 
 /// One finding per principal of `part` that gains or loses access.
@@ -405,19 +427,21 @@ fn per_principal(d: &Delta, part: Part, mut emit: impl FnMut(super::Finding)) {
     };
     let before = d.before.map(Side::new);
     let after = d.after.map(Side::new);
-    let gives = |side: &Option<Side>, key: &str| side.as_ref().is_some_and(|s| s.gives(key));
+    let holds = |side: &Option<Side>, key: &str| side.as_ref().and_then(|s| s.holds(key));
     for access in after.iter().flat_map(|s| s.accesses(part)) {
-        let direction = if !gives(&before, access.key()) {
-            Direction::Worsened
-        } else if d.include_unchanged {
-            Direction::Unchanged
-        } else {
-            continue;
+        // Access that only may have applied before (a condition, an unknown role) proves
+        // nothing: a grant that certainly applies is new.
+        let direction = match holds(&before, access.key()) {
+            None => Direction::Worsened,
+            Some(false) if access.certain() => Direction::Worsened,
+            Some(_) if d.include_unchanged => Direction::Unchanged,
+            Some(_) => continue,
         };
         emit(item_finding(d, direction, message, access.item()));
     }
+    // Access that still may apply is not claimed gone.
     for access in before.iter().flat_map(|s| s.accesses(part)) {
-        if !gives(&after, access.key()) {
+        if holds(&after, access.key()).is_none() {
             emit(item_finding(d, Direction::Improved, message, access.item()));
         }
     }
@@ -426,8 +450,87 @@ fn per_principal(d: &Delta, part: Part, mut emit: impl FnMut(super::Finding)) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::posture::tests::{analyze, change, service, unchanged};
+    use crate::posture::tests::{analyze, change, member, service, unchanged};
     use serde_json::{Value, json};
+
+    /// The directions of this rule's findings, and of `iam-admin-granted`'s, on a plan of
+    /// `changes` beside the unchanged service `api`.
+    fn directions(changes: Vec<Value>) -> Vec<(&'static str, Direction)> {
+        let mut all = vec![unchanged(
+            "google_cloud_run_v2_service.api",
+            service(json!({})),
+        )];
+        all.extend(changes);
+        analyze(all)
+            .findings
+            .iter()
+            .filter(|f| matches!(f.rule.id, "invoker-added" | "iam-admin-granted"))
+            .map(|f| (f.rule.id, f.direction))
+            .collect()
+    }
+
+    /// A `google_project_iam_member` on `acme-prod`.
+    fn on_project(role: &str, member: &str) -> Value {
+        json!({"project": "acme-prod", "role": role, "member": member, "condition": []})
+    }
+
+    #[test]
+    fn an_invoker_that_gains_the_right_to_change_iam_still_invokes() {
+        // Dana invokes through the project, and gains roles/run.admin on the service: she can
+        // now change its IAM (iam-admin-granted), and invokes it as before, not "no longer".
+        let dana = "user:dana@acme.example";
+        assert_eq!(
+            directions(vec![
+                unchanged(
+                    "google_project_iam_member.dana",
+                    on_project("roles/run.invoker", dana)
+                ),
+                change(
+                    "google_cloud_run_v2_service_iam_member.dana",
+                    Value::Null,
+                    member(dana, "roles/run.admin", json!([])),
+                ),
+            ]),
+            [("iam-admin-granted", Direction::Worsened)]
+        );
+    }
+
+    #[test]
+    fn a_grant_that_certainly_applies_is_new_beside_one_that_only_may() {
+        // Nora's grant on the service expires (an IAM condition); her new project grant has
+        // none: she gains access the plan did not prove she had. The other way round, access
+        // that certainly applied and now only may is not claimed gone.
+        let nora = "user:nora@acme.example";
+        let expiring = json!([{"title": "until 2027", "description": "",
+            "expression": "request.time < timestamp(\"2027-01-01T00:00:00Z\")"}]);
+        let on_service = member(nora, "roles/run.invoker", expiring);
+        let project = on_project("roles/run.invoker", nora);
+        assert_eq!(
+            directions(vec![
+                unchanged(
+                    "google_cloud_run_v2_service_iam_member.nora",
+                    on_service.clone()
+                ),
+                change(
+                    "google_project_iam_member.nora",
+                    Value::Null,
+                    project.clone()
+                ),
+            ]),
+            [("invoker-added", Direction::Worsened)]
+        );
+        assert_eq!(
+            directions(vec![
+                change(
+                    "google_cloud_run_v2_service_iam_member.nora",
+                    Value::Null,
+                    on_service
+                ),
+                change("google_project_iam_member.nora", project, Value::Null),
+            ]),
+            []
+        );
+    }
 
     #[test]
     fn a_binding_that_adds_two_invokers_names_both_and_no_more() {

@@ -157,17 +157,6 @@ const ADVERSARY_GAPS: &[(&str, &str)] = &[
         "references [this, each.key] are linked to this[each.key] only, but this[f(each.key)] \
          records the same references: the target is not proven, both services are candidates",
     ),
-    (
-        "adv58-run-admin-on-one-invoker-on-project",
-        "a principal that gains run.admin is moved from invokers to IAM admins: its unchanged \
-         project invoker grant is reported as invoker-added improved, though it can still invoke",
-    ),
-    (
-        "adv67-conditional-grants-project-and-service",
-        "a grant under an IAM condition (here one that expires) is taken as proof that the \
-         principal already invokes the workload, so its new unconditional project grant is not \
-         reported there",
-    ),
 ];
 
 #[test]
