@@ -3,7 +3,6 @@
 //! thread while this one scans the rest of the document (see [`super::parse`]).
 
 use std::borrow::Cow;
-use std::sync::mpsc::SyncSender;
 
 use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -32,21 +31,22 @@ pub(super) struct Document<'a> {
     pub values: Option<&'a RawValue>,
 }
 
-/// Reads a [`Document`], sending each `resource_changes` head, in order, to `heads`. When the
-/// receiver has stopped (it met an entry that is not a plan's), the rest are still scanned, so
-/// that a JSON error later in the document is reported as such.
+/// Reads a [`Document`], handing each `resource_changes` head, in order and in batches, to
+/// `heads`. When whoever takes them has stopped (it met an entry that is not a plan's), the
+/// rest are still scanned, so that a JSON error later in the document is reported as such.
 pub(super) struct DocumentSeed<'s, 'a> {
-    pub heads: &'s SyncSender<Vec<EntryHead<'a>>>,
+    pub heads: &'s mut dyn FnMut(Vec<EntryHead<'a>>),
     pub batch: BatchSize,
 }
 
-/// When a batch of heads goes to the other thread: at [`BatchSize::HEADS`] heads, or sooner
-/// once its entries' `change` objects reach `bytes`.
+/// When a batch of heads goes to the thread that projects them (on a plan large enough to
+/// have one, see `plan::PROJECTED_BESIDE_FROM`): at [`BatchSize::HEADS`] heads, or sooner once
+/// its entries' `change` objects reach `bytes`.
 ///
 /// Each hand-over may wake the other thread, which costs a few microseconds here; the last
 /// batch is projected after the scan has ended, while this thread waits. Few large batches
-/// make that wait long on a small plan (a 1 MB plan has about 125 entries: two batches of 64
-/// heads, the second projected entirely after the scan); many small ones pay the wake-up too
+/// make that wait long on a smaller plan (a 2 MB plan has about 250 entries: four batches of
+/// 64 heads, the last projected entirely after the scan); many small ones pay the wake-up too
 /// often on a large plan. The total of the two is least when a batch holds about the square
 /// root of (document size × the bytes projected in one wake-up's time); measured on the
 /// benchmark's plans, 4 KiB for the latter: batches of 64 KiB at 1 MB, 200 KiB at 10 MB,
@@ -112,7 +112,7 @@ impl<'de: 'a, 'a> Visitor<'de> for DocumentSeed<'_, 'a> {
                 "terraform_version" => doc.terraform_version = map.next_value()?,
                 "resource_changes" => {
                     doc.has_resource_changes = map.next_value_seed(Heads {
-                        out: self.heads,
+                        out: &mut *self.heads,
                         size: self.batch,
                     })?;
                 }
@@ -133,7 +133,7 @@ impl<'de: 'a, 'a> Visitor<'de> for DocumentSeed<'_, 'a> {
 /// `resource_changes`: `null`, or an array whose entries' heads are sent on in batches, in
 /// order; `true` for an array.
 struct Heads<'s, 'a> {
-    out: &'s SyncSender<Vec<EntryHead<'a>>>,
+    out: &'s mut dyn FnMut(Vec<EntryHead<'a>>),
     size: BatchSize,
 }
 
@@ -171,14 +171,13 @@ impl<'de: 'a, 'a> Visitor<'de> for Heads<'_, 'a> {
             bytes += head.change_len();
             batch.push(head);
             if batch.len() == BatchSize::HEADS || bytes >= self.size.bytes {
-                // A closed receiver wants no more heads; the scan goes on regardless.
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BatchSize::HEADS));
-                let _ = self.out.send(full);
+                (self.out)(full);
                 bytes = 0;
             }
         }
         if !batch.is_empty() {
-            let _ = self.out.send(batch);
+            (self.out)(batch);
         }
         Ok(true)
     }
@@ -196,19 +195,18 @@ mod tests {
             .map(|i| format!("{{\"address\":\"a.r{i}\",\"type\":\"t\",\"change\":{change}}}"))
             .collect();
         let text = format!("{{\"resource_changes\":[{}]}}", items.join(","));
-        let (tx, rx) = std::sync::mpsc::sync_channel(entries);
+        let mut batches = Vec::new();
         let seed = DocumentSeed {
-            heads: &tx,
+            heads: &mut |batch: Vec<EntryHead>| {
+                batches.push((batch.len(), batch.iter().map(EntryHead::change_len).sum()))
+            },
             batch: BatchSize::for_document(document_len),
         };
         let doc = seed
             .deserialize(&mut serde_json::Deserializer::from_str(&text))
             .expect("a document");
         assert!(doc.has_resource_changes);
-        drop(tx);
-        rx.into_iter()
-            .map(|b| (b.len(), b.iter().map(EntryHead::change_len).sum()))
-            .collect()
+        batches
     }
 
     #[test]
