@@ -33,6 +33,11 @@ pub mod report;
 pub mod rules;
 pub(crate) mod tfsource;
 
+/// The bench's plan generator, for unit tests that need a large plan of a given shape.
+#[cfg(test)]
+#[path = "../benches/generator.rs"]
+pub(crate) mod generator;
+
 // The facade: what an embedder reads. The stages above stay inside the crate, so their
 // shapes (and petgraph's) are free to change; the report model they produce is public.
 pub use diff::{Accepted, Finding, PolicyDiff};

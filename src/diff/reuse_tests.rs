@@ -11,8 +11,7 @@ use crate::posture::tests::{change, plan_text, service, unchanged, unknown_after
 use crate::posture::{Posture, WorkloadId};
 use crate::rules::{Delta, Memo};
 
-#[path = "../../benches/generator.rs"]
-mod generator;
+use crate::generator;
 
 /// Each finding, every field the report shows.
 fn shown(findings: &[Finding]) -> Vec<String> {

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use foldhash::HashMap;
 use serde::Serialize;
 
+use super::pretty::Repeated;
 use super::{Report, SCHEMA, WorkloadEntry};
 use crate::iam::Level;
 use crate::inventory::WorkloadKind;
@@ -295,7 +296,7 @@ struct WireFinding<'a> {
     direction: &'static str,
     causes: &'a [String],
     subject: WireSubject<'a>,
-    workloads: &'a [std::sync::Arc<str>],
+    workloads: Repeated<'a, [std::sync::Arc<str>]>,
     message: &'a str,
     evidence: &'a [String],
     fingerprint: &'a str,
@@ -559,7 +560,12 @@ fn wire(r: &Report) -> Wire<'_> {
                     level: f.subject.level,
                     account: f.subject.account.as_deref(),
                 },
-                workloads: &f.workloads,
+                // A grant reaching every workload of a project lists them all in each of its
+                // findings: the list is printed once and copied after.
+                workloads: Repeated {
+                    key: f.workloads.iter().map(|w| w.as_ptr() as usize).collect(),
+                    value: &f.workloads,
+                },
                 message: &f.message,
                 evidence: &f.evidence,
                 fingerprint: &f.fingerprint,
@@ -601,5 +607,36 @@ fn wire(r: &Report) -> Wire<'_> {
             expired: a.expired.iter().map(wire_entry).collect(),
             stale: a.stale.iter().map(wire_entry).collect(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generator::{Shape, generate_shape};
+
+    /// The report as runguard prints it, where lists that many findings share are copied
+    /// (`pretty::Repeated`), and as serde_json prints the same wire value, where nothing is.
+    fn printed_both_ways(plan: &[u8]) -> (String, String) {
+        let report = crate::analyze(plan, &crate::Options::default()).expect("a plan");
+        let mut ours = Vec::new();
+        render(&report, &mut ours).expect("rendered");
+        let mut theirs = serde_json::to_vec_pretty(&wire(&report)).expect("printed");
+        theirs.push(b'\n');
+        let text = |bytes| String::from_utf8(bytes).expect("UTF-8");
+        (text(ours), text(theirs))
+    }
+
+    /// On a plan where a hundred project grants each reach every workload, and on the example.
+    #[test]
+    fn copied_workload_lists_print_as_serde_json_prints_them() {
+        let mut plan = Vec::new();
+        generate_shape(Shape::IamDense, 3_000_000, 11, &mut plan);
+        let (ours, theirs) = printed_both_ways(&plan);
+        assert!(ours.len() > 100_000);
+        assert_eq!(ours, theirs);
+        let example = include_bytes!("../../examples/plan.json");
+        let (ours, theirs) = printed_both_ways(example);
+        assert_eq!(ours, theirs);
     }
 }
