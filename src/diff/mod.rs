@@ -1,5 +1,6 @@
 //! Compares the two sides of every workload with every rule, and orders the changes once.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -63,49 +64,49 @@ pub struct PolicyDiff {
 }
 
 /// Both sides of one workload.
-pub struct Pair {
+pub struct Pair<P = Posture> {
     pub id: WorkloadId,
-    pub before: Option<Posture>,
-    pub after: Option<Posture>,
+    pub before: Option<P>,
+    pub after: Option<P>,
 }
 
-/// Pairs the postures of both sides by workload address (moving them, not copying: a posture
-/// can list hundreds of thousands of invokers).
-pub fn pair(
-    before: BTreeMap<WorkloadId, Posture>,
-    after: BTreeMap<WorkloadId, Posture>,
-) -> Vec<Pair> {
-    let mut by_address: BTreeMap<String, Pair> = BTreeMap::new();
-    for (id, p) in before {
-        by_address.insert(
-            id.address.clone(),
-            Pair {
-                id,
-                before: Some(p),
-                after: None,
-            },
-        );
+/// Pairs the postures of both sides by workload address, in address order (moving them, not
+/// copying: a posture can list hundreds of thousands of invokers). Both sides are already in
+/// that order, so they are merged; of two workloads of one side with the same address, the
+/// later one stands, and the after side names the workload's kind and API.
+pub fn pair<P>(before: BTreeMap<WorkloadId, P>, after: BTreeMap<WorkloadId, P>) -> Vec<Pair<P>> {
+    let mut pairs = Vec::with_capacity(before.len().max(after.len()));
+    let mut before = before.into_iter().peekable();
+    let mut after = after.into_iter().peekable();
+    loop {
+        let next = match (before.peek(), after.peek()) {
+            (None, None) => break,
+            (Some((b, _)), Some((a, _))) => b.address.cmp(&a.address),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+        };
+        let before_side = (next != Ordering::Greater).then(|| last_of_address(&mut before));
+        let after_side = (next != Ordering::Less).then(|| last_of_address(&mut after));
+        let (id, before, after) = match (before_side, after_side) {
+            (Some((id, b)), None) => (id, Some(b), None),
+            (before_side, Some((id, a))) => (id, before_side.map(|(_, b)| b), Some(a)),
+            (None, None) => unreachable!("one side has the next address"),
+        };
+        pairs.push(Pair { id, before, after });
     }
-    for (id, p) in after {
-        match by_address.get_mut(&id.address) {
-            Some(e) => {
-                e.after = Some(p);
-                // The after side names the kind and API the workload will have.
-                e.id = id;
-            }
-            None => {
-                by_address.insert(
-                    id.address.clone(),
-                    Pair {
-                        id,
-                        before: None,
-                        after: Some(p),
-                    },
-                );
-            }
-        }
+    pairs
+}
+
+/// The last of the workloads at the head of `side` that share its first one's address, the
+/// others passed over.
+fn last_of_address<P>(
+    side: &mut std::iter::Peekable<impl Iterator<Item = (WorkloadId, P)>>,
+) -> (WorkloadId, P) {
+    let mut last = side.next().expect("a workload at the head");
+    while let Some(next) = side.next_if(|(id, _)| id.address == last.0.address) {
+        last = next;
     }
-    by_address.into_values().collect()
+    last
 }
 
 /// What makes two observations one finding: the same rule, direction, severity, causes, subject
@@ -545,8 +546,60 @@ fn canonical(grant: &ResolvedGrant) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{CONTEXT, unified_diff};
+    use super::{BTreeMap, CONTEXT, WorkloadId, pair, unified_diff};
+    use crate::inventory::{Api, WorkloadKind};
     use similar::TextDiff;
+
+    fn id(address: &str, kind: WorkloadKind) -> WorkloadId {
+        WorkloadId {
+            address: address.into(),
+            kind,
+            api: Api::V2,
+            external: false,
+        }
+    }
+
+    /// Workloads on both sides, on one, and an address that one side holds twice (a service
+    /// and a job of the same address): in address order, the later of two of one side stands,
+    /// and the after side's kind names the workload.
+    #[test]
+    fn sides_pair_by_address_in_address_order() {
+        use WorkloadKind::{Job, Service};
+        let side = |entries: &[(&str, WorkloadKind, &'static str)]| {
+            let side: BTreeMap<WorkloadId, &str> =
+                entries.iter().map(|&(a, k, p)| (id(a, k), p)).collect();
+            side
+        };
+        let before = side(&[
+            ("a", Service, "a0"),
+            ("c", Service, "c0"),
+            ("e", Service, "e0 service"),
+            ("e", Job, "e0 job"),
+            ("f", Job, "f0"),
+        ]);
+        let after = side(&[
+            ("a", Service, "a1"),
+            ("b", Service, "b1"),
+            ("e", Service, "e1"),
+            ("f", Service, "f1 service"),
+            ("f", Job, "f1 job"),
+            ("g", Job, "g1"),
+        ]);
+        let paired: Vec<(String, WorkloadKind, Option<&str>, Option<&str>)> = pair(before, after)
+            .into_iter()
+            .map(|p| (p.id.address, p.id.kind, p.before, p.after))
+            .collect();
+        let expected = [
+            ("a", Service, Some("a0"), Some("a1")),
+            ("b", Service, None, Some("b1")),
+            ("c", Service, Some("c0"), None),
+            ("e", Service, Some("e0 job"), Some("e1")),
+            ("f", Job, Some("f0"), Some("f1 job")),
+            ("g", Job, None, Some("g1")),
+        ]
+        .map(|(a, k, b, f)| (a.to_owned(), k, b, f));
+        assert_eq!(paired, expected);
+    }
 
     fn whole(b: &str, a: &str) -> String {
         TextDiff::from_lines(b, a)
