@@ -709,4 +709,49 @@ mod tests {
         assert_eq!(s2.own().len(), 1);
         assert!(s2.shared_inherited().is_none());
     }
+
+    /// Each principal of the shared list is found by its identity key, first and last of the
+    /// list and the sensitive ones (whose display form hides the key) included, whether the
+    /// workload shadows it or not; a key it does not hold finds none. What the workload
+    /// inherits without holding it itself is the rest of the list, in order.
+    #[test]
+    fn inherited_principals_are_found_by_their_key() {
+        with_after_graph(&plan(), |g| {
+            let mut invokers = Inherited::default();
+            let holders: Vec<Holders> = g
+                .workloads()
+                .map(|(i, w)| collect(g, g.workload_nodes[i], w.kind, &mut invokers).0)
+                .collect();
+            let s0 = &holders[0];
+            let list = &s0.inherited;
+            assert!(list.len() >= 3, "{} inherited", list.len());
+            for h in list.iter() {
+                let key = h.principal.identity_key();
+                let found: Vec<&Invoker> = s0.inherited_with_key(key).collect();
+                assert_eq!(found, [h], "{key}");
+            }
+            for absent in [
+                "user:z@acme.example",
+                "user:zz@acme.example",
+                "(sensitive)",
+                "",
+            ] {
+                assert_eq!(s0.inherited_with_key(absent).count(), 0, "{absent}");
+            }
+            let only: Vec<&Invoker> = s0.inherited_only().collect();
+            let unshadowed: Vec<&Invoker> = list
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !s0.shadowed.contains(i))
+                .map(|(_, h)| h)
+                .collect();
+            assert!(!s0.shadowed.is_empty());
+            assert_eq!(only, unshadowed);
+            let (address, shadowed) = s0.inherited_identity().expect("inherits");
+            assert_eq!(
+                (address, shadowed),
+                (list.as_ptr() as usize, &s0.shadowed[..])
+            );
+        });
+    }
 }

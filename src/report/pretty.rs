@@ -38,7 +38,7 @@ pub(crate) fn to_writer<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -
     };
     let mut serializer = serde_json::Serializer::with_formatter(tap, pretty);
     value.serialize(&mut serializer).map_err(io::Error::other)?;
-    buffered.flush()
+    serializer.into_inner().flush()
 }
 
 /// A value that a document may hold many times over, with the key that tells it apart: a
@@ -148,14 +148,6 @@ impl<W: Write> Write for Tap<'_, W> {
             self.repeats.bytes.borrow_mut().extend_from_slice(&buf[..n]);
         }
         Ok(n)
-    }
-
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.out.write_all(buf)?;
-        if self.repeats.recording.get() {
-            self.repeats.bytes.borrow_mut().extend_from_slice(buf);
-        }
-        Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -298,6 +290,86 @@ mod tests {
         let printed = serde_json::to_vec(list).expect("printed");
         let key = printed.into_iter().map(usize::from).collect();
         Repeated { key, value: list }.serialize(s)
+    }
+
+    /// A writer that keeps what it is given and counts its flushes.
+    #[derive(Default)]
+    struct Kept {
+        bytes: Vec<u8>,
+        flushes: usize,
+    }
+
+    impl Write for Kept {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.bytes.write(buf)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            self.flushes += 1;
+            Ok(())
+        }
+    }
+
+    /// Everything is written through to the caller's writer, which is flushed at the end, so
+    /// that an error on the way is the caller's to see.
+    #[test]
+    fn the_document_reaches_the_writer_and_is_flushed() {
+        let value = json!({"k": ["x".repeat(100_000), "y"]});
+        let mut kept = Kept::default();
+        to_writer(&mut kept, &value).expect("written");
+        assert_eq!(
+            kept.bytes,
+            serde_json::to_vec_pretty(&value).expect("printed")
+        );
+        assert_eq!(kept.flushes, 1);
+    }
+
+    /// A value that counts the times it is serialized.
+    struct Counted<'c>(&'c Cell<usize>);
+
+    impl Serialize for Counted<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            self.0.set(self.0.get() + 1);
+            ["a", "b"].serialize(s)
+        }
+    }
+
+    /// Within a document, a repeated value is serialized twice, the second time recorded,
+    /// then copied, however often it comes; outside one, and in the next document, it is
+    /// serialized every time.
+    #[test]
+    fn a_repeated_value_is_serialized_twice_then_copied() {
+        let times = Cell::new(0);
+        let counted = Counted(&times);
+        let repeated = |n: usize| Repeated {
+            key: vec![n],
+            value: &counted,
+        };
+        let document = [
+            repeated(1),
+            repeated(1),
+            repeated(1),
+            repeated(1),
+            repeated(2),
+        ];
+        let mut out = Vec::new();
+        to_writer(&mut out, &document).expect("written");
+        assert_eq!(times.get(), 3);
+        assert_eq!(
+            String::from_utf8(out).expect("UTF-8"),
+            String::from_utf8(serde_json::to_vec_pretty(&document).expect("printed"))
+                .expect("UTF-8")
+        );
+        assert!(
+            DOCUMENT.with(|d| d.borrow().is_none()),
+            "the document has ended"
+        );
+        times.set(0);
+        serde_json::to_vec(&[repeated(1), repeated(1), repeated(1)]).expect("printed");
+        assert_eq!(times.get(), 3);
+        times.set(0);
+        to_writer(&mut Vec::new(), &[repeated(1), repeated(1)]).expect("written");
+        assert_eq!(times.get(), 2);
     }
 
     /// A value that comes again is copied as the bytes it was printed as, whether it comes

@@ -524,12 +524,44 @@ mod tests {
                 change(
                     "google_cloud_run_v2_service_iam_member.nora",
                     Value::Null,
-                    on_service
+                    on_service.clone()
                 ),
                 change("google_project_iam_member.nora", project, Value::Null),
             ]),
             []
         );
+        // Access that only may apply, on both sides, is not new either.
+        let mut conditional_project = on_project("roles/run.invoker", nora);
+        conditional_project["condition"] = on_service["condition"].clone();
+        assert_eq!(
+            directions(vec![
+                unchanged("google_cloud_run_v2_service_iam_member.nora", on_service),
+                change(
+                    "google_project_iam_member.nora",
+                    Value::Null,
+                    conditional_project
+                ),
+            ]),
+            []
+        );
+    }
+
+    #[test]
+    fn a_project_invoker_the_plan_leaves_alone_is_not_new() {
+        // Found in the project's shared list on both sides, first or last of it.
+        for member in ["user:aaron@acme.example", "user:zoe@acme.example"] {
+            let grants = vec![
+                unchanged(
+                    "google_project_iam_member.kept",
+                    on_project("roles/run.invoker", member),
+                ),
+                unchanged(
+                    "google_project_iam_member.other",
+                    on_project("roles/run.invoker", "user:mia@acme.example"),
+                ),
+            ];
+            assert_eq!(directions(grants), [], "{member}");
+        }
     }
 
     #[test]
