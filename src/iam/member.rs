@@ -31,8 +31,18 @@ pub fn classify(member: &str) -> MemberKind {
 }
 
 /// Normalises a member the way the provider compares them: the type prefix is kept as written,
-/// the value is lower-cased except for the case-sensitive principal types.
+/// the value is lower-cased except for the case-sensitive principal types. A deleted principal
+/// (`deleted:serviceAccount:EMAIL?uid=N`, as the API reads it back) keeps the type of the
+/// principal it was, as IAM writes it.
 pub fn normalize(member: &str) -> String {
+    match member.strip_prefix("deleted:") {
+        Some(principal) => format!("deleted:{}", normalize_principal(principal)),
+        None => normalize_principal(member),
+    }
+}
+
+/// [`normalize`] for a member that is not a deleted principal's.
+fn normalize_principal(member: &str) -> String {
     const CASE_SENSITIVE: [&str; 3] = ["principal:", "principalSet:", "principalHierarchy:"];
     if member == "allUsers" || member == "allAuthenticatedUsers" {
         return member.to_owned();
@@ -128,6 +138,16 @@ mod tests {
         assert_eq!(normalize("user:Alice@Acme.com"), "user:alice@acme.com");
         assert_eq!(normalize("principal://X/Y"), "principal://X/Y");
         assert_eq!(normalize("allUsers"), "allUsers");
+        // A deleted principal's own type stays as IAM writes it; its email is compared
+        // without case, its uid as it is.
+        assert_eq!(
+            normalize("deleted:serviceAccount:CI-Runner@acme-prod.iam.gserviceaccount.com?uid=109"),
+            "deleted:serviceAccount:ci-runner@acme-prod.iam.gserviceaccount.com?uid=109"
+        );
+        assert_eq!(
+            normalize("deleted:user:Ann@Acme.com?uid=7"),
+            "deleted:user:ann@acme.com?uid=7"
+        );
     }
 
     #[test]
