@@ -150,6 +150,22 @@ pub(crate) fn load_balancer_to_an_unknown_service(iap: Value) -> Vec<Value> {
     changes
 }
 
+/// The rule and direction of each finding of `rules` on a plan of `changes` beside the
+/// unchanged service `api`.
+pub(crate) fn directions_beside_api(
+    rules: &[&str],
+    changes: Vec<Value>,
+) -> Vec<(&'static str, crate::rules::Direction)> {
+    let mut all = vec![unchanged(API, service(json!({})))];
+    all.extend(changes);
+    analyze(all)
+        .findings
+        .iter()
+        .filter(|f| rules.contains(&f.rule.id))
+        .map(|f| (f.rule.id, f.direction))
+        .collect()
+}
+
 /// The report on a plan of these changes, its default provider in `acme-prod`.
 pub(crate) fn analyze(changes: Vec<Value>) -> Report {
     analyze_configured(changes, Vec::new())

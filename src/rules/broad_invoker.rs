@@ -56,3 +56,40 @@ fn check(d: &Delta) -> Vec<super::Finding> {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::posture::tests::{change, directions_beside_api, member};
+    use serde_json::{Value, json};
+
+    /// The directions of this rule's findings on the service `api` beside these grants.
+    fn directions(grants: Vec<Value>) -> Vec<Direction> {
+        let found = directions_beside_api(&[RULE.id], grants);
+        found.into_iter().map(|(_, direction)| direction).collect()
+    }
+
+    #[test]
+    fn a_broad_member_whose_grant_loses_its_condition_is_new() {
+        // The domain could invoke only until the condition's date; now it can for good. The
+        // other way round, access that still may apply is not claimed gone.
+        let expiring = json!([{"title": "until 2027", "description": "",
+            "expression": "request.time < timestamp(\"2027-01-01T00:00:00Z\")"}]);
+        let conditional = member("domain:acme.example", "roles/run.invoker", expiring);
+        let lasting = member("domain:acme.example", "roles/run.invoker", json!([]));
+        let address = "google_cloud_run_v2_service_iam_member.domain";
+        assert_eq!(
+            directions(vec![change(address, conditional.clone(), lasting.clone())]),
+            [Direction::Worsened]
+        );
+        assert_eq!(directions(vec![change(address, lasting, conditional)]), []);
+        assert_eq!(
+            directions(vec![change(
+                address,
+                Value::Null,
+                member("domain:acme.example", "roles/run.invoker", json!([]),)
+            )]),
+            [Direction::Worsened]
+        );
+    }
+}

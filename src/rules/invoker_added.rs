@@ -4,8 +4,8 @@ use std::collections::btree_map::Entry;
 use foldhash::HashMap;
 
 use super::{
-    Delta, Direction, Item, Memo, MemoKey, MemoPart, Rule, Severity, Subject, invoker_item,
-    item_finding,
+    Delta, Direction, Item, Memo, MemoKey, MemoPart, Rule, Severity, Subject, after_direction,
+    invoker_item, item_finding,
 };
 use crate::graph::Principal;
 use crate::iam::{Level, MemberKind};
@@ -429,15 +429,10 @@ fn per_principal(d: &Delta, part: Part, mut emit: impl FnMut(super::Finding)) {
     let after = d.after.map(Side::new);
     let holds = |side: &Option<Side>, key: &str| side.as_ref().and_then(|s| s.holds(key));
     for access in after.iter().flat_map(|s| s.accesses(part)) {
-        // Access that only may have applied before (a condition, an unknown role) proves
-        // nothing: a grant that certainly applies is new.
-        let direction = match holds(&before, access.key()) {
-            None => Direction::Worsened,
-            Some(false) if access.certain() => Direction::Worsened,
-            Some(_) if d.include_unchanged => Direction::Unchanged,
-            Some(_) => continue,
-        };
-        emit(item_finding(d, direction, message, access.item()));
+        let held = holds(&before, access.key());
+        if let Some(direction) = after_direction(held, access.certain(), d.include_unchanged) {
+            emit(item_finding(d, direction, message, access.item()));
+        }
     }
     // Access that still may apply is not claimed gone.
     for access in before.iter().flat_map(|s| s.accesses(part)) {
@@ -450,23 +445,15 @@ fn per_principal(d: &Delta, part: Part, mut emit: impl FnMut(super::Finding)) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::posture::tests::{analyze, change, member, service, unchanged};
+    use crate::posture::tests::{
+        analyze, change, directions_beside_api, member, service, unchanged,
+    };
     use serde_json::{Value, json};
 
     /// The directions of this rule's findings, and of `iam-admin-granted`'s, on a plan of
     /// `changes` beside the unchanged service `api`.
     fn directions(changes: Vec<Value>) -> Vec<(&'static str, Direction)> {
-        let mut all = vec![unchanged(
-            "google_cloud_run_v2_service.api",
-            service(json!({})),
-        )];
-        all.extend(changes);
-        analyze(all)
-            .findings
-            .iter()
-            .filter(|f| matches!(f.rule.id, "invoker-added" | "iam-admin-granted"))
-            .map(|f| (f.rule.id, f.direction))
-            .collect()
+        directions_beside_api(&[RULE.id, "iam-admin-granted"], changes)
     }
 
     /// A `google_project_iam_member` on `acme-prod`.

@@ -25,7 +25,7 @@ mod shared_runtime_identity;
 
 use std::fmt::{self, Write as _};
 
-use foldhash::HashSet;
+use foldhash::{HashMap, HashSet};
 use serde::Serialize;
 
 use crate::iam::Level;
@@ -239,58 +239,75 @@ pub(crate) fn compare(
     items: impl Fn(&Posture) -> Vec<Item>,
     message: impl Fn(&Item, Direction) -> String,
 ) -> Vec<Finding> {
-    compare_by(d, items, |i| &i.key, |i| i, message)
+    compare_by(d, items, |i| &i.key, |_| true, |i| i, message)
 }
 
 /// [`compare`] over elements that are cheap to list and to key, such as a posture's own
 /// invokers: the item, with its label, evidence and subject, is built only for an element that
 /// is reported. A binding of a million members that both sides hold costs a million keys, not
-/// a million labels.
+/// a million labels. `certain` tells whether an element certainly applies (see
+/// [`after_direction`]).
 pub(crate) fn compare_by<'p, T>(
     d: &Delta<'p>,
     elements: impl Fn(&'p Posture) -> Vec<T>,
     key: impl Fn(&T) -> &str,
+    certain: impl Fn(&T) -> bool,
     item: impl Fn(T) -> Item,
     message: impl Fn(&Item, Direction) -> String,
 ) -> Vec<Finding> {
-    let mut out = Vec::new();
-    compare_each(d, elements, key, item, message, |f| out.push(f));
-    out
-}
-
-/// [`compare_by`], handing each finding to `emit` as it is made, so that a rule that folds
-/// them (one finding per cause) never holds them all.
-pub(crate) fn compare_each<'p, T>(
-    d: &Delta<'p>,
-    elements: impl Fn(&'p Posture) -> Vec<T>,
-    key: impl Fn(&T) -> &str,
-    item: impl Fn(T) -> Item,
-    message: impl Fn(&Item, Direction) -> String,
-    mut emit: impl FnMut(Finding),
-) {
     let before = d.before.map(&elements).unwrap_or_default();
     let after = d.after.map(&elements).unwrap_or_default();
-    let (after_in_before, before_in_after) = presence(&before, &after, &key);
-    for (element, stays) in after.into_iter().zip(after_in_before) {
-        let direction = if stays {
-            if !d.include_unchanged {
-                continue;
-            }
-            Direction::Unchanged
-        } else {
-            Direction::Worsened
-        };
-        emit(item_finding(d, direction, &message, item(element)));
+    let (after_directions, before_gone) = {
+        let mut held: HashMap<&str, bool> = HashMap::default();
+        for b in &before {
+            *held.entry(key(b)).or_default() |= certain(b);
+        }
+        let after_keys: HashSet<&str> = after.iter().map(&key).collect();
+        let after_directions: Vec<Option<Direction>> = after
+            .iter()
+            .map(|a| after_direction(held.get(key(a)).copied(), certain(a), d.include_unchanged))
+            .collect();
+        let before_gone: Vec<bool> = before
+            .iter()
+            .map(|b| !after_keys.contains(key(b)))
+            .collect();
+        (after_directions, before_gone)
+    };
+    let mut out = Vec::new();
+    for (element, direction) in after.into_iter().zip(after_directions) {
+        if let Some(direction) = direction {
+            out.push(item_finding(d, direction, &message, item(element)));
+        }
     }
-    for (element, stays) in before.into_iter().zip(before_in_after) {
-        if !stays {
-            emit(item_finding(
+    // What still may apply on the after side is not claimed gone.
+    for (element, gone) in before.into_iter().zip(before_gone) {
+        if gone {
+            out.push(item_finding(
                 d,
                 Direction::Improved,
                 &message,
                 item(element),
             ));
         }
+    }
+    out
+}
+
+/// How an element of the after side compares with the before side, which holds its key
+/// (`Some`, with whether one such element certainly applies) or not (`None`): new, unchanged
+/// (reported only when `include_unchanged`), or `None` to leave out. What only may have
+/// applied before (an IAM condition, a role unknown at plan time) proves nothing: an element
+/// that certainly applies is new beside it.
+pub(crate) fn after_direction(
+    before: Option<bool>,
+    certain: bool,
+    include_unchanged: bool,
+) -> Option<Direction> {
+    match before {
+        None => Some(Direction::Worsened),
+        Some(false) if certain => Some(Direction::Worsened),
+        Some(_) if include_unchanged => Some(Direction::Unchanged),
+        Some(_) => None,
     }
 }
 
@@ -384,6 +401,7 @@ pub(crate) fn compare_invokers(
         d,
         |p| p.invokers.iter().filter(|i| pred(i)).collect(),
         |i| i.principal.identity_key(),
+        |i| i.certain(),
         invoker_item,
         message,
     )
