@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
-use foldhash::HashMap;
+use foldhash::{HashMap, HashSet};
 
 use super::{
     Delta, Direction, Item, Memo, MemoKey, MemoPart, Rule, Severity, Subject, after_direction,
@@ -317,7 +317,7 @@ struct Side<'p> {
     /// whether one of its grants certainly applies.
     own: HashMap<&'p str, bool>,
     /// Those of the IAM admins with a grant on the workload itself.
-    own_admins: HashMap<&'p str, bool>,
+    own_admins: HashSet<&'p str>,
     /// The member unknown at plan time, with all its grants, if it can invoke.
     unknown: Option<&'p Invoker>,
 }
@@ -332,8 +332,13 @@ impl<'p> Side<'p> {
             .find(|i| i.principal == Principal::Unknown);
         Side {
             posture,
-            own: keys(posture.invokers.own()),
-            own_admins: keys(posture.iam_admins.own()),
+            own: certain_keys(posture.invokers.own()),
+            own_admins: posture
+                .iam_admins
+                .own()
+                .iter()
+                .map(|h| h.principal.identity_key())
+                .collect(),
             unknown: own_unknown.or_else(|| {
                 posture
                     .invokers
@@ -345,7 +350,7 @@ impl<'p> Side<'p> {
 
     /// The principal with identity key `key` can change the workload's IAM.
     fn admin(&self, key: &str) -> bool {
-        self.own_admins.contains_key(key)
+        self.own_admins.contains(key)
             || self
                 .posture
                 .iam_admins
@@ -410,7 +415,7 @@ impl<'p> Side<'p> {
 }
 
 /// The identity keys of `holders`, each with whether a grant to it certainly applies.
-fn keys(holders: &[Invoker]) -> HashMap<&str, bool> {
+fn certain_keys(holders: &[Invoker]) -> HashMap<&str, bool> {
     let mut keys: HashMap<&str, bool> = HashMap::default();
     for h in holders {
         *keys.entry(h.principal.identity_key()).or_default() |= h.certain();
