@@ -11,9 +11,16 @@ pub fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, InputError> {
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         return Err(InputError::BinaryPlan);
     }
-    let text = decode_text(bytes)?;
-    let trimmed = text.trim_start_matches('\u{feff}');
-    let trimmed = strip_wrapper_lines(trimmed);
+    // A UTF-8 file is trimmed where it lies, never copied (nor checked a second time).
+    Ok(match decode_text(bytes)? {
+        Cow::Borrowed(text) => Cow::Borrowed(plan_text(text)?),
+        Cow::Owned(text) => Cow::Owned(plan_text(&text)?.to_owned()),
+    })
+}
+
+/// The plan in `text`, without a byte-order mark or the lines a wrapper adds.
+fn plan_text(text: &str) -> Result<&str, InputError> {
+    let trimmed = strip_wrapper_lines(text.trim_start_matches('\u{feff}'));
     let body = trimmed.trim_start();
     if body.is_empty() {
         return Err(InputError::Empty);
@@ -24,18 +31,7 @@ pub fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, InputError> {
     if looks_like_ui_stream(body) {
         return Err(InputError::UiStream);
     }
-    Ok(match text {
-        Cow::Borrowed(_) => Cow::Borrowed(trimmed_borrowed(bytes, trimmed)),
-        Cow::Owned(_) => Cow::Owned(trimmed.to_owned()),
-    })
-}
-
-/// Re-borrows `trimmed` (a sub-slice of the UTF-8 input) from the original bytes, so the common
-/// case of a UTF-8 file never copies the whole document.
-fn trimmed_borrowed<'a>(bytes: &'a [u8], trimmed: &str) -> &'a str {
-    let start = trimmed.as_ptr() as usize - bytes.as_ptr() as usize;
-    // The range was produced by trimming a valid `&str` view of `bytes`, so it is valid UTF-8.
-    std::str::from_utf8(&bytes[start..start + trimmed.len()]).unwrap_or_default()
+    Ok(trimmed)
 }
 
 fn decode_text(bytes: &[u8]) -> Result<Cow<'_, str>, InputError> {
