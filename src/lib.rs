@@ -225,6 +225,7 @@ fn analyze_read(plan: &plan::Plan, inventory: &inventory::Inventory, options: &O
 #[doc(hidden)]
 pub fn fuzz_parse(bytes: &[u8]) -> Result<usize, InputError> {
     let text = plan::sniff::decode(bytes)?;
+    plan::assert_split_agrees(&text, &inventory::projection);
     let mut sides = 0usize;
     let parsed = plan::parse(&text, &inventory::projection, &mut |c| {
         sides += usize::from(c.before_node().is_some()) + usize::from(c.after_node().is_some());

@@ -13,7 +13,7 @@ use super::address::{InstanceKey, ModuleStep, reference_steps};
 
 /// The flattened module tree, keyed by configuration module path (`""` for the root,
 /// `module.a.module.b` for nested calls).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Configuration {
     modules: HashMap<String, Module>,
     /// Every provider configuration, by its `provider_config` key (`google`, `google.staging`,
@@ -21,7 +21,7 @@ pub struct Configuration {
     providers: HashMap<String, Provider>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 struct Provider {
     name: Option<String>,
     /// The module that holds the `provider` block, where its expressions are evaluated.
@@ -29,7 +29,7 @@ struct Provider {
     expressions: Value,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct Module {
     /// `type.name` / `data.type.name` → expressions.
     resources: HashMap<String, Value>,
@@ -43,7 +43,7 @@ struct Module {
     sensitive_outputs: foldhash::HashSet<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 struct Call {
     expressions: Value,
     repeated: bool,
@@ -58,6 +58,33 @@ pub struct RawConfiguration<'a> {
     provider_config: HashMap<String, RawProvider>,
     #[serde(default, borrow)]
     root_module: RawModule<'a>,
+}
+
+impl RawConfiguration<'_> {
+    /// How deeply it nests in what serde reads one level at a time (expressions of resources
+    /// stay raw): the object, then `provider_config` or `root_module`, and below a module its
+    /// maps, their entries and the values in them, or three levels (`module_calls`, the call,
+    /// `module`) to a called module.
+    pub(super) fn nesting(&self) -> usize {
+        fn below(module: &RawModule) -> usize {
+            let values = module
+                .outputs
+                .values()
+                .map(|o| &o.expression)
+                .chain(module.variables.values().map(|v| &v.default))
+                .chain(module.module_calls.values().map(|c| &c.expressions));
+            let calls = module.module_calls.values().map(|c| 3 + below(&c.module));
+            values
+                .map(|v| 2 + super::tail::value_nesting(v))
+                .chain(calls)
+                .max()
+                .unwrap_or(0)
+                .max(2)
+        }
+        let providers = self.provider_config.values();
+        let provider = providers.map(|p| 2 + super::tail::value_nesting(&p.expressions));
+        2 + provider.max().unwrap_or(0).max(below(&self.root_module))
+    }
 }
 
 #[derive(Deserialize)]

@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use serde::Deserialize;
 use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -29,6 +30,115 @@ pub(super) struct Document<'a> {
     pub deferred_changes: Option<Vec<&'a RawValue>>,
     /// Present in state documents, absent in plans.
     pub values: Option<&'a RawValue>,
+}
+
+impl<'a> Document<'a> {
+    /// This part of a document with the keys of `rest`, the part after it: a split scan's two
+    /// halves ([`super::tail`]), which never both hold a key.
+    pub(super) fn merged(self, rest: Document<'a>) -> Document<'a> {
+        Document {
+            format_version: self.format_version.or(rest.format_version),
+            terraform_version: self.terraform_version.or(rest.terraform_version),
+            has_resource_changes: self.has_resource_changes || rest.has_resource_changes,
+            prior_state: self.prior_state.or(rest.prior_state),
+            configuration: self.configuration.or(rest.configuration),
+            variables: self.variables.or(rest.variables),
+            planned_values: self.planned_values.or(rest.planned_values),
+            errored: self.errored.or(rest.errored),
+            complete: self.complete.or(rest.complete),
+            deferred_changes: self.deferred_changes.or(rest.deferred_changes),
+            values: self.values.or(rest.values),
+        }
+    }
+}
+
+/// A top-level key that the parser reads.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Key {
+    FormatVersion,
+    TerraformVersion,
+    ResourceChanges,
+    PriorState,
+    Configuration,
+    Variables,
+    PlannedValues,
+    Errored,
+    Complete,
+    DeferredChanges,
+    Values,
+}
+
+impl Key {
+    /// The key named `name`, or `None` for a key the parser skips.
+    pub(super) fn named(name: &str) -> Option<Key> {
+        Some(match name {
+            "format_version" => Key::FormatVersion,
+            "terraform_version" => Key::TerraformVersion,
+            "resource_changes" => Key::ResourceChanges,
+            "prior_state" => Key::PriorState,
+            "configuration" => Key::Configuration,
+            "variables" => Key::Variables,
+            "planned_values" => Key::PlannedValues,
+            "errored" => Key::Errored,
+            "complete" => Key::Complete,
+            "deferred_changes" => Key::DeferredChanges,
+            "values" => Key::Values,
+            _ => return None,
+        })
+    }
+
+    /// The key as the document spells it, for the refusal of a key given twice.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Key::FormatVersion => "format_version",
+            Key::TerraformVersion => "terraform_version",
+            Key::ResourceChanges => "resource_changes",
+            Key::PriorState => "prior_state",
+            Key::Configuration => "configuration",
+            Key::Variables => "variables",
+            Key::PlannedValues => "planned_values",
+            Key::Errored => "errored",
+            Key::Complete => "complete",
+            Key::DeferredChanges => "deferred_changes",
+            Key::Values => "values",
+        }
+    }
+}
+
+/// Where the values of top-level keys are read from: the map that serde walks from the start of
+/// the document, or a split scan's second thread, which starts within `resource_changes`
+/// ([`super::tail`]).
+pub(super) trait ValueSource<'a> {
+    type Error;
+
+    /// The next value, as `T`.
+    fn value<T: Deserialize<'a>>(&mut self) -> Result<T, Self::Error>;
+
+    /// `resource_changes`, its entries' heads handed on; `true` for an array.
+    fn resource_changes(&mut self) -> Result<bool, Self::Error>;
+}
+
+/// Reads the value of `key` from `source` into `doc`. Both sources read each key as the same
+/// type, so that a split scan reads what one scan would.
+pub(super) fn read_value<'a, S: ValueSource<'a>>(
+    doc: &mut Document<'a>,
+    key: Key,
+    source: &mut S,
+) -> Result<(), S::Error> {
+    match key {
+        Key::FormatVersion => doc.format_version = source.value()?,
+        Key::TerraformVersion => doc.terraform_version = source.value()?,
+        Key::ResourceChanges => doc.has_resource_changes = source.resource_changes()?,
+        Key::PriorState => doc.prior_state = source.value()?,
+        Key::Configuration => doc.configuration = source.value()?,
+        Key::Variables => doc.variables = source.value()?,
+        Key::PlannedValues => doc.planned_values = source.value()?,
+        Key::Errored => doc.errored = source.value()?,
+        Key::Complete => doc.complete = source.value()?,
+        Key::DeferredChanges => doc.deferred_changes = source.value()?,
+        Key::Values => doc.values = source.value()?,
+    }
+    Ok(())
 }
 
 /// Reads a [`Document`], handing each `resource_changes` head, in order and in batches, to
@@ -66,86 +176,117 @@ impl BatchSize {
     }
 }
 
-impl<'de: 'a, 'a> DeserializeSeed<'de> for DocumentSeed<'_, 'a> {
+/// Gathers heads into batches of a [`BatchSize`] and hands each on when it is full.
+pub(super) struct Batches<'s, 'a> {
+    out: &'s mut dyn FnMut(Vec<EntryHead<'a>>),
+    size: BatchSize,
+    batch: Vec<EntryHead<'a>>,
+    bytes: usize,
+}
+
+impl<'s, 'a> Batches<'s, 'a> {
+    pub(super) fn new(out: &'s mut dyn FnMut(Vec<EntryHead<'a>>), size: BatchSize) -> Self {
+        Batches {
+            out,
+            size,
+            batch: Vec::with_capacity(BatchSize::HEADS),
+            bytes: 0,
+        }
+    }
+
+    pub(super) fn push(&mut self, head: EntryHead<'a>) {
+        self.bytes += head.change_len();
+        self.batch.push(head);
+        if self.batch.len() == BatchSize::HEADS || self.bytes >= self.size.bytes {
+            let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BatchSize::HEADS));
+            (self.out)(full);
+            self.bytes = 0;
+        }
+    }
+
+    /// Hands on the last batch, if it holds any head.
+    pub(super) fn finish(self) {
+        if !self.batch.is_empty() {
+            (self.out)(self.batch);
+        }
+    }
+}
+
+impl<'a> DeserializeSeed<'a> for DocumentSeed<'_, 'a> {
     type Value = Document<'a>;
 
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Document<'a>, D::Error> {
+    fn deserialize<D: serde::Deserializer<'a>>(self, d: D) -> Result<Document<'a>, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de: 'a, 'a> Visitor<'de> for DocumentSeed<'_, 'a> {
+impl<'a> Visitor<'a> for DocumentSeed<'_, 'a> {
     type Value = Document<'a>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a plan document")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document<'a>, A::Error> {
+    fn visit_map<A: MapAccess<'a>>(self, mut map: A) -> Result<Document<'a>, A::Error> {
         let mut doc = Document::default();
         // A key given twice is refused by name, as serde's derived readers do.
-        let mut seen: Vec<&'static str> = Vec::new();
-        while let Some(key) = map.next_key::<Cow<'a, str>>()? {
-            let name: &'static str = match key.as_ref() {
-                "format_version" => "format_version",
-                "terraform_version" => "terraform_version",
-                "resource_changes" => "resource_changes",
-                "prior_state" => "prior_state",
-                "configuration" => "configuration",
-                "variables" => "variables",
-                "planned_values" => "planned_values",
-                "errored" => "errored",
-                "complete" => "complete",
-                "deferred_changes" => "deferred_changes",
-                "values" => "values",
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
+        let mut keys: Vec<Key> = Vec::new();
+        while let Some(name) = map.next_key::<Cow<'a, str>>()? {
+            let Some(key) = Key::named(&name) else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
             };
-            if seen.contains(&name) {
-                return Err(A::Error::duplicate_field(name));
+            if keys.contains(&key) {
+                return Err(A::Error::duplicate_field(key.name()));
             }
-            seen.push(name);
-            match name {
-                "format_version" => doc.format_version = map.next_value()?,
-                "terraform_version" => doc.terraform_version = map.next_value()?,
-                "resource_changes" => {
-                    doc.has_resource_changes = map.next_value_seed(Heads {
-                        out: &mut *self.heads,
-                        size: self.batch,
-                    })?;
-                }
-                "prior_state" => doc.prior_state = map.next_value()?,
-                "configuration" => doc.configuration = map.next_value()?,
-                "variables" => doc.variables = map.next_value()?,
-                "planned_values" => doc.planned_values = map.next_value()?,
-                "errored" => doc.errored = map.next_value()?,
-                "complete" => doc.complete = map.next_value()?,
-                "deferred_changes" => doc.deferred_changes = map.next_value()?,
-                _ => doc.values = map.next_value()?,
-            }
+            keys.push(key);
+            let mut source = MapValues {
+                map: &mut map,
+                heads: &mut *self.heads,
+                batch: self.batch,
+            };
+            read_value(&mut doc, key, &mut source)?;
         }
         Ok(doc)
     }
 }
 
-/// `resource_changes`: `null`, or an array whose entries' heads are sent on in batches, in
-/// order; `true` for an array.
-struct Heads<'s, 'a> {
-    out: &'s mut dyn FnMut(Vec<EntryHead<'a>>),
-    size: BatchSize,
+/// The values of the map that serde walks, with where `resource_changes` hands its heads.
+struct MapValues<'m, 'a, A> {
+    map: &'m mut A,
+    heads: &'m mut dyn FnMut(Vec<EntryHead<'a>>),
+    batch: BatchSize,
 }
 
-impl<'de: 'a, 'a> DeserializeSeed<'de> for Heads<'_, 'a> {
+impl<'a, A: MapAccess<'a>> ValueSource<'a> for MapValues<'_, 'a, A> {
+    type Error = A::Error;
+
+    fn value<T: Deserialize<'a>>(&mut self) -> Result<T, A::Error> {
+        self.map.next_value()
+    }
+
+    fn resource_changes(&mut self) -> Result<bool, A::Error> {
+        self.map.next_value_seed(Heads {
+            out: Batches::new(&mut *self.heads, self.batch),
+        })
+    }
+}
+
+/// `resource_changes`: `null`, or an array whose entries' heads are sent on in batches, in
+/// order; `true` for an array.
+struct Heads<'m, 'a> {
+    out: Batches<'m, 'a>,
+}
+
+impl<'a> DeserializeSeed<'a> for Heads<'_, 'a> {
     type Value = bool;
 
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+    fn deserialize<D: serde::Deserializer<'a>>(self, d: D) -> Result<bool, D::Error> {
         d.deserialize_option(self)
     }
 }
 
-impl<'de: 'a, 'a> Visitor<'de> for Heads<'_, 'a> {
+impl<'a> Visitor<'a> for Heads<'_, 'a> {
     type Value = bool;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -160,25 +301,15 @@ impl<'de: 'a, 'a> Visitor<'de> for Heads<'_, 'a> {
         Ok(false)
     }
 
-    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+    fn visit_some<D: serde::Deserializer<'a>>(self, d: D) -> Result<bool, D::Error> {
         d.deserialize_seq(self)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
-        let mut batch = Vec::with_capacity(BatchSize::HEADS);
-        let mut bytes = 0;
+    fn visit_seq<A: SeqAccess<'a>>(mut self, mut seq: A) -> Result<bool, A::Error> {
         while let Some(head) = seq.next_element::<EntryHead<'a>>()? {
-            bytes += head.change_len();
-            batch.push(head);
-            if batch.len() == BatchSize::HEADS || bytes >= self.size.bytes {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(BatchSize::HEADS));
-                (self.out)(full);
-                bytes = 0;
-            }
+            self.out.push(head);
         }
-        if !batch.is_empty() {
-            (self.out)(batch);
-        }
+        self.out.finish();
         Ok(true)
     }
 }

@@ -13,6 +13,7 @@ pub mod error;
 mod prior_state;
 pub mod sniff;
 pub mod strict;
+mod tail;
 pub mod value;
 
 use std::collections::BTreeMap;
@@ -169,40 +170,79 @@ pub type Wanted = dyn Fn(&str) -> Option<&'static Projection> + Sync;
 /// entry is handed to `sink` as soon as it is read and not kept, so its JSON trees are freed
 /// before the next one is built.
 ///
-/// The document is scanned once, on this thread. On a large document each `resource_changes`
-/// entry's head goes, as it is scanned, through a bounded channel to a second thread, which
-/// projects the wanted ones and hands them to `sink` in the document's order: the projections
-/// and the sink's work overlap the scan of the rest of the document instead of following it.
-/// Below [`PROJECTED_BESIDE_FROM`] bytes the heads are kept and projected after the scan.
+/// The document is scanned once. On a large document each `resource_changes` entry's head
+/// goes, as it is scanned, through a bounded channel to a second thread, which projects the
+/// wanted ones and hands them to `sink` in the document's order: the projections and the sink's
+/// work overlap the scan of the rest of the document instead of following it. Below
+/// [`PROJECTED_BESIDE_FROM`] bytes the heads are kept and projected after the scan. From
+/// [`SPLIT_FROM`] bytes a third thread reads the members after `resource_changes` while this one
+/// reads those before ([`tail`]).
 pub fn parse(
     text: &str,
     wanted: &Wanted,
     sink: &mut (dyn FnMut(ResourceChange) + Send),
 ) -> Result<Plan, InputError> {
-    parse_with(text, wanted, sink, text.len() >= PROJECTED_BESIDE_FROM)
+    let threads = if text.len() >= SPLIT_FROM {
+        tail::second_part(text).map_or(Threads::Beside, |at| Threads::Split { at })
+    } else if text.len() >= PROJECTED_BESIDE_FROM {
+        Threads::Beside
+    } else {
+        Threads::One
+    };
+    parse_with(text, wanted, sink, threads)
 }
 
-/// [`parse`], projecting the entries on a second thread beside the scan when `beside`.
+/// How a document is scanned and its entries projected.
+#[derive(Clone, Copy, Debug)]
+enum Threads {
+    /// Scanned, then projected, on this thread.
+    One,
+    /// Projected on a second thread beside the scan.
+    Beside,
+    /// As [`Threads::Beside`], with a third thread reading the document from the `,` at byte
+    /// `at`, if it is between two members.
+    Split { at: usize },
+}
+
+/// [`parse`], with the threads given.
 fn parse_with(
     text: &str,
     wanted: &Wanted,
     sink: &mut (dyn FnMut(ResourceChange) + Send),
-    beside: bool,
+    threads: Threads,
 ) -> Result<Plan, InputError> {
-    let (entries, doc) = if !beside {
-        let mut batches = Vec::new();
-        let doc = scan(text, &mut |batch| batches.push(batch));
-        (take_entries(batches, wanted, sink), doc)
-    } else {
-        let (heads, entries) =
-            std::sync::mpsc::sync_channel::<Vec<EntryHead>>(HEADS_IN_FLIGHT / BatchSize::HEADS);
-        crate::parallel::join(
-            move || take_entries(entries, wanted, sink),
-            // A closed receiver wants no more heads; the scan goes on regardless. The channel
-            // closes when the scan ends, so the other thread ends with the last entry.
-            move || scan(text, &mut |batch| drop(heads.send(batch))),
-        )
+    let (entries, doc) = match threads {
+        Threads::One => {
+            let mut batches = Vec::new();
+            let doc = scan(text, &mut |batch| batches.push(batch));
+            (take_entries(batches, wanted, sink), doc)
+        }
+        Threads::Beside => {
+            let (heads, entries) =
+                std::sync::mpsc::sync_channel::<Vec<EntryHead>>(HEADS_IN_FLIGHT / BatchSize::HEADS);
+            crate::parallel::join(
+                move || take_entries(entries, wanted, sink),
+                // A closed receiver wants no more heads; the scan goes on regardless. The
+                // channel closes when the scan ends, so the other thread ends with the last
+                // entry.
+                move || scan(text, &mut |batch| drop(heads.send(batch))),
+            )
+        }
+        Threads::Split { at } => {
+            let (entries, doc, _) = scan_split(text, at, wanted, sink);
+            (entries, doc)
+        }
     };
+    plan_of(text, entries, doc, wanted)
+}
+
+/// The plan from what the scan read and the entries that were taken in.
+fn plan_of(
+    text: &str,
+    entries: Entries,
+    doc: Result<Document, serde_json::Error>,
+    wanted: &Wanted,
+) -> Result<Plan, InputError> {
     let doc = doc.map_err(|e| json_error(text, &e))?;
     let Entries {
         structure_error,
@@ -312,6 +352,9 @@ fn parse_with(
 /// overlap saves (the bench's 1 MB plan went from 2.17 to 2.03-2.04 times the skip-parse).
 const PROJECTED_BESIDE_FROM: usize = 2 << 20;
 
+/// The document size from which two threads scan it ([`tail`]).
+const SPLIT_FROM: usize = 8 << 20;
+
 /// Scans the document, handing the `resource_changes` heads to `heads` in batches.
 fn scan<'a>(
     text: &'a str,
@@ -327,6 +370,86 @@ fn scan<'a>(
     )?;
     de.end()?;
     Ok(doc)
+}
+
+/// How a split scan read the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SplitRead {
+    /// By the two threads ([`tail::Read`]).
+    Threads(tail::Read),
+    /// Again by one scan, after a thread stopped.
+    Again,
+}
+
+/// [`parse_with`]'s scan on three threads: this one reads the document from the start, a
+/// second from the `,` at `at` to the end, a third projects the entries this one hands on. Then,
+/// how it was read.
+fn scan_split<'a>(
+    text: &'a str,
+    at: usize,
+    wanted: &Wanted,
+    sink: &mut (dyn FnMut(ResourceChange) + Send),
+) -> (Entries, Result<Document<'a>, serde_json::Error>, SplitRead) {
+    let (heads, entries) =
+        std::sync::mpsc::sync_channel::<Vec<EntryHead>>(HEADS_IN_FLIGHT / BatchSize::HEADS);
+    let stop = &std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let second = scope.spawn(move || tail::read_rest(text, at, stop));
+        let entries = scope.spawn(move || take_entries(entries, wanted, sink));
+        let mut sent = 0;
+        let first = tail::read_first(
+            text,
+            &mut |batch| {
+                sent += batch.len();
+                drop(heads.send(batch));
+            },
+            tail::Second::new(at, second, stop),
+        );
+        let (doc, read) = match first {
+            Ok((doc, read)) => (Ok(doc), SplitRead::Threads(read)),
+            // One scan reads it again: its document or its error is the answer. The heads
+            // already handed on are the first it reads, and are not handed on again.
+            Err(tail::Stopped) => {
+                let mut handed = sent;
+                let doc = scan(text, &mut |mut batch| {
+                    let again = handed.min(batch.len());
+                    batch.drain(..again);
+                    handed -= again;
+                    if !batch.is_empty() {
+                        drop(heads.send(batch));
+                    }
+                });
+                (doc, SplitRead::Again)
+            }
+        };
+        // The projecting thread ends with the last entry once its channel closes.
+        drop(heads);
+        let entries = entries
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (entries, doc, read)
+    })
+}
+
+/// For the `parse` fuzz target: parses `text` on one thread, and split where a large plan's
+/// second thread would start (or, in a plan without `prior_state`, at the first `,"` from the
+/// middle on), and panics if the two disagree in any way.
+#[cfg(feature = "fuzzing")]
+pub fn assert_split_agrees(text: &str, wanted: &Wanted) {
+    let middle = (text.len() / 2..=text.len()).find(|&i| text.is_char_boundary(i));
+    let at = tail::prior_state_at(text).or_else(|| {
+        let middle = middle?;
+        text[middle..].find(",\"").map(|at| middle + at)
+    });
+    let Some(at) = at else {
+        return;
+    };
+    let mut one = Vec::new();
+    let alone = parse_with(text, wanted, &mut |c| one.push(c), Threads::One);
+    let mut two = Vec::new();
+    let (entries, doc, _) = scan_split(text, at, wanted, &mut |c| two.push(c));
+    let split = plan_of(text, entries, doc, wanted);
+    assert_eq!(format!("{alone:?} {one:?}"), format!("{split:?} {two:?}"));
 }
 
 /// How many entry heads the scan may run ahead of the thread that projects them: enough to keep
@@ -403,19 +526,44 @@ struct VariableValue {
 mod tests {
     use super::*;
 
-    fn all(_: &str) -> Option<&'static Projection> {
+    pub(super) fn all(_: &str) -> Option<&'static Projection> {
         Some(&Projection::All)
     }
 
+    pub(super) type Parsed = Result<(Plan, Vec<ResourceChange>), InputError>;
+
     /// Parses and collects the wanted entries, with the entries projected after the scan and
-    /// beside it, which must agree.
-    fn parse_all(text: &str) -> Result<(Plan, Vec<ResourceChange>), InputError> {
-        let [after, beside] = [false, true].map(|beside| {
+    /// beside it, and with a second thread reading from places between members, which must all
+    /// agree.
+    pub(super) fn parse_all(text: &str) -> Parsed {
+        let [after, beside] = [Threads::One, Threads::Beside].map(|threads| {
             let mut changes = Vec::new();
-            parse_with(text, &all, &mut |c| changes.push(c), beside).map(|plan| (plan, changes))
+            parse_with(text, &all, &mut |c| changes.push(c), threads).map(|plan| (plan, changes))
         });
         assert_eq!(format!("{after:?}"), format!("{beside:?}"));
+        for at in places(text) {
+            let (split, _) = parse_split(text, at);
+            assert_eq!(format!("{after:?}"), format!("{split:?}"), "split at {at}");
+        }
         after
+    }
+
+    /// Where a second thread may start: each `,` before a string (a member's key, or not), 40
+    /// of them spread over a document that has more.
+    fn places(text: &str) -> Vec<usize> {
+        let all: Vec<usize> = text.match_indices(",\"").map(|(at, _)| at).collect();
+        let step = all.len().div_ceil(40).max(1);
+        all.into_iter().step_by(step).collect()
+    }
+
+    /// Parses with a second thread reading from `at`; how the document was read.
+    pub(super) fn parse_split(text: &str, at: usize) -> (Parsed, SplitRead) {
+        let mut changes = Vec::new();
+        let (entries, doc, read) = scan_split(text, at, &all, &mut |c| changes.push(c));
+        (
+            plan_of(text, entries, doc, &all).map(|plan| (plan, changes)),
+            read,
+        )
     }
 
     #[test]

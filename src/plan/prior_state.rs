@@ -43,6 +43,24 @@ pub(super) struct StateResource<'a> {
     sensitive_values: Option<&'a RawValue>,
 }
 
+impl PriorState<'_> {
+    /// How deeply it nests in what serde reads one level at a time: the object, `values`,
+    /// `root_module`, then two levels (`child_modules`, the module) per module below it, and two
+    /// (`resources`, the resource) inside the deepest (a resource's values stay raw).
+    pub(super) fn nesting(&self) -> usize {
+        fn below(module: &StateModule) -> usize {
+            2 + module
+                .child_modules
+                .iter()
+                .map(|m| 2 + below(m))
+                .max()
+                .unwrap_or(0)
+        }
+        let root = self.values.as_ref().and_then(|v| v.root_module.as_ref());
+        3 + root.map_or(0, below)
+    }
+}
+
 pub(super) fn read_prior_data(
     state: PriorState,
     wanted: &Wanted,
