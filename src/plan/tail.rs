@@ -43,23 +43,22 @@ pub(super) fn second_part(text: &str) -> Option<usize> {
 /// `,` before it (JSON whitespace may surround each part, as in a plan that was pretty-printed).
 pub(super) fn prior_state_at(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
-    let is_space = |b: &u8| matches!(b, b' ' | b'\n' | b'\t' | b'\r');
-    let skip_space = |from: usize| from + bytes[from..].iter().take_while(|b| is_space(b)).count();
+    let is_space = |b: &&u8| matches!(b, b' ' | b'\n' | b'\t' | b'\r');
+    let after_space = |from: usize| {
+        let rest = bytes.get(from..).unwrap_or_default();
+        from + rest.iter().take_while(is_space).count()
+    };
+    let byte_at = |at: usize| bytes.get(at).copied();
     memchr::memmem::find_iter(bytes, PRIOR_STATE).find_map(|key| {
-        let colon = skip_space(key + PRIOR_STATE.len());
-        let brace = skip_space(colon + 1);
-        let first = skip_space(brace + 1);
-        let opens = bytes.get(colon) == Some(&b':')
-            && bytes.get(brace) == Some(&b'{')
-            && bytes[first..].starts_with(STATE_OPENS);
-        let comma = key
-            - bytes[..key]
-                .iter()
-                .rev()
-                .take_while(|b| is_space(b))
-                .count();
-        let after_a_member = comma > 0 && bytes[comma - 1] == b',';
-        (opens && after_a_member).then_some(comma - 1)
+        let colon = after_space(key + PRIOR_STATE.len());
+        let brace = after_space(colon + 1);
+        let first = after_space(brace + 1);
+        let opens = byte_at(colon) == Some(b':')
+            && byte_at(brace) == Some(b'{')
+            && bytes.get(first..)?.starts_with(STATE_OPENS);
+        let space_before = bytes[..key].iter().rev().take_while(is_space).count();
+        let comma = (key - space_before).checked_sub(1)?;
+        (opens && byte_at(comma) == Some(b',')).then_some(comma)
     })
 }
 
@@ -372,8 +371,8 @@ impl<'a> ValueSource<'a> for Values<'_, '_, 'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{Parsed, all, parse_all, parse_split};
-    use super::super::{InputError, SplitRead, Threads, parse_with};
+    use super::super::tests::{all, parse_all, parse_split};
+    use super::super::{InputError, SplitRead, Threads, assert_same_reading, parse_with};
     use super::*;
 
     /// A plan as Terraform lays it out, with `entries` changes, and `before` and `after`
@@ -488,7 +487,27 @@ mod tests {
         assert_eq!(read, SplitRead::Threads(Read::WithTheSecond));
         let mut changes = Vec::new();
         let one = parse_with(&text, &all, &mut |c| changes.push(c), Threads::One);
-        assert_same(&one.map(|p| (p, changes)), &split, "pretty");
+        assert_same_reading(&one.map(|p| (p, changes)), &split, "pretty");
+    }
+
+    /// Only a `"prior_state"` key after a member, opening a state, is the place; any other is
+    /// passed over, wherever in the text it lies.
+    #[test]
+    fn the_place_is_the_comma_before_a_prior_state_key() {
+        let state = r#""prior_state" : { "format_version":"1.0"}"#;
+        assert_eq!(prior_state_at(&format!("{{\"a\":1 ,\n {state}}}")), Some(7));
+        for text in [
+            state.to_owned(),
+            format!("{{{state}}}"),
+            r#"{"a":"prior_state"}"#.to_owned(),
+            r#"{"a":1,"prior_state""#.to_owned(),
+            r#"{"a":1,"prior_state":"#.to_owned(),
+            r#"{"a":1,"prior_state":{"#.to_owned(),
+            r#"{"a":1,"prior_state":{"values":{}}}"#.to_owned(),
+            r#"{"a":1,"prior_state":[{"format_version":"1.0"}]}"#.to_owned(),
+        ] {
+            assert_eq!(prior_state_at(&text), None, "{text}");
+        }
     }
 
     #[test]
@@ -499,30 +518,6 @@ mod tests {
         let large = laid_out(10, "", &padding);
         assert_eq!(second_part(&large), prior_state_at(&large));
         assert!(second_part(&large).is_some());
-    }
-
-    /// `one` and `split` are the same reading. The configuration is compared as a value: it
-    /// holds hash maps, whose order of printing differs from one map to the next.
-    fn assert_same(one: &Parsed, split: &Parsed, what: &str) {
-        let printed = |parsed: &Parsed| match parsed {
-            Ok((p, changes)) => format!(
-                "{:?}",
-                (
-                    (
-                        &p.format_version,
-                        &p.terraform_version,
-                        &p.prior_data,
-                        &p.variables
-                    ),
-                    (&p.unreadable, &p.incomplete, &p.notes, changes),
-                )
-            ),
-            Err(e) => format!("{e:?}"),
-        };
-        assert_eq!(printed(one), printed(split), "{what}");
-        if let (Ok((one, _)), Ok((split, _))) = (one, split) {
-            assert!(one.configuration == split.configuration, "{what}");
-        }
     }
 
     /// Every plan among the fixtures and the corpus reads the same with two threads, met at the
@@ -561,7 +556,7 @@ mod tests {
             plans += 1;
             for at in places {
                 let (split, read) = parse_split(&text, at);
-                assert_same(&one, &split, &format!("{} split at {at}", path.display()));
+                assert_same_reading(&one, &split, &format!("{} split at {at}", path.display()));
                 if Some(at) == prior_state_at(&text) {
                     met += usize::from(read == SplitRead::Threads(Read::WithTheSecond));
                 }
