@@ -461,6 +461,48 @@ mod tests {
         assert!(matches!(split, Err(InputError::MalformedJson { .. })));
     }
 
+    /// Documents written to read one way split and another whole: each reads as one scan reads
+    /// it, whichever way the threads go.
+    #[test]
+    fn hostile_documents_read_as_one_scan_reads_them() {
+        let entry = r#"{"address":"google_x.hidden","type":"google_x","change":{"actions":["create"],"after":{}}}"#;
+        let decoy = r#""prior_state":{"format_version":"1.0"}"#;
+        for (before, after) in [
+            // A second `resource_changes` after the place, plainly or with an escaped key.
+            (String::new(), format!(r#","resource_changes":[{entry}]"#)),
+            (
+                String::new(),
+                format!(r#","resource\u005fchanges":[{entry}]"#),
+            ),
+            // `prior_state` given twice, the second with an escaped key.
+            (String::new(), r#","prior\u005fstate":{}"#.to_owned()),
+            // A decoy of the place inside a string, and inside an object before it.
+            (
+                r#","x":"\",\"prior_state\":{\"format_version\":1""#.to_owned(),
+                String::new(),
+            ),
+            (
+                format!(r#","output_changes":{{"o":{{{decoy}}}}}"#),
+                String::new(),
+            ),
+            // Members the first thread reads, given again after the place.
+            (String::new(), r#","format_version":"9.9""#.to_owned()),
+            (String::new(), r#","planned_values":{}"#.to_owned()),
+        ] {
+            let text = laid_out(5, &before, &after);
+            let mut changes = Vec::new();
+            let one = parse_with(&text, &all, &mut |c| changes.push(c), Threads::One)
+                .map(|plan| (plan, changes));
+            for at in prior_state_at(&text)
+                .into_iter()
+                .chain(text.match_indices(",\"").map(|m| m.0))
+            {
+                let (split, _) = parse_split(&text, at);
+                assert_same_reading(&one, &split, &format!("{before} {after} at {at}"));
+            }
+        }
+    }
+
     /// Values that serde_json skips nest as deeply as they like, and a value read one level at a
     /// time well below the depth limit is read by the threads.
     #[test]
