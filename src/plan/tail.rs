@@ -145,11 +145,7 @@ pub(super) fn read_first<'a>(
     if let Some(second) = second {
         second.decline();
     }
-    let read = read?;
-    if nesting(&members.doc) >= NESTING_LEFT_TO_ONE_SCAN {
-        return Err(Stopped);
-    }
-    Ok((members.doc, read))
+    Ok((members.doc, read?))
 }
 
 /// The second thread, from the first thread's side.
@@ -245,6 +241,9 @@ fn read_members<'a>(
                 members.keys.push(key);
                 let mut values = Values { cursor, from };
                 read_value(&mut members.doc, key, &mut values)?;
+                if nesting(&members.doc) >= NESTING_LEFT_TO_ONE_SCAN {
+                    return Err(Stopped);
+                }
             }
         }
         if from.stop.load(Ordering::Relaxed) {
@@ -265,7 +264,8 @@ const NESTING_LEFT_TO_ONE_SCAN: usize = 100;
 
 /// At least how deeply the values read from the members nest, in JSON objects and arrays that
 /// were read one by one (a raw or skipped value is not: serde_json skips it without counting).
-/// The entries of `resource_changes` nest one level, their parts being raw.
+/// The entries of `resource_changes` nest one level, their parts being raw. Checked after each
+/// member, so that a reader stops before it hands on the entries after a deep member.
 fn nesting(doc: &Document) -> usize {
     let versions = [&doc.format_version, &doc.terraform_version]
         .into_iter()
@@ -500,6 +500,59 @@ mod tests {
                 let (split, _) = parse_split(&text, at);
                 assert_same_reading(&one, &split, &format!("{before} {after} at {at}"));
             }
+        }
+    }
+
+    /// Where a structure is read one level at a time, the readers leave a value to one scan
+    /// before they could meet the depth limit where one scan does not: the depth at which one
+    /// scan refuses it (a cursor's reader would accept it, one level higher), and a level less,
+    /// where one scan reads it. Before `resource_changes`, the entries are then handed on by
+    /// one scan alone; after it, the first reader has handed them all on.
+    #[test]
+    fn values_near_the_depth_limit_are_left_to_one_scan() {
+        let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let modules = |depth: usize| {
+            let mut module = r#"{"resources":[]}"#.to_owned();
+            for _ in 0..depth {
+                module = format!(r#"{{"child_modules":[{module}]}}"#);
+            }
+            module
+        };
+        let plain = laid_out(150, "", "");
+        // Depths counted from the document: the document, `configuration`, `root_module`,
+        // `variables` and `v` open five levels, the document alone one; the document,
+        // `prior_state`, `values` and `root_module` four, and each child module two.
+        for (depth, refused) in [(123, true), (122, false)] {
+            let deep_default = plain.replacen(
+                r#""default":[1,{"a":2}]"#,
+                &format!(r#""default":{}"#, nested(depth)),
+                1,
+            );
+            let deep_version = plain.replacen(
+                r#""planned_values""#,
+                &format!(
+                    r#""terraform_version":{},"planned_values""#,
+                    nested(depth + 4)
+                ),
+                1,
+            );
+            for text in [deep_default, deep_version] {
+                let (split, read) = parse_split(&text, guessed(&text));
+                assert_eq!(read, SplitRead::Again);
+                assert_eq!(split.is_err(), refused);
+                parse_all(&text).ok();
+            }
+        }
+        for (depth, refused) in [(62, true), (61, false)] {
+            let text = plain.replacen(
+                r#""child_modules":[{"resources":[]}]"#,
+                &format!(r#""child_modules":[{}]"#, modules(depth - 1)),
+                1,
+            );
+            let (split, read) = parse_split(&text, guessed(&text));
+            assert_eq!(read, SplitRead::Again);
+            assert_eq!(split.is_err(), refused, "{depth} modules");
+            parse_all(&text).ok();
         }
     }
 
