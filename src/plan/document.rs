@@ -33,8 +33,8 @@ pub(super) struct Document<'a> {
 }
 
 impl<'a> Document<'a> {
-    /// This part of a document with the keys of `rest`, the part after it: a split scan's two
-    /// halves ([`super::tail`]), which never both hold a key.
+    /// This part of a document with the keys of `rest`, the part after it: what a split scan's
+    /// two readers read ([`super::tail`]), which never both hold a key.
     pub(super) fn merged(self, rest: Document<'a>) -> Document<'a> {
         Document {
             format_version: self.format_version.or(rest.format_version),
@@ -105,9 +105,8 @@ impl Key {
     }
 }
 
-/// Where the values of top-level keys are read from: the map that serde walks from the start of
-/// the document, or a split scan's second thread, which starts within `resource_changes`
-/// ([`super::tail`]).
+/// Where the values of top-level keys are read from: the map that serde walks, or the cursor
+/// with which each reader of a split scan walks the members ([`super::tail`]).
 pub(super) trait ValueSource<'a> {
     type Error;
 
