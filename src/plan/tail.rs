@@ -610,6 +610,10 @@ mod tests {
         let small = laid_out(10, "", "");
         assert_eq!(second_part(&small), None);
         let padding = format!(r#","checks":"{}""#, "x".repeat(WORTH_A_THREAD));
+        // Large, but with little after the place.
+        let head_heavy = laid_out(10, &padding, "");
+        assert!(head_heavy.len() > WORTH_A_THREAD);
+        assert_eq!(second_part(&head_heavy), None);
         let large = laid_out(10, "", &padding);
         assert_eq!(second_part(&large), prior_state_at(&large));
         assert!(second_part(&large).is_some());
