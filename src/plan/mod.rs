@@ -599,6 +599,32 @@ mod tests {
         )
     }
 
+    /// Each top-level key the parser reads is read, whichever way the document is scanned.
+    #[test]
+    fn each_plan_key_is_read() {
+        let read = |members: &str| {
+            let text = format!(r#"{{"format_version":"1.2","resource_changes":[]{members}}}"#);
+            parse_all(&text).unwrap().0
+        };
+        assert_eq!(read("").incomplete, Vec::<String>::new());
+        let incomplete = read(r#","complete":false"#).incomplete;
+        assert!(
+            incomplete[0].contains("`complete: false`"),
+            "{incomplete:?}"
+        );
+        let errored = read(r#","errored":true"#).incomplete;
+        assert!(errored[0].contains("`errored: true`"), "{errored:?}");
+        let deferred = read(r#","deferred_changes":[{},{}],"complete":false"#).incomplete;
+        assert_eq!(deferred.len(), 1);
+        assert!(
+            deferred[0].starts_with("2 change(s) are deferred"),
+            "{deferred:?}"
+        );
+        let versions = read(r#","terraform_version":"1.9.8","variables":{"v":{"value":3}}"#);
+        assert_eq!(versions.terraform_version.as_deref(), Some("1.9.8"));
+        assert_eq!(versions.variables["v"], 3);
+    }
+
     #[test]
     fn refuses_state_and_future_formats() {
         let state =
