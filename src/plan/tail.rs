@@ -398,6 +398,10 @@ mod tests {
 
     #[test]
     fn a_plan_is_read_by_two_threads_that_meet_at_prior_state() {
+        let none = laid_out(0, "", "");
+        assert!(none.contains(r#""resource_changes":[],"#));
+        let (_, read) = parse_split(&none, guessed(&none));
+        assert_eq!(read, SplitRead::Threads(Read::WithTheSecond));
         let text = laid_out(300, "", "");
         let (split, read) = parse_split(&text, guessed(&text));
         assert_eq!(read, SplitRead::Threads(Read::WithTheSecond));
@@ -453,6 +457,23 @@ mod tests {
             let (split, read) = parse_split(&text, guessed(&text));
             assert_eq!(read, SplitRead::Again, "{before} {after}");
             assert_eq!(split.is_err(), error, "{before} {after}");
+            parse_all(&text).ok();
+        }
+        // Between members, as serde_json refuses it: a comma first, none between two members,
+        // a comma last.
+        let plain = laid_out(20, "", "");
+        for text in [
+            plain.replacen('{', "{,", 1),
+            plain.replacen(r#","prior_state""#, r#" "prior_state""#, 1),
+            plain.replacen(r#","timestamp""#, r#" "timestamp""#, 1),
+            format!("{},}}", &plain[..plain.len() - 1]),
+        ] {
+            let at = prior_state_at(&text).or_else(|| text.find(r#" "prior_state""#));
+            let (split, _) = parse_split(&text, at.unwrap());
+            assert!(
+                matches!(split, Err(InputError::MalformedJson { .. })),
+                "{split:?}"
+            );
             parse_all(&text).ok();
         }
         let trailing = format!("{} {{}}", laid_out(20, "", ""));
@@ -522,6 +543,17 @@ mod tests {
         // Depths counted from the document: the document, `configuration`, `root_module`,
         // `variables` and `v` open five levels, the document alone one; the document,
         // `prior_state`, `values` and `root_module` four, and each child module two.
+        let objects = |depth: usize| format!("{}1{}", r#"{"a":"#.repeat(depth), "}".repeat(depth));
+        for (depth, refused) in [(127, true), (126, false)] {
+            let text = plain.replacen(
+                r#""planned_values""#,
+                &format!(r#""terraform_version":{},"planned_values""#, objects(depth)),
+                1,
+            );
+            let (split, read) = parse_split(&text, guessed(&text));
+            assert_eq!(read, SplitRead::Again);
+            assert_eq!(split.is_err(), refused, "{depth} objects");
+        }
         for (depth, refused) in [(123, true), (122, false)] {
             let deep_default = plain.replacen(
                 r#""default":[1,{"a":2}]"#,
