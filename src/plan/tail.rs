@@ -13,10 +13,11 @@
 //! are. So it is a guess, and the first thread checks it: it takes the second thread's result
 //! only when it reaches that place between two of the document's own members, and only when
 //! the second thread read the rest without fault and no key that the first thread read.
-//! Otherwise it reads on alone. If either thread meets what it does not expect, it stops, and
+//! Otherwise it reads on alone. If the first thread meets what it does not expect, it stops, and
 //! the document is read again by one scan (the caller's `scan`), which reads or refuses it
-//! exactly as without the threads. So is a document where serde_json's depth limit might apply,
-//! because a cursor's reader starts one level below where one scan's does.
+//! exactly as without the threads; so is a document where serde_json's depth limit might apply,
+//! because a cursor's reader starts one level below where one scan's does. If the second thread
+//! does, its result is not taken.
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
