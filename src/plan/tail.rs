@@ -242,7 +242,7 @@ fn read_members<'a>(
                 members.keys.push(key);
                 let mut values = Values { cursor, from };
                 read_value(&mut members.doc, key, &mut values)?;
-                if nesting(&members.doc) >= NESTING_LEFT_TO_ONE_SCAN {
+                if nesting(&members.doc, key) >= NESTING_LEFT_TO_ONE_SCAN {
                     return Err(Stopped);
                 }
             }
@@ -263,20 +263,26 @@ fn read_members<'a>(
 /// the limit, neither meets it.
 const NESTING_LEFT_TO_ONE_SCAN: usize = 100;
 
-/// At least how deeply the values read from the members nest, in JSON objects and arrays that
-/// were read one by one (a raw or skipped value is not: serde_json skips it without counting).
-/// The entries of `resource_changes` nest one level, their parts being raw. Checked after each
-/// member, so that a reader stops before it hands on the entries after a deep member.
-fn nesting(doc: &Document) -> usize {
-    let versions = [&doc.format_version, &doc.terraform_version]
-        .into_iter()
-        .flatten()
-        .map(value_nesting);
-    versions
-        .chain(doc.prior_state.as_ref().map(|s| s.nesting()))
-        .chain(doc.configuration.as_ref().map(|c| c.nesting()))
-        .max()
-        .unwrap_or(0)
+/// At least how deeply the value of the member `key`, just read into `doc`, nests in JSON
+/// objects and arrays that were read one by one (a raw or skipped value is not: serde_json
+/// skips it without counting). The other members are raw, scalars, or lists of raw values and
+/// entries, one level deep. Checked after each member, so that a reader stops before it hands
+/// on the entries after a deep member, and each member's structure is walked once.
+fn nesting(doc: &Document, key: Key) -> usize {
+    let version = |v: &Option<serde_json::Value>| v.as_ref().map_or(0, value_nesting);
+    match key {
+        Key::FormatVersion => version(&doc.format_version),
+        Key::TerraformVersion => version(&doc.terraform_version),
+        Key::PriorState => doc.prior_state.as_ref().map_or(0, |s| s.nesting()),
+        Key::Configuration => doc.configuration.as_ref().map_or(0, |c| c.nesting()),
+        Key::ResourceChanges
+        | Key::Variables
+        | Key::PlannedValues
+        | Key::Errored
+        | Key::Complete
+        | Key::DeferredChanges
+        | Key::Values => 0,
+    }
 }
 
 /// How deeply `value` nests: 0 for a string, number, boolean or null, one more than its
