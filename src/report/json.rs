@@ -15,7 +15,7 @@ use std::sync::Arc;
 use foldhash::HashMap;
 use serde::Serialize;
 
-use super::pretty::Repeated;
+use super::pretty::{Repeated, SharedTexts};
 use super::{Report, SCHEMA, WorkloadEntry};
 use crate::iam::Level;
 use crate::inventory::WorkloadKind;
@@ -296,7 +296,7 @@ struct WireFinding<'a> {
     direction: &'static str,
     causes: &'a [String],
     subject: WireSubject<'a>,
-    workloads: Repeated<'a, [std::sync::Arc<str>]>,
+    workloads: Repeated<SharedTexts<'a>>,
     message: &'a str,
     evidence: &'a [String],
     fingerprint: &'a str,
@@ -561,10 +561,11 @@ fn wire(r: &Report) -> Wire<'_> {
                     account: f.subject.account.as_deref(),
                 },
                 // A grant reaching every workload of a project lists them all in each of its
-                // findings: the list is printed once and copied after.
+                // findings: the list is printed once and copied after, and so is each address
+                // in the lists that differ.
                 workloads: Repeated {
                     key: f.workloads.iter().map(|w| w.as_ptr() as usize).collect(),
-                    value: &f.workloads,
+                    value: SharedTexts(&f.workloads),
                 },
                 message: &f.message,
                 evidence: &f.evidence,

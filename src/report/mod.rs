@@ -152,10 +152,7 @@ impl Report {
     /// thousands of workloads and findings, and a project-level grant's findings list every
     /// workload of the project).
     pub(crate) fn changed_workloads(&self) -> foldhash::HashSet<&str> {
-        self.findings
-            .iter()
-            .flat_map(|f| f.workloads.iter().map(|w| &**w))
-            .collect()
+        distinct_workloads(&self.findings)
     }
 
     /// Why the report is incomplete, in one phrase; `None` when it is complete.
@@ -235,17 +232,17 @@ impl Report {
     pub fn headline(&self) -> String {
         // One phrase per rule, counting the distinct workloads its worsened findings reach (by
         // hash: a project-level grant's findings can list every workload a hundred times).
-        let mut parts: Vec<(&'static crate::rules::Rule, foldhash::HashSet<&str>)> = Vec::new();
+        let mut parts: Vec<(&'static crate::rules::Rule, Vec<&Finding>)> = Vec::new();
         for f in self.worsened() {
             match parts.iter_mut().find(|(rule, _)| rule.id == f.rule.id) {
-                Some((_, workloads)) => workloads.extend(f.workloads.iter().map(|w| &**w)),
-                None => parts.push((f.rule, f.workloads.iter().map(|w| &**w).collect())),
+                Some((_, findings)) => findings.push(f),
+                None => parts.push((f.rule, vec![f])),
             }
         }
         let parts: Vec<String> = parts
-            .iter()
-            .map(|(rule, workloads)| {
-                let n = workloads.len();
+            .into_iter()
+            .map(|(rule, findings)| {
+                let n = distinct_workloads(findings).len();
                 let (one, many) = rule.headline;
                 format!("{n} {}", if n == 1 { one } else { many })
             })
@@ -282,5 +279,68 @@ impl Report {
         }
         sentence.push('.');
         sentence
+    }
+}
+
+/// The distinct workload addresses that `findings` list. A project-level grant's findings list
+/// every workload of the project, a hundred grants over, each entry a pointer to an address
+/// that many findings share: the entries are told apart by pointer first, and only the
+/// distinct pointers' texts are hashed (two copies of one address still count once).
+fn distinct_workloads<'a>(
+    findings: impl IntoIterator<Item = &'a Finding>,
+) -> foldhash::HashSet<&'a str> {
+    let by_pointer: foldhash::HashMap<*const u8, &str> = findings
+        .into_iter()
+        .flat_map(|f| f.workloads.iter().map(|w| (w.as_ptr(), &**w)))
+        .collect();
+    by_pointer.into_values().collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// A worsened `invoker-added` finding from a project grant, listing `workloads`.
+    pub(crate) fn finding(workloads: Vec<Arc<str>>) -> Finding {
+        Finding {
+            rule: crate::rules::find("invoker-added").expect("a rule"),
+            severity: Severity::Low,
+            direction: Direction::Worsened,
+            causes: vec!["google_project_iam_member.everyone".to_owned()],
+            subject: crate::rules::Subject::default(),
+            workloads,
+            message: "new principal can invoke".to_owned(),
+            evidence: Vec::new(),
+            fingerprint: "f".repeat(32),
+            accepted: None,
+        }
+    }
+
+    /// A workload counts once however many findings list it, whether they share its address
+    /// or each hold a copy of their own.
+    #[test]
+    fn distinct_workloads_are_counted_by_text() {
+        let a: Arc<str> = Arc::from("google_cloud_run_v2_service.a");
+        let b: Arc<str> = Arc::from("google_cloud_run_v2_service.b");
+        let copy_of_a: Arc<str> = Arc::from(&*a);
+        let findings = [
+            finding(vec![Arc::clone(&a), Arc::clone(&b)]),
+            finding(vec![Arc::clone(&a)]),
+            finding(vec![copy_of_a]),
+            finding(Vec::new()),
+        ];
+        let distinct = distinct_workloads(&findings);
+        let mut texts: Vec<&str> = distinct.into_iter().collect();
+        texts.sort_unstable();
+        assert_eq!(
+            texts,
+            [
+                "google_cloud_run_v2_service.a",
+                "google_cloud_run_v2_service.b"
+            ]
+        );
+        assert!(distinct_workloads(&findings[3..]).is_empty());
     }
 }

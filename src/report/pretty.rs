@@ -8,13 +8,16 @@
 //!
 //! A value that the document repeats word for word is printed as bytes copied from an earlier
 //! printing ([`Repeated`]): the 108 findings of the IAM-dense plan that each list the same
-//! 1,326 workloads are 9 MB of its report.
+//! 1,326 workloads are 9 MB of its report. So is a shared text in a list ([`SharedTexts`]): the
+//! other findings of that plan list 135,000 workload addresses, each escaped once.
 
 use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use foldhash::HashMap;
+use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
 use serde_json::ser::Formatter;
 use serde_json::value::RawValue;
@@ -45,15 +48,15 @@ pub(crate) fn to_writer<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -
 /// thousand findings that each list the same thousand workloads. Within [`to_writer`], its
 /// bytes are recorded as it is printed a second time, and copied where it comes again at the
 /// same depth (which the bytes' indentation depends on); elsewhere it is serialized as it is.
-pub(crate) struct Repeated<'a, T: ?Sized> {
+pub(crate) struct Repeated<T> {
     pub key: RepeatKey,
-    pub value: &'a T,
+    pub value: T,
 }
 
 /// What tells repeated values apart: equal keys, equal values.
 pub(crate) type RepeatKey = Vec<usize>;
 
-impl<T: Serialize + ?Sized> Serialize for Repeated<'_, T> {
+impl<T: Serialize> Serialize for Repeated<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let Some(repeats) = DOCUMENT.with(|d| d.borrow().clone()) else {
             return self.value.serialize(s);
@@ -86,6 +89,27 @@ impl<T: Serialize + ?Sized> Serialize for Repeated<'_, T> {
     }
 }
 
+/// A list of texts that the document holds many times over, each an address shared by pointer:
+/// within [`to_writer`], each text is escaped the first time it comes and its bytes copied
+/// after; elsewhere the list is serialized as it is.
+pub(crate) struct SharedTexts<'a>(pub &'a [Arc<str>]);
+
+impl Serialize for SharedTexts<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Some(repeats) = DOCUMENT.with(|d| d.borrow().clone()) else {
+            return self.0.serialize(s);
+        };
+        let mut list = s.serialize_seq(Some(self.0.len()))?;
+        for text in self.0 {
+            match repeats.escaped(text) {
+                Some(raw) => list.serialize_element(&*raw)?,
+                None => list.serialize_element(&**text)?,
+            }
+        }
+        list.end()
+    }
+}
+
 thread_local! {
     /// The repeated values of the document being written on this thread, if any.
     static DOCUMENT: RefCell<Option<Rc<Repeats>>> = const { RefCell::new(None) };
@@ -101,6 +125,9 @@ struct Repeats {
     depth: Cell<usize>,
     recording: Cell<bool>,
     bytes: RefCell<Vec<u8>>,
+    /// The JSON string of each shared text printed so far, by the text's address. The texts
+    /// are borrowed for the whole document, so no address is reused within it.
+    texts: RefCell<HashMap<*const u8, Rc<RawValue>>>,
 }
 
 /// A repeated value's bytes, once recorded.
@@ -116,6 +143,19 @@ impl Repeats {
     fn remember(&self, depth: usize, key: &RepeatKey, bytes: Recorded) {
         let mut printed = self.printed.borrow_mut();
         printed.entry(depth).or_default().insert(key.clone(), bytes);
+    }
+
+    /// `text` as a JSON string, escaped the first time it is asked for. `None` only if
+    /// serde_json cannot print it, which it always can.
+    fn escaped(&self, text: &Arc<str>) -> Option<Rc<RawValue>> {
+        let mut texts = self.texts.borrow_mut();
+        if let Some(raw) = texts.get(&text.as_ptr()) {
+            return Some(Rc::clone(raw));
+        }
+        let printed = serde_json::to_string(&**text).ok()?;
+        let raw: Rc<RawValue> = Rc::from(RawValue::from_string(printed).ok()?);
+        texts.insert(text.as_ptr(), Rc::clone(&raw));
+        Some(raw)
     }
 }
 
@@ -322,6 +362,37 @@ mod tests {
             serde_json::to_vec_pretty(&value).expect("printed")
         );
         assert_eq!(kept.flushes, 1);
+    }
+
+    /// Shared texts print as serde_json prints the strings, escapes included, whether a text
+    /// comes once, again by the same pointer, or again as an equal text of its own; in a list
+    /// that is itself repeated, and outside a document.
+    #[test]
+    fn shared_texts_print_as_serde_json_prints_them() {
+        let quoted: Arc<str> = Arc::from("module.svc[\"a\"].google_cloud_run_v2_service.this");
+        let control: Arc<str> = Arc::from("tab\there \u{1} back\\slash \u{e9}\u{1f600}");
+        let equal: Arc<str> = Arc::from(&*quoted);
+        let first = [
+            Arc::clone(&quoted),
+            Arc::clone(&control),
+            Arc::clone(&quoted),
+        ];
+        let second = [equal, Arc::clone(&control)];
+        let lists = [&first[..], &second[..], &first[..], &[][..]];
+        let document: Vec<Repeated<SharedTexts>> = lists
+            .iter()
+            .map(|list| Repeated {
+                key: list.iter().map(|t| t.as_ptr() as usize).collect(),
+                value: SharedTexts(list),
+            })
+            .collect();
+        let plain: Vec<&[Arc<str>]> = lists.to_vec();
+        let mut ours = Vec::new();
+        to_writer(&mut ours, &document).expect("written");
+        let theirs = serde_json::to_vec_pretty(&plain).expect("printed");
+        assert_eq!(String::from_utf8(ours), String::from_utf8(theirs.clone()));
+        let outside = serde_json::to_vec_pretty(&document).expect("printed");
+        assert_eq!(String::from_utf8(outside), String::from_utf8(theirs));
     }
 
     /// A value that counts the times it is serialized.

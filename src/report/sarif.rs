@@ -577,18 +577,7 @@ mod tests {
         let workloads: Vec<std::sync::Arc<str>> = (0..150)
             .map(|i| format!("google_cloud_run_v2_service.s{i:03}").into())
             .collect();
-        let finding = Finding {
-            rule: crate::rules::find("invoker-added").unwrap(),
-            severity: Severity::Low,
-            direction: Direction::Worsened,
-            causes: vec!["google_project_iam_member.everyone".to_owned()],
-            subject: crate::rules::Subject::default(),
-            workloads,
-            message: "new principal can invoke".to_owned(),
-            evidence: Vec::new(),
-            fingerprint: "f".repeat(32),
-            accepted: None,
-        };
+        let finding = crate::report::tests::finding(workloads);
         let plan = PlanOutput {
             plan: "plan.json",
             report: Err("not read here"),
