@@ -190,6 +190,16 @@ impl<W: Write> Write for Tap<'_, W> {
         Ok(n)
     }
 
+    /// serde_json writes each piece of the document with `write_all`: forwarded whole, each is
+    /// a copy into the buffer, where the default would loop over `write`.
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.out.write_all(buf)?;
+        if self.repeats.recording.get() {
+            self.repeats.bytes.borrow_mut().extend_from_slice(buf);
+        }
+        Ok(())
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
