@@ -12,6 +12,7 @@
 //! other findings of that plan list 135,000 workload addresses, each escaped once.
 
 use std::cell::{Cell, RefCell};
+use std::collections::hash_map::Entry;
 use std::io::{self, Write};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -99,10 +100,13 @@ impl Serialize for SharedTexts<'_> {
         let Some(repeats) = DOCUMENT.with(|d| d.borrow().clone()) else {
             return self.0.serialize(s);
         };
+        // Held for the whole list: printing an address writes to the document, which records
+        // into `bytes`, never into `texts`.
+        let mut texts = repeats.texts.borrow_mut();
         let mut list = s.serialize_seq(Some(self.0.len()))?;
         for text in self.0 {
-            match repeats.escaped(text) {
-                Some(raw) => list.serialize_element(&*raw)?,
+            match escaped(&mut texts, text) {
+                Some(raw) => list.serialize_element(raw)?,
                 None => list.serialize_element(&**text)?,
             }
         }
@@ -127,7 +131,7 @@ struct Repeats {
     bytes: RefCell<Vec<u8>>,
     /// The JSON string of each shared text printed so far, by the text's address. The texts
     /// are borrowed for the whole document, so no address is reused within it.
-    texts: RefCell<HashMap<*const u8, Rc<RawValue>>>,
+    texts: RefCell<HashMap<*const u8, Box<RawValue>>>,
 }
 
 /// A repeated value's bytes, once recorded.
@@ -144,18 +148,20 @@ impl Repeats {
         let mut printed = self.printed.borrow_mut();
         printed.entry(depth).or_default().insert(key.clone(), bytes);
     }
+}
 
-    /// `text` as a JSON string, escaped the first time it is asked for. `None` only if
-    /// serde_json cannot print it, which it always can.
-    fn escaped(&self, text: &Arc<str>) -> Option<Rc<RawValue>> {
-        let mut texts = self.texts.borrow_mut();
-        if let Some(raw) = texts.get(&text.as_ptr()) {
-            return Some(Rc::clone(raw));
+/// `text` as a JSON string, escaped the first time `texts` is asked for it. `None` only if
+/// serde_json cannot print it, which it always can.
+fn escaped<'t>(
+    texts: &'t mut HashMap<*const u8, Box<RawValue>>,
+    text: &Arc<str>,
+) -> Option<&'t RawValue> {
+    match texts.entry(text.as_ptr()) {
+        Entry::Occupied(known) => Some(known.into_mut()),
+        Entry::Vacant(new) => {
+            let printed = serde_json::to_string(&**text).ok()?;
+            Some(new.insert(RawValue::from_string(printed).ok()?))
         }
-        let printed = serde_json::to_string(&**text).ok()?;
-        let raw: Rc<RawValue> = Rc::from(RawValue::from_string(printed).ok()?);
-        texts.insert(text.as_ptr(), Rc::clone(&raw));
-        Some(raw)
     }
 }
 
