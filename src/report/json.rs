@@ -522,11 +522,11 @@ pub fn render_set(
 
 fn wire(r: &Report) -> Wire<'_> {
     let mut sets = GrantSets::default();
-    let changed = r.changed_workloads();
+    let listed = r.listed();
     let workloads = r
         .workloads
         .iter()
-        .map(|w| workload(w, &changed, &mut sets))
+        .map(|w| workload(w, &listed.workloads, &mut sets))
         .collect();
     Wire {
         schema: SCHEMA,
@@ -543,7 +543,7 @@ fn wire(r: &Report) -> Wire<'_> {
             improved: r.count(Direction::Improved),
             unchanged: r.count(Direction::Unchanged),
             complete: r.complete(),
-            headline: r.headline(),
+            headline: r.headline_of(&listed),
         },
         workloads,
         findings: r

@@ -17,7 +17,7 @@ use crate::graph::Unresolved;
 use crate::inventory::Unanalysable;
 use crate::plan::Action;
 use crate::posture::{Posture, WorkloadId};
-use crate::rules::{Direction, Severity};
+use crate::rules::{Direction, Rule, Severity};
 
 /// The CI gate: what makes a report fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,9 +122,7 @@ impl Report {
 
     /// The worsened findings that count: accepted ones are shown but never gate.
     pub fn worsened(&self) -> impl Iterator<Item = &Finding> {
-        self.findings
-            .iter()
-            .filter(|f| f.direction == Direction::Worsened && f.accepted.is_none())
+        self.findings.iter().filter(|f| open_regression(f))
     }
 
     /// Findings that a `runguard.toml` entry accepts.
@@ -148,11 +146,11 @@ impl Report {
         self.unanalysable.is_empty() && self.plan_incomplete.is_empty()
     }
 
-    /// The workloads that some finding concerns (computed once per render: a plan can have
+    /// The workloads that the findings list (computed once per render: a plan can have
     /// thousands of workloads and findings, and a project-level grant's findings list every
     /// workload of the project).
-    pub(crate) fn changed_workloads(&self) -> foldhash::HashSet<&str> {
-        distinct_workloads(&self.findings)
+    pub(crate) fn listed(&self) -> Listed<'_> {
+        Listed::of(&self.findings)
     }
 
     /// Why the report is incomplete, in one phrase; `None` when it is complete.
@@ -230,19 +228,16 @@ impl Report {
 
     /// The verdict in one sentence, worst news first.
     pub fn headline(&self) -> String {
-        // One phrase per rule, counting the distinct workloads its worsened findings reach (by
-        // hash: a project-level grant's findings can list every workload a hundred times).
-        let mut parts: Vec<(&'static crate::rules::Rule, Vec<&Finding>)> = Vec::new();
-        for f in self.worsened() {
-            match parts.iter_mut().find(|(rule, _)| rule.id == f.rule.id) {
-                Some((_, findings)) => findings.push(f),
-                None => parts.push((f.rule, vec![f])),
-            }
-        }
-        let parts: Vec<String> = parts
-            .into_iter()
-            .map(|(rule, findings)| {
-                let n = distinct_workloads(findings).len();
+        self.headline_of(&self.listed())
+    }
+
+    /// [`Report::headline`], with the workloads the findings list already found.
+    pub(crate) fn headline_of(&self, listed: &Listed) -> String {
+        // One phrase per rule, counting the distinct workloads its worsened findings reach.
+        let parts: Vec<String> = listed
+            .worsened
+            .iter()
+            .map(|&(rule, n)| {
                 let (one, many) = rule.headline;
                 format!("{n} {}", if n == 1 { one } else { many })
             })
@@ -282,18 +277,69 @@ impl Report {
     }
 }
 
-/// The distinct workload addresses that `findings` list. A project-level grant's findings list
-/// every workload of the project, a hundred grants over, each entry a pointer to an address
-/// that many findings share: the entries are told apart by pointer first, and only the
-/// distinct pointers' texts are hashed (two copies of one address still count once).
-fn distinct_workloads<'a>(
-    findings: impl IntoIterator<Item = &'a Finding>,
-) -> foldhash::HashSet<&'a str> {
-    let by_pointer: foldhash::HashMap<*const u8, &str> = findings
-        .into_iter()
-        .flat_map(|f| f.workloads.iter().map(|w| (w.as_ptr(), &**w)))
-        .collect();
-    by_pointer.into_values().collect()
+/// A finding that worsens security and that no `runguard.toml` entry accepts.
+fn open_regression(f: &Finding) -> bool {
+    f.direction == Direction::Worsened && f.accepted.is_none()
+}
+
+/// The distinct workloads that findings list, as their addresses: all of them, and, for each
+/// rule, those that its worsened findings no entry accepts reach.
+///
+/// A project-level grant's findings list every workload of the project, a hundred grants over:
+/// each entry a pointer to an address that many findings share. Both are found in one pass over
+/// the entries, which are told apart by pointer; only the distinct pointers' texts are hashed
+/// (two copies of one address still count once).
+pub(crate) struct Listed<'a> {
+    /// The workloads some finding concerns.
+    pub(crate) workloads: foldhash::HashSet<&'a str>,
+    /// Each rule with such worsened findings, in the order the first comes, and how many
+    /// distinct workloads they reach.
+    worsened: Vec<(&'static Rule, usize)>,
+}
+
+/// Rules, by their place in [`Listed::of`]'s list of them: one bit each.
+type RuleSet = u64;
+
+impl<'a> Listed<'a> {
+    fn of(findings: &'a [Finding]) -> Listed<'a> {
+        let mut rules: Vec<&'static Rule> = Vec::new();
+        // Each entry once, by pointer, with the rules whose counted findings list it.
+        let mut entries: foldhash::HashMap<*const u8, (&str, RuleSet)> =
+            foldhash::HashMap::default();
+        for f in findings {
+            let rule: RuleSet = if open_regression(f) {
+                let place = match rules.iter().position(|r| r.id == f.rule.id) {
+                    Some(place) => place,
+                    None => {
+                        rules.push(f.rule);
+                        rules.len() - 1
+                    }
+                };
+                1 << place
+            } else {
+                0
+            };
+            for w in &f.workloads {
+                entries.entry(w.as_ptr()).or_insert((w, 0)).1 |= rule;
+            }
+        }
+        let worsened = rules
+            .into_iter()
+            .enumerate()
+            .map(|(place, rule)| {
+                let reached: foldhash::HashSet<&str> = entries
+                    .values()
+                    .filter(|(_, rules)| rules & (1 << place) != 0)
+                    .map(|&(text, _)| text)
+                    .collect();
+                (rule, reached.len())
+            })
+            .collect();
+        Listed {
+            workloads: entries.into_values().map(|(text, _)| text).collect(),
+            worsened,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -319,28 +365,59 @@ pub(crate) mod tests {
     }
 
     /// A workload counts once however many findings list it, whether they share its address
-    /// or each hold a copy of their own.
+    /// or each hold a copy of their own. Each rule counts only what its worsened findings that
+    /// no entry accepts reach; every finding counts towards the workloads listed.
     #[test]
-    fn distinct_workloads_are_counted_by_text() {
-        let a: Arc<str> = Arc::from("google_cloud_run_v2_service.a");
-        let b: Arc<str> = Arc::from("google_cloud_run_v2_service.b");
+    fn listed_workloads_are_counted_by_text_and_by_rule() {
+        let text =
+            |name: &str| -> Arc<str> { Arc::from(format!("google_cloud_run_v2_service.{name}")) };
+        let (a, b, c, d) = (text("a"), text("b"), text("c"), text("d"));
         let copy_of_a: Arc<str> = Arc::from(&*a);
+        let public = |workloads| Finding {
+            rule: crate::rules::find("public-invoker").expect("a rule"),
+            ..finding(workloads)
+        };
         let findings = [
             finding(vec![Arc::clone(&a), Arc::clone(&b)]),
+            public(vec![Arc::clone(&b)]),
             finding(vec![Arc::clone(&a)]),
             finding(vec![copy_of_a]),
             finding(Vec::new()),
+            Finding {
+                direction: Direction::Improved,
+                ..finding(vec![Arc::clone(&c)])
+            },
+            Finding {
+                accepted: Some(crate::diff::Accepted {
+                    reason: "known".to_owned(),
+                    line: 1,
+                }),
+                ..public(vec![Arc::clone(&a), Arc::clone(&d)])
+            },
         ];
-        let distinct = distinct_workloads(&findings);
-        let mut texts: Vec<&str> = distinct.into_iter().collect();
-        texts.sort_unstable();
+        let listed = Listed::of(&findings);
+        let mut workloads: Vec<&str> = listed.workloads.iter().copied().collect();
+        workloads.sort_unstable();
+        assert_eq!(workloads, [&*a, &*b, &*c, &*d]);
+        let counts: Vec<(&str, usize)> = listed
+            .worsened
+            .iter()
+            .map(|(rule, n)| (rule.id, *n))
+            .collect();
+        assert_eq!(counts, [("invoker-added", 2), ("public-invoker", 1)]);
+        let empty = Listed::of(&findings[4..5]);
+        assert!(empty.workloads.is_empty());
         assert_eq!(
-            texts,
-            [
-                "google_cloud_run_v2_service.a",
-                "google_cloud_run_v2_service.b"
-            ]
+            empty.worsened.len(),
+            1,
+            "the rule is named, with no workload"
         );
-        assert!(distinct_workloads(&findings[3..]).is_empty());
+        assert_eq!(empty.worsened[0].1, 0);
+    }
+
+    /// Each rule has a bit of its own in a [`RuleSet`].
+    #[test]
+    fn every_rule_fits_in_a_rule_set() {
+        assert!(crate::rules::RULES.len() <= RuleSet::BITS as usize);
     }
 }

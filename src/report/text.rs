@@ -130,7 +130,8 @@ pub fn render(r: &Report, o: &TextOptions, out: &mut dyn Write) -> io::Result<()
     let paint = Paint { on: o.color };
     let width = o.width.max(MIN_WIDTH);
     let label = format!("{} ", paint.wrap("1", "runguard:"));
-    wrapped(out, &terminal(&r.headline()), width, &label, "  ")?;
+    let listed = r.listed();
+    wrapped(out, &terminal(&r.headline_of(&listed)), width, &label, "  ")?;
 
     if !r.findings.is_empty() {
         writeln!(out)?;
@@ -144,11 +145,10 @@ pub fn render(r: &Report, o: &TextOptions, out: &mut dyn Write) -> io::Result<()
         write_acceptance(a, width, &paint, out)?;
     }
 
-    let changed = r.changed_workloads();
     let shown: Vec<&WorkloadEntry> = r
         .workloads
         .iter()
-        .filter(|w| o.all || changed.contains(w.id.address.as_str()))
+        .filter(|w| o.all || listed.workloads.contains(w.id.address.as_str()))
         .collect();
     if !shown.is_empty() {
         writeln!(out)?;
