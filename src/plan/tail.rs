@@ -40,8 +40,16 @@ pub(super) fn second_part(text: &str) -> Option<usize> {
     prior_state_at(text).filter(|at| text.len() - at >= WORTH_A_THREAD)
 }
 
-/// Where the first `"prior_state"` that is a member's key and opens a state document is: at the
+/// Where the last `"prior_state"` that is a member's key and opens a state document is: at the
 /// `,` before it (JSON whitespace may surround each part, as in a plan that was pretty-printed).
+///
+/// The text is searched from its end back, [`SEARCH_STEP`] bytes at a time. Terraform writes
+/// `prior_state` after the planned values and the entries, most of the way through a plan: a
+/// search from the start read all of those first, on one thread before either reader starts
+/// (5 ms of the IAM-dense plan's 125 MB, 17 ms at 500 MB). Each step is searched forward and
+/// gives the last place within it; steps overlap by a key's length less one byte, so a key that
+/// straddles two is met once, in the later. Which of two places is taken does not matter to
+/// the reading: the first reader checks the place, and reads on alone from one that is not.
 pub(super) fn prior_state_at(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     let is_space = |b: &&u8| matches!(b, b' ' | b'\n' | b'\t' | b'\r');
@@ -50,7 +58,7 @@ pub(super) fn prior_state_at(text: &str) -> Option<usize> {
         from + rest.iter().take_while(is_space).count()
     };
     let byte_at = |at: usize| bytes.get(at).copied();
-    memchr::memmem::find_iter(bytes, PRIOR_STATE).find_map(|key| {
+    let place_of = |key: usize| {
         let colon = after_space(key + PRIOR_STATE.len());
         let brace = after_space(colon + 1);
         let first = after_space(brace + 1);
@@ -60,8 +68,26 @@ pub(super) fn prior_state_at(text: &str) -> Option<usize> {
         let space_before = bytes[..key].iter().rev().take_while(is_space).count();
         let comma = (key - space_before).checked_sub(1)?;
         (opens && byte_at(comma) == Some(b',')).then_some(comma)
-    })
+    };
+    let keys = memchr::memmem::Finder::new(PRIOR_STATE);
+    let mut end = bytes.len();
+    while end > 0 {
+        let start = end.saturating_sub(SEARCH_STEP);
+        let step = &bytes[start..(end + PRIOR_STATE.len() - 1).min(bytes.len())];
+        if let Some(place) = keys
+            .find_iter(step)
+            .filter_map(|key| place_of(start + key))
+            .last()
+        {
+            return Some(place);
+        }
+        end = start;
+    }
+    None
 }
+
+/// How much of the text each step of the search for the place reads, from the end back.
+const SEARCH_STEP: usize = 1 << 20;
 
 /// The least the second thread should read: starting and joining a thread costs about 100 µs,
 /// in which one reads about 100 KB.
@@ -420,15 +446,14 @@ mod tests {
         parse_all(&text).unwrap();
     }
 
-    /// The bytes the guess looks for, inside a value: the first thread never meets them between
-    /// two members, reads on alone, and stops the second.
+    /// The bytes the guess looks for, inside a value after the real place: the first thread
+    /// never meets them between two members, reads on alone, and stops the second.
     #[test]
     fn a_guess_inside_a_value_is_read_past() {
-        let inner =
-            r#","output_changes":{"x":{"after":{"a":1,"prior_state":{"format_version":"1.0"}}}}"#;
-        let text = laid_out(20, inner, "");
+        let inner = r#","checks":{"x":{"after":{"a":1,"prior_state":{"format_version":"1.0"}}}}"#;
+        let text = laid_out(20, "", inner);
         let at = guessed(&text);
-        assert!(at < text.find("},\"prior_state\"").unwrap());
+        assert!(at > text.find("],\"prior_state\"").unwrap());
         let (_, read) = parse_split(&text, at);
         assert_eq!(read, SplitRead::Threads(Read::Alone));
         parse_all(&text).unwrap();
@@ -642,6 +667,31 @@ mod tests {
         ] {
             assert_eq!(prior_state_at(&text), None, "{text}");
         }
+    }
+
+    /// The search goes back from the end a step at a time: it finds a place more than a step
+    /// from the end, one whose key straddles the boundary of two steps at any byte, and of two
+    /// places the later.
+    #[test]
+    fn the_place_is_searched_for_from_the_end() {
+        let state = r#","prior_state":{"format_version":"1.0"}"#;
+        let head = r#"{"a":1"#;
+        let filled = |n: usize| format!(r#"{head}{state},"z":"{}"}}"#, "x".repeat(n));
+        assert_eq!(prior_state_at(&filled(3 * SEARCH_STEP)), Some(head.len()));
+        let key = head.len() + 1;
+        let fixed = filled(0).len();
+        for back in SEARCH_STEP - PRIOR_STATE.len() - 2..SEARCH_STEP + 3 {
+            // The key starts `back` bytes before the end.
+            let text = filled(key + back - fixed);
+            assert_eq!(text.len() - key, back);
+            assert_eq!(
+                prior_state_at(&text),
+                Some(head.len()),
+                "{back} bytes from the end"
+            );
+        }
+        let two = format!(r#"{head}{state},"b":2{state}}}"#);
+        assert_eq!(prior_state_at(&two), two.rfind(",\"prior_state\""));
     }
 
     #[test]
