@@ -283,7 +283,7 @@ fn open_regression(f: &Finding) -> bool {
 }
 
 /// The distinct workloads that findings list, as their addresses: all of them, and, for each
-/// rule, those that its worsened findings no entry accepts reach.
+/// rule, how many its open regressions (worsened, and accepted by no entry) reach.
 ///
 /// A project-level grant's findings list every workload of the project, a hundred grants over:
 /// each entry a pointer to an address that many findings share. Both are found in one pass over
@@ -292,8 +292,8 @@ fn open_regression(f: &Finding) -> bool {
 pub(crate) struct Listed<'a> {
     /// The workloads some finding concerns.
     pub(crate) workloads: foldhash::HashSet<&'a str>,
-    /// Each rule with such worsened findings, in the order the first comes, and how many
-    /// distinct workloads they reach.
+    /// Each rule with open regressions, in the order its first comes, and how many distinct
+    /// workloads they reach.
     worsened: Vec<(&'static Rule, usize)>,
 }
 
