@@ -52,10 +52,9 @@ pub(super) fn second_part(text: &str) -> Option<usize> {
 /// the reading: the first reader checks the place, and reads on alone from one that is not.
 pub(super) fn prior_state_at(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
-    let is_space = |b: &&u8| matches!(b, b' ' | b'\n' | b'\t' | b'\r');
     let after_space = |from: usize| {
         let rest = bytes.get(from..).unwrap_or_default();
-        from + rest.iter().take_while(is_space).count()
+        from + rest.iter().take_while(|&&b| is_json_space(b)).count()
     };
     let byte_at = |at: usize| bytes.get(at).copied();
     let place_of = |key: usize| {
@@ -65,7 +64,11 @@ pub(super) fn prior_state_at(text: &str) -> Option<usize> {
         let opens = byte_at(colon) == Some(b':')
             && byte_at(brace) == Some(b'{')
             && bytes.get(first..)?.starts_with(STATE_OPENS);
-        let space_before = bytes[..key].iter().rev().take_while(is_space).count();
+        let space_before = bytes[..key]
+            .iter()
+            .rev()
+            .take_while(|&&b| is_json_space(b))
+            .count();
         let comma = (key - space_before).checked_sub(1)?;
         (opens && byte_at(comma) == Some(b',')).then_some(comma)
     };
@@ -322,6 +325,12 @@ pub(super) fn value_nesting(value: &serde_json::Value) -> usize {
     }
 }
 
+/// One of JSON's four whitespace bytes (`u8::is_ascii_whitespace` also takes a form feed,
+/// which JSON does not).
+fn is_json_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\n' | b'\t' | b'\r')
+}
+
 /// A reading thread's place in the document.
 struct Cursor<'a> {
     text: &'a str,
@@ -332,7 +341,7 @@ impl<'a> Cursor<'a> {
     /// The next byte that is not JSON whitespace, without moving past it.
     fn peek(&mut self) -> Option<u8> {
         let bytes = self.text.as_bytes();
-        while let Some(b' ' | b'\n' | b'\t' | b'\r') = bytes.get(self.at) {
+        while bytes.get(self.at).is_some_and(|&b| is_json_space(b)) {
             self.at += 1;
         }
         bytes.get(self.at).copied()
