@@ -133,11 +133,7 @@ fn analyze_read(plan: &plan::Plan, inventory: &inventory::Inventory, options: &O
         || SideGraph::build(&inventory.before, &ctx),
         || SideGraph::build(&inventory.after, &ctx),
     );
-    let (before_postures, after_postures) = parallel::join_if(
-        split,
-        || posture::assess(&before, &after),
-        || posture::assess(&after, &before),
-    );
+    let (before_postures, after_postures) = posture::assess_both(&before, &after, split);
     let pairs = diff::pair(before_postures, after_postures);
     let findings = diff::diff(&pairs, options.include_unchanged);
     let policy_diffs = diff::policy_diffs(&findings, &before, &after);

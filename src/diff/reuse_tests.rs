@@ -44,10 +44,8 @@ fn postures(bytes: &[u8]) -> [BTreeMap<WorkloadId, Posture>; 2] {
     };
     let before = SideGraph::build(&inventory.before, &ctx);
     let after = SideGraph::build(&inventory.after, &ctx);
-    [
-        crate::posture::assess(&before, &after),
-        crate::posture::assess(&after, &before),
-    ]
+    let (before, after) = crate::posture::assess_both(&before, &after, false);
+    [before, after]
 }
 
 /// The findings of the plan `bytes` (with unchanged ones when `all`) as the diff makes them,

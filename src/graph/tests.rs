@@ -63,7 +63,7 @@ fn unknown_targets_link_through_one_candidate_set() {
             g.graph.edge_count()
         );
         // Each service still counts every one of those grants, as uncertain.
-        let postures = crate::posture::assess(g, g);
+        let postures = crate::posture::assess(g, g, Default::default());
         let first = postures.values().next().expect("a workload");
         assert_eq!(first.invokers.len(), N);
         assert!(first.invokers.iter().all(|i| !i.certain()));

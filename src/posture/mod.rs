@@ -191,10 +191,39 @@ pub struct Posture {
     pub secrets_without_access: Vec<String>,
 }
 
-/// The postures of every workload on one side; `other` is the other side of the plan.
-pub fn assess(g: &SideGraph, other: &SideGraph) -> BTreeMap<WorkloadId, Posture> {
+/// The postures of every workload on both sides of the plan, before and after. When `split`,
+/// each side is assessed on a thread of its own, after the long walks of each
+/// ([`identity::follow_ahead`]) have had both cores.
+pub fn assess_both(
+    before: &SideGraph,
+    after: &SideGraph,
+    split: bool,
+) -> (BTreeMap<WorkloadId, Posture>, BTreeMap<WorkloadId, Posture>) {
+    let (before_ahead, after_ahead) = if split {
+        (
+            identity::follow_ahead(before, after),
+            identity::follow_ahead(after, before),
+        )
+    } else {
+        Default::default()
+    };
+    crate::parallel::join_if(
+        split,
+        || assess(before, after, before_ahead),
+        || assess(after, before, after_ahead),
+    )
+}
+
+/// The postures of every workload on one side; `other` is the other side of the plan, and
+/// `ahead` the chains of this side followed before.
+pub fn assess(
+    g: &SideGraph,
+    other: &SideGraph,
+    ahead: identity::FollowedAhead,
+) -> BTreeMap<WorkloadId, Posture> {
     let mut out = BTreeMap::new();
     let mut identities = identity::Identities::new(g, other);
+    identities.adopt(ahead);
     let unresolved_iap = exposure::unresolved_link_iap_admits(g);
     // What workloads inherit, folded once per set of scopes.
     let mut inherited_invokers = invokers::Inherited::default();

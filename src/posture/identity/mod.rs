@@ -277,5 +277,5 @@ fn sorted<T: Ord>(mut items: Vec<T>) -> Arc<[T]> {
 mod resolve;
 mod roles;
 
-pub use resolve::Identities;
+pub use resolve::{FollowedAhead, Identities, follow_ahead};
 use roles::{may_be_privileged, target_level};

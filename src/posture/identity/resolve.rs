@@ -4,6 +4,7 @@
 
 use super::roles::{PrincipalSetGrants, grants_to_unknown_members, held_roles, settle_roles};
 use super::*;
+use std::collections::hash_map::Entry;
 use std::hash::Hash;
 
 /// An account whose controllers are looked up: a node of the graph, or (for an implicit
@@ -21,6 +22,23 @@ struct Target {
 }
 
 impl Target {
+    /// Account `a` of `g`, at `node`, named by its email (or its address when the email is not
+    /// known).
+    fn of_account(g: &SideGraph, node: NodeIndex, a: AccountIndex) -> Target {
+        let account = &g.accounts[a];
+        Target {
+            node: Some(node),
+            account: Some(a),
+            member: account.email.as_deref().map(service_account_member),
+            project: account.project().map(str::to_owned),
+            label: account
+                .email
+                .clone()
+                .or_else(|| account.address.as_ref().map(|a| format!("(email of {a})")))
+                .unwrap_or_else(|| "(unknown)".into()),
+        }
+    }
+
     fn key(&self) -> String {
         match (self.account, &self.member) {
             (Some(a), _) => format!("#{a}"),
@@ -83,10 +101,11 @@ type AnyAccount = (Vec<HeldRole>, Vec<Impersonator>, Vec<HeldKey>);
 /// Everyone who can use an account, and the keys on the way, as its workloads share them.
 type Chains = (Arc<[Impersonator]>, Arc<[HeldKey]>);
 
-/// The fewest controller visits for which the chains of many accounts are followed on two
-/// threads. Setting up the second thread's assessor reads the whole graph (0.7 ms on the
-/// IAM-dense bench plan, 4 ms on the 500 MB one) and a visit takes about 0.6 µs there: below
-/// this, the second thread would not pay for itself.
+/// The fewest controller visits for which the chains of many accounts are followed ahead, on
+/// two threads ([`follow_ahead`]). Setting up each thread's assessor reads the whole graph
+/// (0.6-0.9 ms on the IAM-dense bench plan, 4 ms on the 500 MB one), and a visit takes about
+/// 0.06 µs there (its 104,442 visits took 6.8-7.3 ms on one thread, the assessor's setup
+/// included): below this, the walks end sooner on one thread, beside the other side.
 const VISITS_WORTH_A_THREAD: usize = 50_000;
 
 /// A runtime account the plan cannot name, as far as what it may be goes: the chains key of
@@ -242,6 +261,27 @@ impl<'g, 'i> Identities<'g, 'i> {
         }
     }
 
+    /// Takes the chains followed ahead ([`follow_ahead`]) of this assessor's side: an account's
+    /// workloads read them as if this assessor had followed them, its lists of impersonators
+    /// shared with its own.
+    pub fn adopt(&mut self, ahead: FollowedAhead) {
+        // A thousand accounts of a project share about a hundred lists: each list is hashed
+        // whole once, then known by its address (kept alive with it, so that no other list
+        // can take that address).
+        type Adopted = (Arc<[Impersonator]>, Arc<[Impersonator]>);
+        let mut adopted: HashMap<*const Impersonator, Adopted> = HashMap::default();
+        for (memo, (impersonators, keys)) in ahead.0 {
+            let shared = match adopted.entry(impersonators.as_ptr()) {
+                Entry::Occupied(known) => Arc::clone(&known.get().1),
+                Entry::Vacant(new) => {
+                    let shared = self.shared(Arc::clone(&impersonators));
+                    Arc::clone(&new.insert((impersonators, shared)).1)
+                }
+            };
+            self.chains.insert(memo, (shared, keys));
+        }
+    }
+
     pub fn assess(&mut self, index: WorkloadIndex, w: &Workload) -> IdentityPosture {
         let g = self.g;
         let identity = &g.identities[index];
@@ -287,7 +327,7 @@ impl<'g, 'i> Identities<'g, 'i> {
         };
         let target = match account {
             Some((node, a)) => {
-                let mut t = self.account_target(node, a);
+                let mut t = Target::of_account(g, node, a);
                 // Shown as the workload names it (a sensitive email stays hidden).
                 t.label = posture.display();
                 // The implicit default account belongs to the workload's project.
@@ -452,24 +492,7 @@ impl<'g, 'i> Identities<'g, 'i> {
         other: Option<&str>,
     ) -> AnyAccount {
         let g = self.g;
-        let mut accounts: Vec<(AccountIndex, NodeIndex)> = match candidates {
-            Some(addresses) => addresses
-                .iter()
-                .filter_map(|address| g.account_node_by_address(address))
-                .map(|node| (g.account_index(node).expect("an account"), node))
-                .collect(),
-            None => g
-                .account_nodes
-                .enumerate()
-                .filter(|(a, _)| {
-                    project.is_none()
-                        || g.accounts[*a]
-                            .project()
-                            .is_none_or(|p| Some(p) == project.as_deref())
-                })
-                .map(|(a, &n)| (a, n))
-                .collect(),
-        };
+        let mut accounts = possible_accounts(g, candidates, project.as_deref());
         // An account outside the plan may be in any principal set the plan grants to.
         let mut roles = match candidates {
             Some(_) => Vec::new(),
@@ -494,9 +517,8 @@ impl<'g, 'i> Identities<'g, 'i> {
                 }
             }
         }
-        self.follow_chains_of_many(&accounts, VISITS_WORTH_A_THREAD);
         for (a, node) in accounts {
-            let target = self.account_target(node, a);
+            let target = Target::of_account(g, node, a);
             roles.extend(self.account_roles(&target).iter().cloned());
             let (i, k) = self.chains_of(target);
             impersonators_of.push(i);
@@ -530,48 +552,6 @@ impl<'g, 'i> Identities<'g, 'i> {
             k.certain = false;
         }
         (roles, impersonators, keys)
-    }
-
-    /// Follows the chains of those of `accounts` not followed yet, before they are read one by
-    /// one. When the walks are long (a project's thousand accounts, each met by its hundred
-    /// editors: a hundred thousand visits), half of them are followed on a second thread, by
-    /// an assessor of its own, and kept here: a chain depends on the graph alone, not on the
-    /// assessor that follows it. The other side's postures, on the other core, are much
-    /// quicker on such a plan, so that core would be idle.
-    fn follow_chains_of_many(
-        &mut self,
-        accounts: &[(AccountIndex, NodeIndex)],
-        visits_worth_a_thread: usize,
-    ) {
-        let g = self.g;
-        let pending: Vec<Target> = accounts
-            .iter()
-            .map(|&(a, node)| self.account_target(node, a))
-            .filter(|t| !self.chains.contains_key(&Self::chains_key(t)))
-            .collect();
-        if walk_visits(g, &pending) < visits_worth_a_thread {
-            return;
-        }
-        let (here, there) = pending.split_at(pending.len() / 2);
-        let other = self.other.g;
-        let (followed, ()) = crate::parallel::join(
-            || {
-                let mut helper = Identities::new(g, other);
-                there
-                    .iter()
-                    .map(|t| (Self::chains_key(t), helper.chains_of(t.clone())))
-                    .collect::<Vec<_>>()
-            },
-            || {
-                for t in here {
-                    self.chains_of(t.clone());
-                }
-            },
-        );
-        for (memo, (impersonators, keys)) in followed {
-            let impersonators = self.shared(impersonators);
-            self.chains.insert(memo, (impersonators, keys));
-        }
     }
 
     /// Everyone who can use the runtime account, directly or through other accounts, to a
@@ -700,27 +680,12 @@ impl<'g, 'i> Identities<'g, 'i> {
         }
     }
 
-    fn account_target(&self, node: NodeIndex, a: AccountIndex) -> Target {
-        let account = &self.g.accounts[a];
-        Target {
-            node: Some(node),
-            account: Some(a),
-            member: account.email.as_deref().map(service_account_member),
-            project: account.project().map(str::to_owned),
-            label: account
-                .email
-                .clone()
-                .or_else(|| account.address.as_ref().map(|a| format!("(email of {a})")))
-                .unwrap_or_else(|| "(unknown)".into()),
-        }
-    }
-
     /// The account with `email`: this side's, or one the plan does not manage, named by
     /// `member`, whose project is the one its email names.
     fn email_target(&self, email: &str, member: String) -> Target {
         let g = self.g;
         match g.account_node_by_email(email) {
-            Some(node) => self.account_target(node, g.account_index(node).expect("an account")),
+            Some(node) => Target::of_account(g, node, g.account_index(node).expect("an account")),
             None => Target {
                 node: None,
                 account: None,
@@ -737,18 +702,9 @@ impl<'g, 'i> Identities<'g, 'i> {
     /// The email of the account that the workload at `address` runs as on the other side.
     fn other_runtime_email(&mut self, address: &str) -> Option<String> {
         let other = self.other.g;
-        let by_address = self.other_runtime.get_or_insert_with(|| {
-            other
-                .workloads()
-                .filter_map(|(i, w)| {
-                    let (node, _) = other
-                        .outgoing(other.workload_nodes[i], |e| e == EdgeKind::RunsAs)
-                        .next()?;
-                    let account = &other.accounts[other.account_index(node)?];
-                    Some((w.address.to_string(), account.email.clone()?))
-                })
-                .collect()
-        });
+        let by_address = self
+            .other_runtime
+            .get_or_insert_with(|| runtime_emails(other));
         by_address.get(address).cloned()
     }
 
@@ -772,7 +728,11 @@ impl<'g, 'i> Identities<'g, 'i> {
             Principal::Unknown => {
                 let planned = g.planned_members[i].first()?;
                 let node = g.account_node_by_address(planned)?;
-                Some(self.account_target(node, g.account_index(node).expect("an account")))
+                Some(Target::of_account(
+                    g,
+                    node,
+                    g.account_index(node).expect("an account"),
+                ))
             }
         }
     }
@@ -1053,6 +1013,116 @@ fn walk_visits(g: &SideGraph, accounts: &[Target]) -> usize {
         .sum()
 }
 
+/// The email of the account each workload of `g` runs as, by the workload's address.
+fn runtime_emails(g: &SideGraph) -> HashMap<String, String> {
+    g.workloads()
+        .filter_map(|(i, w)| {
+            let (node, _) = g
+                .outgoing(g.workload_nodes[i], |e| e == EdgeKind::RunsAs)
+                .next()?;
+            let account = &g.accounts[g.account_index(node)?];
+            Some((w.address.to_string(), account.email.clone()?))
+        })
+        .collect()
+}
+
+/// The accounts of `g` that a runtime account the plan cannot name may be: the `candidates`
+/// its configuration names, or (`None`) every account of `project`, or of any project when
+/// that is unknown (see [`Identities::any_account`]).
+fn possible_accounts(
+    g: &SideGraph,
+    candidates: Option<&[Address]>,
+    project: Option<&str>,
+) -> Vec<(AccountIndex, NodeIndex)> {
+    match candidates {
+        Some(addresses) => addresses
+            .iter()
+            .filter_map(|address| g.account_node_by_address(address))
+            .map(|node| (g.account_index(node).expect("an account"), node))
+            .collect(),
+        None => g
+            .account_nodes
+            .enumerate()
+            .filter(|(a, _)| {
+                project.is_none() || g.accounts[*a].project().is_none_or(|p| Some(p) == project)
+            })
+            .map(|(a, &n)| (a, n))
+            .collect(),
+    }
+}
+
+/// The chains of accounts followed before a side's postures ([`follow_ahead`]), by chains
+/// key, for that side's [`Identities`] to take.
+#[derive(Default)]
+pub struct FollowedAhead(Vec<(String, Chains)>);
+
+/// Follows, on two threads, the chains of every account that this side's runtime accounts the
+/// plan cannot name may be, when those walks are long ([`VISITS_WORTH_A_THREAD`]); otherwise
+/// nothing, and they are followed as the workloads meet them.
+///
+/// On an IAM-dense plan they are most of a side's postures: one such workload may be any of a
+/// project's thousand accounts, each met by its hundred editors. Followed on two threads while
+/// the other side's postures took the other core, three threads shared two cores, and the
+/// side with the walks finished long after the other. Followed first, they have both cores.
+pub fn follow_ahead(g: &SideGraph, other: &SideGraph) -> FollowedAhead {
+    follow_ahead_from(g, other, VISITS_WORTH_A_THREAD)
+}
+
+/// [`follow_ahead`], with the visits that make the walks worth two threads.
+fn follow_ahead_from(
+    g: &SideGraph,
+    other: &SideGraph,
+    visits_worth_a_thread: usize,
+) -> FollowedAhead {
+    let unknown = |i: WorkloadIndex| match &g.identities[i] {
+        Identity::Unknown { candidates, .. } => Some(candidates),
+        _ => None,
+    };
+    if !g.workloads().any(|(i, _)| unknown(i).is_some()) {
+        return FollowedAhead::default();
+    }
+    let other_emails = runtime_emails(other);
+    let mut asked = HashSet::default();
+    let mut met = HashSet::default();
+    let mut pending = Vec::new();
+    for (i, w) in g.workloads() {
+        let Some(candidates) = unknown(i) else {
+            continue;
+        };
+        let other_email = other_emails.get(&w.address.to_string());
+        let project = g.workload_project(i).clone().known();
+        // Workloads that may be the same accounts: their walks are the first one's.
+        if !asked.insert((candidates, project.clone(), other_email)) {
+            continue;
+        }
+        let mut accounts = possible_accounts(g, candidates.as_deref(), project.as_deref());
+        // The account it runs as on the other side, when this side's graph has it.
+        if let Some(node) = other_email.and_then(|email| g.account_node_by_email(email)) {
+            accounts.push((g.account_index(node).expect("an account"), node));
+        }
+        for (a, node) in accounts {
+            if met.insert(a) {
+                pending.push(Target::of_account(g, node, a));
+            }
+        }
+    }
+    if walk_visits(g, &pending) < visits_worth_a_thread {
+        return FollowedAhead::default();
+    }
+    // A chain depends on the graph alone, not on the assessor that follows it.
+    let follow = |targets: &[Target]| {
+        let mut identities = Identities::new(g, other);
+        targets
+            .iter()
+            .map(|t| (Identities::chains_key(t), identities.chains_of(t.clone())))
+            .collect::<Vec<_>>()
+    };
+    let (first, second) = pending.split_at(pending.len() / 2);
+    let (mut followed, rest) = crate::parallel::join(|| follow(second), || follow(first));
+    followed.extend(rest);
+    FollowedAhead(followed)
+}
+
 /// Each distinct element of `lists` once, as told apart by `key`, in order of first appearance.
 /// The accounts of a project share most of their controllers and keys (a project-level grant
 /// covers every one of them): each is copied once, not once per account, which was a hundred
@@ -1223,46 +1293,78 @@ mod tests {
         plan_of(changes, json!([]))
     }
 
-    /// Following many accounts' chains on two threads keeps, for each account, the chains one
-    /// assessor following them all in turn finds: those the second thread followed are kept
-    /// too, and the accounts already followed are left alone.
+    /// [`four_accounts`], and a service of `acme-prod` whose runtime account is known only at
+    /// apply: it may be any of the four.
+    fn four_accounts_and_an_unnamed_runtime_account() -> Value {
+        let mut plan = four_accounts();
+        let changes = plan["resource_changes"].as_array_mut().expect("entries");
+        changes.push(created(
+            "google_cloud_run_v2_service.api",
+            json!({"name": "api", "location": "europe-west1", "project": "acme-prod",
+                   "template": [{"service_account": null, "containers": []}]}),
+            json!({"template": [{"service_account": true}]}),
+        ));
+        plan["configuration"]["root_module"]["resources"] = json!([
+            {"address": "google_cloud_run_v2_service.api", "mode": "managed",
+             "type": "google_cloud_run_v2_service", "name": "api",
+             "provider_config_key": "google",
+             "expressions": {"template": [
+                 {"service_account": {"references": ["var.runtime_account"]}}]}}]);
+        plan
+    }
+
+    /// The chains followed ahead, on two threads, are those one assessor following each
+    /// account in turn finds, once taken in; and they are followed only when there are visits
+    /// enough for two threads.
     #[test]
-    fn chains_followed_on_two_threads_are_those_followed_in_turn() {
-        with_after_graph(&four_accounts(), |g| {
+    fn chains_followed_ahead_are_those_followed_in_turn() {
+        with_after_graph(&four_accounts_and_an_unnamed_runtime_account(), |g| {
             let accounts: Vec<(AccountIndex, NodeIndex)> =
                 g.account_nodes.enumerate().map(|(a, &n)| (a, n)).collect();
             assert_eq!(accounts.len(), 4);
             let mut in_turn = Identities::new(g, g);
             for &(a, node) in &accounts {
-                let target = in_turn.account_target(node, a);
-                in_turn.chains_of(target);
+                in_turn.chains_of(Target::of_account(g, node, a));
             }
-            let mut split = Identities::new(g, g);
-            let (a, node) = accounts[0];
-            let first = split.account_target(node, a);
-            split.chains_of(first);
-            split.follow_chains_of_many(&accounts, 0);
-            assert_eq!(split.chains, in_turn.chains);
+            let mut adopted = Identities::new(g, g);
+            adopted.adopt(follow_ahead_from(g, g, 0));
+            assert_eq!(adopted.chains, in_turn.chains);
             // Every account is met by the editors; `c` by the minter too.
-            assert!(split.chains.values().all(|(i, _)| i.len() >= 2));
-            assert!(split.chains.values().any(|(i, _)| {
+            assert!(adopted.chains.values().all(|(i, _)| i.len() >= 2));
+            assert!(adopted.chains.values().any(|(i, _)| {
                 i.iter()
                     .any(|i| i.principal.display() == "user:minter@acme.example")
             }));
-            // Each of the four walks meets its account and the three editors' grants.
+            // Each of the four walks meets its account and the three editors' grants: as many
+            // visits as make two threads worth it, every chain is followed ahead; one fewer,
+            // none is.
             let targets: Vec<Target> = accounts
                 .iter()
-                .map(|&(a, node)| split.account_target(node, a))
+                .map(|&(a, node)| Target::of_account(g, node, a))
                 .collect();
             assert_eq!(walk_visits(g, &targets), 16);
-            // As many visits as make a second thread worth it: every chain is followed ahead;
-            // one fewer, nothing is.
-            let mut ahead = Identities::new(g, g);
-            ahead.follow_chains_of_many(&accounts, 16);
-            assert_eq!(ahead.chains, in_turn.chains);
-            let mut alone = Identities::new(g, g);
-            alone.follow_chains_of_many(&accounts, 17);
-            assert!(alone.chains.is_empty());
+            assert_eq!(follow_ahead_from(g, g, 16).0.len(), 4);
+            assert!(follow_ahead_from(g, g, 17).0.is_empty());
+        });
+        // Without a workload whose account is unnamed, no walk is followed ahead.
+        with_after_graph(&four_accounts(), |g| {
+            assert!(follow_ahead_from(g, g, 0).0.is_empty());
+        });
+    }
+
+    /// The service's identity is the same whether the chains of the accounts it may be were
+    /// followed ahead or as it met them.
+    #[test]
+    fn an_unnamed_runtime_account_reads_the_same_from_chains_followed_ahead() {
+        with_after_graph(&four_accounts_and_an_unnamed_runtime_account(), |g| {
+            let identity_of = |ahead: FollowedAhead| {
+                let postures = crate::posture::assess(g, g, ahead);
+                let (_, posture) = postures.into_iter().next().expect("the service");
+                posture.identity
+            };
+            let met = identity_of(FollowedAhead::default());
+            assert_eq!(met.impersonators.len(), 4, "{:?}", met.impersonators);
+            assert_eq!(identity_of(follow_ahead_from(g, g, 0)), met);
         });
     }
 
@@ -1276,7 +1378,7 @@ mod tests {
                 .account_nodes
                 .enumerate()
                 .map(|(a, &node)| {
-                    let target = identities.account_target(node, a);
+                    let target = Target::of_account(g, node, a);
                     identities.chains_of(target).0
                 })
                 .collect();
@@ -1288,15 +1390,17 @@ mod tests {
             assert!(Arc::ptr_eq(b, d));
             assert!(!Arc::ptr_eq(a, b) && *a != *b);
             assert!(!Arc::ptr_eq(c, b) && *c != *b);
-            // Followed on two threads, the lists are shared all the same.
+        });
+        // Followed ahead on two threads, the lists are shared all the same.
+        with_after_graph(&four_accounts_and_an_unnamed_runtime_account(), |g| {
             let mut split = Identities::new(g, g);
+            split.adopt(follow_ahead_from(g, g, 0));
             let accounts: Vec<(AccountIndex, NodeIndex)> =
                 g.account_nodes.enumerate().map(|(a, &n)| (a, n)).collect();
-            split.follow_chains_of_many(&accounts, 0);
             let shared: Vec<Arc<[Impersonator]>> = accounts
                 .iter()
                 .map(|&(a, node)| {
-                    let target = split.account_target(node, a);
+                    let target = Target::of_account(g, node, a);
                     split.chains_of(target).0
                 })
                 .collect();
@@ -1371,7 +1475,7 @@ mod tests {
                 let mut in_turn = Identities::new(g, g);
                 for name in order {
                     let (a, node) = account(name);
-                    let target = in_turn.account_target(node, a);
+                    let target = Target::of_account(g, node, a);
                     let reused = in_turn.chains_of(target.clone());
                     let alone = Identities::new(g, g).chains_of(target);
                     assert_eq!(reused, alone, "{name} after {order:?}");
@@ -1432,7 +1536,7 @@ mod tests {
             let mut in_turn = Identities::new(g, g);
             for name in ["x0", "pa[1]"] {
                 let (a, node) = account_named(g, name);
-                let target = in_turn.account_target(node, a);
+                let target = Target::of_account(g, node, a);
                 let reused = in_turn.chains_of(target.clone());
                 let alone = Identities::new(g, g).chains_of(target);
                 assert_eq!(reused, alone, "{name}");
