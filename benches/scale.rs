@@ -108,10 +108,13 @@ fn main() {
         let bytes = std::fs::metadata(&path).expect("plan written").len() as f64;
         // A median of a few runs of a millisecond is the noise of the machine (a run now and
         // then takes twice as long): small plans get many runs, large ones fewer. Three runs of
-        // the 500 MB plan gave medians of 0.705 and 1.018 s in two benches in a row: five.
+        // the 500 MB plan gave medians of 0.705 and 1.018 s in two benches in a row: five. Five
+        // runs of the IAM-dense plan gave 1.05 and 1.28 times the skip-parse in two benches in a
+        // row on one commit: eleven for the plans of about 100 MB.
         let runs = match mb {
             0..=1 => 101,
             2..=10 => 21,
+            11..=200 => 11,
             _ => 5,
         };
         let (mut base, mut rg, mut mapped) = (Vec::new(), Vec::new(), Vec::new());
