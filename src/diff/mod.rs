@@ -2,6 +2,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use foldhash::HashMap;
@@ -148,6 +149,18 @@ impl Groups {
             .into_iter()
             .filter_map(move |(key, place)| groups[place].take().map(|group| (key, group)))
     }
+
+    /// The groups in two shares, by a hash of their keys that is the same in every `Groups`:
+    /// the observations of one key, wherever they were made, fall in the same share.
+    fn into_shares(self) -> [Vec<(GroupKey, Group)>; 2] {
+        let hasher = foldhash::fast::FixedState::default();
+        let mut shares = [Vec::new(), Vec::new()];
+        for (key, group) in self.into_entries() {
+            let share = usize::from(hasher.hash_one(&key) & 1 == 1);
+            shares[share].push((key, group));
+        }
+        shares
+    }
 }
 
 /// Runs every rule over `pairs` and groups what they observe by cause; with `reuse`, a rule's
@@ -262,22 +275,34 @@ impl Observed<'_> {
 /// Runs every rule over every workload and groups what they observe by cause. Unchanged-but-risky
 /// findings are kept only when asked.
 pub fn diff(pairs: &[Pair], include_unchanged: bool) -> Vec<Finding> {
-    // Each half of the workloads is observed on its own thread (when there are enough of them);
-    // the halves' groups are then merged. Workloads and evidence are sorted per finding below,
-    // so the merge order does not show in the output.
+    // Each half of the workloads is observed on its own thread (when there are enough of them).
+    // Then each thread merges one share of the keys from both halves and makes their findings:
+    // on the IAM-dense plan, merging and settling 2,400 groups of 271,000 workloads took 7-8 ms
+    // on one core while the other waited. Workloads and evidence are sorted per finding, and
+    // the findings at the end, so neither the halves nor the shares show in the output.
+    let split = pairs.len() >= crate::parallel::WORKLOADS_WORTH_A_THREAD;
     let (first, second) = pairs.split_at(pairs.len() / 2);
     let (first, second) = crate::parallel::join_if(
-        pairs.len() >= crate::parallel::WORKLOADS_WORTH_A_THREAD,
+        split,
         || observe(first, include_unchanged, true),
         || observe(second, include_unchanged, true),
     );
-    findings(merge([first, second]))
+    let [first_a, first_b] = first.into_shares();
+    let [second_a, second_b] = second.into_shares();
+    let (mut found, rest) = crate::parallel::join_if(
+        split,
+        || settle(merge(first_a.into_iter().chain(second_a))),
+        || settle(merge(first_b.into_iter().chain(second_b))),
+    );
+    found.extend(rest);
+    sort(&mut found);
+    found
 }
 
-/// The groups of several observations, merged by key.
-fn merge(observed: impl IntoIterator<Item = Groups>) -> HashMap<GroupKey, Group> {
+/// Observed groups merged by key.
+fn merge(observed: impl IntoIterator<Item = (GroupKey, Group)>) -> HashMap<GroupKey, Group> {
     let mut groups: HashMap<GroupKey, Group> = HashMap::default();
-    for (key, (rule, workloads, evidence)) in observed.into_iter().flat_map(Groups::into_entries) {
+    for (key, (rule, workloads, evidence)) in observed {
         let (_, all_workloads, all_evidence) = groups
             .entry(key)
             .or_insert_with(|| (rule, Vec::new(), BTreeSet::new()));
@@ -287,9 +312,9 @@ fn merge(observed: impl IntoIterator<Item = Groups>) -> HashMap<GroupKey, Group>
     groups
 }
 
-/// One finding per group, sorted.
-fn findings(groups: HashMap<GroupKey, Group>) -> Vec<Finding> {
-    let mut findings: Vec<Finding> = groups
+/// One finding per group, in no order.
+fn settle(groups: HashMap<GroupKey, Group>) -> Vec<Finding> {
+    groups
         .into_iter()
         .map(
             |(
@@ -323,9 +348,7 @@ fn findings(groups: HashMap<GroupKey, Group>) -> Vec<Finding> {
                 }
             },
         )
-        .collect();
-    sort(&mut findings);
-    findings
+        .collect()
 }
 
 /// A worsened finding whose change the plan's own org policy refuses at apply cannot happen as

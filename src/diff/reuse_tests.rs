@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{Finding, Pair, diff, findings, merge, observe, pair};
+use super::{Finding, Pair, diff, merge, observe, pair, settle, sort};
 use crate::graph::{Context, SideGraph};
 use crate::posture::tests::{change, plan_text, service, unchanged, unknown_after};
 use crate::posture::{Posture, WorkloadId};
@@ -61,7 +61,8 @@ fn with_and_without_reuse(bytes: &[u8], all: bool) -> (Vec<String>, Vec<String>,
     }
     let sharing = lists.values().filter(|&&n| n > 1).sum();
     let pairs = pair(before_postures, after_postures);
-    let alone = findings(merge([observe(&pairs, all, false)]));
+    let mut alone = settle(merge(observe(&pairs, all, false).into_entries()));
+    sort(&mut alone);
     (shown(&diff(&pairs, all)), shown(&alone), sharing)
 }
 
