@@ -72,12 +72,11 @@ pub fn analyze(bytes: &[u8], options: &Options) -> Result<Report, InputError> {
     Ok(analyze_read(&plan, &inventory, options, ()))
 }
 
-/// Analyses one plan document, as [`analyze`] does, and frees its bytes once they are read (as
-/// the first side's graph is built): the rest of the analysis works on what was taken from them,
+/// Analyses one plan document, as [`analyze`] does, and frees its bytes once they are read
+/// (beside the first side's graph): the rest of the analysis works on what was taken from them,
 /// a small part of a large plan, so the document's own size is not held while the workloads are
-/// assessed. What was taken from a
-/// plan of 8 MB or more is freed on a thread of its own once the report is made, so that the
-/// caller need not wait for it.
+/// assessed. What was taken from a plan of 8 MB or more is freed on a thread of its own once
+/// the report is made, so that the caller need not wait for it.
 pub fn analyze_owned(bytes: impl Into<PlanBytes>, options: &Options) -> Result<Report, InputError> {
     let bytes = bytes.into();
     let plan_len = bytes.len();
@@ -137,9 +136,9 @@ fn analyze_read(
         split,
         || {
             let graph = SideGraph::build(&inventory.before, &ctx);
-            // Unmapping a plan of 125 MB takes 6 ms: the side with fewer resources is built
-            // first, and its thread has that time to spare while the other side's graph is
-            // built. (Most plans add more than they remove.)
+            // Unmapping a plan of 125 MB takes 6 ms. Most plans add more than they remove, so
+            // the before side's graph is the smaller one, and its thread has that time to spare
+            // while the after side's is built.
             drop(read);
             graph
         },
