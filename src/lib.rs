@@ -111,13 +111,14 @@ fn read_plan(bytes: &[u8]) -> Result<(plan::Plan, inventory::Inventory), InputEr
     Ok((plan, inventory))
 }
 
-/// Every stage after the plan's: graphs, postures, the diff and the report. `read` is what was
-/// read, freed as soon as the graphs' first thread is done.
+/// Every stage after the plan's: graphs, postures, the diff and the report. `plan_bytes`, the
+/// document the plan was read from (when the caller hands it over), is freed on the graphs'
+/// first thread once its graph is built.
 fn analyze_read(
     plan: &plan::Plan,
     inventory: &inventory::Inventory,
     options: &Options,
-    read: impl Send,
+    plan_bytes: impl Send,
 ) -> Report {
     let ctx = Context {
         configuration: &plan.configuration,
@@ -139,7 +140,7 @@ fn analyze_read(
             // Unmapping a plan of 125 MB takes 6 ms. Most plans add more than they remove, so
             // the before side's graph is the smaller one, and its thread has that time to spare
             // while the after side's is built.
-            drop(read);
+            drop(plan_bytes);
             graph
         },
         || SideGraph::build(&inventory.after, &ctx),

@@ -263,14 +263,14 @@ impl<'g, 'i> Identities<'g, 'i> {
 
     /// Takes the chains followed ahead ([`follow_ahead`]) of this assessor's side: an account's
     /// workloads read them as if this assessor had followed them, its lists of impersonators
-    /// shared with its own.
+    /// shared with its own. So with the other side's runtime emails, looked up once.
     pub fn adopt(&mut self, ahead: FollowedAhead) {
         // A thousand accounts of a project share about a hundred lists: each list is hashed
         // whole once, then known by its address (kept alive with it, so that no other list
         // can take that address).
         type Adopted = (Arc<[Impersonator]>, Arc<[Impersonator]>);
         let mut adopted: HashMap<*const Impersonator, Adopted> = HashMap::default();
-        for (memo, (impersonators, keys)) in ahead.0 {
+        for (memo, (impersonators, keys)) in ahead.chains {
             let shared = match adopted.entry(impersonators.as_ptr()) {
                 Entry::Occupied(known) => Arc::clone(&known.get().1),
                 Entry::Vacant(new) => {
@@ -279,6 +279,9 @@ impl<'g, 'i> Identities<'g, 'i> {
                 }
             };
             self.chains.insert(memo, (shared, keys));
+        }
+        if ahead.other_runtime.is_some() {
+            self.other_runtime = ahead.other_runtime;
         }
     }
 
@@ -1051,10 +1054,15 @@ fn possible_accounts(
     }
 }
 
-/// The chains of accounts followed before a side's postures ([`follow_ahead`]), by chains
-/// key, for that side's [`Identities`] to take.
+/// What [`follow_ahead`] found before a side's postures, for that side's [`Identities`] to
+/// take.
 #[derive(Default)]
-pub struct FollowedAhead(Vec<(String, Chains)>);
+pub struct FollowedAhead {
+    /// The chains of accounts, by chains key.
+    chains: Vec<(String, Chains)>,
+    /// The email each workload runs as on the other side, by address, once looked up.
+    other_runtime: Option<HashMap<String, String>>,
+}
 
 /// Follows, on two threads, the chains of every account that this side's runtime accounts the
 /// plan cannot name may be, when those walks are long ([`VISITS_WORTH_A_THREAD`]); otherwise
@@ -1082,6 +1090,7 @@ fn follow_ahead_from(
         return FollowedAhead::default();
     }
     let other_emails = runtime_emails(other);
+    let mut ahead = FollowedAhead::default();
     let mut asked = HashSet::default();
     let mut met = HashSet::default();
     let mut pending = Vec::new();
@@ -1106,9 +1115,16 @@ fn follow_ahead_from(
             }
         }
     }
-    if walk_visits(g, &pending) < visits_worth_a_thread {
-        return FollowedAhead::default();
+    if walk_visits(g, &pending) >= visits_worth_a_thread {
+        ahead.chains = follow_in_halves(g, other, &pending);
     }
+    // The side's assessor looks the same emails up for those workloads.
+    ahead.other_runtime = Some(other_emails);
+    ahead
+}
+
+/// The chains of `pending`, half followed on each of two threads.
+fn follow_in_halves(g: &SideGraph, other: &SideGraph, pending: &[Target]) -> Vec<(String, Chains)> {
     // A chain depends on the graph alone, not on the assessor that follows it.
     let follow = |targets: &[Target]| {
         let mut identities = Identities::new(g, other);
@@ -1120,7 +1136,7 @@ fn follow_ahead_from(
     let (first, second) = pending.split_at(pending.len() / 2);
     let (mut followed, rest) = crate::parallel::join(|| follow(second), || follow(first));
     followed.extend(rest);
-    FollowedAhead(followed)
+    followed
 }
 
 /// Each distinct element of `lists` once, as told apart by `key`, in order of first appearance.
@@ -1343,12 +1359,16 @@ mod tests {
                 .map(|&(a, node)| Target::of_account(g, node, a))
                 .collect();
             assert_eq!(walk_visits(g, &targets), 16);
-            assert_eq!(follow_ahead_from(g, g, 16).0.len(), 4);
-            assert!(follow_ahead_from(g, g, 17).0.is_empty());
+            assert_eq!(follow_ahead_from(g, g, 16).chains.len(), 4);
+            let short = follow_ahead_from(g, g, 17);
+            assert!(short.chains.is_empty());
+            // The emails the service's assessor asks for are taken along all the same.
+            assert!(short.other_runtime.is_some());
         });
         // Without a workload whose account is unnamed, no walk is followed ahead.
         with_after_graph(&four_accounts(), |g| {
-            assert!(follow_ahead_from(g, g, 0).0.is_empty());
+            let none = follow_ahead_from(g, g, 0);
+            assert!(none.chains.is_empty() && none.other_runtime.is_none());
         });
     }
 
