@@ -187,12 +187,19 @@ struct Tap<'w, W> {
     repeats: Rc<Repeats>,
 }
 
+impl<W> Tap<'_, W> {
+    /// Keeps `written` while a repeated value is recorded.
+    fn record(&self, written: &[u8]) {
+        if self.repeats.recording.get() {
+            self.repeats.bytes.borrow_mut().extend_from_slice(written);
+        }
+    }
+}
+
 impl<W: Write> Write for Tap<'_, W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.out.write(buf)?;
-        if self.repeats.recording.get() {
-            self.repeats.bytes.borrow_mut().extend_from_slice(&buf[..n]);
-        }
+        self.record(&buf[..n]);
         Ok(n)
     }
 
@@ -200,9 +207,7 @@ impl<W: Write> Write for Tap<'_, W> {
     /// a copy into the buffer, where the default would loop over `write`.
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         self.out.write_all(buf)?;
-        if self.repeats.recording.get() {
-            self.repeats.bytes.borrow_mut().extend_from_slice(buf);
-        }
+        self.record(buf);
         Ok(())
     }
 
